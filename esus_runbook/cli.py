@@ -1,0 +1,145 @@
+"""Command line: each subcommand maps its options to one package function and an exit code.
+
+Exit codes: 0 ok; 1 completed with failures found; 2 input rejected (one pt-BR line per
+problem on stderr, no traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import RunbookError
+
+_TRANSLATIONS = {
+    "the following arguments are required: ": "faltam os argumentos: ",
+    "unrecognized arguments: ": "argumentos desconhecidos: ",
+    "invalid choice: ": "opção inválida: ",
+    "expected one argument": "a opção precisa de um valor",
+    "invalid int value: ": "número inteiro inválido: ",
+    "invalid float value: ": "número inválido: ",
+    "argument ": "argumento ",
+    "choose from ": "escolha entre ",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with pt-BR errors on one line (exit 2)."""
+
+    def error(self, message: str):  # noqa: D401
+        for en, pt in _TRANSLATIONS.items():
+            message = message.replace(en, pt)
+        self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix or "uso: ")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("deve ser ≥ 1")
+    return value
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, run_batch
+
+    opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
+                        progress=not args.no_progress)
+    if args.command == "batch":
+        opts.workers = args.workers or opts.workers
+        opts.scheduler = args.scheduler
+        opts.resume = Path(args.resume) if args.resume else None
+    else:
+        opts.workers = 1
+    summary = run_batch(args.inventory, opts)
+    counts: dict[str, int] = {}
+    for status in summary.site_status.values():
+        counts[status] = counts.get(status, 0) + 1
+    resumo = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"Execução: {summary.run_dir}")
+    print(f"Consolidado: {summary.rollup_html}")
+    print(f"Sites: {len(summary.site_status)} ({resumo}) em {summary.seconds:.1f} s")
+    if summary.interrupted:
+        print("Execução interrompida: retome com --resume " + str(summary.run_dir),
+              file=sys.stderr)
+    return summary.exit_code
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .inspect import describe_parameters
+
+    print(describe_parameters(args.notebook))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="esus-runbook", formatter_class=_Formatter,
+                description="Implantação do e-SUS APS PEC: verificações, notebooks e "
+                            "relatórios por site.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
+                           parser_class=_Parser)
+
+    def common_run(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", default="execucoes",
+                        help="pasta das execuções (padrão: execucoes)")
+        sp.add_argument("--timeout", type=float, default=None,
+                        help="segundos máximos por célula de notebook")
+        sp.add_argument("--retries", type=int, default=0,
+                        help="novas tentativas para etapas com erro")
+        sp.add_argument("--no-progress", action="store_true",
+                        help="sem barra de progresso")
+        sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("run", help="todas as etapas de um site", formatter_class=_Formatter)
+    sp.add_argument("inventory", metavar="SITE.yaml", help="arquivo do site")
+    common_run(sp)
+
+    sp = sub.add_parser("batch", help="todas as etapas de todos os sites de um inventário",
+                        formatter_class=_Formatter)
+    sp.add_argument("inventory", metavar="INVENTARIO",
+                    help="inventário YAML (lista sites:) ou pasta de arquivos de site")
+    sp.add_argument("--workers", type=_positive_int, default=None,
+                    help="sites em paralelo (padrão: número de CPUs)")
+    sp.add_argument("--scheduler", default=None, help="endereço tcp://HOST:PORTA do Dask")
+    sp.add_argument("--resume", default=None, metavar="PASTA_DA_EXECUCAO",
+                    help="continua uma execução interrompida")
+    common_run(sp)
+
+    sp = sub.add_parser("inspect", help="parâmetros que um notebook recebe",
+                        formatter_class=_Formatter)
+    sp.add_argument("notebook", metavar="NOTEBOOK")
+    sp.set_defaults(func=cmd_inspect)
+    return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"esus-runbook {version('esus-runbook')}"
+    except PackageNotFoundError:
+        return "esus-runbook (não instalado)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrompido pelo usuário", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Brazilian identifiers used by e-SUS: CPF, CNS, CNPJ, IBGE municipality, CNES and INE.
+
+Each rule exists twice: a scalar ``*_valid(value) -> bool`` for one value and a vectorized
+``*_valid_series(series) -> pd.Series[bool]`` that checks a whole column with numpy (the CNES
+XML of a capital holds hundreds of thousands of rows). Both take strings of digits; anything
+else (wrong length, letters, None) is invalid. Rules: ``domain.md`` §6.
+
+Masking: CPF keeps at most its six middle digits (``***.456.789-**``), CNS at most its last
+four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside free text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# The nine official municipality codes whose check digit breaks the rule (IBGE).
+IBGE_EXCEPTIONS = frozenset({"4305871", "2201919", "2202251", "2201988", "2611533",
+                             "3117836", "3152131", "5203939", "5203962"})
+
+_CPF_W1 = np.arange(10, 1, -1)                      # 10..2 over digits 1-9
+_CPF_W2 = np.arange(11, 1, -1)                      # 11..2 over digits 1-10
+_CNPJ_W1 = np.array([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+_CNPJ_W2 = np.array([6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+_CNS_W = np.arange(15, 0, -1)                       # 15..1
+_IBGE_W = np.array([1, 2, 1, 2, 1, 2])
+_CNES_W = np.arange(7, 1, -1)                       # 7..2 over 6 digits
+_INE_W = np.arange(10, 1, -1)                       # 10..2 over 9 digits
+_CNS_DEFINITIVE = re.compile(r"[12]\d{10}00[01]\d")
+_CNS_PROVISIONAL = re.compile(r"[5789]\d{14}")
+
+
+# --------------------------------------------------------------------------- helpers
+def _matrix(values: pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of rows that are exactly ``n`` ASCII digits, int matrix of those rows' digits)."""
+    s = values.astype("string").fillna("")
+    fmt = (s.str.len() == n) & s.str.fullmatch(r"[0-9]+").fillna(False)
+    fmt = fmt.to_numpy(dtype=bool)
+    good = s.to_numpy(dtype=object)[fmt]
+    if len(good) == 0:
+        return fmt, np.zeros((0, n), dtype=np.int64)
+    raw = np.frombuffer("".join(good).encode("ascii"), dtype=np.uint8)
+    return fmt, raw.reshape(-1, n).astype(np.int64) - 48
+
+
+def _scalar_digits(value: object, n: int) -> np.ndarray | None:
+    if not isinstance(value, str) or len(value) != n or not value.isascii() \
+            or not value.isdigit():
+        return None
+    return np.frombuffer(value.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+
+
+def _mod11_dv(weighted_sum: np.ndarray) -> np.ndarray:
+    """CPF-style digit: r = 11 - sum mod 11, 0 when r >= 10."""
+    r = 11 - weighted_sum % 11
+    return np.where(r >= 10, 0, r)
+
+
+def _repeated(m: np.ndarray) -> np.ndarray:
+    return (m == m[:, :1]).all(axis=1)
+
+
+def _result(index: pd.Index, fmt: np.ndarray, ok_rows: np.ndarray) -> pd.Series:
+    out = np.zeros(len(fmt), dtype=bool)
+    out[fmt] = ok_rows
+    return pd.Series(out, index=index, dtype=bool)
+
+
+# --------------------------------------------------------------------------- CPF
+def _cpf_rows(m: np.ndarray) -> np.ndarray:
+    dv1 = _mod11_dv(m[:, :9] @ _CPF_W1)
+    dv2 = _mod11_dv(m[:, :10] @ _CPF_W2)
+    return (m[:, 9] == dv1) & (m[:, 10] == dv2) & ~_repeated(m)
+
+
+def cpf_valid(value: object) -> bool:
+    d = _scalar_digits(value, 11)
+    return d is not None and bool(_cpf_rows(d[None, :])[0])
+
+
+def cpf_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 11)
+    return _result(values.index, fmt, _cpf_rows(m))
+
+
+# --------------------------------------------------------------------------- CNS
+def _cns_rows(m: np.ndarray) -> np.ndarray:
+    first = m[:, 0]
+    definitive = ((first == 1) | (first == 2)) & (m[:, 11] == 0) & (m[:, 12] == 0) \
+        & (m[:, 13] <= 1)
+    provisional = np.isin(first, (5, 7, 8, 9))
+    return (definitive | provisional) & ((m @ _CNS_W) % 11 == 0)
+
+
+def cns_valid(value: object) -> bool:
+    d = _scalar_digits(value, 15)
+    return d is not None and bool(_cns_rows(d[None, :])[0])
+
+
+def cns_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 15)
+    return _result(values.index, fmt, _cns_rows(m))
+
+
+# --------------------------------------------------------------------------- CNPJ
+def _cnpj_rows(m: np.ndarray) -> np.ndarray:
+    s1 = (m[:, :12] @ _CNPJ_W1) % 11
+    dv1 = np.where(s1 < 2, 0, 11 - s1)
+    s2 = (m[:, :13] @ _CNPJ_W2) % 11
+    dv2 = np.where(s2 < 2, 0, 11 - s2)
+    return (m[:, 12] == dv1) & (m[:, 13] == dv2) & ~_repeated(m)
+
+
+def cnpj_valid(value: object) -> bool:
+    d = _scalar_digits(value, 14)
+    return d is not None and bool(_cnpj_rows(d[None, :])[0])
+
+
+def cnpj_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 14)
+    return _result(values.index, fmt, _cnpj_rows(m))
+
+
+# --------------------------------------------------------------------------- IBGE
+def _ibge_rows(m: np.ndarray) -> np.ndarray:
+    p = m[:, :6] * _IBGE_W
+    total = (p // 10 + p % 10).sum(axis=1)
+    return m[:, 6] == (10 - total % 10) % 10
+
+
+def ibge_valid(value: object) -> bool:
+    """A 7-digit municipality code with a valid check digit (or one of the nine
+    official exceptions)."""
+    if value in IBGE_EXCEPTIONS:
+        return True
+    d = _scalar_digits(value, 7)
+    return d is not None and bool(_ibge_rows(d[None, :])[0])
+
+
+def ibge_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 7)
+    out = _result(values.index, fmt, _ibge_rows(m))
+    return out | values.isin(IBGE_EXCEPTIONS)
+
+
+def ibge6(value: object) -> str | None:
+    """The 6-digit form used by files and SUS datasets (compare municipalities on it)."""
+    text = str(value).strip() if value is not None else ""
+    return text[:6] if len(text) in (6, 7) and text.isdigit() else None
+
+
+# --------------------------------------------------------------------------- CNES / INE
+def _mod11_zero(m: np.ndarray, w: np.ndarray) -> np.ndarray:
+    r = 11 - (m[:, : len(w)] @ w) % 11
+    return np.where(r >= 10, 0, r)
+
+
+def cnes_format(value: object) -> bool:
+    return _scalar_digits(value, 7) is not None
+
+
+def ine_format(value: object) -> bool:
+    return _scalar_digits(value, 10) is not None
+
+
+def cnes_dv_valid(value: object) -> bool:
+    """Undocumented mod-11 digit that fits most real CNES codes [M]: a warning at most."""
+    d = _scalar_digits(value, 7)
+    return d is not None and bool((d[6] == _mod11_zero(d[None, :], _CNES_W))[0])
+
+
+def ine_dv_valid(value: object) -> bool:
+    """Undocumented mod-11 digit that fits most real INE codes [M]: a warning at most."""
+    d = _scalar_digits(value, 10)
+    return d is not None and bool((d[9] == _mod11_zero(d[None, :], _INE_W))[0])
+
+
+def cnes_dv_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 7)
+    return _result(values.index, fmt, m[:, 6] == _mod11_zero(m, _CNES_W))
+
+
+def ine_dv_valid_series(values: pd.Series) -> pd.Series:
+    fmt, m = _matrix(values, 10)
+    return _result(values.index, fmt, m[:, 9] == _mod11_zero(m, _INE_W))
+
+
+def digits_format_series(values: pd.Series, n: int) -> pd.Series:
+    """True where the value is exactly ``n`` ASCII digits."""
+    fmt, _ = _matrix(values, n)
+    return pd.Series(fmt, index=values.index, dtype=bool)
+
+
+# --------------------------------------------------------------------------- check digits
+def with_dv(base: str, kind: str) -> str:
+    """Append the check digit(s) of ``kind`` to ``base`` (used by the example generator
+    and tests). kind: cpf (9 digits in), cnpj (12), ibge (6), cnes (6), ine (9)."""
+    d = np.frombuffer(base.encode("ascii"), dtype=np.uint8).astype(np.int64)[None, :] - 48
+    if kind == "cpf":
+        dv1 = int(_mod11_dv(d @ _CPF_W1)[0])
+        d2 = np.append(d, [[dv1]], axis=1)
+        return base + str(dv1) + str(int(_mod11_dv(d2 @ _CPF_W2)[0]))
+    if kind == "cnpj":
+        s1 = int((d @ _CNPJ_W1)[0] % 11)
+        dv1 = 0 if s1 < 2 else 11 - s1
+        d2 = np.append(d, [[dv1]], axis=1)
+        s2 = int((d2 @ _CNPJ_W2)[0] % 11)
+        return base + str(dv1) + str(0 if s2 < 2 else 11 - s2)
+    if kind == "ibge":
+        p = d[0] * _IBGE_W
+        return base + str(int((10 - (p // 10 + p % 10).sum() % 10) % 10))
+    if kind == "cnes":
+        return base + str(int(_mod11_zero(d, _CNES_W)[0]))
+    if kind == "ine":
+        return base + str(int(_mod11_zero(d, _INE_W)[0]))
+    raise ValueError(f"unknown identifier kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- masking
+def mask_cpf(value: object) -> str:
+    """``***.456.789-**`` for a CPF; a value that is not 11 digits shows no digit."""
+    text = "" if value is None else str(value).strip()
+    if len(text) == 11 and text.isdigit():
+        return f"***.{text[3:6]}.{text[6:9]}-**"
+    return "***.***.***-**" if text else ""
+
+
+def mask_cns(value: object) -> str:
+    """``*** **** **** 1234`` for a CNS; a value that is not 15 digits shows no digit."""
+    text = "" if value is None else str(value).strip()
+    if len(text) == 15 and text.isdigit():
+        return f"*** **** **** {text[11:]}"
+    return "*** **** **** ****" if text else ""
+
+
+def mask_cpf_series(values: pd.Series) -> pd.Series:
+    s = values.astype("string").fillna("").str.strip()
+    ok = (s.str.len() == 11) & s.str.fullmatch(r"[0-9]+").fillna(False)
+    masked = "***." + s.str.slice(3, 6) + "." + s.str.slice(6, 9) + "-**"
+    blank = np.where(s == "", "", "***.***.***-**")
+    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+
+
+def mask_cns_series(values: pd.Series) -> pd.Series:
+    s = values.astype("string").fillna("").str.strip()
+    ok = (s.str.len() == 15) & s.str.fullmatch(r"[0-9]+").fillna(False)
+    masked = "*** **** **** " + s.str.slice(11, 15)
+    blank = np.where(s == "", "", "*** **** **** ****")
+    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+
+
+_CPF_FORMATTED = re.compile(r"(?<!\d)(\d{3})\.(\d{3})\.(\d{3})-(\d{2})(?!\d)")
+_CNS_FORMATTED = re.compile(r"(?<!\d)\d{3} \d{4} \d{4} (\d{4})(?!\d)")
+_LONG_DIGITS = re.compile(r"(?<!\d)(\d{11}|\d{15})(?!\d)")
+
+
+def scrub(text: str) -> str:
+    """Mask every CPF-like (11 digits, plain or formatted) and CNS-like (15 digits) number
+    in free text: exception messages and logs pass through here."""
+    text = _CPF_FORMATTED.sub(lambda m: f"***.{m[2]}.{m[3]}-**", text)
+    text = _CNS_FORMATTED.sub(lambda m: f"*** **** **** {m[1]}", text)
+    return _LONG_DIGITS.sub(lambda m: mask_cpf(m[1]) if len(m[1]) == 11 else mask_cns(m[1]),
+                            text)

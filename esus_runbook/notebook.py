@@ -1,0 +1,83 @@
+"""What the stage notebooks call: load the site, evaluate the stage, save and show it.
+
+A notebook's code is three lines::
+
+    from esus_runbook import notebook
+    result = notebook.run_stage("cenario", site_file, site_id, run_dir)
+    notebook.show(result)
+
+Everything here also works from plain Python, which is how the tests exercise it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import stages
+from .results import LABELS, StageResult
+from .sites import Site, load_site
+
+
+def site_dir(site: Site, run_dir: str | Path | None) -> Path | None:
+    return Path(run_dir) / site.site_id if run_dir else None
+
+
+def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
+              run_dir: str | Path | None = None, interactive: bool = False) -> StageResult:
+    """Evaluate ``stage`` for the site and save ``<run_dir>/<site_id>/<stage>.json``."""
+    site = load_site(site_file, site_id)
+    out = site_dir(site, run_dir)
+    result = stages.evaluate(stage, site, stages.StageContext(out, interactive=interactive))
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def show(result: StageResult) -> None:
+    """Display a stage result in the notebook: status, checks table and charts."""
+    from IPython.display import HTML, SVG, display
+
+    from .report import render_checks_html
+    from .report.charts import to_svg
+
+    title = stages.TITLES.get(result.stage, result.stage)
+    display(HTML(_wrap(f"<h3>{title}: {LABELS[result.status]}</h3>"
+                       + render_checks_html(result))))
+    for caption, fig in stages.charts(result):
+        display(HTML(f"<b>{caption}</b>"))
+        display(SVG(to_svg(fig)))
+
+
+def render_report(run_dir: str | Path, site_file: str | Path,
+                  site_id: str | None = None) -> Path:
+    """Write the site's ``relatorio.html`` for this run and return its path."""
+    from .report import render_site_report
+    from .results import write_json_atomic
+
+    site = load_site(site_file, site_id)
+    out = site_dir(site, run_dir)
+    if out is None:
+        raise ValueError("run_dir is required to render a report")
+    if not (out / "site.json").exists():
+        write_json_atomic(out / "site.json", site.to_json())
+    return render_site_report(out)
+
+
+def show_report(path: str | Path) -> None:
+    """Display the verdict and stage table of a rendered report, and where the file is."""
+    from IPython.display import HTML, display
+
+    from .report.site import summary_html
+
+    path = Path(path)
+    display(HTML(_wrap(summary_html(path.parent)
+                       + f"<p>Relatório completo: <code>{path}</code></p>")))
+
+
+def _wrap(html: str) -> str:
+    """Scope the report's component styles to this output (JupyterLab keeps its own)."""
+    from .report.env import environment
+
+    css = environment().get_template("components.css.j2").render()
+    return f'<div class="esus"><style>{css}</style>{html}</div>'
+

@@ -1,0 +1,40 @@
+"""The Jinja2 environment shared by every HTML output (autoescaped, templates packaged)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..results import LABELS, Status
+from .charts import STATUS_COLORS
+
+
+def fmt(value: Any) -> str:
+    """A JSON value as short pt-BR text for a table cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "sim" if value else "não"
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".").rstrip("0").rstrip(",")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("esus_runbook.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["fmt"] = fmt
+    env.filters["label"] = lambda s: LABELS[Status(s)]
+    env.filters["tojson_compact"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.globals["colors"] = STATUS_COLORS
+    env.globals["order"] = [s.value for s in Status]
+    return env

@@ -1,0 +1,87 @@
+"""The roll-up of a run: one row per (site, stage), as CSV, JSON and a colored HTML matrix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..results import (
+    SEVERITY,
+    STAGES,
+    StageResult,
+    Status,
+    now_iso,
+    write_json_atomic,
+    write_text_atomic,
+)
+from .env import environment
+from .site import VERDICTS
+
+COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_alerta",
+           "n_pendente", "n_falha", "n_erro", "principal_pendencia"]
+
+
+def build_rollup(run_dir: str | Path) -> pd.DataFrame:
+    """Collect every ``<site>/<stage>.json`` of a run (a missing result is ``pendente``)."""
+    run_dir = Path(run_dir)
+    rows: list[dict[str, Any]] = []
+    for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").exists()):
+        site = json.loads((site_dir / "site.json").read_text(encoding="utf-8"))
+        for stage in STAGES:
+            path = site_dir / f"{stage}.json"
+            row = {"site_id": site["site_id"], "nome": site["nome"],
+                   "municipio_ibge": site["municipio_ibge"], "stage": stage}
+            counts = dict.fromkeys(Status, 0)
+            if path.exists():
+                r = StageResult.load(path)
+                row["status"] = r.status.value
+                for c in r.checks:
+                    counts[c.status] += 1
+                bad = sorted((c for c in r.checks if c.status is not Status.OK),
+                             key=lambda c: -SEVERITY[c.status])
+                row["principal_pendencia"] = bad[0].remedy if bad else ""
+            else:
+                row["status"] = Status.PENDENTE.value
+                row["principal_pendencia"] = "Etapa não executada nesta rodada."
+            row.update({f"n_{s.value}": n for s, n in counts.items()})
+            rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def site_statuses(df: pd.DataFrame) -> pd.Series:
+    """Overall status per site: the worst of its stages."""
+    sev = df["status"].map(lambda s: SEVERITY[Status(s)])
+    worst_idx = sev.groupby(df["site_id"]).idxmax()
+    return df.loc[worst_idx, ["site_id", "status"]].set_index("site_id")["status"]
+
+
+def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Path]:
+    """Write ``rollup.csv``, ``rollup.json`` and ``rollup.html`` at the top of the run."""
+    run_dir = Path(run_dir)
+    df = build_rollup(run_dir)
+    paths = {k: run_dir / f"rollup.{k}" for k in ("csv", "json", "html")}
+    write_text_atomic(paths["csv"], df.to_csv(index=False))
+    overall = site_statuses(df) if len(df) else pd.Series(dtype=object)
+    totals = {stage: df.loc[df["stage"] == stage, "status"].value_counts().to_dict()
+              for stage in STAGES}
+    by_verdict = overall.value_counts().to_dict() if len(overall) else {}
+    write_json_atomic(paths["json"], {
+        "schema": "esus-runbook/rollup/1", "run_id": run_id or run_dir.name,
+        "generated_at": now_iso(), "sites": int(df["site_id"].nunique()),
+        "site_status": overall.to_dict(), "totals_by_stage": totals,
+        "rows": df.to_dict(orient="records")})
+    matrix = df.pivot(index="site_id", columns="stage", values="status") \
+        .reindex(columns=list(STAGES)) if len(df) else pd.DataFrame()
+    names = df.drop_duplicates("site_id").set_index("site_id")["nome"] if len(df) else {}
+    from ..stages import TITLES
+
+    html = environment().get_template("rollup.html.j2").render(
+        run_id=run_id or run_dir.name, generated_at=now_iso(), stages=STAGES, titles=TITLES,
+        matrix=[(sid, names[sid], overall[sid], [matrix.loc[sid, s] for s in STAGES])
+                for sid in matrix.index],
+        totals=totals, by_verdict=by_verdict, verdicts={s.value: v for s, v in VERDICTS.items()})
+    write_text_atomic(paths["html"], html)
+    return paths

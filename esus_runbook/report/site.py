@@ -1,0 +1,94 @@
+"""The per-site audit report: verdict, stage table, every check, stage charts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..results import SEVERITY, STAGES, StageResult, Status, now_iso, worst, write_text_atomic
+from .charts import status_bars, to_svg
+from .env import environment
+
+VERDICTS = {
+    Status.OK: "Pronto para produção",
+    Status.ALERTA: "Pronto, com alertas a tratar",
+    Status.PENDENTE: "Em andamento: há etapas pendentes",
+    Status.FALHA: "Não pronto: há falhas a corrigir",
+    Status.ERRO: "Não pronto: uma etapa não pôde ser executada",
+}
+
+
+def site_verdict(statuses: list[Status | str]) -> tuple[Status, str]:
+    """Overall status of a site (the worst stage; no stage at all is pendente) and its
+    pt-BR verdict."""
+    status = worst(statuses) or Status.PENDENTE
+    return status, VERDICTS[status]
+
+
+def load_site_results(run_site_dir: Path) -> dict[str, StageResult | None]:
+    return {s: (StageResult.load(run_site_dir / f"{s}.json")
+                if (run_site_dir / f"{s}.json").exists() else None) for s in STAGES}
+
+
+def _stage_rows(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
+    from ..stages import TITLES
+
+    rows = []
+    for stage, r in results.items():
+        if r is None:
+            rows.append({"stage": stage, "title": TITLES[stage], "status": "pendente",
+                         "counts": {}, "remedies": ["Etapa ainda não executada nesta rodada."],
+                         "result": None})
+            continue
+        counts = Counter(c.status.value for c in r.checks)
+        bad = sorted((c for c in r.checks if c.status is not Status.OK),
+                     key=lambda c: -SEVERITY[c.status])
+        rows.append({"stage": stage, "title": TITLES[stage], "status": r.status.value,
+                     "counts": dict(counts), "remedies": [c.remedy for c in bad[:3]],
+                     "result": r})
+    return rows
+
+
+def _charts(results: dict[str, StageResult | None]) -> dict[str, list[tuple[str, str]]]:
+    from .. import stages
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for stage, r in results.items():
+        if r is not None:
+            out[stage] = [(title, to_svg(fig)) for title, fig in stages.charts(r)]
+    return out
+
+
+def render_checks_html(result: StageResult) -> str:
+    """One stage's checks as an HTML table (used by notebooks and the report)."""
+    return environment().get_template("checks.html.j2").render(result=result)
+
+
+def summary_html(run_site_dir: str | Path) -> str:
+    """The verdict and the stage table of a site (what notebook 07 shows)."""
+    rows = _stage_rows(load_site_results(Path(run_site_dir)))
+    status, verdict = site_verdict([row["status"] for row in rows])
+    return environment().get_template("summary.html.j2").render(
+        status=status.value, verdict=verdict, rows=rows)
+
+
+def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> Path:
+    """Write ``<run_site_dir>/relatorio.html`` from the stage results there and return it."""
+    run_site_dir = Path(run_site_dir)
+    site = json.loads((run_site_dir / "site.json").read_text(encoding="utf-8"))
+    results = load_site_results(run_site_dir)
+    rows = _stage_rows(results)
+    status, verdict = site_verdict([row["status"] for row in rows])
+    from ..stages import TITLES
+
+    overview = status_bars([(TITLES[row["stage"]], row["counts"]) for row in rows],
+                           "Verificações por etapa")
+    html = environment().get_template("site.html.j2").render(
+        site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
+        status=status.value, verdict=verdict, rows=rows, charts=_charts(results),
+        overview_svg=to_svg(overview))
+    out = run_site_dir / "relatorio.html"
+    write_text_atomic(out, html)
+    return out

@@ -1,0 +1,202 @@
+"""Stage results: checks, statuses and the versioned JSON every stage writes.
+
+Schema ``esus-runbook/stage-result/1``::
+
+    {"schema", "site_id", "stage", "status", "started_at", "finished_at",
+     "checks": [{"id", "title", "status", "expected", "observed", "remedy"}],
+     "metrics": {...}, "inputs": {...}, "error": null | "message"}
+
+``inputs`` maps input names to fingerprints (used to resume a batch); ``error`` is set only
+for status ``erro`` (the stage itself crashed). Readers ignore unknown keys, so later minor
+additions do not break older readers; a different major schema is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+SCHEMA = "esus-runbook/stage-result/1"
+STAGES = ("cenario", "ambiente", "download", "instalacao", "contra_chave", "xml")
+
+
+class Status(str, Enum):
+    """Stage and check statuses, from best to worst."""
+
+    OK = "ok"              # passed, with evidence
+    ALERTA = "alerta"      # passes with warnings
+    PENDENTE = "pendente"  # input not yet available
+    FALHA = "falha"        # a check failed
+    ERRO = "erro"          # the stage itself crashed
+
+    def __str__(self) -> str:
+        return self.value
+
+
+SEVERITY = {Status.OK: 0, Status.ALERTA: 1, Status.PENDENTE: 2, Status.FALHA: 3, Status.ERRO: 4}
+LABELS = {Status.OK: "OK", Status.ALERTA: "Alerta", Status.PENDENTE: "Pendente",
+          Status.FALHA: "Falha", Status.ERRO: "Erro"}
+_CHECK_ID = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
+
+
+def worst(statuses: Iterable[Status | str]) -> Status | None:
+    """The most severe status of ``statuses`` (None for an empty iterable)."""
+    found = [Status(s) for s in statuses]
+    return max(found, key=SEVERITY.__getitem__) if found else None
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass
+class Check:
+    """One verification with its evidence.
+
+    ``expected`` and ``observed`` are JSON values shown side by side in reports; ``remedy``
+    (pt-BR) says what to do and is required for every status other than ``ok``.
+    """
+
+    id: str
+    title: str
+    status: Status
+    expected: Any = None
+    observed: Any = None
+    remedy: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+        if not _CHECK_ID.match(self.id):
+            raise ValueError(f"check id {self.id!r} must be an UPPER_SNAKE code")
+        if self.status is not Status.OK and not self.remedy:
+            raise ValueError(f"check {self.id} is {self.status} and needs a remedy")
+
+
+def derive_status(checks: Iterable[Check]) -> Status:
+    """A stage's status from its checks: the worst one; no checks at all is ``pendente``
+    (a stage without evidence is never ``ok``)."""
+    return worst(c.status for c in checks) or Status.PENDENTE
+
+
+@dataclass
+class StageResult:
+    site_id: str
+    stage: str
+    status: Status = Status.PENDENTE
+    started_at: str = field(default_factory=now_iso)
+    finished_at: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    # -- building -------------------------------------------------------------------------
+    def add(self, id: str, title: str, status: Status | str, expected: Any = None,
+            observed: Any = None, remedy: str | None = None) -> Check:
+        """Append a check and return it."""
+        check = Check(id, title, Status(status), expected, observed, remedy)
+        self.checks.append(check)
+        return check
+
+    def finish(self, **metrics: Any) -> StageResult:
+        """Record metrics, stamp ``finished_at`` and derive the status from the checks."""
+        self.metrics.update(metrics)
+        self.finished_at = now_iso()
+        if self.status is not Status.ERRO:
+            self.status = derive_status(self.checks)
+        return self
+
+    @classmethod
+    def crashed(cls, site_id: str, stage: str, message: str,
+                started_at: str | None = None) -> StageResult:
+        """The result of a stage whose notebook or code raised."""
+        r = cls(site_id, stage, Status.ERRO, started_at or now_iso(), now_iso(), error=message)
+        r.checks.append(Check("ETAPA_ERRO", "Execução da etapa", Status.ERRO, "etapa concluída",
+                              message, "Veja o notebook executado desta etapa para o erro "
+                              "completo, corrija a entrada e execute novamente."))
+        return r
+
+    # -- JSON -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["checks"] = [{**asdict(c), "status": c.status.value} for c in self.checks]
+        return {"schema": SCHEMA, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> StageResult:
+        schema = d.get("schema", "")
+        if not str(schema).startswith("esus-runbook/stage-result/"):
+            raise InputError("não é um resultado de etapa do esus-runbook", file=source,
+                             key="schema", remedy="use um arquivo <etapa>.json de uma execução")
+        if schema != SCHEMA:
+            raise InputError(f"versão de esquema não suportada: {schema}", file=source,
+                             key="schema", remedy="atualize o esus-runbook")
+        try:
+            checks = [Check(**{k: c.get(k) for k in
+                               ("id", "title", "status", "expected", "observed", "remedy")})
+                      for c in d.get("checks", [])]
+            return cls(site_id=d["site_id"], stage=d["stage"], status=Status(d["status"]),
+                       started_at=d.get("started_at"), finished_at=d.get("finished_at"),
+                       checks=checks, metrics=d.get("metrics") or {},
+                       inputs=d.get("inputs") or {}, error=d.get("error"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"resultado de etapa inválido ({exc})", file=source,
+                             remedy="execute a etapa novamente") from None
+
+    def save(self, run_site_dir: str | os.PathLike) -> Path:
+        """Write ``<run_site_dir>/<stage>.json`` atomically and return its path."""
+        path = Path(run_site_dir) / f"{self.stage}.json"
+        write_json_atomic(path, self.to_dict())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> StageResult:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("resultado de etapa não encontrado", file=str(path),
+                             remedy="execute a etapa antes") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"JSON inválido ({exc.__class__.__name__})", file=str(path),
+                             remedy="apague o arquivo e execute a etapa novamente") from None
+        return cls.from_dict(data, str(path))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new
+    one: a temporary file in the same folder, fsync, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,0 +1,524 @@
+"""Site files and inventories: load, validate strictly, resolve paths.
+
+A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``SCHEMA`` and the
+README). An *inventory* is either a YAML with a ``sites:`` list (items are mappings or paths
+to site files, with optional ``padroes:`` merged under every site) or a folder of site files.
+JSON site snapshots (``site.json`` in a run folder) load through the same validation.
+
+Validation collects every problem before failing, each as ``arquivo:chave: problema — como
+corrigir``; unknown keys get the closest known key as a suggestion.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from . import ids
+from .errors import InputError, Problem
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+TIPOS_INSTALACAO = ("prontuario", "centralizador_municipal", "centralizador_estadual")
+PLATAFORMAS = ("linux", "windows")
+MODOS = ("producao", "treinamento")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the site file: its type, whether required, its default and pt-BR texts.
+
+    ``kind`` is one of: str, int, float, bool, date, path, env (an environment variable
+    name), enum (see ``choices``). ``check`` returns a pt-BR problem text or None.
+    """
+
+    key: str
+    kind: str
+    label: str
+    help: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    check: Callable[[Any], str | None] | None = None
+    remedy: str | None = None
+
+
+def _check_slug(v: str) -> str | None:
+    return None if SLUG.match(v) else "identificador inválido"
+
+
+def _check_ibge(v: str) -> str | None:
+    if not (len(v) == 7 and v.isdigit()):
+        return "código IBGE deve ter 7 dígitos"
+    return None if ids.ibge_valid(v) else "dígito verificador do código IBGE inválido"
+
+
+def _check_cnes(v: str) -> str | None:
+    return None if ids.cnes_format(v) else "CNES deve ter 7 dígitos"
+
+
+def _check_version(v: str) -> str | None:
+    return None if VERSION.match(v) else "versão deve ter o formato N.N.N"
+
+
+def _check_chave(v: str) -> str | None:
+    digits = v.replace("-", "").replace(" ", "")
+    return None if len(digits) == 32 and digits.isdigit() else \
+        "a chave deve ter 32 dígitos (8 grupos de 4)"
+
+
+def _check_sha256(v: str) -> str | None:
+    return None if re.fullmatch(r"[0-9a-fA-F]{64}", v) else "SHA-256 deve ter 64 dígitos hex"
+
+
+def _check_url(v: str) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+", v) else "URL deve começar com http:// ou https://"
+
+
+def _check_db_url(v: str) -> str | None:
+    if not re.match(r"^postgres(ql)?://", v):
+        return "URL do banco deve começar com postgresql://"
+    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", v):
+        return "a URL do banco não pode conter senha"
+    return None
+
+
+SCHEMA: dict[str | None, tuple[Field, ...]] = {
+    None: (
+        Field("site_id", "str", "Identificador do site",
+              "Letras minúsculas, números e hífens; único no inventário (ex.: ubs-centro).",
+              required=True, check=_check_slug,
+              remedy="use só letras minúsculas, números e hífens, ex.: ubs-centro"),
+        Field("nome", "str", "Nome", "Nome do estabelecimento ou da instalação.",
+              required=True),
+        Field("municipio_ibge", "str", "Município (IBGE)",
+              "Código IBGE do município com 7 dígitos, ex.: 2927408 (Salvador).",
+              required=True, check=_check_ibge,
+              remedy="confira o código de 7 dígitos em https://www.ibge.gov.br/explica/codigos-dos-municipios.php"),
+        Field("cnes", "str", "CNES da unidade",
+              "CNES (7 dígitos) da UBS numa instalação descentralizada; vazio numa "
+              "centralizada.", check=_check_cnes,
+              remedy="informe os 7 dígitos do CNES (com zeros à esquerda) ou deixe vazio"),
+    ),
+    "cenario": (
+        Field("tipo_instalacao", "enum", "Tipo de instalação",
+              "prontuario (PEC completo) ou centralizador municipal/estadual.",
+              default="prontuario", choices=TIPOS_INSTALACAO),
+        Field("usuarios_simultaneos", "int", "Usuários simultâneos",
+              "Quantos profissionais usam o PEC ao mesmo tempo no pico.", minimum=1),
+        Field("ubs_atendidas", "int", "UBS atendidas",
+              "Quantas unidades usam esta instalação (mais de 1 = centralizada).",
+              default=1, minimum=1),
+        Field("internet_estavel", "bool", "Internet estável",
+              "A conexão entre as unidades e o servidor é estável?"),
+        Field("energia_estavel", "bool", "Energia estável",
+              "Não há quedas frequentes de energia?"),
+        Field("equipe_ti", "bool", "Equipe de TI",
+              "Há equipe de TI com conhecimento do e-SUS APS?"),
+        Field("backup_automatizado", "bool", "Backup automatizado",
+              "Há rotina diária e automática de backup do banco?"),
+        Field("politica_seguranca", "bool", "Política de segurança",
+              "Há política de segurança da informação formalizada?"),
+        Field("banda_mbps", "float", "Banda (Mbps)",
+              "Banda contratada do link do servidor (opcional).", minimum=0),
+    ),
+    "ambiente": (
+        Field("probe", "path", "Arquivo de sondagem",
+              "JSON gerado por `esus-runbook probe --json` no servidor."),
+        Field("passmark", "int", "PassMark da CPU",
+              "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0),
+    ),
+    "instalador": (
+        Field("versao", "str", "Versão do PEC", "Versão a instalar, ex.: 5.5.24.",
+              check=_check_version),
+        Field("plataforma", "enum", "Plataforma", "linux ou windows.",
+              default="linux", choices=PLATAFORMAS),
+        Field("arquivo", "path", "Arquivo do instalador",
+              "Caminho do instalador já baixado."),
+        Field("url", "str", "URL do instalador",
+              "Endereço de download copiado do portal SISAPS.", check=_check_url),
+        Field("sha256", "str", "SHA-256 esperado",
+              "Hash esperado do instalador; vazio = usar o registro de versões.",
+              check=_check_sha256),
+    ),
+    "instalacao": (
+        Field("modo", "enum", "Modo", "producao ou treinamento.", default="producao",
+              choices=MODOS),
+        Field("atualizacao", "bool", "Atualização",
+              "true quando já existe um PEC instalado que será atualizado.", default=False),
+        Field("pec_url", "str", "URL do PEC",
+              "Endereço do PEC instalado, ex.: http://10.0.0.5:8080.", check=_check_url),
+        Field("db_url", "str", "URL do banco",
+              "postgresql://usuario@host:5433/esus (sem senha).", check=_check_db_url,
+              remedy="tire a senha da URL e informe o nome da variável em db_password_env"),
+        Field("db_password_env", "env", "Variável da senha do banco",
+              "Nome da variável de ambiente com a senha do banco (nunca a senha)."),
+        Field("db_password_file", "path", "Arquivo da senha do banco",
+              "Arquivo (permissão 600) com a senha do banco."),
+        Field("https_dominio", "str", "Domínio HTTPS",
+              "Domínio público para o HTTPS automático (-cert-domain), se desejado."),
+        Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
+              default=443, minimum=1),
+    ),
+    "contra_chave": (
+        Field("chave", "str", "Chave", "Chave de 32 dígitos exibida pelo PEC na ativação.",
+              check=_check_chave,
+              remedy="copie a chave da tela de ativação do PEC (8 grupos de 4 dígitos)"),
+        Field("contra_chave_env", "env", "Variável da contra-chave",
+              "Nome da variável de ambiente com a contra-chave (nunca a contra-chave)."),
+        Field("contra_chave_file", "path", "Arquivo da contra-chave",
+              "Arquivo (permissão 600) com a contra-chave."),
+        Field("gerada_em", "date", "Gerada em", "Data em que a contra-chave foi gerada."),
+        Field("gerada_por", "str", "Gerada por", "Quem gerou a contra-chave no e-Gestor."),
+    ),
+    "xml": (
+        Field("arquivo", "path", "XML do CNES",
+              "XML ou ZIP gerado no e-Gestor AB para o município."),
+        Field("anterior", "path", "XML anterior",
+              "O último XML importado no PEC, para comparar o que muda."),
+    ),
+}
+SECTIONS = tuple(k for k in SCHEMA if k is not None)
+SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
+
+
+@dataclass
+class Site:
+    """A validated site. ``data`` holds every key of ``SCHEMA`` (defaults filled, paths
+    absolute); sections are reachable as attributes: ``site.cenario["usuarios_simultaneos"]``.
+    """
+
+    data: dict[str, Any]
+    source: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def site_id(self) -> str:
+        return self.data["site_id"]
+
+    @property
+    def nome(self) -> str:
+        return self.data["nome"]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in SECTIONS:
+            return self.data[name]
+        raise AttributeError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe snapshot (dates as ISO strings) that :func:`load_site` reads back."""
+        return json.loads(json.dumps({**self.data, "_source": self.source, "_extra": self.extra},
+                                     default=str))
+
+
+# --------------------------------------------------------------------------- parsing
+def _yaml() -> YAML:
+    y = YAML(typ="safe", pure=True)
+    y.allow_duplicate_keys = False
+    return y
+
+
+def read_mapping_file(path: Path) -> Any:
+    """Parse a YAML or JSON file; a syntax problem is an InputError naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("arquivo não encontrado", file=str(path),
+                         remedy="confira o caminho") from None
+    except IsADirectoryError:
+        raise InputError("é uma pasta, não um arquivo", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("o arquivo não está em UTF-8", file=str(path),
+                         remedy="salve o arquivo com codificação UTF-8") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"JSON inválido na linha {exc.lineno}", file=str(path),
+                             remedy="corrija a sintaxe") from None
+    try:
+        return _yaml().load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = f" na linha {mark.line + 1}" if mark is not None else ""
+        what = getattr(exc, "problem", None) or exc.__class__.__name__
+        if "duplicate" in str(exc).lower():
+            what = "chave repetida"
+        raise InputError(f"YAML inválido{line}: {what}", file=str(path),
+                         remedy="corrija a sintaxe (indentação com espaços, 'chave: valor')") \
+            from None
+
+
+def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem],
+            display: str) -> Any:
+    """Check and normalize one value; append a Problem and return None when invalid."""
+    def bad(msg: str, remedy: str | None = None) -> None:
+        problems.append(Problem(display, where, msg, remedy or f.remedy))
+
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if f.required:
+            bad("campo obrigatório ausente", f.remedy or f"preencha {f.key}: {f.help}")
+        return f.default
+    kind = f.kind
+    if kind in ("str", "path", "env", "enum"):
+        if isinstance(value, bool) or isinstance(value, (dict, list)):
+            return bad(f"esperado texto, encontrado {type(value).__name__}",
+                       f"escreva um texto: {f.help}")
+        if isinstance(value, int) and f.key in ("municipio_ibge", "cnes"):
+            value = str(value).zfill(7 if f.key == "cnes" else 0)
+        value = str(value).strip()
+        if kind == "enum" and value not in f.choices:
+            near = difflib.get_close_matches(value, f.choices, n=1)
+            hint = f"você quis dizer '{near[0]}'? " if near else ""
+            return bad(f"valor '{value}' inválido",
+                       f"{hint}use um de: {', '.join(f.choices)}")
+        if kind == "env" and not ENV_NAME.match(value):
+            return bad("não parece um nome de variável de ambiente",
+                       "informe o NOME da variável (ex.: PEC_DB_SENHA), nunca o valor secreto")
+        if kind == "path":
+            p = Path(os.path.expanduser(value))
+            value = str(p if p.is_absolute() else (base / p).resolve())
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            elif isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())
+            else:
+                return bad(f"esperado número inteiro, encontrado '{value}'",
+                           f"escreva um número inteiro: {f.help}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return bad(f"esperado número, encontrado '{value}'", f"escreva um número: {f.help}")
+        value = float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return bad(f"esperado true ou false, encontrado '{value}'",
+                       "escreva true ou false (sem aspas)")
+    elif kind == "date":
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        elif isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
+        elif not isinstance(value, dt.date):
+            return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
+    if f.minimum is not None and isinstance(value, (int, float)) and value < f.minimum:
+        return bad(f"valor {value} abaixo do mínimo {f.minimum:g}", f"informe um valor ≥ {f.minimum:g}")
+    if f.check is not None and isinstance(value, str):
+        msg = f.check(value)
+        if msg:
+            return bad(msg)
+    return value
+
+
+def _unknown(key: str, known: Iterable[str], display: str, where: str,
+             problems: list[Problem]) -> str | None:
+    """Report an unknown key; return the known key it was probably meant to be."""
+    known = list(known)
+    near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"você quis dizer '{near[0]}'?" if near else f"chaves válidas: {', '.join(known)}"
+    msg = "chave desconhecida"
+    if any(s in key.lower() for s in SECRET_LIKE_KEYS):
+        hint = "segredos não vão no arquivo do site: use *_env (variável) ou *_file (arquivo)"
+    problems.append(Problem(display, where, msg, hint))
+    return near[0] if near else None
+
+
+def validate_site(raw: Any, *, source: Path, display: str | None = None,
+                  problems: list[Problem] | None = None) -> Site | None:
+    """Validate one site mapping. Appends problems to ``problems`` (and returns None when
+    there are any) or raises InputError when ``problems`` is not given."""
+    own = problems is None
+    problems = [] if own else problems
+    display = display or str(source)
+    base = source.parent
+    before = len(problems)
+    if not isinstance(raw, dict):
+        problems.append(Problem(display, None, "o site deve ser um mapeamento 'chave: valor'",
+                                "veja o exemplo em examples/sites/"))
+        if own:
+            raise InputError.from_problems(problems)
+        return None
+    top_keys = [f.key for f in SCHEMA[None]] + list(SECTIONS)
+    data: dict[str, Any] = {}
+    meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
+    for key in raw:
+        if key in ("_source", "_extra"):
+            continue
+        if key not in top_keys:
+            meant.add(_unknown(str(key), top_keys, display, str(key), problems) or "")
+    for f in SCHEMA[None]:
+        if f.key in meant and raw.get(f.key) is None:
+            data[f.key] = None
+            continue
+        data[f.key] = _coerce(f, raw.get(f.key), f.key, base, problems, display)
+    for section in SECTIONS:
+        sub = raw.get(section)
+        if sub is None:
+            sub = {}
+        if not isinstance(sub, dict):
+            problems.append(Problem(display, section,
+                                    "a seção deve ser um mapeamento 'chave: valor'",
+                                    "indente as chaves da seção com dois espaços"))
+            sub = {}
+        fields = {f.key: f for f in SCHEMA[section]}
+        for key in sub:
+            if key not in fields:
+                _unknown(str(key), fields, display, f"{section}.{key}", problems)
+        data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
+                                    display)
+                         for k, f in fields.items()}
+    if len(problems) > before:
+        if own:
+            raise InputError.from_problems(problems)
+        return None
+    extra = raw.get("_extra") if isinstance(raw.get("_extra"), dict) else {}
+    return Site(data=data, source=str(raw.get("_source") or source), extra=dict(extra))
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def load_site(path: str | os.PathLike, site_id: str | None = None) -> Site:
+    """Load one site: a site file, or ``site_id`` out of an inventory or folder."""
+    sites = load_sites(path)
+    if site_id is None:
+        if len(sites) != 1:
+            raise InputError(f"o inventário tem {len(sites)} sites", file=str(path),
+                             remedy="informe site_id para escolher um")
+        return sites[0]
+    for s in sites:
+        if s.site_id == site_id:
+            return s
+    known = [s.site_id for s in sites]
+    near = difflib.get_close_matches(site_id, known, n=1)
+    raise InputError(f"site '{site_id}' não está no inventário", file=str(path), key="site_id",
+                     remedy=f"você quis dizer '{near[0]}'?" if near else
+                     f"sites: {', '.join(known[:10])}")
+
+
+def _check_unique(raws: list[tuple[str, Any]], problems: list[Problem]) -> None:
+    """site_id must be unique, checked on the raw values so that a duplicate is reported
+    even when the sites have other problems."""
+    seen: dict[str, str] = {}
+    for display, raw in raws:
+        sid = raw.get("site_id") if isinstance(raw, dict) else None
+        if not isinstance(sid, str) or not sid:
+            continue
+        if sid in seen:
+            problems.append(Problem(display, "site_id", f"site_id '{sid}' repetido (também em "
+                                    f"{seen[sid]})", "cada site precisa de um site_id único"))
+        else:
+            seen[sid] = display
+
+
+def load_sites(path: str | os.PathLike) -> list[Site]:
+    """Load and validate a site file, an inventory YAML (``sites:``) or a folder of site
+    files. Every problem of every site is reported at once (InputError, exit 2)."""
+    path = Path(path).expanduser()
+    problems: list[Problem] = []
+    sites: list[Site] = []
+    raws: list[tuple[str, Any]] = []
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
+        if not files:
+            raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
+                             remedy="crie um arquivo por site, veja examples/sites/")
+        for f in files:
+            try:
+                raw = read_mapping_file(f)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            _load_into(f, raw, sites, problems, raws, allow_inventory=False)
+    else:
+        _load_into(path, read_mapping_file(path), sites, problems, raws, allow_inventory=True)
+    _check_unique(raws, problems)
+    if problems:
+        raise InputError.from_problems(problems)
+    return sites
+
+
+def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
+               raws: list[tuple[str, Any]], allow_inventory: bool) -> None:
+    display = str(path)
+    if isinstance(raw, dict) and "sites" in raw:
+        if not allow_inventory:
+            problems.append(Problem(display, "sites", "inventário dentro de uma pasta de sites",
+                                    "use um arquivo por site na pasta ou um único inventário"))
+            return
+        for key in raw:
+            if key not in ("sites", "padroes", "registro_instaladores"):
+                _unknown(str(key), ("sites", "padroes", "registro_instaladores"), display,
+                         str(key), problems)
+        registry = raw.get("registro_instaladores")
+        extra = {"registro_instaladores": str((path.parent / registry).resolve())} \
+            if isinstance(registry, str) and registry.strip() else {}
+        defaults = raw.get("padroes") or {}
+        if not isinstance(defaults, dict):
+            problems.append(Problem(display, "padroes", "deve ser um mapeamento",
+                                    "indente as chaves de padroes"))
+            defaults = {}
+        items = raw.get("sites")
+        if not isinstance(items, list) or not items:
+            problems.append(Problem(display, "sites", "deve ser uma lista não vazia",
+                                    "liste os sites com '- site_id: ...' ou caminhos"))
+            return
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                sub = (path.parent / item).resolve()
+                try:
+                    sub_raw = read_mapping_file(sub)
+                except InputError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                merged = _deep_merge(defaults, sub_raw) if isinstance(sub_raw, dict) else sub_raw
+                raws.append((str(sub), merged))
+                site = validate_site(merged, source=sub, problems=problems)
+            else:
+                merged = _deep_merge(defaults, item) if isinstance(item, dict) else item
+                raws.append((f"{display}:sites[{i}]", merged))
+                site = validate_site(merged, source=path, display=f"{display}:sites[{i}]",
+                                     problems=problems)
+            if site is not None:
+                site.extra.update(extra)
+                sites.append(site)
+        return
+    raws.append((display, raw))
+    site = validate_site(raw, source=path, problems=problems)
+    if site is not None:
+        sites.append(site)
+
+
+def inventory_files(path: str | os.PathLike) -> list[Path]:
+    """Every file an inventory reads (for hashing into run.json)."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml"))
+    files = [path]
+    raw = read_mapping_file(path)
+    if isinstance(raw, dict) and isinstance(raw.get("sites"), list):
+        files += [(path.parent / s).resolve() for s in raw["sites"] if isinstance(s, str)]
+    return files

@@ -1,0 +1,142 @@
+"""Stage 1 — cenário: centralized or decentralized, and the server profile.
+
+The profile comes from ``data/profiles.csv`` (official table, domain.md §2): the smallest
+``prontuario`` profile whose ``max_users`` covers ``usuarios_simultaneos``, or the
+centralizer profile for the centralizer installation types. A centralized site (more than one
+UBS) must meet the six SAPS preconditions (domain.md §1); a decentralized one gets the same
+questions as warnings, because backup, power and internet still decide whether its data reach
+SISAB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..data import read_csv
+from ..results import StageResult, Status
+from ..sites import Site
+
+TITLE = "Definição do cenário"
+INPUT_KEYS = ("site_id", "cnes", "cenario")
+INPUT_FILES = ()
+
+# (site key, check id, question, remedy if centralized, remedy if decentralized)
+CRITERIA = (
+    ("internet_estavel", "CEN_INTERNET", "Internet estável entre as unidades e o servidor",
+     "Estabilize o link (contrate redundância) antes de centralizar; sem internet as "
+     "unidades param de atender.",
+     "Sem internet estável os dados não chegam ao SISAB: a transmissão roda às 00:00 e "
+     "precisa de conexão; melhore o link da unidade."),
+    ("energia_estavel", "CEN_ENERGIA", "Energia estável (sem quedas frequentes)",
+     "Instale nobreak/gerador no servidor e nos pontos de rede antes de centralizar.",
+     "Instale nobreak no servidor: ele precisa ficar ligado para a transmissão ao SISAB "
+     "(00:00) e quedas corrompem o banco."),
+    ("equipe_ti", "CEN_EQUIPE_TI", "Equipe de TI com conhecimento do e-SUS APS",
+     "Designe e capacite uma equipe de TI responsável pelo PEC antes de centralizar.",
+     "Defina quem dá suporte ao PEC na unidade (atualizações, backup, certificados)."),
+    ("backup_automatizado", "CEN_BACKUP", "Rotina diária e automática de backup",
+     "Automatize o backup diário do banco (pg_dump -Fc) e teste a restauração antes de "
+     "centralizar.",
+     "Automatize o backup diário do banco (pg_dump -Fc) e teste a restauração."),
+    ("politica_seguranca", "CEN_SEGURANCA", "Política de segurança da informação",
+     "Formalize uma política de segurança da informação (acessos, senhas, LGPD) antes de "
+     "centralizar.",
+     "Formalize regras de acesso, senhas e cópias de segurança (LGPD)."),
+)
+
+
+def profiles() -> tuple[dict[str, Any], ...]:
+    return read_csv("profiles.csv")
+
+
+def select_profile(tipo_instalacao: str, usuarios: int | None) -> dict[str, Any] | None:
+    """The official profile for an installation type and number of concurrent users, or
+    None when no official profile covers it (or users are unknown for a prontuário)."""
+    rows = profiles()
+    if tipo_instalacao != "prontuario":
+        return next((r for r in rows if r["tipo"] == tipo_instalacao), None)
+    if usuarios is None:
+        return None
+    fitting = [r for r in rows if r["tipo"] == "prontuario" and r["max_users"] >= usuarios]
+    return min(fitting, key=lambda r: r["max_users"]) if fitting else None
+
+
+def architecture(profile: dict[str, Any]) -> dict[str, Any]:
+    """The recommended servers for a profile, as the next stages use it."""
+    app = {"ram_gb": profile["app_ram_gb"], "cpu_cores": profile["cpu_cores"],
+           "cpu_ghz": profile["cpu_ghz"], "passmark": profile["passmark"],
+           "disk_gb": profile["app_disk_gb"], "write_mb_s": profile["app_write_mb_s"],
+           "read_mb_s": profile["app_read_mb_s"]}
+    if profile["servers"] == 1:
+        return {"servidores": 1, "aplicacao_e_banco": app}
+    db = {"ram_gb": profile["db_ram_gb"], "disk_gb": profile["db_disk_gb"],
+          "write_mb_s": profile["db_write_mb_s"], "read_mb_s": profile["db_read_mb_s"]}
+    return {"servidores": 2, "aplicacao": app, "banco": db}
+
+
+def evaluate(site: Site, ctx=None) -> StageResult:
+    c = site.cenario
+    r = StageResult(site.site_id, "cenario")
+    tipo, users, ubs = c["tipo_instalacao"], c["usuarios_simultaneos"], c["ubs_atendidas"]
+    centralized = ubs > 1 or tipo != "prontuario"
+    scenario = "centralizado" if centralized else "descentralizado"
+
+    profile = select_profile(tipo, users)
+    if profile is not None:
+        r.add("CEN_PERFIL", "Perfil de servidor (tabela oficial)", Status.OK,
+              f"{users} usuários simultâneos" if tipo == "prontuario" else tipo,
+              profile["label"])
+    elif tipo == "prontuario" and users is None:
+        r.add("CEN_PERFIL", "Perfil de servidor (tabela oficial)", Status.PENDENTE,
+              "número de usuários simultâneos", None,
+              "Informe cenario.usuarios_simultaneos (pico de profissionais usando o PEC ao "
+              "mesmo tempo) para escolher o perfil de servidor.")
+    else:
+        r.add("CEN_PERFIL", "Perfil de servidor (tabela oficial)", Status.FALHA,
+              "até 4 000 usuários simultâneos", f"{users} usuários",
+              "Acima do maior perfil oficial: divida a instalação ou dimensione com a SAPS "
+              "(suporte e-SUS APS) antes de seguir.")
+
+    if tipo == "prontuario" and not site.data["cnes"] and not centralized:
+        r.add("CEN_CNES", "CNES da unidade (descentralizado)", Status.ALERTA,
+              "CNES de 7 dígitos", None,
+              "Informe o CNES da UBS no arquivo do site: a auditoria do XML confere se a "
+              "unidade está no arquivo.")
+
+    for key, cid, title, remedy_central, remedy_local in CRITERIA:
+        answer = c[key]
+        if answer is True:
+            r.add(cid, title, Status.OK, "sim", "sim")
+        elif answer is None:
+            r.add(cid, title, Status.PENDENTE, "sim", "não informado",
+                  f"Responda cenario.{key} (true/false) no arquivo do site.")
+        elif centralized:
+            r.add(cid, title, Status.FALHA, "sim", "não",
+                  f"A SAPS orienta não centralizar sem isto. {remedy_central}")
+        else:
+            r.add(cid, title, Status.ALERTA, "sim", "não", remedy_local)
+
+    banda = c["banda_mbps"]
+    if centralized:
+        if banda is None:
+            r.add("CEN_BANDA", "Banda do link do servidor", Status.ALERTA, "banda informada",
+                  "não informada",
+                  "Não há número oficial de banda: informe cenario.banda_mbps e meça o tempo "
+                  "de resposta do PEC em cada UBS antes de centralizar.")
+        elif banda <= 0:
+            r.add("CEN_BANDA", "Banda do link do servidor", Status.FALHA, "> 0 Mbps",
+                  f"{banda:g} Mbps", "Um cenário centralizado precisa de link de dados.")
+        else:
+            r.add("CEN_BANDA", "Banda do link do servidor", Status.OK, "banda informada",
+                  f"{banda:g} Mbps ({banda / ubs:.1f} Mbps por UBS)")
+
+    return r.finish(
+        cenario=scenario,
+        tipo_instalacao=tipo,
+        usuarios_simultaneos=users,
+        ubs_atendidas=ubs,
+        perfil=dict(profile) if profile else None,
+        arquitetura=architecture(profile) if profile else None,
+        recomendacao=("A SAPS recomenda uma instalação centralizada por município quando os "
+                      "seis pré-requisitos estão atendidos."),
+    )

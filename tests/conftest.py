@@ -1,0 +1,70 @@
+"""Shared fixtures. Tests that need a real server start it; under CI=true a server or tool
+that cannot be started is a failure, not a skip (see ``require``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+NOTEBOOKS = ROOT / "notebooks"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip when ``what`` is unavailable on a developer machine; fail under CI=true."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} not available")
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    require(path is not None, f"'{name}'")
+    return path  # type: ignore[return-value]
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python -m esus_runbook`` like a user would (a separate process)."""
+    return subprocess.run([sys.executable, "-m", "esus_runbook", *map(str, args)],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=cwd or ROOT, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The demo inventory executed once with papermill (the same as `make demo`)."""
+    out = tmp_path_factory.mktemp("demo")
+    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
+                   "--no-progress", env=demo_env())
+    assert proc.returncode in (0, 1), proc.stderr
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    return runs[0]
+
+
+def demo_env() -> dict[str, str]:
+    """Environment variables the demo's secret references point to (see examples/README)."""
+    env_file = EXAMPLES / "demo.env"
+    env: dict[str, str] = {}
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                env[k.strip()] = v.strip()
+    return env

@@ -1,0 +1,74 @@
+import pytest
+
+from esus_runbook.results import Status
+from esus_runbook.sites import validate_site
+from esus_runbook.stages import cenario, evaluate
+
+
+def site(tmp_path, **cen):
+    raw = {"site_id": "s", "nome": "S", "municipio_ibge": "2927408", "cnes": "2386224",
+           "cenario": {"usuarios_simultaneos": 30, "internet_estavel": True,
+                       "energia_estavel": True, "equipe_ti": True,
+                       "backup_automatizado": True, "politica_seguranca": True, **cen}}
+    return validate_site(raw, source=tmp_path / "s.yaml")
+
+
+def by_id(result):
+    return {c.id: c for c in result.checks}
+
+
+@pytest.mark.parametrize("users,profile", [(1, "ate_40"), (40, "ate_40"), (41, "ate_100"),
+                                           (1000, "ate_1000"), (2500, "ate_2500"),
+                                           (4000, "ate_4000")])
+def test_profile_by_users(users, profile):
+    assert cenario.select_profile("prontuario", users)["profile_id"] == profile
+
+
+def test_profile_for_centralizers():
+    assert cenario.select_profile("centralizador_estadual", None)["db_ram_gb"] == 32
+    assert cenario.select_profile("centralizador_municipal", 10)["passmark"] == 13000
+
+
+def test_ready_decentralized(tmp_path):
+    r = evaluate("cenario", site(tmp_path))
+    assert r.status is Status.OK
+    assert r.metrics["cenario"] == "descentralizado"
+    assert r.metrics["arquitetura"]["servidores"] == 1
+    assert r.metrics["perfil"]["app_ram_gb"] == 8
+    assert r.inputs["site"].startswith("sha256:")
+
+
+def test_centralized_criteria_fail(tmp_path):
+    r = evaluate("cenario", site(tmp_path, ubs_atendidas=12, usuarios_simultaneos=180,
+                                 backup_automatizado=False, banda_mbps=100))
+    checks = by_id(r)
+    assert r.status is Status.FALHA
+    assert checks["CEN_BACKUP"].status is Status.FALHA
+    assert "não centralizar" in checks["CEN_BACKUP"].remedy
+    assert checks["CEN_BANDA"].status is Status.OK
+    assert r.metrics["arquitetura"]["servidores"] == 2
+    assert r.metrics["arquitetura"]["banco"]["ram_gb"] == 16
+
+
+def test_decentralized_criteria_warn(tmp_path):
+    r = evaluate("cenario", site(tmp_path, internet_estavel=False))
+    assert r.status is Status.ALERTA
+    assert by_id(r)["CEN_INTERNET"].status is Status.ALERTA
+
+
+def test_unknown_answers_are_pending(tmp_path):
+    r = evaluate("cenario", site(tmp_path, usuarios_simultaneos=None, equipe_ti=None))
+    checks = by_id(r)
+    assert checks["CEN_PERFIL"].status is Status.PENDENTE
+    assert checks["CEN_EQUIPE_TI"].status is Status.PENDENTE
+    assert r.status is Status.PENDENTE
+
+
+def test_above_largest_profile_fails(tmp_path):
+    r = evaluate("cenario", site(tmp_path, usuarios_simultaneos=5000))
+    assert by_id(r)["CEN_PERFIL"].status is Status.FALHA
+
+
+def test_centralized_without_bandwidth_warns(tmp_path):
+    r = evaluate("cenario", site(tmp_path, ubs_atendidas=3))
+    assert by_id(r)["CEN_BANDA"].status is Status.ALERTA

@@ -1,0 +1,62 @@
+"""Reports render in a real browser (Debian chromium, headless, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import require, require_tool
+
+pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = require_tool("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_site_report_renders(browser, demo_run: Path):
+    status = json.loads((demo_run / "rollup.json").read_text())["site_status"]
+    page = browser.new_page()
+    blocked: list[str] = []
+    page.on("request", lambda r: blocked.append(r.url)
+            if not r.url.startswith(("file:", "data:", "about:")) else None)
+    for site_id, expected in status.items():
+        page.goto((demo_run / site_id / "relatorio.html").as_uri())
+        verdict = page.locator("#veredito")
+        assert verdict.is_visible()
+        assert verdict.get_attribute("data-status") == expected
+        assert page.locator("#etapas tbody tr").count() == 6
+        assert page.locator("table.checks").count() >= 6
+        assert page.locator("svg").count() >= 1  # inline chart
+        assert page.locator("script").count() == 0
+    assert blocked == []  # self-contained: no network request at all
+    page.close()
+
+
+def test_rollup_renders(browser, demo_run: Path, tmp_path):
+    status = json.loads((demo_run / "rollup.json").read_text())["site_status"]
+    page = browser.new_page()
+    page.goto((demo_run / "rollup.html").as_uri())
+    assert page.locator("#matriz tbody tr").count() == len(status)
+    assert page.locator("#total-sites").inner_text() == str(len(status))
+    for site_id, st in status.items():
+        row = page.locator(f'#matriz tr[data-site="{site_id}"]')
+        assert row.locator("td").nth(2).inner_text().strip().lower() == st
+        assert row.locator("td.status").count() == 7
+    page.screenshot(path=str(tmp_path / "rollup.png"), full_page=True)
+    assert (tmp_path / "rollup.png").stat().st_size > 10_000
+    page.close()
