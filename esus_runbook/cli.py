@@ -78,30 +78,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="esus-runbook", formatter_class=_Formatter,
-                description="Implantação do e-SUS APS PEC: verificações, notebooks e "
-                            "relatórios por site.")
-    p.add_argument("--version", action="version", version=_version())
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
-                           parser_class=_Parser)
+# --------------------------------------------------------------------------- parsers
+# One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
+def _common_run_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--out", default="execucoes", help="pasta das execuções (padrão: execucoes)")
+    sp.add_argument("--timeout", type=float, default=None,
+                    help="segundos máximos por célula de notebook")
+    sp.add_argument("--retries", type=int, default=0, help="novas tentativas para etapas com erro")
+    sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.set_defaults(func=cmd_run)
 
-    def common_run(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--out", default="execucoes",
-                        help="pasta das execuções (padrão: execucoes)")
-        sp.add_argument("--timeout", type=float, default=None,
-                        help="segundos máximos por célula de notebook")
-        sp.add_argument("--retries", type=int, default=0,
-                        help="novas tentativas para etapas com erro")
-        sp.add_argument("--no-progress", action="store_true",
-                        help="sem barra de progresso")
-        sp.set_defaults(func=cmd_run)
 
+def add_run(sub) -> None:
     sp = sub.add_parser("run", help="todas as etapas de um site", formatter_class=_Formatter)
     sp.add_argument("inventory", metavar="SITE.yaml", help="arquivo do site")
-    common_run(sp)
+    _common_run_options(sp)
 
+
+def add_batch(sub) -> None:
     sp = sub.add_parser("batch", help="todas as etapas de todos os sites de um inventário",
                         formatter_class=_Formatter)
     sp.add_argument("inventory", metavar="INVENTARIO",
@@ -111,12 +105,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scheduler", default=None, help="endereço tcp://HOST:PORTA do Dask")
     sp.add_argument("--resume", default=None, metavar="PASTA_DA_EXECUCAO",
                     help="continua uma execução interrompida")
-    common_run(sp)
+    _common_run_options(sp)
 
+
+def add_inspect(sub) -> None:
     sp = sub.add_parser("inspect", help="parâmetros que um notebook recebe",
                         formatter_class=_Formatter)
     sp.add_argument("notebook", metavar="NOTEBOOK")
     sp.set_defaults(func=cmd_inspect)
+
+
+SUBCOMMANDS = [
+    add_run,
+    add_batch,
+    add_inspect,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="esus-runbook", formatter_class=_Formatter,
+                description="Implantação do e-SUS APS PEC: verificações, notebooks e "
+                            "relatórios por site.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
+                           parser_class=_Parser)
+    for add in SUBCOMMANDS:
+        add(sub)
     return p
 
 
