@@ -24,18 +24,27 @@ _TRANSLATIONS = {
 }
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups,
+                                 "uso: " if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with pt-BR errors on one line (exit 2)."""
+    """argparse with pt-BR help headings and errors on one line (exit 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("add_help", False)
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argumentos"
+        self._optionals.title = "opções"
+        self.add_argument("-h", "--help", action="help", help="mostra esta ajuda e sai")
 
     def error(self, message: str):  # noqa: D401
         for en, pt in _TRANSLATIONS.items():
             message = message.replace(en, pt)
         self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        return super().add_usage(usage, actions, groups, prefix or "uso: ")
 
 
 def _positive_int(text: str) -> int:
@@ -126,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="esus-runbook", formatter_class=_Formatter,
                 description="Implantação do e-SUS APS PEC: verificações, notebooks e "
                             "relatórios por site.")
-    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--version", action="version", version=_version(), help="mostra a versão")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
                            parser_class=_Parser)
     for add in SUBCOMMANDS:
