@@ -332,17 +332,19 @@ def describe_network_error(exc: BaseException, url: str, timeout: Any = None) ->
     if any(issubclass(k, (socket.gaierror, u3.NameResolutionError)) for k in kinds):
         return (f"não foi possível resolver o nome {host} (DNS)",
                 "confira o endereço copiado do portal e o DNS/proxy desta máquina")
+    if any(issubclass(k, ConnectionRefusedError) for k in kinds):
+        return (f"{host} recusou a conexão",
+                "confira o endereço e a porta, e se o servidor está no ar")
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError: exclude it here
     if isinstance(exc, requests.exceptions.ConnectTimeout) or any(
-            issubclass(k, u3.ConnectTimeoutError) for k in kinds):
+            issubclass(k, u3.ConnectTimeoutError) and not issubclass(k, u3.NewConnectionError)
+            for k in kinds):
         return (f"{host} não aceitou a conexão no tempo limite",
                 "confira a rede, o firewall e o proxy; tente de novo mais tarde")
     if isinstance(exc, requests.exceptions.ReadTimeout) or any(
             issubclass(k, (u3.ReadTimeoutError, socket.timeout, TimeoutError)) for k in kinds):
         return (f"{host} parou de responder (tempo limite de leitura)",
                 "tente de novo: o download continua de onde parou")
-    if any(issubclass(k, ConnectionRefusedError) for k in kinds):
-        return (f"{host} recusou a conexão",
-                "confira o endereço e a porta, e se o servidor está no ar")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema
                   | requests.exceptions.InvalidSchema):
         return ("URL inválida", "copie de novo o link de download do portal SISAPS")
@@ -470,7 +472,7 @@ class _Part:
     def load(self, progress_factory: Callable[..., Any]) -> int:
         """Resume a previous call's part: hash its bytes once from disk."""
         if not self.path.exists():
-            self.reset()
+            self.meta_path.unlink(missing_ok=True)
             return 0
         try:
             self.meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
@@ -761,6 +763,9 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
     finally:
         if bar is not None:
             bar.close()
+        if part.size == 0 and part.path.exists() and part.path.stat().st_size == 0:
+            part.path.unlink(missing_ok=True)  # nothing arrived: leave no empty .part behind
+            part.cleanup()
     return _finish(out, part, versao, plataforma, expected_sha256, registry, total)
 
 

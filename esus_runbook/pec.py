@@ -324,12 +324,7 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
                           "ds_inteiro": v[1]} for k, v in config.items()})
     r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.OK, f"conectar em {target}",
           f"conectado (PostgreSQL {text_version})")
-    if num >= MIN_SERVER_VERSION:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.OK, "≥ 9.6", text_version)
-    else:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.FALHA, "≥ 9.6", text_version,
-              "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
-              "backup testado antes).")
+    server_version_check(r, num, text_version)
     if external:
         if str(encryption).lower() == "md5":
             r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.OK, "md5", encryption)
@@ -346,6 +341,16 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
               "(esus) e o log do instalador.")
         return
     _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao)
+
+
+def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
+    """DB_VERSAO_SERVIDOR from ``server_version_num`` (e.g. 90613 for 9.6.13)."""
+    if num >= MIN_SERVER_VERSION:
+        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.OK, "≥ 9.6", text_version)
+    else:
+        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.FALHA, "≥ 9.6", text_version,
+              "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
+              "backup testado antes).")
 
 
 def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | None]],

@@ -90,6 +90,12 @@ class SimServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, TLS refused, dropped) are part of the tests."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handle_error(request, client_address)
+
     @property
     def port(self) -> int:
         return self.server_address[1]

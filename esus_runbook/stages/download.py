@@ -81,7 +81,9 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
     if not versao:
         r.add("DL_VERSAO", "Versão do PEC a instalar", Status.PENDENTE, "instalador.versao",
-              None, "Informe instalador.versao (ex.: 5.5.24), a versão baixada do portal SISAPS.")
+              "não informada",
+              "Informe instalador.versao (ex.: 5.5.24), a versão do portal SISAPS, e baixe com: "
+              f"{download_command(site, dest)}")
         return r.finish(**metrics, comando=download_command(site, dest))
 
     local = Path(arquivo) if arquivo else None

@@ -217,7 +217,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                            comando_opcoes=cmd["opcoes"], comando_avisos=cmd["avisos"])
             if cmd["problemas"]:
                 r.add("INST_COMANDO", "Comando do instalador", Status.FALHA, "comando completo",
-                      cmd["texto"], "; ".join(cmd["problemas"]).capitalize() + ".")
+                      cmd["texto"], _sentence("; ".join(cmd["problemas"])))
             else:
                 r.add("INST_COMANDO", "Comando do instalador", Status.OK,
                       "-console -continue, modo e banco do site",
@@ -264,6 +264,10 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics["verificacao"] = report.metrics
     metrics["pec_url"] = report.pec_url
     return r.finish(**metrics, checklist=_rows(pre))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _rows(items: list[Check]) -> list[dict[str, Any]]:
