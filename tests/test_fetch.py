@@ -367,3 +367,16 @@ def test_cli_download_404_one_line_exit_2(http_server, tmp_path):
         "aleatório por versão: copie de novo o link no portal SISAPS, não o digite"]
     assert os.listdir(tmp_path) == [f".{NAME}.lock"] or not [
         p for p in os.listdir(tmp_path) if p.endswith((".jar", ".part"))]
+
+
+def test_corrupted_file_under_installer_name_is_quarantined_and_fetched_again(http_server,
+                                                                              tmp_path):
+    data = payload(1_000_000)
+    reg = tmp_path / "r.csv"
+    Registry(reg).record(Release("0.0.7", "linux", NAME, len(data), sha(data), "2026-01-01"))
+    (tmp_path / NAME).write_bytes(data[:400_000])  # someone copied a partial download
+    srv = http_server(files={PATH: FileConfig(data=data)})
+    out = download(srv.url + PATH, tmp_path, "0.0.7", registry=Registry(reg), progress=False)
+    assert out.ok and not out.reused and (tmp_path / NAME).read_bytes() == data
+    (rejected,) = (tmp_path / "quarentena").glob("*.rejeitado")
+    assert rejected.stat().st_size == 400_000

@@ -222,3 +222,11 @@ def test_demo_run_instalacao_results(demo_run):
     assert {c["id"]: c["status"] for c in vila["checks"]}["PEC_VERSAO"] == "falha"
     assert "-treinamento -backup" in vila["metrics"]["comando"]
     assert load("sms-centralizado")["status"] == "pendente"
+
+
+def test_command_check_is_one_shell_line(tmp_path):
+    s = site(tmp_path, {"db_url": "postgresql://pec@10.0.0.9:5432/esus"})
+    observed = by_id(evaluate(s, tmp_path))["INST_COMANDO"].observed
+    assert "\n" not in observed
+    assert observed.startswith('read -rs -p "Senha do banco: " PEC_DB_SENHA; echo; LANG=')
+    assert observed.endswith('-password="$PEC_DB_SENHA"; unset PEC_DB_SENHA')

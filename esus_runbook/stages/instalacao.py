@@ -221,7 +221,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
             else:
                 r.add("INST_COMANDO", "Comando do instalador", Status.OK,
                       "-console -continue, modo e banco do site",
-                      "\n".join(line for line in cmd["linhas"] if not line.startswith("#")))
+                      "; ".join(line for line in cmd["linhas"] if not line.startswith("#")))
     pre = checklist(site, ambiente)
 
     tipo = site.cenario["tipo_instalacao"]
