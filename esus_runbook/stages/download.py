@@ -80,8 +80,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     dest = Path(arquivo).parent if arquivo else cache_dir(env)
 
     if not versao:
-        r.add("DL_VERSAO", "Versão do PEC a instalar", Status.PENDENTE, "instalador.versao",
-              "não informada",
+        r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE, "instalador.versao",
+              "versão do PEC não informada",
               "Informe instalador.versao (ex.: 5.5.24), a versão do portal SISAPS, e baixe com: "
               f"{download_command(site, dest)}")
         return r.finish(**metrics, comando=download_command(site, dest))
