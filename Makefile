@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	@echo "Ambiente pronto em $(VENV) (kernel '$(KERNEL)' registrado)."
 
 demo: setup
-	@$(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
+	@set -a; . examples/demo.env; set +a; \
+	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  echo "Abra o consolidado indicado acima (rollup.html) no navegador."
 
