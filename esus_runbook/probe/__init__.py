@@ -11,7 +11,7 @@ In Python::
     probe.write_probe(facts, "sondagem.json")
     p = probe.load_probe("sondagem.json")     # normalized; InputError when missing/corrupt
 
-Modules: ``collect`` (orchestration, psutil parts), ``linux`` and ``windows`` (what psutil
+Modules: ``facts`` (collect(): orchestration, psutil parts), ``linux`` and ``windows`` (what psutil
 does not know), ``diskspeed`` (the bounded write/read measurement), ``loader`` (tolerant
 reading of any probe file), ``summary`` (pt-BR text).
 """
@@ -22,8 +22,8 @@ import os
 from typing import Any
 
 from ..errors import InputError
-from .collect import PORTS, SCHEMA, collect
 from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
+from .facts import PORTS, SCHEMA, collect
 from .loader import load_probe, normalize
 from .summary import lines as summary_lines
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HostileFileError, InputError
-from .collect import PORTS, SCHEMA
+from .facts import PORTS, SCHEMA
 
 CURRENT_MAJOR = 1
 MAX_BYTES = 5 * 1024 * 1024

@@ -199,7 +199,7 @@ class _Checks:
                          "não medida", "Confira a frequência no modelo da CPU "
                          f"({c['model'] or 'modelo não informado'}); a pontuação PassMark é a "
                          "referência mais segura.")
-            elif mhz >= want * 0.95:
+            elif mhz >= want * float(self.s["cpu_ghz_tolerancia"]):
                 self.add("AMB_CPU_FREQUENCIA", title, OK, f"≥ {_num(prof['cpu_ghz'])} GHz",
                          f"{_num(mhz / 1000, 2)} GHz")
             else:
@@ -433,16 +433,20 @@ class _Checks:
             + (f" por {owners[k]}" if k in owners else "") for k in need)
         busy = [k for k in need if ports.get(k) == "in_use"]
         unknown = [k for k in need if ports.get(k, "unknown") == "unknown"]
-        find = "`netstat -ano | findstr :PORTA`" if self.p["is_windows"] else \
-            "`sudo ss -ltnp 'sport = :PORTA'`"
+        port = (busy or unknown or ["8080"])[0]
+        find = f"`netstat -ano | findstr :{port}`" if self.p["is_windows"] else \
+            f"`sudo ss -ltnp 'sport = :{port}'`"
         if busy and inst.get("atualizacao"):
             self.add("AMB_PORTAS", title, ALERTA, expected, observed,
                      f"Numa atualização as portas {', '.join(busy)} podem ser do próprio PEC: "
                      f"confira o processo com {find}.")
         elif busy:
+            pec = self.p["pec"]["installed"]
             self.add("AMB_PORTAS", title, FALHA, expected, observed,
                      f"Libere as portas {', '.join(busy)}: descubra o processo com {find}, "
-                     "pare-o ou mude a porta dele. O PEC não sobe com a porta ocupada.")
+                     "pare-o ou mude a porta dele. O PEC não sobe com a porta ocupada."
+                     + (" Há um PEC instalado neste servidor: se for uma atualização, "
+                        "informe instalacao.atualizacao: true." if pec else ""))
         elif unknown:
             self.add("AMB_PORTAS", title, ALERTA, expected, observed,
                      f"Confira as portas {', '.join(unknown)} no servidor com {find}.")
@@ -530,8 +534,11 @@ class _Checks:
                      "traz o próprio PostgreSQL 9.6 na porta 5433.")
             return
         if not pg["found"]:
+            bundled = pg["bundled_pec"]
             self.add("AMB_POSTGRES", title, OK, expected,
-                     "nenhum PostgreSQL externo: o PEC usará o embutido (porta 5433)")
+                     "nenhum PostgreSQL externo: o PEC usará o embutido (porta 5433)"
+                     + (f"; já instalado com o PEC ({bundled['version'] or 'versão ?'})"
+                        if bundled["found"] else ""))
             return
         v = pg["version_tuple"]
         observed = f"PostgreSQL {pg['version'] or '?'} no sistema"

@@ -321,17 +321,23 @@ def collect(install_path: str | None = None, disk_speed: bool = False,
 
 def _disk_speed(probe: dict[str, Any], size_mb: int, system: str,
                 errors: dict[str, str]) -> dict[str, Any] | None:
-    """Measure where PEC installs when writable by this user, else in the temporary folder
-    (and say which disk was measured)."""
+    """Measure where PEC installs when this user can write there, else in the temporary
+    folder (the result says which disk was measured)."""
     inst = probe.get("install_path") or {}
-    folder = inst.get("checked") if inst.get("writable") else None
-    folder = folder or tempfile.gettempdir()
-    try:
-        result = diskspeed.measure(folder, size_mb)
-    except OSError as exc:
-        errors["disk_speed"] = str(exc)
+    folders = [inst["checked"]] if inst.get("checked") and inst.get("writable") else []
+    folders.append(tempfile.gettempdir())
+    result = None
+    for folder in folders:
+        try:
+            result = diskspeed.measure(folder, size_mb)
+            break
+        except OSError as exc:  # not writable after all (Windows' os.access), no space...
+            errors["disk_speed"] = f"{folder}: {exc}"
+    if result is None:
         return None
-    result["mount"] = guarded(lambda: _mount_of(Path(folder), system), errors, "disk_speed")
+    errors.pop("disk_speed", None)
+    result["mount"] = guarded(lambda: _mount_of(Path(result["path"]), system), errors,
+                              "disk_speed")
     result["same_disk_as_install"] = result["mount"] == inst.get("mount")
     for d in probe["disks"]:
         if d["mount"] == result["mount"]:
