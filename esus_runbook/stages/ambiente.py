@@ -319,10 +319,9 @@ class _Checks:
         o, p = self.p["os"], self.p
         title = "Sistema operacional suportado"
         expected = "Ubuntu, Debian, RHEL, CentOS, Windows ou Windows Server (64 bits)"
-        name = " ".join(x for x in (o["distro"] or o["system"], o["distro_version"]
-                                    if o["distro"] and o["distro_version"] and
-                                    o["distro_version"] not in (o["distro"] or "") else None)
-                        if x) or "não identificado"
+        name = o["distro"] or o["system"] or "não identificado"
+        if o["distro"] and o["distro_version"] and o["distro_version"] not in name:
+            name += f" ({o['distro_version']})"
         table = {row["id"]: row for row in read_csv("sistemas.csv")}
         sid = "windows" if p["is_windows"] else (o["distro_id"] or "").lower()
         like = (o["distro_like"] or "").lower().split()
