@@ -25,6 +25,7 @@ demo: setup
 	  trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; rm -f $$pronto' EXIT INT TERM; \
 	  for i in $$(seq 100); do [ -f $$pronto ] && break; kill -0 $$sim 2>/dev/null || break; sleep 0.1; done; \
 	  [ -f $$pronto ] || { echo "o simulador de PEC não iniciou (portas 18080/18081 ocupadas?)" >&2; exit 2; }; \
+	  set -a; . examples/demo.env; set +a; \
 	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  echo "Abra o consolidado indicado acima (rollup.html) no navegador."

@@ -87,6 +87,29 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    import json
+
+    from .probe import collect, load_probe, normalize, summary_lines, write_probe
+
+    if args.read:
+        print("\n".join(summary_lines(load_probe(args.read))))
+        return 0
+    facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
+                    disk_speed_mb=args.disk_speed_mb,
+                    progress=lambda msg: print(msg, file=sys.stderr))
+    to_stdout = args.json == "-"
+    text = "\n".join(summary_lines(normalize(facts)))
+    print(text, file=sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    elif args.json:
+        write_probe(facts, args.json)
+        print(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
+              "para a pasta do site e informe o caminho em ambiente.probe.")
+    return 0
+
+
 def _print_checks(checks) -> None:
     """One line per check, the remedy under each one that is not ok."""
     for c in checks:
@@ -185,6 +208,34 @@ def add_inspect(sub) -> None:
     sp.set_defaults(func=cmd_inspect)
 
 
+def _disk_mb(text: str) -> int:
+    value = int(text)
+    if not 16 <= value <= 16384:
+        raise argparse.ArgumentTypeError("use de 16 a 16384 MB")
+    return value
+
+
+def add_probe(sub) -> None:
+    sp = sub.add_parser(
+        "probe", formatter_class=_Formatter,
+        help="sondagem do servidor (rode no servidor; não precisa de root)",
+        description="Coleta no servidor os dados que a etapa 2 confere: CPU, RAM, disco onde o "
+                    "PEC instala, sistema, locale pt_BR.UTF-8, fuso, portas 80/443/5433/8080, "
+                    "Java, PostgreSQL e RemoveIPC. Leva menos de 3 s; não precisa de root.")
+    sp.add_argument("--json", metavar="ARQUIVO",
+                    help="grava a sondagem neste arquivo JSON ('-' escreve na saída padrão)")
+    sp.add_argument("--install-path", metavar="PASTA", default=None,
+                    help="onde o PEC será instalado (padrão: /opt ou C:\\Program Files)")
+    sp.add_argument("--disk-speed", action="store_true",
+                    help="mede gravação e leitura sequenciais com um arquivo temporário "
+                         "(apagado ao final, mesmo se interrompido)")
+    sp.add_argument("--disk-speed-mb", type=_disk_mb, default=256, metavar="MB",
+                    help="tamanho do arquivo temporário da medição (padrão: 256)")
+    sp.add_argument("--read", metavar="ARQUIVO", default=None,
+                    help="em vez de sondar, lê e resume um arquivo de sondagem existente")
+    sp.set_defaults(func=cmd_probe)
+
+
 def _sha256(text: str) -> str:
     import re
 
@@ -252,6 +303,7 @@ def add_verify_install(sub) -> None:
 
 
 SUBCOMMANDS = [
+    add_probe,
     add_run,
     add_batch,
     add_inspect,

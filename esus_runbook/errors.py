@@ -69,3 +69,8 @@ class HostileFileError(InputError):
 
 class SecretError(InputError):
     """A secret reference (environment variable or file) is missing or unusable."""
+
+
+class StageError(RunbookError):
+    """A stage crashed (status ``erro``). Its message is already free of personal data and
+    secrets, because it ends up in executed notebooks, results and logs."""

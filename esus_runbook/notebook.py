@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import stages
+from .errors import StageError
 from .results import LABELS, StageResult
 from .sites import Site, load_site
 
@@ -27,10 +28,22 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
     """Evaluate ``stage`` for the site and save ``<run_dir>/<site_id>/<stage>.json``."""
     site = load_site(site_file, site_id)
     out = site_dir(site, run_dir)
-    result = stages.evaluate(stage, site, stages.StageContext(out, interactive=interactive))
+    try:
+        result = stages.evaluate(stage, site, stages.StageContext(out, interactive=interactive))
+    except Exception as exc:  # the message goes to the notebook, the result and the log
+        raise StageError(safe_message(exc, site)) from None
     if out is not None:
         result.save(out)
     return result
+
+
+def safe_message(exc: BaseException, site: Site) -> str:
+    """``Type: message`` with CPF/CNS masked and the site's secret values redacted."""
+    from .ids import scrub
+    from .secrets import redact, site_secret_values
+
+    text = f"{exc.__class__.__name__}: {exc}"
+    return scrub(redact(" ".join(text.split()), site_secret_values(site)))[:1000]
 
 
 def show(result: StageResult) -> None:

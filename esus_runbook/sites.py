@@ -74,12 +74,6 @@ def _check_version(v: str) -> str | None:
     return None if VERSION.match(v) else "versão deve ter o formato N.N.N"
 
 
-def _check_chave(v: str) -> str | None:
-    digits = v.replace("-", "").replace(" ", "")
-    return None if len(digits) == 32 and digits.isdigit() else \
-        "a chave deve ter 32 dígitos (8 grupos de 4)"
-
-
 def _check_sha256(v: str) -> str | None:
     return None if re.fullmatch(r"[0-9a-fA-F]{64}", v) else "SHA-256 deve ter 64 dígitos hex"
 
@@ -172,11 +166,13 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "Domínio público para o HTTPS automático (-cert-domain), se desejado."),
         Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
               default=443, minimum=1),
+        Field("data_instalacao", "date", "Data da instalação",
+              "Quando o PEC foi instalado (a contra-chave não pode ser anterior)."),
     ),
     "contra_chave": (
-        Field("chave", "str", "Chave", "Chave de 32 dígitos exibida pelo PEC na ativação.",
-              check=_check_chave,
-              remedy="copie a chave da tela de ativação do PEC (8 grupos de 4 dígitos)"),
+        Field("chave", "str", "Chave",
+              "Chave de 32 dígitos (8 grupos de 4) exibida pelo PEC na ativação; a etapa "
+              "contra-chave confere o formato."),
         Field("contra_chave_env", "env", "Variável da contra-chave",
               "Nome da variável de ambiente com a contra-chave (nunca a contra-chave)."),
         Field("contra_chave_file", "path", "Arquivo da contra-chave",

@@ -130,3 +130,13 @@ def test_cli_rejects_bad_inventory(tmp_path, cli):
     assert any("repetido" in ln for ln in lines)
     assert len(lines) == 3, lines
     assert not (tmp_path / "out").exists()
+
+
+def test_readme_documents_every_site_key():
+    from esus_runbook.sites import SCHEMA
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    for section, fields in SCHEMA.items():
+        for f in fields:
+            key = f"{section}.{f.key}" if section else f.key
+            assert f"`{key}`" in readme, key

@@ -1,13 +1,181 @@
-"""Stage — Contra-chave (automated checks arrive with this stage's own issue)."""
+"""Stage 5 — contra-chave: PEC's activation.
+
+The *chave* (32 digits shown by PEC, 8 groups of 4) is not secret and is validated here. The
+*contra-chave* generated in e-Gestor AB is a credential: it is read only through a reference
+(``contra_chave_env`` / ``contra_chave_file``) and the result keeps only a masked form and a
+salted fingerprint, so a later run can tell whether it changed without storing it.
+"""
 
 from __future__ import annotations
 
-from ._pending import pending
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import SecretError
+from ..results import StageResult, Status
+from ..secrets import Secret, fingerprint, mask, read_secret, same_secret
+from ..sites import Site
 
 TITLE = "Contra-chave"
-INPUT_KEYS = ("contra_chave",)
-INPUT_FILES = ()
+INPUT_KEYS = ("contra_chave", "instalacao.data_instalacao")
+INPUT_FILES = ("contra_chave.contra_chave_file",)
+_CHAVE = re.compile(r"^\d{32}$")
+EGESTOR = ("Gere a contra-chave no e-Gestor AB: o titular do CNPJ do Fundo Municipal de Saúde "
+           "libera um token (válido por 24 h) para o Gestor do SISAB ou Gestor Técnico, que "
+           "usa o Gerador de Contra-Chave com a chave do PEC (opção eSUSAB). Sem internet: "
+           "Disque Saúde 136, opção 8.")
 
 
-def evaluate(site, ctx=None):
-    return pending(site, "contra_chave", "Gere a contra-chave no e-Gestor AB e ative o PEC.")
+def normalize_chave(text: str | None) -> str | None:
+    """``0916-0409-…`` from a chave typed with or without hyphens/spaces; None if malformed."""
+    if text is None:
+        return None
+    digits = re.sub(r"[\s\-.]", "", str(text))
+    if not _CHAVE.match(digits):
+        return None
+    return "-".join(digits[i:i + 4] for i in range(0, 32, 4))
+
+
+def _read(site: Site, env) -> tuple[Secret | None, str | None]:
+    cc = site.contra_chave
+    try:
+        return read_secret(cc["contra_chave_env"], cc["contra_chave_file"],
+                           what="contra-chave", env=env), None
+    except SecretError as exc:
+        return None, str(exc)
+
+
+def _previous_result(ctx, site_id: str) -> StageResult | None:
+    """This site's contra-chave result in the latest earlier run of the same output folder."""
+    if ctx is None or ctx.run_site_dir is None:
+        return None
+    here = Path(ctx.run_site_dir).resolve()
+    runs = here.parent.parent
+    try:
+        candidates = sorted((p for p in runs.iterdir() if p.is_dir() and p != here.parent),
+                            key=lambda p: p.name, reverse=True)
+    except OSError:
+        return None
+    for run in candidates:
+        if run.name > here.parent.name:
+            continue
+        path = run / site_id / "contra_chave.json"
+        if path.exists():
+            try:
+                return StageResult.load(path)
+            except Exception:  # an unreadable older result is not this run's problem
+                continue
+    return None
+
+
+def extra_fingerprint(site: Site) -> dict[str, Any]:
+    """The contra-chave's identity for resuming a batch: a slow hash salted per site, so an
+    unchanged secret gives the same value and a changed one does not."""
+    secret, error = _read(site, None)
+    if secret is None:
+        return {"contra_chave": "indisponivel" if error else None}
+    salt = hashlib.sha256(f"esus-runbook/resume/{site.site_id}".encode()).hexdigest()[:32]
+    return {"contra_chave": fingerprint(secret, salt)}
+
+
+def evaluate(site: Site, ctx=None) -> StageResult:
+    cc = site.contra_chave
+    r = StageResult(site.site_id, "contra_chave")
+    generated = cc["gerada_em"]
+    metrics: dict[str, Any] = {"gerada_em": generated.isoformat() if generated else None,
+                               "gerada_por": cc["gerada_por"]}
+
+    chave = normalize_chave(cc["chave"])
+    if cc["chave"] is None:
+        r.add("CC_CHAVE", "Chave exibida pelo PEC", Status.PENDENTE, "32 dígitos (8 × 4)",
+              None, "Instale o PEC, abra a tela de ativação e copie a chave para "
+                    "contra_chave.chave no arquivo do site.")
+    elif chave is None:
+        digits = re.sub(r"\D", "", str(cc["chave"]))
+        r.add("CC_CHAVE", "Chave exibida pelo PEC", Status.FALHA, "32 dígitos (8 × 4)",
+              f"{len(digits)} dígitos", "Copie de novo a chave da tela de ativação do PEC: "
+                                        "são 8 grupos de 4 dígitos.")
+    else:
+        r.add("CC_CHAVE", "Chave exibida pelo PEC", Status.OK, "32 dígitos (8 × 4)", chave)
+    metrics["chave"] = chave
+
+    env = ctx.env if ctx is not None else None
+    secret, error = _read(site, env)
+    if secret is None and error is None:
+        r.add("CC_CONTRA_CHAVE", "Contra-chave disponível", Status.PENDENTE,
+              "referência a variável de ambiente ou arquivo", None,
+              f"{EGESTOR} Depois informe contra_chave.contra_chave_env (nome da variável) ou "
+              "contra_chave.contra_chave_file (arquivo com permissão 600) — nunca o valor.")
+    elif secret is None:
+        r.add("CC_CONTRA_CHAVE", "Contra-chave disponível", Status.FALHA,
+              "referência resolvida", "referência sem valor",
+              f"{error}. Defina a variável ou crie o arquivo antes de executar.")
+    else:
+        value = secret.reveal()
+        if chave is not None and re.sub(r"\D", "", value) == chave.replace("-", ""):
+            r.add("CC_CONTRA_CHAVE", "Contra-chave disponível", Status.FALHA,
+                  "a contra-chave gerada no e-Gestor", "igual à chave",
+                  "O valor informado é a própria chave do PEC. " + EGESTOR)
+        else:
+            r.add("CC_CONTRA_CHAVE", "Contra-chave disponível", Status.OK,
+                  "referência resolvida", f"{mask(secret)} ({secret.source})")
+        for w in secret.warnings:
+            r.add("CC_ARQUIVO_PERMISSAO", "Proteção do arquivo da contra-chave", Status.ALERTA,
+                  "legível só pelo dono (600)", w,
+                  "Restrinja o arquivo: chmod 600 <arquivo> (a contra-chave é uma credencial).")
+        metrics["contra_chave_mascarada"] = mask(secret)
+        metrics["contra_chave_fingerprint"] = fingerprint(secret)
+        metrics["contra_chave_origem"] = secret.source
+
+    _check_dates(r, cc, site.instalacao["data_instalacao"])
+    if secret is not None and chave is not None:
+        _check_change(r, ctx, site.site_id, chave, secret)
+    return r.finish(**metrics)
+
+
+def _check_dates(r: StageResult, cc: dict, installed: dt.date | None) -> None:
+    generated: dt.date | None = cc["gerada_em"]
+    today = dt.date.today()
+    if generated is None or not cc["gerada_por"]:
+        missing = [k for k in ("gerada_em", "gerada_por") if not cc[k]]
+        r.add("CC_REGISTRO", "Registro de quando e por quem foi gerada", Status.ALERTA,
+              "gerada_em e gerada_por", f"faltam: {', '.join(missing)}",
+              "Registre a data e o gestor que gerou a contra-chave (auditoria da ativação).")
+    else:
+        r.add("CC_REGISTRO", "Registro de quando e por quem foi gerada", Status.OK,
+              "gerada_em e gerada_por", f"{generated.isoformat()} por {cc['gerada_por']}")
+    if generated is None:
+        return
+    if generated > today:
+        r.add("CC_DATA", "Data de geração", Status.FALHA, f"até {today.isoformat()}",
+              generated.isoformat(), "A data de geração está no futuro: corrija "
+                                     "contra_chave.gerada_em.")
+    elif installed is not None and generated < installed:
+        r.add("CC_DATA", "Data de geração", Status.FALHA,
+              f"a partir da instalação ({installed.isoformat()})", generated.isoformat(),
+              "Uma contra-chave anterior à instalação é de outra chave: gere uma nova para a "
+              "chave atual do PEC.")
+    else:
+        expected = f"entre {installed.isoformat()} e hoje" if installed else "até hoje"
+        r.add("CC_DATA", "Data de geração", Status.OK, expected, generated.isoformat())
+
+
+def _check_change(r: StageResult, ctx, site_id: str, chave: str, secret: Secret) -> None:
+    prev = _previous_result(ctx, site_id)
+    if prev is None or not prev.metrics.get("chave"):
+        return
+    old_chave = prev.metrics["chave"]
+    old_fp = prev.metrics.get("contra_chave_fingerprint")
+    if old_chave == chave:
+        return
+    if old_fp and same_secret(secret, old_fp):
+        r.add("CC_CHAVE_MUDOU", "Chave nova com a contra-chave antiga", Status.ALERTA,
+              "contra-chave nova para a chave nova", f"chave mudou desde {prev.finished_at}",
+              "Nova chave exige nova contra-chave (a chave muda, por exemplo, após redefinir a "
+              "senha do instalador em /reset). " + EGESTOR)
+    else:
+        r.add("CC_CHAVE_MUDOU", "Chave nova com a contra-chave antiga", Status.OK,
+              "contra-chave nova para a chave nova", "chave e contra-chave mudaram juntas")

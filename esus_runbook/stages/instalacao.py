@@ -35,6 +35,8 @@ CHECKLIST = (
     ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ("LOCALE",), True,
      "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
      "ou dpkg-reconfigure locales)"),
+    ("INST_PRE_FUSO", "Fuso horário configurado", ("FUSO",), False,
+     "timedatectl (Linux: timedatectl set-timezone America/Sao_Paulo) ou tzutil /g (Windows)"),
     ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ("IPC",), True,
      "grep -i RemoveIPC /etc/systemd/logind.conf (deve ser RemoveIPC=no; depois "
      "systemctl restart systemd-logind)"),

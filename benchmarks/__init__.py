@@ -1,0 +1,2 @@
+"""Reproducible benchmarks (not timed tests). Each module prints its figures next to a
+baseline measured in the same run. `make bench` runs them all."""
