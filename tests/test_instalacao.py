@@ -220,7 +220,7 @@ def test_demo_run_instalacao_results(demo_run):
     vila = load("ubs-vila-nova")
     assert vila["status"] == "falha"
     assert {c["id"]: c["status"] for c in vila["checks"]}["PEC_VERSAO"] == "falha"
-    assert "-treinamento -backup" in vila["metrics"]["comando"]
+    assert vila["metrics"]["comando"].endswith("-console -continue -treinamento")
     assert load("sms-centralizado")["status"] == "pendente"
 
 
