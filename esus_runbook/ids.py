@@ -262,20 +262,34 @@ def mask_cns(value: object) -> str:
     return "*** **** **** ****" if text else ""
 
 
+def _masked_series(values: pd.Series, n: int, template: bytes,
+                   parts: tuple[tuple[slice, int], ...], invalid: str) -> pd.Series:
+    """Vectorized masking: rows of ``n`` digits become ``template`` with, for each
+    ``(digits, offset)`` of ``parts``, those digits copied at ``offset``; other non-blank rows
+    become ``invalid``; blank rows stay blank."""
+    s = pd.Series(values, copy=False).astype("string").fillna("").str.strip()
+    fmt, m = _matrix(s, n)
+    out = np.where(s.to_numpy(dtype=object) == "", "", invalid).astype(object)
+    if len(m):
+        width = len(template)
+        buf = np.frombuffer(template * len(m), dtype=np.uint8).reshape(-1, width).copy()
+        for digits, at in parts:
+            kept = m[:, digits]
+            buf[:, at:at + kept.shape[1]] = (kept + 48).astype(np.uint8)
+        out[fmt] = np.frombuffer(buf.tobytes(), dtype=f"S{width}").astype(str).astype(object)
+    return pd.Series(out, index=values.index, dtype="str")
+
+
 def mask_cpf_series(values: pd.Series) -> pd.Series:
-    s = values.astype("string").fillna("").str.strip()
-    ok = (s.str.len() == 11) & s.str.fullmatch(r"[0-9]+").fillna(False)
-    masked = "***." + s.str.slice(3, 6) + "." + s.str.slice(6, 9) + "-**"
-    blank = np.where(s == "", "", "***.***.***-**")
-    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+    """:func:`mask_cpf` for a whole column (numpy, no per-row Python)."""
+    return _masked_series(values, 11, b"***.000.000-**", ((slice(3, 6), 4), (slice(6, 9), 8)),
+                          "***.***.***-**")
 
 
 def mask_cns_series(values: pd.Series) -> pd.Series:
-    s = values.astype("string").fillna("").str.strip()
-    ok = (s.str.len() == 15) & s.str.fullmatch(r"[0-9]+").fillna(False)
-    masked = "*** **** **** " + s.str.slice(11, 15)
-    blank = np.where(s == "", "", "*** **** **** ****")
-    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+    """:func:`mask_cns` for a whole column (numpy, no per-row Python)."""
+    return _masked_series(values, 15, b"*** **** **** 0000", ((slice(11, 15), 14),),
+                          "*** **** **** ****")
 
 
 # A CPF written with any of the usual separators (123.456.789-09, 123456789-09,

@@ -67,9 +67,15 @@ def composition() -> pd.DataFrame:
 
 
 def family_of(cbo_codes_: pd.Series) -> pd.Series:
-    """The CBO family of each code (vectorized: one map per prefix length)."""
+    """The CBO family of each code (computed once per distinct code, then mapped back)."""
+    codes, uniques = pd.factorize(cbo_codes_.astype("str"), use_na_sentinel=False)
+    fam = _family_of_unique(pd.Series(uniques, dtype="str"))
+    return pd.Series(fam.to_numpy()[codes], index=cbo_codes_.index, dtype="str")
+
+
+def _family_of_unique(codes: pd.Series) -> pd.Series:
     fam = families()
-    s = cbo_codes_.astype("str").str.upper()
+    s = codes.str.upper()
     out = pd.Series(OTHER_FAMILY, index=s.index, dtype="str")
     done = pd.Series(False, index=s.index)
     for n in sorted(fam["prefixo"].str.len().unique(), reverse=True):
