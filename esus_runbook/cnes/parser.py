@@ -73,11 +73,11 @@ class CnesFile:
 
     @property
     def version(self) -> str:
-        return self.header.get("VERSAO_XSD", "")
+        return self.header.get("VERSAO_XSD", "").strip()
 
     @property
     def ibge(self) -> str:
-        return self.header.get("CO_IBGE_MUN", "")
+        return self.header.get("CO_IBGE_MUN", "").strip()
 
 
 def normalize_version(value: str | None) -> str | None:
@@ -229,36 +229,36 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
                 tag = el.tag
                 if tag == "DADOS_PROFISSIONAIS":
                     get = el.get
-                    p_cpf.append(get("CPF_PROF", ""))
-                    p_cns.append(get("CO_CNS", ""))
-                    p_cons.append(intern(get("CONSELHO_ID", "")))
-                    p_uf.append(intern(get("SG_UF_EMIS", "")))
-                    p_reg.append(get("NU_REGISTRO", ""))
+                    p_cpf.append(get("CPF_PROF", "").strip())
+                    p_cns.append(get("CO_CNS", "").strip())
+                    p_cons.append(intern(get("CONSELHO_ID", "").strip()))
+                    p_uf.append(intern(get("SG_UF_EMIS", "").strip()))
+                    p_reg.append(get("NU_REGISTRO", "").strip())
                     if names:
-                        p_nome.append(get("NM_PROF", ""))
+                        p_nome.append(get("NM_PROF", "").strip())
                     p_line.append(el.sourceline or 0)
                     for lot in el.iter("DADOS_LOTACOES"):
                         g = lot.get
                         l_prof.append(n_prof)
-                        l_cnes.append(intern(g("CNES", "")))
-                        l_ine.append(intern(g("CO_INE", "")))
-                        l_cbo.append(intern(g("CO_CBO", "")))
-                        l_micro.append(intern(g("MICROAREA", "")))
+                        l_cnes.append(intern(g("CNES", "").strip()))
+                        l_ine.append(intern(g("CO_INE", "").strip()))
+                        l_cbo.append(intern(g("CO_CBO", "").strip()))
+                        l_micro.append(intern(g("MICROAREA", "").strip()))
                         l_line.append(lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
                         _purge(el)
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
                     get = el.get
-                    cnes = get("CNES", "")
+                    cnes = get("CNES", "").strip()
                     est["cnes"].append(cnes)
-                    est["cnpj"].append(get("CNPJ", ""))
-                    est["nome"].append(get("NM_FANTA", ""))
-                    est["tp_unid"].append(get("TP_UNID_ID", ""))
-                    est["ds_tp_unid"].append(get("DS_TP_UNID", ""))
+                    est["cnpj"].append(get("CNPJ", "").strip())
+                    est["nome"].append(get("NM_FANTA", "").strip())
+                    est["tp_unid"].append(get("TP_UNID_ID", "").strip())
+                    est["ds_tp_unid"].append(get("DS_TP_UNID", "").strip())
                     addr = next(el.iter("DADOS_ENDERECO"), None)
-                    est["ibge"].append(addr.get("CO_IBGE_MUN", "") if addr is not None else "")
-                    est["uf"].append(addr.get("SG_UF", "") if addr is not None else "")
+                    est["ibge"].append(addr.get("CO_IBGE_MUN", "").strip() if addr is not None else "")
+                    est["uf"].append(addr.get("SG_UF", "").strip() if addr is not None else "")
                     est["complexidade"].append(",".join(
                         (c.get("SG_COMPLEXIDADE") or "").strip()
                         for c in el.iter("DADOS_COMPLEXIDADE")))
@@ -266,12 +266,12 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
                     for t in el.iter("DADOS_EQUIPES"):
                         g = t.get
                         team["cnes"].append(cnes)
-                        team["ine"].append(g("CO_INE", ""))
-                        team["tp_equipe"].append(g("TP_EQUIPE", ""))
-                        team["sigla"].append(g("SG_EQUIPE", ""))
-                        team["nome"].append(g("DS_EQUIPE", ""))
-                        team["area"].append(g("CO_AREA", ""))
-                        team["dt_desativacao"].append(g("DT_DESATIVACAO", ""))
+                        team["ine"].append(g("CO_INE", "").strip())
+                        team["tp_equipe"].append(g("TP_EQUIPE", "").strip())
+                        team["sigla"].append(g("SG_EQUIPE", "").strip())
+                        team["nome"].append(g("DS_EQUIPE", "").strip())
+                        team["area"].append(g("CO_AREA", "").strip())
+                        team["dt_desativacao"].append(g("DT_DESATIVACAO", "").strip())
                         team_line.append(t.sourceline or 0)
                     _purge(el)
                 else:  # IDENTIFICACAO closes at the end of the file
@@ -307,8 +307,8 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
 
 
 def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
-    """A DataFrame of trimmed string columns plus ``line``."""
-    data = {k: pd.Series(v, dtype="str").str.strip() if v else pd.Series([], dtype="str")
+    """A DataFrame of string columns (already trimmed while reading) plus ``line``."""
+    data = {k: pd.Series(v, dtype="str") if v else pd.Series([], dtype="str")
             for k, v in cols.items()}
     df = pd.DataFrame(data)
     df["line"] = pd.Series(lines, dtype="int64") if len(lines) else pd.Series([], dtype="int64")
