@@ -109,6 +109,27 @@ def cmd_probe(args: argparse.Namespace) -> int:
               "para a pasta do site e informe o caminho em ambiente.probe.")
     return 0
 
+def cmd_xml_audit(args: argparse.Namespace) -> int:
+    from .cnes.audit import audit
+
+    report = audit(args.path, args.ibge, display_name=args.path)
+    if args.json:
+        report.write_json(args.json)
+    if args.html:
+        report.write_html(args.html)
+    c = report.counts
+    f = report.file_info()
+    print(f"Arquivo: {f['name']} (layout {f['version'] or '?'}, município {f['ibge'] or '?'})")
+    print(f"Estabelecimentos: {c['establishments']}  Equipes: {c['teams']} "
+          f"({c['active_teams']} ativas)  Profissionais: {c['professionals']}  "
+          f"Lotações: {c['lotacoes']}")
+    for code, r in report.rule_counts().items():
+        sev = "erro" if r["severity"] == "error" else "alerta"
+        print(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
+    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s)"
+          + ("" if report.errors else " — pode ser importado no PEC"))
+    return 1 if report.errors else 0
+
 
 def _print_checks(checks) -> None:
     """One line per check, the remedy under each one that is not ok."""
@@ -235,6 +256,34 @@ def add_probe(sub) -> None:
                     help="em vez de sondar, lê e resume um arquivo de sondagem existente")
     sp.set_defaults(func=cmd_probe)
 
+def add_xml_audit(xsub) -> None:
+    sp = xsub.add_parser("audit", help="audita um XML (ou ZIP) do CNES antes da importação",
+                         formatter_class=_Formatter,
+                         description="Audita o XML do CNES gerado no e-Gestor AB. Saída: 0 sem "
+                                     "erros, 1 com erros, 2 arquivo recusado.")
+    sp.add_argument("path", metavar="ARQUIVO", help="XmlParaESUS*.zip ou .xml")
+    sp.add_argument("--ibge", default=None, metavar="CODIGO",
+                    help="município esperado (6 ou 7 dígitos)")
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+                    help="grava o relatório completo em JSON")
+    sp.add_argument("--html", default=None, metavar="ARQUIVO",
+                    help="grava o relatório em HTML")
+    sp.set_defaults(func=cmd_xml_audit)
+
+
+# Subcommands of ``xml`` (another issue appends e.g. ``add_xml_diff``).
+XML_SUBCOMMANDS = [
+    add_xml_audit,
+]
+
+
+def add_xml(sub) -> None:
+    sp = sub.add_parser("xml", help="XML do CNES: auditoria", formatter_class=_Formatter)
+    xsub = sp.add_subparsers(dest="xml_command", required=True, metavar="SUBCOMANDO",
+                             parser_class=_Parser)
+    for add in XML_SUBCOMMANDS:
+        add(xsub)
+
 
 def _sha256(text: str) -> str:
     import re
@@ -307,6 +356,7 @@ SUBCOMMANDS = [
     add_run,
     add_batch,
     add_inspect,
+    add_xml,
     add_download,
     add_verify_install,
 ]
