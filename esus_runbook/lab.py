@@ -229,6 +229,14 @@ class LabServer:
         return self.process.returncode
 
 
+def _die_with_parent() -> None:
+    """Linux: JupyterLab gets SIGTERM if the process that started it dies (even by
+    SIGKILL), so a killed ``esus-runbook lab`` never leaves a server behind."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
               open_path: str | None = None, open_browser: bool = False,
               env: dict[str, str] | None = None, log=None) -> LabServer:
@@ -255,7 +263,8 @@ def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
         cmd.append("--ServerApp.allow_root=True")  # only 127.0.0.1, with a token
     full_env = {**os.environ, **(env or {}), "JUPYTER_TOKEN": token}
     proc = subprocess.Popen(cmd, env=full_env, cwd=root, stdin=subprocess.DEVNULL,
-                            stdout=log or None, stderr=log or None, start_new_session=True)
+                            stdout=log or None, stderr=log or None, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     server = LabServer(proc, port, token, root)
     try:
         server.wait_ready()

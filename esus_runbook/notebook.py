@@ -83,7 +83,11 @@ def show_guidance(result: StageResult, site: Site, run_dir: str | Path | None) -
 
     from . import guide
 
-    display(HTML(_wrap(guide.guidance_html(guide.guidance(result, site)))))
+    # JupyterLab right-aligns cells of rendered HTML tables; the checks read better left
+    lab_fix = ("<style>.jp-RenderedHTMLCommon .esus td,.jp-RenderedHTMLCommon .esus th"
+               "{text-align:left}.jp-RenderedHTMLCommon .esus td.status{text-align:center}"
+               "</style>")
+    display(HTML(_wrap(lab_fix + guide.guidance_html(guide.guidance(result, site)))))
     display(guide.StatusWidget(run_dir, site.site_id))
 
 

@@ -562,3 +562,35 @@ def test_sites_module_untouched_contract():
     """The form relies on these names of sites.py; fail loudly if they move."""
     assert callable(sites.validate_site) and callable(sites._yaml)
     assert callable(sites._deep_merge) and sites.SECRET_LIKE_KEYS
+
+
+@pytest.mark.notebooks
+def test_killed_lab_leaves_no_server_behind(tmp_path):
+    """Even a SIGKILLed `esus-runbook lab` (no cleanup possible) takes JupyterLab along."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from .lab_server import jupyter_env
+
+    shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
+    env = {**os.environ, **jupyter_env(tmp_path),
+           "ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")}
+    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env, cwd=ROOT)
+    try:
+        for line in proc.stdout:
+            if "Abra no navegador" in line:
+                break
+        servers = psutil.Process(proc.pid).children(recursive=True)
+        assert servers, "JupyterLab was not started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    _, alive = psutil.wait_procs(servers, timeout=60)
+    for p in alive:
+        p.kill()
+    assert not alive
