@@ -25,7 +25,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +204,22 @@ class Target:
     defaults: dict | None = None
     inventory: Path | None = None
     other_ids: tuple[str, ...] = ()
+    text: str | None = field(default=None, repr=False)
+    doc: Any = field(default=None, repr=False)
 
     @property
     def exists(self) -> bool:
         return self.path is not None and self.path.is_file()
+
+
+def _read(path: Path) -> tuple[str, Any]:
+    """The text of a YAML file and its round-trip parse; problems as the CLI words them."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        sites.read_mapping_file(path)  # raises the CLI's one-line message
+        raise
+    return text, _load_rt(text, path)
 
 
 def _raw_site_id(path: Path) -> str | None:
@@ -252,14 +264,14 @@ def locate(site_file: str | Path, site_id: str | None = None) -> Target:
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise InputError("o arquivo do site deve ser .yaml", file=str(path),
                          remedy="informe um arquivo .yaml, um inventário ou uma pasta de sites")
-    raw = sites.read_mapping_file(path)
+    text, raw = _read(path)
     if not (isinstance(raw, dict) and "sites" in raw):
         found = raw.get("site_id") if isinstance(raw, dict) else None
         if site_id is not None and found is not None and found != site_id:
             raise InputError(f"o arquivo é do site '{found}', não de '{site_id}'",
                              file=str(path), key="site_id",
                              remedy="confira os parâmetros site_file e site_id")
-        return Target(path)
+        return Target(path, text=text, doc=raw)
     items = raw.get("sites") if isinstance(raw.get("sites"), list) else []
     defaults = raw.get("padroes") if isinstance(raw.get("padroes"), dict) else {}
     ids: list[str | None] = []
@@ -284,7 +296,8 @@ def locate(site_file: str | Path, site_id: str | None = None) -> Target:
     if isinstance(item, str):
         return Target((path.parent / item).resolve(), defaults=defaults, inventory=path,
                       other_ids=others)
-    return Target(path, item=index, defaults=defaults, inventory=path, other_ids=others)
+    return Target(path, item=index, defaults=defaults, inventory=path, other_ids=others,
+                  text=text, doc=raw)
 
 
 # --------------------------------------------------------------------------- document
@@ -308,13 +321,18 @@ class SiteDocument:
 
     # -- reading ------------------------------------------------------------------------
     def reload(self) -> None:
+        """Read the file again (the first time, reuse what :func:`locate` parsed)."""
         t = self.target
-        self.text = t.path.read_text(encoding="utf-8") if t.exists else ""
-        if t.exists:
-            doc = _load_rt(self.text, t.path)
-            if doc is not None and not isinstance(doc, dict):
-                raise InputError("o site deve ser um mapeamento 'chave: valor'",
-                                 file=str(t.path), remedy="veja o exemplo em examples/sites/")
+        if t.text is not None:
+            self.text, self.doc = t.text, t.doc
+            t.text = t.doc = None
+        elif t.exists:
+            self.text, self.doc = _read(t.path)
+        else:
+            self.text, self.doc = "", None
+        if self.doc is not None and not isinstance(self.doc, dict):
+            raise InputError("o site deve ser um mapeamento 'chave: valor'",
+                             file=str(t.path), remedy="veja o exemplo em examples/sites/")
         self.is_new = not t.exists
 
     def _site_map(self, doc: Any) -> Any:
@@ -324,8 +342,7 @@ class SiteDocument:
 
     def raw_values(self) -> dict[str, Any]:
         """The values written in the file (None where a key is absent)."""
-        doc = _load_rt(self.text, self.target.path) if self.text else None
-        cm = self._site_map(doc) or {}
+        cm = self._site_map(self.doc) or {}
         out: dict[str, Any] = {}
         for section, f in fields():
             node = cm if section is None else cm.get(section)
@@ -389,7 +406,9 @@ class SiteDocument:
                     _insert(cm, top_order, section, node)
                 _insert(node, [g.key for g in group], f.key, new)
                 changed = True
-        return _dump(doc), changed
+        text = _dump(doc)
+        self._rendered = (text, doc)
+        return text, changed
 
     def check(self, text: str) -> list[Problem]:
         """Problems of the text about to be written: the CLI's validation (YAML read the way
@@ -447,7 +466,9 @@ class SiteDocument:
             t.path = path
         if changed or not t.path.exists():
             write_text_atomic(t.path, text)
-        self.reload()
+        # what was written is the new state (the rendered document dumps to this text)
+        self.text, self.doc = self._rendered
+        self.is_new = False
         return SaveOutcome(True, t.path, sid, [], changed)
 
 

@@ -594,3 +594,19 @@ def test_killed_lab_leaves_no_server_behind(tmp_path):
     for p in alive:
         p.kill()
     assert not alive
+
+
+def test_batch_path_never_imports_the_interactive_layer(tmp_path):
+    """Under papermill (interactive=False) no widget library or guidance code is loaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from esus_runbook import notebook; "
+            f"notebook.run_stage('cenario', {str(EXAMPLES / 'sites' / 'ubs-centro.yaml')!r}, "
+            f"None, {str(tmp_path)!r}, False); "
+            "print(sorted(m for m in sys.modules if m.startswith(('ipywidgets', "
+            "'esus_runbook.guide', 'esus_runbook.form', 'esus_runbook.lab'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
