@@ -141,10 +141,10 @@ def add_lab(sub) -> None:
                     "<--out>/<site_id>/ com os notebooks já configurados para ele.")
     sp.add_argument("target", nargs="?", default=None, metavar="SITE_OU_INVENTARIO",
                     help="arquivo do site (pode ainda não existir), inventário ou pasta")
-    sp.add_argument("--out", default=str(Path("execucoes") / "interativo"),
+    sp.add_argument("--out", default=str(Path("execucoes") / "interativo"), metavar="PASTA",
                     help="pasta dos notebooks e resultados por site "
                          "(padrão: execucoes/interativo)")
-    sp.add_argument("--port", type=_positive_int, default=None,
+    sp.add_argument("--port", type=_positive_int, default=None, metavar="PORTA",
                     help="porta local (padrão: uma livre)")
     sp.add_argument("--no-browser", action="store_true",
                     help="não abre o navegador (só mostra o endereço)")
