@@ -14,6 +14,7 @@ Run: ``.venv/bin/python benchmarks/interactive.py [N_SITES]``
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
 import tempfile
@@ -58,6 +59,13 @@ def row(name: str, base: float, new: float) -> None:
 
 def main(n_sites: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-interativo-"))
+    try:
+        measure(tmp, n_sites)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(tmp: Path, n_sites: int) -> None:
     site = tmp / "ubs-bench.yaml"
     site.write_text(SITE.format(sid="ubs-bench"), encoding="utf-8")
     run = tmp / "run"
