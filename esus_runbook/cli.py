@@ -191,6 +191,12 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
     print(f"Situação: {report.status.value}")
     return 1 if report.status.value in ("falha", "erro") else 0
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import run_lab
+
+    return run_lab(args.target, out=Path(args.out), port=args.port,
+                   open_browser=not args.no_browser)
+
 
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
@@ -350,6 +356,25 @@ def add_verify_install(sub) -> None:
     sp.add_argument("--json", default=None, metavar="ARQUIVO", help="grava o resultado em JSON")
     sp.set_defaults(func=cmd_verify_install)
 
+def add_lab(sub) -> None:
+    sp = sub.add_parser(
+        "lab", help="abre o JupyterLab com os notebooks prontos para um site",
+        formatter_class=_Formatter,
+        description="Abre o JupyterLab em 127.0.0.1 (com token) e o kernel esus-runbook. "
+                    "Sem argumento: na pasta de notebooks, com o formulário para um site "
+                    "novo. Com um site, inventário ou pasta: cada site ganha a pasta "
+                    "<--out>/<site_id>/ com os notebooks já configurados para ele.")
+    sp.add_argument("target", nargs="?", default=None, metavar="SITE_OU_INVENTARIO",
+                    help="arquivo do site (pode ainda não existir), inventário ou pasta")
+    sp.add_argument("--out", default=str(Path("execucoes") / "interativo"), metavar="PASTA",
+                    help="pasta dos notebooks e resultados por site "
+                         "(padrão: execucoes/interativo)")
+    sp.add_argument("--port", type=_positive_int, default=None, metavar="PORTA",
+                    help="porta local (padrão: uma livre)")
+    sp.add_argument("--no-browser", action="store_true",
+                    help="não abre o navegador (só mostra o endereço)")
+    sp.set_defaults(func=cmd_lab)
+
 
 SUBCOMMANDS = [
     add_probe,
@@ -359,6 +384,7 @@ SUBCOMMANDS = [
     add_xml,
     add_download,
     add_verify_install,
+    add_lab,
 ]
 
 
