@@ -22,9 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from . import ids
 from .errors import InputError, Problem
 
@@ -221,7 +218,9 @@ class Site:
 
 
 # --------------------------------------------------------------------------- parsing
-def _yaml() -> YAML:
+def _yaml():
+    from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
+
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False
     return y
@@ -245,6 +244,8 @@ def read_mapping_file(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             raise InputError(f"JSON inválido na linha {exc.lineno}", file=str(path),
                              remedy="corrija a sintaxe") from None
+    from ruamel.yaml.error import YAMLError
+
     try:
         return _yaml().load(text)
     except YAMLError as exc:
