@@ -14,6 +14,7 @@ through ``Client.run``), queued sites never start.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -122,7 +123,7 @@ def run_site_on_worker(job: SiteJob, topic: str) -> SiteOutcome:
         ts = worker.state.tasks.get(key)
         return ts is None or ts.state in ("cancelled", "released", "forgotten")
 
-    return run_site(job, notify, abandoned)
+    return run_site(job, notify, abandoned, host=f"{socket.gethostname()} {worker.address}")
 
 
 class DaskExecutor:
@@ -156,7 +157,7 @@ class DaskExecutor:
         self._queue = list(jobs)
         first = self._queue if self.in_flight is None else self._queue[:self.in_flight]
         self._queue = self._queue[len(first):]
-        self._ac = as_completed([self._submit(j) for j in first])
+        self._ac = as_completed([self._submit(j) for j in first], loop=self.client.loop)
 
     def _submit(self, job: SiteJob):
         fut = self.client.submit(run_site_on_worker, job, self._topic, pure=False,
@@ -168,13 +169,10 @@ class DaskExecutor:
         """Outcomes as sites end. With ``timeout`` (after an interruption): wait at most that
         long for the sites still running, then yield those that ended."""
         if timeout is not None:
-            from distributed import wait as dask_wait
+            from .preflight import wait_done
 
             left = [f for f in self._jobs if f not in self._done]
-            try:
-                dask_wait(left, timeout=timeout)
-            except Exception:  # TimeoutError: the rest is cancelled by close()
-                pass
+            wait_done(left, timeout)
             for fut in left:
                 if fut.done():
                     self._done.add(fut)
@@ -225,7 +223,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
     try:
         from distributed import Client
     except ImportError:
-        raise InputError("o suporte a Dask não está instalado", key="--scheduler",
+        raise InputError("o suporte a Dask não está instalado", file="--scheduler",
                          remedy="instale com: pip install 'esus-runbook[dask]'") from None
     from .preflight import probe_cluster
 
@@ -234,7 +232,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
         client = Client(address, timeout=options.connect_timeout, set_as_default=False)
     except Exception as exc:
         raise InputError(f"não foi possível conectar ao scheduler Dask {address} "
-                         f"({exc.__class__.__name__})", key="--scheduler",
+                         f"({exc.__class__.__name__})", file="--scheduler",
                          remedy="inicie o scheduler com 'dask scheduler' e os workers com "
                                 "'dask worker tcp://HOST:8786', ou confira o endereço") \
             from None
@@ -242,7 +240,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
         try:
             client.wait_for_workers(1, timeout=options.connect_timeout)
         except Exception:
-            raise InputError(f"o scheduler Dask {address} não tem workers", key="--scheduler",
+            raise InputError(f"o scheduler Dask {address} não tem workers", file="--scheduler",
                              remedy="inicie ao menos um worker: dask worker " + address) \
                 from None
         reports = probe_cluster(client, probe_base, files, options.kernel_name)

@@ -162,12 +162,20 @@ def _check_kernel(kernel_name: str, version: str | None, me: str,
     return []
 
 
+def wait_done(futures: list, timeout: float) -> list:
+    """Wait until every Dask future is done or ``timeout`` passed; the ones not done."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(f.done() for f in futures):
+        time.sleep(0.1)
+    return [f for f in futures if not f.done()]
+
+
 def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
                   timeout: float = 180.0) -> list[dict[str, Any]]:
     """Run :func:`probe_worker` once on every worker; InputError (exit 2) listing what is
     wrong, or the workers' descriptions."""
-    from distributed import wait
-
     workers = list(client.scheduler_info(n_workers=-1)["workers"])
     base.mkdir(parents=True, exist_ok=True)
     probe_dir = base / f".sonda-{secrets.token_hex(4)}"
@@ -180,7 +188,7 @@ def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
                                  version, workers=[addr], allow_other_workers=False,
                                  pure=False, key=f"esus-sonda-{probe_dir.name}-{i}")
                    for i, addr in enumerate(workers)]
-        done, not_done = wait(futures, timeout=timeout)
+        not_done = wait_done(futures, timeout)
         problems: list[str] = []
         reports = []
         for fut in futures:
@@ -207,6 +215,6 @@ def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
                 "armazenamento compartilhado, montado no mesmo caminho em todos os workers, "
                 "e cada worker precisa do ambiente do esus-runbook com o kernel registrado "
                 "(make setup)")
-        raise InputError.from_problems([Problem("", "--scheduler", p, hint)
+        raise InputError.from_problems([Problem("--scheduler", None, p, hint)
                                         for p in dict.fromkeys(problems)])
     return reports

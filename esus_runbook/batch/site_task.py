@@ -85,13 +85,15 @@ class SiteOutcome:
 
 
 def run_site(job: SiteJob, notify: Notify | None = None,
-             abandoned: Callable[[], bool] | None = None) -> SiteOutcome:
+             abandoned: Callable[[], bool] | None = None,
+             host: str | None = None) -> SiteOutcome:
     """Execute stages 01–06 then the report notebook 07 for one site.
 
     Never raises for a notebook's failure (the stage becomes ``erro``); stops between
-    notebooks when the run is cancelled or ``abandoned()`` says nobody waits for it."""
+    notebooks when the run is cancelled or ``abandoned()`` says nobody waits for it.
+    ``host`` names where it ran (default: this machine's name)."""
     t0 = time.perf_counter()
-    outcome = SiteOutcome(job.site_id)
+    outcome = SiteOutcome(job.site_id, host=host or socket.gethostname())
     site_dir = job.site_dir
 
     def emit(kind: str, **data: Any) -> None:
