@@ -94,6 +94,19 @@ class DaskCluster:
                 continue
         return pids
 
+    def kernels(self) -> list[int]:
+        """Live ipykernel processes started by the workers."""
+        out = []
+        for pid in self.descendants():
+            try:
+                p = psutil.Process(pid)
+                if p.status() != psutil.STATUS_ZOMBIE and \
+                        any("ipykernel" in part for part in p.cmdline()):
+                    out.append(pid)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return out
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:

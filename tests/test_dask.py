@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import time
 
 import nbformat
 import pytest
 
 from esus_runbook.stages import NOTEBOOKS
 
-from .conftest import EXAMPLES, run_cli
-from .servers import dask_cluster, only_run, rollup_triples
+from .conftest import EXAMPLES, demo_env, run_cli
+from .servers import dask_cluster, only_run, rollup_triples, start_batch, wait_for
+from .test_batch import _notebooks_with
 
 pytestmark = pytest.mark.notebooks
 
@@ -111,3 +115,42 @@ def test_worker_without_the_kernel_is_refused(cluster, tmp_path, monkeypatch):
                                progress=False))
     assert "não tem o kernel Jupyter 'so-no-cliente'" in str(err.value)
     assert not [p for p in out.iterdir() if p.is_dir()]
+
+
+@pytest.mark.parametrize("how", ["kill-9", "ctrl-c"])
+def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run, tmp_path,
+                                                               how):
+    """The download notebook hangs on the workers. Killing the client (kill -9) releases its
+    tasks and the workers kill their kernels; Ctrl-C kills them through the client. Then
+    `--resume` on the cluster finishes the run to the local pool's roll-up."""
+    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
+    out = tmp_path / "out"
+    proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
+                       cluster.address, "--no-progress",
+                       env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    run = wait_for(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                   "the run folder")
+    wait_for(lambda: len(list(run.glob("*/ambiente.json"))) >= 2, 300, "two sites")
+    wait_for(lambda: len(cluster.kernels()) >= 2, 60, "kernels on both workers")
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    if how == "kill-9":
+        os.kill(proc.pid, signal.SIGKILL)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    wait_for(lambda: not cluster.kernels(), 20, "the workers' kernels to stop")
+    assert time.monotonic() - t0 < 20
+    status = json.loads((run / "run.json").read_text())["status"]
+    if how == "kill-9":
+        assert proc.returncode == -signal.SIGKILL and status == "em_andamento"
+    else:
+        assert proc.returncode == 130, stderr
+        assert status == "interrompido" and "Traceback" not in stderr
+
+    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--resume", run, "--scheduler",
+                   cluster.address, "--no-progress", env=demo_env(), timeout=900)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert rollup_triples(run) == rollup_triples(demo_run)
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["status"] == "concluido" and meta["passes"][1]["notebooks_reused"] >= 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def error_message(exc: BaseException) -> str:
 
 def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any], *,
                      kernel_name: str, timeout: float | None, run_key: str,
-                     cwd: Path) -> Execution:
+                     cwd: Path, abandoned: Callable[[], bool] | None = None) -> Execution:
     """Run ``notebook`` into ``out_path``.
 
     papermill writes under a temporary name (see :func:`partial_path`) and the file is
@@ -70,7 +71,7 @@ def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any],
     pm = import_papermill()
     tmp = partial_path(out_path)
     t0 = time.perf_counter()
-    watch = WATCHER.watch(run_key, timeout)
+    watch = WATCHER.watch(run_key, timeout, abandoned)
     failure: BaseException | None = None
     try:
         if watch.reason == "cancel":

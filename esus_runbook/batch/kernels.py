@@ -26,6 +26,7 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 IPC = os.name == "posix"
@@ -42,6 +43,9 @@ class Watch:
     pid: int | None = None
     reason: str | None = None  # "timeout" or "cancel" once the watcher killed it
     killed: threading.Event = field(default_factory=threading.Event)
+    abandoned: Callable[[], bool] | None = None
+    """Checked about once a second: True when nobody waits for this notebook any more (the
+    Dask client that submitted it went away)."""
 
 
 class Watcher:
@@ -55,8 +59,10 @@ class Watcher:
         self._thread: threading.Thread | None = None
 
     # -- registration ---------------------------------------------------------------------
-    def watch(self, run_key: str, timeout: float | None) -> Watch:
-        w = Watch(run_key, time.monotonic() + timeout if timeout else None)
+    def watch(self, run_key: str, timeout: float | None,
+              abandoned: Callable[[], bool] | None = None) -> Watch:
+        w = Watch(run_key, time.monotonic() + timeout if timeout else None,
+                  abandoned=abandoned)
         with self._lock:
             self._watches.add(w)
             if run_key in self._cancelled:
@@ -103,9 +109,17 @@ class Watcher:
             self._thread.start()
 
     def _loop(self) -> None:
+        ticks = 0
         while True:
             time.sleep(self.interval)
+            ticks += 1
             now = time.monotonic()
+            with self._lock:
+                watches = list(self._watches)
+            if ticks % 5 == 0:  # about once a second
+                for w in watches:
+                    if w.reason is None and w.abandoned is not None and _safe(w.abandoned):
+                        w.reason = "cancel"
             with self._lock:
                 due = []
                 for w in self._watches:
@@ -122,6 +136,13 @@ class Watcher:
             return False
         w.killed.set()
         return kill_tree(w.pid)
+
+
+def _safe(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:
+        return False
 
 
 def kill_tree(pid: int) -> bool:

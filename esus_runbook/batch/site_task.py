@@ -124,7 +124,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
             else:
                 executed_any = True
                 emit("inicio", stage=stage, notebook=notebook)
-                timing = _execute(job, stage, notebook, emit, stopped)
+                timing = _execute(job, stage, notebook, emit, stopped, abandoned)
                 if timing is None:  # cancelled while it ran: nothing recorded
                     outcome.interrupted = True
                     break
@@ -147,7 +147,8 @@ def run_site(job: SiteJob, notify: Notify | None = None,
 
 
 def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
-             stopped: Callable[[], bool]) -> NotebookTiming | None:
+             stopped: Callable[[], bool],
+             abandoned: Callable[[], bool] | None = None) -> NotebookTiming | None:
     """Run one notebook, again up to ``job.retries`` times while it crashes (not after a
     timeout: a notebook that hung for the whole timeout would most likely hang again)."""
     site_dir = job.site_dir
@@ -164,7 +165,7 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             resume.forget_report(site_dir)
         ex = execute_notebook(job.notebooks_dir / notebook, site_dir / notebook, params,
                               kernel_name=job.kernel_name, timeout=job.timeout,
-                              run_key=job.run_key, cwd=site_dir)
+                              run_key=job.run_key, cwd=site_dir, abandoned=abandoned)
         seconds += ex.seconds
         if ex.interrupted:
             if stage != REPORT:
