@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
+from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOKS
 
 from .conftest import EXAMPLES, demo_env, run_cli
@@ -80,18 +83,30 @@ def test_bad_scheduler_address_is_exit_2(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_worker_without_the_shared_output_folder_is_refused(tmp_path):
-    """One worker sees an empty tmpfs at the output path (its own mount namespace): same
-    path, other storage. The probe must refuse the run before creating anything."""
+@pytest.mark.parametrize("hidden", ["saida", "entradas"])
+def test_worker_without_shared_storage_is_refused(tmp_path, hidden):
+    """One worker sees an empty tmpfs at the output folder, or at the folder of the sites'
+    input files (its own mount namespace): same path, other storage. The probe must refuse
+    the run before creating anything."""
     out = tmp_path / "out"
     out.mkdir()
-    with dask_cluster(tmp_path / "dask", hide=out) as c:
-        proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
+    inputs = tmp_path / "inv"
+    shutil.copytree(EXAMPLES, inputs)
+    site = load_site(inputs / "sites" / "ubs-centro.yaml")
+    probe = Path(site.ambiente["probe"])
+    probe.parent.mkdir(parents=True, exist_ok=True)
+    if not probe.exists():
+        probe.write_text('{"schema": "esus-runbook/probe/1"}')
+    hide = out if hidden == "saida" else probe.parent
+    with dask_cluster(tmp_path / "dask", hide=hide) as c:
+        proc = run_cli("batch", inputs / "inventario.yaml", "--out", out, "--scheduler",
                        c.address, "--no-progress", timeout=300)
         assert proc.returncode == 2, proc.stderr + c.logs()
-        assert "não enxerga a pasta de saída" in proc.stderr
+        expected = "não enxerga a pasta de saída" if hidden == "saida" else f"não lê {probe}"
+        assert expected in proc.stderr
         assert "armazenamento compartilhado" in proc.stderr
         assert "Traceback" not in proc.stderr
+        assert all(line.startswith("--scheduler: ") for line in proc.stderr.splitlines())
         assert list(out.iterdir()) == []  # no run folder, probe folder removed
 
 

@@ -25,6 +25,13 @@ from ..results import STAGES
 from ..sites import Site
 from .options import BatchOptions
 
+HINTS = {
+    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--out) precisam estar "
+               "num armazenamento compartilhado (NFS, CIFS…) montado no mesmo caminho em todos "
+               "os workers",
+    "env": "instale nos workers a mesma versão do esus-runbook e registre o kernel "
+           "(make setup) no ambiente em que 'dask worker' roda",
+}
 PROBE_CODE = ("import importlib.metadata as m; import esus_runbook.notebook; "
               "print(m.version('esus-runbook'))")
 
@@ -84,21 +91,23 @@ def probe_worker(probe_dir: str, token: str, files: dict[str, int], kernel_name:
 
     worker = get_worker()
     me = f"{worker.address} ({socket.gethostname()})"
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (kind, pt-BR text); kind: storage | env
     base = Path(probe_dir)
     try:
         seen = (base / "cliente.txt").read_text(encoding="utf-8").strip()
     except OSError as exc:
         seen = f"<{exc.__class__.__name__}>"
-    if seen != token:
-        problems.append(f"o worker {me} não enxerga a pasta de saída {base.parent} "
-                        "(não leu o arquivo de teste gravado pelo cliente)")
     marker = base / f"worker-{secrets.token_hex(4)}.txt"
-    try:
-        marker.write_text(f"{token} {worker.address}\n", encoding="utf-8")
-    except OSError as exc:
-        problems.append(f"o worker {me} não consegue gravar em {base.parent} "
-                        f"({exc.__class__.__name__})")
+    if seen != token:
+        problems.append(("storage", f"o worker {me} não enxerga a pasta de saída "
+                                    f"{base.parent} (não leu o arquivo de teste gravado pelo "
+                                    "cliente)"))
+    else:
+        try:
+            marker.write_text(f"{token} {worker.address}\n", encoding="utf-8")
+        except OSError as exc:
+            problems.append(("storage", f"o worker {me} não consegue gravar em {base.parent} "
+                                        f"({exc.__class__.__name__})"))
     unreadable = []
     for path, size in files.items():
         try:
@@ -108,13 +117,13 @@ def probe_worker(probe_dir: str, token: str, files: dict[str, int], kernel_name:
             unreadable.append(path)
     if unreadable:
         more = f" e mais {len(unreadable) - 1}" if len(unreadable) > 1 else ""
-        problems.append(f"o worker {me} não lê {unreadable[0]}{more} (arquivo ausente ou "
-                        "diferente do que o cliente vê)")
+        problems.append(("storage", f"o worker {me} não lê {unreadable[0]}{more} (arquivo "
+                                    "ausente ou diferente do que o cliente vê)"))
     mine = package_version()
     if mine != version:
-        problems.append(f"o worker {me} tem esus-runbook {mine or 'não instalado'}, o cliente "
-                        f"tem {version}")
-    problems.extend(_check_kernel(kernel_name, version, me, start_kernel))
+        problems.append(("env", f"o worker {me} tem esus-runbook {mine or 'não instalado'}, "
+                                f"o cliente tem {version}"))
+    problems.extend(("env", p) for p in _check_kernel(kernel_name, version, me, start_kernel))
     return {"worker": worker.address, "host": socket.gethostname(), "marker": marker.name,
             "problems": problems}
 
@@ -189,32 +198,28 @@ def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
                                  pure=False, key=f"esus-sonda-{probe_dir.name}-{i}")
                    for i, addr in enumerate(workers)]
         not_done = wait_done(futures, timeout)
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
         reports = []
         for fut in futures:
             if fut in not_done:
-                problems.append("um worker não respondeu à verificação em "
-                                f"{timeout:g} s (ocupado ou travado)")
+                problems.append(("env", "um worker não respondeu à verificação em "
+                                        f"{timeout:g} s (ocupado ou travado)"))
                 continue
             if fut.status != "finished":
-                problems.append(f"a verificação falhou num worker: {fut.exception()}")
+                problems.append(("env", f"a verificação falhou num worker: {fut.exception()}"))
                 continue
             rep = fut.result()
             reports.append(rep)
-            problems.extend(rep["problems"])
+            problems.extend(tuple(p) for p in rep["problems"])
             marker = probe_dir / rep["marker"]
             if not rep["problems"] and not marker.exists():
-                problems.append(f"o cliente não vê o que o worker {rep['worker']} "
-                                f"({rep['host']}) gravou em {base}: a pasta de saída não é "
-                                "a mesma nos dois")
+                problems.append(("storage", f"o cliente não vê o que o worker "
+                                            f"{rep['worker']} ({rep['host']}) gravou em "
+                                            f"{base}: a pasta de saída não é a mesma nos dois"))
         client.cancel(list(not_done))
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
     if problems:
-        hint = ("o inventário, os arquivos dos sites e a pasta de saída precisam estar num "
-                "armazenamento compartilhado, montado no mesmo caminho em todos os workers, "
-                "e cada worker precisa do ambiente do esus-runbook com o kernel registrado "
-                "(make setup)")
-        raise InputError.from_problems([Problem("--scheduler", None, p, hint)
-                                        for p in dict.fromkeys(problems)])
+        raise InputError.from_problems([Problem("--scheduler", None, text, HINTS[kind])
+                                        for kind, text in dict.fromkeys(problems)])
     return reports
