@@ -1,0 +1,55 @@
+"""What a batch notebook pays before doing its stage's work: importing the package and
+loading the run's site snapshot must not pull pandas, numpy, ruamel, lxml, requests or
+psycopg (each notebook is a fresh kernel; the batch runs hundreds of them). matplotlib is
+allowed only for stages that draw charts. Not a timing test: it checks which modules get
+loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from esus_runbook.sites import load_site, load_sites
+
+from .conftest import EXAMPLES
+
+HEAVY = ("pandas", "numpy", "ruamel", "lxml", "requests", "psycopg")
+CODE = """
+import json, sys
+from esus_runbook import notebook
+site = notebook.load_site(sys.argv[1])
+result = notebook.run_stage("cenario", sys.argv[1], None, sys.argv[2])
+notebook.show(result)
+html = notebook.render_report(sys.argv[2], sys.argv[1])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[3].split(",")))
+print(json.dumps({"heavy": heavy, "status": result.status.value}))
+"""
+
+
+def test_stage_and_report_notebooks_do_not_import_heavy_packages(tmp_path):
+    site = load_sites(EXAMPLES / "inventario.yaml")[0]
+    snapshot = tmp_path / site.site_id / "site.json"
+    snapshot.parent.mkdir()
+    snapshot.write_text(json.dumps(site.to_json()))
+    out = subprocess.run([sys.executable, "-c", CODE, str(snapshot), str(tmp_path),
+                          ",".join(HEAVY)], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["heavy"] == [], data
+    assert (tmp_path / site.site_id / "relatorio.html").stat().st_size > 1000
+
+
+def test_an_edited_snapshot_is_validated_again(tmp_path):
+    site = load_sites(EXAMPLES / "inventario.yaml")[0]
+    snap = site.to_json()
+    path = tmp_path / "site.json"
+    path.write_text(json.dumps(snap))
+    assert load_site(path).data == site.data
+    snap["municipio_ibge"] = "2927409"  # wrong check digit, digest left as it was
+    path.write_text(json.dumps(snap))
+    try:
+        load_site(path)
+    except Exception as exc:
+        assert "dígito verificador" in str(exc)
+    else:
+        raise AssertionError("an edited snapshot must be validated again")
