@@ -98,6 +98,24 @@ for i in range(reps + 1):
 print(json.dumps(out))
 """
 
+PARALLEL_SCRIPT = r"""
+import sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import papermill as pm
+folder, n, workers = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+values = {"site_file": "x", "site_id": "x", "run_dir": str(folder), "interactive": False}
+def one(i):
+    pm.execute_notebook(str(folder / "vazio.ipynb"), str(folder / f"par-{i % workers}.ipynb"),
+                        parameters=values, kernel_name="esus-runbook", progress_bar=False,
+                        cwd=str(folder))
+one(0)
+t = time.perf_counter()
+with ThreadPoolExecutor(workers) as pool:
+    list(pool.map(one, range(n)))
+print(time.perf_counter() - t)
+"""
+
 IMPORT_SCRIPT = r"""
 import json, sys, time
 import IPython, ipykernel.ipkernel, ipykernel.kernelapp  # what a kernel already holds
@@ -120,6 +138,14 @@ def floor_times(folder: Path, reps: int) -> list[float]:
     out = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(folder), str(reps)],
                          capture_output=True, text=True, check=True, cwd=folder)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parallel_empty(folder: Path, n: int, workers: int) -> float:
+    """``n`` empty notebooks, ``workers`` at a time, plain papermill on threads: what this
+    machine really gets from ``workers`` kernels in parallel (informative)."""
+    out = subprocess.run([sys.executable, "-c", PARALLEL_SCRIPT, str(folder), str(n),
+                          str(workers)], capture_output=True, text=True, check=True, cwd=folder)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def import_profile() -> list[tuple[str, float, float, list[str]]]:
@@ -188,7 +214,8 @@ def per_stage(meta: dict) -> dict[str, list[float]]:
     return out
 
 
-def report(label: str, sites: int, workers: int, res: dict, floor_nb: float) -> float:
+def report(label: str, sites: int, workers: int, res: dict, floor_nb: float,
+           parallel: float | None) -> float:
     meta = res["meta"]
     executed = sum(1 for s in meta["sites"].values() for nb in s.get("notebooks", [])
                    if not nb["skipped"])
@@ -198,6 +225,9 @@ def report(label: str, sites: int, workers: int, res: dict, floor_nb: float) -> 
     print(f"\n[{label}] {sites} sites × 7 notebooks = {executed} execuções, {workers} workers")
     print(f"  {'':34}{'segundos':>10}")
     print(f"  {'piso (execuções × vazio / workers)':34}{floor:>10.1f}")
+    if parallel is not None:
+        print(f"  {'vazios em paralelo (papermill puro)':34}{parallel:>10.1f}   "
+              f"{parallel / floor:.2f}× o piso  (o que a máquina rende com {workers} kernels)")
     print(f"  {'batch (parede, processo do CLI)':34}{wall:>10.1f}   "
           f"{ratio:.2f}× o piso  (meta ≤ {TARGET}×: {'OK' if ratio <= TARGET else 'ACIMA'})")
     print(f"  {'batch (run.json, sem iniciar o CLI)':34}{meta['duration_s']:>10.1f}")
@@ -226,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.cpu_count()} CPUs, carga média {os.getloadavg()[0]:.2f}")
         before = floor_times(folder, args.reps)
         local = run_batch(inventory, folder / "local", args.workers, None)
+        parallel = parallel_empty(folder, args.sites * 7, args.workers)
         dask = None
         if args.dask:
             address, procs = start_dask(folder, args.workers)
@@ -241,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"papermill, notebook vazio, kernel esus-runbook: mediana {floor_nb:.3f} s "
               f"(antes {statistics.median(before):.3f} s, depois "
               f"{statistics.median(after):.3f} s; {len(before) + len(after)} execuções)")
-        ratio = report("local", args.sites, args.workers, local, floor_nb)
+        ratio = report("local", args.sites, args.workers, local, floor_nb, parallel)
         if dask is not None:
-            report("dask", args.sites, args.workers, dask, floor_nb)
+            report("dask", args.sites, args.workers, dask, floor_nb, None)
         noisy = [line for line in local["stderr"].splitlines()
                  if "without encryption" in line or "Traceback" in line]
         print(f"\n  linhas de aviso/traceback no stderr do batch: {len(noisy)}")

@@ -301,7 +301,7 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
 
     bar = _progress(options, len(jobs) * len(NOTEBOOKS))
     lock = threading.Lock()
-    counts = {"executed": 0, "reused": 0}
+    counts = {"events": 0}
 
     def notify(ev: dict[str, Any]) -> None:
         kind = ev.get("kind")
@@ -324,8 +324,8 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
                          ev.get("status"), ev.get("seconds") or 0.0, ev.get("attempts"),
                          f" erro: {ev['error']}" if ev.get("error") else "")
             with lock:
-                counts["reused" if reused else "executed"] += 1
-                if bar is not None:
+                counts["events"] += 1
+                if bar is not None and not counts.get("closed"):
                     bar.update(1)
                     bar.set_postfix_str(f"{ev.get('site_id')}/{ev.get('stage')}",
                                         refresh=False)
@@ -353,10 +353,18 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
                 for outcome in executor.results(timeout=DRAIN_SECONDS):
                     collect(outcome)
     finally:
-        if bar is not None:
-            bar.close()
+        # Dask delivers progress events through the scheduler, possibly after the results:
+        # give the last ones a moment so run.log lists every notebook
+        expected = sum(len(o.notebooks) for o in outcomes.values())
+        deadline = time.monotonic() + 5.0
+        while counts["events"] < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with lock:
+            counts["closed"] = True
+            if bar is not None:
+                bar.close()
     with _stopping() if interrupted else _noop():
-        return _finish(run_dir, meta, this_pass, outcomes, interrupted, t0, counts)
+        return _finish(run_dir, meta, this_pass, outcomes, interrupted, t0)
 
 
 @contextmanager
@@ -365,8 +373,7 @@ def _noop():
 
 
 def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
-            outcomes: dict[str, SiteOutcome], interrupted: bool, t0: float,
-            counts: dict[str, int]) -> BatchSummary:
+            outcomes: dict[str, SiteOutcome], interrupted: bool, t0: float) -> BatchSummary:
     from ..report import write_rollup
     from ..report.rollup import site_statuses
 
@@ -377,6 +384,9 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
     site_status = site_statuses(df).to_dict() if len(df) else {}
     status = "interrompido" if interrupted else "concluido"
     seconds = time.perf_counter() - t0
+    notebooks = [t for o in outcomes.values() for t in o.notebooks]
+    counts = {"executed": sum(not t.skipped for t in notebooks),
+              "reused": sum(t.skipped for t in notebooks)}
     this_pass.update(status=status, finished_at=now_iso(), duration_s=round(seconds, 3),
                      notebooks_executed=counts["executed"], notebooks_reused=counts["reused"])
     sites = dict(meta.get("sites", {}))

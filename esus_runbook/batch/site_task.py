@@ -98,7 +98,10 @@ def run_site(job: SiteJob, notify: Notify | None = None,
 
     def emit(kind: str, **data: Any) -> None:
         if notify is not None:
-            notify({"kind": kind, "site_id": job.site_id, "host": outcome.host, **data})
+            try:
+                notify({"kind": kind, "site_id": job.site_id, "host": outcome.host, **data})
+            except Exception:  # progress is best effort; it never fails a site
+                pass
 
     def stopped() -> bool:
         if WATCHER.cancelled(job.run_key) or (abandoned is not None and abandoned()):
