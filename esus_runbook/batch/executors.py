@@ -6,10 +6,10 @@
   ``dask.distributed`` cluster; progress events come back through the scheduler
   (``Worker.log_event`` → ``Client.subscribe_topic``).
 
-Both yield :class:`SiteOutcome` objects as sites finish and call ``notify(event)`` for every
-notebook started and finished, so progress, run.log and the roll-up do not depend on the
-engine. ``cancel()`` stops the run: running kernels are killed (locally, or on every worker
-through ``Client.run``), queued sites never start.
+Both implement :class:`Executor`: they yield :class:`SiteOutcome` objects as sites finish and
+call ``notify(event)`` for every notebook started and finished, so progress, run.log and the
+roll-up do not depend on the engine. ``cancel()`` stops the run: running kernels are killed
+(locally, or on every worker through ``Client.run``), queued sites never start.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 from ..ids import scrub
@@ -28,6 +28,28 @@ from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome, run_site
 
 Notify = Callable[[dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    """The interface the runner drives, whatever the engine."""
+
+    engine: str  # "local" | "dask"
+
+    def describe(self) -> dict[str, Any]:
+        """What run.json and run.log record about the engine (workers, scheduler)."""
+
+    def start(self, jobs: list[SiteJob], notify: Notify) -> None:
+        """Submit every site; ``notify`` receives the notebook events."""
+
+    def results(self, timeout: float | None = None) -> Iterator[SiteOutcome]:
+        """Outcomes as sites end. Called again with ``timeout`` after :meth:`cancel`, it
+        collects the sites that were running."""
+
+    def cancel(self) -> None:
+        """Kill the run's kernels and drop the sites that did not start."""
+
+    def close(self) -> None:
+        """Release the pool or the Dask client."""
 
 
 def _failed_outcome(job: SiteJob, exc: BaseException, what: str) -> SiteOutcome:
@@ -251,7 +273,8 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
 
 
 class ExecutorHandle:
-    """Context manager giving the right executor for ``options`` and closing it."""
+    """Context manager giving the right :class:`Executor` for ``options`` and closing it
+    (connecting to the Dask scheduler and probing its workers first)."""
 
     def __init__(self, options: BatchOptions, files: dict[str, int], probe_base: Path):
         self.options, self.files, self.probe_base = options, files, probe_base

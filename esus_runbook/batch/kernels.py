@@ -102,7 +102,7 @@ class Watcher:
             self._cancelled.discard(run_key)
 
     # -- the thread -----------------------------------------------------------------------
-    def _ensure_thread(self) -> None:
+    def _ensure_thread(self) -> None:  # called with the lock held
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="esus-kernel-watcher",
                                             daemon=True)
@@ -116,6 +116,9 @@ class Watcher:
             now = time.monotonic()
             with self._lock:
                 watches = list(self._watches)
+                if not watches:  # idle: the next watch() starts a new thread
+                    self._thread = None
+                    return
             if ticks % 5 == 0:  # about once a second
                 for w in watches:
                     if w.reason is None and w.abandoned is not None and _safe(w.abandoned):
@@ -197,21 +200,3 @@ def kernel_manager_class(w: Watch):
             await super()._async_post_start_kernel(**kw)
 
     return RunbookKernelManager
-
-
-def kernel_processes(root_pid: int | None = None) -> list[int]:
-    """Pids of ipykernel processes started by ``root_pid`` (default: this process)."""
-    import psutil
-
-    try:
-        children = psutil.Process(root_pid or os.getpid()).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-    out = []
-    for p in children:
-        try:
-            if any("ipykernel" in part for part in p.cmdline()):
-                out.append(p.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return out
