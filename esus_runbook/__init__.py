@@ -5,6 +5,7 @@ Public API::
     load_sites(path)            -> list[Site]        site file, inventory or folder
     evaluate(stage, site)       -> StageResult       one stage, in Python
     run_batch(inventory, opts)  -> BatchSummary      notebooks for every site (papermill)
+    audit_xml(path, ibge=None)  -> AuditReport       CNES XML/ZIP audit (cnes.audit)
 """
 
 from .errors import InputError, RunbookError
@@ -20,5 +21,13 @@ def run_batch(inventory, options=None):
     return _run(inventory, options)
 
 
-__all__ = ["Check", "InputError", "RunbookError", "Site", "StageResult", "Status", "evaluate",
+def audit_xml(path, ibge=None):
+    """Audit a CNES XML or ZIP (see esus_runbook.cnes.audit.audit)."""
+    from .cnes.audit import audit
+
+    return audit(path, ibge)
+
+
+__all__ = ["Check", "InputError", "RunbookError", "Site", "StageResult", "Status", "audit_xml",
+           "evaluate",
            "load_site", "load_sites", "run_batch"]

@@ -109,6 +109,50 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    import json
+
+    from .probe import collect, load_probe, normalize, summary_lines, write_probe
+
+    if args.read:
+        print("\n".join(summary_lines(load_probe(args.read))))
+        return 0
+    facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
+                    disk_speed_mb=args.disk_speed_mb,
+                    progress=lambda msg: print(msg, file=sys.stderr))
+    to_stdout = args.json == "-"
+    text = "\n".join(summary_lines(normalize(facts)))
+    print(text, file=sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    elif args.json:
+        write_probe(facts, args.json)
+        print(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
+              "para a pasta do site e informe o caminho em ambiente.probe.")
+    return 0
+
+def cmd_xml_audit(args: argparse.Namespace) -> int:
+    from .cnes.audit import audit
+
+    report = audit(args.path, args.ibge, display_name=args.path)
+    if args.json:
+        report.write_json(args.json)
+    if args.html:
+        report.write_html(args.html)
+    c = report.counts
+    f = report.file_info()
+    print(f"Arquivo: {f['name']} (layout {f['version'] or '?'}, município {f['ibge'] or '?'})")
+    print(f"Estabelecimentos: {c['establishments']}  Equipes: {c['teams']} "
+          f"({c['active_teams']} ativas)  Profissionais: {c['professionals']}  "
+          f"Lotações: {c['lotacoes']}")
+    for code, r in report.rule_counts().items():
+        sev = "erro" if r["severity"] == "error" else "alerta"
+        print(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
+    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s)"
+          + ("" if report.errors else " — pode ser importado no PEC"))
+    return 1 if report.errors else 0
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -153,10 +197,68 @@ def add_inspect(sub) -> None:
     sp.set_defaults(func=cmd_inspect)
 
 
+def _disk_mb(text: str) -> int:
+    value = int(text)
+    if not 16 <= value <= 16384:
+        raise argparse.ArgumentTypeError("use de 16 a 16384 MB")
+    return value
+
+
+def add_probe(sub) -> None:
+    sp = sub.add_parser(
+        "probe", formatter_class=_Formatter,
+        help="sondagem do servidor (rode no servidor; não precisa de root)",
+        description="Coleta no servidor os dados que a etapa 2 confere: CPU, RAM, disco onde o "
+                    "PEC instala, sistema, locale pt_BR.UTF-8, fuso, portas 80/443/5433/8080, "
+                    "Java, PostgreSQL e RemoveIPC. Leva menos de 3 s; não precisa de root.")
+    sp.add_argument("--json", metavar="ARQUIVO",
+                    help="grava a sondagem neste arquivo JSON ('-' escreve na saída padrão)")
+    sp.add_argument("--install-path", metavar="PASTA", default=None,
+                    help="onde o PEC será instalado (padrão: /opt ou C:\\Program Files)")
+    sp.add_argument("--disk-speed", action="store_true",
+                    help="mede gravação e leitura sequenciais com um arquivo temporário "
+                         "(apagado ao final, mesmo se interrompido)")
+    sp.add_argument("--disk-speed-mb", type=_disk_mb, default=256, metavar="MB",
+                    help="tamanho do arquivo temporário da medição (padrão: 256)")
+    sp.add_argument("--read", metavar="ARQUIVO", default=None,
+                    help="em vez de sondar, lê e resume um arquivo de sondagem existente")
+    sp.set_defaults(func=cmd_probe)
+
+def add_xml_audit(xsub) -> None:
+    sp = xsub.add_parser("audit", help="audita um XML (ou ZIP) do CNES antes da importação",
+                         formatter_class=_Formatter,
+                         description="Audita o XML do CNES gerado no e-Gestor AB. Saída: 0 sem "
+                                     "erros, 1 com erros, 2 arquivo recusado.")
+    sp.add_argument("path", metavar="ARQUIVO", help="XmlParaESUS*.zip ou .xml")
+    sp.add_argument("--ibge", default=None, metavar="CODIGO",
+                    help="município esperado (6 ou 7 dígitos)")
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+                    help="grava o relatório completo em JSON")
+    sp.add_argument("--html", default=None, metavar="ARQUIVO",
+                    help="grava o relatório em HTML")
+    sp.set_defaults(func=cmd_xml_audit)
+
+
+# Subcommands of ``xml`` (another issue appends e.g. ``add_xml_diff``).
+XML_SUBCOMMANDS = [
+    add_xml_audit,
+]
+
+
+def add_xml(sub) -> None:
+    sp = sub.add_parser("xml", help="XML do CNES: auditoria", formatter_class=_Formatter)
+    xsub = sp.add_subparsers(dest="xml_command", required=True, metavar="SUBCOMANDO",
+                             parser_class=_Parser)
+    for add in XML_SUBCOMMANDS:
+        add(xsub)
+
+
 SUBCOMMANDS = [
+    add_probe,
     add_run,
     add_batch,
     add_inspect,
+    add_xml,
 ]
 
 

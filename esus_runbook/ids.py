@@ -46,18 +46,27 @@ _CNS_PROVISIONAL = re.compile(r"[5789]\d{14}")
 
 # --------------------------------------------------------------------------- helpers
 def _matrix(values: pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of rows that are exactly ``n`` ASCII digits, int matrix of those rows' digits)."""
-    s = values.astype("string").fillna("")
-    fmt = (s.str.len() == n) & s.str.fullmatch(r"[0-9]+").fillna(False)
-    fmt = fmt.to_numpy(dtype=bool)
-    good = s.to_numpy(dtype=object)[fmt]
+    """(mask of rows that are exactly ``n`` ASCII digits, int matrix of those rows' digits).
+
+    No per-row Python: rows of the right length are joined and encoded once (a non-ASCII
+    character becomes ``?``, one byte, so every row keeps ``n`` bytes), then checked as a
+    ``uint8`` matrix.
+    """
+    s = pd.Series(values, copy=False).astype("string").fillna("")
+    right_len = (s.str.len() == n).to_numpy(dtype=bool)
+    good = s.to_numpy(dtype=object)[right_len]
     if len(good) == 0:
-        return fmt, np.zeros((0, n), dtype=np.int64)
-    raw = np.frombuffer("".join(good).encode("ascii"), dtype=np.uint8)
-    return fmt, raw.reshape(-1, n).astype(np.int64) - 48
+        return right_len, np.zeros((0, n), dtype=np.int64)
+    raw = np.frombuffer("".join(good).encode("ascii", "replace"), dtype=np.uint8)
+    m = raw.reshape(-1, n).astype(np.int64) - 48
+    digits = ((m >= 0) & (m <= 9)).all(axis=1)
+    fmt = right_len.copy()
+    fmt[right_len] = digits
+    return fmt, m[digits]
 
 
 def _scalar_digits(value: object, n: int) -> np.ndarray | None:
+    """The digits of ``value`` when it is a str of exactly ``n`` ASCII digits, else None."""
     if not isinstance(value, str) or len(value) != n or not value.isascii() \
             or not value.isdigit():
         return None
@@ -145,7 +154,7 @@ def _ibge_rows(m: np.ndarray) -> np.ndarray:
 def ibge_valid(value: object) -> bool:
     """A 7-digit municipality code with a valid check digit (or one of the nine
     official exceptions)."""
-    if value in IBGE_EXCEPTIONS:
+    if isinstance(value, str) and value in IBGE_EXCEPTIONS:
         return True
     d = _scalar_digits(value, 7)
     return d is not None and bool(_ibge_rows(d[None, :])[0])
@@ -154,13 +163,15 @@ def ibge_valid(value: object) -> bool:
 def ibge_valid_series(values: pd.Series) -> pd.Series:
     fmt, m = _matrix(values, 7)
     out = _result(values.index, fmt, _ibge_rows(m))
-    return out | values.isin(IBGE_EXCEPTIONS)
+    exc = pd.Series(values, copy=False).astype("string").isin(IBGE_EXCEPTIONS)
+    return out | exc.fillna(False).astype(bool)
 
 
 def ibge6(value: object) -> str | None:
-    """The 6-digit form used by files and SUS datasets (compare municipalities on it)."""
-    text = str(value).strip() if value is not None else ""
-    return text[:6] if len(text) in (6, 7) and text.isdigit() else None
+    """The 6-digit form used by files and SUS datasets (compare municipalities on it);
+    None unless ``value`` is 6 or 7 ASCII digits (an int is read as its decimal text)."""
+    text = str(value).strip() if isinstance(value, (str, int)) else ""
+    return text[:6] if len(text) in (6, 7) and text.isascii() and text.isdigit() else None
 
 
 # --------------------------------------------------------------------------- CNES / INE
@@ -230,11 +241,27 @@ def with_dv(base: str, kind: str) -> str:
     raise ValueError(f"unknown identifier kind {kind!r}")
 
 
+def cns_from_pis(pis: str) -> str:
+    """The definitive CNS derived from an 11-digit base starting with 1 or 2 (the DATASUS
+    algorithm): ``pis + 000 + dv``, or ``pis + 001 + dv`` when the first digit would be 10."""
+    d = _scalar_digits(pis, 11)
+    if d is None or d[0] not in (1, 2):
+        raise ValueError("CNS base must be 11 ASCII digits starting with 1 or 2")
+    total = int(d @ _CNS_W[:11])
+    dv = 11 - total % 11
+    if dv == 11:
+        dv = 0
+    if dv == 10:
+        dv = 11 - (total + 2) % 11
+        return f"{pis}001{dv}"
+    return f"{pis}000{dv}"
+
+
 # --------------------------------------------------------------------------- masking
 def mask_cpf(value: object) -> str:
     """``***.456.789-**`` for a CPF; a value that is not 11 digits shows no digit."""
     text = "" if value is None else str(value).strip()
-    if len(text) == 11 and text.isdigit():
+    if len(text) == 11 and text.isascii() and text.isdigit():
         return f"***.{text[3:6]}.{text[6:9]}-**"
     return "***.***.***-**" if text else ""
 
@@ -242,36 +269,60 @@ def mask_cpf(value: object) -> str:
 def mask_cns(value: object) -> str:
     """``*** **** **** 1234`` for a CNS; a value that is not 15 digits shows no digit."""
     text = "" if value is None else str(value).strip()
-    if len(text) == 15 and text.isdigit():
+    if len(text) == 15 and text.isascii() and text.isdigit():
         return f"*** **** **** {text[11:]}"
     return "*** **** **** ****" if text else ""
 
 
+def _masked_series(values: pd.Series, n: int, template: bytes,
+                   parts: tuple[tuple[slice, int], ...], invalid: str) -> pd.Series:
+    """Vectorized masking: rows of ``n`` digits become ``template`` with, for each
+    ``(digits, offset)`` of ``parts``, those digits copied at ``offset``; other non-blank rows
+    become ``invalid``; blank rows stay blank."""
+    s = pd.Series(values, copy=False).astype("string").fillna("").str.strip()
+    fmt, m = _matrix(s, n)
+    out = np.where(s.to_numpy(dtype=object) == "", "", invalid).astype(object)
+    if len(m):
+        width = len(template)
+        buf = np.frombuffer(template * len(m), dtype=np.uint8).reshape(-1, width).copy()
+        for digits, at in parts:
+            kept = m[:, digits]
+            buf[:, at:at + kept.shape[1]] = (kept + 48).astype(np.uint8)
+        out[fmt] = np.frombuffer(buf.tobytes(), dtype=f"S{width}").astype(str).astype(object)
+    return pd.Series(out, index=values.index, dtype="str")
+
+
 def mask_cpf_series(values: pd.Series) -> pd.Series:
-    s = values.astype("string").fillna("").str.strip()
-    ok = (s.str.len() == 11) & s.str.fullmatch(r"[0-9]+").fillna(False)
-    masked = "***." + s.str.slice(3, 6) + "." + s.str.slice(6, 9) + "-**"
-    blank = np.where(s == "", "", "***.***.***-**")
-    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+    """:func:`mask_cpf` for a whole column (numpy, no per-row Python)."""
+    return _masked_series(values, 11, b"***.000.000-**", ((slice(3, 6), 4), (slice(6, 9), 8)),
+                          "***.***.***-**")
 
 
 def mask_cns_series(values: pd.Series) -> pd.Series:
-    s = values.astype("string").fillna("").str.strip()
-    ok = (s.str.len() == 15) & s.str.fullmatch(r"[0-9]+").fillna(False)
-    masked = "*** **** **** " + s.str.slice(11, 15)
-    blank = np.where(s == "", "", "*** **** **** ****")
-    return pd.Series(np.where(ok, masked, blank), index=values.index, dtype="string")
+    """:func:`mask_cns` for a whole column (numpy, no per-row Python)."""
+    return _masked_series(values, 15, b"*** **** **** 0000", ((slice(11, 15), 14),),
+                          "*** **** **** ****")
 
 
-_CPF_FORMATTED = re.compile(r"(?<!\d)(\d{3})\.(\d{3})\.(\d{3})-(\d{2})(?!\d)")
-_CNS_FORMATTED = re.compile(r"(?<!\d)\d{3} \d{4} \d{4} (\d{4})(?!\d)")
+# A CPF written with any of the usual separators (123.456.789-09, 123456789-09,
+# 123 456 789 09) and a CNS in groups (898 0010 0000 0005, 898.0010.0000.0005).
+_CPF_FORMATTED = re.compile(r"(?<![\d.])(\d{3})[.\s](\d{3})[.\s](\d{3})[-.\s/](\d{2})(?![\d.])"
+                            r"|(?<![\d.])(\d{3})(\d{3})(\d{3})-(\d{2})(?!\d)")
+_CNS_FORMATTED = re.compile(r"(?<!\d)\d{3}[ .-]\d{4}[ .-]\d{4}[ .-](\d{4})(?!\d)")
 _LONG_DIGITS = re.compile(r"(?<!\d)(\d{11}|\d{15})(?!\d)")
 
 
+def _cpf_sub(m: re.Match) -> str:
+    g = m.groups()
+    mid = (g[1], g[2]) if g[0] is not None else (g[5], g[6])
+    return f"***.{mid[0]}.{mid[1]}-**"
+
+
 def scrub(text: str) -> str:
-    """Mask every CPF-like (11 digits, plain or formatted) and CNS-like (15 digits) number
-    in free text: exception messages and logs pass through here."""
-    text = _CPF_FORMATTED.sub(lambda m: f"***.{m[2]}.{m[3]}-**", text)
+    """Mask every CPF-like (11 digits, plain or with the usual separators) and CNS-like
+    (15 digits, plain or grouped) number in free text: exception messages and logs pass
+    through here. Conservative: an unrelated 11- or 15-digit number is masked too."""
     text = _CNS_FORMATTED.sub(lambda m: f"*** **** **** {m[1]}", text)
+    text = _CPF_FORMATTED.sub(_cpf_sub, text)
     return _LONG_DIGITS.sub(lambda m: mask_cpf(m[1]) if len(m[1]) == 11 else mask_cns(m[1]),
                             text)

@@ -1,0 +1,11 @@
+"""The CNES XML ("XML-ESUS-APS") from e-Gestor AB: read, audit, summarize, generate.
+
+- :mod:`.parser` — ``parse(path) -> CnesFile`` (header + DataFrames), streaming and hardened;
+  :mod:`.archive` — the single XML of a ZIP as a stream, with zip-bomb/zip-slip limits.
+- :mod:`.rules` — the audit rules (codes and severities of DESIGN.md), vectorized.
+- :mod:`.summary` — pandas summaries; :mod:`.charts` — matplotlib charts from them.
+- :mod:`.audit` — ``audit(path, ibge=None) -> AuditReport`` (JSON ``esus-runbook/xml-audit/1``,
+  HTML, bounded ``compact()`` for stage results).
+- :mod:`.catalog` — CBO and team-type catalogues (CSV in ``esus_runbook/data``).
+- :mod:`.synth` — deterministic generator of realistic files (demo, tests, benchmark).
+"""

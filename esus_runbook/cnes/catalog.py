@@ -1,0 +1,96 @@
+"""Catalogues the audit reads from ``esus_runbook/data`` (CSV, editable without code changes).
+
+- ``cbo.csv`` (cbo, titulo): CBO codes known to the audit (unknown codes are a warning).
+- ``cbo_familias.csv`` (prefixo, familia, rotulo, ordem): CBO family by code prefix (the
+  longest matching prefix wins; 6, 4 or 3 characters). Families drive team composition and
+  the "professionals by category" summary; codes with no family are ``outros``.
+- ``team_types.csv`` (codigo, sigla, nome, composicao, fonte): known ``TP_EQUIPE`` codes
+  (current 70-76 and legacy codes) and which composition rule applies.
+- ``team_composition.csv`` (composicao, familias, minimo, rotulo): minimum professionals per
+  family for each composition rule (eSF, eAP, eSB; PNAB 2017 / Portaria 2.539/2019).
+  ``familias`` may list alternatives separated by ``|``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+from ..data import path as data_path
+
+OTHER_FAMILY = "outros"
+OTHER_LABEL = "Outras ocupações"
+
+
+def _read(name: str) -> pd.DataFrame:
+    with data_path(name).open(encoding="utf-8", newline="") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return df.apply(lambda s: s.str.strip())
+
+
+@cache
+def cbo() -> pd.DataFrame:
+    return _read("cbo.csv")
+
+
+@cache
+def cbo_codes() -> frozenset[str]:
+    return frozenset(cbo()["cbo"].str.upper())
+
+
+@cache
+def families() -> pd.DataFrame:
+    df = _read("cbo_familias.csv")
+    df["ordem"] = df["ordem"].astype(int)
+    return df
+
+
+@cache
+def family_labels() -> dict[str, str]:
+    f = families().sort_values("ordem").drop_duplicates("familia")
+    out = dict(zip(f["familia"], f["rotulo"], strict=True))
+    out[OTHER_FAMILY] = OTHER_LABEL
+    return out
+
+
+@cache
+def team_types() -> pd.DataFrame:
+    return _read("team_types.csv")
+
+
+@cache
+def composition() -> pd.DataFrame:
+    df = _read("team_composition.csv")
+    df["minimo"] = df["minimo"].astype(int)
+    return df
+
+
+def family_of(cbo_codes_: pd.Series) -> pd.Series:
+    """The CBO family of each code (computed once per distinct code, then mapped back)."""
+    codes, uniques = pd.factorize(cbo_codes_.astype("str"), use_na_sentinel=False)
+    fam = _family_of_unique(pd.Series(uniques, dtype="str"))
+    return pd.Series(fam.to_numpy()[codes], index=cbo_codes_.index, dtype="str")
+
+
+def _family_of_unique(codes: pd.Series) -> pd.Series:
+    fam = families()
+    s = codes.str.upper()
+    out = pd.Series(OTHER_FAMILY, index=s.index, dtype="str")
+    done = pd.Series(False, index=s.index)
+    for n in sorted(fam["prefixo"].str.len().unique(), reverse=True):
+        table = dict(zip(fam.loc[fam["prefixo"].str.len() == n, "prefixo"],
+                         fam.loc[fam["prefixo"].str.len() == n, "familia"], strict=True))
+        hit = s.str.slice(0, n).map(table)
+        take = hit.notna() & ~done
+        out[take] = hit[take]
+        done |= take
+    return out
+
+
+def normalize_team_type(tp: pd.Series) -> pd.Series:
+    """'1' → '01'; other values as they are."""
+    digits = tp.str.fullmatch(r"[0-9]").fillna(False).astype(bool)
+    out = tp.copy()
+    out[digits] = tp[digits].str.zfill(2)
+    return out

@@ -1,0 +1,326 @@
+"""Streaming, hardened reader of the CNES XML ("XML-ESUS-APS", layouts 2.1, 3.0 and 3.1).
+
+Public API::
+
+    from esus_runbook.cnes.parser import parse
+    cnes = parse("XmlParaESUS31_292740.zip")      # a .xml or a .zip with exactly one .xml
+    cnes.header            # IDENTIFICACAO attributes: DATA, ORIGEM, DESTINO, CO_IBGE_MUN, VERSAO_XSD
+    cnes.establishments    # DataFrame, one row per DADOS_GERAIS_ESTABELECIMENTOS
+    cnes.teams             # DataFrame, one row per DADOS_EQUIPES, keyed by (cnes, ine)
+    cnes.professionals     # DataFrame, one row per DADOS_PROFISSIONAIS (index = ``prof``)
+    cnes.lotacoes          # DataFrame, one row per DADOS_LOTACOES (``prof`` → professionals)
+    cnes.source            # SourceInfo: file name, size, sha256, container, encoding
+
+Columns (all ``str`` unless noted; attributes trimmed, missing = ""):
+
+- establishments: cnes, cnpj, nome, tp_unid, ds_tp_unid, ibge, uf, complexidade, line (int)
+- teams: cnes (of the enclosing establishment), ine, tp_equipe, sigla, nome, area,
+  dt_desativacao, ativa (bool: DT_DESATIVACAO empty), line
+- professionals: cpf, cns, conselho, uf_conselho, registro, line (+ nome with ``names=True``)
+- lotacoes: prof (int, row of professionals), cnes, ine, cbo, microarea, line
+
+``cnes`` is zero-padded to 7 and ``ine`` to 10 when they are digits only; ``line`` is the
+line of the element's start tag in the XML.
+
+Safety: any DOCTYPE (internal or external DTD, entities) is refused before the parser sees
+it; entities are never resolved, nothing is loaded from the network, ``huge_tree`` stays off
+(libxml2's limits on depth and text size apply). Elements are dropped as soon as they are
+read, so memory grows with the DataFrames, not with the XML tree. Every refusal is an
+:class:`~esus_runbook.errors.InputError` (``HostileFileError`` for hostile content) with a
+one-line pt-BR message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import HostileFileError, InputError
+from ..ids import scrub
+from .archive import CountingReader, Limits, SourceInfo, open_cnes
+
+ROOT = "ImportarXMLCNES"
+HEADER = "IDENTIFICACAO"
+HEADER_KEYS = ("DATA", "ORIGEM", "DESTINO", "CO_IBGE_MUN", "VERSAO_XSD")
+SUPPORTED_VERSIONS = ("2.1", "3.0", "3.1")
+ENCODINGS = {"utf-8", "utf8", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1",
+             "l1", "us-ascii", "ascii", "windows-1252", "cp1252"}
+_SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+             huge_tree=False, remove_comments=True, remove_pis=True)
+_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_PURGE_EVERY = 1024
+
+
+@dataclass
+class CnesFile:
+    """The content of one CNES XML as DataFrames (see the module docstring for columns)."""
+
+    header: dict[str, str]
+    establishments: pd.DataFrame
+    teams: pd.DataFrame
+    professionals: pd.DataFrame
+    lotacoes: pd.DataFrame
+    source: SourceInfo
+    header_line: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.header.get("VERSAO_XSD", "").strip()
+
+    @property
+    def ibge(self) -> str:
+        return self.header.get("CO_IBGE_MUN", "").strip()
+
+
+def normalize_version(value: str | None) -> str | None:
+    """'3.1', '31', '3,1', 'v3.1' → '3.1'; None when not a supported layout."""
+    digits = re.sub(r"\D", "", value or "")
+    for v in SUPPORTED_VERSIONS:
+        if digits == v.replace(".", ""):
+            return v
+    return None
+
+
+# --------------------------------------------------------------------------- refusals
+def _malformed(source: str, exc: Exception, reader: CountingReader | None) -> InputError:
+    line = getattr(exc, "lineno", None) or (getattr(exc, "position", None) or (None,))[0]
+    msg = scrub(" ".join(str(getattr(exc, "msg", None) or exc).split()))[:160]
+    where = f" na linha {line}" if line else ""
+    if reader is not None and reader.eof and "Extra content" not in msg:
+        return InputError(f"arquivo truncado: o XML termina antes de fechar os elementos"
+                          f"{where} ({msg})", file=source,
+                          remedy="baixe o XML novamente no e-Gestor AB (o download não "
+                                 "terminou)")
+    if "ntit" in msg or "DTD" in msg or "DOCTYPE" in msg:
+        return HostileFileError(f"o XML usa entidades ou DTD{where} ({msg})", file=source,
+                                remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
+    return InputError(f"XML malformado{where}: {msg}", file=source,
+                      remedy="baixe o XML novamente no e-Gestor AB; não edite o arquivo à mão")
+
+
+def _sniff(reader: CountingReader, info: SourceInfo, limits: Limits) -> dict[str, Any]:
+    """Read the head of the stream and refuse what must never reach the parser: not XML,
+    unsupported encodings, any DTD. Then parse only the head to check the root element and
+    read the IDENTIFICACAO header early. The head is pushed back for the real parse."""
+    from lxml import etree
+
+    source = info.extra.get("display", info.name)
+    head = reader.read(limits.head_bytes)
+    reader.unread(head)
+    if not head.strip():
+        raise InputError("arquivo vazio", file=source,
+                         remedy="baixe o XML novamente no e-Gestor AB")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:512]:
+        raise InputError("codificação não suportada (UTF-16/32 ou binário)", file=source,
+                         remedy="use o XML do e-Gestor AB (ISO-8859-1 ou UTF-8)")
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if not body.lstrip().startswith(b"<"):
+        raise InputError("não é um arquivo XML", file=source,
+                         remedy="informe o XML (ou o ZIP) gerado no e-Gestor AB")
+    m = _DECL_ENCODING.match(body)
+    encoding = m.group(1).decode("ascii") if m else "UTF-8"
+    info.encoding = encoding
+    if encoding.lower() not in ENCODINGS:
+        raise InputError(f"codificação {encoding!r} não suportada", file=source,
+                         remedy="use o XML do e-Gestor AB (ISO-8859-1 ou UTF-8)")
+    dtd = _DTD.search(body)
+    if dtd:
+        line = body[:dtd.start()].count(b"\n") + 1
+        raise HostileFileError(f"o XML declara DOCTYPE/entidades (linha {line}); arquivos com "
+                               "DTD são recusados por segurança", file=source,
+                               remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
+    pull = etree.XMLPullParser(events=("start",), **_SAFE)
+    root = header = None
+    header_line = None
+    try:
+        pull.feed(head)
+        for _, el in pull.read_events():
+            if root is None:
+                root = el
+                dt = el.getroottree().docinfo
+                if dt.doctype or dt.internalDTD is not None or dt.externalDTD is not None:
+                    raise HostileFileError("o XML declara DOCTYPE; arquivos com DTD são "
+                                           "recusados por segurança", file=source,
+                                           remedy="não use este arquivo")
+                continue
+            if el.tag == HEADER:
+                header = {k: (v or "").strip() for k, v in el.attrib.items()}
+                header_line = el.sourceline
+            break
+    except etree.XMLSyntaxError as exc:
+        raise _malformed(source, exc, None) from None
+    if root is None:
+        where = "no arquivo" if len(head) < limits.head_bytes else \
+            f"nos primeiros {limits.head_bytes // 1024} KB"
+        raise InputError(f"nenhum elemento XML {where}", file=source,
+                         remedy="informe o XML do CNES gerado no e-Gestor AB")
+    tag = root.tag if isinstance(root.tag, str) else ""
+    if tag != ROOT:
+        hint = " (parece a exportação do SCNES, não o XML para o e-SUS)" \
+            if "scnes" in tag.lower() or "cnes" in tag.lower() else ""
+        raise InputError(f"elemento raiz <{tag[:60]}> em vez de <{ROOT}>{hint}", file=source,
+                         remedy="no e-Gestor AB gere o 'XML para o e-SUS APS' do município")
+    return {"header": header, "header_line": header_line}
+
+
+# --------------------------------------------------------------------------- parse
+def _purge(el) -> None:
+    """Drop the already-read siblings before ``el`` (they were copied to lists)."""
+    parent = el.getparent()
+    if parent is not None:
+        idx = parent.index(el)
+        if idx:
+            del parent[:idx]
+
+
+def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None = None,
+          display_name: str | None = None) -> CnesFile:
+    """Read a CNES XML or ZIP into DataFrames (see the module docstring).
+
+    ``names`` keeps professionals' names (off by default: reports never show them).
+    ``display_name`` is how the file is named in error messages (default: the path).
+    Raises InputError/HostileFileError for a file that cannot be audited at all.
+    """
+    from lxml import etree
+
+    limits = limits or Limits()
+    intern = sys.intern
+    est: dict[str, list] = {k: [] for k in ("cnes", "cnpj", "nome", "tp_unid", "ds_tp_unid",
+                                            "ibge", "uf", "complexidade")}
+    est_line = array("q")
+    team: dict[str, list] = {k: [] for k in ("cnes", "ine", "tp_equipe", "sigla", "nome",
+                                             "area", "dt_desativacao")}
+    team_line = array("q")
+    p_cpf: list[str] = []
+    p_cns: list[str] = []
+    p_cons: list[str] = []
+    p_uf: list[str] = []
+    p_reg: list[str] = []
+    p_nome: list[str] = []
+    p_line = array("q")
+    l_prof = array("q")
+    l_line = array("q")
+    l_cnes: list[str] = []
+    l_ine: list[str] = []
+    l_cbo: list[str] = []
+    l_micro: list[str] = []
+    header: dict[str, str] | None = None
+    header_line: int | None = None
+
+    with open_cnes(path, limits) as (reader, info):
+        source = display_name or str(path)
+        info.extra["display"] = source
+        sniffed = _sniff(reader, info, limits)
+        header, header_line = sniffed["header"], sniffed["header_line"]
+        ctx = etree.iterparse(reader, events=("end",),
+                              tag=("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS",
+                                   HEADER), **_SAFE)
+        n_prof = 0
+        try:
+            for _, el in ctx:
+                tag = el.tag
+                if tag == "DADOS_PROFISSIONAIS":
+                    get = el.get
+                    p_cpf.append(get("CPF_PROF", "").strip())
+                    p_cns.append(get("CO_CNS", "").strip())
+                    p_cons.append(intern(get("CONSELHO_ID", "").strip()))
+                    p_uf.append(intern(get("SG_UF_EMIS", "").strip()))
+                    p_reg.append(get("NU_REGISTRO", "").strip())
+                    if names:
+                        p_nome.append(get("NM_PROF", "").strip())
+                    p_line.append(el.sourceline or 0)
+                    for lot in el.iter("DADOS_LOTACOES"):
+                        g = lot.get
+                        l_prof.append(n_prof)
+                        l_cnes.append(intern(g("CNES", "").strip()))
+                        l_ine.append(intern(g("CO_INE", "").strip()))
+                        l_cbo.append(intern(g("CO_CBO", "").strip()))
+                        l_micro.append(intern(g("MICROAREA", "").strip()))
+                        l_line.append(lot.sourceline or 0)
+                    n_prof += 1
+                    if n_prof % _PURGE_EVERY == 0:
+                        _purge(el)
+                elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
+                    get = el.get
+                    cnes = get("CNES", "").strip()
+                    est["cnes"].append(cnes)
+                    est["cnpj"].append(get("CNPJ", "").strip())
+                    est["nome"].append(get("NM_FANTA", "").strip())
+                    est["tp_unid"].append(get("TP_UNID_ID", "").strip())
+                    est["ds_tp_unid"].append(get("DS_TP_UNID", "").strip())
+                    addr = next(el.iter("DADOS_ENDERECO"), None)
+                    est["ibge"].append(addr.get("CO_IBGE_MUN", "").strip() if addr is not None else "")
+                    est["uf"].append(addr.get("SG_UF", "").strip() if addr is not None else "")
+                    est["complexidade"].append(",".join(
+                        (c.get("SG_COMPLEXIDADE") or "").strip()
+                        for c in el.iter("DADOS_COMPLEXIDADE")))
+                    est_line.append(el.sourceline or 0)
+                    for t in el.iter("DADOS_EQUIPES"):
+                        g = t.get
+                        team["cnes"].append(cnes)
+                        team["ine"].append(g("CO_INE", "").strip())
+                        team["tp_equipe"].append(g("TP_EQUIPE", "").strip())
+                        team["sigla"].append(g("SG_EQUIPE", "").strip())
+                        team["nome"].append(g("DS_EQUIPE", "").strip())
+                        team["area"].append(g("CO_AREA", "").strip())
+                        team["dt_desativacao"].append(g("DT_DESATIVACAO", "").strip())
+                        team_line.append(t.sourceline or 0)
+                    _purge(el)
+                else:  # IDENTIFICACAO closes at the end of the file
+                    header = {k: (v or "").strip() for k, v in el.attrib.items()}
+                    header_line = el.sourceline
+        except etree.XMLSyntaxError as exc:
+            raise _malformed(source, exc, reader) from None
+        finally:
+            del ctx
+    if header is None:
+        header = {}
+
+    establishments = _frame(est, est_line)
+    establishments["cnes"] = _pad(establishments["cnes"], 7)
+    teams = _frame(team, team_line)
+    teams["cnes"] = _pad(teams["cnes"], 7)
+    teams["ine"] = _pad(teams["ine"], 10)
+    teams.insert(7, "ativa", teams["dt_desativacao"].eq(""))
+    prof_cols = {"cpf": p_cpf, "cns": p_cns, "conselho": p_cons, "uf_conselho": p_uf,
+                 "registro": p_reg}
+    if names:
+        prof_cols["nome"] = p_nome
+    professionals = _frame(prof_cols, p_line)
+    professionals.index.name = "prof"
+    lotacoes = _frame({"cnes": l_cnes, "ine": l_ine, "cbo": l_cbo, "microarea": l_micro},
+                      l_line)
+    lotacoes.insert(0, "prof", pd.Series(l_prof, dtype="int64") if len(l_prof)
+                    else pd.Series([], dtype="int64"))
+    lotacoes["cnes"] = _pad(lotacoes["cnes"], 7)
+    lotacoes["ine"] = _pad(lotacoes["ine"], 10)
+    lotacoes["cbo"] = lotacoes["cbo"].str.upper()
+    return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
+
+
+def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
+    """A DataFrame of string columns (already trimmed while reading) plus ``line``."""
+    data = {k: pd.Series(v, dtype="str") if v else pd.Series([], dtype="str")
+            for k, v in cols.items()}
+    df = pd.DataFrame(data)
+    df["line"] = pd.Series(lines, dtype="int64") if len(lines) else pd.Series([], dtype="int64")
+    return df
+
+
+def _pad(s: pd.Series, n: int) -> pd.Series:
+    """Zero-pad values that are 1..n-1 ASCII digits (CNES to 7, INE to 10)."""
+    short = s.str.len().between(1, n - 1)
+    if not short.any():
+        return s
+    short[short] = s[short].str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+    out = s.copy()
+    out[short] = s[short].str.zfill(n)
+    return out

@@ -1,0 +1,390 @@
+"""Audit rules of the CNES XML (codes and severities of DESIGN.md "XML audit findings").
+
+Every rule is vectorized pandas (masks, merges, ``duplicated``, ``groupby``) over the
+DataFrames of :mod:`.parser`; no per-row Python. :func:`run` returns one DataFrame of
+findings with the columns of :data:`FINDING_COLUMNS`: where a finding is (CNES, INE, masked
+CPF, line) and a pt-BR message saying what is wrong and what to do. Full CPF/CNS never
+reach a finding; professional names are never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import ids
+from . import catalog
+from .parser import CnesFile, normalize_version
+
+ERROR, WARNING = "error", "warning"
+FINDING_COLUMNS = ("rule", "severity", "cnes", "ine", "cpf", "line", "message")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    title: str    # pt-BR, short
+    remedy: str   # pt-BR, what to do
+
+
+RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("VERSION_UNSUPPORTED", ERROR, "Versão do layout do XML não suportada",
+         "Gere o XML novamente no e-Gestor AB; o PEC aceita os layouts 2.1, 3.0 e 3.1."),
+    Rule("MUNICIPALITY_MISMATCH", ERROR, "XML de outro município",
+         "Baixe no e-Gestor AB o XML do município da instalação; o PEC recusa arquivo de "
+         "outro município."),
+    Rule("IBGE_INVALID", ERROR, "Código IBGE do município inválido",
+         "Gere o XML novamente no e-Gestor AB; se persistir, corrija o endereço da unidade "
+         "no SCNES."),
+    Rule("CNPJ_INVALID", ERROR, "CNPJ inválido",
+         "Corrija o CNPJ da unidade (normalmente o do Fundo Municipal de Saúde) no SCNES e "
+         "gere o XML novamente."),
+    Rule("CNES_FORMAT", ERROR, "CNES fora do formato (7 dígitos)",
+         "Corrija o código CNES no SCNES e gere o XML novamente."),
+    Rule("CNES_DV", WARNING, "CNES com dígito verificador incomum",
+         "Confira o CNES no SCNES; o PEC só verifica o tamanho, mas o código pode estar "
+         "digitado errado."),
+    Rule("INE_FORMAT", ERROR, "INE fora do formato (10 dígitos)",
+         "Corrija o INE da equipe no SCNES e gere o XML novamente."),
+    Rule("INE_DV", WARNING, "INE com dígito verificador incomum",
+         "Confira o INE no SCNES; o PEC só verifica o tamanho, mas o código pode estar "
+         "digitado errado."),
+    Rule("TEAM_DUPLICATE", ERROR, "Equipe repetida (mesmo CNES e INE)",
+         "Remova a equipe duplicada no SCNES e gere o XML novamente."),
+    Rule("TEAM_TYPE_UNKNOWN", WARNING, "Tipo de equipe desconhecido",
+         "Confira o tipo da equipe no SCNES; se o código for novo, inclua-o em "
+         "data/team_types.csv."),
+    Rule("CPF_INVALID", ERROR, "CPF inválido",
+         "Corrija o CPF do profissional no SCNES; sem CPF válido o PEC não importa o "
+         "profissional e ele não consegue entrar."),
+    Rule("CNS_INVALID", ERROR, "CNS inválido",
+         "Corrija o CNS do profissional no SCNES (consulte o CADSUS); o PEC exige CNS válido."),
+    Rule("PROFESSIONAL_DUPLICATE_CPF", ERROR, "CPF repetido em mais de um profissional",
+         "Unifique o cadastro do profissional no SCNES (uma pessoa, um registro)."),
+    Rule("PROFESSIONAL_DUPLICATE_CNS", ERROR, "CNS repetido em mais de um profissional",
+         "Corrija o CNS no SCNES: cada profissional tem o seu; consulte o CADSUS."),
+    Rule("PROFESSIONAL_NO_LOTACAO", ERROR, "Profissional sem lotação",
+         "Cadastre a lotação (unidade e CBO) do profissional no SCNES; sem lotação ele não "
+         "acessa o PEC."),
+    Rule("LOTACAO_UNKNOWN_CNES", ERROR, "Lotação em unidade que não está no arquivo",
+         "Confira a unidade da lotação no SCNES; o PEC exige que o CNES da lotação esteja "
+         "no XML."),
+    Rule("LOTACAO_UNKNOWN_TEAM", ERROR, "Lotação em equipe que não está no arquivo",
+         "Confira a equipe (INE) da lotação no SCNES; a equipe deve estar cadastrada na "
+         "mesma unidade."),
+    Rule("LOTACAO_INACTIVE_TEAM", WARNING, "Lotação em equipe desativada",
+         "Mova o profissional para uma equipe ativa ou encerre a lotação no SCNES."),
+    Rule("CBO_FORMAT", ERROR, "CBO fora do formato (6 caracteres)",
+         "Corrija a ocupação (CBO) da lotação no SCNES e gere o XML novamente."),
+    Rule("CBO_UNKNOWN", WARNING, "CBO fora do catálogo",
+         "Confira a ocupação no SCNES; se o código estiver certo, inclua-o em data/cbo.csv."),
+    Rule("TEAM_COMPOSITION", WARNING, "Equipe abaixo da composição mínima",
+         "Complete a equipe no SCNES com os profissionais que faltam (PNAB 2017 / Portaria "
+         "2.539/2019) antes de importar."),
+)}
+_RULE_ORDER = {code: i for i, code in enumerate(RULES)}
+_CBO = r"[0-9]{4}[0-9A-Z]{2}"
+
+
+def _findings(rule: str, n: int | pd.Index, message, *, cnes=None, ine=None, cpf=None,
+              line=None) -> pd.DataFrame:
+    """A findings frame for ``rule``; location columns may be scalars or aligned arrays."""
+    size = n if isinstance(n, int) else len(n)
+    if size == 0:
+        return pd.DataFrame(columns=list(FINDING_COLUMNS))
+
+    def col(v, dtype="str"):
+        if v is None:
+            return pd.Series([None] * size, dtype="object")
+        if isinstance(v, pd.Series):
+            v = v.to_numpy()
+        if np.isscalar(v):
+            return pd.Series([v] * size, dtype=dtype)
+        return pd.Series(np.asarray(v), dtype=dtype)
+
+    return pd.DataFrame({"rule": rule, "severity": RULES[rule].severity,
+                         "cnes": col(cnes), "ine": col(ine), "cpf": col(cpf),
+                         "line": col(line, "Int64"), "message": col(message)})
+
+
+def on_uniques(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorized ``fn`` to the distinct values of a low-cardinality column (CNES,
+    INE, CBO of lotações) and map the result back: same answer, a fraction of the work."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    res = fn(pd.Series(uniques, dtype="str")).to_numpy()
+    return pd.Series(res[codes] if len(codes) else np.zeros(0, dtype=bool), index=s.index,
+                     dtype=bool)
+
+
+def _line_txt(lines: pd.Series) -> pd.Series:
+    return "linha " + lines.astype("int64").astype(str)
+
+
+# --------------------------------------------------------------------------- rules
+def header_rules(cf: CnesFile, expected_ibge: str | None) -> list[pd.DataFrame]:
+    out = []
+    h = cf.header
+    version = h.get("VERSAO_XSD", "")
+    line = cf.header_line
+    if normalize_version(version) is None:
+        shown = f"'{version}'" if version else "ausente"
+        out.append(_findings("VERSION_UNSUPPORTED", 1,
+                             f"Versão do layout {shown}; o PEC aceita 2.1, 3.0 e 3.1. "
+                             + RULES["VERSION_UNSUPPORTED"].remedy, line=line))
+    ibge = h.get("CO_IBGE_MUN", "")
+    valid = (len(ibge) == 7 and ids.ibge_valid(ibge)) or \
+        (len(ibge) == 6 and ibge.isascii() and ibge.isdigit())
+    if not valid:
+        shown = f"'{ibge}'" if ibge else "ausente"
+        out.append(_findings("IBGE_INVALID", 1,
+                             f"Município do cabeçalho (IDENTIFICACAO/CO_IBGE_MUN) {shown} "
+                             "não é um código IBGE válido. Gere o XML novamente no e-Gestor AB.",
+                             line=line))
+    elif expected_ibge and ids.ibge6(ibge) != ids.ibge6(expected_ibge):
+        out.append(_findings("MUNICIPALITY_MISMATCH", 1,
+                             f"O XML é do município {ibge}, não de {expected_ibge}. "
+                             + RULES["MUNICIPALITY_MISMATCH"].remedy, line=line))
+    return out
+
+
+def establishment_rules(cf: CnesFile) -> list[pd.DataFrame]:
+    e = cf.establishments
+    out = []
+    where = "unidade " + e["cnes"].where(e["cnes"] != "", "(sem CNES)") + " (" + \
+        _line_txt(e["line"]) + ")"
+    fmt = ids.digits_format_series(e["cnes"], 7)
+    bad = ~fmt
+    out.append(_findings("CNES_FORMAT", e.index[bad],
+                         "CNES '" + e.loc[bad, "cnes"] + "' não tem 7 dígitos (" +
+                         _line_txt(e.loc[bad, "line"]) + "). " + RULES["CNES_FORMAT"].remedy,
+                         cnes=e.loc[bad, "cnes"], line=e.loc[bad, "line"]))
+    dv = fmt & ~ids.cnes_dv_valid_series(e["cnes"])
+    out.append(_findings("CNES_DV", e.index[dv],
+                         "O dígito verificador do CNES " + e.loc[dv, "cnes"] +
+                         " não confere (" + _line_txt(e.loc[dv, "line"]) + "). " +
+                         RULES["CNES_DV"].remedy, cnes=e.loc[dv, "cnes"], line=e.loc[dv, "line"]))
+    bad = ~ids.cnpj_valid_series(e["cnpj"])
+    shown = np.where(e.loc[bad, "cnpj"] == "", "vazio", "'" + e.loc[bad, "cnpj"] + "'")
+    out.append(_findings("CNPJ_INVALID", e.index[bad],
+                         "CNPJ " + pd.Series(shown, index=e.index[bad]) + " inválido na " +
+                         where[bad] + ". " + RULES["CNPJ_INVALID"].remedy,
+                         cnes=e.loc[bad, "cnes"], line=e.loc[bad, "line"]))
+    has = e["ibge"] != ""
+    bad = has & ~ids.ibge_valid_series(e["ibge"]) & ~(
+        (e["ibge"].str.len() == 6) & ids.digits_format_series(e["ibge"], 6))
+    out.append(_findings("IBGE_INVALID", e.index[bad],
+                         "Município do endereço '" + e.loc[bad, "ibge"] +
+                         "' não é um código IBGE válido na " + where[bad] + ". " +
+                         RULES["IBGE_INVALID"].remedy,
+                         cnes=e.loc[bad, "cnes"], line=e.loc[bad, "line"]))
+    return out
+
+
+def team_rules(cf: CnesFile) -> list[pd.DataFrame]:
+    t = cf.teams
+    out = []
+    fmt = ids.digits_format_series(t["ine"], 10)
+    bad = ~fmt
+    out.append(_findings("INE_FORMAT", t.index[bad],
+                         "INE '" + t.loc[bad, "ine"] + "' da equipe na unidade " +
+                         t.loc[bad, "cnes"] + " não tem 10 dígitos (" +
+                         _line_txt(t.loc[bad, "line"]) + "). " + RULES["INE_FORMAT"].remedy,
+                         cnes=t.loc[bad, "cnes"], ine=t.loc[bad, "ine"], line=t.loc[bad, "line"]))
+    dv = fmt & ~ids.ine_dv_valid_series(t["ine"])
+    out.append(_findings("INE_DV", t.index[dv],
+                         "O dígito verificador do INE " + t.loc[dv, "ine"] + " não confere (" +
+                         _line_txt(t.loc[dv, "line"]) + "). " + RULES["INE_DV"].remedy,
+                         cnes=t.loc[dv, "cnes"], ine=t.loc[dv, "ine"], line=t.loc[dv, "line"]))
+    dup = t.duplicated(["cnes", "ine"], keep="first") & (t["ine"] != "")
+    if dup.any():
+        first = t.groupby(["cnes", "ine"], sort=False)["line"].transform("first")
+        out.append(_findings("TEAM_DUPLICATE", t.index[dup],
+                             "A equipe INE " + t.loc[dup, "ine"] + " aparece de novo na unidade " +
+                             t.loc[dup, "cnes"] + " (" + _line_txt(t.loc[dup, "line"]) +
+                             "; primeira na " + _line_txt(first[dup]) + "). " +
+                             RULES["TEAM_DUPLICATE"].remedy,
+                             cnes=t.loc[dup, "cnes"], ine=t.loc[dup, "ine"],
+                             line=t.loc[dup, "line"]))
+    tp = catalog.normalize_team_type(t["tp_equipe"])
+    bad = ~tp.isin(set(catalog.team_types()["codigo"]))
+    shown = tp[bad].where(tp[bad] != "", "(vazio)")
+    out.append(_findings("TEAM_TYPE_UNKNOWN", t.index[bad],
+                         "Tipo de equipe " + shown + " desconhecido para o INE " +
+                         t.loc[bad, "ine"] + " (" + _line_txt(t.loc[bad, "line"]) + "). " +
+                         RULES["TEAM_TYPE_UNKNOWN"].remedy,
+                         cnes=t.loc[bad, "cnes"], ine=t.loc[bad, "ine"], line=t.loc[bad, "line"]))
+    return out
+
+
+def professional_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame]:
+    p = cf.professionals
+    out = []
+    bad = ~ids.cpf_valid_series(p["cpf"])
+    shown = np.where(p.loc[bad, "cpf"] == "", "vazio", cpf_masked[bad])
+    out.append(_findings("CPF_INVALID", p.index[bad],
+                         "CPF " + pd.Series(shown, index=p.index[bad], dtype="str") +
+                         " inválido no profissional da " + _line_txt(p.loc[bad, "line"]) + ". " +
+                         RULES["CPF_INVALID"].remedy,
+                         cpf=cpf_masked[bad], line=p.loc[bad, "line"]))
+    bad = ~ids.cns_valid_series(p["cns"])
+    cns_m = ids.mask_cns_series(p.loc[bad, "cns"])
+    shown = np.where(p.loc[bad, "cns"] == "", "vazio", cns_m)
+    out.append(_findings("CNS_INVALID", p.index[bad],
+                         "CNS " + pd.Series(shown, index=p.index[bad], dtype="str") +
+                         " inválido no profissional da " + _line_txt(p.loc[bad, "line"]) + ". " +
+                         RULES["CNS_INVALID"].remedy,
+                         cpf=cpf_masked[bad], line=p.loc[bad, "line"]))
+    for col, rule, label in (("cpf", "PROFESSIONAL_DUPLICATE_CPF", "CPF"),
+                             ("cns", "PROFESSIONAL_DUPLICATE_CNS", "CNS")):
+        filled = p[col] != ""
+        dup = p[col].duplicated(keep="first") & filled
+        if not dup.any():
+            continue
+        first = p.groupby(col, sort=False)["line"].transform("first")
+        shown = cpf_masked[dup] if col == "cpf" else ids.mask_cns_series(p.loc[dup, "cns"])
+        out.append(_findings(rule, p.index[dup],
+                             f"{label} " + shown.astype("str") + " repetido: profissional da " +
+                             _line_txt(p.loc[dup, "line"]) + " tem o mesmo " + label +
+                             " do profissional da " + _line_txt(first[dup]) + ". " +
+                             RULES[rule].remedy, cpf=cpf_masked[dup], line=p.loc[dup, "line"]))
+    without = ~p.index.isin(cf.lotacoes["prof"].unique())
+    out.append(_findings("PROFESSIONAL_NO_LOTACAO", p.index[without],
+                         "Profissional CPF " + cpf_masked[without] + " (" +
+                         _line_txt(p.loc[without, "line"]) + ") não tem lotação. " +
+                         RULES["PROFESSIONAL_NO_LOTACAO"].remedy,
+                         cpf=cpf_masked[without], line=p.loc[without, "line"]))
+    return out
+
+
+def lotacao_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame]:
+    lot = cf.lotacoes
+    out = []
+    cpf_all = cpf_masked.to_numpy()
+
+    def emit(rule, mask, text):
+        """Findings for the rows of ``mask``; ``text(rows)`` builds their messages (strings
+        are only built for the rows that have the problem)."""
+        if not mask.any():
+            return
+        rows = lot.loc[mask]
+        cpf = pd.Series(cpf_all[rows["prof"].to_numpy()], index=rows.index, dtype="str")
+        msg = text(rows) + " (CPF " + cpf + ", " + _line_txt(rows["line"]) + "). " + \
+            RULES[rule].remedy
+        out.append(_findings(rule, rows.index, msg, cnes=rows["cnes"],
+                             ine=rows["ine"].where(rows["ine"] != "", None), cpf=cpf,
+                             line=rows["line"]))
+
+    cnes_fmt = on_uniques(lot["cnes"], lambda u: ids.digits_format_series(u, 7))
+    emit("CNES_FORMAT", ~cnes_fmt, lambda r: "Lotação com CNES '" + r["cnes"] + "' fora do formato")
+    known_cnes = lot["cnes"].isin(set(cf.establishments["cnes"]))
+    emit("LOTACAO_UNKNOWN_CNES", cnes_fmt & ~known_cnes,
+         lambda r: "Lotação na unidade " + r["cnes"] + ", que não está no arquivo")
+    has_ine = lot["ine"] != ""
+    ine_fmt = on_uniques(lot["ine"], lambda u: ids.digits_format_series(u, 10))
+    emit("INE_FORMAT", has_ine & ~ine_fmt,
+         lambda r: "Lotação com INE '" + r["ine"] + "' fora do formato")
+    check = has_ine & ine_fmt & cnes_fmt & known_cnes
+    if check.any():
+        teams = cf.teams.groupby(["cnes", "ine"], sort=False)["ativa"].any().rename("_ativa")
+        keyed = lot.loc[check, ["cnes", "ine"]].join(teams, on=["cnes", "ine"])
+        unknown = pd.Series(False, index=lot.index)
+        unknown[keyed.index] = keyed["_ativa"].isna().to_numpy()
+        inactive = pd.Series(False, index=lot.index)
+        inactive[keyed.index] = keyed["_ativa"].eq(False).to_numpy()
+        emit("LOTACAO_UNKNOWN_TEAM", unknown,
+             lambda r: "Lotação na equipe INE " + r["ine"] +
+             ", que não está cadastrada na unidade " + r["cnes"])
+        emit("LOTACAO_INACTIVE_TEAM", inactive,
+             lambda r: "Lotação na equipe INE " + r["ine"] + " da unidade " + r["cnes"] +
+             ", que está desativada")
+    known_cbo = lot["cbo"].isin(catalog.cbo_codes())
+    cbo_fmt = known_cbo.copy()
+    cbo_fmt[~known_cbo] = on_uniques(lot.loc[~known_cbo, "cbo"], lambda u: u.str.fullmatch(
+        _CBO).fillna(False).astype(bool))
+    emit("CBO_FORMAT", ~cbo_fmt, lambda r: "Lotação com CBO '" + r["cbo"] + "' fora do formato")
+    emit("CBO_UNKNOWN", cbo_fmt & ~known_cbo,
+         lambda r: "CBO " + r["cbo"] + " fora do catálogo de ocupações")
+    return out
+
+
+def composition_table(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
+    """Per team: distinct professionals per CBO family (wide), with type and status.
+
+    Columns: cnes, ine, tp_equipe, sigla, composicao, ativa, line, <family counts...>,
+    profissionais.
+    """
+    t = cf.teams.drop_duplicates(["cnes", "ine"]).copy()
+    t["tp_equipe"] = catalog.normalize_team_type(t["tp_equipe"])
+    types = catalog.team_types().set_index("codigo")
+    t["sigla_tipo"] = t["tp_equipe"].map(types["sigla"]).fillna("")
+    t["composicao"] = t["tp_equipe"].map(types["composicao"]).fillna("")
+    lot = cf.lotacoes.loc[cf.lotacoes["ine"] != "", ["prof", "cnes", "ine"]].copy()
+    lot["familia"] = family.loc[lot.index]
+    lot = lot.drop_duplicates(["prof", "cnes", "ine", "familia"])
+    counts = lot.groupby(["cnes", "ine", "familia"], sort=False).size().unstack(fill_value=0)
+    people = lot.drop_duplicates(["prof", "cnes", "ine"]).groupby(["cnes", "ine"]).size()
+    t = t.join(counts, on=["cnes", "ine"]).join(people.rename("profissionais"), on=["cnes", "ine"])
+    fam_cols = [c for c in counts.columns]
+    t[fam_cols + ["profissionais"]] = t[fam_cols + ["profissionais"]].fillna(0).astype("int64")
+    return t.reset_index(drop=True)
+
+
+def composition_gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """For active teams with a composition rule: (team row, missing roles text)."""
+    comp = catalog.composition()
+    active = table[table["ativa"] & (table["composicao"] != "")]
+    if active.empty:
+        return pd.DataFrame(columns=["row", "faltando"])
+    parts = []
+    for _, req in comp.iterrows():   # a handful of requirement rows, vectorized over teams
+        rows = active[active["composicao"] == req["composicao"]]
+        if rows.empty:
+            continue
+        fams = [f for f in req["familias"].split("|")]
+        have = sum((rows[f] if f in rows.columns else 0) for f in fams)
+        have = pd.Series(have, index=rows.index) if np.isscalar(have) else have
+        short = have < req["minimo"]
+        parts.append(pd.DataFrame({"row": rows.index[short],
+                                   "faltando": f"{req['minimo']} {req['rotulo']}"}))
+    if not parts:
+        return pd.DataFrame(columns=["row", "faltando"])
+    gaps = pd.concat(parts)
+    return gaps.groupby("row", sort=True)["faltando"].agg(", ".join).reset_index()
+
+
+def composition_rules(table: pd.DataFrame) -> list[pd.DataFrame]:
+    gaps = composition_gaps(table)
+    if gaps.empty:
+        return []
+    rows = table.loc[gaps["row"].to_numpy()]
+    msg = ("Equipe " + rows["composicao"].to_numpy() + " INE " + rows["ine"].to_numpy() +
+           " da unidade " + rows["cnes"].to_numpy() + " (" +
+           _line_txt(rows["line"]).to_numpy() + ") sem o mínimo de: " +
+           gaps["faltando"].to_numpy() + ". " + RULES["TEAM_COMPOSITION"].remedy)
+    return [_findings("TEAM_COMPOSITION", len(rows), msg, cnes=rows["cnes"], ine=rows["ine"],
+                      line=rows["line"])]
+
+
+def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | None = None,
+        composition: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All rules → findings sorted by severity, rule order and line."""
+    cpf_masked = ids.mask_cpf_series(cf.professionals["cpf"])
+    if family is None:
+        family = catalog.family_of(cf.lotacoes["cbo"])
+    if composition is None:
+        composition = composition_table(cf, family)
+    parts = (header_rules(cf, expected_ibge) + establishment_rules(cf) + team_rules(cf)
+             + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
+             + composition_rules(composition))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line" else "object")
+                             for c in FINDING_COLUMNS})
+    df = pd.concat(parts, ignore_index=True)
+    df["_sev"] = (df["severity"] != ERROR).astype(int)
+    df["_ord"] = df["rule"].map(_RULE_ORDER)
+    df = df.sort_values(["_sev", "_ord", "line"], kind="stable", na_position="first")
+    return df.drop(columns=["_sev", "_ord"]).reset_index(drop=True)

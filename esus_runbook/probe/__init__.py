@@ -1,0 +1,44 @@
+"""The server probe: collect host facts on the target server, write and read probe files.
+
+On the server (no root needed)::
+
+    esus-runbook probe --json sondagem.json [--install-path /opt] [--disk-speed]
+
+In Python::
+
+    from esus_runbook import probe
+    facts = probe.collect()                  # this machine, < 3 s
+    probe.write_probe(facts, "sondagem.json")
+    p = probe.load_probe("sondagem.json")     # normalized; InputError when missing/corrupt
+
+Modules: ``facts`` (collect(): orchestration, psutil parts), ``linux`` and ``windows`` (what psutil
+does not know), ``diskspeed`` (the bounded write/read measurement), ``loader`` (tolerant
+reading of any probe file), ``summary`` (pt-BR text).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import InputError
+from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
+from .facts import PORTS, SCHEMA, collect
+from .loader import load_probe, normalize
+from .summary import lines as summary_lines
+
+
+def write_probe(facts: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write a probe file atomically (a reader never sees half a file)."""
+    from ..results import write_json_atomic
+
+    try:
+        write_json_atomic(path, facts)
+    except OSError as exc:
+        raise InputError(f"não foi possível gravar a sondagem ({exc.strerror or exc})",
+                         file=str(path), remedy="escolha uma pasta em que este usuário possa "
+                         "gravar, ex.: --json ~/sondagem.json") from None
+
+
+__all__ = ["DISK_SPEED_DEFAULT_MB", "PORTS", "SCHEMA", "collect", "load_probe", "normalize",
+           "summary_lines", "write_probe"]

@@ -1,0 +1,197 @@
+"""Identifier rules: scalar and vectorized forms agree, known real values, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from esus_runbook import ids
+
+# Well-known valid values (public examples and real municipality codes).
+REAL_CPF = ["52998224725", "11144477735"]
+REAL_CNPJ = ["11222333000181", "00000000000191"]          # example; Banco do Brasil
+REAL_IBGE = ["2927408", "3550308", "3304557", "5300108", "1501402", "1302603", "4314902"]
+
+
+def _cpf_ref(v: str) -> bool:
+    """Independent textbook implementation used as the oracle."""
+    if len(v) != 11 or not v.isdigit() or len(set(v)) == 1:
+        return False
+    d = [int(c) for c in v]
+    for n in (9, 10):
+        s = sum(d[i] * (n + 1 - i) for i in range(n))
+        r = 11 - s % 11
+        if (0 if r >= 10 else r) != d[n]:
+            return False
+    return True
+
+
+def _cns_ref(v: str) -> bool:
+    import re
+
+    if not (re.fullmatch(r"[12]\d{10}00[01]\d", v) or re.fullmatch(r"[5789]\d{14}", v)):
+        return False
+    return sum(int(c) * (15 - i) for i, c in enumerate(v)) % 11 == 0
+
+
+def _random_digits(rng, n, count):
+    return ["".join(map(str, row)) for row in rng.integers(0, 10, size=(count, n))]
+
+
+def test_cpf_known_and_repeated():
+    for v in REAL_CPF:
+        assert ids.cpf_valid(v)
+    for d in "0123456789":
+        assert not ids.cpf_valid(d * 11), d           # repeated digits pass the sum
+    assert not ids.cpf_valid("52998224724")
+    assert not ids.cpf_valid("529.982.247-25")        # formatted: callers strip first
+    assert not ids.cpf_valid(52998224725)              # not a str
+    assert not ids.cpf_valid(None)
+    assert not ids.cpf_valid("5299822472５")           # full-width digit is not ASCII
+
+
+def test_cns_prefix_rules():
+    assert ids.cns_valid(ids.cns_from_pis("12345678901"))
+    assert not ids.cns_valid("000000000000000")        # the sum alone would pass
+    base = "70000000000000"
+    good7 = next(base[:-1] + str(a) + str(b) for a in range(10) for b in range(10)
+                 if _cns_ref(base[:-1] + str(a) + str(b)))
+    assert ids.cns_valid(good7)
+    for prefix in "0346":                               # invalid prefixes even with a good sum
+        candidates = [prefix + s for s in _random_digits(np.random.default_rng(1), 14, 3000)]
+        summed = [c for c in candidates if sum(int(x) * (15 - i) for i, x in enumerate(c))
+                  % 11 == 0]
+        assert summed, prefix
+        assert not any(ids.cns_valid(c) for c in summed), prefix
+    fives = [c for c in ("5" + s for s in _random_digits(np.random.default_rng(2), 14, 3000))
+             if _cns_ref(c)]
+    assert fives and all(ids.cns_valid(c) for c in fives)   # prefix 5 accepted
+    # definitive form: positions 12-13 must be 00 and 14 in {0,1}
+    assert not ids.cns_valid("123456789010100")
+
+
+def test_cns_from_pis_takes_the_001_branch():
+    rng = np.random.default_rng(3)
+    seen = set()
+    for base in ("1" + s for s in _random_digits(rng, 10, 400)):
+        cns = ids.cns_from_pis(base)
+        assert ids.cns_valid(cns) and _cns_ref(cns)
+        seen.add(cns[11:14])
+    assert seen == {"000", "001"}
+    with pytest.raises(ValueError):
+        ids.cns_from_pis("32345678901")
+
+
+def test_cnpj_ibge_known():
+    for v in REAL_CNPJ:
+        assert ids.cnpj_valid(v), v
+    assert not ids.cnpj_valid("11222333000182")
+    assert not ids.cnpj_valid("00000000000000")
+    for v in REAL_IBGE:
+        assert ids.ibge_valid(v), v
+    assert not ids.ibge_valid("2927407")
+
+
+def test_ibge_nine_exceptions():
+    assert len(ids.IBGE_EXCEPTIONS) == 9
+    for code in ids.IBGE_EXCEPTIONS:
+        assert ids.ibge_valid(code)
+        assert ids.with_dv(code[:6], "ibge") != code     # they really break the rule
+    s = pd.Series(sorted(ids.IBGE_EXCEPTIONS) + ["2927407"], index=range(10, 20))
+    out = ids.ibge_valid_series(s)
+    assert out.index.equals(s.index)
+    assert out.tolist() == [True] * 9 + [False]
+    assert ids.ibge6("2927408") == "292740" and ids.ibge6("292740") == "292740"
+    assert ids.ibge6(2927408) == "292740"
+    assert ids.ibge6("29274") is None and ids.ibge6(None) is None and ids.ibge6("29274a8") is None
+
+
+def test_with_dv_round_trips_and_validates_input():
+    rng = np.random.default_rng(4)
+    for kind, n, check in (("cpf", 9, ids.cpf_valid), ("cnpj", 12, ids.cnpj_valid),
+                           ("ibge", 6, ids.ibge_valid), ("cnes", 6, ids.cnes_dv_valid),
+                           ("ine", 9, ids.ine_dv_valid)):
+        for base in _random_digits(rng, n, 50):
+            value = ids.with_dv(base, kind)
+            if kind in ("cpf", "cnpj") and len(set(value)) == 1:
+                continue
+            assert check(value), (kind, value)
+    with pytest.raises(ValueError):
+        ids.with_dv("12345", "cpf")
+    with pytest.raises(ValueError):
+        ids.with_dv("123456789", "xyz")
+
+
+@pytest.mark.parametrize("kind,n", [("cpf", 11), ("cns", 15), ("cnpj", 14), ("ibge", 7),
+                                    ("cnes_dv", 7), ("ine_dv", 10)])
+def test_scalar_and_vectorized_agree(kind, n):
+    scalar = getattr(ids, f"{kind}_valid")
+    vector = getattr(ids, f"{kind}_valid_series")
+    rng = np.random.default_rng(5)
+    values = _random_digits(rng, n, 4000)
+    # make a good share valid so both branches are exercised
+    if kind == "cpf":
+        values += [ids.with_dv(b, "cpf") for b in _random_digits(rng, 9, 500)]
+        values += [d * 11 for d in "0123456789"]
+    elif kind == "cns":
+        values += [ids.cns_from_pis("2" + b) for b in _random_digits(rng, 10, 300)]
+        values += ["000000000000000"]
+    elif kind == "cnpj":
+        values += [ids.with_dv(b, "cnpj") for b in _random_digits(rng, 12, 500)]
+    elif kind == "ibge":
+        values += [ids.with_dv(b, "ibge") for b in _random_digits(rng, 6, 500)]
+        values += sorted(ids.IBGE_EXCEPTIONS)
+    values += ["", " " * n, "a" * n, "1" * (n - 1), "1" * (n + 1), "١" * n, "é" + "1" * (n - 1)]
+    s = pd.Series(values + [None], index=np.arange(len(values) + 1) * 3)
+    got = vector(s)
+    want = [scalar(v) for v in s.tolist()]
+    assert got.dtype == bool and got.index.equals(s.index)
+    assert got.tolist() == want
+    assert 0 < sum(want) < len(want)
+    if kind == "cpf":
+        assert want == [_cpf_ref(v) if isinstance(v, str) and v.isascii() else False
+                        for v in s.tolist()]
+    if kind == "cns":
+        assert want == [_cns_ref(v) if isinstance(v, str) and v.isascii() else False
+                        for v in s.tolist()]
+
+
+def test_vectorized_accepts_object_and_empty_series():
+    assert ids.cpf_valid_series(pd.Series([], dtype=object)).tolist() == []
+    assert ids.cpf_valid_series(pd.Series(["52998224725", np.nan], dtype=object)).tolist() == \
+        [True, False]
+    assert ids.digits_format_series(pd.Series(["0012345", "12345", "12a4567"]), 7).tolist() == \
+        [True, False, False]
+
+
+def test_masking():
+    assert ids.mask_cpf("52998224725") == "***.982.247-**"
+    assert ids.mask_cpf("123") == "***.***.***-**" and ids.mask_cpf("") == ""
+    assert ids.mask_cns("898001160660004") == "*** **** **** 0004"
+    assert ids.mask_cns("12") == "*** **** **** ****"
+    s = pd.Series(["52998224725", "x", None, " 52998224725 "])
+    assert ids.mask_cpf_series(s).tolist() == ["***.982.247-**", "***.***.***-**", "",
+                                               "***.982.247-**"]
+    assert ids.mask_cns_series(pd.Series(["898001160660004", ""])).tolist() == \
+        ["*** **** **** 0004", ""]
+    # the masks never show more than 6 CPF digits / 4 CNS digits
+    assert sum(c.isdigit() for c in ids.mask_cpf("52998224725")) == 6
+    assert sum(c.isdigit() for c in ids.mask_cns("898001160660004")) == 4
+
+
+@pytest.mark.parametrize("text", [
+    "CPF 52998224725 inválido", "CPF 529.982.247-25", "CPF 529982247-25",
+    "CPF 529 982 247 25", "CNS 898001160660004", "CNS 898 0011 6066 0004",
+    "CNS 898.0011.6066.0004", "linha 3: 52998224725;898001160660004",
+])
+def test_scrub_masks_identifiers(text):
+    out = ids.scrub(text)
+    assert "52998224725" not in out and "898001160660004" not in out
+    assert "529982247" not in out.replace(".", "").replace(" ", "").replace("-", "")
+    assert "89800116606" not in out.replace(".", "").replace(" ", "")
+
+
+def test_scrub_leaves_other_numbers():
+    text = "CNPJ 11222333000181, telefone 71 3333-4444, linha 1234, CNES 2386224"
+    assert ids.scrub(text) == text
