@@ -34,6 +34,7 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
         raise StageError(safe_message(exc, site)) from None
     if out is not None:
         result.save(out)
+        result._saved_in = out  # type: ignore[attr-defined]  # for show(): chart cache
     return result
 
 
@@ -51,14 +52,15 @@ def show(result: StageResult) -> None:
     from IPython.display import HTML, SVG, display
 
     from .report import render_checks_html
-    from .report.charts import to_svg
 
     title = stages.TITLES.get(result.stage, result.stage)
     display(HTML(_wrap(f"<h3>{title}: {LABELS[result.status]}</h3>"
                        + render_checks_html(result))))
-    for caption, fig in stages.charts(result):
+    # drawn once: run_stage() noted where the result was saved, and the SVGs cached there
+    # are what the site report embeds
+    for caption, svg in stages.chart_svgs(result, getattr(result, "_saved_in", None)):
         display(HTML(f"<b>{caption}</b>"))
-        display(SVG(to_svg(fig)))
+        display(SVG(svg))
 
 
 def render_report(run_dir: str | Path, site_file: str | Path,

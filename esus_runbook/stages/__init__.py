@@ -196,3 +196,34 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     """The stage's charts for a result (matplotlib figures), or none."""
     fn = getattr(module(result.stage), "charts", None)
     return list(fn(result)) if fn is not None and result.status.value != "erro" else []
+
+
+def chart_svgs(result: StageResult,
+               run_site_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """The stage's charts as inline SVG ``(title, svg)``.
+
+    With ``run_site_dir`` they are cached in ``.<stage>.graficos.json`` beside the result,
+    keyed by the result's digest: the site report reuses what the stage notebook drew
+    instead of importing matplotlib again (about half a second per notebook). A cache that
+    does not match the result is ignored and rewritten."""
+    cache = Path(run_site_dir) / f".{result.stage}.graficos.json" if run_site_dir else None
+    digest = result_digest(result)
+    if cache is not None:
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            if data.get("digest") == digest:
+                return [(str(t), str(svg)) for t, svg in data["charts"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    figures = charts(result)
+    if figures:
+        from ..report.charts import to_svg
+
+        out = [(title, to_svg(fig)) for title, fig in figures]
+    else:
+        out = []
+    if cache is not None and cache.parent.is_dir():
+        from ..results import write_json_atomic
+
+        write_json_atomic(cache, {"digest": digest, "charts": out})
+    return out
