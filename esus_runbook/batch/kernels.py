@@ -142,6 +142,7 @@ class Watcher:
 
 
 def _safe(check: Callable[[], bool]) -> bool:
+    """``check()``, False if it raises (a probe of someone else's state)."""
     try:
         return bool(check())
     except Exception:

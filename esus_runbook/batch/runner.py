@@ -52,15 +52,18 @@ class BatchSummary:
     seconds: float = 0.0
     notebooks_executed: int = 0
     notebooks_reused: int = 0
+    notebook_errors: int = 0
 
     @property
     def exit_code(self) -> int:
-        """0 every stage ok/alerta/pendente; 1 a failure was found or a stage crashed;
-        130 interrupted."""
+        """0 every stage ok/alerta/pendente; 1 a failure was found or a notebook crashed
+        (a stage, or the report); 130 interrupted."""
         if self.interrupted:
             return 130
         bad = {Status.FALHA.value, Status.ERRO.value}
-        return 1 if any(s in bad for s in self.site_status.values()) else 0
+        if self.notebook_errors or any(s in bad for s in self.site_status.values()):
+            return 1
+        return 0
 
     @property
     def rollup_html(self) -> Path:
@@ -400,7 +403,7 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
     log.info("execução %s %s em %.1f s (%d notebooks executados, %d reaproveitados)",
              run_dir.name, status, seconds, counts["executed"], counts["reused"])
     return BatchSummary(run_dir, site_status, interrupted, seconds, counts["executed"],
-                        counts["reused"])
+                        counts["reused"], sum(t.error is not None for t in notebooks))
 
 
 def _progress(options: BatchOptions, total: int):

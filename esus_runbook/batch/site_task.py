@@ -25,7 +25,7 @@ from ..results import STAGES, StageResult, Status, now_iso
 from ..sites import load_site
 from . import resume
 from .execution import execute_notebook
-from .kernels import WATCHER
+from .kernels import WATCHER, _safe
 
 REPORT = "relatorio"
 Notify = Callable[[dict[str, Any]], None]
@@ -104,7 +104,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
                 pass
 
     def stopped() -> bool:
-        if WATCHER.cancelled(job.run_key) or (abandoned is not None and abandoned()):
+        if WATCHER.cancelled(job.run_key) or (abandoned is not None and _safe(abandoned)):
             outcome.interrupted = True
         return outcome.interrupted
 
