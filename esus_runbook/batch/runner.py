@@ -198,37 +198,39 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
     preflight.check_local(options)
     lock: RunLock | None = None
     previous: dict[str, Any] = {}
-    if options.resume is not None:
-        run_dir = Path(options.resume).expanduser().resolve()
-        previous = _previous_meta(run_dir)
-        lock = RunLock(run_dir).acquire()
-        _check_resume_sites(run_dir, sites, previous)
-        base = run_dir
-    else:
-        base = Path(options.out).expanduser().resolve()
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"não foi possível criar a pasta de saída "
-                             f"({exc.__class__.__name__})", file=str(base), key="--out",
-                             remedy="escolha uma pasta em que você possa gravar") from None
-    from .executors import executor_for
-
     _quiet_libraries()
-    files = preflight.input_files(sites, inv_files) if options.scheduler else {}
     try:
-        with executor_for(options, files, base) as executor:
-            if options.resume is None:
-                run_dir = new_run_dir(base)
+        with _signals():
+            if options.resume is not None:
+                run_dir = Path(options.resume).expanduser().resolve()
+                previous = _previous_meta(run_dir)
                 lock = RunLock(run_dir).acquire()
-            handler = _open_log(run_dir)
-            try:
-                with _signals():
+                _check_resume_sites(run_dir, sites)
+                base = run_dir
+            else:
+                base = Path(options.out).expanduser().resolve()
+                try:
+                    base.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise InputError(f"não foi possível criar a pasta de saída "
+                                     f"({exc.__class__.__name__})", file=str(base),
+                                     key="--out",
+                                     remedy="escolha uma pasta em que você possa gravar") \
+                        from None
+            from .executors import executor_for
+
+            files = preflight.input_files(sites, inv_files) if options.scheduler else {}
+            with executor_for(options, files, base) as executor:
+                if options.resume is None:
+                    run_dir = new_run_dir(base)
+                    lock = RunLock(run_dir).acquire()
+                handler = _open_log(run_dir)
+                try:
                     return _run(inventory, inv_files, sites, options, run_dir, previous,
                                 executor)
-            finally:
-                log.removeHandler(handler)
-                handler.close()
+                finally:
+                    log.removeHandler(handler)
+                    handler.close()
     finally:
         if lock is not None:
             lock.release()
@@ -246,7 +248,7 @@ def _previous_meta(run_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def _check_resume_sites(run_dir: Path, sites: list[Site], previous: dict[str, Any]) -> None:
+def _check_resume_sites(run_dir: Path, sites: list[Site]) -> None:
     """A resumed run keeps its sites: the inventory may change their data (changed stages
     run again) or add sites, not drop sites the run already has."""
     known = {p.name for p in run_dir.iterdir() if (p / "site.json").exists()}
