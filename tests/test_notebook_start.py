@@ -53,3 +53,32 @@ def test_an_edited_snapshot_is_validated_again(tmp_path):
         assert "dígito verificador" in str(exc)
     else:
         raise AssertionError("an edited snapshot must be validated again")
+
+
+def test_report_reuses_the_charts_the_stage_notebook_drew(tmp_path):
+    site = load_sites(EXAMPLES / "inventario.yaml")[0]  # ubs-centro: a probe with charts
+    snapshot = tmp_path / site.site_id / "site.json"
+    snapshot.parent.mkdir()
+    snapshot.write_text(json.dumps(site.to_json()))
+    stage_code = ("import sys; from esus_runbook import notebook; "
+                  "notebook.show(notebook.run_stage('ambiente', sys.argv[1], None, sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", stage_code, str(snapshot), str(tmp_path)],
+                   check=True, capture_output=True)
+    cache = tmp_path / site.site_id / ".ambiente.graficos.json"
+    charts = json.loads(cache.read_text())["charts"]
+    assert charts and all(svg.startswith("<svg") for _, svg in charts)
+    report_code = ("import sys, json; from esus_runbook import notebook; "
+                   "notebook.render_report(sys.argv[2], sys.argv[1]); "
+                   "print(json.dumps('matplotlib' in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", report_code, str(snapshot), str(tmp_path)],
+                         check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False
+    html = (tmp_path / site.site_id / "relatorio.html").read_text()
+    assert charts[0][1][:200] in html
+    # a cache that does not match the result is ignored (and redrawn)
+    data = json.loads(cache.read_text())
+    data["digest"] = "sha256:outro"
+    cache.write_text(json.dumps(data))
+    out = subprocess.run([sys.executable, "-c", report_code, str(snapshot), str(tmp_path)],
+                         check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is True

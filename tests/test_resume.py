@@ -27,7 +27,8 @@ pytestmark = pytest.mark.notebooks
 
 
 def _results(run: Path) -> list[Path]:
-    return [p for p in run.glob("*/*.json") if p.name != "site.json"]
+    return [p for p in run.glob("*/*.json")
+            if p.name != "site.json" and not p.name.startswith(".")]
 
 
 def _assert_nothing_half_written(run: Path) -> None:

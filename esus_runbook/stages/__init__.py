@@ -222,7 +222,7 @@ def chart_svgs(result: StageResult,
         out = [(title, to_svg(fig)) for title, fig in figures]
     else:
         out = []
-    if cache is not None and cache.parent.is_dir():
+    if out and cache is not None and cache.parent.is_dir():
         from ..results import write_json_atomic
 
         write_json_atomic(cache, {"digest": digest, "charts": out})
