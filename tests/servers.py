@@ -28,6 +28,18 @@ def dask_cli() -> str:
     return str(path)
 
 
+def hiding_prefix(folder: Path) -> list[str]:
+    """A command prefix that runs a process in its own mount namespace with an empty tmpfs
+    over ``folder`` (util-linux ``unshare``; root, or unprivileged user namespaces)."""
+    script = f'mount -t tmpfs tmpfs "{folder}" && exec "$@"'
+    prefix = ["unshare", "--mount", "--propagation", "private",
+              *(["--map-root-user"] if os.geteuid() != 0 else []), "sh", "-c", script, "sh"]
+    works = shutil.which("unshare") is not None and subprocess.run(
+        [*prefix, "true"], capture_output=True).returncode == 0
+    require(works, "mount namespaces ('unshare --mount' with a tmpfs)")
+    return prefix
+
+
 class DaskCluster:
     """``dask scheduler`` and ``dask worker`` processes (each worker behind its nanny)."""
 
@@ -69,11 +81,7 @@ class DaskCluster:
             if self.hide is not None and i == 1:
                 # this worker gets its own mount namespace where `hide` is an empty tmpfs:
                 # same path, different storage — what a worker without the share sees
-                require(shutil.which("unshare") is not None, "'unshare' (util-linux)")
-                script = f'mount -t tmpfs tmpfs "{self.hide}" && exec "$@"'
-                prefix = ["unshare", "--mount", "--propagation", "private",
-                          *(["--map-root-user"] if os.geteuid() != 0 else []),
-                          "sh", "-c", script, "sh"]
+                prefix = hiding_prefix(self.hide)
             self._spawn(args, f"worker-{i}", prefix)
         from distributed import Client
 
