@@ -56,12 +56,13 @@ def test_an_edited_snapshot_is_validated_again(tmp_path):
 
 
 def test_report_reuses_the_charts_the_stage_notebook_drew(tmp_path):
+    """Interactive use (JupyterLab): the stage notebook draws its charts and caches them."""
     site = load_sites(EXAMPLES / "inventario.yaml")[0]  # ubs-centro: a probe with charts
     snapshot = tmp_path / site.site_id / "site.json"
     snapshot.parent.mkdir()
     snapshot.write_text(json.dumps(site.to_json()))
-    stage_code = ("import sys; from esus_runbook import notebook; "
-                  "notebook.show(notebook.run_stage('ambiente', sys.argv[1], None, sys.argv[2]))")
+    stage_code = ("import sys; from esus_runbook import notebook; notebook.show("
+                  "notebook.run_stage('ambiente', sys.argv[1], None, sys.argv[2], True))")
     subprocess.run([sys.executable, "-c", stage_code, str(snapshot), str(tmp_path)],
                    check=True, capture_output=True)
     cache = tmp_path / site.site_id / ".ambiente.graficos.json"
@@ -82,3 +83,19 @@ def test_report_reuses_the_charts_the_stage_notebook_drew(tmp_path):
     out = subprocess.run([sys.executable, "-c", report_code, str(snapshot), str(tmp_path)],
                          check=True, capture_output=True, text=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) is True
+
+
+def test_batch_draws_each_chart_once_outside_the_kernels(demo_run):
+    """In a batch the stage notebooks do not draw (no matplotlib in their kernels): the batch
+    process draws once into the cache, and the report embeds it."""
+    import nbformat
+
+    site = demo_run / "ubs-centro"
+    cache = json.loads((site / ".ambiente.graficos.json").read_text())
+    assert cache["charts"]
+    assert cache["charts"][0][1][:200] in (site / "relatorio.html").read_text()
+    executed = nbformat.read(site / "02_ambiente.ipynb", as_version=4)
+    texts = [str(o.get("data", {})) for c in executed.cells if c.cell_type == "code"
+             for o in c.outputs]
+    assert any("relatorio.html" in t for t in texts)
+    assert not any("image/svg+xml" in t for t in texts)

@@ -13,6 +13,7 @@ values only: on Dask the events travel through the scheduler).
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -149,6 +150,22 @@ def run_site(job: SiteJob, notify: Notify | None = None,
     return outcome
 
 
+_CHARTS_LOCK = threading.Lock()  # pyplot keeps global state: one drawing at a time
+
+
+def draw_charts(result_path: Path) -> None:
+    """Draw a stage's charts here, once, into the cache the site report reads (batch stage
+    notebooks do not draw them: each would import matplotlib; this process does it once).
+    Best effort: if it fails, the report notebook draws them itself."""
+    try:
+        result = StageResult.load(result_path)
+        if stages.has_charts(result):
+            with _CHARTS_LOCK:
+                stages.chart_svgs(result, result_path.parent)
+    except Exception:
+        pass
+
+
 def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
              stopped: Callable[[], bool],
              abandoned: Callable[[], bool] | None = None) -> NotebookTiming | None:
@@ -175,6 +192,8 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
                 result_path.unlink(missing_ok=True)
             return None
         error = ex.error
+        if error is None and stage != REPORT:
+            draw_charts(result_path)
         if stage == REPORT:
             if error is None and not (site_dir / "relatorio.html").exists():
                 error = "o notebook terminou sem gravar relatorio.html"

@@ -198,6 +198,12 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     return list(fn(result)) if fn is not None and result.status.value != "erro" else []
 
 
+def has_charts(result: StageResult) -> bool:
+    """Whether the stage draws charts for this result."""
+    return getattr(module(result.stage), "charts", None) is not None and \
+        result.status.value != "erro"
+
+
 def chart_svgs(result: StageResult,
                run_site_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
     """The stage's charts as inline SVG ``(title, svg)``.
