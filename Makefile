@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "Ambiente pronto em $(VENV) (kernel '$(KERNEL)' registrado)."
 
+# A demonstração sobe o SIMULADOR de PEC (examples/pec_simulado.py, portas 18080 e 18081 em
+# 127.0.0.1) durante o lote e sempre o encerra ao sair (trap), com sucesso, erro ou Ctrl+C.
 demo: setup
-	@set -a; . examples/demo.env; set +a; \
+	@pronto=$$(mktemp -u); \
+	  $(BIN)/python examples/pec_simulado.py --pronto $$pronto >/dev/null & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; rm -f $$pronto' EXIT INT TERM; \
+	  for i in $$(seq 100); do [ -f $$pronto ] && break; kill -0 $$sim 2>/dev/null || break; sleep 0.1; done; \
+	  [ -f $$pronto ] || { echo "o simulador de PEC não iniciou (portas 18080/18081 ocupadas?)" >&2; exit 2; }; \
+	  set -a; . examples/demo.env; set +a; \
 	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  echo "Abra o consolidado indicado acima (rollup.html) no navegador."

@@ -6,12 +6,24 @@ Public API::
     evaluate(stage, site)       -> StageResult       one stage, in Python
     run_batch(inventory, opts)  -> BatchSummary      notebooks for every site (papermill)
     audit_xml(path, ibge=None)  -> AuditReport       CNES XML/ZIP audit (cnes.audit)
+
+The names are loaded on first use (PEP 562), so that ``python -m esus_runbook download`` or
+``verify-install`` does not pay for pandas, which site validation needs.
 """
 
-from .errors import InputError, RunbookError
-from .results import Check, StageResult, Status
-from .sites import Site, load_site, load_sites
-from .stages import evaluate
+from importlib import import_module
+
+_LAZY = {"InputError": ".errors", "RunbookError": ".errors", "Check": ".results",
+         "StageResult": ".results", "Status": ".results", "Site": ".sites",
+         "load_site": ".sites", "load_sites": ".sites", "evaluate": ".stages"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_batch(inventory, options=None):

@@ -153,6 +153,73 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def _print_checks(checks) -> None:
+    """One line per check, the remedy under each one that is not ok."""
+    for c in checks:
+        observed = c.observed if c.observed is not None else ""
+        first, *rest = str(observed).splitlines() or [""]
+        print(f"[{c.status.value:^8}] {c.id:<22} {c.title}: {first}")
+        for line in rest:
+            print(f"{'':34}{line}")
+        if c.remedy and c.status.value != "ok":
+            print(f"{'':11}→ {c.remedy}")
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .fetch import download
+    from .releases import Registry, default_team_file
+
+    dest = Path(args.dest).expanduser()
+    registry = Registry(args.registry or default_team_file(dest))
+    out = download(args.url, dest, args.version, plataforma=args.platform,
+                   expected_sha256=args.sha256, registry=registry,
+                   progress=not args.no_progress, retries=args.retries,
+                   timeout=(args.timeout, args.timeout))
+    _print_checks(out.checks)
+    v = out.verification
+    if out.ok:
+        how = "já estava baixado e foi conferido" if out.reused else "baixado e verificado"
+        print(f"Instalador {how}: {out.path}")
+        print(f"SHA-256: {v.sha256}  Registro: {registry.team_file}")
+        return 0
+    if out.quarantined is not None:
+        print(f"Arquivo REJEITADO, movido para a quarentena: {out.quarantined}", file=sys.stderr)
+    else:
+        print("Nada foi gravado com o nome do instalador.", file=sys.stderr)
+    return 1
+
+
+def cmd_verify_install(args: argparse.Namespace) -> int:
+    import os
+
+    from .pec import verify_install
+    from .results import write_json_atomic
+    from .secrets import read_secret
+
+    password = None
+    if args.db_url:
+        if args.db_password_env or args.db_password_file:
+            password = read_secret(args.db_password_env, args.db_password_file,
+                                   what="senha do banco")
+        elif os.environ.get("PGPASSWORD"):
+            password = read_secret("PGPASSWORD", what="senha do banco")
+    report = verify_install(args.pec_url, db_url=args.db_url, password=password,
+                            expect_version=args.expect_version, modo=args.modo,
+                            tipo_instalacao=args.tipo_instalacao, timeout=args.timeout)
+    password = None
+    _print_checks(report.checks)
+    if args.json:
+        write_json_atomic(args.json, report.to_dict())
+    print(f"Situação: {report.status.value}")
+    return 1 if report.status.value in ("falha", "erro") else 0
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import run_lab
+
+    return run_lab(args.target, out=Path(args.out), port=args.port,
+                   open_browser=not args.no_browser)
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -253,12 +320,100 @@ def add_xml(sub) -> None:
         add(xsub)
 
 
+def _sha256(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text or ""):
+        raise argparse.ArgumentTypeError("SHA-256 deve ter 64 dígitos hexadecimais")
+    return text.lower()
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("deve ser > 0")
+    return value
+
+
+def add_download(sub) -> None:
+    sp = sub.add_parser("download", help="baixa o instalador do PEC, retomável e verificado",
+                        formatter_class=_Formatter,
+                        description="Baixa o instalador (retoma downloads interrompidos), "
+                                    "confere nome, tamanho e SHA-256 e registra o hash do "
+                                    "primeiro download verificado no registro da equipe.")
+    sp.add_argument("--url", required=True, help="link do instalador copiado do portal SISAPS")
+    sp.add_argument("--version", required=True, metavar="VERSAO", help="versão, ex.: 5.5.24")
+    sp.add_argument("--dest", required=True, metavar="PASTA", help="pasta dos instaladores")
+    sp.add_argument("--sha256", type=_sha256, default=None, metavar="HASH",
+                    help="SHA-256 esperado (opcional)")
+    sp.add_argument("--platform", choices=("linux", "windows"), default=None,
+                    help="plataforma do servidor (confere com o nome do arquivo)")
+    sp.add_argument("--registry", default=None, metavar="CSV",
+                    help="registro de versões da equipe (padrão: "
+                         "PASTA/registro-instaladores.csv)")
+    sp.add_argument("--retries", type=int, default=5,
+                    help="novas tentativas seguidas sem progresso (padrão: 5)")
+    sp.add_argument("--timeout", type=_seconds, default=60.0,
+                    help="segundos sem resposta antes de tentar de novo (padrão: 60)")
+    sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.set_defaults(func=cmd_download)
+
+
+def add_verify_install(sub) -> None:
+    sp = sub.add_parser("verify-install", help="confere o PEC instalado (HTTP e banco)",
+                        formatter_class=_Formatter,
+                        description="Confere se o PEC responde, a versão, os tempos de resposta "
+                                    "e, com --db-url, o banco (versão, modo, tipo, link). A "
+                                    "senha vem de variável de ambiente (padrão PGPASSWORD) ou "
+                                    "arquivo, nunca da linha de comando.")
+    sp.add_argument("--pec-url", required=True, metavar="URL", help="ex.: http://10.0.0.5:8080")
+    sp.add_argument("--db-url", default=None, metavar="URL",
+                    help="postgresql://usuario@host:5433/esus (sem senha)")
+    sp.add_argument("--db-password-env", default=None, metavar="NOME",
+                    help="variável de ambiente com a senha (padrão: PGPASSWORD)")
+    sp.add_argument("--db-password-file", default=None, metavar="ARQUIVO",
+                    help="arquivo (chmod 600) com a senha")
+    sp.add_argument("--expect-version", default=None, metavar="VERSAO",
+                    help="versão que deve estar em execução")
+    sp.add_argument("--modo", choices=("producao", "treinamento"), default=None,
+                    help="modo esperado da instalação")
+    sp.add_argument("--tipo-instalacao", default=None,
+                    choices=("prontuario", "centralizador_municipal", "centralizador_estadual"),
+                    help="tipo esperado (TIPOINSTALACAO)")
+    sp.add_argument("--timeout", type=_seconds, default=10.0,
+                    help="segundos por requisição (padrão: 10)")
+    sp.add_argument("--json", default=None, metavar="ARQUIVO", help="grava o resultado em JSON")
+    sp.set_defaults(func=cmd_verify_install)
+
+def add_lab(sub) -> None:
+    sp = sub.add_parser(
+        "lab", help="abre o JupyterLab com os notebooks prontos para um site",
+        formatter_class=_Formatter,
+        description="Abre o JupyterLab em 127.0.0.1 (com token) e o kernel esus-runbook. "
+                    "Sem argumento: na pasta de notebooks, com o formulário para um site "
+                    "novo. Com um site, inventário ou pasta: cada site ganha a pasta "
+                    "<--out>/<site_id>/ com os notebooks já configurados para ele.")
+    sp.add_argument("target", nargs="?", default=None, metavar="SITE_OU_INVENTARIO",
+                    help="arquivo do site (pode ainda não existir), inventário ou pasta")
+    sp.add_argument("--out", default=str(Path("execucoes") / "interativo"), metavar="PASTA",
+                    help="pasta dos notebooks e resultados por site "
+                         "(padrão: execucoes/interativo)")
+    sp.add_argument("--port", type=_positive_int, default=None, metavar="PORTA",
+                    help="porta local (padrão: uma livre)")
+    sp.add_argument("--no-browser", action="store_true",
+                    help="não abre o navegador (só mostra o endereço)")
+    sp.set_defaults(func=cmd_lab)
+
+
 SUBCOMMANDS = [
     add_probe,
     add_run,
     add_batch,
     add_inspect,
     add_xml,
+    add_download,
+    add_verify_install,
+    add_lab,
 ]
 
 

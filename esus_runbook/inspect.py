@@ -20,6 +20,18 @@ def notebook_parameters(path: str | Path) -> dict[str, dict]:
                          file=str(path), remedy="informe um arquivo .ipynb") from None
 
 
+def _literal_type(default: str | None) -> str:
+    """The Python type of a parameter's literal default (papermill infers only annotated
+    ones)."""
+    import ast
+
+    try:
+        value = ast.literal_eval(default or "")
+    except (ValueError, SyntaxError):
+        return "?"
+    return "None" if value is None else type(value).__name__
+
+
 def describe_parameters(path: str | Path) -> str:
     params = notebook_parameters(path)
     if not params:
@@ -27,7 +39,7 @@ def describe_parameters(path: str | Path) -> str:
     width = max(len(n) for n in params)
     lines = [f"Parâmetros de {Path(path).name}:"]
     for name, p in params.items():
-        kind = p.get("inferred_type_name") or "?"
+        kind = _literal_type(p.get("default"))
         help_ = f"  # {p['help']}" if p.get("help") else ""
         lines.append(f"  {name:<{width}}  {kind:<8} = {p.get('default')}{help_}")
     return "\n".join(lines)

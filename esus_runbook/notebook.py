@@ -7,6 +7,11 @@ A notebook's code is three lines::
     notebook.show(result)
 
 Everything here also works from plain Python, which is how the tests exercise it.
+
+In JupyterLab (``interactive=True``) ``show`` also displays what is missing for the stage,
+what to do next and the six stages' status (see ``guide.py``), input errors appear as pt-BR
+problems instead of a traceback, and notebook 01 calls ``site_form`` (see ``form.py``).
+Under papermill none of that is imported.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ def site_dir(site: Site, run_dir: str | Path | None) -> Path | None:
 def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
               run_dir: str | Path | None = None, interactive: bool = False) -> StageResult:
     """Evaluate ``stage`` for the site and save ``<run_dir>/<site_id>/<stage>.json``."""
+    if interactive:
+        _install_error_display()
     site = load_site(site_file, site_id)
     out = site_dir(site, run_dir)
     try:
@@ -36,6 +43,8 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
         result.save(out)
         result._saved_in = out  # type: ignore[attr-defined]  # for show(): chart cache
     result._interactive = interactive  # type: ignore[attr-defined]
+    if interactive:
+        _remember_interactive(result, site, run_dir)
     return result
 
 
@@ -70,6 +79,94 @@ def show(result: StageResult) -> None:
     for caption, svg in stages.chart_svgs(result, saved_in):
         display(HTML(f"<b>{caption}</b>"))
         display(SVG(svg))
+    context = _interactive_context(result)
+    if context is not None:
+        show_guidance(result, *context)
+
+
+# --------------------------------------------------------------------------- interactive
+# Only when a notebook runs in JupyterLab (``interactive=True``); under papermill nothing
+# below is called and no widget is built.
+_LAST_INTERACTIVE: dict = {}
+
+
+def _remember_interactive(result: StageResult, site: Site, run_dir) -> None:
+    """Keep what ``show(result)`` needs to guide the analyst (the notebooks call
+    ``show(result)`` right after ``run_stage``) and refresh live status widgets."""
+    from . import guide
+
+    _LAST_INTERACTIVE.clear()
+    _LAST_INTERACTIVE.update(result=result, site=site, run_dir=run_dir)
+    guide.refresh(run_dir, site.site_id)
+
+
+def _interactive_context(result: StageResult):
+    if _LAST_INTERACTIVE.get("result") is result:
+        return _LAST_INTERACTIVE["site"], _LAST_INTERACTIVE["run_dir"]
+    return None
+
+
+def show_guidance(result: StageResult, site: Site, run_dir: str | Path | None) -> None:
+    """What is missing for the stage, what to do next, and the six stages' status."""
+    from IPython.display import HTML, display
+
+    from . import guide
+
+    # JupyterLab right-aligns cells of rendered HTML tables; the checks read better left
+    lab_fix = ("<style>.jp-RenderedHTMLCommon .esus td,.jp-RenderedHTMLCommon .esus th"
+               "{text-align:left}.jp-RenderedHTMLCommon .esus td.status{text-align:center}"
+               "</style>")
+    display(HTML(_wrap(lab_fix + guide.guidance_html(guide.guidance(result, site)))))
+    display(guide.StatusWidget(run_dir, site.site_id))
+
+
+def _install_error_display() -> None:
+    """In JupyterLab, show an input error as its pt-BR problems and what to do instead of
+    a traceback (the cell still stops, so "Run All" stops there)."""
+    from IPython import get_ipython
+
+    from .errors import RunbookError
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_esus_runbook_errors", False):
+        return
+
+    def handler(self, etype, value, tb, tb_offset=None):
+        from IPython.display import HTML, display
+
+        from . import guide
+
+        display(HTML(_wrap(guide.error_html(value))))
+        # IPython sends nothing else for a custom exception: the cell ends as failed
+        # (Run All stops here) showing only the panel above
+        return [f"{etype.__name__}: {value}"]
+
+    shell.set_custom_exc((RunbookError,), handler)
+    shell._esus_runbook_errors = True
+
+
+def site_form(site_file: str | Path, site_id: str | None = None,
+              run_dir: str | Path | None = None):
+    """Display the site form (notebook 01, interactive only). Each save validates, writes
+    the site file and evaluates the cenário stage again below the form."""
+    from IPython.display import display
+
+    from .form import SiteForm
+
+    _install_error_display()
+    form = SiteForm(site_file, site_id)
+
+    def evaluate(outcome) -> None:
+        source = form.doc.target.inventory or outcome.path
+        with form.output:
+            form.output.clear_output(wait=True)
+            show(run_stage("cenario", source, outcome.site_id, run_dir, interactive=True))
+
+    form.on_save = evaluate
+    display(form.widget)
+    if not form.doc.is_new:
+        form.check()  # an existing site: its problems next to the fields, or its cenário
+    return form
 
 
 def render_report(run_dir: str | Path, site_file: str | Path,

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = ROOT / "notebooks"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+pytest_plugins = ("tests.servers",)  # real PostgreSQL and HTTP servers (fixtures)
 
 
 def require(condition: bool, what: str) -> None:
@@ -46,8 +47,9 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> Path:
-    """The demo inventory executed once with papermill (the same as `make demo`)."""
+def demo_run(tmp_path_factory, demo_simulator) -> Path:
+    """The demo inventory executed once with papermill (the same as `make demo`, with the
+    simulated PECs of examples/pec_simulado.py up)."""
     out = tmp_path_factory.mktemp("demo")
     proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
                    "--no-progress", env=demo_env())

@@ -1,221 +1,237 @@
-"""Real processes the batch tests need: a Dask scheduler with worker processes on
-127.0.0.1, a batch started as a user would (own process group), and a sampler that records
-every kernel a process starts so a test can prove none outlives it."""
+"""Real servers for the tests (a pytest plugin: ``pytest_plugins`` in conftest.py).
+
+* ``postgres`` (session): a PostgreSQL started by the tests — ``initdb`` in a temporary folder
+  as the ``postgres`` user (``runuser -u postgres --`` when the tests run as root; binaries in
+  ``/usr/lib/postgresql/*/bin``), listening on 127.0.0.1 with **md5** authentication and
+  ``password_encryption = md5``. Roles: the superuser ``postgres`` and ``esus`` (the PEC user),
+  plus ``esus_scram`` whose sessions report ``password_encryption = scram-sha-256``.
+* ``pec_db`` (factory): a fresh database with ``tb_config_sistema(co_config_sistema,
+  ds_config_sistema, ds_texto, ds_inteiro)`` filled like a PEC's (domain.md §4).
+* ``http_server`` (factory): :class:`esus_runbook.simulator.SimServer` on 127.0.0.1 — PEC-like
+  answers (slow, 500, wrong version, dropped) and files with Range, dropped connections
+  mid-body, no-Range servers and HTTP errors. ``closed_url``: a port where nothing listens.
+* ``demo_simulator`` (session): the demo's simulated PECs on 127.0.0.1:18080 (0.0.1) and
+  18081 (0.0.0), the ports ``examples/sites/*.yaml`` point to.
+"""
 
 from __future__ import annotations
 
-import json
+import glob
 import os
+import secrets
 import shutil
-import signal
 import subprocess
-import sys
-import threading
+import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
+import pytest
 
-from .conftest import ROOT, demo_env, require
+from esus_runbook.simulator import PecConfig, SimServer, closed_port_url, free_port
 
-BIN = Path(sys.executable).parent
+from .conftest import require
 
-
-def dask_cli() -> str:
-    path = BIN / "dask"
-    require(path.exists(), "the 'dask' command (pip install 'esus-runbook[dask]')")
-    return str(path)
+DEMO_PORTS = {18080: "0.0.1", 18081: "0.0.0"}
 
 
-def hiding_prefix(folder: Path) -> list[str]:
-    """A command prefix that runs a process in its own mount namespace with an empty tmpfs
-    over ``folder`` (util-linux ``unshare``; root, or unprivileged user namespaces)."""
-    script = f'mount -t tmpfs tmpfs "{folder}" && exec "$@"'
-    prefix = ["unshare", "--mount", "--propagation", "private",
-              *(["--map-root-user"] if os.geteuid() != 0 else []), "sh", "-c", script, "sh"]
-    works = shutil.which("unshare") is not None and subprocess.run(
-        [*prefix, "true"], capture_output=True).returncode == 0
-    require(works, "mount namespaces ('unshare --mount' with a tmpfs)")
-    return prefix
+# --------------------------------------------------------------------------- PostgreSQL
+def pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
 
 
-class DaskCluster:
-    """``dask scheduler`` and ``dask worker`` processes (each worker behind its nanny)."""
-
-    def __init__(self, folder: Path, workers: int = 2, env: dict[str, str] | None = None,
-                 hide: Path | None = None):
-        self.folder = folder
-        self.scheduler_file = folder / "scheduler.json"
-        self.procs: list[subprocess.Popen] = []
-        self.env = {**os.environ, **demo_env(), **(env or {})}
-        self.n_workers = workers
-        self.hide = hide  # a folder the *second* worker sees as an empty tmpfs
-
-    @property
-    def address(self) -> str:
-        return json.loads(self.scheduler_file.read_text())["address"]
-
-    def _spawn(self, args: list[str], name: str, prefix: list[str] | None = None):
-        log = open(self.folder / f"{name}.log", "w")  # noqa: SIM115 - closed by the process
-        proc = subprocess.Popen([*(prefix or []), *args], stdout=log, stderr=subprocess.STDOUT,
-                                env=self.env, cwd=self.folder, start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def start(self, timeout: float = 60) -> DaskCluster:
-        dask = dask_cli()
-        self._spawn([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--dashboard-address", ":0", "--no-show",
-                     "--scheduler-file", str(self.scheduler_file)], "scheduler")
-        deadline = time.monotonic() + timeout
-        while not self.scheduler_file.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError(self.logs())
-            time.sleep(0.1)
-        for i in range(self.n_workers):
-            prefix = None
-            args = [dask, "worker", "--scheduler-file", str(self.scheduler_file),
-                    "--nthreads", "1", "--host", "127.0.0.1", "--dashboard-address", ":0",
-                    "--local-directory", str(self.folder / f"worker-{i}")]
-            if self.hide is not None and i == 1:
-                # this worker gets its own mount namespace where `hide` is an empty tmpfs:
-                # same path, different storage — what a worker without the share sees
-                prefix = hiding_prefix(self.hide)
-            self._spawn(args, f"worker-{i}", prefix)
-        from distributed import Client
-
-        with Client(self.address, timeout=timeout, set_as_default=False) as client:
-            client.wait_for_workers(self.n_workers, timeout=timeout)
-        return self
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.folder.glob("*.log")))
-
-    def descendants(self) -> list[int]:
-        pids = []
-        for proc in self.procs:
-            try:
-                pids += [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-        return pids
-
-    def kernels(self) -> list[int]:
-        """Live ipykernel processes started by the workers."""
-        out = []
-        for pid in self.descendants():
-            try:
-                p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE and \
-                        any("ipykernel" in part for part in p.cmdline()):
-                    out.append(pid)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return out
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
 
 
-@contextmanager
-def dask_cluster(folder: Path, **kwargs):
-    folder.mkdir(parents=True, exist_ok=True)
-    cluster = DaskCluster(folder, **kwargs)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
+@dataclass
+class Postgres:
+    root: Path
+    port: int
+    superuser_password: str
+    esus_password: str
+    bin: Path
+
+    host = "127.0.0.1"
+
+    def url(self, user: str = "esus", db: str = "esus") -> str:
+        return f"postgresql://{user}@{self.host}:{self.port}/{db}"
+
+    def connect(self, db: str = "postgres", user: str = "postgres", password: str | None = None):
+        import psycopg
+
+        return psycopg.connect(host=self.host, port=self.port, dbname=db, user=user,
+                               password=password or self.superuser_password, autocommit=True,
+                               connect_timeout=5)
+
+    def execute(self, sql: str, params=None, db: str = "postgres") -> None:
+        with self.connect(db) as conn:
+            conn.execute(sql, params)
 
 
-class KernelSampler:
-    """Records, every 0.1 s, the ipykernel processes descending from ``pid``."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.seen: dict[int, float] = {}  # pid -> create_time (pids are reused)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> KernelSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def sample(self) -> list[int]:
+def _start_postgres() -> Postgres:
+    binary = pg_bin()
+    require(binary is not None, "PostgreSQL (initdb em /usr/lib/postgresql/*/bin)")
+    if os.geteuid() == 0:
+        require(shutil.which("runuser") is not None, "'runuser'")
         try:
-            children = psutil.Process(self.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-        found = []
-        for c in children:
+            import pwd
+
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pw = None
+        require(pw is not None, "usuário 'postgres' do sistema")
+    root = Path(tempfile.mkdtemp(prefix="esus-runbook-pg-"))
+    os.chmod(root, 0o700)
+    superuser_password = "Sup-" + secrets.token_urlsafe(12)
+    esus_password = "Esus-" + secrets.token_urlsafe(12)
+    pwfile = root / "pw"
+    pwfile.write_text(superuser_password + "\n", encoding="utf-8")
+    os.chmod(pwfile, 0o600)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        shutil.chown(pwfile, "postgres", "postgres")
+    data = root / "data"
+    run = lambda cmd, **kw: subprocess.run(_as_postgres(cmd), capture_output=True,  # noqa: E731
+                                           text=True, timeout=120, **kw)
+    proc = run([str(binary / "initdb"), "-D", str(data), "-U", "postgres", "--auth=md5",
+                f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C"])
+    assert proc.returncode == 0, proc.stderr
+    pwfile.unlink()
+    port = free_port()
+    with (data / "postgresql.conf").open("a", encoding="utf-8") as fh:
+        fh.write(f"\nport = {port}\nlisten_addresses = '127.0.0.1'\n"
+                 f"unix_socket_directories = '{root}'\npassword_encryption = md5\n"
+                 "fsync = off\nmax_connections = 40\n")
+    (data / "pg_hba.conf").write_text(
+        "local all all md5\nhost all all 127.0.0.1/32 md5\n", encoding="utf-8")
+    proc = run([str(binary / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
+                "-t", "60", "start"])
+    assert proc.returncode == 0, proc.stderr + (root / "log").read_text(errors="replace")
+    pg = Postgres(root, port, superuser_password, esus_password, binary)
+    pg.execute(f"ALTER ROLE postgres PASSWORD '{superuser_password}'")  # now stored as md5
+    pg.execute(f"CREATE ROLE esus LOGIN CREATEDB PASSWORD '{esus_password}'")
+    pg.execute(f"CREATE ROLE esus_scram LOGIN PASSWORD '{esus_password}'")
+    pg.execute("ALTER ROLE esus_scram SET password_encryption = 'scram-sha-256'")
+    return pg
+
+
+def _stop_postgres(pg: Postgres) -> None:
+    subprocess.run(_as_postgres([str(pg.bin / "pg_ctl"), "-D", str(pg.root / "data"), "-m",
+                                 "immediate", "-w", "stop"]), capture_output=True, timeout=60)
+    shutil.rmtree(pg.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    pg = _start_postgres()
+    try:
+        yield pg
+    finally:
+        _stop_postgres(pg)
+
+
+PEC_CONFIG_DEFAULTS = {
+    "VERSAOBANCODADOS": ("Versão do banco de dados", "5.5.24", None),
+    "TREINAMENTO": ("Instalação de treinamento", None, 0),
+    "TIPOINSTALACAO": ("Tipo da instalação", "PRONTUARIO", None),
+    "LINKINSTALACAO": ("Endereço URI base da instalação", "http://127.0.0.1:8080", None),
+    "NOMEINSTALACAO": ("Nome da instalação", "UBS TESTE", None),
+}
+
+
+@pytest.fixture
+def pec_db(postgres: Postgres):
+    """Factory: ``pec_db(**overrides)`` creates a fresh PEC-like database and returns its
+    name; an override is ``KEY=(ds_texto, ds_inteiro)`` or ``KEY=None`` to leave the row out;
+    ``table=False`` creates a database without ``tb_config_sistema``."""
+    created: list[str] = []
+
+    def make(table: bool = True, **overrides) -> str:
+        name = f"esus_{secrets.token_hex(4)}"
+        postgres.execute(f'CREATE DATABASE "{name}" OWNER esus')
+        created.append(name)
+        if table:
+            with postgres.connect(name, user="esus", password=postgres.esus_password) as conn:
+                conn.execute("CREATE TABLE tb_config_sistema (co_config_sistema varchar(60) "
+                             "PRIMARY KEY, ds_config_sistema varchar(255), ds_texto text, "
+                             "ds_inteiro bigint)")
+                conn.execute("GRANT SELECT ON tb_config_sistema TO esus_scram")
+                rows = {k: (d, t, i) for k, (d, t, i) in PEC_CONFIG_DEFAULTS.items()}
+                for key, value in overrides.items():
+                    if value is None:
+                        rows.pop(key, None)
+                    else:
+                        rows[key] = (rows.get(key, ("",))[0], *value)
+                for key, (desc, texto, inteiro) in rows.items():
+                    conn.execute("INSERT INTO tb_config_sistema VALUES (%s, %s, %s, %s)",
+                                 (key, desc, texto, inteiro))
+        return name
+
+    yield make
+    for name in created:
+        try:
+            postgres.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------- HTTP
+@pytest.fixture
+def http_server():
+    """Factory: ``http_server(pec=PecConfig(...), files={"/x/a.jar": FileConfig(...)})``
+    returns a started :class:`SimServer` on 127.0.0.1 (stopped after the test)."""
+    started: list[SimServer] = []
+
+    def make(pec: PecConfig | None = None, files=None, folder: Path | None = None) -> SimServer:
+        server = SimServer(0, pec=pec, files=files, folder=folder).start()
+        started.append(server)
+        return server
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    return closed_port_url()
+
+
+def _answers_as_demo(port: int, versao: str) -> bool:
+    import requests
+
+    try:
+        info = requests.get(f"http://127.0.0.1:{port}/api/public/info", timeout=2).json()
+    except Exception:
+        return False
+    return info.get("versao") == versao and "SIMULADOR" in str(info.get("simulador", ""))
+
+
+@pytest.fixture(scope="session")
+def demo_simulator() -> Iterator[dict[int, str]]:
+    """The simulated PECs the demo site files point to. A simulator already running on those
+    ports (e.g. ``make demo`` in another terminal) is reused."""
+    servers = []
+    try:
+        for port, versao in DEMO_PORTS.items():
             try:
-                if any("ipykernel" in part for part in c.cmdline()):
-                    self.seen.setdefault(c.pid, c.create_time())
-                    found.append(c.pid)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return found
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            time.sleep(0.1)
-
-    def alive(self) -> list[int]:
-        """Sampled kernels still running (a reused pid with another start time is not)."""
-        out = []
-        for pid, created in self.seen.items():
-            try:
-                p = psutil.Process(pid)
-                if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
-                    out.append(pid)
-            except psutil.NoSuchProcess:
-                continue
-        return out
-
-
-def start_batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``python -m esus_runbook batch …`` in its own process group (a terminal's job)."""
-    return subprocess.Popen([sys.executable, "-m", "esus_runbook", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **demo_env(), **(env or {})}, cwd=ROOT,
-                            start_new_session=True)
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def rollup_triples(run_dir: Path) -> set[tuple[str, str, str]]:
-    import pandas as pd
-
-    df = pd.read_csv(run_dir / "rollup.csv", dtype=str)
-    return set(df[["site_id", "stage", "status"]].itertuples(index=False, name=None))
-
-
-def only_run(out: Path) -> Path:
-    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    assert len(runs) == 1, runs
-    return runs[0]
+                servers.append(SimServer(port, PecConfig(versao=versao)).start())
+            except OSError:
+                deadline = time.monotonic() + 5
+                while not _answers_as_demo(port, versao) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                require(_answers_as_demo(port, versao),
+                        f"porta {port} livre para o simulador de PEC da demonstração")
+        yield dict(DEMO_PORTS)
+    finally:
+        for s in servers:
+            s.stop()

@@ -110,9 +110,18 @@ def test_new_run_never_touches_older_runs(tmp_path, cli):
     assert tree_digest(first) == before
 
 
+@pytest.mark.parametrize("nb_name", sorted(NOTEBOOKS.values()))
+def test_every_notebook_declares_its_parameters(nb_name):
+    import papermill as pm
+
+    params = pm.inspect_notebook(str(NB_DIR / nb_name))
+    assert set(params) == {"site_file", "site_id", "run_dir", "interactive"}, nb_name
+    assert all("#" not in p["default"] for p in params.values()), params  # parsed cleanly
+
+
 def test_inspect_lists_parameters(cli):
     proc = cli("inspect", ROOT / "notebooks" / "01_cenario.ipynb")
-    assert proc.returncode == 0
+    assert proc.returncode == 0 and "Unable to parse" not in proc.stderr
     for name in ("site_file", "site_id", "run_dir", "interactive"):
         assert name in proc.stdout
     proc = cli("inspect", FIXTURES / "no_parameters.ipynb")

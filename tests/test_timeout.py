@@ -10,7 +10,7 @@ import pytest
 
 from esus_runbook.stages import NOTEBOOKS
 
-from .servers import KernelSampler, only_run, start_batch
+from .batch_procs import KernelSampler, only_run, start_batch
 from .test_batch import _notebooks_with, one_site
 
 pytestmark = pytest.mark.notebooks

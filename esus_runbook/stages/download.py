@@ -1,13 +1,153 @@
-"""Stage — Download do instalador (automated checks arrive with this stage's own issue)."""
+"""Stage 3 — download do instalador: the installer file, verified.
+
+Input: ``instalador.arquivo`` (a file already downloaded) or ``instalador.url`` (the link
+copied from the SISAPS portal). A URL is downloaded into the *shared installers folder*
+(``$ESUS_RUNBOOK_INSTALADORES``, default ``~/.cache/esus-runbook/instaladores``), never into the
+run folder: a 700 MB installer is fetched once and every site and run of that version reuses it
+(a lock file stops two sites of a batch from downloading the same file at once; the second one
+waits and then verifies the finished file).
+
+Checks (see :func:`esus_runbook.fetch.verify_file`): name, version, platform, format, size
+against the registry (and ``Content-Length``), SHA-256 against ``instalador.sha256`` and against
+the team's release registry (trust on first use). Neither file nor URL: ``pendente`` with the
+download command.
+"""
 
 from __future__ import annotations
 
-from ._pending import pending
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..results import StageResult, Status
+from ..sites import Site
 
 TITLE = "Download do instalador"
 INPUT_KEYS = ("instalador",)
 INPUT_FILES = ("instalador.arquivo",)
+CACHE_ENV = "ESUS_RUNBOOK_INSTALADORES"
 
 
-def evaluate(site, ctx=None):
-    return pending(site, "download", "Baixe o instalador no portal SISAPS e registre o SHA-256 (sha256sum) do arquivo.")
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The shared folder where downloaded installers live."""
+    env = os.environ if env is None else env
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]).expanduser()
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "esus-runbook" / "instaladores"
+
+
+def team_registry_file(site: Site, folder: Path) -> Path:
+    """The inventory's ``registro_instaladores``, else ``registro-instaladores.csv`` in the
+    installers folder."""
+    from ..releases import default_team_file
+
+    named = site.extra.get("registro_instaladores") if site.extra else None
+    return Path(named) if named else default_team_file(folder)
+
+
+def extra_fingerprint(site: Site) -> dict[str, Any]:
+    """A change in the inventory's registry re-runs this stage on resume."""
+    from . import file_fingerprint
+
+    named = site.extra.get("registro_instaladores") if site.extra else None
+    return {"registro_instaladores": file_fingerprint(named)} if named else {}
+
+
+def download_command(site: Site, dest: Path | str) -> str:
+    inst = site.instalador
+    cmd = (f'esus-runbook download --url "<link copiado do portal SISAPS>" '
+           f"--version {inst['versao'] or '<versão>'} --dest {dest}")
+    if inst["plataforma"] == "windows":
+        cmd += " --platform windows"
+    if site.extra and site.extra.get("registro_instaladores"):
+        cmd += f" --registry {site.extra['registro_instaladores']}"
+    return cmd
+
+
+def evaluate(site: Site, ctx=None) -> StageResult:
+    from ..errors import InputError
+    from ..releases import Registry
+
+    env = getattr(ctx, "env", None)
+    interactive = bool(getattr(ctx, "interactive", False))
+    inst = site.instalador
+    r = StageResult(site.site_id, "download")
+    versao, plataforma = inst["versao"], inst["plataforma"]
+    arquivo, url, sha = inst["arquivo"], inst["url"], inst["sha256"]
+    metrics: dict[str, Any] = {"versao": versao, "plataforma": plataforma}
+    dest = Path(arquivo).parent if arquivo else cache_dir(env)
+
+    if not versao:
+        r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE, "instalador.versao",
+              "versão do PEC não informada",
+              "Informe instalador.versao (ex.: 5.5.24), a versão do portal SISAPS, e baixe com: "
+              f"{download_command(site, dest)}")
+        return r.finish(**metrics, comando=download_command(site, dest))
+
+    local = Path(arquivo) if arquivo else None
+    if local is not None and not local.is_file() and not url:
+        r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE, str(local),
+              "arquivo não encontrado",
+              f"Baixe o instalador com: {download_command(site, local.parent)}")
+        return r.finish(**metrics, origem="arquivo", comando=download_command(site, local.parent))
+    if local is None and not url:
+        r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE,
+              "instalador.arquivo ou instalador.url", "nenhum informado",
+              "Copie o link do instalador no portal SISAPS para instalador.url, ou baixe com: "
+              f"{download_command(site, dest)} e informe o arquivo em instalador.arquivo.")
+        return r.finish(**metrics, comando=download_command(site, dest))
+
+    folder = local.parent if local is not None and local.is_file() else cache_dir(env)
+    try:
+        registry = Registry(team_registry_file(site, folder))
+        registry.team_releases()  # a broken registry file is reported before any transfer
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("DL_REGISTRO", "Registro de versões", Status.FALHA, "CSV válido",
+              f"{p.file}:{p.key}: {p.message}" if p.key else f"{p.file}: {p.message}",
+              p.remedy or "Corrija o arquivo do registro de instaladores.")
+        return r.finish(**metrics)
+    metrics["registro"] = str(registry.team_file)
+
+    if local is not None and local.is_file():
+        from ..fetch import verify_file
+
+        v = verify_file(local, versao, plataforma, expected_sha256=sha, registry=registry)
+        r.checks.extend(v.checks)
+        return r.finish(**metrics, origem="arquivo", arquivo=str(local), nome=local.name,
+                        tamanho_bytes=v.size, sha256=v.sha256, registro_acao=v.recorded)
+
+    from ..fetch import DownloadError, download
+
+    metrics.update(origem="url", pasta=str(folder))
+    try:
+        out = download(url, folder, versao, plataforma=plataforma, expected_sha256=sha,
+                       registry=registry, progress=interactive)
+    except (DownloadError, InputError) as exc:
+        p = exc.problems[0]
+        r.add("DL_DOWNLOAD", "Download do instalador", Status.FALHA, "arquivo baixado",
+              p.message, p.remedy or "Confira o link e a rede e execute a etapa de novo.")
+        return r.finish(**metrics)
+    r.checks.extend(out.checks)
+    m = out.metrics()
+    if out.ok:
+        how = ("reaproveitado da pasta compartilhada" if out.reused else
+               f"{out.downloaded_bytes / 1e6:.1f} MB em {out.seconds:.1f} s"
+               + (f", retomado de {out.resumed_from / 1e6:.1f} MB" if out.resumed_from else "")
+               + (f", {out.attempts} tentativas" if out.attempts > 1 else ""))
+        r.checks.insert(0, _ok_check(how, out.path))
+    elif out.quarantined is not None:
+        r.add("DL_QUARENTENA", "Arquivo rejeitado em quarentena", Status.FALHA,
+              "arquivo verificado", str(out.quarantined),
+              "O arquivo baixado não passou na verificação e foi movido para a quarentena "
+              "(não tem o nome do instalador). Baixe de novo; se repetir, avise a equipe.")
+    return r.finish(**metrics, **{k: v for k, v in m.items() if k not in metrics})
+
+
+def _ok_check(how: str, path: Path | None):
+    from ..results import Check
+
+    return Check("DL_DOWNLOAD", "Download do instalador", Status.OK, "arquivo baixado",
+                 f"{path} ({how})")

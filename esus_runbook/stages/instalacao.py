@@ -1,13 +1,302 @@
-"""Stage — Instalação e configuração (automated checks arrive with this stage's own issue)."""
+"""Stage 4 — instalação e configuração: the exact installer command, the pre-install
+checklist and, once PEC is up, the live checks of ``verify-install``.
+
+Before installing (domain.md §4, §7): the installer command for this site — Linux
+``LANG=pt_BR.UTF-8 java -jar eSUS-AB-PEC-<v>-Linux64.jar -console -continue`` (the only
+non-interactive switches), ``-treinamento`` only in training, ``-backup`` on an upgrade,
+``-url/-username/-password`` for an external database with the password typed at run time
+into a variable (never written in the command, the report or a log), ``-cert-domain`` (and
+``-cert-port``) for automatic HTTPS; the Windows equivalent in PowerShell. The checklist
+reuses the ambiente stage's result (locale, RemoveIPC, ports) instead of probing again, and
+asks for a tested backup before an upgrade.
+
+After installing: with ``instalacao.pec_url`` the stage runs
+:func:`esus_runbook.pec.verify_install` (the same function as the CLI); without it the stage is
+``pendente`` with the command to run. The database password comes from
+``instalacao.db_password_env``/``db_password_file`` through :func:`secrets.read_secret`.
+"""
 
 from __future__ import annotations
 
-from ._pending import pending
+from collections.abc import Iterable
+from typing import Any
+
+from ..results import Check, StageResult, Status, worst
+from ..sites import Site
 
 TITLE = "Instalação e configuração"
 INPUT_KEYS = ("cenario", "instalador", "instalacao")
 INPUT_FILES = ()
+HTTPS_SINCE = (5, 3)
+DEFAULT_PASSWORD_VAR = "PEC_DB_SENHA"
+
+# (check id, title, keywords of the ambiente check ids, linux only, manual check)
+CHECKLIST = (
+    ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ("LOCALE",), True,
+     "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
+     "ou dpkg-reconfigure locales)"),
+    ("INST_PRE_FUSO", "Fuso horário configurado", ("FUSO",), False,
+     "timedatectl (Linux: timedatectl set-timezone America/Sao_Paulo) ou tzutil /g (Windows)"),
+    ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ("IPC",), True,
+     "grep -i RemoveIPC /etc/systemd/logind.conf (deve ser RemoveIPC=no; depois "
+     "systemctl restart systemd-logind)"),
+    ("INST_PRE_PORTAS", "Portas do PEC livres", ("PORT",), False,
+     "ss -ltnp | grep -E ':(8080|5433|80|443) ' (Linux) ou "
+     "Get-NetTCPConnection -LocalPort 8080,5433,80,443 (Windows)"),
+)
 
 
-def evaluate(site, ctx=None):
-    return pending(site, "instalacao", "Instale com -console -continue e confira http://servidor:8080/api/public/info.")
+# --------------------------------------------------------------------------- command
+def installer_name(site: Site, download: StageResult | None) -> str:
+    """The installer file: the one the download stage verified, else the expected name."""
+    from ..fetch import expected_name
+
+    if download is not None:
+        name = download.metrics.get("nome")
+        if name and download.status in (Status.OK, Status.ALERTA):
+            return str(name)
+    return expected_name(site.instalador["versao"], site.instalador["plataforma"])
+
+
+def installer_command(site: Site, name: str) -> dict[str, Any]:
+    """The exact command lines for this site. Returns ``{"linhas", "texto", "opcoes",
+    "problemas", "avisos"}``; ``problemas`` (pt-BR) make the command unusable as is."""
+    from ..pec import check_db_url, is_external
+    from ..releases import version_tuple
+
+    inst, cfg = site.instalacao, site.instalador
+    windows = cfg["plataforma"] == "windows"
+    problems: list[str] = []
+    notes: list[str] = []
+    options = ["-console", "-continue"]
+    if inst["modo"] == "treinamento":
+        options.append("-treinamento")
+    if inst["atualizacao"]:
+        options.append("-backup")
+    var = inst["db_password_env"] or DEFAULT_PASSWORD_VAR
+    external = False
+    if inst["db_url"]:
+        info = check_db_url(inst["db_url"], "instalacao.db_url")
+        external = is_external(info)
+        if external:
+            host, port = info.get("host"), info.get("port") or "5432"
+            dbname, user = info.get("dbname"), info.get("user")
+            if not host or not dbname or not user:
+                problems.append("a URL do banco externo precisa de usuário, servidor e banco "
+                                "(postgresql://usuario@servidor:5432/esus)")
+            options.append(f"-url=jdbc:postgresql://{host}:{port}/{dbname}")
+            options.append(f"-username={user}")
+            options.append(f'"-password=$env:{var}"' if windows else f'-password="${var}"')
+            notes.append("A senha do banco é digitada na hora (não aparece na tela nem no "
+                         "histórico) e passada por variável; durante a instalação ela fica "
+                         "visível na lista de processos do servidor: instale sem outros "
+                         "usuários logados.")
+    if inst["https_dominio"]:
+        if version_tuple(cfg["versao"]) < HTTPS_SINCE:
+            problems.append(f"o HTTPS automático (-cert-domain) só existe a partir do PEC "
+                            f"5.3; a versão {cfg['versao']} não tem essa opção")
+        options.append(f"-cert-domain={inst['https_dominio']}")
+        if inst["https_porta"] and inst["https_porta"] != 443:
+            options.append(f"-cert-port={inst['https_porta']}")
+        notes.append("O HTTPS automático precisa de domínio público apontando para o servidor "
+                      "e das portas 80 e 443 acessíveis da internet.")
+    lines: list[str] = []
+    if windows:
+        lines.append("# PowerShell como Administrador, na pasta do instalador")
+        if external:
+            lines.append(f'$s = Read-Host "Senha do banco" -AsSecureString; '
+                         f'$env:{var} = [System.Net.NetworkCredential]::new("", $s).Password')
+        launcher = (f".\\{name}" if name.endswith(".exe") else f"java -jar {name}")
+        lines.append(" ".join([launcher, *options]))
+        if external:
+            lines.append(f"Remove-Item Env:{var}")
+        if name.endswith(".exe"):
+            notes.append("Instalador .exe (versões antigas): confira as opções com -help.")
+    else:
+        lines.append("# como root, na pasta do instalador")
+        if external:
+            lines.append(f'read -rs -p "Senha do banco: " {var}; echo')
+        lines.append(" ".join([f"LANG=pt_BR.UTF-8 java -jar {name}", *options]))
+        if external:
+            lines.append(f"unset {var}")
+    return {"linhas": lines, "texto": "\n".join(lines), "opcoes": options,
+            "problemas": problems, "avisos": notes, "banco_externo": external}
+
+
+# --------------------------------------------------------------------------- checklist
+def _matching(checks: Iterable[Check], keywords: tuple[str, ...]) -> list[Check]:
+    return [c for c in checks if any(k in c.id.upper() for k in keywords)
+            and c.id.upper().startswith("AMB")]
+
+
+def checklist(site: Site, ambiente: StageResult | None) -> list[Check]:
+    """The pre-install checks (domain.md §7), from the ambiente stage's result."""
+    linux = site.instalador["plataforma"] != "windows"
+    out: list[Check] = []
+    for cid, title, keywords, linux_only, manual in CHECKLIST:
+        if linux_only and not linux:
+            continue
+        found = _matching(ambiente.checks, keywords) if ambiente is not None else []
+        if ambiente is None:
+            status, observed = Status.PENDENTE, "etapa ambiente ainda não executada"
+            remedy = f"Execute a etapa ambiente (sondagem do servidor) ou confira à mão: {manual}"
+        elif not found:
+            status, observed = Status.PENDENTE, "não conferido na etapa ambiente"
+            remedy = ("A etapa ambiente não trouxe esta verificação (falta a sondagem do "
+                      f"servidor?). Gere a sondagem ou confira à mão: {manual}")
+        else:
+            status = worst(c.status for c in found) or Status.PENDENTE
+            if status is Status.ERRO:
+                status = Status.PENDENTE
+            observed = "; ".join(f"{c.id}: {c.observed}" for c in found)
+            bad = [c.remedy for c in found if c.status is not Status.OK and c.remedy]
+            remedy = " ".join(bad) if bad else None
+            if status is not Status.OK and not remedy:
+                remedy = f"Confira à mão: {manual}"
+        out.append(Check(cid, title, status, "conferido na etapa ambiente", observed, remedy))
+    if site.instalacao["atualizacao"]:
+        if site.cenario["backup_automatizado"] is True:
+            out.append(Check("INST_PRE_BACKUP", "Backup antes da atualização", Status.OK,
+                             "backup testado e -backup no comando",
+                             "rotina automática de backup declarada; o comando inclui -backup"))
+        else:
+            out.append(Check(
+                "INST_PRE_BACKUP", "Backup antes da atualização", Status.ALERTA,
+                "backup testado e -backup no comando",
+                "sem rotina automática de backup declarada (o comando inclui -backup)",
+                "Antes de atualizar, faça e teste um backup: pare o PEC, "
+                "pg_dump -Fc -p 5433 -U postgres esus > esus.backup, sha256sum esus.backup "
+                "e pg_restore -l esus.backup."))
+    return out
+
+
+def settle_checklist(items: list[Check], installed_ok: bool, upgrade: bool) -> list[Check]:
+    """Once the live checks show the installation done and right, a pre-install item that
+    was never verified is history, not a pending input: it becomes ``alerta`` (a failed
+    item stays ``falha``). Before an upgrade every item still matters."""
+    if not installed_ok or upgrade:
+        return items
+    out = []
+    for c in items:
+        if c.status is Status.PENDENTE:
+            c = Check(c.id, c.title, Status.ALERTA, c.expected,
+                      f"{c.observed} (o PEC já está instalado e verificado)",
+                      f"Não foi conferido antes da instalação; confira antes da próxima "
+                      f"atualização. {c.remedy}")
+        out.append(c)
+    return out
+
+
+# --------------------------------------------------------------------------- evaluate
+def evaluate(site: Site, ctx=None) -> StageResult:
+    from ..errors import InputError
+    from ..pec import command as verify_command
+    from ..pec import verify_install
+    from ..secrets import read_secret
+
+    r = StageResult(site.site_id, "instalacao")
+    inst, cfg = site.instalacao, site.instalador
+    previous = getattr(ctx, "previous", None)
+    download = previous("download") if previous else None
+    ambiente = previous("ambiente") if previous else None
+    metrics: dict[str, Any] = {"modo": inst["modo"], "atualizacao": inst["atualizacao"],
+                               "plataforma": cfg["plataforma"], "versao": cfg["versao"]}
+
+    if not cfg["versao"]:
+        r.add("INST_COMANDO", "Comando do instalador", Status.PENDENTE, "comando completo",
+              "versão do PEC não informada",
+              "Informe instalador.versao para montar o comando exato do instalador.")
+    else:
+        name = installer_name(site, download)
+        try:
+            cmd = installer_command(site, name)
+        except InputError as exc:
+            cmd = None
+            r.add("INST_COMANDO", "Comando do instalador", Status.FALHA, "comando completo",
+                  exc.problems[0].message, exc.problems[0].remedy or "Corrija instalacao.db_url.")
+        if cmd is not None:
+            metrics.update(instalador=name, comando=cmd["texto"], comando_linhas=cmd["linhas"],
+                           comando_opcoes=cmd["opcoes"], comando_avisos=cmd["avisos"])
+            if cmd["problemas"]:
+                r.add("INST_COMANDO", "Comando do instalador", Status.FALHA, "comando completo",
+                      cmd["texto"], _sentence("; ".join(cmd["problemas"])))
+            else:
+                r.add("INST_COMANDO", "Comando do instalador", Status.OK,
+                      "-console -continue, modo e banco do site",
+                      "; ".join(line for line in cmd["linhas"] if not line.startswith("#")))
+    pre = checklist(site, ambiente)
+
+    tipo = site.cenario["tipo_instalacao"]
+    command = verify_command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
+                             inst["db_password_file"], cfg["versao"], inst["modo"], tipo)
+    metrics["comando_verificacao"] = command
+    if not inst["pec_url"]:
+        r.checks.extend(pre)
+        r.add("INST_VERIFICACAO", "PEC instalado e no ar", Status.PENDENTE,
+              "instalacao.pec_url", "não informado",
+              "Depois de instalar, informe instalacao.pec_url (ex.: http://10.0.0.5:8080) "
+              f"ou rode no servidor: {command}")
+        return r.finish(**metrics, checklist=_rows(pre))
+
+    password = None
+    if inst["db_url"]:
+        env = getattr(ctx, "env", None)
+        try:
+            password = read_secret(inst["db_password_env"], inst["db_password_file"],
+                                   what="senha do banco do PEC", env=env)
+        except InputError as exc:
+            p = exc.problems[0]
+            r.add("INST_DB_SENHA", "Senha do banco disponível", Status.PENDENTE,
+                  "variável ou arquivo com a senha", p.message,
+                  p.remedy or "Defina a variável ou o arquivo da senha do banco.")
+        if password is not None:
+            for warning in password.warnings:
+                r.add("INST_DB_SENHA", "Arquivo da senha do banco protegido", Status.ALERTA,
+                      "permissão 600", warning, "chmod 600 no arquivo da senha.")
+    skip_db = any(c.id == "INST_DB_SENHA" and c.status is Status.PENDENTE for c in r.checks)
+    report = verify_install(inst["pec_url"], db_url=None if skip_db else inst["db_url"],
+                            password=password, expect_version=cfg["versao"], modo=inst["modo"],
+                            tipo_instalacao=tipo)
+    password = None
+    installed_ok = (report.status in (Status.OK, Status.ALERTA)
+                    and any(c.id == "PEC_VERSAO" for c in report.checks))
+    pre = settle_checklist(pre, installed_ok, bool(inst["atualizacao"]))
+    r.checks.extend(pre)
+    r.checks.extend(report.checks)
+    metrics["verificacao"] = report.metrics
+    metrics["pec_url"] = report.pec_url
+    return r.finish(**metrics, checklist=_rows(pre))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _rows(items: list[Check]) -> list[dict[str, Any]]:
+    return [{"id": c.id, "status": c.status.value, "observado": c.observed} for c in items]
+
+
+def charts(result: StageResult) -> list[tuple[str, Any]]:
+    """Response times measured by the live checks (from the result's metrics)."""
+    times = (result.metrics.get("verificacao") or {}).get("tempos_ms") or {}
+    info = [t for t in times.get("info") or [] if t is not None]
+    if not info:
+        return []
+    from ..report.charts import pyplot
+
+    plt = pyplot()
+    labels = [f"info {i + 1}" for i in range(len(info))]
+    values = list(info)
+    if times.get("pagina") is not None:
+        labels.append("página /")
+        values.append(times["pagina"])
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    ax.bar(labels, values, color="#2b6cb0")
+    from ..pec import SLOW_S
+
+    ax.axhline(SLOW_S * 1000, color="#c05621", linestyle="--", linewidth=1,
+               label=f"limite do runbook ({SLOW_S:g} s)")
+    ax.set_ylabel("ms")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return [("Tempo de resposta do PEC", fig)]

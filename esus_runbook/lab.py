@@ -1,0 +1,321 @@
+"""``esus-runbook lab``: JupyterLab for analysts who do not know Jupyter.
+
+Without an argument JupyterLab opens in the notebooks folder, where 01_cenario starts a new
+site with its form. With a site file, an inventory or a folder of sites, each site gets a
+*workspace* ``<out>/<site_id>/`` holding its own copy of the stage notebooks with the site's
+parameters injected (papermill's ``injected-parameters`` cell, the mechanism the batch uses),
+so the analyst opens ``01_cenario.ipynb`` and runs it without editing anything. Results of
+the stages land in the same folder (``<stage>.json``), as in a batch run folder, and the
+status widget reads them there. An existing workspace notebook is never replaced: only its
+injected parameters are updated, so the analyst's outputs and notes survive.
+
+The server listens on 127.0.0.1 only, with a random token passed through the environment
+(``JUPYTER_TOKEN``), never on the command line; it stops, with its kernels, on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sites, stages
+from .batch.options import KERNEL_NAME, default_notebooks_dir
+from .errors import InputError, RunbookError
+
+DEFAULT_OUT = Path("execucoes") / "interativo"
+INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
+
+
+# --------------------------------------------------------------------------- workspaces
+@dataclass
+class SiteEntry:
+    """One site of the argument: the folder name and the notebook parameters."""
+
+    name: str
+    site_file: Path
+    site_id: str | None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "site"
+
+
+def discover(target: str | Path) -> list[SiteEntry]:
+    """The sites named by a site file (existing or new), an inventory or a folder."""
+    path = Path(target).expanduser().resolve()
+    if path.is_dir():
+        found = [SiteEntry(sid, f, sid) for sid, f in _folder(path).items()]
+        if not found:
+            raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
+                             remedy="para um site novo informe o arquivo a criar, ex.: "
+                                    "esus-runbook lab sites/ubs-nova.yaml")
+        return found
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise InputError("informe um arquivo de site .yaml, um inventário ou uma pasta",
+                         file=str(path), remedy="ex.: esus-runbook lab sites/ubs-centro.yaml")
+    if not path.exists():  # a new site: the form in 01_cenario creates the file
+        return [SiteEntry(_slug(path.stem), path, None)]
+    raw = sites.read_mapping_file(path)
+    if isinstance(raw, dict) and "sites" in raw:
+        items = raw["sites"] if isinstance(raw["sites"], list) else []
+        out = []
+        for i, item in enumerate(items):
+            sid = None
+            if isinstance(item, str):
+                sub = (path.parent / item).resolve()
+                sid = _raw_id(sub)
+            elif isinstance(item, dict):
+                sid = item.get("site_id")
+            if not isinstance(sid, str) or not sites.SLUG.match(sid):
+                raise InputError("item sem site_id válido", file=str(path), key=f"sites[{i}]",
+                                 remedy="cada site precisa de site_id (ex.: ubs-centro)")
+            out.append(SiteEntry(sid, path, sid))
+        if not out:
+            raise InputError("deve ser uma lista não vazia", file=str(path), key="sites",
+                             remedy="liste os sites com '- site_id: ...' ou caminhos")
+        return out
+    sid = raw.get("site_id") if isinstance(raw, dict) else None
+    if isinstance(sid, str) and sites.SLUG.match(sid):
+        return [SiteEntry(sid, path, sid)]
+    return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
+
+
+def _raw_id(path: Path) -> str | None:
+    raw = sites.read_mapping_file(path)
+    sid = raw.get("site_id") if isinstance(raw, dict) else None
+    return sid if isinstance(sid, str) else None
+
+
+def _folder(path: Path) -> dict[str, Path]:
+    from .form import folder_sites
+
+    return folder_sites(path)
+
+
+def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None
+                      ) -> Path:
+    """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
+    site; return the folder."""
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from .results import write_text_atomic
+
+    notebooks_dir = notebooks_dir or default_notebooks_dir()
+    folder = out / entry.name
+    params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
+              "run_dir": str(out), "interactive": True}
+    for name in stages.NOTEBOOKS.values():
+        dest = folder / name
+        source = dest if dest.exists() else notebooks_dir / name
+        nb = load_notebook_node(str(source))  # adds the tags papermill expects
+        if dest.exists() and nb.metadata.get("papermill", {}).get("parameters") == params:
+            continue
+        nb = parameterize_notebook(nb, params, comment=INJECTED_COMMENT)
+        nb.metadata.get("papermill", {}).pop("default_parameters", None)
+        write_text_atomic(dest, nbformat.writes(nb))
+    return folder
+
+
+# --------------------------------------------------------------------------- server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def check_kernel(name: str = KERNEL_NAME) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise InputError(f"o kernel Jupyter '{name}' não está registrado",
+                         remedy="execute 'make setup' (ou python -m ipykernel install "
+                                f"--sys-prefix --name {name})") from None
+
+
+@dataclass
+class LabServer:
+    """A running JupyterLab. ``stop()`` ends it and every process it started."""
+
+    process: subprocess.Popen
+    port: int
+    token: str = field(repr=False)
+    root: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str | None = None, token: bool = True) -> str:
+        """The address of ``path`` (relative to the root) in JupyterLab, with the token."""
+        where = "/lab" + ("/tree/" + urllib.parse.quote(path) if path else "")
+        return self.base_url + where + (f"?token={self.token}" if token else "")
+
+    def api(self, path: str, timeout: float = 10) -> bytes:
+        req = urllib.request.Request(self.base_url + path,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (127.0.0.1)
+            return resp.read()
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RunbookError(f"o JupyterLab terminou ao iniciar (código "
+                                   f"{self.process.returncode})",
+                                   remedy="veja as mensagens acima; confira 'make setup'")
+            try:
+                self.api("/api/status", timeout=5)
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RunbookError(f"o JupyterLab não respondeu em {timeout:.0f} s",
+                                   remedy="tente de novo; confira a porta com --port")
+            time.sleep(0.3)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM (JupyterLab then shuts its kernels down), SIGKILL after ``timeout``;
+        any process it left behind is ended too."""
+        import psutil
+
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        alive = [c for c in children if c.is_running()]
+        for c in alive:
+            try:
+                c.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, still = psutil.wait_procs(alive, timeout=10)
+        for c in still:
+            try:
+                c.kill()
+            except psutil.NoSuchProcess:
+                pass
+        return self.process.returncode
+
+
+def _die_with_parent() -> None:
+    """Linux: JupyterLab gets SIGTERM if the process that started it dies (even by
+    SIGKILL), so a killed ``esus-runbook lab`` never leaves a server behind."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
+              open_path: str | None = None, open_browser: bool = False,
+              env: dict[str, str] | None = None, log=None) -> LabServer:
+    """Start JupyterLab on 127.0.0.1 in ``root`` with the esus-runbook kernel as default.
+    ``open_path`` is what the browser opens first (relative to ``root``)."""
+    check_kernel()
+    if port is None:
+        port = free_port()
+    elif not _port_free(port):
+        raise InputError(f"a porta {port} já está em uso", key="--port",
+                         remedy="escolha outra com --port ou omita para usar uma livre")
+    token = token or secrets.token_urlsafe(32)
+    default_url = "/lab" + ("/tree/" + open_path if open_path else "")
+    cmd = [sys.executable, "-m", "jupyterlab",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+           "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+           f"--ServerApp.open_browser={open_browser}",
+           f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
+           f"--LabApp.default_url={default_url}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+           "--ServerApp.log_level=WARN"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--ServerApp.allow_root=True")  # only 127.0.0.1, with a token
+    full_env = {**os.environ, **(env or {}), "JUPYTER_TOKEN": token}
+    proc = subprocess.Popen(cmd, env=full_env, cwd=root, stdin=subprocess.DEVNULL,
+                            stdout=log or None, stderr=log or None, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    server = LabServer(proc, port, token, root)
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop()
+
+
+def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
+            port: int | None = None, open_browser: bool = True) -> int:
+    """What ``esus-runbook lab`` does: prepare, start, print the address, wait for Ctrl+C."""
+    if target is None:
+        root = default_notebooks_dir().resolve()
+        if not (root / stages.NOTEBOOKS["cenario"]).exists():
+            raise InputError("pasta de notebooks não encontrada", file=str(root),
+                             remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
+        open_path = stages.NOTEBOOKS["cenario"]
+        names: list[str] = []
+    else:
+        out = Path(out).expanduser().resolve()
+        entries = discover(target)
+        for entry in entries:
+            prepare_workspace(entry, out)
+        root = out
+        names = [e.name for e in entries]
+        open_path = f"{names[0]}/{stages.NOTEBOOKS['cenario']}" if len(names) == 1 else None
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    server = None
+    try:
+        server = start_lab(root, port=port, open_path=open_path, open_browser=open_browser)
+        print("JupyterLab do esus-runbook pronto (Ctrl+C encerra).", flush=True)
+        print(f"Pasta: {root}")
+        if names:
+            print("Sites: " + ", ".join(names))
+        print(f"Abra no navegador: {server.url(open_path)}", flush=True)
+        code = server.process.wait()
+        print(f"O JupyterLab terminou (código {code}).", file=sys.stderr)
+        return 0 if code == 0 else 1
+    except (KeyboardInterrupt, _Stop):
+        print("Encerrando o JupyterLab e os kernels…", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        signal.signal(signal.SIGTERM, previous)

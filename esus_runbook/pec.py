@@ -1,0 +1,467 @@
+"""Live checks of an installed PEC over HTTP and of its PostgreSQL (``verify-install``).
+
+HTTP (domain.md §4): ``GET /api/public/info`` answers without login once the application is up,
+with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
+only, with psycopg): server version ≥ 9.6; ``tb_config_sistema`` keys ``VERSAOBANCODADOS``
+(must equal the application version, otherwise PEC refuses to start), ``TREINAMENTO``
+(``ds_inteiro`` 1 = training: nothing reaches SISAB), ``TIPOINSTALACAO``, ``LINKINSTALACAO``;
+``password_encryption`` md5 on an external server (the installer's JDBC driver fails on SCRAM).
+
+The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goes to one call
+(``psycopg.connect``); every message that leaves this module is stripped of it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InputError
+from .ids import scrub
+from .results import Check, Status, derive_status, now_iso
+from .secrets import Secret
+
+SCHEMA = "esus-runbook/verify-install/1"
+INFO_PATH = "/api/public/info"
+SLOW_S = 2.0  # the runbook's own threshold for a slow answer (not an official figure)
+MIN_SERVER_VERSION = 90600
+BUNDLED_DB_PORT = 5433
+TIPO_DB = {"prontuario": "PRONTUARIO", "centralizador_municipal": "CENTRALIZADORA",
+           "centralizador_estadual": "CENTRALIZADORA"}
+CONFIG_KEYS = ("VERSAOBANCODADOS", "TREINAMENTO", "TIPOINSTALACAO", "LINKINSTALACAO",
+               "NOMEINSTALACAO")
+
+NOT_ANSWERING = (
+    "O PEC não responde. Causas prováveis: (1) ainda está iniciando — depois de instalar ou "
+    "reiniciar leva alguns minutos: aguarde e repita; (2) serviço parado — confira "
+    "'systemctl status e-SUS-PEC' (Linux) ou o serviço no Windows e o log "
+    "webserver/logs/pec.log; (3) porta 8080 bloqueada ou endereço errado — confira o firewall "
+    "do servidor (ufw/firewalld/Windows) e a URL.")
+
+
+@dataclass
+class VerifyReport:
+    """Checks and measurements of one PEC installation."""
+
+    pec_url: str
+    db_url: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    checked_at: str = field(default_factory=now_iso)
+
+    @property
+    def status(self) -> Status:
+        return derive_status(self.checks)
+
+    def add(self, id: str, title: str, status: Status, expected: Any = None,
+            observed: Any = None, remedy: str | None = None) -> None:
+        self.checks.append(Check(id, title, status, expected, observed, remedy))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "pec_url": self.pec_url, "db_url": self.db_url,
+                "checked_at": self.checked_at, "status": self.status.value,
+                "checks": [{"id": c.id, "title": c.title, "status": c.status.value,
+                            "expected": c.expected, "observed": c.observed,
+                            "remedy": c.remedy} for c in self.checks],
+                "metrics": self.metrics}
+
+
+# --------------------------------------------------------------------------- inputs
+def check_pec_url(url: str, where: str = "--pec-url") -> str:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError("URL do PEC inválida: deve começar com http:// ou https://", file=where,
+                         remedy="ex.: http://10.0.0.5:8080")
+    if parts.username or parts.password:
+        raise InputError("a URL do PEC não pode conter usuário ou senha", file=where,
+                         remedy="informe só http://servidor:porta")
+    return url.rstrip("/")
+
+
+def check_db_url(url: str, where: str = "--db-url") -> dict[str, Any]:
+    """The conninfo of a ``postgresql://`` URL without password (else InputError)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not re.match(r"^postgres(ql)?://", url or ""):
+        raise InputError("URL do banco inválida: deve começar com postgresql://", file=where,
+                         remedy="ex.: postgresql://postgres@127.0.0.1:5433/esus")
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:  # psycopg.ProgrammingError; never echo the URL (it may hold a secret)
+        raise InputError("URL do banco inválida", file=where,
+                         remedy="use postgresql://usuario@host:porta/banco") from None
+    if info.get("password"):
+        raise InputError("a URL do banco não pode conter senha", file=where,
+                         remedy="tire a senha da URL e use --db-password-env NOME_DA_VARIAVEL")
+    return info
+
+
+def is_external(info: dict[str, Any]) -> bool:
+    """Whether the database is not the one the installer bundles (127.0.0.1:5433)."""
+    host = str(info.get("host") or "localhost")
+    port = int(info.get("port") or 5432)
+    return not (host in ("localhost", "127.0.0.1", "::1") and port == BUNDLED_DB_PORT)
+
+
+def same_link(a: str | None, b: str) -> bool:
+    """URLs equal up to a trailing slash and the case of scheme and host."""
+    if not a:
+        return False
+    pa, pb = urlsplit(a.strip()), urlsplit(b.strip())
+    return ((pa.scheme.lower(), (pa.hostname or "").lower(), pa.port, pa.path.rstrip("/"))
+            == (pb.scheme.lower(), (pb.hostname or "").lower(), pb.port, pb.path.rstrip("/")))
+
+
+# --------------------------------------------------------------------------- HTTP
+def _get(session: Any, url: str, timeout: float) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    resp = session.get(url, timeout=(timeout, timeout), allow_redirects=True)
+    return resp, (time.perf_counter() - t0) * 1000.0
+
+
+def _http_failure(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
+    from .fetch import describe_network_error
+
+    msg, _ = describe_network_error(exc, url)
+    import requests
+
+    if isinstance(exc, requests.exceptions.Timeout):
+        msg = f"sem resposta em {timeout:g} s"
+    return msg, NOT_ANSWERING
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return scrub(text if len(text) <= limit else text[:limit] + "…")
+
+
+def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samples: int,
+               slow_s: float, session: Any) -> str | None:
+    """HTTP checks; returns the application version PEC reported (or None)."""
+    import requests
+
+    base = r.pec_url
+    info_url = base + INFO_PATH
+    times: list[float] = []
+    try:
+        resp, ms = _get(session, info_url, timeout)
+    except requests.exceptions.RequestException as exc:
+        msg, remedy = _http_failure(exc, info_url, timeout)
+        r.add("PEC_INFO", "PEC responde em /api/public/info", Status.FALHA,
+              "HTTP 200 com a versão (campo versao)", msg, remedy)
+        r.metrics["pec_responde"] = False
+        return None
+    times.append(ms)
+    r.metrics["pec_responde"] = True
+    versao = None
+    if resp.status_code != 200:
+        r.add("PEC_INFO", "PEC responde em /api/public/info", Status.FALHA,
+              "HTTP 200 com a versão (campo versao)", f"HTTP {resp.status_code}",
+              "O servidor responde, mas o PEC está com erro: se acabou de iniciar, aguarde "
+              "alguns minutos; senão veja webserver/logs/pec.log e se o serviço do banco "
+              "(e-SUS-AB-PostgreSQL) está no ar.")
+    else:
+        try:
+            info = resp.json()
+        except ValueError:
+            info = None
+        if not isinstance(info, dict) or not isinstance(info.get("versao"), str):
+            r.add("PEC_INFO", "PEC responde em /api/public/info", Status.FALHA,
+                  "JSON com o campo versao", _short(resp.text or "(vazio)", 120),
+                  "O endereço não é de um PEC (ou um proxy respondeu no lugar dele): confira "
+                  "a URL e a porta (padrão 8080).")
+        else:
+            versao = info["versao"].strip()
+            r.metrics["info"] = {k: _short(v, 200) for k, v in list(info.items())[:20]}
+            r.add("PEC_INFO", "PEC responde em /api/public/info", Status.OK,
+                  "HTTP 200 com a versão (campo versao)", f"HTTP 200: {_short(info)}")
+    r.metrics["versao_pec"] = versao
+    if expect_version:
+        if versao is None:
+            pass  # PEC_INFO already failed: no second failure for the same cause
+        elif versao == expect_version:
+            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.OK, expect_version, versao)
+        else:
+            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.FALHA, expect_version,
+                  versao,
+                  f"O PEC em execução é a versão {versao}, não {expect_version}: a "
+                  "atualização não foi aplicada, o serviço não foi reiniciado ou a URL aponta "
+                  "para outro servidor.")
+    for _ in range(max(0, samples - 1)):
+        try:
+            _, ms = _get(session, info_url, timeout)
+            times.append(ms)
+        except requests.exceptions.RequestException:
+            break
+    try:
+        page, page_ms = _get(session, base + "/", timeout)
+    except requests.exceptions.RequestException as exc:
+        msg, remedy = _http_failure(exc, base + "/", timeout)
+        r.add("PEC_PAGINA", "Página inicial do PEC (/)", Status.FALHA, "HTTP 200", msg, remedy)
+        page_ms = None
+    else:
+        if page.status_code == 200:
+            r.add("PEC_PAGINA", "Página inicial do PEC (/)", Status.OK, "HTTP 200",
+                  f"HTTP 200 em {page_ms:.0f} ms")
+        else:
+            r.add("PEC_PAGINA", "Página inicial do PEC (/)", Status.FALHA, "HTTP 200",
+                  f"HTTP {page.status_code}",
+                  "A página de acesso não abre: veja webserver/logs/pec.log; se usa HTTPS "
+                  "automático, confira o certificado e as portas 80/443.")
+    r.metrics["tempos_ms"] = {"info": [round(t, 1) for t in times],
+                              "pagina": round(page_ms, 1) if page_ms is not None else None}
+    worst_ms = max([*times, *([page_ms] if page_ms is not None else [])])
+    median_ms = statistics.median(times)
+    observed = (f"mediana {median_ms:.0f} ms em {len(times)} chamadas a {INFO_PATH}; "
+                f"pior {worst_ms:.0f} ms")
+    if worst_ms <= slow_s * 1000:
+        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.OK,
+              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed)
+    else:
+        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.ALERTA,
+              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed,
+              "Respostas lentas: confira CPU, memória e disco do servidor (etapa ambiente) e "
+              "a rede entre as unidades e o servidor; logo após iniciar o PEC é normal.")
+    return versao
+
+
+# --------------------------------------------------------------------------- database
+def _clean(text: str, password: str | None) -> str:
+    text = " ".join(str(text).split())
+    if password:
+        text = text.replace(password, "••••••••")
+    return scrub(text)[:300]
+
+
+def _db_error(exc: BaseException, info: dict[str, Any], password: str | None
+              ) -> tuple[str, str]:
+    raw = str(exc)
+    low = raw.lower()
+    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    user = info.get("user") or "(usuário padrão)"
+    if "password authentication failed" in low or "autenticação por senha falhou" in low:
+        return (f"usuário ou senha recusados pelo PostgreSQL para {user}",
+                "confira a senha na variável/arquivo indicado (db_password_env / "
+                "--db-password-env) e o usuário da URL; a senha não é mostrada")
+    if "no password supplied" in low or "fe_sendauth" in low:
+        return ("o PostgreSQL pediu senha e nenhuma foi informada",
+                "exporte a senha numa variável (read -s PGPASSWORD; export PGPASSWORD) e "
+                "informe --db-password-env, ou db_password_env no site")
+    if "authentication type 10" in low or "scram" in low:
+        return ("o servidor exige SCRAM e o cliente não o suporta",
+                "use autenticação md5 no pg_hba.conf para o usuário do PEC")
+    if "no pg_hba.conf entry" in low:
+        return (f"o pg_hba.conf de {where} não permite esta conexão",
+                "libere este cliente no pg_hba.conf (método md5) e recarregue o PostgreSQL")
+    if "connection refused" in low:
+        return (f"o PostgreSQL não aceita conexões em {where}",
+                "confira se o serviço está no ar (e-SUS-AB-PostgreSQL; pg_isready -h HOST -p "
+                "PORTA), a porta (a do instalador é 5433) e o firewall")
+    if "does not exist" in low and "database" in low:
+        return (f"o banco {info.get('dbname')} não existe em {where}",
+                "o banco do PEC se chama esus por padrão: corrija a URL")
+    if "timeout" in low or "timed out" in low:
+        return (f"o PostgreSQL em {where} não respondeu no tempo limite",
+                "confira rede e firewall até o servidor do banco")
+    if "could not translate host name" in low or "name or service not known" in low:
+        return (f"não foi possível resolver o nome do servidor do banco {info.get('host')}",
+                "confira o endereço na URL do banco e o DNS")
+    return (f"não foi possível conectar ao banco: {_clean(raw, password)}",
+            "confira a URL, o usuário, a senha e se o PostgreSQL está no ar")
+
+
+def check_database(r: VerifyReport, db_url: str, password: Secret | None,
+                   app_version: str | None, expect_version: str | None, modo: str | None,
+                   tipo_instalacao: str | None, timeout: float) -> None:
+    import psycopg
+
+    info = check_db_url(db_url)
+    secret = password.reveal() if password is not None else None
+    external = is_external(info)
+    target = (f"{info.get('user') or '(padrão)'}@{info.get('host') or 'localhost'}:"
+              f"{info.get('port') or 5432}/{info.get('dbname') or ''}")
+    db: dict[str, Any] = {"alvo": target, "externo": external,
+                          "senha_de": password.source if password is not None else None}
+    r.metrics["banco"] = db
+    kwargs: dict[str, Any] = {"connect_timeout": max(1, int(round(timeout))),
+                              "application_name": "esus-runbook verify-install"}
+    if secret is not None:
+        kwargs["password"] = secret
+    try:
+        conn = psycopg.connect(db_url, **kwargs)
+    except psycopg.Error as exc:
+        msg, remedy = _db_error(exc, info, secret)
+        r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.FALHA, f"conectar em {target}",
+              msg, remedy)
+        return
+    finally:
+        secret = None  # noqa: F841 — drop the clear value as soon as possible
+    with conn:
+        conn.read_only = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_setting('server_version_num')::int, "
+                        "current_setting('server_version'), "
+                        "current_setting('password_encryption'), "
+                        "to_regclass('tb_config_sistema') IS NOT NULL")
+            num, text_version, encryption, has_config = cur.fetchone()
+            config: dict[str, tuple[str | None, int | None]] = {}
+            if has_config:
+                cur.execute("SELECT co_config_sistema, ds_texto, ds_inteiro "
+                            "FROM tb_config_sistema WHERE co_config_sistema = ANY(%s)",
+                            (list(CONFIG_KEYS),))
+                for key, texto, inteiro in cur.fetchall():
+                    config[str(key).strip().upper()] = (
+                        texto.strip() if isinstance(texto, str) else texto,
+                        int(inteiro) if inteiro is not None else None)
+    db.update(versao_servidor=text_version, password_encryption=encryption,
+              config={k: {"ds_texto": _clean(v[0], None) if v[0] else v[0],
+                          "ds_inteiro": v[1]} for k, v in config.items()})
+    r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.OK, f"conectar em {target}",
+          f"conectado (PostgreSQL {text_version})")
+    server_version_check(r, num, text_version)
+    if external:
+        if str(encryption).lower() == "md5":
+            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.OK, "md5", encryption)
+        else:
+            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.ALERTA, "md5",
+                  encryption,
+                  "O driver JDBC do instalador falha com SCRAM ('authentication type 10 is "
+                  "not supported'): defina password_encryption = md5, redefina a senha do "
+                  "usuário do PEC e use md5 no pg_hba.conf.")
+    if not has_config:
+        r.add("DB_CONFIG", "Tabela tb_config_sistema", Status.FALHA, "tabela presente",
+              "ausente",
+              "Este não é o banco do PEC ou a instalação não terminou: confira o nome do banco "
+              "(esus) e o log do instalador.")
+        return
+    _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao)
+
+
+def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
+    """DB_VERSAO_SERVIDOR from ``server_version_num`` (e.g. 90613 for 9.6.13)."""
+    if num >= MIN_SERVER_VERSION:
+        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.OK, "≥ 9.6", text_version)
+    else:
+        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.FALHA, "≥ 9.6", text_version,
+              "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
+              "backup testado antes).")
+
+
+def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | None]],
+                   pec_url: str, app_version: str | None, expect_version: str | None,
+                   modo: str | None, tipo_instalacao: str | None) -> None:
+    db_version = (config.get("VERSAOBANCODADOS") or (None, None))[0]
+    reference = app_version or expect_version
+    ref_label = ("versão do PEC em execução" if app_version
+                 else "versão esperada (o PEC não respondeu)")
+    if not db_version:
+        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.FALHA,
+              reference or "presente", "ausente",
+              "A instalação ou a migração do banco não terminou: veja o log do instalador e "
+              "rode o instalador de novo com -console -continue.")
+    elif reference is None:
+        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.PENDENTE,
+              "igual à versão do PEC", db_version,
+              "Não há versão do PEC para comparar: informe --expect-version ou repita com o "
+              "PEC no ar.")
+    elif db_version == reference:
+        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.OK,
+              f"{reference} ({ref_label})", db_version)
+    else:
+        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.FALHA,
+              f"{reference} ({ref_label})", db_version,
+              "Banco e aplicação em versões diferentes: o PEC se recusa a iniciar. Rode o "
+              "instalador da versão certa (-console -continue) para migrar o banco ou, após "
+              "restaurar um backup, instale a versão do backup.")
+    treino = (config.get("TREINAMENTO") or (None, None))[1]
+    treino_mode = "treinamento" if treino == 1 else "producao"
+    r.metrics["modo_banco"] = treino_mode
+    if modo is not None:
+        if treino_mode == modo:
+            r.add("DB_TREINAMENTO", "Modo da instalação (TREINAMENTO)", Status.OK, modo,
+                  treino_mode)
+        elif modo == "producao":
+            r.add("DB_TREINAMENTO", "Modo da instalação (TREINAMENTO)", Status.FALHA, modo,
+                  "treinamento (TREINAMENTO = 1)",
+                  "Instalação de treinamento num site de produção: NADA chega ao SISAB. "
+                  "Reinstale sem -treinamento (produção) antes de começar os atendimentos.")
+        else:
+            r.add("DB_TREINAMENTO", "Modo da instalação (TREINAMENTO)", Status.FALHA, modo,
+                  "produção (TREINAMENTO ≠ 1)",
+                  "Instalação de produção usada para treinamento: dados fictícios iriam para "
+                  "o SISAB. Reinstale com -treinamento ou corrija instalacao.modo.")
+    tipo_db = (config.get("TIPOINSTALACAO") or (None, None))[0]
+    if tipo_instalacao is not None:
+        expected = TIPO_DB[tipo_instalacao]
+        if tipo_db and tipo_db.upper() == expected:
+            r.add("DB_TIPO_INSTALACAO", "Tipo de instalação (TIPOINSTALACAO)", Status.OK,
+                  expected, tipo_db)
+        else:
+            r.add("DB_TIPO_INSTALACAO", "Tipo de instalação (TIPOINSTALACAO)", Status.FALHA,
+                  expected, tipo_db or "ausente",
+                  "O tipo da instalação difere do cenário do site: confira "
+                  "cenario.tipo_instalacao ou reinstale com o tipo certo.")
+    link = (config.get("LINKINSTALACAO") or (None, None))[0]
+    if same_link(link, pec_url):
+        r.add("DB_LINK", "Link da instalação (LINKINSTALACAO)", Status.OK, pec_url, link)
+    else:
+        r.add("DB_LINK", "Link da instalação (LINKINSTALACAO)", Status.ALERTA, pec_url,
+              link or "ausente",
+              "O link gravado no banco difere do endereço do PEC (comum após restaurar um "
+              "backup de outro servidor): corrija em Administração > Configurações da "
+              "instalação para que links e relatórios apontem para este servidor.")
+
+
+# --------------------------------------------------------------------------- entry point
+def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret | None = None,
+                   expect_version: str | None = None, modo: str | None = None,
+                   tipo_instalacao: str | None = None, timeout: float = 10.0,
+                   samples: int = 3, slow_s: float = SLOW_S, session: Any = None
+                   ) -> VerifyReport:
+    """Run the HTTP checks and, with ``db_url``, the database checks of one PEC."""
+    import requests
+
+    pec_url = check_pec_url(pec_url)
+    if db_url:
+        check_db_url(db_url)
+    if modo is not None and modo not in ("producao", "treinamento"):
+        raise InputError(f"modo '{modo}' inválido", file="--modo",
+                         remedy="use producao ou treinamento")
+    r = VerifyReport(pec_url, db_url)
+    own = session is None
+    session = session or requests.Session()
+    try:
+        app_version = check_http(r, expect_version, timeout, samples, slow_s, session)
+    finally:
+        if own:
+            session.close()
+    if db_url:
+        check_database(r, db_url, password, app_version, expect_version, modo,
+                       tipo_instalacao, timeout)
+    return r
+
+
+def command(pec_url: str | None, db_url: str | None = None, password_env: str | None = None,
+            password_file: str | None = None, expect_version: str | None = None,
+            modo: str | None = None, tipo: str | None = None) -> str:
+    """The ``esus-runbook verify-install`` command line for these values (no secret)."""
+    parts = ["esus-runbook verify-install", f"--pec-url {pec_url or 'http://SERVIDOR:8080'}"]
+    if expect_version:
+        parts.append(f"--expect-version {expect_version}")
+    if modo:
+        parts.append(f"--modo {modo}")
+    if tipo:
+        parts.append(f"--tipo-instalacao {tipo}")
+    if db_url:
+        parts.append(f"--db-url {db_url}")
+        if password_env:
+            parts.append(f"--db-password-env {password_env}")
+        elif password_file:
+            parts.append(f"--db-password-file {password_file}")
+    return " ".join(parts)

@@ -1,0 +1,224 @@
+"""The interactive flow in a real browser: `esus-runbook lab` serves JupyterLab on 127.0.0.1,
+headless Debian chromium (Playwright) runs 01_cenario, fills the site form, saves, and the
+site file on disk is checked; then 02_ambiente runs and its status widget shows the new
+status. Screenshots go to test-artifacts/ (git-ignored); with ESUS_UPDATE_SCREENSHOTS=1 the
+form's screenshot also refreshes docs/img/formulario.png for the README."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from esus_runbook.results import StageResult
+from esus_runbook.sites import load_site, load_sites
+
+from .conftest import NOTEBOOKS, ROOT, require, require_tool
+from .lab_server import lab_cli
+from .test_form import COMMENTED, comment_lines
+
+pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+LONG = 240_000  # ms: kernels start slowly on a busy 2-core machine
+
+# the notebook in front, with its kernel connected and idle
+IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session
+            && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && k.connectionStatus === 'connected'
+            && w.content && w.content.widgets && w.content.widgets.length > 0
+            && w.context && w.context.isReady);
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = require_tool("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": 1300, "height": 1300})
+    p.set_default_timeout(60_000)
+    yield p
+    p.close()
+
+
+def current(page):
+    """Locator of the notebook panel in front (other open notebooks stay in the DOM)."""
+    wid = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    return page.locator(f"[id='{wid}']")
+
+
+def open_notebook(page, lab, path: str, first: bool = False):
+    if first:
+        page.goto(lab.url_for(path))
+    else:
+        page.evaluate("(p) => { window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: p}); }", path)
+        page.wait_for_function("(p) => { const w = window.jupyterapp.shell.currentWidget;"
+                               " return w && w.context && w.context.path === p; }", arg=path,
+                               timeout=LONG)
+    page.wait_for_function(IDLE, timeout=LONG)
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    return current(page)
+
+
+def run_all(page, panel, wait_for: str):
+    """Run every cell, wait for ``wait_for`` to appear and the kernel to be idle again."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    panel.locator(wait_for).first.wait_for(timeout=LONG)
+    page.wait_for_function(IDLE, timeout=LONG)
+    errors = panel.locator("[data-mime-type='application/vnd.jupyter.error']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def field(panel, name: str, tag: str = "input"):
+    return panel.locator(f".esus-f-{name.replace('.', '-').replace('_', '-')} {tag}")
+
+
+def save(panel, expect_ok: bool):
+    panel.locator(".esus-salvar").click()
+    panel.locator(f".esus-form-msg [data-ok='{1 if expect_ok else 0}']").wait_for(timeout=LONG)
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 20_000
+    return path
+
+
+def statuses(panel) -> dict[str, str]:
+    cells = panel.locator(".esus-status td.esus-etapa")
+    return {cells.nth(i).get_attribute("data-stage"): cells.nth(i).get_attribute("data-status")
+            for i in range(cells.count())}
+
+
+def on_disk(run_site: Path) -> dict[str, str]:
+    from esus_runbook.results import STAGES
+
+    return {s: (StageResult.load(run_site / f"{s}.json").status.value
+                if (run_site / f"{s}.json").exists() else "nao-executada") for s in STAGES}
+
+
+def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
+    """`esus-runbook lab` without argument, 01_cenario with its default parameters: the form
+    for a new site; a wrong value is shown next to its field and nothing is written; fixed,
+    the site file is written and the cenário is evaluated below the form."""
+    project = tmp_path / "projeto"
+    shutil.copytree(NOTEBOOKS, project / "notebooks")
+    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(project / "notebooks")}
+    with lab_cli(tmp=tmp_path, env=env) as lab:
+        panel = open_notebook(page, lab, "01_cenario.ipynb", first=True)
+        run_all(page, panel, ".esus-form")
+        assert "novo site" in panel.locator(".esus-form-arquivo").inner_text()
+        assert panel.locator(".esus-campo").count() >= 30
+        field(panel, "site_id").fill("ubs-nova-esperanca")
+        field(panel, "nome").fill("UBS Nova Esperança")
+        field(panel, "municipio_ibge").fill("2927409")  # wrong check digit
+        field(panel, "cnes").fill("2386224")
+        field(panel, "cenario.usuarios_simultaneos").fill("35")
+        for key, answer in (("internet_estavel", "Sim"), ("energia_estavel", "Sim"),
+                            ("equipe_ti", "Sim"), ("backup_automatizado", "Não"),
+                            ("politica_seguranca", "Sim")):
+            field(panel, f"cenario.{key}", "select").select_option(label=answer)
+        field(panel, "cenario.banda_mbps").fill("20")
+        field(panel, "contra_chave.contra_chave_env").fill("PEC_CONTRA_CHAVE")
+        save(panel, expect_ok=False)
+        error = panel.locator(".esus-f-municipio-ibge-erro")
+        assert "dígito verificador" in error.inner_text()
+        assert panel.locator(".esus-erro .widget-html-content > div").count() >= 1
+        assert not (project / "sites").exists()
+        page.evaluate("() => document.querySelector('.esus-form')"
+                      ".scrollIntoView({block: 'start'})")
+        form_png = shot(page, "formulario.png")
+        if os.environ.get("ESUS_UPDATE_SCREENSHOTS") == "1":
+            (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+            shutil.copy(form_png, ROOT / "docs" / "img" / "formulario.png")
+
+        field(panel, "municipio_ibge").fill("2927408")
+        save(panel, expect_ok=True)
+        site_file = project / "sites" / "ubs-nova-esperanca.yaml"
+        assert site_file.is_file()
+        site = load_sites(project / "sites")[0]
+        assert (site.site_id, site.nome, site.data["municipio_ibge"], site.data["cnes"]) == \
+            ("ubs-nova-esperanca", "UBS Nova Esperança", "2927408", "2386224")
+        assert site.cenario["usuarios_simultaneos"] == 35
+        assert site.cenario["backup_automatizado"] is False
+        assert site.contra_chave["contra_chave_env"] == "PEC_CONTRA_CHAVE"
+        assert panel.locator(".esus-erro .widget-html-content > div").count() == 0
+        # the cenário stage was evaluated below the form, with guidance and status
+        panel.locator(".esus-form-saida .esus-status").wait_for(timeout=LONG)
+        run_site = project / "execucoes" / "interativo" / "ubs-nova-esperanca"
+        assert statuses(panel) == on_disk(run_site)
+        assert on_disk(run_site)["cenario"] != "nao-executada"
+        panel.locator(".esus-form-saida .esus-guia").wait_for()
+        page.evaluate("() => document.querySelector('.esus-form-saida')"
+                      ".scrollIntoView({block: 'start'})")
+        shot(page, "formulario-salvo.png")
+
+
+def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_path):
+    """`esus-runbook lab SITE`: the notebooks already point to the site; the form edits the
+    commented file without losing its comments; 02_ambiente then shows the new status."""
+    site_file = tmp_path / "sites" / "ubs-comentada.yaml"
+    site_file.parent.mkdir(parents=True)
+    site_file.write_text(COMMENTED, encoding="utf-8")
+    ws = tmp_path / "interativo"
+    with lab_cli(str(site_file), "--out", str(ws), tmp=tmp_path) as lab:
+        assert "/lab/tree/ubs-comentada/01_cenario.ipynb" in lab.url
+        panel = open_notebook(page, lab, "ubs-comentada/01_cenario.ipynb", first=True)
+        run_all(page, panel, ".esus-form")
+        assert field(panel, "site_id").input_value() == "ubs-comentada"
+        assert field(panel, "cenario.usuarios_simultaneos").input_value() == "30"
+        # opening an existing valid site evaluates it right away
+        panel.locator(".esus-form-saida .esus-status").wait_for(timeout=LONG)
+        field(panel, "cenario.usuarios_simultaneos").fill("45")
+        field(panel, "cenario.backup_automatizado", "select").select_option(label="Sim")
+        field(panel, "instalacao.pec_url").fill("http://10.0.0.5:8080")
+        save(panel, expect_ok=True)
+        text = site_file.read_text(encoding="utf-8")
+        assert comment_lines(text) == comment_lines(COMMENTED)
+        assert "  usuarios_simultaneos: 45   # pico de segunda de manhã" in text.splitlines()
+        site = load_site(site_file)
+        assert site.cenario["usuarios_simultaneos"] == 45
+        assert site.cenario["backup_automatizado"] is True
+        assert site.instalacao["pec_url"] == "http://10.0.0.5:8080"
+        run_site = ws / "ubs-comentada"
+        page.wait_for_function(
+            "() => !!document.querySelector(\".esus-form-saida td[data-stage='cenario']\")")
+        assert statuses(panel) == on_disk(run_site)
+        assert on_disk(run_site)["ambiente"] == "nao-executada"
+
+        panel2 = open_notebook(page, lab, "ubs-comentada/02_ambiente.ipynb")
+        run_all(page, panel2, ".esus-status")
+        disk = on_disk(run_site)
+        assert disk["ambiente"] != "nao-executada"
+        assert statuses(panel2) == disk  # cenário from the form, ambiente just evaluated
+        guide = panel2.locator(".esus-guia").inner_text()
+        assert "esus-runbook probe --json sondagem-ubs-comentada.json" in guide
+        shot(page, "ambiente-status.png")
+
+        # back in 01, the status widget catches up with its button
+        panel = open_notebook(page, lab, "ubs-comentada/01_cenario.ipynb")
+        panel.locator(".esus-status button").first.click()
+        page.wait_for_function(
+            "(s) => { const td = document.querySelector("
+            "\".esus-form-saida td[data-stage='ambiente']\"); "
+            "return td && td.getAttribute('data-status') === s; }", arg=disk["ambiente"])
