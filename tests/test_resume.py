@@ -19,8 +19,8 @@ from esus_runbook.results import STAGES, StageResult, Status
 from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOKS
 
-from .conftest import EXAMPLES, demo_env, run_cli
 from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch, wait_for
+from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
 
 pytestmark = pytest.mark.notebooks
