@@ -167,7 +167,15 @@ def test_resume_reuses_unchanged_stages_and_reruns_changed_ones(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr
     timings = _pass_timings(run)
     ran = {stage for (_, stage), t in timings.items() if not t["skipped"]}
-    assert ran == {"ambiente", "contra_chave", "relatorio"}, ran
+    # the two changed stages, every stage that read one of their results (recorded as
+    # resultado.<stage> in its inputs), and the report
+    expected = {"ambiente", "contra_chave"}
+    for stage in STAGES:
+        inputs = json.loads((run / "ubs-centro" / f"{stage}.json").read_text())["inputs"]
+        if any(f"resultado.{dep}" in inputs for dep in expected):
+            expected.add(stage)
+    assert ran == expected | {"relatorio"}, ran
+    assert "cenario" not in ran and "xml" not in ran
     assert (run / "ubs-centro" / "cenario.json").stat().st_mtime_ns == before["cenario.json"]
 
 
