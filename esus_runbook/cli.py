@@ -54,6 +54,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"número inteiro inválido: '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("deve ser ≥ 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"número inválido: '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("deve ser > 0 (segundos)")
+    return value
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, run_batch
@@ -61,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
                         progress=not args.no_progress)
     if args.command == "batch":
-        opts.workers = args.workers or opts.workers
+        opts.workers = args.workers
         opts.scheduler = args.scheduler
         opts.resume = Path(args.resume) if args.resume else None
     else:
@@ -73,10 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     resumo = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"Execução: {summary.run_dir}")
     print(f"Consolidado: {summary.rollup_html}")
-    print(f"Sites: {len(summary.site_status)} ({resumo}) em {summary.seconds:.1f} s")
+    print(f"Sites: {len(summary.site_status)} ({resumo}) em {summary.seconds:.1f} s; "
+          f"notebooks: {summary.notebooks_executed} executados, "
+          f"{summary.notebooks_reused} reaproveitados")
     if summary.interrupted:
-        print("Execução interrompida: retome com --resume " + str(summary.run_dir),
-              file=sys.stderr)
+        print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
+              f"--resume {summary.run_dir}'", file=sys.stderr)
     return summary.exit_code
 
 
@@ -202,9 +224,12 @@ def cmd_lab(args: argparse.Namespace) -> int:
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--out", default="execucoes", help="pasta das execuções (padrão: execucoes)")
-    sp.add_argument("--timeout", type=float, default=None,
-                    help="segundos máximos por célula de notebook")
-    sp.add_argument("--retries", type=int, default=0, help="novas tentativas para etapas com erro")
+    sp.add_argument("--timeout", type=_seconds, default=None, metavar="SEGUNDOS",
+                    help="tempo máximo de cada notebook; ao estourar, o kernel é encerrado e "
+                         "a etapa fica com erro (padrão: sem limite)")
+    sp.add_argument("--retries", type=_non_negative_int, default=0, metavar="N",
+                    help="novas tentativas para uma etapa que deu erro (não para tempo "
+                         "esgotado; padrão: 0)")
     sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
     sp.set_defaults(func=cmd_run)
 
@@ -220,11 +245,15 @@ def add_batch(sub) -> None:
                         formatter_class=_Formatter)
     sp.add_argument("inventory", metavar="INVENTARIO",
                     help="inventário YAML (lista sites:) ou pasta de arquivos de site")
-    sp.add_argument("--workers", type=_positive_int, default=None,
-                    help="sites em paralelo (padrão: número de CPUs)")
-    sp.add_argument("--scheduler", default=None, help="endereço tcp://HOST:PORTA do Dask")
+    sp.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                    help="sites em paralelo (padrão: número de CPUs); com --scheduler, "
+                         "máximo de sites ao mesmo tempo no cluster")
+    sp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORTA",
+                    help="executa num cluster Dask (entradas e --out num armazenamento "
+                         "compartilhado com os workers)")
     sp.add_argument("--resume", default=None, metavar="PASTA_DA_EXECUCAO",
-                    help="continua uma execução interrompida")
+                    help="continua uma execução interrompida: etapas completas com entradas "
+                         "inalteradas são reaproveitadas")
     _common_run_options(sp)
 
 

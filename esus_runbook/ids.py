@@ -12,9 +12,21 @@ four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside f
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas costs ~0.5 s to import: every notebook validates a site, few need Series
+    class _LazyPandas:
+        def __getattr__(self, name: str):
+            import pandas
+
+            globals()["pd"] = pandas
+            return getattr(pandas, name)
+
+    pd = _LazyPandas()
 
 # The nine official municipality codes whose check digit breaks the rule (IBGE).
 IBGE_EXCEPTIONS = frozenset({"4305871", "2201919", "2202251", "2201988", "2611533",

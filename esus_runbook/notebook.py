@@ -41,6 +41,8 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
         raise StageError(safe_message(exc, site)) from None
     if out is not None:
         result.save(out)
+        result._saved_in = out  # type: ignore[attr-defined]  # for show(): chart cache
+    result._interactive = interactive  # type: ignore[attr-defined]
     if interactive:
         _remember_interactive(result, site, run_dir)
     return result
@@ -60,14 +62,23 @@ def show(result: StageResult) -> None:
     from IPython.display import HTML, SVG, display
 
     from .report import render_checks_html
-    from .report.charts import to_svg
 
     title = stages.TITLES.get(result.stage, result.stage)
     display(HTML(_wrap(f"<h3>{title}: {LABELS[result.status]}</h3>"
                        + render_checks_html(result))))
-    for caption, fig in stages.charts(result):
+    saved_in = getattr(result, "_saved_in", None)
+    if saved_in is not None and not getattr(result, "_interactive", True) \
+            and stages.has_charts(result):
+        # batch (papermill): the batch process draws the charts once, after this notebook,
+        # for the site report — a kernel would pay ~0.5 s just to import matplotlib
+        display(HTML("<p><i>Gráficos desta etapa: no relatório do site "
+                     "(relatorio.html).</i></p>"))
+        return
+    # drawn once: run_stage() noted where the result was saved, and the SVGs cached there
+    # are what the site report embeds
+    for caption, svg in stages.chart_svgs(result, saved_in):
         display(HTML(f"<b>{caption}</b>"))
-        display(SVG(to_svg(fig)))
+        display(SVG(svg))
     context = _interactive_context(result)
     if context is not None:
         show_guidance(result, *context)

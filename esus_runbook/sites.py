@@ -22,10 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
-from . import ids
 from .errors import InputError, Problem
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -63,10 +59,14 @@ def _check_slug(v: str) -> str | None:
 def _check_ibge(v: str) -> str | None:
     if not (len(v) == 7 and v.isdigit()):
         return "código IBGE deve ter 7 dígitos"
+    from . import ids  # here: ids imports numpy, which a notebook reading a snapshot skips
+
     return None if ids.ibge_valid(v) else "dígito verificador do código IBGE inválido"
 
 
 def _check_cnes(v: str) -> str | None:
+    from . import ids
+
     return None if ids.cnes_format(v) else "CNES deve ter 7 dígitos"
 
 
@@ -215,13 +215,29 @@ class Site:
         raise AttributeError(name)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-safe snapshot (dates as ISO strings) that :func:`load_site` reads back."""
-        return json.loads(json.dumps({**self.data, "_source": self.source, "_extra": self.extra},
+        """A JSON-safe snapshot (dates as ISO strings) that :func:`load_site` reads back.
+
+        It carries ``_validated``, a digest of its own content: a snapshot read back unchanged
+        skips the per-value checks it already passed (check digits need numpy, a cost every
+        batch notebook would pay); any edit voids the digest and brings the checks back."""
+        snap = json.loads(json.dumps({**self.data, "_source": self.source, "_extra": self.extra},
                                      default=str))
+        snap["_validated"] = _snapshot_digest(snap)
+        return snap
+
+
+def _snapshot_digest(raw: dict[str, Any]) -> str:
+    import hashlib
+
+    body = {k: v for k, v in raw.items() if k != "_validated"}
+    blob = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
 # --------------------------------------------------------------------------- parsing
-def _yaml() -> YAML:
+def _yaml():
+    from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
+
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False
     return y
@@ -245,6 +261,8 @@ def read_mapping_file(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             raise InputError(f"JSON inválido na linha {exc.lineno}", file=str(path),
                              remedy="corrija a sintaxe") from None
+    from ruamel.yaml.error import YAMLError
+
     try:
         return _yaml().load(text)
     except YAMLError as exc:
@@ -259,7 +277,7 @@ def read_mapping_file(path: Path) -> Any:
 
 
 def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem],
-            display: str) -> Any:
+            display: str, trusted: bool = False) -> Any:
     """Check and normalize one value; append a Problem and return None when invalid."""
     def bad(msg: str, remedy: str | None = None) -> None:
         problems.append(Problem(display, where, msg, remedy or f.remedy))
@@ -316,7 +334,7 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
             return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
     if f.minimum is not None and isinstance(value, (int, float)) and value < f.minimum:
         return bad(f"valor {value} abaixo do mínimo {f.minimum:g}", f"informe um valor ≥ {f.minimum:g}")
-    if f.check is not None and isinstance(value, str):
+    if f.check is not None and isinstance(value, str) and not trusted:
         msg = f.check(value)
         if msg:
             return bad(msg)
@@ -351,11 +369,14 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
         if own:
             raise InputError.from_problems(problems)
         return None
+    # a snapshot written by Site.to_json and not edited since already passed every check
+    trusted = isinstance(raw.get("_validated"), str) and \
+        raw["_validated"] == _snapshot_digest(raw)
     top_keys = [f.key for f in SCHEMA[None]] + list(SECTIONS)
     data: dict[str, Any] = {}
     meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
     for key in raw:
-        if key in ("_source", "_extra"):
+        if key in ("_source", "_extra", "_validated"):
             continue
         if key not in top_keys:
             meant.add(_unknown(str(key), top_keys, display, str(key), problems) or "")
@@ -363,7 +384,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
         if f.key in meant and raw.get(f.key) is None:
             data[f.key] = None
             continue
-        data[f.key] = _coerce(f, raw.get(f.key), f.key, base, problems, display)
+        data[f.key] = _coerce(f, raw.get(f.key), f.key, base, problems, display, trusted)
     for section in SECTIONS:
         sub = raw.get(section)
         if sub is None:
@@ -378,7 +399,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
             if key not in fields:
                 _unknown(str(key), fields, display, f"{section}.{key}", problems)
         data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
-                                    display)
+                                    display, trusted)
                          for k, f in fields.items()}
     if len(problems) > before:
         if own:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
 
 KERNEL_NAME = "esus-runbook"
+_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?/?$")
 
 
 def default_notebooks_dir() -> Path:
@@ -19,20 +24,55 @@ def default_notebooks_dir() -> Path:
 class BatchOptions:
     out: Path = Path("execucoes")
     """Folder that receives one new ``<run-id>/`` folder per run."""
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """Sites executed at the same time on the local pool (each notebook in its own kernel)."""
+    workers: int | None = None
+    """Local pool: sites executed at the same time (default: number of CPUs; each notebook
+    runs in its own kernel process). Dask: at most this many sites in flight on the cluster
+    (default: no limit — the cluster's worker threads decide)."""
     scheduler: str | None = None
     """``tcp://HOST:PORT`` of a Dask scheduler; None runs on the local pool."""
     resume: Path | None = None
-    """An earlier run folder to continue: complete stages with unchanged inputs are skipped."""
+    """An earlier run folder to continue: complete stages with unchanged inputs are reused."""
     timeout: float | None = None
-    """Seconds a notebook cell may run before the notebook is stopped and the stage is
-    marked ``erro``; None waits forever."""
+    """Seconds one notebook may take (kernel start included) before its kernel is killed and
+    the stage marked ``erro``; None waits forever."""
     retries: int = 0
-    """How many times a stage that crashed (``erro``) is executed again."""
+    """How many more times a stage that crashed (``erro``, not a timeout) is executed."""
     kernel_name: str = KERNEL_NAME
     """Jupyter kernel that executes the notebooks (registered by ``make setup``)."""
     notebooks_dir: Path = field(default_factory=default_notebooks_dir)
-    """Where the stage notebooks live."""
+    """Where the stage notebooks live (copied into ``<run>/_notebooks`` for the workers)."""
     progress: bool = True
-    """Show a progress bar on stderr."""
+    """Show a progress bar on stderr (one step per notebook)."""
+    connect_timeout: float = 15.0
+    """Seconds to wait for the Dask scheduler and for at least one worker."""
+
+    @property
+    def engine(self) -> str:
+        return "dask" if self.scheduler else "local"
+
+    @property
+    def local_workers(self) -> int:
+        return max(1, int(self.workers or os.cpu_count() or 1))
+
+    def validate(self) -> None:
+        """Reject impossible values with a pt-BR message (exit 2) before anything runs."""
+        if self.workers is not None and int(self.workers) < 1:
+            raise InputError(f"valor inválido: {self.workers}", file="--workers",
+                             remedy="informe um número inteiro ≥ 1")
+        if self.timeout is not None and not float(self.timeout) > 0:
+            raise InputError(f"valor inválido: {self.timeout}", file="--timeout",
+                             remedy="informe os segundos por notebook, um número > 0")
+        if int(self.retries) < 0:
+            raise InputError(f"valor inválido: {self.retries}", file="--retries",
+                             remedy="informe um número inteiro ≥ 0")
+        if self.scheduler is not None and not _ADDRESS.match(self.scheduler):
+            raise InputError(f"endereço de scheduler inválido: '{self.scheduler}'",
+                             file="--scheduler",
+                             remedy="use tcp://HOST:PORTA, ex.: tcp://10.0.0.5:8786")
+
+    def describe(self) -> dict[str, Any]:
+        """What run.json records about how the run was made."""
+        return {"engine": self.engine, "scheduler": self.scheduler,
+                "workers": self.local_workers if self.engine == "local" else self.workers,
+                "timeout": self.timeout, "retries": self.retries,
+                "kernel": self.kernel_name, "notebooks_dir": str(self.notebooks_dir)}

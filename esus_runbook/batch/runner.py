@@ -1,5 +1,14 @@
-"""The batch run sequence: validate the inventory, create the run folder, execute every
-site's notebooks on an executor, then write the roll-up and ``run.json``."""
+"""The batch run sequence: validate the inventory and the options, check the engine, create
+(or reopen) the run folder, execute every site's notebooks on an executor, then write the
+roll-up and ``run.json``.
+
+Interruption: Ctrl-C (SIGINT) and SIGTERM stop the run cleanly — running kernels are killed,
+queued sites never start, the roll-up is written from what finished, ``run.json`` says
+``interrompido`` and the exit code is 130; ``--resume`` finishes the run later. A ``kill -9``
+leaves ``run.json`` saying ``em_andamento`` and, at most, files under temporary names that the
+resume deletes: every result, notebook and report appears under its final name only when it
+is complete.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +18,11 @@ import logging
 import os
 import platform
 import secrets
+import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -20,15 +31,16 @@ from typing import Any
 
 from ..errors import InputError
 from ..ids import scrub
-from ..report import write_rollup
-from ..report.rollup import site_statuses
-from ..results import Status, now_iso, write_json_atomic
+from ..results import Status, now_iso, write_bytes_atomic, write_json_atomic
 from ..sites import Site, inventory_files, load_sites
 from ..stages import NOTEBOOKS
+from . import preflight, resume
 from .options import BatchOptions
-from .site_task import NotebookTiming, SiteJob, SiteOutcome, describe
+from .site_task import SiteJob, SiteOutcome
 
 RUN_SCHEMA = "esus-runbook/run/1"
+LOCK_FILE = ".lock"
+DRAIN_SECONDS = 30.0  # how long an interrupted run waits for its running sites to stop
 log = logging.getLogger("esus_runbook.batch")
 
 
@@ -38,24 +50,31 @@ class BatchSummary:
     site_status: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     seconds: float = 0.0
+    notebooks_executed: int = 0
+    notebooks_reused: int = 0
+    notebook_errors: int = 0
 
     @property
     def exit_code(self) -> int:
-        """0 all stages ok/alerta/pendente; 1 a failure was found or a stage crashed;
-        130 interrupted."""
+        """0 every stage ok/alerta/pendente; 1 a failure was found or a notebook crashed
+        (a stage, or the report); 130 interrupted."""
         if self.interrupted:
             return 130
         bad = {Status.FALHA.value, Status.ERRO.value}
-        return 1 if any(s in bad for s in self.site_status.values()) else 0
+        if self.notebook_errors or any(s in bad for s in self.site_status.values()):
+            return 1
+        return 0
 
     @property
     def rollup_html(self) -> Path:
         return self.run_dir / "rollup.html"
 
 
+# ----------------------------------------------------------------------------- helpers
 def _versions(kernel_name: str) -> dict[str, Any]:
     out: dict[str, Any] = {"python": platform.python_version(), "kernel": kernel_name}
-    for pkg in ("esus-runbook", "papermill", "nbclient", "ipykernel", "pandas", "lxml"):
+    for pkg in ("esus-runbook", "papermill", "nbclient", "ipykernel", "jupyter_client",
+                "pandas", "lxml", "dask", "distributed"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -65,26 +84,9 @@ def _versions(kernel_name: str) -> dict[str, Any]:
 
 def _sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-def check_environment(options: BatchOptions) -> None:
-    """The kernel and the notebooks must exist before any run folder is created."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        KernelSpecManager().get_kernel_spec(options.kernel_name)
-    except NoSuchKernel:
-        raise InputError(f"kernel Jupyter '{options.kernel_name}' não registrado",
-                         remedy="rode 'make setup' (registra o kernel no ambiente .venv)") \
-            from None
-    missing = [nb for nb in NOTEBOOKS.values() if not (options.notebooks_dir / nb).exists()]
-    if missing:
-        raise InputError(f"notebooks ausentes: {', '.join(missing)}",
-                         file=str(options.notebooks_dir),
-                         remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
 
 
 def new_run_dir(out: Path) -> Path:
@@ -99,6 +101,36 @@ def new_run_dir(out: Path) -> Path:
             continue
 
 
+class RunLock:
+    """An exclusive lock on a run folder, so two batches never write the same run (a second
+    ``--resume`` of a running batch is refused). Released by the OS if the process dies."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / LOCK_FILE
+        self.fh = None
+
+    def acquire(self) -> RunLock:
+        self.fh = open(self.path, "a+")  # noqa: SIM115 - held for the whole run
+        try:
+            import fcntl
+
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: no advisory lock; a concurrent resume is on the user
+            pass
+        except OSError:
+            self.fh.close()
+            raise InputError("esta execução está em andamento em outro processo",
+                             file=str(self.path.parent), key="--resume",
+                             remedy="espere ela terminar ou interrompa-a (Ctrl-C) antes de "
+                                    "retomar") from None
+        return self
+
+    def release(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
 def _open_log(run_dir: Path) -> logging.Handler:
     handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
 
@@ -109,94 +141,271 @@ def _open_log(run_dir: Path) -> logging.Handler:
     handler.setFormatter(Scrubbed("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False
     return handler
 
 
+@contextmanager
+def _signals():
+    """SIGTERM behaves like Ctrl-C (KeyboardInterrupt in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextmanager
+def _stopping():
+    """While an interrupted run winds down, more Ctrl-C / SIGTERM only print a notice."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def notice(signum, frame):
+        print("encerrando os kernels, aguarde…", file=sys.stderr, flush=True)
+
+    old = {s: signal.signal(s, notice) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _quiet_libraries() -> None:
+    """papermill/nbclient log every dead kernel and unknown parameter on stderr; the batch
+    reports those itself (run.log, run.json, the stage result)."""
+    for name in ("papermill", "traitlets", "distributed.client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+# ----------------------------------------------------------------------------- the run
 def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> BatchSummary:
     """Run every site of ``inventory`` and return where the results are."""
     options = options or BatchOptions()
+    options.validate()
     inventory = Path(inventory)
     sites = load_sites(inventory)  # InputError (exit 2) before anything is created
-    check_environment(options)
-    if options.resume is not None:
-        run_dir = Path(options.resume).resolve()
-        if not (run_dir / "run.json").exists():
-            raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
-                             key="--resume", remedy="informe a pasta <saida>/<run-id> a retomar")
-    else:
-        run_dir = new_run_dir(Path(options.out).resolve())
-    handler = _open_log(run_dir)
+    inv_files = inventory_files(inventory)
+    preflight.check_local(options)
+    lock: RunLock | None = None
+    previous: dict[str, Any] = {}
+    _quiet_libraries()
     try:
-        return _run(inventory, sites, options, run_dir)
+        with _signals():
+            if options.resume is not None:
+                run_dir = Path(options.resume).expanduser().resolve()
+                previous = _previous_meta(run_dir)
+                lock = RunLock(run_dir).acquire()
+                _check_resume_sites(run_dir, sites)
+                base = run_dir
+            else:
+                base = Path(options.out).expanduser().resolve()
+                try:
+                    base.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise InputError(f"não foi possível criar a pasta de saída "
+                                     f"({exc.__class__.__name__})", file=str(base),
+                                     key="--out",
+                                     remedy="escolha uma pasta em que você possa gravar") \
+                        from None
+            from .executors import executor_for
+
+            files = preflight.input_files(sites, inv_files) if options.scheduler else {}
+            with executor_for(options, files, base) as executor:
+                if options.resume is None:
+                    run_dir = new_run_dir(base)
+                    lock = RunLock(run_dir).acquire()
+                handler = _open_log(run_dir)
+                try:
+                    return _run(inventory, inv_files, sites, options, run_dir, previous,
+                                executor)
+                finally:
+                    log.removeHandler(handler)
+                    handler.close()
     finally:
-        log.removeHandler(handler)
-        handler.close()
+        if lock is not None:
+            lock.release()
 
 
-def _run(inventory: Path, sites: list[Site], options: BatchOptions,
-         run_dir: Path) -> BatchSummary:
+def _previous_meta(run_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
+        raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
+                         key="--resume", remedy="informe a pasta <saida>/<run-id> a retomar "
+                                                "(a que contém run.json)")
+    return meta
+
+
+def _check_resume_sites(run_dir: Path, sites: list[Site]) -> None:
+    """A resumed run keeps its sites: the inventory may change their data (changed stages
+    run again) or add sites, not drop sites the run already has."""
+    known = {p.name for p in run_dir.iterdir() if (p / "site.json").exists()}
+    dropped = sorted(known - {s.site_id for s in sites})
+    if dropped:
+        raise InputError(f"o inventário não tem os sites {', '.join(dropped[:5])} desta "
+                         "execução", file=str(run_dir), key="--resume",
+                         remedy="retome com o mesmo inventário da execução (veja "
+                                "inventory.path em run.json) ou inicie uma nova execução")
+
+
+def _copy_notebooks(options: BatchOptions, run_dir: Path) -> dict[str, str]:
+    """The run's own copy of the notebooks (workers read it; it documents the run)."""
+    hashes = {}
+    for name in NOTEBOOKS.values():
+        data = (Path(options.notebooks_dir) / name).read_bytes()
+        write_bytes_atomic(run_dir / resume.NOTEBOOKS_DIR / name, data)
+        hashes[name] = "sha256:" + hashlib.sha256(data).hexdigest()
+    return hashes
+
+
+def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: BatchOptions,
+         run_dir: Path, previous: dict[str, Any], executor) -> BatchSummary:
     t0 = time.perf_counter()
-    previous = json.loads((run_dir / "run.json").read_text()) if options.resume else {}
+    run_key = f"{run_dir.name}-{secrets.token_hex(4)}"
+    snapshots = {}
     for site in sites:
-        write_json_atomic(run_dir / site.site_id / "site.json", site.to_json())
+        data = json.dumps(site.to_json(), ensure_ascii=False, indent=2).encode() + b"\n"
+        write_bytes_atomic(run_dir / site.site_id / "site.json", data)
+        snapshots[site.site_id] = "sha256:" + hashlib.sha256(data).hexdigest()
+    this_pass: dict[str, Any] = {
+        "started_at": now_iso(), "finished_at": None, "status": "em_andamento",
+        "resumed": bool(previous), "options": options.describe(),
+        "executor": executor.describe(), "host": platform.node(), "pid": os.getpid()}
     meta: dict[str, Any] = {
         "schema": RUN_SCHEMA, "run_id": run_dir.name, "status": "em_andamento",
-        "started_at": previous.get("started_at", now_iso()), "finished_at": None,
-        "resumed_at": [*previous.get("resumed_at", []), now_iso()] if options.resume else [],
+        "started_at": previous.get("started_at", this_pass["started_at"]),
+        "finished_at": None,
         "inventory": {"path": str(inventory.resolve()),
-                      "files": {str(p): _sha256(p) for p in inventory_files(inventory)}},
+                      "files": {str(p): _sha256(p) for p in inv_files}},
+        "site_snapshots": snapshots,
+        "notebooks": _copy_notebooks(options, run_dir),
         "versions": _versions(options.kernel_name),
-        "options": {"workers": options.workers, "engine": "dask" if options.scheduler else
-                    "local", "timeout": options.timeout, "retries": options.retries},
-        "sites": {},
+        "options": options.describe(),
+        "passes": [*previous.get("passes", []), this_pass],
+        "sites": previous.get("sites", {}),
     }
     write_json_atomic(run_dir / "run.json", meta)
-    log.info("execução %s iniciada: %d sites, %d workers", run_dir.name, len(sites),
-             options.workers)
-    jobs = [SiteJob(s.site_id, str(run_dir), str(options.notebooks_dir), options.kernel_name,
-                    options.timeout, options.retries, resume=options.resume is not None)
-            for s in sites]
-    from .executors import executor_for
+    log.info("execução %s %s: %d sites, motor %s %s, timeout=%s, retries=%d", run_dir.name,
+             "retomada" if previous else "iniciada", len(sites), executor.engine,
+             json.dumps(executor.describe(), ensure_ascii=False), options.timeout,
+             options.retries)
+    jobs = [SiteJob(s.site_id, str(run_dir), options.kernel_name, run_key, options.timeout,
+                    options.retries) for s in sites]
+
+    bar = _progress(options, len(jobs) * len(NOTEBOOKS))
+    lock = threading.Lock()
+    counts = {"events": 0}
+
+    def notify(ev: dict[str, Any]) -> None:
+        kind = ev.get("kind")
+        where = f"site={ev.get('site_id')} etapa={ev.get('stage')}"
+        if kind == "inicio":
+            log.info("%s início (%s)", where, ev.get("host"))
+        elif kind == "nova_tentativa":
+            log.warning("%s tentativa %s com erro: %s — nova tentativa", where,
+                        ev.get("attempt"), ev.get("error"))
+        elif kind == "erro_site":
+            log.error("site=%s não pôde ser processado: %s", ev.get("site_id"),
+                      ev.get("error"))
+        elif kind == "fim":
+            reused = bool(ev.get("skipped"))
+            if reused:
+                log.info("%s situacao=%s reaproveitada (entradas inalteradas)", where,
+                         ev.get("status"))
+            else:
+                log.info("%s situacao=%s segundos=%.2f tentativas=%s%s", where,
+                         ev.get("status"), ev.get("seconds") or 0.0, ev.get("attempts"),
+                         f" erro: {ev['error']}" if ev.get("error") else "")
+            with lock:
+                counts["events"] += 1
+                if bar is not None and not counts.get("closed"):
+                    bar.update(1)
+                    bar.set_postfix_str(f"{ev.get('site_id')}/{ev.get('stage')}",
+                                        refresh=False)
 
     outcomes: dict[str, SiteOutcome] = {}
     interrupted = False
-    bar = _progress(options, len(jobs) * len(NOTEBOOKS))
-    lock = threading.Lock()
 
-    def notify(site_id: str, name: str, t: NotebookTiming) -> None:
-        log.info("site=%s etapa=%s situacao=%s segundos=%.2f%s", site_id, name, t.status,
-                 t.seconds, " (reaproveitada)" if t.skipped else "")
-        with lock:
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"{site_id}/{name}", refresh=False)
+    def collect(outcome: SiteOutcome) -> None:
+        nonlocal interrupted
+        outcomes[outcome.site_id] = outcome
+        interrupted |= outcome.interrupted
+        for err in outcome.errors:
+            log.error("site=%s %s", outcome.site_id, err)
 
     try:
-        with executor_for(options) as ex:
-            for outcome in ex.run(jobs, notify):
-                outcomes[outcome.site_id] = outcome
-                interrupted |= outcome.interrupted
-                for err in outcome.errors:
-                    log.error("site=%s %s", outcome.site_id, err)
-    except KeyboardInterrupt:
-        interrupted = True
-        log.warning("execução interrompida pelo usuário")
+        executor.start(jobs, notify)
+        try:
+            for outcome in executor.results():
+                collect(outcome)
+        except KeyboardInterrupt:
+            interrupted = True
+            log.warning("execução interrompida (Ctrl-C ou SIGTERM): encerrando os kernels")
+            with _stopping():
+                executor.cancel()
+                for outcome in executor.results(timeout=DRAIN_SECONDS):
+                    collect(outcome)
     finally:
-        if bar is not None:
-            bar.close()
+        # Dask delivers progress events through the scheduler, possibly after the results:
+        # give the last ones a moment so run.log lists every notebook
+        expected = sum(len(o.notebooks) for o in outcomes.values())
+        deadline = time.monotonic() + 5.0
+        while counts["events"] < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with lock:
+            counts["closed"] = True
+            if bar is not None:
+                bar.close()
+    with _stopping() if interrupted else _noop():
+        return _finish(run_dir, meta, this_pass, outcomes, interrupted, t0)
+
+
+@contextmanager
+def _noop():
+    yield
+
+
+def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
+            outcomes: dict[str, SiteOutcome], interrupted: bool, t0: float) -> BatchSummary:
+    from ..report import write_rollup
+    from ..report.rollup import site_statuses
+
     paths = write_rollup(run_dir)
     import pandas as pd
 
     df = pd.read_csv(paths["csv"], dtype=str)
     site_status = site_statuses(df).to_dict() if len(df) else {}
-    meta.update(
-        status="interrompido" if interrupted else "concluido", finished_at=now_iso(),
-        duration_s=round(time.perf_counter() - t0, 3),
-        sites={sid: {"status": site_status.get(sid), **describe(o)}
-               for sid, o in outcomes.items()})
+    status = "interrompido" if interrupted else "concluido"
+    seconds = time.perf_counter() - t0
+    notebooks = [t for o in outcomes.values() for t in o.notebooks]
+    counts = {"executed": sum(not t.skipped for t in notebooks),
+              "reused": sum(t.skipped for t in notebooks)}
+    this_pass.update(status=status, finished_at=now_iso(), duration_s=round(seconds, 3),
+                     notebooks_executed=counts["executed"], notebooks_reused=counts["reused"])
+    sites = dict(meta.get("sites", {}))
+    for sid, o in outcomes.items():
+        sites[sid] = o.describe()
+    for sid in site_status:
+        sites.setdefault(sid, {})["status"] = site_status[sid]
+    meta.update(status=status, finished_at=now_iso(), duration_s=round(seconds, 3),
+                sites=sites)
     write_json_atomic(run_dir / "run.json", meta)
-    log.info("execução %s %s em %.1f s", run_dir.name, meta["status"], meta["duration_s"])
-    return BatchSummary(run_dir, site_status, interrupted, time.perf_counter() - t0)
+    log.info("execução %s %s em %.1f s (%d notebooks executados, %d reaproveitados)",
+             run_dir.name, status, seconds, counts["executed"], counts["reused"])
+    return BatchSummary(run_dir, site_status, interrupted, seconds, counts["executed"],
+                        counts["reused"], sum(t.error is not None for t in notebooks))
 
 
 def _progress(options: BatchOptions, total: int):

@@ -1,16 +1,22 @@
-"""One site's notebooks, executed in order with papermill: the unit of work of a batch.
+"""One site's notebooks, executed in order: the unit of work of a batch.
 
-``run_site`` takes a picklable :class:`SiteJob` and returns a picklable
-:class:`SiteOutcome`, so the same function runs on a local thread pool or a Dask worker.
+:func:`run_site` takes a picklable :class:`SiteJob` and returns a picklable
+:class:`SiteOutcome`, so the same function runs on the local pool and on a Dask worker. It is
+idempotent: a stage whose complete result is already in the run folder with unchanged input
+fingerprints is reused (see :mod:`esus_runbook.batch.resume`), so resuming a run, or Dask
+running a site again after losing a worker, only executes what is missing.
+
+Progress goes through ``notify(event)``, one dict per notebook started and finished (plain
+values only: on Dask the events travel through the scheduler).
 """
 
 from __future__ import annotations
 
-import os
+import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,156 +24,189 @@ from .. import stages
 from ..ids import scrub
 from ..results import STAGES, StageResult, Status, now_iso
 from ..sites import load_site
+from . import resume
+from .execution import execute_notebook
+from .kernels import WATCHER, _safe
+
+REPORT = "relatorio"
+Notify = Callable[[dict[str, Any]], None]
 
 
 @dataclass
 class SiteJob:
+    """Everything a worker needs to run one site (paths must be visible to the worker)."""
+
     site_id: str
     run_dir: str
-    notebooks_dir: str
     kernel_name: str
+    run_key: str
+    """Identifies this pass of the run: cancelling it stops its notebooks on every worker."""
     timeout: float | None = None
     retries: int = 0
-    resume: bool = False
+
+    @property
+    def site_dir(self) -> Path:
+        return Path(self.run_dir) / self.site_id
+
+    @property
+    def notebooks_dir(self) -> Path:
+        """The run's own copy of the notebooks (``<run>/_notebooks``)."""
+        return Path(self.run_dir) / resume.NOTEBOOKS_DIR
 
 
 @dataclass
 class NotebookTiming:
-    name: str
-    seconds: float
+    stage: str
+    notebook: str
     status: str
+    seconds: float = 0.0
     skipped: bool = False
-    attempts: int = 1
+    attempts: int = 0
+    error: str | None = None
 
 
 @dataclass
 class SiteOutcome:
     site_id: str
+    host: str = field(default_factory=socket.gethostname)
     statuses: dict[str, str] = field(default_factory=dict)
-    timings: list[NotebookTiming] = field(default_factory=list)
+    notebooks: list[NotebookTiming] = field(default_factory=list)
     report: str | None = None
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
+    seconds: float = 0.0
+
+    def describe(self) -> dict[str, Any]:
+        """What run.json keeps about this site."""
+        return {"host": self.host, "statuses": self.statuses, "report": self.report,
+                "errors": self.errors, "interrupted": self.interrupted,
+                "seconds": round(self.seconds, 3),
+                "notebooks": [{k: (round(v, 3) if isinstance(v, float) else v)
+                               for k, v in asdict(t).items()} for t in self.notebooks]}
 
 
-def _error_message(exc: BaseException) -> str:
-    ename = getattr(exc, "ename", None)
-    if ename:  # PapermillExecutionError
-        text = f"{ename}: {getattr(exc, 'evalue', '')}"
-    elif exc.__class__.__name__ == "CellTimeoutError":
-        text = "tempo limite do notebook excedido"
-    elif exc.__class__.__name__ == "DeadKernelError":
-        text = "o kernel do notebook morreu durante a execução"
-    else:
-        text = f"{exc.__class__.__name__}: {exc}"
-    return scrub(" ".join(text.split()))[:500]
+def run_site(job: SiteJob, notify: Notify | None = None,
+             abandoned: Callable[[], bool] | None = None,
+             host: str | None = None) -> SiteOutcome:
+    """Execute stages 01–06 then the report notebook 07 for one site.
 
+    Never raises for a notebook's failure (the stage becomes ``erro``); stops between
+    notebooks when the run is cancelled or ``abandoned()`` says nobody waits for it.
+    ``host`` names where it ran (default: this machine's name)."""
+    t0 = time.perf_counter()
+    outcome = SiteOutcome(job.site_id, host=host or socket.gethostname())
+    site_dir = job.site_dir
 
-def execute_notebook(job: SiteJob, notebook: str, out_path: Path) -> None:
-    """Execute one notebook with papermill into ``out_path`` (written under a temporary
-    name and renamed when execution ends, successful or not)."""
-    import papermill as pm
+    def emit(kind: str, **data: Any) -> None:
+        if notify is not None:
+            try:
+                notify({"kind": kind, "site_id": job.site_id, "host": outcome.host, **data})
+            except Exception:  # progress is best effort; it never fails a site
+                pass
 
-    tmp = out_path.with_name(f".{out_path.stem}.partial.ipynb")
-    site_dir = Path(job.run_dir) / job.site_id
-    try:
-        pm.execute_notebook(
-            str(Path(job.notebooks_dir) / notebook), str(tmp),
-            parameters={"site_file": str(site_dir / "site.json"), "site_id": job.site_id,
-                        "run_dir": job.run_dir, "interactive": False},
-            kernel_name=job.kernel_name, progress_bar=False, log_output=False,
-            execution_timeout=job.timeout, cwd=job.notebooks_dir)
-    finally:
-        if tmp.exists():
-            os.replace(tmp, out_path)
-
-
-def _reusable(site_dir: Path, stage: str, site) -> bool:
-    path = site_dir / f"{stage}.json"
-    if not path.exists():
-        return False
-    try:
-        r = StageResult.load(path)
-    except Exception:
-        return False
-    return (r.finished_at is not None and r.status is not Status.ERRO
-            and (site_dir / stages.NOTEBOOKS[stage]).exists()
-            and r.inputs == stages.fingerprint(stage, site))
-
-
-def run_site(job: SiteJob, notify: Callable[[str, str, NotebookTiming], None] | None = None,
-             cancel: threading.Event | None = None) -> SiteOutcome:
-    """Execute stages 01–06 then the report notebook 07 for one site."""
-    site_dir = Path(job.run_dir) / job.site_id
-    outcome = SiteOutcome(job.site_id)
-    site = load_site(site_dir / "site.json") if job.resume else None
-    executed_any = False
-    for name in (*STAGES, "relatorio"):
-        if cancel is not None and cancel.is_set():
+    def stopped() -> bool:
+        if WATCHER.cancelled(job.run_key) or (abandoned is not None and _safe(abandoned)):
             outcome.interrupted = True
-            break
-        notebook = stages.NOTEBOOKS[name]
-        if name == "relatorio":
-            if job.resume and not executed_any and (site_dir / "relatorio.html").exists() \
-                    and (site_dir / notebook).exists():
-                outcome.report = str(site_dir / "relatorio.html")
-                t = NotebookTiming(notebook, 0.0, "ok", skipped=True)
-                outcome.timings.append(t)
-                if notify:
-                    notify(job.site_id, name, t)
-                continue
-        elif job.resume and _reusable(site_dir, name, site):
-            r = StageResult.load(site_dir / f"{name}.json")
-            outcome.statuses[name] = r.status.value
-            t = NotebookTiming(notebook, 0.0, r.status.value, skipped=True)
-            outcome.timings.append(t)
-            if notify:
-                notify(job.site_id, name, t)
-            continue
-        executed_any = True
-        t = _run_with_retries(job, name, notebook, site_dir, outcome)
-        outcome.timings.append(t)
-        if notify:
-            notify(job.site_id, name, t)
+        return outcome.interrupted
+
+    try:
+        resume.remove_partials(site_dir)
+        site = load_site(site_dir / "site.json")
+        executed_any = False
+        for stage in (*STAGES, REPORT):
+            if stopped():
+                break
+            notebook = stages.NOTEBOOKS[stage]
+            if stage == REPORT:
+                reusable = not executed_any and resume.report_current(site_dir)
+            else:
+                reusable = resume.stage_reusable(stage, site, site_dir)
+            if reusable:
+                status = "ok" if stage == REPORT else \
+                    StageResult.load(site_dir / f"{stage}.json").status.value
+                timing = NotebookTiming(stage, notebook, status, skipped=True)
+            else:
+                executed_any = True
+                emit("inicio", stage=stage, notebook=notebook)
+                timing = _execute(job, stage, notebook, emit, stopped, abandoned)
+                if timing is None:  # cancelled while it ran: nothing recorded
+                    outcome.interrupted = True
+                    break
+            if stage != REPORT:
+                outcome.statuses[stage] = timing.status
+            if timing.error:
+                outcome.errors.append(f"{stage}: {timing.error}")
+            outcome.notebooks.append(timing)
+            emit("fim", **asdict(timing))
+    except Exception as exc:  # the site itself could not be processed (unreadable snapshot…)
+        message = scrub(" ".join(f"{exc.__class__.__name__}: {exc}".split()))[:500]
+        outcome.errors.append(message)
+        for stage in resume.mark_missing_as_error(site_dir, job.site_id, message):
+            outcome.statuses[stage] = Status.ERRO.value
+        emit("erro_site", error=message)
     if (site_dir / "relatorio.html").exists():
         outcome.report = str(site_dir / "relatorio.html")
+    outcome.seconds = time.perf_counter() - t0
     return outcome
 
 
-def _run_with_retries(job: SiteJob, name: str, notebook: str, site_dir: Path,
-                      outcome: SiteOutcome) -> NotebookTiming:
-    result_path = site_dir / f"{name}.json"
-    attempts = 0
-    t0 = time.perf_counter()
+_CHARTS_LOCK = threading.Lock()  # pyplot keeps global state: one drawing at a time
+
+
+def draw_charts(result_path: Path) -> None:
+    """Draw a stage's charts here, once, into the cache the site report reads (batch stage
+    notebooks do not draw them: each would import matplotlib; this process does it once).
+    Best effort: if it fails, the report notebook draws them itself."""
+    try:
+        result = StageResult.load(result_path)
+        if stages.has_charts(result):
+            with _CHARTS_LOCK:
+                stages.chart_svgs(result, result_path.parent)
+    except Exception:
+        pass
+
+
+def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
+             stopped: Callable[[], bool],
+             abandoned: Callable[[], bool] | None = None) -> NotebookTiming | None:
+    """Run one notebook, again up to ``job.retries`` times while it crashes (not after a
+    timeout: a notebook that hung for the whole timeout would most likely hang again)."""
+    site_dir = job.site_dir
+    result_path = site_dir / f"{stage}.json"
+    params = {"site_file": str(site_dir / "site.json"), "site_id": job.site_id,
+              "run_dir": job.run_dir, "interactive": False}
+    attempts, seconds = 0, 0.0
     while True:
         attempts += 1
         started = now_iso()
-        if name != "relatorio" and result_path.exists():
-            result_path.unlink()  # a crash must not leave the previous result standing
-        error: str | None = None
-        try:
-            execute_notebook(job, notebook, site_dir / notebook)
-        except KeyboardInterrupt:
-            outcome.interrupted = True
-            error = "execução interrompida pelo usuário"
-        except Exception as exc:  # papermill, nbclient and kernel failures
-            error = _error_message(exc)
-        if name == "relatorio":
-            status = "erro" if error else "ok"
+        if stage != REPORT:
+            result_path.unlink(missing_ok=True)  # a crash must not leave an older result
+        else:
+            resume.forget_report(site_dir)
+        ex = execute_notebook(job.notebooks_dir / notebook, site_dir / notebook, params,
+                              kernel_name=job.kernel_name, timeout=job.timeout,
+                              run_key=job.run_key, cwd=site_dir, abandoned=abandoned)
+        seconds += ex.seconds
+        if ex.interrupted:
+            if stage != REPORT:
+                result_path.unlink(missing_ok=True)
+            return None
+        error = ex.error
+        if error is None and stage != REPORT:
+            draw_charts(result_path)
+        if stage == REPORT:
+            if error is None and not (site_dir / "relatorio.html").exists():
+                error = "o notebook terminou sem gravar relatorio.html"
+            status = Status.ERRO.value if error else Status.OK.value
+            if error is None:
+                resume.remember_report(site_dir)
         else:
             if error is None and not result_path.exists():
                 error = "o notebook terminou sem gravar o resultado da etapa"
             if error is not None:
-                StageResult.crashed(job.site_id, name, error, started).save(site_dir)
+                StageResult.crashed(job.site_id, stage, error, started).save(site_dir)
             status = StageResult.load(result_path).status.value
-            outcome.statuses[name] = status
-        if error is None or outcome.interrupted or attempts > job.retries:
-            break
-    if error:
-        outcome.errors.append(f"{name}: {error}")
-    return NotebookTiming(notebook, time.perf_counter() - t0, status, attempts=attempts)
-
-
-def describe(outcome: SiteOutcome) -> dict[str, Any]:
-    return {"statuses": outcome.statuses, "report": outcome.report, "errors": outcome.errors,
-            "notebooks": [t.__dict__ for t in outcome.timings]}
+        if error is None or ex.timed_out or attempts > job.retries or stopped():
+            return NotebookTiming(stage, notebook, status, seconds, attempts=attempts,
+                                  error=error)
+        emit("nova_tentativa", stage=stage, notebook=notebook, attempt=attempts, error=error)

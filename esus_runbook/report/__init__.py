@@ -1,7 +1,24 @@
-"""Site reports (``relatorio.html``) and the roll-up of a run, both self-contained HTML."""
+"""Site reports (``relatorio.html``) and the roll-up of a run, both self-contained HTML.
 
-from .rollup import build_rollup, write_rollup
-from .site import render_checks_html, render_site_report, site_verdict
+Names are imported on first use: the roll-up needs pandas, which a stage notebook that only
+shows its checks should not pay for.
+"""
 
-__all__ = ["build_rollup", "render_checks_html", "render_site_report", "site_verdict",
-           "write_rollup"]
+from __future__ import annotations
+
+from typing import Any
+
+_NAMES = {"build_rollup": "rollup", "write_rollup": "rollup", "render_checks_html": "site",
+          "render_site_report": "site", "site_verdict": "site"}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(name)
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_NAMES[name]}"), name)
+    globals()[name] = value
+    return value

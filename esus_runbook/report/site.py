@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import SEVERITY, STAGES, StageResult, Status, now_iso, worst, write_text_atomic
-from .charts import status_bars, to_svg
+from .charts import status_bars_svg
 from .env import environment
 
 VERDICTS = {
@@ -51,13 +51,15 @@ def _stage_rows(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
     return rows
 
 
-def _charts(results: dict[str, StageResult | None]) -> dict[str, list[tuple[str, str]]]:
+def _charts(results: dict[str, StageResult | None],
+            run_site_dir: Path | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Each stage's charts as SVG, reusing those its notebook drew (see stages.chart_svgs)."""
     from .. import stages
 
     out: dict[str, list[tuple[str, str]]] = {}
     for stage, r in results.items():
         if r is not None:
-            out[stage] = [(title, to_svg(fig)) for title, fig in stages.charts(r)]
+            out[stage] = stages.chart_svgs(r, run_site_dir)
     return out
 
 
@@ -83,12 +85,13 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     status, verdict = site_verdict([row["status"] for row in rows])
     from ..stages import TITLES
 
-    overview = status_bars([(TITLES[row["stage"]], row["counts"]) for row in rows],
-                           "Verificações por etapa")
+    overview = status_bars_svg([(TITLES[row["stage"]], row["counts"]) for row in rows],
+                               "Verificações por etapa")
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
-        status=status.value, verdict=verdict, rows=rows, charts=_charts(results),
-        overview_svg=to_svg(overview))
+        status=status.value, verdict=verdict, rows=rows,
+        charts=_charts(results, run_site_dir),
+        overview_svg=overview)
     out = run_site_dir / "relatorio.html"
     write_text_atomic(out, html)
     return out

@@ -1,0 +1,225 @@
+"""Checks made before a run folder is created: the kernel and notebooks here, and — on a
+Dask cluster — that every worker sees the same storage, has the kernel and the same
+esus-runbook version.
+
+Workers read the run's site snapshots and notebooks and write results into the run folder,
+so the inventory's files and the output folder must be on storage mounted at the same path on
+every worker (NFS, CIFS, a cluster file system). The probe proves it both ways: the client
+writes a random token under the output folder that each worker must read back, each worker
+writes its own token that the client must read, and each worker checks every input file the
+sites reference (same size as here).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from .. import stages
+from ..errors import InputError, Problem
+from ..results import STAGES
+from ..sites import Site
+from .options import BatchOptions
+
+HINTS = {
+    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--out) precisam estar "
+               "num armazenamento compartilhado (NFS, CIFS…) montado no mesmo caminho em todos "
+               "os workers",
+    "env": "instale nos workers a mesma versão do esus-runbook e registre o kernel "
+           "(make setup) no ambiente em que 'dask worker' roda",
+}
+PROBE_CODE = ("import importlib.metadata as m; import esus_runbook.notebook; "
+              "print(m.version('esus-runbook'))")
+
+
+def package_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("esus-runbook")
+    except PackageNotFoundError:
+        return None
+
+
+def check_local(options: BatchOptions) -> None:
+    """The kernel and the notebooks must exist before any run folder is created."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(options.kernel_name)
+    except NoSuchKernel:
+        raise InputError(f"kernel Jupyter '{options.kernel_name}' não registrado",
+                         remedy="rode 'make setup' (registra o kernel no ambiente .venv)") \
+            from None
+    missing = [nb for nb in stages.NOTEBOOKS.values()
+               if not (Path(options.notebooks_dir) / nb).is_file()]
+    if missing:
+        raise InputError(f"notebooks ausentes: {', '.join(missing)}",
+                         file=str(options.notebooks_dir),
+                         remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
+
+
+def input_files(sites: list[Site], inventory_files: list[Path]) -> dict[str, int]:
+    """Every existing file the run will read, with its size here."""
+    files: dict[str, int] = {}
+    candidates: list[Any] = list(inventory_files)
+    for site in sites:
+        for stage in STAGES:
+            for dotted in getattr(stages.module(stage), "INPUT_FILES", ()):
+                candidates.append(stages._lookup(site, dotted))
+        candidates.extend(v for v in site.extra.values() if isinstance(v, str))
+    for c in candidates:
+        if not c:
+            continue
+        try:
+            st = os.stat(c)
+        except (OSError, TypeError, ValueError):
+            continue
+        if os.path.isfile(c):
+            files[str(c)] = st.st_size
+    return files
+
+
+def probe_worker(probe_dir: str, token: str, files: dict[str, int], kernel_name: str,
+                 version: str | None, start_kernel: bool = True) -> dict[str, Any]:
+    """Runs on one Dask worker: what it cannot see or do, as pt-BR problems."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    me = f"{worker.address} ({socket.gethostname()})"
+    problems: list[tuple[str, str]] = []  # (kind, pt-BR text); kind: storage | env
+    base = Path(probe_dir)
+    try:
+        seen = (base / "cliente.txt").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        seen = f"<{exc.__class__.__name__}>"
+    marker = base / f"worker-{secrets.token_hex(4)}.txt"
+    if seen != token:
+        problems.append(("storage", f"o worker {me} não enxerga a pasta de saída "
+                                    f"{base.parent} (não leu o arquivo de teste gravado pelo "
+                                    "cliente)"))
+    else:
+        try:
+            marker.write_text(f"{token} {worker.address}\n", encoding="utf-8")
+        except OSError as exc:
+            problems.append(("storage", f"o worker {me} não consegue gravar em {base.parent} "
+                                        f"({exc.__class__.__name__})"))
+    unreadable = []
+    for path, size in files.items():
+        try:
+            if os.stat(path).st_size != size or not os.access(path, os.R_OK):
+                unreadable.append(path)
+        except OSError:
+            unreadable.append(path)
+    if unreadable:
+        more = f" e mais {len(unreadable) - 1}" if len(unreadable) > 1 else ""
+        problems.append(("storage", f"o worker {me} não lê {unreadable[0]}{more} (arquivo "
+                                    "ausente ou diferente do que o cliente vê)"))
+    mine = package_version()
+    if mine != version:
+        problems.append(("env", f"o worker {me} tem esus-runbook {mine or 'não instalado'}, "
+                                f"o cliente tem {version}"))
+    problems.extend(("env", p) for p in _check_kernel(kernel_name, version, me, start_kernel))
+    return {"worker": worker.address, "host": socket.gethostname(), "marker": marker.name,
+            "problems": problems}
+
+
+def _check_kernel(kernel_name: str, version: str | None, me: str,
+                  start_kernel: bool) -> list[str]:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return [f"o worker {me} não tem o kernel Jupyter '{kernel_name}' registrado"]
+    if not start_kernel:
+        return []
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name)
+    out: list[str] = []
+    try:
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            reply = kc.execute_interactive(
+                PROBE_CODE, timeout=60, store_history=False,
+                output_hook=lambda m: out.append(m["content"].get("text", "")))
+            ok = reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+    except Exception as exc:
+        return [f"o worker {me} não iniciou o kernel '{kernel_name}' "
+                f"({exc.__class__.__name__})"]
+    finally:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+    seen = "".join(out).strip()
+    if not ok:
+        return [f"o kernel '{kernel_name}' do worker {me} não importa esus_runbook"]
+    if seen != version:
+        return [f"o kernel '{kernel_name}' do worker {me} tem esus-runbook {seen}, o cliente "
+                f"tem {version}"]
+    return []
+
+
+def wait_done(futures: list, timeout: float) -> list:
+    """Wait until every Dask future is done or ``timeout`` passed; the ones not done."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(f.done() for f in futures):
+        time.sleep(0.1)
+    return [f for f in futures if not f.done()]
+
+
+def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
+                  timeout: float = 180.0) -> list[dict[str, Any]]:
+    """Run :func:`probe_worker` once on every worker; InputError (exit 2) listing what is
+    wrong, or the workers' descriptions."""
+    workers = list(client.scheduler_info(n_workers=-1)["workers"])
+    base.mkdir(parents=True, exist_ok=True)
+    probe_dir = base / f".sonda-{secrets.token_hex(4)}"
+    probe_dir.mkdir()
+    try:
+        token = secrets.token_hex(16)
+        (probe_dir / "cliente.txt").write_text(token + "\n", encoding="utf-8")
+        version = package_version()
+        futures = [client.submit(probe_worker, str(probe_dir), token, files, kernel_name,
+                                 version, workers=[addr], allow_other_workers=False,
+                                 pure=False, key=f"esus-sonda-{probe_dir.name}-{i}")
+                   for i, addr in enumerate(workers)]
+        not_done = wait_done(futures, timeout)
+        problems: list[tuple[str, str]] = []
+        reports = []
+        for fut in futures:
+            if fut in not_done:
+                problems.append(("env", "um worker não respondeu à verificação em "
+                                        f"{timeout:g} s (ocupado ou travado)"))
+                continue
+            if fut.status != "finished":
+                problems.append(("env", f"a verificação falhou num worker: {fut.exception()}"))
+                continue
+            rep = fut.result()
+            reports.append(rep)
+            problems.extend(tuple(p) for p in rep["problems"])
+            marker = probe_dir / rep["marker"]
+            if not rep["problems"] and not marker.exists():
+                problems.append(("storage", f"o cliente não vê o que o worker "
+                                            f"{rep['worker']} ({rep['host']}) gravou em "
+                                            f"{base}: a pasta de saída não é a mesma nos dois"))
+        client.cancel(list(not_done))
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    if problems:
+        raise InputError.from_problems([Problem("--scheduler", None, text, HINTS[kind])
+                                        for kind, text in dict.fromkeys(problems)])
+    return reports

@@ -1,0 +1,83 @@
+"""--timeout kills a hung notebook (stage `erro` with the reason); --retries runs a crashed
+stage again, but not one that timed out."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from esus_runbook.stages import NOTEBOOKS
+
+from .batch_procs import KernelSampler, only_run, start_batch
+from .test_batch import _notebooks_with, one_site
+
+pytestmark = pytest.mark.notebooks
+
+
+def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600):
+    nbdir = _notebooks_with(tmp_path, replace)
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    proc = start_batch("run", one_site(tmp_path), "--out", out, "--no-progress", *options,
+                       env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    with KernelSampler(proc.pid) as sampler:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    seconds = time.monotonic() - t0
+    run = only_run(out)
+    meta = json.loads((run / "run.json").read_text())
+    timings = {t["stage"]: t for t in meta["sites"]["sms-centralizado"]["notebooks"]}
+    return proc.returncode, stderr, run, timings, seconds, sampler
+
+
+def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
+    rc, stderr, run, timings, seconds, sampler = _run(
+        tmp_path, {NOTEBOOKS["instalacao"]: "hangs"}, "--timeout", "6", "--retries", "2")
+    assert rc == 1, stderr
+    site = run / "sms-centralizado"
+    result = json.loads((site / "instalacao.json").read_text())
+    assert result["status"] == "erro"
+    assert "tempo limite de 6 s excedido" in result["error"]
+    assert result["checks"][0]["id"] == "ETAPA_ERRO"
+    # a timeout is not retried; the notebook was stopped near the deadline, not after the hour
+    assert timings["instalacao"]["attempts"] == 1
+    assert 5.5 <= timings["instalacao"]["seconds"] < 20
+    assert seconds < 120
+    # the executed notebook is kept (it shows where it stopped) and the run went on
+    assert (site / NOTEBOOKS["instalacao"]).exists()
+    assert json.loads((site / "xml.json").read_text())["status"] != "erro"
+    assert (site / "relatorio.html").exists()
+    assert "tempo limite de 6 s excedido" in (run / "run.log").read_text()
+    assert not list(site.glob(".*.partial.ipynb"))
+    # the hung kernel and every other kernel are gone
+    assert len(sampler.seen) >= 1
+    assert sampler.alive() == []
+
+
+def test_crashed_stage_is_retried(tmp_path):
+    rc, stderr, run, timings, _, _ = _run(
+        tmp_path, {NOTEBOOKS["download"]: "flaky"}, "--retries", "1")
+    assert rc in (0, 1), stderr
+    result = json.loads((run / "sms-centralizado" / "download.json").read_text())
+    assert result["status"] != "erro", result
+    assert timings["download"]["attempts"] == 2
+    log = (run / "run.log").read_text()
+    assert "etapa=download tentativa 1 com erro" in log and "falha passageira" in log
+
+
+def test_without_retries_a_crash_stays_erro(tmp_path):
+    rc, stderr, run, timings, _, _ = _run(tmp_path, {NOTEBOOKS["download"]: "flaky"})
+    assert rc == 1, stderr
+    result = json.loads((run / "sms-centralizado" / "download.json").read_text())
+    assert result["status"] == "erro" and "falha passageira" in result["error"]
+    assert timings["download"]["attempts"] == 1
+
+
+def test_timeout_and_retries_are_validated(cli, tmp_path):
+    for args, where in ((["--timeout", "0"], "--timeout"), (["--timeout", "x"], "--timeout"),
+                        (["--retries", "-1"], "--retries")):
+        proc = cli("run", one_site(tmp_path), "--out", tmp_path / "out", *args)
+        assert proc.returncode == 2, args
+        assert where in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
