@@ -108,13 +108,31 @@ class AuditReport:
                         "message": r["message"]})
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """The full report (every finding and every summary row)."""
+    def document(self) -> dict[str, Any]:
+        """The full report (every finding and every summary row) with the tables as
+        :class:`~.jsontext.Records` (see :meth:`json_text` and :meth:`to_json`)."""
+        from .jsontext import flat_records, nested_records
+
         return {"schema": SCHEMA, "file": self.file_info(), "expected_ibge": self.expected_ibge,
                 "counts": self.counts, "errors": self.errors, "warnings": self.warnings,
-                "rules": self.rule_counts(), "findings": self.findings_records(),
-                "summaries": {k: _records(v) for k, v in self.summaries.items()},
+                "rules": self.rule_counts(),
+                "findings": nested_records(self.findings, ("rule", "severity"), "where",
+                                           ("cnes", "ine", "cpf", "line"), ("message",),
+                                           integers=("line",)),
+                "summaries": {k: flat_records(v) for k, v in self.summaries.items()},
                 "seconds": self.seconds}
+
+    def json_text(self) -> str:
+        """The JSON file's text: indented, one finding or summary row per line."""
+        from .jsontext import dumps
+
+        return dumps(self.document())
+
+    def to_json(self) -> dict[str, Any]:
+        """The full report as Python objects (what :meth:`write_json` writes)."""
+        from .jsontext import to_python
+
+        return to_python(self.document())
 
     def compact(self, per_rule: int = 10, total: int = 200) -> dict[str, Any]:
         """Bounded metrics for a stage result: a capital's file stays a few hundred KB."""
@@ -173,9 +191,9 @@ class AuditReport:
             multi_total=len(s["varias_lotacoes"]))
 
     def write_json(self, path: str | os.PathLike) -> Path:
-        from ..results import write_json_atomic
+        from ..results import write_text_atomic
 
-        write_json_atomic(path, self.to_json())
+        write_text_atomic(path, self.json_text())
         return Path(path)
 
     def write_html(self, path: str | os.PathLike) -> Path:

@@ -32,13 +32,14 @@ one-line pt-BR message.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
-import sys
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import HostileFileError, InputError
@@ -181,6 +182,10 @@ def _purge(el) -> None:
             del parent[:idx]
 
 
+class _Irregular(Exception):
+    """A DADOS_LOTACOES outside the LOTACOES of a professional: read again, exactly."""
+
+
 def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None = None,
           display_name: str | None = None) -> CnesFile:
     """Read a CNES XML or ZIP into DataFrames (see the module docstring).
@@ -189,16 +194,34 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
     ``display_name`` is how the file is named in error messages (default: the path).
     Raises InputError/HostileFileError for a file that cannot be audited at all.
     """
+    limits = limits or Limits()
+    try:
+        return _read(path, names, limits, display_name, exact=False)
+    except _Irregular:
+        return _read(path, names, limits, display_name, exact=True)
+
+
+def _read(path, names: bool, limits: Limits, display_name: str | None, *,
+          exact: bool) -> CnesFile:
+    """One streaming pass. The fast pass (``exact=False``) takes each DADOS_LOTACOES from
+    its own end event and gives it to the professional that ends next; it checks, once per
+    professional, that the first of those lotações sits at DADOS_PROFISSIONAIS/LOTACOES of
+    that professional (then all of them do: they end after it started and before it ends).
+    A file where that does not hold (not the layout) raises ``_Irregular`` and is read
+    again with ``exact=True``: each professional's lotações are its DADOS_LOTACOES
+    descendants, as written."""
     from lxml import etree
 
-    limits = limits or Limits()
-    intern = sys.intern
     est: dict[str, list] = {k: [] for k in ("cnes", "cnpj", "nome", "tp_unid", "ds_tp_unid",
                                             "ibge", "uf", "complexidade")}
     est_line = array("q")
     team: dict[str, list] = {k: [] for k in ("cnes", "ine", "tp_equipe", "sigla", "nome",
                                              "area", "dt_desativacao")}
     team_line = array("q")
+    # Identifiers are trimmed while reading (high cardinality); the low-cardinality columns
+    # (council, UF and every lotação column) are kept raw and normalized once per distinct
+    # value afterwards (_lowcard), which is cheaper than per row and leaves one string
+    # object per distinct value.
     p_cpf: list[str] = []
     p_cns: list[str] = []
     p_cons: list[str] = []
@@ -214,41 +237,61 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
     l_micro: list[str] = []
     header: dict[str, str] | None = None
     header_line: int | None = None
+    tags = ("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS", HEADER)
+    if not exact:
+        tags = ("DADOS_LOTACOES", *tags)
 
     with open_cnes(path, limits) as (reader, info):
         source = display_name or str(path)
         info.extra["display"] = source
         sniffed = _sniff(reader, info, limits)
         header, header_line = sniffed["header"], sniffed["header_line"]
-        ctx = etree.iterparse(reader, events=("end",),
-                              tag=("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS",
-                                   HEADER), **_SAFE)
+        ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
+        first = None       # first lotação read since the last professional ended
         try:
             for _, el in ctx:
                 tag = el.tag
-                if tag == "DADOS_PROFISSIONAIS":
+                if tag == "DADOS_LOTACOES":
+                    if first is None:
+                        first = el
+                    g = el.get
+                    l_prof.append(n_prof)
+                    l_cnes.append(g("CNES", ""))
+                    l_ine.append(g("CO_INE", ""))
+                    l_cbo.append(g("CO_CBO", ""))
+                    l_micro.append(g("MICROAREA", ""))
+                    l_line.append(el.sourceline or 0)
+                elif tag == "DADOS_PROFISSIONAIS":
+                    if first is not None:
+                        lots = first.getparent()
+                        if lots is None or lots.tag != "LOTACOES" or lots.getparent() is not el:
+                            raise _Irregular
+                        first = None
                     get = el.get
                     p_cpf.append(get("CPF_PROF", "").strip())
                     p_cns.append(get("CO_CNS", "").strip())
-                    p_cons.append(intern(get("CONSELHO_ID", "").strip()))
-                    p_uf.append(intern(get("SG_UF_EMIS", "").strip()))
+                    p_cons.append(get("CONSELHO_ID", ""))
+                    p_uf.append(get("SG_UF_EMIS", ""))
                     p_reg.append(get("NU_REGISTRO", "").strip())
                     if names:
                         p_nome.append(get("NM_PROF", "").strip())
                     p_line.append(el.sourceline or 0)
-                    for lot in el.iter("DADOS_LOTACOES"):
-                        g = lot.get
-                        l_prof.append(n_prof)
-                        l_cnes.append(intern(g("CNES", "").strip()))
-                        l_ine.append(intern(g("CO_INE", "").strip()))
-                        l_cbo.append(intern(g("CO_CBO", "").strip()))
-                        l_micro.append(intern(g("MICROAREA", "").strip()))
-                        l_line.append(lot.sourceline or 0)
+                    if exact:
+                        for lot in el.iter("DADOS_LOTACOES"):
+                            g = lot.get
+                            l_prof.append(n_prof)
+                            l_cnes.append(g("CNES", ""))
+                            l_ine.append(g("CO_INE", ""))
+                            l_cbo.append(g("CO_CBO", ""))
+                            l_micro.append(g("MICROAREA", ""))
+                            l_line.append(lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
                         _purge(el)
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
+                    if first is not None:      # a lotação read before, outside professionals
+                        raise _Irregular
                     get = el.get
                     cnes = get("CNES", "").strip()
                     est["cnes"].append(cnes)
@@ -283,6 +326,12 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
             del ctx
     if header is None:
         header = {}
+    if first is not None:
+        # lotações after the last professional are outside every professional: dropped,
+        # as the exact pass would (only professionals' descendants are lotações)
+        keep = bisect.bisect_left(l_prof, n_prof)
+        del l_prof[keep:], l_line[keep:], l_cnes[keep:], l_ine[keep:], l_cbo[keep:], \
+            l_micro[keep:]
 
     establishments = _frame(est, est_line)
     establishments["cnes"] = _pad(establishments["cnes"], 7)
@@ -290,25 +339,40 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
     teams["cnes"] = _pad(teams["cnes"], 7)
     teams["ine"] = _pad(teams["ine"], 10)
     teams.insert(7, "ativa", teams["dt_desativacao"].eq(""))
-    prof_cols = {"cpf": p_cpf, "cns": p_cns, "conselho": p_cons, "uf_conselho": p_uf,
-                 "registro": p_reg}
+    prof_cols = {"cpf": p_cpf, "cns": p_cns, "conselho": _lowcard(p_cons),
+                 "uf_conselho": _lowcard(p_uf), "registro": p_reg}
     if names:
         prof_cols["nome"] = p_nome
     professionals = _frame(prof_cols, p_line)
     professionals.index.name = "prof"
-    lotacoes = _frame({"cnes": l_cnes, "ine": l_ine, "cbo": l_cbo, "microarea": l_micro},
+    lotacoes = _frame({"cnes": _lowcard(l_cnes, pad=7), "ine": _lowcard(l_ine, pad=10),
+                       "cbo": _lowcard(l_cbo, upper=True), "microarea": _lowcard(l_micro)},
                       l_line)
     lotacoes.insert(0, "prof", pd.Series(l_prof, dtype="int64") if len(l_prof)
                     else pd.Series([], dtype="int64"))
-    lotacoes["cnes"] = _pad(lotacoes["cnes"], 7)
-    lotacoes["ine"] = _pad(lotacoes["ine"], 10)
-    lotacoes["cbo"] = lotacoes["cbo"].str.upper()
     return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
+
+
+def _lowcard(values: list[str], *, pad: int | None = None, upper: bool = False) -> np.ndarray:
+    """Trim (and zero-pad / upper-case) a low-cardinality column once per distinct value and
+    map the result back: every row of the same value shares one string object."""
+    if not values:
+        return np.array([], dtype=object)
+    codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+    clean = []
+    for v in uniques:
+        v = v.strip()
+        if upper:
+            v = v.upper()
+        if pad and 0 < len(v) < pad and v.isascii() and v.isdigit():
+            v = v.zfill(pad)
+        clean.append(v)
+    return np.array(clean, dtype=object)[codes]
 
 
 def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
     """A DataFrame of string columns (already trimmed while reading) plus ``line``."""
-    data = {k: pd.Series(v, dtype="str") if v else pd.Series([], dtype="str")
+    data = {k: pd.Series(v, dtype="str") if len(v) else pd.Series([], dtype="str")
             for k, v in cols.items()}
     df = pd.DataFrame(data)
     df["line"] = pd.Series(lines, dtype="int64") if len(lines) else pd.Series([], dtype="int64")

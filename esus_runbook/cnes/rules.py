@@ -119,6 +119,37 @@ def on_uniques(s: pd.Series, fn) -> pd.Series:
                      dtype=bool)
 
 
+class MaskedCpf:
+    """Masked CPF of professionals, computed only for the rows a finding needs (a clean
+    capital's file needs none) and cached: ``masked[rows]`` with an index or positions."""
+
+    def __init__(self, cpf: pd.Series):
+        self._cpf = cpf
+        self._done = np.zeros(len(cpf), dtype=bool)
+        self._values = np.empty(len(cpf), dtype=object)
+
+    def take(self, positions) -> np.ndarray:
+        """Masked CPF at these positions (numpy object array)."""
+        pos = np.asarray(positions, dtype=np.int64)
+        todo = np.unique(pos[~self._done[pos]])
+        if len(todo):
+            self._values[todo] = ids.mask_cpf_series(self._cpf.iloc[todo]).to_numpy(object)
+            self._done[todo] = True
+        return self._values[pos]
+
+    def __getitem__(self, mask_or_index) -> pd.Series:
+        """Masked CPF of the professionals selected by a boolean mask or an index (the
+        professionals' index is their position)."""
+        idx = self._cpf.index[np.asarray(mask_or_index)] if _is_mask(mask_or_index) else \
+            pd.Index(mask_or_index)
+        pos = self._cpf.index.get_indexer(idx)
+        return pd.Series(self.take(pos), index=idx, dtype="str")
+
+
+def _is_mask(x) -> bool:
+    return getattr(x, "dtype", None) is not None and x.dtype == bool
+
+
 def _line_txt(lines: pd.Series) -> pd.Series:
     return "linha " + lines.astype("int64").astype(str)
 
@@ -219,7 +250,7 @@ def team_rules(cf: CnesFile) -> list[pd.DataFrame]:
     return out
 
 
-def professional_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame]:
+def professional_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame]:
     p = cf.professionals
     out = []
     bad = ~ids.cpf_valid_series(p["cpf"])
@@ -259,10 +290,9 @@ def professional_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame
     return out
 
 
-def lotacao_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame]:
+def lotacao_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame]:
     lot = cf.lotacoes
     out = []
-    cpf_all = cpf_masked.to_numpy()
 
     def emit(rule, mask, text):
         """Findings for the rows of ``mask``; ``text(rows)`` builds their messages (strings
@@ -270,7 +300,7 @@ def lotacao_rules(cf: CnesFile, cpf_masked: pd.Series) -> list[pd.DataFrame]:
         if not mask.any():
             return
         rows = lot.loc[mask]
-        cpf = pd.Series(cpf_all[rows["prof"].to_numpy()], index=rows.index, dtype="str")
+        cpf = pd.Series(cpf_masked.take(rows["prof"].to_numpy()), index=rows.index, dtype="str")
         msg = text(rows) + " (CPF " + cpf + ", " + _line_txt(rows["line"]) + "). " + \
             RULES[rule].remedy
         out.append(_findings(rule, rows.index, msg, cnes=rows["cnes"],
@@ -371,7 +401,7 @@ def composition_rules(table: pd.DataFrame) -> list[pd.DataFrame]:
 def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | None = None,
         composition: pd.DataFrame | None = None) -> pd.DataFrame:
     """All rules → findings sorted by severity, rule order and line."""
-    cpf_masked = ids.mask_cpf_series(cf.professionals["cpf"])
+    cpf_masked = MaskedCpf(cf.professionals["cpf"])
     if family is None:
         family = catalog.family_of(cf.lotacoes["cbo"])
     if composition is None:
