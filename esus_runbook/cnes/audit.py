@@ -49,6 +49,25 @@ def _records(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]
     return json.loads(df.to_json(orient="records", force_ascii=False)) if len(df) else []
 
 
+def file_info(cf: CnesFile) -> dict[str, Any]:
+    """What was read (name, size, hash, encoding) and the IDENTIFICACAO header."""
+    s = cf.source
+    return {"name": s.name, "size_bytes": s.size_bytes, "container": s.container,
+            "member": s.member, "sha256": s.sha256, "xml_bytes": s.xml_bytes,
+            "encoding": s.encoding, "version": cf.version,
+            "version_supported": normalize_version(cf.version) is not None,
+            "ibge": cf.ibge, "date": cf.header.get("DATA", ""),
+            "origin": cf.header.get("ORIGEM", ""), "destination": cf.header.get("DESTINO", "")}
+
+
+def file_counts(cf: CnesFile) -> dict[str, int]:
+    """Units, teams (distinct CNES+INE), active teams, professionals, lotações."""
+    teams = cf.teams.drop_duplicates(["cnes", "ine"])
+    return {"establishments": int(len(cf.establishments)), "teams": int(len(teams)),
+            "active_teams": int(teams["ativa"].sum()),
+            "professionals": int(len(cf.professionals)), "lotacoes": int(len(cf.lotacoes))}
+
+
 @dataclass
 class AuditReport:
     cnes: CnesFile
@@ -60,12 +79,7 @@ class AuditReport:
     # -- figures ----------------------------------------------------------------------------
     @property
     def counts(self) -> dict[str, int]:
-        cf = self.cnes
-        teams = cf.teams.drop_duplicates(["cnes", "ine"])
-        return {"establishments": int(len(cf.establishments)), "teams": int(len(teams)),
-                "active_teams": int(teams["ativa"].sum()),
-                "professionals": int(len(cf.professionals)),
-                "lotacoes": int(len(cf.lotacoes))}
+        return file_counts(self.cnes)
 
     @property
     def errors(self) -> int:
@@ -81,14 +95,7 @@ class AuditReport:
                 for code, r in rules.RULES.items() if code in vc.index}
 
     def file_info(self) -> dict[str, Any]:
-        s = self.cnes.source
-        return {"name": s.name, "size_bytes": s.size_bytes, "container": s.container,
-                "member": s.member, "sha256": s.sha256, "xml_bytes": s.xml_bytes,
-                "encoding": s.encoding, "version": self.cnes.version,
-                "version_supported": normalize_version(self.cnes.version) is not None,
-                "ibge": self.cnes.ibge, "date": self.cnes.header.get("DATA", ""),
-                "origin": self.cnes.header.get("ORIGEM", ""),
-                "destination": self.cnes.header.get("DESTINO", "")}
+        return file_info(self.cnes)
 
     # -- outputs ----------------------------------------------------------------------------
     def findings_records(self, limit: int | None = None) -> list[dict[str, Any]]:
