@@ -20,7 +20,9 @@ Columns (all ``str`` unless noted; attributes trimmed, missing = ""):
 - lotacoes: prof (int, row of professionals), cnes, ine, cbo, microarea, line
 
 ``cnes`` is zero-padded to 7 and ``ine`` to 10 when they are digits only; ``line`` is the
-line of the element's start tag in the XML.
+line of the element's start tag in the XML — exact up to :data:`LINE_EXACT_MAX`; beyond it
+libxml2 (16-bit line numbers in its nodes) reports a neighbouring line, usually within a
+line or two, so messages write those as ``linha ~N``.
 
 Safety: any DOCTYPE (internal or external DTD, entities) is refused before the parser sees
 it; entities are never resolved, nothing is loaded from the network, ``huge_tree`` stays off
@@ -57,6 +59,7 @@ _SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_valida
 _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _PURGE_EVERY = 1024
+LINE_EXACT_MAX = 65534
 
 
 @dataclass
@@ -246,6 +249,8 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         info.extra["display"] = source
         sniffed = _sniff(reader, info, limits)
         header, header_line = sniffed["header"], sniffed["header_line"]
+        # (no remove_blank_text: libxml2 finds the line of an element beyond line 65535
+        # from the whitespace around it; without it every such line would read 65535)
         ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
         first = None       # first lotação read since the last professional ended

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import ids
 from . import catalog
-from .parser import CnesFile, normalize_version
+from .parser import LINE_EXACT_MAX, CnesFile, normalize_version
 
 ERROR, WARNING = "error", "warning"
 FINDING_COLUMNS = ("rule", "severity", "cnes", "ine", "cpf", "line", "message")
@@ -151,7 +151,11 @@ def _is_mask(x) -> bool:
 
 
 def _line_txt(lines: pd.Series) -> pd.Series:
-    return "linha " + lines.astype("int64").astype(str)
+    """'linha N'; '~N' from line 65 535 on, where libxml2's line numbers are approximate
+    (see :data:`.parser.LINE_EXACT_MAX`)."""
+    n = lines.astype("int64")
+    prefix = np.where(n.to_numpy() > LINE_EXACT_MAX, "linha ~", "linha ")
+    return pd.Series(prefix, index=lines.index, dtype=object) + n.astype(str)
 
 
 # --------------------------------------------------------------------------- rules
