@@ -10,7 +10,9 @@ scaling) and measures, each in its own subprocess (so peak RSS is that run's alo
 
 Targets: audit ≤ 3× the floor's time and ≤ 40% of the naive version's peak RSS; linear
 scaling from 50k to 200k professionals. Run: ``.venv/bin/python benchmarks/xml_audit.py``
-(``--professionals N`` for another size, ``--keep DIR`` to keep the generated files).
+(``--professionals N`` for another size, ``--keep DIR`` to keep the generated files,
+``--baseline-src DIR`` to also time the audit of another source tree — e.g. ``git archive
+main`` unpacked in DIR — in the same run, for before/after figures).
 """
 
 from __future__ import annotations
@@ -137,13 +139,20 @@ def child(mode: str, path: str) -> None:
 
 
 # --------------------------------------------------------------------------- parent
-def measure(mode: str, path: Path, repeat: int = 1) -> dict:
+def measure(mode: str, path: Path, repeat: int = 1, src: str | None = None) -> dict:
     """Best of ``repeat`` fresh subprocesses (the machine is shared: the minimum is the
-    least disturbed run); peak RSS is the largest seen."""
+    least disturbed run); peak RSS is the largest seen. ``src``: import esus_runbook from
+    that source tree instead."""
+    import os
+
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = str(Path(src).resolve())
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     runs = []
     for _ in range(repeat):
         proc = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
-                              capture_output=True, text=True, timeout=1800)
+                              capture_output=True, text=True, timeout=1800, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} falhou:\n{proc.stderr[-2000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -168,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3,
                     help="execuções do piso e da auditoria (vale a melhor)")
     ap.add_argument("--keep", default=None, help="folder to keep the generated files")
+    ap.add_argument("--baseline-src", default=None, metavar="DIR",
+                    help="also time the audit of the esus_runbook in DIR (before/after)")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -183,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = {}
         for mode in ("floor", "naive", "audit"):
             rows[mode] = measure(mode, big, 1 if mode == "naive" else args.repeat)
+        if args.baseline_src:
+            rows["baseline"] = measure("audit", big, args.repeat, args.baseline_src)
         small_audit = measure("audit", small, args.repeat)
         small_floor = measure("floor", small, args.repeat)
     f, n, a = rows["floor"], rows["naive"], rows["audit"]
@@ -199,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"auditoria / ingênua (pico de memória): {m_ratio:.0%}  (meta ≤ 40%) "
           f"{'OK' if m_ratio <= 0.4 else 'ACIMA DA META'}")
     print(f"auditoria / ingênua (tempo): {a['seconds'] / n['seconds']:.2f}x")
+    if "baseline" in rows:
+        b = rows["baseline"]
+        print(f"antes ({args.baseline_src}): {b['seconds']:.2f} s = {b['seconds'] / f['seconds']:.2f}x "
+              f"o piso, pico {b['peak_rss_mb']:.0f} MB; agora: {a['seconds']:.2f} s = "
+              f"{t_ratio:.2f}x, pico {a['peak_rss_mb']:.0f} MB")
     print(f"etapas da auditoria: {a['info']['seconds']}")
     scale = args.professionals / args.small
     t_scale = a["seconds"] / small_audit["seconds"]

@@ -472,3 +472,19 @@ def test_stage_writes_full_report_and_keeps_metrics_bounded(tmp_path):
     assert len(json.dumps(r.to_dict())) < 200_000
     html = (run_dir / d["relatorio"]).read_text(encoding="utf-8")
     assert html.count("<code>PROFESSIONAL_REMOVED</code>") >= 150
+
+
+def test_edge_files_without_professionals_or_teams(tmp_path):
+    units = {U1: [], U2: []}
+    people = [(CPFS[0], CNSS[0], [(U1, "", A)]), (CPFS[1], CNSS[1], [])]
+    empty, full = tmp_path / "vazio.xml", tmp_path / "cheio.xml"
+    empty.write_bytes(_xml(units, []))
+    full.write_bytes(_xml(units, people))
+    report = diff(empty, full)
+    assert {k: v for k, v in report.counts.items() if v} == {"PROFESSIONAL_ADDED": 2}
+    assert report.changes["message"].str.contains("sem lotação").sum() == 1
+    report = diff(full, empty)
+    assert {k: v for k, v in report.counts.items() if v} == {"PROFESSIONAL_REMOVED": 2}
+    assert report.exit_code == 1
+    report = diff(empty, empty)
+    assert report.changes.empty and report.exit_code == 0
