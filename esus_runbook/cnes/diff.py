@@ -160,10 +160,9 @@ def _composite(olds: list[pd.Series], news: list[pd.Series]) -> tuple[np.ndarray
     for o, n in zip(olds, news, strict=True):
         co, cn = _codes(o, n)
         width = int(max(co.max(initial=0), cn.max(initial=0))) + 1
+        if max(ko.max(initial=0), kn.max(initial=0)) >= 2**62 // width:
+            ko, kn = _codes(pd.Series(ko), pd.Series(kn))    # renumber: stay within int64
         ko, kn = ko * width + co, kn * width + cn
-        if max(ko.max(initial=0), kn.max(initial=0)) > 2**62 // max(width, 1):
-            co2, cn2 = _codes(pd.Series(ko), pd.Series(kn))      # renumber, stay in int64
-            ko, kn = co2, cn2
     return ko, kn
 
 
