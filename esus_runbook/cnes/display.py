@@ -108,9 +108,12 @@ def show_diff(result: StageResult) -> None:
 
     from .diff import KINDS, SEVERITY_LABELS
 
-    diff = (result.metrics or {}).get("diff")
+    metrics = result.metrics or {}
+    diff = metrics.get("diff")
     if not diff:
-        display(HTML("<p>Sem comparação: informe em <code>xml.anterior</code> o XML importado "
+        display(HTML("<p>Sem comparação: o XML anterior não pôde ser lido (veja a verificação "
+                     "<code>XML_ANTERIOR</code>).</p>" if "diff" in metrics else
+                     "<p>Sem comparação: informe em <code>xml.anterior</code> o XML importado "
                      "por último para ver o que a importação vai mudar.</p>"))
         return
     counts = diff["counts"]
