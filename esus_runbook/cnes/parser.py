@@ -41,7 +41,6 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import HostileFileError, InputError
@@ -221,10 +220,11 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     team: dict[str, list] = {k: [] for k in ("cnes", "ine", "tp_equipe", "sigla", "nome",
                                              "area", "dt_desativacao")}
     team_line = array("q")
-    # Identifiers are trimmed while reading (high cardinality); the low-cardinality columns
-    # (council, UF and every lotação column) are kept raw and normalized once per distinct
-    # value afterwards (_lowcard), which is cheaper than per row and leaves one string
-    # object per distinct value.
+    # Every value is trimmed while reading, when lxml has just made the string (later passes
+    # over a million scattered strings cost more in cache misses than the work itself). The
+    # low-cardinality columns (council, UF, every lotação column) go through a dict from the
+    # raw value to its normalized form (trimmed, CNES/INE zero-padded, CBO upper-case): one
+    # lookup per value and one string object per distinct value.
     p_cpf: list[str] = []
     p_cns: list[str] = []
     p_cons: list[str] = []
@@ -240,6 +240,36 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     l_micro: list[str] = []
     header: dict[str, str] | None = None
     header_line: int | None = None
+    n_cnes: dict[str, str] = {}
+    n_ine: dict[str, str] = {}
+    n_cbo: dict[str, str] = {}
+    n_text: dict[str, str] = {}
+
+    def lotacao(g, prof: int, line: int) -> None:
+        """Append one DADOS_LOTACOES (``g`` is its ``get``)."""
+        v = g("CNES", "")
+        x = n_cnes.get(v)
+        if x is None:
+            x = n_cnes[v] = _code(v, 7)
+        l_cnes.append(x)
+        v = g("CO_INE", "")
+        x = n_ine.get(v)
+        if x is None:
+            x = n_ine[v] = _code(v, 10)
+        l_ine.append(x)
+        v = g("CO_CBO", "")
+        x = n_cbo.get(v)
+        if x is None:
+            x = n_cbo[v] = v.strip().upper()
+        l_cbo.append(x)
+        v = g("MICROAREA", "")
+        x = n_text.get(v)
+        if x is None:
+            x = n_text[v] = v.strip()
+        l_micro.append(x)
+        l_prof.append(prof)
+        l_line.append(line)
+
     tags = ("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS", HEADER)
     if not exact:
         tags = ("DADOS_LOTACOES", *tags)
@@ -260,12 +290,29 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                 if tag == "DADOS_LOTACOES":
                     if first is None:
                         first = el
+                    # lotacao(el.get, ...) inlined: this runs once per lotação
                     g = el.get
+                    v = g("CNES", "")
+                    x = n_cnes.get(v)
+                    if x is None:
+                        x = n_cnes[v] = _code(v, 7)
+                    l_cnes.append(x)
+                    v = g("CO_INE", "")
+                    x = n_ine.get(v)
+                    if x is None:
+                        x = n_ine[v] = _code(v, 10)
+                    l_ine.append(x)
+                    v = g("CO_CBO", "")
+                    x = n_cbo.get(v)
+                    if x is None:
+                        x = n_cbo[v] = v.strip().upper()
+                    l_cbo.append(x)
+                    v = g("MICROAREA", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    l_micro.append(x)
                     l_prof.append(n_prof)
-                    l_cnes.append(g("CNES", ""))
-                    l_ine.append(g("CO_INE", ""))
-                    l_cbo.append(g("CO_CBO", ""))
-                    l_micro.append(g("MICROAREA", ""))
                     l_line.append(el.sourceline or 0)
                 elif tag == "DADOS_PROFISSIONAIS":
                     if first is not None:
@@ -276,21 +323,23 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                     get = el.get
                     p_cpf.append(get("CPF_PROF", "").strip())
                     p_cns.append(get("CO_CNS", "").strip())
-                    p_cons.append(get("CONSELHO_ID", ""))
-                    p_uf.append(get("SG_UF_EMIS", ""))
+                    v = get("CONSELHO_ID", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    p_cons.append(x)
+                    v = get("SG_UF_EMIS", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    p_uf.append(x)
                     p_reg.append(get("NU_REGISTRO", "").strip())
                     if names:
                         p_nome.append(get("NM_PROF", "").strip())
                     p_line.append(el.sourceline or 0)
                     if exact:
                         for lot in el.iter("DADOS_LOTACOES"):
-                            g = lot.get
-                            l_prof.append(n_prof)
-                            l_cnes.append(g("CNES", ""))
-                            l_ine.append(g("CO_INE", ""))
-                            l_cbo.append(g("CO_CBO", ""))
-                            l_micro.append(g("MICROAREA", ""))
-                            l_line.append(lot.sourceline or 0)
+                            lotacao(lot.get, n_prof, lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
                         _purge(el)
@@ -344,35 +393,25 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     teams["cnes"] = _pad(teams["cnes"], 7)
     teams["ine"] = _pad(teams["ine"], 10)
     teams.insert(7, "ativa", teams["dt_desativacao"].eq(""))
-    prof_cols = {"cpf": p_cpf, "cns": p_cns, "conselho": _lowcard(p_cons),
-                 "uf_conselho": _lowcard(p_uf), "registro": p_reg}
+    prof_cols = {"cpf": p_cpf, "cns": p_cns, "conselho": p_cons, "uf_conselho": p_uf,
+                 "registro": p_reg}
     if names:
         prof_cols["nome"] = p_nome
     professionals = _frame(prof_cols, p_line)
     professionals.index.name = "prof"
-    lotacoes = _frame({"cnes": _lowcard(l_cnes, pad=7), "ine": _lowcard(l_ine, pad=10),
-                       "cbo": _lowcard(l_cbo, upper=True), "microarea": _lowcard(l_micro)},
+    lotacoes = _frame({"cnes": l_cnes, "ine": l_ine, "cbo": l_cbo, "microarea": l_micro},
                       l_line)
     lotacoes.insert(0, "prof", pd.Series(l_prof, dtype="int64") if len(l_prof)
                     else pd.Series([], dtype="int64"))
     return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
 
 
-def _lowcard(values: list[str], *, pad: int | None = None, upper: bool = False) -> np.ndarray:
-    """Trim (and zero-pad / upper-case) a low-cardinality column once per distinct value and
-    map the result back: every row of the same value shares one string object."""
-    if not values:
-        return np.array([], dtype=object)
-    codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
-    clean = []
-    for v in uniques:
-        v = v.strip()
-        if upper:
-            v = v.upper()
-        if pad and 0 < len(v) < pad and v.isascii() and v.isdigit():
-            v = v.zfill(pad)
-        clean.append(v)
-    return np.array(clean, dtype=object)[codes]
+def _code(value: str, width: int) -> str:
+    """Trimmed; zero-padded to ``width`` when it is 1..width-1 ASCII digits (CNES, INE)."""
+    v = value.strip()
+    if 0 < len(v) < width and v.isascii() and v.isdigit():
+        return v.zfill(width)
+    return v
 
 
 def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
