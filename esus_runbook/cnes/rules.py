@@ -355,13 +355,27 @@ def composition_table(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
     types = catalog.team_types().set_index("codigo")
     t["sigla_tipo"] = t["tp_equipe"].map(types["sigla"]).fillna("")
     t["composicao"] = t["tp_equipe"].map(types["composicao"]).fillna("")
-    lot = cf.lotacoes.loc[cf.lotacoes["ine"] != "", ["prof", "cnes", "ine"]].copy()
-    lot["familia"] = family.loc[lot.index]
-    lot = lot.drop_duplicates(["prof", "cnes", "ine", "familia"])
-    counts = lot.groupby(["cnes", "ine", "familia"], sort=False).size().unstack(fill_value=0)
-    people = lot.drop_duplicates(["prof", "cnes", "ine"]).groupby(["cnes", "ine"]).size()
-    t = t.join(counts, on=["cnes", "ine"]).join(people.rename("profissionais"), on=["cnes", "ine"])
-    fam_cols = [c for c in counts.columns]
+    # distinct (professional, team, family) and (professional, team) counted on integer
+    # codes: the same result as groupby/drop_duplicates on the text columns, a fraction of
+    # the work on a capital's 150 000 team lotações
+    lot = cf.lotacoes
+    has = (lot["ine"] != "").to_numpy()
+    cn, cn_u = pd.factorize(lot["cnes"].to_numpy(dtype=object)[has])
+    ie, ie_u = pd.factorize(lot["ine"].to_numpy(dtype=object)[has])
+    fa, fa_u = pd.factorize(family.to_numpy(dtype=object)[has])
+    prof = lot["prof"].to_numpy()[has].astype(np.int64)
+    tc, tu = pd.factorize(cn.astype(np.int64) * max(len(ie_u), 1) + ie)
+    nt, nf = len(tu), len(fa_u)
+    counts = np.bincount(np.unique((prof * nt + tc) * nf + fa) % (nt * nf),
+                         minlength=nt * nf).reshape(nt, nf) if nt else np.zeros((0, nf))
+    people = np.bincount(np.unique(prof * nt + tc) % nt, minlength=nt) if nt else []
+    fam_cols = sorted(fa_u)
+    wide = pd.DataFrame(counts, columns=list(fa_u))[fam_cols]
+    wide.insert(0, "cnes", cn_u[tu // max(len(ie_u), 1)] if nt else [])
+    wide.insert(1, "ine", ie_u[tu % max(len(ie_u), 1)] if nt else [])
+    wide["profissionais"] = people
+    wide = wide.astype({"cnes": t["cnes"].dtype, "ine": t["ine"].dtype})
+    t = t.merge(wide, on=["cnes", "ine"], how="left")
     t[fam_cols + ["profissionais"]] = t[fam_cols + ["profissionais"]].fillna(0).astype("int64")
     return t.reset_index(drop=True)
 
