@@ -70,18 +70,28 @@ def child(mode: str, paths: list[str]) -> None:
                       "rss_after_imports_mb": base, "info": info}))
 
 
-def measure(mode: str, paths: list[Path], repeat: int) -> dict:
-    runs = []
+def run_once(mode: str, paths: list[Path]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", mode, *map(str, paths)],
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} falhou:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(modes: tuple[str, ...], paths: list[Path], repeat: int) -> dict[str, dict]:
+    """Each mode ``repeat`` times, interleaved round by round (a change in the load of the
+    shared machine hits every mode alike); the best run of each, the largest peak RSS."""
+    runs: dict[str, list[dict]] = {m: [] for m in modes}
     for _ in range(repeat):
-        proc = subprocess.run([sys.executable, __file__, "--child", mode, *map(str, paths)],
-                              capture_output=True, text=True, timeout=1800)
-        if proc.returncode != 0:
-            raise SystemExit(f"{mode} falhou:\n{proc.stderr[-2000:]}")
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    best = min(runs, key=lambda r: r["seconds"])
-    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
-    return best
+        for m in modes:
+            runs[m].append(run_once(m, paths))
+    out = {}
+    for m, got in runs.items():
+        best = min(got, key=lambda r: r["seconds"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in got)
+        best["all_seconds"] = [round(r["seconds"], 2) for r in got]
+        out[m] = best
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Arquivos gerados em {time.perf_counter() - t:.1f} s: {old.name} "
               f"{old.stat().st_size / 1e6:.1f} MB, {new.name} {new.stat().st_size / 1e6:.1f} MB; "
               f"{sum(expected.values())} alterações")
-        rows = {mode: measure(mode, [old, new], args.repeat)
-                for mode in ("floor", "audit", "diff")}
+        rows = measure(("floor", "audit", "diff"), [old, new], args.repeat)
     f, a, d = rows["floor"], rows["audit"], rows["diff"]
     print(f"\n{args.professionals:,} profissionais por arquivo".replace(",", "."))
     print(f"{'medida':<40}{'tempo (s)':>11}{'pico RSS (MB)':>16}  execuções (s)")
