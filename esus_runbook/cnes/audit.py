@@ -125,7 +125,7 @@ class AuditReport:
                 "rules": self.rule_counts(),
                 "findings": nested_records(self.findings, ("rule", "severity"), "where",
                                            ("cnes", "ine", "cpf", "line"), ("message",),
-                                           integers=("line",)),
+                                           integers=("line",), distinct=("message",)),
                 "summaries": {k: flat_records(v) for k, v in self.summaries.items()},
                 "seconds": self.seconds}
 

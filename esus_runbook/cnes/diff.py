@@ -98,6 +98,7 @@ WHERE = ("cpf", "cns_old", "cns_new", "cnes", "cnes_new", "ine", "ine_new", "cbo
          "version_old", "version_new", "ibge_old", "ibge_new", "line_old", "line_new")
 COLUMNS = ("kind", "severity", *WHERE, "message")
 _ACK_COLUMNS = tuple(c for c in WHERE if not c.startswith("line"))
+_DISTINCT = ("message", "cpf", "cns_old", "cns_new")   # mostly one value per row
 
 
 # --------------------------------------------------------------------------- helpers
@@ -562,6 +563,7 @@ class DiffReport:
     notes: list[str] = field(default_factory=list)
     compared: bool = True
     seconds: dict[str, float] = field(default_factory=dict)
+    _code: list = field(default_factory=list, repr=False)    # cache of confirmation_code
 
     @property
     def counts(self) -> dict[str, int]:
@@ -589,7 +591,9 @@ class DiffReport:
         """A short code for the set of changes the analyst must review (warnings, without
         line numbers): the stage accepts them once the site file records this code in
         ``xml.alteracoes_confirmadas``. None when there is nothing to confirm."""
-        return confirmation_code(self.changes)
+        if not self._code:
+            self._code.append(confirmation_code(self.changes))
+        return self._code[0]
 
     def file_summary(self, cf: CnesFile) -> dict[str, Any]:
         from .audit import file_counts, file_info
@@ -606,7 +610,8 @@ class DiffReport:
                 "infos": self.severity_count(INFO), "compared": self.compared,
                 "confirmation_code": self.confirmation_code, "notes": self.notes,
                 "changes": nested_records(self.changes, ("kind", "severity"), "where", WHERE,
-                                          ("message",), integers=("line_old", "line_new")),
+                                          ("message",), integers=("line_old", "line_new"),
+                                          distinct=_DISTINCT),
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
@@ -624,7 +629,8 @@ class DiffReport:
 
         frame = self.changes if frame is None else frame
         return nested_records(frame, ("kind", "severity"), "where", WHERE, ("message",),
-                              integers=("line_old", "line_new")).to_python()
+                              integers=("line_old", "line_new"),
+                              distinct=_DISTINCT).to_python()
 
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
         return self.records(self.changes.groupby("kind", sort=False).head(per_kind))
@@ -674,8 +680,9 @@ def confirmation_code(changes: pd.DataFrame) -> str | None:
     att = changes[changes["kind"].isin(ACKNOWLEDGED_KINDS)]
     if att.empty:
         return None
-    text = att["kind"].astype(str)
+    text = att["kind"].to_numpy(dtype=object)
     for c in _ACK_COLUMNS:
-        text = text + "|" + att[c].fillna("").astype(str)
+        col = att[c].to_numpy(dtype=object)
+        text = text + "|" + np.where(pd.isna(col), "", col).astype(str).astype(object)
     blob = "\n".join(sorted(text.tolist())).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:12]

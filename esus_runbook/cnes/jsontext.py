@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from json.encoder import encode_basestring  # C-accelerated; keeps accents (ensure_ascii=False)
 from typing import Any
 
@@ -44,14 +45,19 @@ def flat_records(df: pd.DataFrame) -> Records:
     return Records(text.replace("\\/", "/").rstrip("\n").split("\n"))
 
 
-def _literal(values: pd.Series, integer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(JSON literal per row as an object array, bool mask of present values)."""
+def _literal(values: pd.Series, integer: bool, distinct: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(JSON literal per row — "" where missing — as an object array, bool mask of present
+    values). Strings are quoted once per distinct value, or one by one for columns whose
+    values are mostly distinct (``distinct``: hashing them would cost more)."""
     present = values.notna().to_numpy(dtype=bool)
     out = np.full(len(values), "", dtype=object)
     if present.any():
         kept = values[present]
         if integer:
             out[present] = kept.astype("int64").astype(str).to_numpy(dtype=object)
+        elif distinct:
+            out[present] = [encode_basestring(str(v)) for v in kept.to_numpy(dtype=object)]
         else:
             codes, uniques = pd.factorize(kept.astype(str), use_na_sentinel=False)
             quoted = np.array([encode_basestring(u) for u in uniques], dtype=object)
@@ -61,36 +67,43 @@ def _literal(values: pd.Series, integer: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def nested_records(df: pd.DataFrame, top: Sequence[str], nested_key: str,
                    nested: Sequence[str], tail: Sequence[str],
-                   integers: Iterable[str] = ()) -> Records:
+                   integers: Iterable[str] = (), distinct: Iterable[str] = ()) -> Records:
     """Objects ``{top..., nested_key: {nested...}, tail...}`` per row, where the nested
-    object only holds the keys whose value is present (not null). Column by column with
-    numpy object arrays: no Python call per row except to quote distinct strings."""
+    object only holds the keys whose value is present (not null). Built column by column
+    (numpy object arrays of short pieces) and joined once per row; strings are quoted once
+    per distinct value, or per row for the ``distinct`` columns (e.g. messages)."""
     n = len(df)
     if not n:
         return Records([])
-    integers = set(integers)
-    acc = np.full(n, "{", dtype=object)
+    integers, distinct = set(integers), set(distinct)
+    pieces: list = []           # per column: a str (same for every row) or an object array
 
-    def add(cols: Sequence[str], first: bool) -> None:
-        nonlocal acc
+    def plain(cols: Sequence[str], first: bool) -> None:
         for col in cols:
-            lit, present = _literal(df[col], col in integers)
+            lit, present = _literal(df[col], col in integers, col in distinct)
             lit[~present] = "null"
-            key = ("" if first else ",") + encode_basestring(col) + ":"
-            acc = acc + key + lit
+            pieces.append(("" if first else ",") + encode_basestring(col) + ":")
+            pieces.append(lit)
             first = False
 
-    add(top, True)
-    inner = np.full(n, "", dtype=object)
+    pieces.append("{")
+    plain(top, True)
+    pieces.append(("," if top else "") + encode_basestring(nested_key) + ":{")
+    seen = np.zeros(n, dtype=bool)
     for col in nested:
-        lit, present = _literal(df[col], col in integers)
-        sep = np.where(inner == "", "", ",").astype(object)
-        part = sep + (encode_basestring(col) + ":") + lit
-        inner = np.where(present, inner + part, inner)
-    acc = acc + ("," if top else "") + encode_basestring(nested_key) + ":{" + inner + "}"
-    add(tail, False)
-    acc = acc + "}"
-    return Records(acc.tolist())
+        lit, present = _literal(df[col], col in integers, col in distinct)
+        if not present.any():
+            continue
+        key = encode_basestring(col) + ":"
+        part = np.full(n, "", dtype=object)
+        part[present] = np.where(seen[present], "," + key, key).astype(object) + lit[present]
+        pieces.append(part)
+        seen |= present
+    pieces.append("}")
+    plain(tail, False)
+    pieces.append("}")
+    columns = [p if isinstance(p, np.ndarray) else repeat(p, n) for p in pieces]
+    return Records(["".join(row) for row in zip(*columns, strict=True)])
 
 
 def dumps(doc: Any, indent: int = 2) -> str:
