@@ -535,6 +535,12 @@ def compare(old: CnesFile, new: CnesFile) -> DiffReport:
             notes.append(f"O layout do arquivo {side} ({cf.version or 'ausente'}) não é 2.1, "
                          "3.0 nem 3.1: a versão não foi comparada.")
     changes = _sorted(parts)
+    if compared:
+        gone = int((changes["kind"] == "PROFESSIONAL_REMOVED").sum())
+        if gone > 100 and gone > 0.5 * len(old.professionals):
+            notes.append(f"{gone} dos {len(old.professionals)} profissionais do arquivo anterior "
+                         "não estão no novo: confira se os dois arquivos são mesmo do mesmo "
+                         "cadastro (o último importado e o novo).")
     return DiffReport(old, new, changes, notes, compared,
                       {"compare": round(time.perf_counter() - t0, 3)})
 
