@@ -5,11 +5,14 @@ scaling) and measures, each in its own subprocess (so peak RSS is that run's alo
 
 - floor: a bare lxml ``iterparse`` scan of the file (every end event, element cleared);
 - naive: full tree (``etree.parse``) + per-row Python loops + pandas (the baseline);
-- audit: ``esus_runbook.cnes.audit.audit`` (parse, every rule, summaries) + the JSON report.
+- audit: ``esus_runbook.cnes.audit.audit`` (parse, every rule, summaries) + writing the
+  JSON report to a file (what ``xml audit --json`` does).
 
 Targets: audit ≤ 3× the floor's time and ≤ 40% of the naive version's peak RSS; linear
 scaling from 50k to 200k professionals. Run: ``.venv/bin/python benchmarks/xml_audit.py``
-(``--professionals N`` for another size, ``--keep DIR`` to keep the generated files).
+(``--professionals N`` for another size, ``--keep DIR`` to keep the generated files,
+``--baseline-src DIR`` to also time the audit of another source tree — e.g. ``git archive
+main`` unpacked in DIR — in the same run, for before/after figures).
 """
 
 from __future__ import annotations
@@ -88,12 +91,21 @@ def run_naive(path: str) -> dict:
 
 
 def run_audit(path: str) -> dict:
+    """What ``xml audit PATH --json FILE`` does: audit, then write the full JSON report."""
+    import os
+
     from esus_runbook.cnes.audit import audit
 
     report = audit(path)
-    text = json.dumps(report.to_json(), ensure_ascii=False)
-    return {"findings": len(report.findings), "counts": report.counts, "json_bytes": len(text),
-            "seconds": report.seconds}
+    t = time.perf_counter()
+    out = Path(tempfile.mkdtemp(prefix="xml-bench-json-")) / "auditoria.json"
+    report.write_json(out)
+    json_seconds = time.perf_counter() - t
+    size = out.stat().st_size
+    os.unlink(out)
+    os.rmdir(out.parent)
+    return {"findings": len(report.findings), "counts": report.counts, "json_bytes": size,
+            "seconds": {**report.seconds, "json": round(json_seconds, 3)}}
 
 
 CHILDREN = {"floor": run_floor, "naive": run_naive, "audit": run_audit}
@@ -127,13 +139,20 @@ def child(mode: str, path: str) -> None:
 
 
 # --------------------------------------------------------------------------- parent
-def measure(mode: str, path: Path, repeat: int = 1) -> dict:
+def measure(mode: str, path: Path, repeat: int = 1, src: str | None = None) -> dict:
     """Best of ``repeat`` fresh subprocesses (the machine is shared: the minimum is the
-    least disturbed run); peak RSS is the largest seen."""
+    least disturbed run); peak RSS is the largest seen. ``src``: import esus_runbook from
+    that source tree instead."""
+    import os
+
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = str(Path(src).resolve())
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     runs = []
     for _ in range(repeat):
         proc = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
-                              capture_output=True, text=True, timeout=1800)
+                              capture_output=True, text=True, timeout=1800, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} falhou:\n{proc.stderr[-2000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -158,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3,
                     help="execuções do piso e da auditoria (vale a melhor)")
     ap.add_argument("--keep", default=None, help="folder to keep the generated files")
+    ap.add_argument("--baseline-src", default=None, metavar="DIR",
+                    help="also time the audit of the esus_runbook in DIR (before/after)")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -170,9 +191,20 @@ def main(argv: list[str] | None = None) -> int:
         small, gen_small = generate(args.small, folder)
         print(f"Arquivos gerados: {big.name} {big.stat().st_size / 1e6:.1f} MB em {gen_big:.1f} s; "
               f"{small.name} {small.stat().st_size / 1e6:.1f} MB em {gen_small:.1f} s")
-        rows = {}
-        for mode in ("floor", "naive", "audit"):
-            rows[mode] = measure(mode, big, 1 if mode == "naive" else args.repeat)
+        rows = {"naive": measure("naive", big)}
+        # floor, audit (and the baseline audit) interleaved round by round, so a change in
+        # the load of the shared machine hits all of them alike; best of the rounds
+        plan = [("floor", None), ("audit", None)]
+        if args.baseline_src:
+            plan.append(("baseline", args.baseline_src))
+        runs: dict[str, list[dict]] = {name: [] for name, _ in plan}
+        for _ in range(args.repeat):
+            for name, src in plan:
+                runs[name].append(measure("floor" if name == "floor" else "audit", big, 1, src))
+        for name, got in runs.items():
+            best = min(got, key=lambda r: r["seconds"])
+            best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in got)
+            rows[name] = best
         small_audit = measure("audit", small, args.repeat)
         small_floor = measure("floor", small, args.repeat)
     f, n, a = rows["floor"], rows["naive"], rows["audit"]
@@ -189,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"auditoria / ingênua (pico de memória): {m_ratio:.0%}  (meta ≤ 40%) "
           f"{'OK' if m_ratio <= 0.4 else 'ACIMA DA META'}")
     print(f"auditoria / ingênua (tempo): {a['seconds'] / n['seconds']:.2f}x")
+    if "baseline" in rows:
+        b = rows["baseline"]
+        print(f"antes ({args.baseline_src}): {b['seconds']:.2f} s = {b['seconds'] / f['seconds']:.2f}x "
+              f"o piso, pico {b['peak_rss_mb']:.0f} MB; agora: {a['seconds']:.2f} s = "
+              f"{t_ratio:.2f}x, pico {a['peak_rss_mb']:.0f} MB")
     print(f"etapas da auditoria: {a['info']['seconds']}")
     scale = args.professionals / args.small
     t_scale = a["seconds"] / small_audit["seconds"]

@@ -219,6 +219,40 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return run_lab(args.target, out=Path(args.out), port=args.port,
                    open_browser=not args.no_browser)
 
+def cmd_xml_diff(args: argparse.Namespace) -> int:
+    from .cnes.diff import KINDS, SEVERITY_LABELS, diff
+
+    report = diff(args.old, args.new, display_names=(args.old, args.new))
+    if args.json:
+        report.write_json(args.json)
+    if args.html:
+        report.write_html(args.html)
+    for label, cf in (("Anterior", report.old), ("Novo", report.new)):
+        print(f"{label}: {cf.source.name} (layout {cf.version or '?'}, município "
+              f"{cf.ibge or '?'}, data {cf.header.get('DATA') or '?'}, "
+              f"{len(cf.professionals)} profissionais)")
+    counts = report.counts
+    for code, kind in KINDS.items():
+        if counts[code]:
+            print(f"  {code:<22} {SEVERITY_LABELS[kind.severity]:<10} {counts[code]:>7}  "
+                  f"{kind.title}")
+    for note in report.notes:
+        print(f"Nota: {note}")
+    shown = report.changes[report.changes["severity"] != "info"].head(args.examples)
+    for rec in report.records(shown):
+        print(f"  - {rec['message']}")
+    total = report.errors + report.warnings
+    if total > len(shown):
+        print(f"  ... e mais {total - len(shown)} (lista completa com --json ou --html)")
+    if report.exit_code:
+        code = report.confirmation_code
+        print(f"Resultado: {report.errors} erro(s), {report.warnings} alteração(ões) a revisar"
+              + (f"; código de confirmação: {code}" if code else ""))
+    else:
+        print(f"Resultado: nada exige atenção ({sum(counts.values())} alteração(ões) "
+              "esperada(s))")
+    return report.exit_code
+
 
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
@@ -306,14 +340,44 @@ def add_xml_audit(xsub) -> None:
     sp.set_defaults(func=cmd_xml_audit)
 
 
-# Subcommands of ``xml`` (another issue appends e.g. ``add_xml_diff``).
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("deve ser ≥ 0")
+    return value
+
+
+def add_xml_diff(xsub) -> None:
+    sp = xsub.add_parser(
+        "diff", help="o que a importação de um XML novo vai mudar no PEC",
+        formatter_class=_Formatter,
+        description="Compara o XML do CNES importado por último (ANTERIOR) com o novo (NOVO) "
+                    "e lista o que a importação vai mudar no PEC: profissionais que perdem ou "
+                    "ganham acesso, CNS alterado, lotações, equipes e unidades, layout mais "
+                    "antigo e município trocado. CPF e CNS saem mascarados. Saída: 0 nada "
+                    "exige atenção, 1 há alterações a revisar (remoções, CNS, layout, "
+                    "município), 2 arquivo recusado.")
+    sp.add_argument("old", metavar="ANTERIOR", help="o XML (ou ZIP) importado por último")
+    sp.add_argument("new", metavar="NOVO", help="o XML (ou ZIP) que será importado")
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+                    help="grava todas as alterações em JSON")
+    sp.add_argument("--html", default=None, metavar="ARQUIVO",
+                    help="grava o relatório em HTML")
+    sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
+                    help="quantas alterações a revisar mostrar na tela (padrão: 10)")
+    sp.set_defaults(func=cmd_xml_diff)
+
+
+# Subcommands of ``xml``.
 XML_SUBCOMMANDS = [
     add_xml_audit,
+    add_xml_diff,
 ]
 
 
 def add_xml(sub) -> None:
-    sp = sub.add_parser("xml", help="XML do CNES: auditoria", formatter_class=_Formatter)
+    sp = sub.add_parser("xml", help="XML do CNES: auditoria e comparação",
+                        formatter_class=_Formatter)
     xsub = sp.add_subparsers(dest="xml_command", required=True, metavar="SUBCOMANDO",
                              parser_class=_Parser)
     for add in XML_SUBCOMMANDS:

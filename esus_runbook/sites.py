@@ -64,6 +64,11 @@ def _check_ibge(v: str) -> str | None:
     return None if ids.ibge_valid(v) else "dígito verificador do código IBGE inválido"
 
 
+def _check_confirmation(v: str) -> str | None:
+    ok = len(v) == 12 and all(c in "0123456789abcdef" for c in v)
+    return None if ok else "código de confirmação deve ter 12 caracteres (0-9, a-f)"
+
+
 def _check_cnes(v: str) -> str | None:
     from . import ids
 
@@ -185,6 +190,11 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "XML ou ZIP gerado no e-Gestor AB para o município."),
         Field("anterior", "path", "XML anterior",
               "O último XML importado no PEC, para comparar o que muda."),
+        Field("alteracoes_confirmadas", "str", "Alterações confirmadas",
+              "Código de confirmação que a etapa 6 mostra ao comparar com xml.anterior: "
+              "informe-o depois de revisar quem perde o acesso, CNS alterados e remoções.",
+              check=_check_confirmation,
+              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml diff'"),
     ),
 }
 SECTIONS = tuple(k for k in SCHEMA if k is not None)

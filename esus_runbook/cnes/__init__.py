@@ -6,6 +6,10 @@
 - :mod:`.summary` — pandas summaries; :mod:`.charts` — matplotlib charts from them.
 - :mod:`.audit` — ``audit(path, ibge=None) -> AuditReport`` (JSON ``esus-runbook/xml-audit/1``,
   HTML, bounded ``compact()`` for stage results).
+- :mod:`.diff` — ``diff(old, new) -> DiffReport``: what importing the new file changes in PEC
+  (JSON ``esus-runbook/xml-diff/1``, HTML, confirmation code for the stage).
+- :mod:`.jsontext` — JSON text of large tables written column by column (audit and diff).
 - :mod:`.catalog` — CBO and team-type catalogues (CSV in ``esus_runbook/data``).
-- :mod:`.synth` — deterministic generator of realistic files (demo, tests, benchmark).
+- :mod:`.synth` — deterministic generator of realistic files (demo, tests, benchmark);
+  :mod:`.nextmonth` — its next/previous month with an exact number of changes of each kind.
 """

@@ -49,6 +49,25 @@ def _records(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]
     return json.loads(df.to_json(orient="records", force_ascii=False)) if len(df) else []
 
 
+def file_info(cf: CnesFile) -> dict[str, Any]:
+    """What was read (name, size, hash, encoding) and the IDENTIFICACAO header."""
+    s = cf.source
+    return {"name": s.name, "size_bytes": s.size_bytes, "container": s.container,
+            "member": s.member, "sha256": s.sha256, "xml_bytes": s.xml_bytes,
+            "encoding": s.encoding, "version": cf.version,
+            "version_supported": normalize_version(cf.version) is not None,
+            "ibge": cf.ibge, "date": cf.header.get("DATA", ""),
+            "origin": cf.header.get("ORIGEM", ""), "destination": cf.header.get("DESTINO", "")}
+
+
+def file_counts(cf: CnesFile) -> dict[str, int]:
+    """Units, teams (distinct CNES+INE), active teams, professionals, lotações."""
+    teams = cf.teams.drop_duplicates(["cnes", "ine"])
+    return {"establishments": int(len(cf.establishments)), "teams": int(len(teams)),
+            "active_teams": int(teams["ativa"].sum()),
+            "professionals": int(len(cf.professionals)), "lotacoes": int(len(cf.lotacoes))}
+
+
 @dataclass
 class AuditReport:
     cnes: CnesFile
@@ -60,12 +79,7 @@ class AuditReport:
     # -- figures ----------------------------------------------------------------------------
     @property
     def counts(self) -> dict[str, int]:
-        cf = self.cnes
-        teams = cf.teams.drop_duplicates(["cnes", "ine"])
-        return {"establishments": int(len(cf.establishments)), "teams": int(len(teams)),
-                "active_teams": int(teams["ativa"].sum()),
-                "professionals": int(len(cf.professionals)),
-                "lotacoes": int(len(cf.lotacoes))}
+        return file_counts(self.cnes)
 
     @property
     def errors(self) -> int:
@@ -81,14 +95,7 @@ class AuditReport:
                 for code, r in rules.RULES.items() if code in vc.index}
 
     def file_info(self) -> dict[str, Any]:
-        s = self.cnes.source
-        return {"name": s.name, "size_bytes": s.size_bytes, "container": s.container,
-                "member": s.member, "sha256": s.sha256, "xml_bytes": s.xml_bytes,
-                "encoding": s.encoding, "version": self.cnes.version,
-                "version_supported": normalize_version(self.cnes.version) is not None,
-                "ibge": self.cnes.ibge, "date": self.cnes.header.get("DATA", ""),
-                "origin": self.cnes.header.get("ORIGEM", ""),
-                "destination": self.cnes.header.get("DESTINO", "")}
+        return file_info(self.cnes)
 
     # -- outputs ----------------------------------------------------------------------------
     def findings_records(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -108,13 +115,31 @@ class AuditReport:
                         "message": r["message"]})
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """The full report (every finding and every summary row)."""
+    def document(self) -> dict[str, Any]:
+        """The full report (every finding and every summary row) with the tables as
+        :class:`~.jsontext.Records` (see :meth:`json_text` and :meth:`to_json`)."""
+        from .jsontext import flat_records, nested_records
+
         return {"schema": SCHEMA, "file": self.file_info(), "expected_ibge": self.expected_ibge,
                 "counts": self.counts, "errors": self.errors, "warnings": self.warnings,
-                "rules": self.rule_counts(), "findings": self.findings_records(),
-                "summaries": {k: _records(v) for k, v in self.summaries.items()},
+                "rules": self.rule_counts(),
+                "findings": nested_records(self.findings, ("rule", "severity"), "where",
+                                           ("cnes", "ine", "cpf", "line"), ("message",),
+                                           integers=("line",), distinct=("message",)),
+                "summaries": {k: flat_records(v) for k, v in self.summaries.items()},
                 "seconds": self.seconds}
+
+    def json_text(self) -> str:
+        """The JSON file's text: indented, one finding or summary row per line."""
+        from .jsontext import dumps
+
+        return dumps(self.document())
+
+    def to_json(self) -> dict[str, Any]:
+        """The full report as Python objects (what :meth:`write_json` writes)."""
+        from .jsontext import to_python
+
+        return to_python(self.document())
 
     def compact(self, per_rule: int = 10, total: int = 200) -> dict[str, Any]:
         """Bounded metrics for a stage result: a capital's file stays a few hundred KB."""
@@ -173,9 +198,9 @@ class AuditReport:
             multi_total=len(s["varias_lotacoes"]))
 
     def write_json(self, path: str | os.PathLike) -> Path:
-        from ..results import write_json_atomic
+        from ..results import write_text_atomic
 
-        write_json_atomic(path, self.to_json())
+        write_text_atomic(path, self.json_text())
         return Path(path)
 
     def write_html(self, path: str | os.PathLike) -> Path:

@@ -61,3 +61,36 @@ def all_charts(compact: dict[str, Any]) -> list[tuple[str, Any]]:
     if fig is not None:
         out.append(("Profissionais por categoria", fig))
     return out
+
+
+DIFF_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#1f77b4"}
+
+
+def diff_changes(counts: dict[str, int]) -> Any | None:
+    """Horizontal bars: changes per kind of ``xml diff`` (kinds with none are left out),
+    coloured by severity."""
+    from .diff import KINDS, SEVERITY_LABELS
+
+    rows = [(code, n) for code, n in counts.items() if n and code in KINDS]
+    if not rows:
+        return None
+    plt = pyplot()
+    labels = [f"{KINDS[c].title}" for c, _ in rows]
+    values = [n for _, n in rows]
+    colors = [DIFF_COLORS[KINDS[c].severity] for c, _ in rows]
+    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 2) + 1.0))
+    bars = ax.barh(labels, values, color=colors)
+    ax.bar_label(bars, labels=[f"{v:,}".replace(",", ".") for v in values], fontsize=7,
+                 padding=2)
+    ax.invert_yaxis()
+    ax.set_xlabel("alterações")
+    ax.set_title("O que a importação vai mudar", loc="left")
+    seen = []
+    for code, _ in rows:
+        sev = KINDS[code].severity
+        if sev not in seen:
+            seen.append(sev)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=DIFF_COLORS[s]) for s in seen]
+    ax.legend(handles, [SEVERITY_LABELS[s] for s in seen], fontsize=7, frameon=False,
+              loc="lower right", bbox_to_anchor=(1, 1.0), ncol=len(seen))
+    return fig

@@ -55,3 +55,87 @@ def show(result: StageResult) -> None:
     for key, df in frames.items():
         if len(df):
             display(HTML(f"<h4>{escape(titles[key])}</h4>" + df.to_html(index=False)))
+
+
+_DIFF_GROUPS = (
+    ("Profissionais que perdem o acesso", ("PROFESSIONAL_REMOVED",)),
+    ("CNS diferente para o mesmo CPF", ("CNS_CHANGED",)),
+    ("Lotações, equipes e unidades removidas ou desativadas",
+     ("LOTACAO_REMOVED", "TEAM_REMOVED", "TEAM_DEACTIVATED", "UNIT_REMOVED")),
+    ("Lotações alteradas (CBO, equipe ou unidade)", ("LOTACAO_CHANGED",)),
+    ("Novidades: profissionais, lotações, equipes e unidades",
+     ("PROFESSIONAL_ADDED", "LOTACAO_ADDED", "TEAM_ADDED", "TEAM_REACTIVATED", "UNIT_ADDED")),
+    ("Layout e município", ("VERSION_DOWNGRADE", "MUNICIPALITY_CHANGED")),
+)
+
+
+def diff_frames(result: StageResult) -> dict[str, Any]:
+    """The comparison with xml.anterior as tables per group of change kinds (from the
+    stage's metrics: first examples of each kind, masked identifiers)."""
+    import pandas as pd
+
+    diff = (result.metrics or {}).get("diff")
+    if not diff:
+        return {}
+    from .diff import WHERE
+
+    rows = [{"tipo": e["kind"], **e["where"], "mensagem": e["message"]}
+            for e in diff.get("exemplos", [])]
+    df = pd.DataFrame(rows, columns=["tipo", *WHERE, "mensagem"])
+    for c in ("line_old", "line_new"):
+        df[c] = df[c].astype("Int64")
+    out = {}
+    for title, kinds in _DIFF_GROUPS:
+        part = df[df["tipo"].isin(kinds)].dropna(axis=1, how="all")
+        if len(part):
+            part = part.astype(object).where(part.notna(), "")
+            out[title] = part.rename(columns=_DIFF_HEADERS).reset_index(drop=True)
+    return out
+
+
+_DIFF_HEADERS = {"cns_old": "cns (anterior)", "cns_new": "cns (novo)",
+                 "cnes_new": "cnes (novo)", "ine_new": "ine (novo)", "cbo_new": "cbo (novo)",
+                 "version_old": "layout (anterior)", "version_new": "layout (novo)",
+                 "ibge_old": "ibge (anterior)", "ibge_new": "ibge (novo)",
+                 "line_old": "linha (anterior)", "line_new": "linha (novo)"}
+
+
+def show_diff(result: StageResult) -> None:
+    """Display the comparison with the previous XML (nothing when it was not made)."""
+    from html import escape
+
+    from IPython.display import HTML, display
+
+    from .diff import KINDS, SEVERITY_LABELS
+
+    metrics = result.metrics or {}
+    diff = metrics.get("diff")
+    if not diff:
+        display(HTML("<p>Sem comparação: o XML anterior não pôde ser lido (veja a verificação "
+                     "<code>XML_ANTERIOR</code>).</p>" if "diff" in metrics else
+                     "<p>Sem comparação: informe em <code>xml.anterior</code> o XML importado "
+                     "por último para ver o que a importação vai mudar.</p>"))
+        return
+    counts = diff["counts"]
+    a, n = diff["anterior"], diff["novo"]
+    items = "".join(f"<li><code>{code}</code> ({SEVERITY_LABELS[k.severity]}): "
+                    f"<b>{counts[code]}</b> — {escape(k.title)}</li>"
+                    for code, k in KINDS.items() if counts.get(code))
+    code = diff.get("codigo_confirmacao")
+    ack = ""
+    if code:
+        ack = (f"<p>Revisão confirmada (código <code>{code}</code>).</p>" if diff.get("confirmado")
+               else f"<p>Depois de revisar as alterações em alerta, informe no arquivo do site "
+                    f"<code>xml.alteracoes_confirmadas: \"{code}\"</code>.</p>")
+    report = diff.get("relatorio")
+    display(HTML(
+        f"<p>Comparação de <b>{escape(a['name'])}</b> ({escape(a.get('date') or '?')}) com "
+        f"<b>{escape(n['name'])}</b> ({escape(n.get('date') or '?')}):</p>"
+        f"<ul>{items or '<li>nenhuma alteração</li>'}</ul>" + ack
+        + "".join(f"<p><i>{escape(x)}</i></p>" for x in diff.get("notas", []))
+        + (f"<p>Lista completa: <code>{escape(report)}</code> na pasta da execução do "
+           "site.</p>" if report else "")))
+    per = diff.get("por_exemplo")
+    for title, df in diff_frames(result).items():
+        shown = f" (até {per} por tipo)" if per else ""
+        display(HTML(f"<h4>{escape(title)}{shown}</h4>" + df.to_html(index=False)))

@@ -20,7 +20,9 @@ Columns (all ``str`` unless noted; attributes trimmed, missing = ""):
 - lotacoes: prof (int, row of professionals), cnes, ine, cbo, microarea, line
 
 ``cnes`` is zero-padded to 7 and ``ine`` to 10 when they are digits only; ``line`` is the
-line of the element's start tag in the XML.
+line of the element's start tag in the XML — exact up to :data:`LINE_EXACT_MAX`; beyond it
+libxml2 (16-bit line numbers in its nodes) reports a neighbouring line, usually within a
+line or two, so messages write those as ``linha ~N``.
 
 Safety: any DOCTYPE (internal or external DTD, entities) is refused before the parser sees
 it; entities are never resolved, nothing is loaded from the network, ``huge_tree`` stays off
@@ -32,9 +34,9 @@ one-line pt-BR message.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
-import sys
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +58,7 @@ _SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_valida
 _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _PURGE_EVERY = 1024
+LINE_EXACT_MAX = 65534
 
 
 @dataclass
@@ -181,6 +184,10 @@ def _purge(el) -> None:
             del parent[:idx]
 
 
+class _Irregular(Exception):
+    """A DADOS_LOTACOES outside the LOTACOES of a professional: read again, exactly."""
+
+
 def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None = None,
           display_name: str | None = None) -> CnesFile:
     """Read a CNES XML or ZIP into DataFrames (see the module docstring).
@@ -189,16 +196,35 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
     ``display_name`` is how the file is named in error messages (default: the path).
     Raises InputError/HostileFileError for a file that cannot be audited at all.
     """
+    limits = limits or Limits()
+    try:
+        return _read(path, names, limits, display_name, exact=False)
+    except _Irregular:
+        return _read(path, names, limits, display_name, exact=True)
+
+
+def _read(path, names: bool, limits: Limits, display_name: str | None, *,
+          exact: bool) -> CnesFile:
+    """One streaming pass. The fast pass (``exact=False``) takes each DADOS_LOTACOES from
+    its own end event and gives it to the professional that ends next; it checks, once per
+    professional, that the first of those lotações sits at DADOS_PROFISSIONAIS/LOTACOES of
+    that professional (then all of them do: they end after it started and before it ends).
+    A file where that does not hold (not the layout) raises ``_Irregular`` and is read
+    again with ``exact=True``: each professional's lotações are its DADOS_LOTACOES
+    descendants, as written."""
     from lxml import etree
 
-    limits = limits or Limits()
-    intern = sys.intern
     est: dict[str, list] = {k: [] for k in ("cnes", "cnpj", "nome", "tp_unid", "ds_tp_unid",
                                             "ibge", "uf", "complexidade")}
     est_line = array("q")
     team: dict[str, list] = {k: [] for k in ("cnes", "ine", "tp_equipe", "sigla", "nome",
                                              "area", "dt_desativacao")}
     team_line = array("q")
+    # Every value is trimmed while reading, when lxml has just made the string (later passes
+    # over a million scattered strings cost more in cache misses than the work itself). The
+    # low-cardinality columns (council, UF, every lotação column) go through a dict from the
+    # raw value to its normalized form (trimmed, CNES/INE zero-padded, CBO upper-case): one
+    # lookup per value and one string object per distinct value.
     p_cpf: list[str] = []
     p_cns: list[str] = []
     p_cons: list[str] = []
@@ -214,41 +240,112 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
     l_micro: list[str] = []
     header: dict[str, str] | None = None
     header_line: int | None = None
+    n_cnes: dict[str, str] = {}
+    n_ine: dict[str, str] = {}
+    n_cbo: dict[str, str] = {}
+    n_text: dict[str, str] = {}
+
+    def lotacao(g, prof: int, line: int) -> None:
+        """Append one DADOS_LOTACOES (``g`` is its ``get``)."""
+        v = g("CNES", "")
+        x = n_cnes.get(v)
+        if x is None:
+            x = n_cnes[v] = _code(v, 7)
+        l_cnes.append(x)
+        v = g("CO_INE", "")
+        x = n_ine.get(v)
+        if x is None:
+            x = n_ine[v] = _code(v, 10)
+        l_ine.append(x)
+        v = g("CO_CBO", "")
+        x = n_cbo.get(v)
+        if x is None:
+            x = n_cbo[v] = v.strip().upper()
+        l_cbo.append(x)
+        v = g("MICROAREA", "")
+        x = n_text.get(v)
+        if x is None:
+            x = n_text[v] = v.strip()
+        l_micro.append(x)
+        l_prof.append(prof)
+        l_line.append(line)
+
+    tags = ("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS", HEADER)
+    if not exact:
+        tags = ("DADOS_LOTACOES", *tags)
 
     with open_cnes(path, limits) as (reader, info):
         source = display_name or str(path)
         info.extra["display"] = source
         sniffed = _sniff(reader, info, limits)
         header, header_line = sniffed["header"], sniffed["header_line"]
-        ctx = etree.iterparse(reader, events=("end",),
-                              tag=("DADOS_PROFISSIONAIS", "DADOS_GERAIS_ESTABELECIMENTOS",
-                                   HEADER), **_SAFE)
+        # (no remove_blank_text: libxml2 finds the line of an element beyond line 65535
+        # from the whitespace around it; without it every such line would read 65535)
+        ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
+        first = None       # first lotação read since the last professional ended
         try:
             for _, el in ctx:
                 tag = el.tag
-                if tag == "DADOS_PROFISSIONAIS":
+                if tag == "DADOS_LOTACOES":
+                    if first is None:
+                        first = el
+                    # lotacao(el.get, ...) inlined: this runs once per lotação
+                    g = el.get
+                    v = g("CNES", "")
+                    x = n_cnes.get(v)
+                    if x is None:
+                        x = n_cnes[v] = _code(v, 7)
+                    l_cnes.append(x)
+                    v = g("CO_INE", "")
+                    x = n_ine.get(v)
+                    if x is None:
+                        x = n_ine[v] = _code(v, 10)
+                    l_ine.append(x)
+                    v = g("CO_CBO", "")
+                    x = n_cbo.get(v)
+                    if x is None:
+                        x = n_cbo[v] = v.strip().upper()
+                    l_cbo.append(x)
+                    v = g("MICROAREA", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    l_micro.append(x)
+                    l_prof.append(n_prof)
+                    l_line.append(el.sourceline or 0)
+                elif tag == "DADOS_PROFISSIONAIS":
+                    if first is not None:
+                        lots = first.getparent()
+                        if lots is None or lots.tag != "LOTACOES" or lots.getparent() is not el:
+                            raise _Irregular
+                        first = None
                     get = el.get
                     p_cpf.append(get("CPF_PROF", "").strip())
                     p_cns.append(get("CO_CNS", "").strip())
-                    p_cons.append(intern(get("CONSELHO_ID", "").strip()))
-                    p_uf.append(intern(get("SG_UF_EMIS", "").strip()))
+                    v = get("CONSELHO_ID", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    p_cons.append(x)
+                    v = get("SG_UF_EMIS", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    p_uf.append(x)
                     p_reg.append(get("NU_REGISTRO", "").strip())
                     if names:
                         p_nome.append(get("NM_PROF", "").strip())
                     p_line.append(el.sourceline or 0)
-                    for lot in el.iter("DADOS_LOTACOES"):
-                        g = lot.get
-                        l_prof.append(n_prof)
-                        l_cnes.append(intern(g("CNES", "").strip()))
-                        l_ine.append(intern(g("CO_INE", "").strip()))
-                        l_cbo.append(intern(g("CO_CBO", "").strip()))
-                        l_micro.append(intern(g("MICROAREA", "").strip()))
-                        l_line.append(lot.sourceline or 0)
+                    if exact:
+                        for lot in el.iter("DADOS_LOTACOES"):
+                            lotacao(lot.get, n_prof, lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
                         _purge(el)
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
+                    if first is not None:      # a lotação read before, outside professionals
+                        raise _Irregular
                     get = el.get
                     cnes = get("CNES", "").strip()
                     est["cnes"].append(cnes)
@@ -283,6 +380,12 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
             del ctx
     if header is None:
         header = {}
+    if first is not None:
+        # lotações after the last professional are outside every professional: dropped,
+        # as the exact pass would (only professionals' descendants are lotações)
+        keep = bisect.bisect_left(l_prof, n_prof)
+        del l_prof[keep:], l_line[keep:], l_cnes[keep:], l_ine[keep:], l_cbo[keep:], \
+            l_micro[keep:]
 
     establishments = _frame(est, est_line)
     establishments["cnes"] = _pad(establishments["cnes"], 7)
@@ -300,15 +403,20 @@ def parse(path: str | os.PathLike, *, names: bool = False, limits: Limits | None
                       l_line)
     lotacoes.insert(0, "prof", pd.Series(l_prof, dtype="int64") if len(l_prof)
                     else pd.Series([], dtype="int64"))
-    lotacoes["cnes"] = _pad(lotacoes["cnes"], 7)
-    lotacoes["ine"] = _pad(lotacoes["ine"], 10)
-    lotacoes["cbo"] = lotacoes["cbo"].str.upper()
     return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
+
+
+def _code(value: str, width: int) -> str:
+    """Trimmed; zero-padded to ``width`` when it is 1..width-1 ASCII digits (CNES, INE)."""
+    v = value.strip()
+    if 0 < len(v) < width and v.isascii() and v.isdigit():
+        return v.zfill(width)
+    return v
 
 
 def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
     """A DataFrame of string columns (already trimmed while reading) plus ``line``."""
-    data = {k: pd.Series(v, dtype="str") if v else pd.Series([], dtype="str")
+    data = {k: pd.Series(v, dtype="str") if len(v) else pd.Series([], dtype="str")
             for k, v in cols.items()}
     df = pd.DataFrame(data)
     df["line"] = pd.Series(lines, dtype="int64") if len(lines) else pd.Series([], dtype="int64")

@@ -8,6 +8,7 @@ masked, names never.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import ids
@@ -19,15 +20,15 @@ from .rules import composition_gaps
 def by_establishment(cf: CnesFile, composition: pd.DataFrame) -> pd.DataFrame:
     e = cf.establishments.drop_duplicates("cnes")[["cnes", "nome", "ds_tp_unid"]]
     lot = cf.lotacoes
-    per = lot.groupby("cnes").agg(lotacoes=("prof", "size"), profissionais=("prof", "nunique"))
-    no_team = lot[lot["ine"] == ""].groupby("cnes").size().rename("lotacoes_sem_equipe")
+    per = pd.DataFrame({"lotacoes": lot["cnes"].value_counts(sort=False),
+                        "profissionais": lot.drop_duplicates(["cnes", "prof"])["cnes"]
+                        .value_counts(sort=False)})
+    no_team = lot.loc[lot["ine"] == "", "cnes"].value_counts(sort=False) \
+        .rename("lotacoes_sem_equipe")
     teams = composition.groupby("cnes").agg(equipes=("ine", "size"), equipes_ativas=("ativa", "sum"))
-    by_type = (composition[composition["ativa"]]
-               .assign(tipo=composition["sigla_tipo"].where(composition["sigla_tipo"] != "",
-                                                            "tipo " + composition["tp_equipe"]))
-               .groupby(["cnes", "tipo"]).size().rename("n").reset_index())
-    by_type["txt"] = by_type["tipo"] + ": " + by_type["n"].astype(str)
-    types_txt = by_type.groupby("cnes")["txt"].agg(", ".join).rename("equipes_por_tipo")
+    active = composition[composition["ativa"]]
+    tipo = active["sigla_tipo"].where(active["sigla_tipo"] != "", "tipo " + active["tp_equipe"])
+    types_txt = _joined_counts(active["cnes"], tipo).rename("equipes_por_tipo")
     out = e.join(teams, on="cnes").join(types_txt, on="cnes").join(per, on="cnes") \
         .join(no_team, on="cnes")
     num = ["equipes", "equipes_ativas", "profissionais", "lotacoes", "lotacoes_sem_equipe"]
@@ -35,6 +36,19 @@ def by_establishment(cf: CnesFile, composition: pd.DataFrame) -> pd.DataFrame:
     out["equipes_por_tipo"] = out["equipes_por_tipo"].fillna("")
     return out.sort_values(["profissionais", "cnes"], ascending=[False, True]) \
         .reset_index(drop=True)
+
+
+def _joined_counts(key: pd.Series, label: pd.Series) -> pd.Series:
+    """Per key, "label: n, label: n" (labels sorted) without a Python call per key: one
+    column per distinct label (a handful of team types), joined column by column."""
+    wide = key.groupby([key, label]).size().unstack(fill_value=0)
+    out = pd.Series("", index=wide.index, dtype=object)
+    for name in sorted(wide.columns):
+        n = wide[name]
+        part = np.where(n > 0, f"{name}: " + n.astype(str), "")
+        sep = np.where((out != "") & (part != ""), ", ", "")
+        out = out + sep + part
+    return out.astype("str")
 
 
 def by_team(composition: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,12 @@ Regenerate the demo files::
 
     python -m esus_runbook.cnes.synth examples            # writes examples/xml/*.zip
     python -m esus_runbook.cnes.synth file --professionals 200000 --out big.xml
+    python -m esus_runbook.cnes.synth pair --professionals 2000 --old a.zip --new b.zip \
+        --changes professionals_removed=5,cns_changed=2,teams_deactivated=1
+
+``Spec.changes`` (:class:`~.nextmonth.Changes`) turns a file into its next (or previous)
+month with an exact number of changes of every kind ``xml diff`` reports;
+:func:`write_pair` writes both months and returns the counts the diff must find.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ids
+from .nextmonth import Changes
 
 # Every rule the generator can trigger on purpose (MUNICIPALITY_MISMATCH depends on the
 # municipality the file is checked against, not on the file).
@@ -76,6 +83,8 @@ class Spec:
     inject: tuple[str, ...] = ()
     target: str | None = None
     cnpj: str | None = None
+    inactive_teams: int = 0                 # the last N teams get DT_DESATIVACAO
+    changes: Changes | None = None          # next/previous month of this file (nextmonth)
 
 
 @dataclass
@@ -84,6 +93,8 @@ class Model:
     teams: list[dict] = field(default_factory=list)          # dicts with "cnes"
     prof: dict[str, np.ndarray] = field(default_factory=dict)
     lot: dict[str, np.ndarray] = field(default_factory=dict)  # sorted by prof
+    header: dict[str, str] = field(default_factory=dict)      # IDENTIFICACAO overrides
+    expected: dict[str, int] | None = None   # with Spec.changes: counts a diff must find
 
 
 # --------------------------------------------------------------------------- identifiers
@@ -269,7 +280,13 @@ def build(spec: Spec) -> Model:
                                  if ROLE[first_role[i]][1] else " " for i in range(n)],
                                 dtype=object),
     }
+    for t in md.teams[len(md.teams) - spec.inactive_teams:] if spec.inactive_teams else ():
+        t["DT_DESATIVACAO"] = "30/06/2026"
     _inject(md, spec)
+    if spec.changes is not None:
+        from .nextmonth import evolve
+
+        md.expected = evolve(md, spec, spec.changes)
     return md
 
 
@@ -403,7 +420,10 @@ def write_xml(spec: Spec, out: io.RawIOBase | io.BufferedIOBase, md: Model | Non
     """Write the XML of ``spec`` to a binary stream; returns the bytes written."""
     md = md or build(spec)
     enc = spec.encoding
-    version = "2.0" if "VERSION_UNSUPPORTED" in spec.inject else spec.version
+    version = md.header.get("VERSAO_XSD") or (
+        "2.0" if "VERSION_UNSUPPORTED" in spec.inject else spec.version)
+    date = md.header.get("DATA", spec.date)
+    ibge = md.header.get("CO_IBGE_MUN", spec.ibge)
     keys = EST_KEYS if version >= "3.0" else tuple(
         k for k in EST_KEYS if k not in ("CO_SUBTIPO_UNID", "DS_SUBTIPO_UNID"))
     written = 0
@@ -419,8 +439,8 @@ def write_xml(spec: Spec, out: io.RawIOBase | io.BufferedIOBase, md: Model | Non
     buf.append(f'<?xml version="1.0" encoding="{enc}" standalone="yes"?>\n'
                '<ImportarXMLCNES xmlns:xs="http://www.w3.org/2001/XMLSchema-instance" '
                'xs:noNamespaceSchemaLocation="ImportarXMLCNES.xsd">\n'
-               f'  <IDENTIFICACAO DATA="{spec.date}" ORIGEM="PORTAL" DESTINO="ESUS_AB" '
-               f'CO_IBGE_MUN="{spec.ibge}" VERSAO_XSD="{version}">\n'
+               f'  <IDENTIFICACAO DATA="{date}" ORIGEM="PORTAL" DESTINO="ESUS_AB" '
+               f'CO_IBGE_MUN="{ibge}" VERSAO_XSD="{version}">\n'
                "    <ESTABELECIMENTOS>\n")
     teams_by_unit: dict[str, list[dict]] = {}
     for t in md.teams:
@@ -464,12 +484,17 @@ def write_xml(spec: Spec, out: io.RawIOBase | io.BufferedIOBase, md: Model | Non
 
 
 def member_name(spec: Spec) -> str:
-    return f"XmlParaESUS{spec.version.replace('.', '')}_{spec.ibge[:6]}.xml"
+    ch = spec.changes
+    version = (ch.version if ch and ch.version else spec.version).replace(".", "")
+    ibge = ch.ibge if ch and ch.ibge else spec.ibge
+    return f"XmlParaESUS{version}_{ibge[:6]}.xml"
 
 
-def write_file(spec: Spec, path: str | os.PathLike, *, as_zip: bool | None = None) -> Path:
+def write_file(spec: Spec, path: str | os.PathLike, *, as_zip: bool | None = None,
+               md: Model | None = None) -> Path:
     """Write the XML (or a ZIP holding it, for a ``.zip`` path) atomically; deterministic
-    bytes: fixed member name, timestamp, permissions and compression level."""
+    bytes: fixed member name, timestamp, permissions and compression level. ``md`` is the
+    already built model of ``spec``, if any."""
     path = Path(path)
     as_zip = path.suffix.lower() == ".zip" if as_zip is None else as_zip
     tmp = path.with_name(f".{path.name}.partial")
@@ -482,9 +507,9 @@ def write_file(spec: Spec, path: str | os.PathLike, *, as_zip: bool | None = Non
                 info.external_attr = 0o644 << 16
                 with zipfile.ZipFile(fh, "w") as zf, \
                         zf.open(info, "w", force_zip64=spec.professionals > 1_000_000) as out:
-                    write_xml(spec, out)
+                    write_xml(spec, out, md)
             else:
-                write_xml(spec, fh)
+                write_xml(spec, fh, md)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -492,7 +517,33 @@ def write_file(spec: Spec, path: str | os.PathLike, *, as_zip: bool | None = Non
     return path
 
 
+def write_pair(spec: Spec, changes: Changes, old: str | os.PathLike,
+               new: str | os.PathLike) -> dict[str, int]:
+    """Write two months of the file of ``spec``: with ``changes.months > 0`` ``old`` is the
+    file of ``spec`` and ``new`` the changed one; with ``months < 0`` ``old`` is the changed
+    (previous) month and ``new`` the file of ``spec``. Returns the counts per change kind
+    that ``diff(old, new)`` must find."""
+    changed = replace(spec, changes=changes)
+    md = build(changed)
+    base, other = (old, new) if changes.months > 0 else (new, old)
+    write_file(spec, base)
+    write_file(changed, other, md=md)
+    assert md.expected is not None
+    return md.expected
+
+
 # --------------------------------------------------------------------------- demo files
+# The demo's previous month (``xml.anterior`` of the demo sites): what it lacks or holds in
+# excess is what the current file changes, seen as diff(anterior, current): 3 professionals
+# removed, 4 added, 1 CNS changed, 2 lotações removed and 2 added, 4 changed (+2 moved into
+# a new team), a team removed, one added and one reactivated, a unit removed.
+DEMO_PREVIOUS_MONTH = Changes(months=-1, professionals_added=3, professionals_removed=4,
+                              cns_changed=1, lotacoes_added=2, lotacoes_removed=2,
+                              lotacoes_team_changed=2, lotacoes_cbo_changed=1,
+                              lotacoes_unit_changed=1, teams_added=1, teams_removed=1,
+                              teams_deactivated=1, units_added=1, seed=11)
+
+
 def demo_specs() -> dict[str, Spec]:
     """The demo files of ``examples/xml`` (Salvador-BA layout 3.1, units of the demo sites)."""
     base = Spec(ibge="2927408", uf="BA", professionals=320, seed=292740,
@@ -501,7 +552,8 @@ def demo_specs() -> dict[str, Spec]:
         "CPF_INVALID", "PROFESSIONAL_DUPLICATE_CNS", "LOTACAO_UNKNOWN_TEAM",
         "LOTACAO_INACTIVE_TEAM", "TEAM_COMPOSITION", "CBO_UNKNOWN", "PROFESSIONAL_NO_LOTACAO"))
     return {"XmlParaESUS31_292740.zip": base,
-            "XmlParaESUS31_292740-com-problemas.zip": problems}
+            "XmlParaESUS31_292740-com-problemas.zip": problems,
+            "XmlParaESUS31_292740-anterior.zip": replace(base, changes=DEMO_PREVIOUS_MONTH)}
 
 
 def write_demo(folder: str | os.PathLike) -> list[Path]:
@@ -524,7 +576,22 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--encoding", default="ISO-8859-1", choices=("ISO-8859-1", "UTF-8"))
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--inject", default="", help="códigos de regra separados por vírgula")
+    pr = sub.add_parser("pair", help="gera dois meses de um arquivo com alterações controladas")
+    pr.add_argument("--old", required=True, help="arquivo do mês anterior (.xml ou .zip)")
+    pr.add_argument("--new", required=True, help="arquivo do mês seguinte (.xml ou .zip)")
+    pr.add_argument("--professionals", type=int, default=300)
+    pr.add_argument("--ibge", default="2927408")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--inactive-teams", type=int, default=0)
+    pr.add_argument("--changes", default="",
+                    help="alterações, ex.: professionals_removed=5,cns_changed=2,version=3.0")
     args = ap.parse_args(argv)
+    if args.cmd == "pair":
+        spec = Spec(ibge=args.ibge, professionals=args.professionals, seed=args.seed,
+                    inactive_teams=args.inactive_teams)
+        expected = write_pair(spec, Changes.parse(args.changes), args.old, args.new)
+        print(" ".join(f"{k}={v}" for k, v in expected.items() if v))
+        return 0
     if args.cmd == "examples":
         for p in write_demo(args.out):
             print(p)

@@ -7,6 +7,18 @@ check per audit rule that found something (``XML_<RULE>``: ``falha`` for error r
 ``alerta`` for warning rules) or a single ``XML_REGRAS`` ok when none did. Metrics hold the
 bounded summaries (:meth:`AuditReport.compact`): counts by rule and the first examples, so a
 capital's file does not make a huge result; the CLI's ``--json`` has every finding.
+
+With ``xml.anterior`` (the file imported last) the stage also compares the two files
+(:mod:`esus_runbook.cnes.diff`, reusing the file the audit parsed): ``XML_ANTERIOR`` (the
+older file can be read), ``XML_DIFF_MUNICIPIO`` and ``XML_DIFF_VERSAO`` (``falha``: PEC
+would refuse the import), and three checks for what the analyst must review —
+``XML_DIFF_PROFISSIONAIS`` (professionals who lose access), ``XML_DIFF_CNS`` (CNS changed
+for the same CPF) and ``XML_DIFF_REMOCOES`` (lotações, teams and units removed or teams
+deactivated). Each is an ``alerta`` until the site file records the review's confirmation
+code in ``xml.alteracoes_confirmadas`` (a hash of exactly those changes, with masked
+identifiers and no line numbers: a new file with other removals needs a new review). The
+bounded comparison goes to ``metrics["diff"]``; the full list, to ``xml_diff.html`` in the
+run folder of the site.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ TITLE = "Importação do XML do CNES"
 INPUT_KEYS = ("municipio_ibge", "cnes", "xml")
 INPUT_FILES = ("xml.arquivo", "xml.anterior")
 EXAMPLES_PER_RULE = 5
+EXAMPLES_PER_KIND = 20
+DIFF_HTML = "xml_diff.html"
 
 
 def evaluate(site: Site, ctx=None) -> StageResult:
@@ -113,7 +127,104 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               f"{len(RULES)} regras verificadas em {report.counts['professionals']} "
               f"profissionais e {report.counts['lotacoes']} lotações")
     compact = report.compact(per_rule=EXAMPLES_PER_RULE)
-    return r.finish(**{"xml": compact, "segundos": report.seconds})
+    metrics: dict[str, Any] = {"xml": compact, "segundos": report.seconds}
+    anterior = (site.xml or {}).get("anterior")
+    if anterior:
+        metrics["diff"] = _compare(site, ctx, r, Path(anterior), report.cnes)
+    return r.finish(**metrics)
+
+
+# review checks: id, title, kinds, what "none" means, what the alerta says
+_REVIEW = (
+    ("XML_DIFF_PROFISSIONAIS", "Profissionais que perdem o acesso na importação",
+     ("PROFESSIONAL_REMOVED",), "nenhum profissional do XML anterior some do novo",
+     "profissional(is) do XML anterior não está(ão) no novo e perdem o acesso ao PEC"),
+    ("XML_DIFF_CNS", "CNS alterado para o mesmo CPF", ("CNS_CHANGED",),
+     "nenhum CPF com CNS diferente do XML anterior",
+     "CPF com CNS diferente do XML anterior (conflita com o que o PEC já tem)"),
+    ("XML_DIFF_REMOCOES", "Lotações, equipes e unidades removidas ou desativadas",
+     ("LOTACAO_REMOVED", "TEAM_REMOVED", "TEAM_DEACTIVATED", "UNIT_REMOVED"),
+     "nenhuma lotação, equipe ou unidade removida ou desativada",
+     "lotação(ões), equipe(s) ou unidade(s) removida(s) ou desativada(s)"),
+)
+
+
+def _compare(site: Site, ctx, r: StageResult, path: Path, new) -> dict[str, Any] | None:
+    """Compare the site's file with ``xml.anterior`` and add the XML_ANTERIOR/XML_DIFF_*
+    checks; returns the bounded comparison for the metrics (None when not compared)."""
+    from .. import ids
+    from ..cnes.diff import KINDS, compare
+    from ..cnes.parser import parse
+    from ..errors import InputError
+
+    if not path.is_file():
+        r.add("XML_ANTERIOR", "XML anterior (último importado) informado", Status.FALHA,
+              "arquivo existente", f"não encontrado: {path.name}",
+              f"O arquivo {path} não existe: confira xml.anterior no arquivo do site (o XML "
+              "importado por último no PEC) ou remova a chave para não comparar.")
+        return None
+    try:
+        old = parse(path, display_name=path.name)
+    except InputError as exc:
+        r.add("XML_ANTERIOR", "XML anterior (último importado) legível e seguro", Status.FALHA,
+              "XML do CNES (ou ZIP com um único XML) bem formado", ids.scrub(str(exc))[:300],
+              "Informe em xml.anterior o XML que foi importado por último no PEC (o mesmo "
+              "arquivo baixado do e-Gestor AB), ou remova a chave para não comparar.")
+        return None
+    diff = compare(old, new)
+    r.add("XML_ANTERIOR", "XML anterior (último importado) legível e seguro", Status.OK,
+          "XML do CNES bem formado",
+          f"{path.name} (data {old.header.get('DATA') or '?'}, layout {old.version or '?'})")
+    counts = diff.counts
+    if counts["MUNICIPALITY_CHANGED"]:
+        r.add("XML_DIFF_MUNICIPIO", "Mesmo município do XML anterior", Status.FALHA,
+              old.ibge, new.ibge,
+              "Os dois arquivos são de municípios diferentes: confira qual está trocado "
+              "(xml.arquivo ou xml.anterior) e baixe no e-Gestor AB o XML do município da "
+              "instalação; o PEC recusa arquivo de outro município.")
+    else:
+        r.add("XML_DIFF_MUNICIPIO", "Mesmo município do XML anterior", Status.OK,
+              old.ibge, new.ibge)
+    if counts["VERSION_DOWNGRADE"]:
+        r.add("XML_DIFF_VERSAO", "Layout não é mais antigo que o do XML anterior", Status.FALHA,
+              f"{old.version} ou mais recente", new.version,
+              "Gere o XML de novo no e-Gestor AB com o layout mais recente: o PEC recusa um "
+              "layout mais antigo que o do último XML importado.")
+    else:
+        r.add("XML_DIFF_VERSAO", "Layout não é mais antigo que o do XML anterior", Status.OK,
+              f"{old.version or '?'} ou mais recente", new.version or "?")
+    code = diff.confirmation_code
+    given = (site.xml or {}).get("alteracoes_confirmadas")
+    confirmed = bool(code) and given == code
+    examples = diff.examples(EXAMPLES_PER_RULE)
+    if diff.compared:
+        for check_id, title, kinds, none_txt, some_txt in _REVIEW:
+            n = sum(counts[k] for k in kinds)
+            if n == 0:
+                r.add(check_id, title, Status.OK, "revisão do analista", none_txt)
+                continue
+            first = [e for e in examples if e["kind"] in kinds][:3]
+            where = "; ".join(_where(e["where"]) for e in first)
+            detail = ", ".join(f"{counts[k]} {KINDS[k].title.lower()}" for k in kinds
+                               if counts[k] and len(kinds) > 1)
+            observed = f"{n} {some_txt}" + (f" ({detail})" if detail else "") + \
+                (f" — ex.: {where}" if where else "")
+            if confirmed:
+                r.add(check_id, title, Status.OK, "revisão do analista",
+                      f"{observed}; revisado e confirmado pelo analista (código {code})")
+                continue
+            stale = f" O código informado ({given}) é de outra revisão." if given else ""
+            r.add(check_id, title, Status.ALERTA, "revisão do analista", observed,
+                  "Revise a lista (tabelas abaixo e xml_diff.html na pasta da execução): se "
+                  "algo não deveria mudar, corrija no SCNES e gere o XML de novo; se está "
+                  "tudo certo, informe no arquivo do site xml.alteracoes_confirmadas: "
+                  f'"{code}".' + stale)
+    out = diff.compact(per_kind=EXAMPLES_PER_KIND)
+    out["confirmado"] = confirmed
+    if ctx is not None and getattr(ctx, "run_site_dir", None) is not None:
+        diff.write_html(Path(ctx.run_site_dir) / DIFF_HTML)
+        out["relatorio"] = DIFF_HTML
+    return out
 
 
 def _where(w: dict[str, Any]) -> str:
@@ -125,10 +236,20 @@ def _where(w: dict[str, Any]) -> str:
 
 
 def charts(result: StageResult) -> list[tuple[str, Any]]:
-    """Team composition and professionals by category, from the result's metrics."""
-    compact = (result.metrics or {}).get("xml")
-    if not compact:
-        return []
-    from ..cnes.charts import all_charts
+    """Team composition and professionals by category (and, when the stage compared with
+    xml.anterior, the changes per kind), from the result's metrics."""
+    metrics = result.metrics or {}
+    compact = metrics.get("xml")
+    out: list[tuple[str, Any]] = []
+    if compact:
+        from ..cnes.charts import all_charts
 
-    return all_charts(compact)
+        out += all_charts(compact)
+    diff = metrics.get("diff")
+    if diff and diff.get("counts"):
+        from ..cnes.charts import diff_changes
+
+        fig = diff_changes(diff["counts"])
+        if fig is not None:
+            out.append(("O que a importação vai mudar (comparação com o XML anterior)", fig))
+    return out
