@@ -79,3 +79,41 @@ def test_secrets_are_not_papermill_parameters(demo_run: Path):
             continue
         params = nbformat.read(nb_path, as_version=4).metadata.papermill.parameters
         assert set(params) <= allowed, (nb_path, params)
+
+
+def test_database_passwords_never_leak(tmp_path, postgres, pec_db, demo_simulator, cli):
+    """A batch that really uses database passwords (a right one and a wrong one) against the
+    test PostgreSQL: neither password, nor the contra-chaves, appears in any file of the run."""
+    import json
+    import shutil
+
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    db = pec_db(VERSAOBANCODADOS=("0.0.1", None), LINKINSTALACAO=("http://127.0.0.1:18080", None))
+    wrong = "Errada-" + postgres.esus_password[::-1]
+    for site, var in (("ubs-centro", "ESUS_TEST_DB_OK"), ("ubs-vila-nova", "ESUS_TEST_DB_BAD")):
+        path = examples / "sites" / f"{site}.yaml"
+        text = path.read_text(encoding="utf-8").replace(
+            "instalacao:\n", f"instalacao:\n  db_url: {postgres.url(db=db)}\n"
+                             f"  db_password_env: {var}\n", 1)
+        path.write_text(text, encoding="utf-8")
+    env = {**demo_env(), "ESUS_TEST_DB_OK": postgres.esus_password, "ESUS_TEST_DB_BAD": wrong}
+    out = tmp_path / "out"
+    proc = cli("batch", examples / "inventario.yaml", "--out", out, "--workers", "2",
+               "--no-progress", env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    run = next(p for p in out.iterdir() if p.is_dir())
+    checks = {site: {c["id"]: c["status"] for c in json.loads(
+        (run / site / "instalacao.json").read_text())["checks"]}
+        for site in ("ubs-centro", "ubs-vila-nova")}
+    assert checks["ubs-centro"]["DB_CONEXAO"] == "ok"       # the password was really used
+    assert checks["ubs-vila-nova"]["DB_CONEXAO"] == "falha"  # and a wrong one refused
+    sites = load_sites(examples / "inventario.yaml")
+    needles = {postgres.esus_password, wrong} | set().union(
+        *(site_secret_values(s, env=env) for s in sites))
+    assert len(needles) >= 4
+    leaks = [f"{f.relative_to(run)}" for f in run.rglob("*") if f.is_file()
+             for n in needles if n.encode() in f.read_bytes()]
+    assert leaks == []
+    for stream in (proc.stdout, proc.stderr):
+        assert not any(n in stream for n in needles)
