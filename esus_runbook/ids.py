@@ -304,8 +304,8 @@ def mask_cns_series(values: pd.Series) -> pd.Series:
                           "*** **** **** ****")
 
 
-# A CPF written with any of the usual separators (123.456.789-09, 123456789-09,
-# 123 456 789 09) and a CNS in groups (898 0010 0000 0005, 898.0010.0000.0005).
+# A CPF written with any of the usual separators (ddd.ddd.ddd-dd, ddddddddd-dd,
+# ddd ddd ddd dd) and a CNS in groups (898 0010 0000 0005, 898.0010.0000.0005).
 _CPF_FORMATTED = re.compile(r"(?<![\d.])(\d{3})[.\s](\d{3})[.\s](\d{3})[-.\s/](\d{2})(?![\d.])"
                             r"|(?<![\d.])(\d{3})(\d{3})(\d{3})-(\d{2})(?!\d)")
 _CNS_FORMATTED = re.compile(r"(?<!\d)\d{3}[ .-]\d{4}[ .-]\d{4}[ .-](\d{4})(?!\d)")

@@ -149,7 +149,7 @@ def _ports(ports: tuple[int, ...]) -> dict[str, Any]:
     owners: dict[str, str] = {}
     try:
         conns = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, PermissionError, NotImplementedError):
+    except (psutil.AccessDenied, PermissionError, RuntimeError):  # RuntimeError: unsupported OS
         conns = None
     if conns is not None:
         listening: dict[int, int | None] = {}
