@@ -15,14 +15,11 @@ import pytest
 from esus_runbook.results import StageResult
 from esus_runbook.sites import load_site, load_sites
 
-from .conftest import NOTEBOOKS, ROOT, require, require_tool
+from .conftest import NOTEBOOKS, ROOT
 from .lab_server import lab_cli
 from .test_form import COMMENTED, comment_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts"
 LONG = 240_000  # ms: kernels start slowly on a busy 2-core machine
 
@@ -37,17 +34,6 @@ IDLE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = require_tool("chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -7,25 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require, require_tool
-
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = require_tool("chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_site_report_renders(browser, demo_run: Path):

@@ -68,8 +68,25 @@ def file_counts(cf: CnesFile) -> dict[str, int]:
             "professionals": int(len(cf.professionals)), "lotacoes": int(len(cf.lotacoes))}
 
 
+class ReportFiles:
+    """``write_json``/``write_html`` for a report that renders ``json_text()`` and
+    ``to_html()`` (audit and diff): atomic writes, nothing under the final name on failure."""
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        from ..results import write_text_atomic
+
+        write_text_atomic(path, self.json_text())
+        return Path(path)
+
+    def write_html(self, path: str | os.PathLike) -> Path:
+        from ..results import write_text_atomic
+
+        write_text_atomic(path, self.to_html())
+        return Path(path)
+
+
 @dataclass
-class AuditReport:
+class AuditReport(ReportFiles):
     cnes: CnesFile
     findings: pd.DataFrame
     summaries: dict[str, pd.DataFrame]
@@ -197,17 +214,6 @@ class AuditReport:
             multi=_records(s["varias_lotacoes"], HTML_TABLE_LIMIT),
             multi_total=len(s["varias_lotacoes"]))
 
-    def write_json(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.json_text())
-        return Path(path)
-
-    def write_html(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.to_html())
-        return Path(path)
 
 
 def audit(path: str | os.PathLike, ibge: str | None = None, *, limits: Limits | None = None,

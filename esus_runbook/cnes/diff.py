@@ -35,7 +35,6 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ import pandas as pd
 
 from .. import ids
 from .archive import Limits
+from .audit import ReportFiles
 from .parser import CnesFile, normalize_version, parse
 
 SCHEMA = "esus-runbook/xml-diff/1"
@@ -562,7 +562,7 @@ def diff(old: str | os.PathLike, new: str | os.PathLike, *, limits: Limits | Non
 
 # --------------------------------------------------------------------------- report
 @dataclass
-class DiffReport:
+class DiffReport(ReportFiles):
     old: CnesFile
     new: CnesFile
     changes: pd.DataFrame
@@ -666,17 +666,6 @@ class DiffReport:
             changes_total=len(self.changes), changes_limit=HTML_CHANGES_LIMIT,
             generated_at=now_iso())
 
-    def write_json(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.json_text())
-        return Path(path)
-
-    def write_html(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.to_html())
-        return Path(path)
 
 
 def confirmation_code(changes: pd.DataFrame) -> str | None:

@@ -1,0 +1,26 @@
+"""Headless Debian chromium driven by Playwright (the browser cannot be downloaded here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import require, require_tool
+
+# Without the background-networking flags chromium keeps trying hosts this machine cannot
+# reach; --no-sandbox because the tests may run as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = require_tool("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
