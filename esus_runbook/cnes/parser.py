@@ -290,30 +290,7 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                 if tag == "DADOS_LOTACOES":
                     if first is None:
                         first = el
-                    # lotacao(el.get, ...) inlined: this runs once per lotação
-                    g = el.get
-                    v = g("CNES", "")
-                    x = n_cnes.get(v)
-                    if x is None:
-                        x = n_cnes[v] = _code(v, 7)
-                    l_cnes.append(x)
-                    v = g("CO_INE", "")
-                    x = n_ine.get(v)
-                    if x is None:
-                        x = n_ine[v] = _code(v, 10)
-                    l_ine.append(x)
-                    v = g("CO_CBO", "")
-                    x = n_cbo.get(v)
-                    if x is None:
-                        x = n_cbo[v] = v.strip().upper()
-                    l_cbo.append(x)
-                    v = g("MICROAREA", "")
-                    x = n_text.get(v)
-                    if x is None:
-                        x = n_text[v] = v.strip()
-                    l_micro.append(x)
-                    l_prof.append(n_prof)
-                    l_line.append(el.sourceline or 0)
+                    lotacao(el.get, n_prof, el.sourceline or 0)
                 elif tag == "DADOS_PROFISSIONAIS":
                     if first is not None:
                         lots = first.getparent()
