@@ -42,15 +42,9 @@ HEAVY = ("pandas", "numpy", "matplotlib", "lxml", "requests", "psycopg", "jinja2
 
 
 def demo_env() -> dict[str, str]:
-    env = {}
-    f = ROOT / "examples" / "demo.env"
-    if f.exists():
-        for line in f.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k.strip()] = v.strip()
-    return env
+    from esus_runbook.secrets import read_env_file
+
+    return read_env_file(ROOT / "examples" / "demo.env")
 
 
 def make_inventory(folder: Path, n: int) -> Path:

@@ -179,8 +179,11 @@ def render_report(run_dir: str | Path, site_file: str | Path,
     out = site_dir(site, run_dir)
     if out is None:
         raise ValueError("run_dir is required to render a report")
-    if not (out / "site.json").exists():
-        write_json_atomic(out / "site.json", site.to_json())
+    snapshot = out / "site.json"
+    if Path(site_file).resolve() != snapshot.resolve():
+        # interactive: the report must describe the site file as it is now (a batch passes
+        # the run's own snapshot, which is already current)
+        write_json_atomic(snapshot, site.to_json())
     return render_site_report(out)
 
 

@@ -60,13 +60,7 @@ def demo_run(tmp_path_factory, demo_simulator) -> Path:
 
 
 def demo_env() -> dict[str, str]:
-    """Environment variables the demo's secret references point to (see examples/README)."""
-    env_file = EXAMPLES / "demo.env"
-    env: dict[str, str] = {}
-    if env_file.exists():
-        for line in env_file.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k.strip()] = v.strip()
-    return env
+    """Environment variables the demo's secret references point to (examples/demo.env)."""
+    from esus_runbook.secrets import read_env_file
+
+    return read_env_file(EXAMPLES / "demo.env")
