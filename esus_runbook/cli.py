@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import RunbookError
+from .sites import load_sites
 
 _TRANSLATIONS = {
     "the following arguments are required: ": "faltam os argumentos: ",
@@ -100,6 +101,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
               f"--resume {summary.run_dir}'", file=sys.stderr)
     return summary.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sites = load_sites(args.path)  # the same validation (and lines, exit 2) as run and batch
+    print(f"{args.path}: {len(sites)} site(s) válido(s): "
+          f"{', '.join(s.site_id for s in sites)}")
+    return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -291,6 +299,17 @@ def add_batch(sub) -> None:
     _common_run_options(sp)
 
 
+def add_check(sub) -> None:
+    sp = sub.add_parser("check", help="valida arquivos de site sem executar nada",
+                        formatter_class=_Formatter,
+                        description="Valida um arquivo de site, um inventário ou uma pasta de "
+                                    "arquivos de site com as mesmas regras de 'run' e 'batch', "
+                                    "sem executar nada: saída 0 se tudo é válido, 2 com uma "
+                                    "linha por problema. Para hooks de pre-commit e CI.")
+    sp.add_argument("path", metavar="SITE|INVENTARIO|PASTA")
+    sp.set_defaults(func=cmd_check)
+
+
 def add_inspect(sub) -> None:
     sp = sub.add_parser("inspect", help="parâmetros que um notebook recebe",
                         formatter_class=_Formatter)
@@ -473,6 +492,7 @@ SUBCOMMANDS = [
     add_probe,
     add_run,
     add_batch,
+    add_check,
     add_inspect,
     add_xml,
     add_download,
