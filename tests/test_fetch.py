@@ -18,7 +18,7 @@ import pytest
 from esus_runbook.fetch import DownloadError, download, verify_file
 from esus_runbook.releases import Registry, Release, read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, PecConfig
+from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
 
 from .conftest import ROOT, require_tool, run_cli
 
@@ -27,10 +27,8 @@ PATH = f"/PEC/a1b2c3/0.0.7/{NAME}"
 
 
 def payload(n: int = 3_000_000, seed: bytes = b"a") -> bytes:
-    """A JAR-looking body (ZIP magic) of n bytes, deterministic."""
-    block = hashlib.sha256(seed).digest() * 2048
-    body = (block * (n // len(block) + 1))[: n - 4]
-    return b"PK\x03\x04" + body
+    """A JAR-shaped body (a valid ZIP) of exactly n bytes, deterministic."""
+    return installer_bytes(n, seed)
 
 
 def sha(data: bytes) -> str:
@@ -45,8 +43,18 @@ def test_download_first_use_records_hash_then_next_download_matches(http_server,
     data = payload()
     srv = http_server(files={PATH: FileConfig(data=data)})
     reg_file = tmp_path / "registro.csv"
+    # no registry knows this release's size: verified, but kept as .part until confirmed
+    waiting = download(srv.url + PATH, tmp_path / "a", "0.0.7", plataforma="linux",
+                       registry=Registry(reg_file), progress=False)
+    assert waiting.pending and not waiting.ok and waiting.status is Status.PENDENTE
+    assert ids(waiting.checks)["DL_REGISTRO"] == "pendente"
+    assert ids(waiting.checks)["DL_FORMATO"] == "ok"
+    assert waiting.kept == tmp_path / "a" / f"{NAME}.part" and waiting.kept.read_bytes() == data
+    assert not (tmp_path / "a" / NAME).exists() and not reg_file.exists()
+    n = len(srv.requests)
     out = download(srv.url + PATH, tmp_path / "a", "0.0.7", plataforma="linux",
-                   registry=Registry(reg_file), progress=False)
+                   registry=Registry(reg_file), progress=False, trust_first_use=True)
+    assert len(srv.requests) == n  # the complete, verified part: no new transfer
     assert out.ok and out.path == tmp_path / "a" / NAME
     assert out.path.read_bytes() == data
     assert out.verification.sha256 == sha(data)
@@ -68,7 +76,7 @@ def test_dropped_connection_resumes_with_range_in_the_same_call(http_server, tmp
     cfg = FileConfig(data=data, drop_after=700_000, drops=3)
     srv = http_server(files={PATH: cfg})
     out = download(srv.url + PATH, tmp_path, "0.0.7", registry=Registry(tmp_path / "r.csv"),
-                   progress=False, backoff=0.01)
+                   progress=False, backoff=0.01, trust_first_use=True)
     assert out.ok and out.path.read_bytes() == data
     assert out.verification.sha256 == sha(data)
     ranges = [r["range"] for r in srv.requests]
@@ -106,9 +114,11 @@ def test_server_without_range_support_restarts_from_zero(http_server, tmp_path):
 
 def test_changed_file_on_server_is_not_glued_to_an_old_part(http_server, tmp_path):
     old, new = payload(2_000_000, b"old"), payload(2_000_000, b"new")
-    (tmp_path / f"{NAME}.part").write_bytes(old[:800_000])
-    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({"etag": '"v1"'}))
     srv = http_server(files={PATH: FileConfig(data=new, etag='"v2"')})
+    (tmp_path / f"{NAME}.part").write_bytes(old[:800_000])
+    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({
+        "url": srv.url + PATH, "versao": "0.0.7", "etag": '"v1"', "total": 2_000_000,
+        "ranges": True}))
     out = download(srv.url + PATH, tmp_path, "0.0.7", progress=False)
     assert srv.requests[0]["if_range"] == '"v1"'  # server answered 200: whole new file
     assert out.ok and out.path.read_bytes() == new and out.verification.sha256 == sha(new)
@@ -259,7 +269,7 @@ def test_verify_local_file_checks(tmp_path):
                                   "DL_PLATAFORMA": "falha", "DL_FORMATO": "falha",
                                   "DL_TAMANHO": "alerta"}
     renamed = tmp_path / "instalador.jar"
-    renamed.write_bytes(payload(100))
+    renamed.write_bytes(payload(1000))
     assert ids(verify_file(renamed, "0.0.7", "linux").checks)["DL_NOME"] == "falha"
 
 
