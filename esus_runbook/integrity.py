@@ -22,6 +22,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import os_reason
+
 CHUNK = 1024 * 1024
 MAX_ZIP_ENTRIES = 500_000
 MAX_ZIP_UNCOMPRESSED = 16 * 1024 ** 3  # declared total; the PEC's JAR is far below
@@ -48,7 +50,7 @@ def _entry(name: str) -> str:
 def describe_zip_error(exc: BaseException) -> str:
     """A pt-BR reason for an exception raised while reading a ZIP; never empty."""
     if isinstance(exc, EOFError):
-        return "o arquivo termina antes do fim dos dados compactados (truncado)"
+        return "o arquivo acaba no meio dos dados compactados de uma entrada"
     if isinstance(exc, zlib.error):
         return "dados compactados inválidos (deflate corrompido)"
     if isinstance(exc, NotImplementedError):
@@ -56,7 +58,7 @@ def describe_zip_error(exc: BaseException) -> str:
     if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
         return "entrada cifrada (protegida por senha)"
     if isinstance(exc, OSError):
-        return f"erro de leitura ({exc.strerror or exc.__class__.__name__})"
+        return f"erro de leitura ({os_reason(exc)})"
     text = str(exc)
     if text.startswith("Bad CRC-32 for file"):
         name = text.split("for file", 1)[1].strip().strip("'\"")
@@ -120,7 +122,7 @@ def check_pe(path: str | os.PathLike) -> Integrity:
             fh.seek(e_lfanew + 24 + optional)
             table = fh.read(40 * sections)
     except OSError as exc:
-        return Integrity(f"erro de leitura ({exc.strerror or exc.__class__.__name__})")
+        return Integrity(f"erro de leitura ({os_reason(exc)})")
     if sections == 0 or len(table) < 40 * sections:
         return Integrity("a tabela de seções do executável está truncada")
     end = 0
