@@ -10,12 +10,14 @@ import ssl
 import subprocess
 import sys
 import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from esus_runbook.fetch import DownloadError, download, verify_file
+from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
 from esus_runbook.releases import Registry, Release, read_registry_file
 from esus_runbook.results import Status
 from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
@@ -390,3 +392,63 @@ def test_corrupted_file_under_installer_name_is_quarantined_and_fetched_again(ht
     assert out.ok and not out.reused and (tmp_path / NAME).read_bytes() == data
     (rejected,) = (tmp_path / "quarentena").glob("*.rejeitado")
     assert rejected.stat().st_size == 400_000
+
+
+# --------------------------------------------------------------------------- integrity
+def _deflated_zip(path: Path, members: dict[str, bytes]) -> bytes:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path.read_bytes()
+
+
+def test_zip_check_reads_every_entry_and_names_the_broken_one(tmp_path):
+    good = _deflated_zip(tmp_path / "g.zip", {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n",
+                                              "lib/a.bin": os.urandom(200_000)})
+    assert check_zip(tmp_path / "g.zip").ok
+    # flip one byte inside the stored data of the entry: only its CRC can tell
+    stored = bytearray(installer_bytes(50_000))
+    stored[30_000] ^= 0xFF
+    (tmp_path / "s.zip").write_bytes(bytes(stored))
+    result = check_zip(tmp_path / "s.zip")
+    assert result.problem == ("o CRC-32 não confere na entrada 'LEIA-ME-SIMULADOR.bin' (dados "
+                              "corrompidos)")
+    (tmp_path / "t.zip").write_bytes(good[: len(good) - 30])  # central directory cut
+    assert "diretório central" in check_zip(tmp_path / "t.zip").problem
+    (tmp_path / "e.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty archive
+    assert check_zip(tmp_path / "e.zip").problem == "o ZIP não tem nenhuma entrada"
+
+
+def test_zip_check_refuses_a_bomb_before_inflating_it(tmp_path, monkeypatch):
+    import esus_runbook.integrity as integrity
+
+    _deflated_zip(tmp_path / "b.zip", {"zeros": bytes(20_000_000)})
+    assert (tmp_path / "b.zip").stat().st_size < 100_000
+    monkeypatch.setattr(integrity, "MAX_ZIP_UNCOMPRESSED", 10_000_000)
+    assert "possível bomba de ZIP" in integrity.check_zip(tmp_path / "b.zip").problem
+
+
+def test_pe_check(tmp_path):
+    from .test_hostile_download import EXE_DATA
+
+    exe = tmp_path / "a.exe"
+    exe.write_bytes(EXE_DATA)
+    assert check_pe(exe).ok
+    exe.write_bytes(EXE_DATA[:60])
+    assert "MZ" in check_pe(exe).problem
+    bad = bytearray(EXE_DATA)
+    bad[64:68] = b"XX\0\0"
+    exe.write_bytes(bytes(bad))
+    assert check_pe(exe).problem == "sem a assinatura PE em e_lfanew=64"
+    exe.write_bytes(EXE_DATA[:100_000])
+    assert "truncado" in check_pe(exe).problem
+
+
+def test_describe_zip_error_is_never_empty():
+    import zlib
+
+    for exc in (EOFError(), zlib.error("Error -3"), zipfile.BadZipFile("File is not a zip file"),
+                zipfile.BadZipFile("something new"), OSError(28, "No space left on device"),
+                RuntimeError("File 'x' is encrypted, password required")):
+        reason = describe_zip_error(exc)
+        assert reason and "()" not in reason and "Error" not in reason
