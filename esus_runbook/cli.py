@@ -178,6 +178,9 @@ def cmd_download(args: argparse.Namespace) -> int:
                    trust_first_use=args.confiar_primeiro_uso)
     _print_checks(out.checks)
     v = out.verification
+    if out.discarded:
+        print(f"Aviso: o {out.name}.part encontrado foi descartado ({out.discarded}); o "
+              "download recomeçou do início.", file=sys.stderr)
     if out.pending:
         raise InputError(
             f"primeiro uso da versão {args.version} sem tamanho em nenhum registro: o SHA-256 "

@@ -86,6 +86,7 @@ _OS_REASONS = {
     errno.ENOENT: "caminho não encontrado",
     errno.ENOTDIR: "um trecho do caminho não é uma pasta",
     errno.EISDIR: "é uma pasta",
+    errno.EEXIST: "já existe um arquivo com esse nome",
     errno.ENAMETOOLONG: "nome longo demais",
     errno.ELOOP: "laço de links simbólicos",
 }

@@ -452,3 +452,18 @@ def test_describe_zip_error_is_never_empty():
                 RuntimeError("File 'x' is encrypted, password required")):
         reason = describe_zip_error(exc)
         assert reason and "()" not in reason and "Error" not in reason
+
+
+def test_complete_part_with_valid_sidecar_is_finished_by_a_416(http_server, tmp_path):
+    """A run killed after the last byte but before the rename: the next one asks for the rest,
+    the server answers 416 with the same total, and the part is verified as it is."""
+    data = payload(1_000_000)
+    srv = http_server(files={PATH: FileConfig(data=data)})
+    (tmp_path / f"{NAME}.part").write_bytes(data)
+    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({
+        "url": srv.url + PATH, "versao": "0.0.7", "etag": '"sim-1"', "total": len(data),
+        "ranges": True}))
+    out = download(srv.url + PATH, tmp_path, "0.0.7", progress=False)
+    assert out.ok and out.downloaded_bytes == 0 and out.resumed_from == len(data)
+    assert [r["range"] for r in srv.requests] == [f"bytes={len(data)}-"]
+    assert out.path.read_bytes() == data

@@ -132,12 +132,14 @@ def registry_knows_size(size: int) -> Callable[[Ctx], None]:
 CASES = [
     # -- 3(a): a .part is resumed only when its sidecar proves it is the same file
     Case("part-sem-controle-recomeca", lambda: FileConfig(data=NEW), 0,
-         ("Instalador baixado e verificado", "[   ok   ] DL_FORMATO"),
+         ("Instalador baixado e verificado", "[   ok   ] DL_FORMATO",
+          f"Aviso: o {JAR}.part encontrado foi descartado (sem o arquivo de controle que prova "
+          "de onde vieram os bytes); o download recomeçou do início."),
          args=("--confiar-primeiro-uso",), before=stale_part_without_sidecar, final=NEW,
          recorded=NEW, requests=1, first_request_range=None),
     Case("part-de-outro-endereco-recomeca", lambda: FileConfig(data=NEW), 0,
-         ("Instalador baixado e verificado",), args=("--confiar-primeiro-uso",),
-         before=stale_part_from_another_url, final=NEW, recorded=NEW, requests=1,
+         ("Instalador baixado e verificado", "descartado (baixado de outro endereço)"),
+         args=("--confiar-primeiro-uso",), before=stale_part_from_another_url, final=NEW, recorded=NEW, requests=1,
          first_request_range=None),
     Case("arquivo-mudou-etag-diferente", lambda: FileConfig(data=OLD, drop_after=1_000_000,
                                                             drops=1), 0,
