@@ -18,7 +18,7 @@ from esus_runbook.simulator import FileConfig, installer_bytes
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, run_cli
 
 NAME = "eSUS-AB-PEC-0.0.9-Linux64.jar"
 DEMO_SHA = "0a655c84c611fb7c1ae6d07e2fa834f814ee99724f5e499f916a6e28d3a8d482"
@@ -198,3 +198,32 @@ def test_demo_run_download_results(demo_run):
               for sid in ("ubs-centro", "ubs-vila-nova", "sms-centralizado")}
     assert status == {"ubs-centro": "ok", "ubs-vila-nova": "falha",
                       "sms-centralizado": "pendente"}
+
+
+def test_url_first_use_is_pending_until_confirmed_with_the_cli(http_server, tmp_path):
+    """No registry knows the size: the stage downloads and verifies, keeps the file as a
+    complete .part, records nothing and is pendente; the CLI with --confiar-primeiro-uso
+    confirms it (without downloading again) and the next stage run is ok."""
+    data = body(600_000)
+    srv = http_server(files={f"/r/{NAME}": FileConfig(data=data)})
+    url = f"{srv.url}/r/{NAME}"
+    (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {"versao": "0.0.9",
+                                                                   "url": url}}])
+    cache = tmp_path / "cache"
+    env = {"ESUS_RUNBOOK_INSTALADORES": str(cache)}
+    r = run(site, tmp_path, env)
+    assert r.status is Status.PENDENTE
+    assert ids(r)["DL_DOWNLOAD"] == "pendente" and ids(r)["DL_REGISTRO"] == "pendente"
+    assert ids(r)["DL_FORMATO"] == "ok"
+    remedy = r.checks[0].remedy
+    assert "--confiar-primeiro-uso" in remedy and hashlib.sha256(data).hexdigest() in remedy
+    assert not (cache / NAME).exists() and (cache / f"{NAME}.part").read_bytes() == data
+    assert not (tmp_path / "registro.csv").exists()
+    n = len(srv.requests)
+    proc = run_cli("download", "--url", url, "--version", "0.0.9", "--dest", cache,
+                   "--registry", tmp_path / "registro.csv", "--no-progress",
+                   "--confiar-primeiro-uso")
+    assert proc.returncode == 0, proc.stderr
+    assert len(srv.requests) == n
+    again = run(site, tmp_path, env)
+    assert again.status is Status.OK and again.metrics["reaproveitado"] is True

@@ -110,6 +110,13 @@ def stale_part_from_another_url(ctx: Ctx) -> None:
         "total": len(OLD), "ranges": True}), encoding="utf-8")
 
 
+def stale_part_with_sidecar(text: str) -> Callable[[Ctx], None]:
+    def before(ctx: Ctx) -> None:
+        (ctx.dest / f"{JAR}.part").write_bytes(OLD[:1_000_000])
+        (ctx.dest / f".{JAR}.part.json").write_text(text, encoding="utf-8")
+    return before
+
+
 def interrupted_then_file_changed(etag: str | None) -> Callable[[Ctx], None]:
     """A first run is cut after 1 MB (the .part is resumable); then the server publishes another
     file under the same URL and, like a broken cache, ignores If-Range."""
@@ -141,6 +148,16 @@ CASES = [
          ("Instalador baixado e verificado", "descartado (baixado de outro endereço)"),
          args=("--confiar-primeiro-uso",), before=stale_part_from_another_url, final=NEW, recorded=NEW, requests=1,
          first_request_range=None),
+    Case("controle-corrompido", lambda: FileConfig(data=NEW), 0,
+         ("Instalador baixado e verificado", "descartado (sem o arquivo de controle"),
+         args=("--confiar-primeiro-uso",), before=stale_part_with_sidecar('{"url": '),
+         final=NEW, recorded=NEW, requests=1, first_request_range=None),
+    Case("controle-com-tipos-errados", lambda: FileConfig(data=NEW), 0,
+         ("Instalador baixado e verificado", "descartado (baixado de outro endereço)"),
+         args=("--confiar-primeiro-uso",),
+         before=stale_part_with_sidecar('{"url": [1], "versao": 7, "total": "x", '
+                                        '"ranges": "sim", "completo": 1}'),
+         final=NEW, recorded=NEW, requests=1, first_request_range=None),
     Case("arquivo-mudou-etag-diferente", lambda: FileConfig(data=OLD, drop_after=1_000_000,
                                                             drops=1), 0,
          ("Instalador baixado e verificado",), args=("--confiar-primeiro-uso",),
