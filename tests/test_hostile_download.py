@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from esus_runbook.simulator import FileConfig, SimServer, installer_bytes
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 
-from .conftest import EXAMPLES, ROOT, require, require_tool, run_cli
+from .conftest import EXAMPLES, ROOT, require, run_cli
 
 VERSION = "0.0.7"
 JAR = f"eSUS-AB-PEC-{VERSION}-Linux64.jar"
@@ -301,12 +302,21 @@ def test_pending_first_use_is_confirmed_without_downloading_again(http_server, t
 
 
 # ------------------------------------------------------------------ the machine: read-only dest
-def _unshare() -> list[str]:
-    tool = require_tool("unshare")
-    cmd = [tool, "-m"] if os.geteuid() == 0 else [tool, "-r", "-m"]
-    ok = subprocess.run([*cmd, "true"], capture_output=True).returncode == 0
-    require(ok, "unshare com namespace de montagem (root ou user namespaces)")
-    return cmd
+def _read_only_runner(mnt: Path) -> tuple[list[str], str]:
+    """(command prefix, pt-BR reason) that makes ``mnt`` unwritable for the command: a tmpfs
+    remounted read-only in a private mount namespace (root, or a user namespace); else, for a
+    user that is not root, a folder without write permission (root ignores permissions)."""
+    tool = shutil.which("unshare")
+    if tool is not None:
+        cmd = [tool, "-m"] if os.geteuid() == 0 else [tool, "-r", "-m"]
+        if subprocess.run([*cmd, "true"], capture_output=True).returncode == 0:
+            return [*cmd, "sh", "-ec", MOUNT_RO, "sh", str(mnt)], \
+                "sistema de arquivos somente leitura"
+    require(os.geteuid() != 0, "unshare com namespace de montagem (root sem CAP_SYS_ADMIN)")
+    (mnt / "instaladores").mkdir()
+    mnt.chmod(0o555)
+    (mnt / "instaladores").chmod(0o555)
+    return [], "permissão negada"
 
 
 MOUNT_RO = ('d=$1; shift; mount -t tmpfs -o size=1m none "$d"; mkdir "$d/instaladores"; '
@@ -314,27 +324,30 @@ MOUNT_RO = ('d=$1; shift; mount -t tmpfs -o size=1m none "$d"; mkdir "$d/instala
 
 
 @pytest.mark.parametrize("sub,says", [
-    ("instaladores", "não foi possível gravar na pasta (sistema de arquivos somente leitura)"),
-    ("nova", "não foi possível criar a pasta (sistema de arquivos somente leitura)"),
+    ("instaladores", "não foi possível gravar na pasta"),
+    ("nova", "não foi possível criar a pasta"),
 ])
 def test_read_only_dest_is_one_line_exit_2(http_server, tmp_path, sub, says):
-    unshare = _unshare()
     path = f"/PEC/x9y8z7/{VERSION}/{JAR}"
     srv = http_server(files={path: FileConfig(data=NEW)})
     mnt = tmp_path / "ro"
     mnt.mkdir()
-    proc = subprocess.run(
-        [*unshare, "sh", "-ec", MOUNT_RO, "sh", str(mnt), sys.executable, "-m", "esus_runbook",
-         "download", "--url", srv.url + path, "--version", VERSION, "--dest",
-         str(mnt / sub), "--no-progress"], capture_output=True, text=True, cwd=ROOT,
-        timeout=120)
+    prefix, reason = _read_only_runner(mnt)
+    try:
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "esus_runbook", "download", "--url", srv.url + path,
+             "--version", VERSION, "--dest", str(mnt / sub), "--no-progress"],
+            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    finally:
+        mnt.chmod(0o755)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"{mnt / sub}:--dest: {says} — " + (
+        f"{mnt / sub}:--dest: {says} ({reason}) — " + (
             "a pasta está num sistema de arquivos somente leitura ou sem permissão de "
             "escrita: escolha outra pasta" if sub == "instaladores"
             else "escolha uma pasta com permissão de escrita")]
     assert srv.requests == []  # refused before any transfer
+    assert not list(mnt.rglob("*.part")) and not list(mnt.rglob("*.jar"))
 
 
 # ------------------------------------------------------------------ the other low items
