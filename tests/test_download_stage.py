@@ -227,3 +227,14 @@ def test_url_first_use_is_pending_until_confirmed_with_the_cli(http_server, tmp_
     assert len(srv.requests) == n
     again = run(site, tmp_path, env)
     assert again.status is Status.OK and again.metrics["reaproveitado"] is True
+
+
+def test_invalid_size_ceiling_is_falha_naming_the_variable(tmp_path):
+    (tmp_path / NAME).write_bytes(body())
+    (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {
+        "versao": "0.0.9", "arquivo": NAME}}])
+    r = run(site, tmp_path, {"ESUS_RUNBOOK_INSTALADOR_MAX_MB": "-1"})
+    assert ids(r) == {"DL_TAMANHO": "falha"}
+    assert r.checks[0].observed == "ESUS_RUNBOOK_INSTALADOR_MAX_MB: valor '-1' inválido"
+    small = run(site, tmp_path, {"ESUS_RUNBOOK_INSTALADOR_MAX_MB": "0"})
+    assert ids(small) == {"DL_TAMANHO": "falha"}

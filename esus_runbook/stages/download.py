@@ -109,6 +109,12 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     folder = local.parent if local is not None and local.is_file() else cache_dir(env)
     try:
         ceiling = size_ceiling(env)
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("DL_TAMANHO", "Tamanho do arquivo", Status.FALHA, "teto em MiB, inteiro > 0",
+              f"{p.file}: {p.message}", p.remedy or "Corrija a variável de ambiente.")
+        return r.finish(**metrics)
+    try:
         registry = Registry(team_registry_file(site, folder))
         registry.team_releases()  # a broken registry file is reported before any transfer
     except InputError as exc:
