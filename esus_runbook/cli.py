@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import RunbookError
+from .errors import InputError, RunbookError
 from .sites import load_sites
 
 _TRANSLATIONS = {
@@ -174,7 +174,7 @@ def _print_checks(checks) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .fetch import download
+    from .fetch import TRUST_FLAG, download
     from .releases import Registry, default_team_file
 
     dest = Path(args.dest).expanduser()
@@ -182,9 +182,19 @@ def cmd_download(args: argparse.Namespace) -> int:
     out = download(args.url, dest, args.version, plataforma=args.platform,
                    expected_sha256=args.sha256, registry=registry,
                    progress=not args.no_progress, retries=args.retries,
-                   timeout=(args.timeout, args.timeout))
+                   timeout=(args.timeout, args.timeout),
+                   trust_first_use=args.confiar_primeiro_uso)
     _print_checks(out.checks)
     v = out.verification
+    if out.discarded:
+        print(f"Aviso: o {out.name}.part encontrado foi descartado ({out.discarded}); o "
+              "download recomeçou do início.", file=sys.stderr)
+    if out.pending:
+        raise InputError(
+            f"primeiro uso da versão {args.version} sem tamanho em nenhum registro: o SHA-256 "
+            f"{v.sha256} NÃO foi registrado e o arquivo ficou em {out.kept}", file=TRUST_FLAG,
+            remedy=f"confira o hash com outra equipe e execute de novo com {TRUST_FLAG} (ou "
+                   f"--sha256 {v.sha256})")
     if out.ok:
         how = "já estava baixado e foi conferido" if out.reused else "baixado e verificado"
         print(f"Instalador {how}: {out.path}")
@@ -435,10 +445,14 @@ def add_download(sub) -> None:
                     help="registro de versões da equipe (padrão: "
                          "PASTA/registro-instaladores.csv)")
     sp.add_argument("--retries", type=int, default=5,
-                    help="novas tentativas seguidas sem progresso (padrão: 5)")
+                    help="novas tentativas depois da primeira: no máximo N+1 pedidos ao "
+                         "servidor (padrão: 5)")
     sp.add_argument("--timeout", type=_seconds, default=60.0,
                     help="segundos sem resposta antes de tentar de novo (padrão: 60)")
     sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.add_argument("--confiar-primeiro-uso", action="store_true",
+                    help="registra o hash de uma versão cujo tamanho nenhum registro conhece "
+                         "(primeiro uso), depois de conferi-lo com outra equipe")
     sp.set_defaults(func=cmd_download)
 
 

@@ -7,6 +7,7 @@ fields so that a message always names the file, the key and the fix.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -74,3 +75,23 @@ class SecretError(InputError):
 class StageError(RunbookError):
     """A stage crashed (status ``erro``). Its message is already free of personal data and
     secrets, because it ends up in executed notebooks, results and logs."""
+
+
+_OS_REASONS = {
+    errno.EROFS: "sistema de arquivos somente leitura",
+    errno.EACCES: "permissão negada",
+    errno.EPERM: "operação não permitida",
+    errno.ENOSPC: "sem espaço livre no disco",
+    errno.EDQUOT: "cota de disco esgotada",
+    errno.ENOENT: "caminho não encontrado",
+    errno.ENOTDIR: "um trecho do caminho não é uma pasta",
+    errno.EISDIR: "é uma pasta",
+    errno.EEXIST: "já existe um arquivo com esse nome",
+    errno.ENAMETOOLONG: "nome longo demais",
+    errno.ELOOP: "laço de links simbólicos",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """A pt-BR reason for an ``OSError`` (``strerror`` is English on most systems)."""
+    return _OS_REASONS.get(exc.errno or -1) or exc.strerror or exc.__class__.__name__

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import HostileFileError, InputError
+from ..integrity import describe_zip_error
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -186,7 +187,8 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
             try:
                 zf = zipfile.ZipFile(fh)
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise InputError(f"ZIP corrompido ou incompleto ({exc})", file=source,
+                raise InputError(f"ZIP corrompido ou incompleto ({describe_zip_error(exc)})",
+                                 file=source,
                                  remedy="baixe o arquivo novamente no e-Gestor AB") from None
             with zf:
                 member = _zip_member(zf, source, limits)
@@ -197,8 +199,9 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
                         yield reader, info
                         info.xml_bytes = reader.count
                 except (zipfile.BadZipFile, EOFError, zlib_error()) as exc:
-                    raise InputError(f"ZIP corrompido ou truncado ({exc})", file=source,
-                                     remedy="baixe o arquivo novamente no e-Gestor AB") from None
+                    raise InputError(f"ZIP corrompido ou truncado ({describe_zip_error(exc)})",
+                                     file=source,
+                                 remedy="baixe o arquivo novamente no e-Gestor AB") from None
         else:
             hasher = hashlib.sha256()
             info = SourceInfo(p.name, st.st_size, "xml")
