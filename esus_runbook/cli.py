@@ -211,8 +211,9 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
     for code, r in report.rule_counts().items():
         sev = "erro" if r["severity"] == "error" else "alerta"
         print(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
-    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s)"
-          + ("" if report.errors else " — pode ser importado no PEC"))
+    verdict = "" if report.errors else " — pode ser importado no PEC" + (
+        "; revise antes os alertas" if report.warnings else "")
+    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s){verdict}")
     return 1 if report.errors else 0
 
 

@@ -99,14 +99,14 @@ def _malformed(source: str, exc: Exception, reader: CountingReader | None) -> In
     """The refusal for a libxml2 syntax error, in pt-BR (:mod:`.xmlerrors`)."""
     p = describe_syntax_error(exc)
     where = f" na linha {p.line}" if p.line else ""
+    if p.hostile:
+        return HostileFileError(f"o XML usa entidades ou DTD{where}", file=source,
+                                remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
     if reader is not None and reader.eof and p.name != "ERR_DOCUMENT_END":
         return InputError(f"arquivo truncado: o XML termina antes de fechar os elementos"
                           f"{where} ({p.text})", file=source,
                           remedy="baixe o XML novamente no e-Gestor AB (o download não "
                                  "terminou)")
-    if p.hostile:
-        return HostileFileError(f"o XML usa entidades ou DTD{where}", file=source,
-                                remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
     return InputError(f"XML malformado{where}: {p.text}", file=source,
                       remedy="baixe o XML novamente no e-Gestor AB; não edite o arquivo à mão")
 

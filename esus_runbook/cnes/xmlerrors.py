@@ -99,6 +99,13 @@ def describe(exc: Exception) -> SyntaxProblem:
     name = _names().get(code, "") if isinstance(code, int) else ""
     msg = str(getattr(exc, "msg", None) or exc)
     line = getattr(exc, "lineno", None) or (getattr(exc, "position", None) or (None,))[0]
+    if name in ("", "ERR_INTERNAL_ERROR"):
+        # iterparse may raise a generic "no element found" after the real error (an
+        # undeclared entity, for one): the log keeps the first one
+        first = next(iter(getattr(exc, "error_log", None) or ()), None)
+        if first is not None and first.type:
+            code, name, msg, line = first.type, _names().get(first.type, ""), first.message, \
+                first.line
     hostile = bool(_HOSTILE.search(name)) or (
         not name and bool(re.search(r"[Ee]ntity '|DOCTYPE|DTD", msg)))
     text = _TEXT.get(name)
