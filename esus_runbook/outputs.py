@@ -5,7 +5,8 @@ A command that audits a capital's XML for a minute must not fail at the end beca
 ``--json`` names a folder or a missing folder, and a failed write must not leave half a file
 under the final name: :func:`output_problem` is checked when the arguments are read,
 :func:`check_distinct` before the work starts, and :func:`write_report` writes through a
-temporary file renamed into place (:func:`esus_runbook.results.write_text_atomic`).
+temporary file renamed into place (:func:`esus_runbook.results.write_text_atomic`); see
+docs/cnes-xml-audit.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 libxml2 writes its messages in English ("Opening and ending tag mismatch: ..."); users see
 instead one pt-BR phrase chosen by the error's code (``etree.ErrorTypes``), with the element
 or attribute names the message carries, and the line. Unknown codes get a generic phrase and
-the libxml2 code number, never the English text.
+the libxml2 code number, never the English text (see docs/cnes-xml-audit.md).
 """
 
 from __future__ import annotations
