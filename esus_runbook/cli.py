@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .errors import RunbookError
+from .outputs import check_distinct, output_problem
 
 # argparse's English messages (Python 3.11-3.13) → pt-BR, applied in order to the whole
 # message; the types below already raise pt-BR text (``ArgumentTypeError``).
@@ -61,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
         self.add_argument("-h", "--help", action="help", help="mostra esta ajuda e sai")
 
     def error(self, message: str):  # noqa: D401
-        message = translate_argparse(message)
+        message = " ".join(translate_argparse(message).split())  # one line, always
         self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
 
 
@@ -127,8 +128,6 @@ def _seconds(text: str) -> float:
 def _output_file(text: str) -> str:
     """``--json``/``--html``: a file the command (re)writes, checked before any work so that
     a bad path costs nothing (the write itself is atomic: temp file + rename)."""
-    from .outputs import output_problem
-
     problem = output_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)
@@ -194,7 +193,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_xml_audit(args: argparse.Namespace) -> int:
     from .cnes.audit import audit
-    from .outputs import check_distinct
 
     check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
@@ -285,7 +283,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_xml_diff(args: argparse.Namespace) -> int:
     from .cnes.diff import KINDS, SEVERITY_LABELS, diff
-    from .outputs import check_distinct
 
     check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))

@@ -72,6 +72,7 @@ def inputs(tmp_path_factory) -> Path:
     (d / "pasta-com-xml").mkdir()
     (d / "pasta-com-xml" / "XmlParaESUS31_292740.zip").write_bytes(z)
     os.mkfifo(d / "fifo.xml")
+    os.symlink("ciclo.xml", d / "ciclo.xml")       # a link to itself: ELOOP
     return d
 
 
@@ -79,7 +80,9 @@ def _snapshot(folder: Path) -> dict[str, str]:
     out = {}
     for p in sorted(folder.rglob("*")):
         rel = str(p.relative_to(folder))
-        if p.is_fifo():
+        if p.is_symlink():
+            out[rel] = "link"
+        elif p.is_fifo():
             out[rel] = "fifo"
         elif p.is_dir():
             out[rel] = "dir"
@@ -157,6 +160,9 @@ ROWS = [
     # -- XML inputs refused: pt-BR with the line, never libxml2's or zipfile's English
     ("audit-pasta", "xml audit {in}/pasta-com-xml --json {out}/r.json", 2,
      ("é uma pasta", "XmlParaESUS"), ()),
+    ("audit-link-em-ciclo", "xml audit {in}/ciclo.xml", 2, ("links simbólicos em ciclo",), ()),
+    ("audit-json-nome-longo", "xml audit {in}/limpo.xml --json {out}/" + "n" * 300 + ".json", 2,
+     ("--json", "nome longo demais"), ()),
     ("audit-fifo", "xml audit {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
     ("audit-tag-trocada", "xml audit {in}/tag-trocada.xml --json {out}/r.json", 2,
      ("XML malformado na linha 6", "<ENDERECO> aberto na linha 5"), ()),
