@@ -136,6 +136,10 @@ ROWS = [
     ("opcao-ambigua", "batch {out}/pasta --re 1", 2, ("opção ambígua", "--resume", "--retries"),
      ()),
     ("flag-com-valor", "batch {out}/pasta --no-progress=sim", 2, ("não aceita valor",), ()),
+    ("inspect-pasta", "inspect {out}/pasta", 2, ("é uma pasta",), ()),
+    ("inspect-fifo", "inspect {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
+    ("inspect-nao-notebook", "inspect {in}/limpo.xml", 2, ("não é um notebook válido",),
+     ("Error",)),
     # -- output paths, checked before the work
     ("audit-json-pasta", "xml audit {in}/limpo.xml --json {out}/pasta", 2,
      ("--json", "é uma pasta"), ()),
