@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .errors import InputError
@@ -17,7 +18,9 @@ def notebook_parameters(path: str | Path) -> dict[str, dict]:
         raise InputError("é uma pasta" if path.is_dir() else "não é um arquivo comum",
                          file=str(path), remedy="informe um arquivo .ipynb")
     try:
-        return pm.inspect_notebook(str(path))
+        with warnings.catch_warnings():   # papermill warns in English about the extension
+            warnings.simplefilter("ignore")
+            return pm.inspect_notebook(str(path))
     except Exception:  # nbformat validation, JSON errors (their text is English)
         raise InputError("não é um notebook válido (o conteúdo não é um notebook Jupyter)",
                          file=str(path), remedy="informe um arquivo .ipynb") from None
