@@ -7,6 +7,7 @@ fields so that a message always names the file, the key and the fix.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -90,8 +91,6 @@ _OS_ERRORS = {
 
 def describe_os_error(exc: OSError) -> str:
     """A short pt-BR description of an ``OSError`` (never its English ``strerror``)."""
-    import errno
-
     name = errno.errorcode.get(exc.errno or -1, "")
     return _OS_ERRORS.get(name) or (f"erro do sistema {name}" if name
                                     else "erro do sistema de arquivos")

@@ -450,8 +450,8 @@ def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | N
         family = catalog.family_of(cf.lotacoes["cbo"])
     if composition is None:
         composition = composition_table(cf, family)
-    parts = (file_rules(cf) + header_rules(cf, expected_ibge) + establishment_rules(cf) + team_rules(cf)
-             + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
+    parts = (file_rules(cf) + header_rules(cf, expected_ibge) + establishment_rules(cf)
+             + team_rules(cf) + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
              + composition_rules(composition))
     parts = [p for p in parts if len(p)]
     if not parts:
