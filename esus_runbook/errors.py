@@ -77,21 +77,20 @@ class StageError(RunbookError):
     secrets, because it ends up in executed notebooks, results and logs."""
 
 
-_OS_REASONS = {
-    errno.EROFS: "sistema de arquivos somente leitura",
-    errno.EACCES: "permissão negada",
-    errno.EPERM: "operação não permitida",
-    errno.ENOSPC: "sem espaço livre no disco",
-    errno.EDQUOT: "cota de disco esgotada",
-    errno.ENOENT: "caminho não encontrado",
-    errno.ENOTDIR: "um trecho do caminho não é uma pasta",
-    errno.EISDIR: "é uma pasta",
-    errno.EEXIST: "já existe um arquivo com esse nome",
-    errno.ENAMETOOLONG: "nome longo demais",
-    errno.ELOOP: "laço de links simbólicos",
+# errno → pt-BR, for messages about files (``OSError.strerror`` is English).
+_OS_ERRORS = {
+    "ENOENT": "não existe", "ENOTDIR": "parte do caminho não é uma pasta",
+    "EISDIR": "é uma pasta", "EACCES": "sem permissão", "EPERM": "operação não permitida",
+    "EROFS": "sistema de arquivos somente leitura", "ENOSPC": "disco cheio",
+    "EDQUOT": "cota de disco esgotada", "ENAMETOOLONG": "nome longo demais",
+    "ELOOP": "links simbólicos em ciclo", "EEXIST": "já existe", "EBUSY": "em uso",
+    "EIO": "erro de leitura/gravação no disco", "EMFILE": "arquivos abertos demais",
+    "ETXTBSY": "arquivo em uso", "EXDEV": "em outro sistema de arquivos",
 }
 
 
-def os_reason(exc: OSError) -> str:
-    """A pt-BR reason for an ``OSError`` (``strerror`` is English on most systems)."""
-    return _OS_REASONS.get(exc.errno or -1) or exc.strerror or exc.__class__.__name__
+def describe_os_error(exc: OSError) -> str:
+    """A short pt-BR description of an ``OSError`` (never its English ``strerror``)."""
+    name = errno.errorcode.get(exc.errno or -1, "")
+    return _OS_ERRORS.get(name) or (f"erro do sistema {name}" if name
+                                    else "erro do sistema de arquivos")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import InputError, os_reason
+from .errors import InputError, describe_os_error
 from .integrity import Integrity, check_pe, check_zip
 from .releases import PLATFORM_TAG, TAG_PLATFORM, Registry, Release
 from .results import Check, Status, derive_status, now_iso, write_json_atomic
@@ -712,7 +712,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"não foi possível criar a pasta "
-                         f"({os_reason(exc)})",
+                         f"({describe_os_error(exc)})",
                          file=str(dest), key="--dest",
                          remedy="escolha uma pasta com permissão de escrita") from None
     name = name_from_url(url)
@@ -751,7 +751,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
             lock.acquire()
         except OSError as exc:
             raise InputError(f"não foi possível gravar na pasta "
-                             f"({os_reason(exc)})",
+                             f"({describe_os_error(exc)})",
                              file=str(dest), key="--dest",
                              remedy="a pasta está num sistema de arquivos somente leitura ou "
                                     "sem permissão de escrita: escolha outra pasta") from None
@@ -782,7 +782,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
                 if isinstance(exc, requests.exceptions.RequestException):
                     raise
                 raise DownloadError(f"erro ao gravar em {dest} "
-                                    f"({os_reason(exc)})",
+                                    f"({describe_os_error(exc)})",
                                     file=str(dest), key="--dest",
                                     remedy="confira o espaço livre e as permissões da pasta "
                                            "de destino") from None
@@ -1004,7 +1004,7 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
                 except (u3.HTTPError, requests.exceptions.RequestException, OSError) as exc:
                     if isinstance(exc, OSError) and not isinstance(
                             exc, ConnectionError | TimeoutError) and exc.errno is not None:
-                        raise DownloadError(f"erro ao gravar em {part.path} ({os_reason(exc)})",
+                        raise DownloadError(f"erro ao gravar em {part.path} ({describe_os_error(exc)})",
                                             file=str(part.path),
                                             remedy="confira o espaço livre e as permissões da "
                                                    "pasta de destino") from None

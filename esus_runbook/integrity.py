@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import os_reason
+from .errors import describe_os_error
 
 CHUNK = 1024 * 1024
 MAX_ZIP_ENTRIES = 500_000
@@ -58,7 +58,7 @@ def describe_zip_error(exc: BaseException) -> str:
     if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
         return "entrada cifrada (protegida por senha)"
     if isinstance(exc, OSError):
-        return f"erro de leitura ({os_reason(exc)})"
+        return f"erro de leitura ({describe_os_error(exc)})"
     text = str(exc)
     if text.startswith("Bad CRC-32 for file"):
         name = text.split("for file", 1)[1].strip().strip("'\"")
@@ -122,7 +122,7 @@ def check_pe(path: str | os.PathLike) -> Integrity:
             fh.seek(e_lfanew + 24 + optional)
             table = fh.read(40 * sections)
     except OSError as exc:
-        return Integrity(f"erro de leitura ({os_reason(exc)})")
+        return Integrity(f"erro de leitura ({describe_os_error(exc)})")
     if sections == 0 or len(table) < 40 * sections:
         return Integrity("a tabela de seções do executável está truncada")
     end = 0
