@@ -181,7 +181,7 @@ ROWS = [
      ("ZIP corrompido",), ("()",)),
     ("audit-zip-corrompido", "xml audit {in}/corrompido.zip", 2, ("ZIP corrompido",), ("()",)),
     ("audit-zip-crc-errado", "xml audit {in}/crc-errado.zip", 2,
-     ("ZIP corrompido", "CRC do XML não confere"), ()),
+     ("ZIP corrompido", "CRC-32 não confere"), ()),
     ("probe-json-dentro-de-arquivo", "probe --json {out}/arquivo/s.json", 2,
      ("não foi possível gravar", "não é uma pasta"), ()),
     ("diff-pasta", "xml diff {in}/pasta-com-xml {in}/ok.zip", 2, ("é uma pasta",), ()),
