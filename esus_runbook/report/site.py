@@ -63,6 +63,17 @@ def _charts(results: dict[str, StageResult | None],
     return out
 
 
+def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
+    """Extra HTML per stage: the xml stage's "Depois da importação" (reconciliation)."""
+    r = results.get("xml")
+    rec = (r.metrics or {}).get("reconciliacao") if r is not None else None
+    if not rec or "xml" not in rec:
+        return {}
+    from ..reconcile.report import section_html
+
+    return {"xml": section_html(rec)}
+
+
 def render_checks_html(result: StageResult) -> str:
     """One stage's checks as an HTML table (used by notebooks and the report)."""
     return environment().get_template("checks.html.j2").render(result=result)
@@ -90,7 +101,7 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
         status=status.value, verdict=verdict, rows=rows,
-        charts=_charts(results, run_site_dir),
+        charts=_charts(results, run_site_dir), sections=_sections(results),
         overview_svg=overview)
     out = run_site_dir / "relatorio.html"
     write_text_atomic(out, html)
