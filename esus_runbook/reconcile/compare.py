@@ -107,16 +107,6 @@ def _s(values) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype="object")
 
 
-def _digits(s: pd.Series, width: int) -> pd.Series:
-    """Trimmed; zero-padded to ``width`` when 1..width-1 digits (a number column in PEC)."""
-    s = s.astype("str").str.strip()
-    short = s.str.fullmatch(f"[0-9]{{1,{width - 1}}}").fillna(False).astype(bool)
-    if short.any():
-        s = s.copy()
-        s[short] = s[short].str.zfill(width)
-    return s
-
-
 def _team_txt(ine: pd.Series) -> np.ndarray:
     a = ine.fillna("").astype(str).to_numpy(dtype=object)
     return np.where(a == "", "sem equipe", "INE " + a).astype(object)
@@ -128,65 +118,109 @@ def _team_where(ine: pd.Series) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- sides
+def _shared_codes(*columns: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
+    """Integer codes of several string columns in one numbering (one hash pass over all of
+    them) and the distinct values."""
+    codes, uniques = pd.factorize(pd.concat([c.reset_index(drop=True) for c in columns],
+                                            ignore_index=True), use_na_sentinel=False)
+    out, start = [], 0
+    for c in columns:
+        out.append(codes[start:start + len(c)].astype(np.int64))
+        start += len(c)
+    return out, np.asarray(uniques, dtype=object)
+
+
+def _combine(a: np.ndarray, b: np.ndarray, width: int) -> np.ndarray:
+    """A dense int64 code per (a, b) pair (``b`` < ``width``); renumbered at each step, so
+    composite keys never overflow."""
+    codes, _ = pd.factorize(a * width + b)
+    return codes.astype(np.int64)
+
+
+def _first(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Positions (sorted) of the first row of each code among the rows where ``keep``."""
+    rows = np.flatnonzero(keep)
+    _, idx = np.unique(codes[rows], return_index=True)
+    return np.sort(rows[idx])
+
+
+def _mask(size: int, codes) -> np.ndarray:
+    m = np.zeros(size, dtype=bool)
+    m[np.asarray(codes, dtype=np.int64)] = True
+    return m
+
+
 @dataclass
 class Sides:
-    """Both sides normalized to the same keys."""
+    """Both sides; every identifier also as an integer code shared by the two sides (CPF
+    ``c``, CNES ``u``, team ``t`` = (CNES, INE), lotação ``k`` = (CPF, CNES, INE, CBO))."""
 
-    x_units: pd.DataFrame     # cnes, nome, line
-    x_teams: pd.DataFrame     # cnes, ine, ativa, line
-    x_prof: pd.DataFrame      # cpf, cns, line (first row of each non-empty CPF)
-    x_lot: pd.DataFrame       # cpf, cnes, ine, cbo, line (distinct keys)
-    p_units: pd.DataFrame     # uid, cnes, nome
-    p_teams: pd.DataFrame     # tid, cnes, ine
-    p_prof: pd.DataFrame      # pid, cpf, cns
-    p_lot: pd.DataFrame       # lid, pid, cpf, cnes, ine, cbo (active lotações)
+    x_units: pd.DataFrame     # cnes, nome, line, u
+    x_teams: pd.DataFrame     # cnes, ine, ativa, line, t
+    x_prof: pd.DataFrame      # cpf, cns, line, c — first row of each non-empty CPF
+    x_lot: pd.DataFrame       # cpf, cnes, ine, cbo, line, c, u, t, k — distinct k, with CPF
+    p_units: pd.DataFrame     # cnes, nome, u
+    p_teams: pd.DataFrame     # ine, cnes, t
+    p_prof: pd.DataFrame      # cpf, cns, c — first row of each non-empty CPF
+    p_lot: pd.DataFrame       # id, cpf, cnes, ine, cbo, c, u, t, k — active lotações
+    n_cpf: int
+    n_cnes: int
+
+    @property
+    def file_units(self) -> np.ndarray:
+        """Per CNES code: the unit is in the file (the scope of the comparison)."""
+        return _mask(self.n_cnes, self.x_units["u"])
 
 
 def sides(cf: CnesFile, pec: PecTables) -> Sides:
-    x_units = cf.establishments.drop_duplicates("cnes")[["cnes", "nome", "line"]]
-    x_teams = cf.teams.drop_duplicates(["cnes", "ine"])[["cnes", "ine", "ativa", "line"]]
-    prof = cf.professionals
-    x_prof = prof.loc[prof["cpf"] != "", ["cpf", "cns", "line"]].drop_duplicates("cpf")
-    lot = cf.lotacoes
-    cpf_of = prof["cpf"].to_numpy(dtype=object)[lot["prof"].to_numpy()]
-    x_lot = pd.DataFrame({"cpf": cpf_of, "cnes": lot["cnes"].to_numpy(dtype=object),
-                          "ine": lot["ine"].to_numpy(dtype=object),
-                          "cbo": lot["cbo"].to_numpy(dtype=object),
-                          "line": lot["line"].to_numpy()})
-    x_lot = x_lot[x_lot["cpf"] != ""].drop_duplicates(["cpf", "cnes", "ine", "cbo"])
+    prof, lot = cf.professionals, cf.lotacoes
+    xu = cf.establishments.drop_duplicates("cnes")[["cnes", "nome", "line"]]
+    xt = cf.teams.drop_duplicates(["cnes", "ine"])[["cnes", "ine", "ativa", "line"]]
+    pl = pec.lotacoes
+    (c_xp, c_pp, c_pl), cpfs = _shared_codes(prof["cpf"], pec.professionals["cpf"],
+                                             pl["cpf"])
+    (u_xu, u_xt, u_xl, u_pu, u_pt, u_pl), cnes = _shared_codes(
+        xu["cnes"], xt["cnes"], lot["cnes"], pec.units["cnes"], pec.teams["cnes"], pl["cnes"])
+    (i_xt, i_xl, i_pt, i_pl), ines = _shared_codes(xt["ine"], lot["ine"], pec.teams["ine"],
+                                                   pl["ine"])
+    (b_xl, b_pl), cbos = _shared_codes(lot["cbo"], pl["cbo"])
+    sizes = np.cumsum([len(u_xt), len(u_xl), len(u_pt)])
+    t_xt, t_xl, t_pt, t_pl = np.split(
+        _combine(np.concatenate([u_xt, u_xl, u_pt, u_pl]),
+                 np.concatenate([i_xt, i_xl, i_pt, i_pl]), len(ines) + 1), sizes)
+    c_xl = c_xp[lot["prof"].to_numpy()]
+    k = _combine(np.concatenate([c_xl, c_pl]), np.concatenate([t_xl, t_pl]),
+                 int(max(t_xl.max(initial=0), t_pl.max(initial=0))) + 1)
+    k_xl, k_pl = np.split(_combine(k, np.concatenate([b_xl, b_pl]), len(cbos) + 1), [len(lot)])
 
-    p_units = pd.DataFrame({"uid": pec.units["id"], "cnes": _digits(pec.units["cnes"], 7),
-                            "nome": pec.units["nome"].str.strip()})
-    ucnes = p_units.drop_duplicates("uid").set_index("uid")["cnes"]
-    p_teams = pd.DataFrame({"tid": pec.teams["id"],
-                            "cnes": pec.teams["unidade"].map(ucnes).fillna(""),
-                            "ine": _digits(pec.teams["ine"], 10)})
-    p_prof = pd.DataFrame({"pid": pec.professionals["id"],
-                           "cpf": _digits(pec.professionals["cpf"], 11),
-                           "cns": _digits(pec.professionals["cns"], 15)})
-    lot = pec.lotacoes
-    tine = p_teams.drop_duplicates("tid").set_index("tid")["ine"]
-    code = pec.cbos.drop_duplicates("id").set_index("id")["codigo"].str.strip().str.upper()
-    pcpf = p_prof.drop_duplicates("pid").set_index("pid")["cpf"]
-    p_lot = pd.DataFrame({"lid": lot["id"], "pid": lot["prof"],
-                          "cpf": lot["prof"].map(pcpf).fillna(""),
-                          "cnes": lot["unidade"].map(ucnes).fillna(""),
-                          "ine": lot["equipe"].map(tine).fillna(""),
-                          "cbo": lot["cbo"].map(code).fillna("")})
-    return Sides(x_units, x_teams, x_prof, x_lot, p_units, p_teams, p_prof, p_lot)
+    blank = np.flatnonzero(cpfs == "")
+    no_cpf = int(blank[0]) if len(blank) else -1
+    rows = _first(c_xp, c_xp != no_cpf)
+    x_prof = prof.iloc[rows][["cpf", "cns", "line"]].assign(c=c_xp[rows])
+    rows = _first(c_pp, c_pp != no_cpf)
+    p_prof = pec.professionals.iloc[rows][["cpf", "cns"]].assign(c=c_pp[rows])
+    keep = (c_xl != no_cpf) & ~pd.Series(k_xl).duplicated().to_numpy()
+    x_lot = pd.DataFrame({
+        "cpf": prof["cpf"].to_numpy(dtype=object)[lot["prof"].to_numpy()][keep],
+        "cnes": lot["cnes"].to_numpy(dtype=object)[keep],
+        "ine": lot["ine"].to_numpy(dtype=object)[keep],
+        "cbo": lot["cbo"].to_numpy(dtype=object)[keep], "line": lot["line"].to_numpy()[keep],
+        "c": c_xl[keep], "u": u_xl[keep], "t": t_xl[keep], "k": k_xl[keep]})
+    return Sides(xu.assign(u=u_xu), xt.assign(t=t_xt), x_prof, x_lot,
+                 pec.units.assign(u=u_pu), pec.teams.assign(t=t_pt), p_prof,
+                 pl.assign(c=c_pl, u=u_pl, t=t_pl, k=k_pl), len(cpfs), len(cnes))
 
 
 # --------------------------------------------------------------------------- differences
 def not_imported(s: Sides) -> tuple[int, int]:
     """(lotações of the file, how many of them are active in PEC)."""
-    keys = ["cpf", "cnes", "ine", "cbo"]
-    found = s.x_lot[keys].merge(s.p_lot[keys].drop_duplicates(), on=keys, how="inner")
-    return len(s.x_lot), len(found)
+    return len(s.x_lot), int(pd.Index(s.x_lot["k"]).isin(s.p_lot["k"]).sum())
 
 
 def unit_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
-    miss = s.x_units[~s.x_units["cnes"].isin(s.p_units["cnes"])]
+    in_pec = _mask(s.n_cnes, s.p_units["u"])
+    miss = s.x_units[~in_pec[s.x_units["u"].to_numpy()]]
     if len(miss):
         out.append(_frame(
             "UNIT_MISSING_IN_PEC", len(miss),
@@ -194,8 +228,8 @@ def unit_differences(s: Sides) -> list[pd.DataFrame]:
             "existe no PEC: a importação não a criou. Importe o XML de novo e confira no "
             "histórico de importações do PEC se houve erro.",
             cnes=miss["cnes"], line=miss["line"]))
-    active = s.p_lot[s.p_lot["cnes"] != ""]
-    only = active[~active["cnes"].isin(s.x_units["cnes"])]
+    lot = s.p_lot
+    only = lot[(lot["cnes"] != "").to_numpy() & ~s.file_units[lot["u"].to_numpy()]]
     if len(only):
         per = only.groupby("cnes").size().rename("n").reset_index()
         names = s.p_units.drop_duplicates("cnes")[["cnes", "nome"]]
@@ -213,10 +247,16 @@ def unit_differences(s: Sides) -> list[pd.DataFrame]:
 
 def team_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
-    keys = ["cnes", "ine"]
-    active = s.x_teams[s.x_teams["ativa"] & s.x_teams["cnes"].isin(s.p_units["cnes"])]
-    m = active.merge(s.p_teams[keys].drop_duplicates(), on=keys, how="left", indicator=True)
-    miss = m[m["_merge"] == "left_only"]
+    xt = s.x_teams
+    # active teams of the file whose unit is in the file and in PEC (a missing unit is
+    # UNIT_MISSING_IN_PEC, not one more difference per team)
+    unit_ok = s.file_units & _mask(s.n_cnes, s.p_units["u"])
+    xt_unit = s.x_units.set_index("cnes")["u"].reindex(xt["cnes"]).to_numpy()
+    has_unit = ~pd.isna(xt_unit)
+    ok = np.zeros(len(xt), dtype=bool)
+    ok[has_unit] = unit_ok[xt_unit[has_unit].astype(np.int64)]
+    active = xt[xt["ativa"].to_numpy(dtype=bool) & ok]
+    miss = active[~pd.Index(active["t"]).isin(s.p_teams["t"])]
     if len(miss):
         out.append(_frame(
             "TEAM_MISSING_IN_PEC", len(miss),
@@ -227,11 +267,11 @@ def team_differences(s: Sides) -> list[pd.DataFrame]:
     # teams of active PEC lotações in the file's units that the file does not list at all
     # (a team the file lists as deactivated but still holds lotações of is compared through
     # those lotações)
-    lot = s.p_lot[(s.p_lot["ine"] != "") & s.p_lot["cnes"].isin(s.x_units["cnes"])]
-    used = lot.groupby(keys).size().rename("n").reset_index()
-    m = used.merge(s.x_teams[keys], on=keys, how="left", indicator=True)
-    only = m[m["_merge"] == "left_only"]
-    if len(only):
+    lot = s.p_lot
+    lot = lot[(lot["ine"] != "").to_numpy() & s.file_units[lot["u"].to_numpy()]]
+    lot = lot[~pd.Index(lot["t"]).isin(xt["t"])]
+    if len(lot):
+        only = lot.groupby(["cnes", "ine"]).size().rename("n").reset_index()
         out.append(_frame(
             "TEAM_ONLY_IN_PEC", len(only),
             "A equipe INE " + _s(only["ine"]) + " da unidade " + _s(only["cnes"]) + " tem " +
@@ -244,24 +284,29 @@ def team_differences(s: Sides) -> list[pd.DataFrame]:
 
 def professional_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
-    p_first = s.p_prof[s.p_prof["cpf"] != ""].drop_duplicates("cpf")
-    m = s.x_prof.merge(p_first, on="cpf", how="left", suffixes=("", "_pec"), indicator=True)
-    miss = m[m["_merge"] == "left_only"]
+    xc, pc = s.x_prof["c"].to_numpy(), s.p_prof["c"].to_numpy()
+    in_pec, in_file = _mask(s.n_cpf, pc), _mask(s.n_cpf, xc)
+    miss = s.x_prof[~in_pec[xc]]
     if len(miss):
-        n_lot = s.x_lot["cpf"].value_counts().reindex(miss["cpf"]).fillna(0).astype("int64")
+        n_lot = np.bincount(s.x_lot["c"].to_numpy(), minlength=s.n_cpf)[miss["c"].to_numpy()]
         cpf = ids.mask_cpf_series(miss["cpf"])
         out.append(_frame(
             "PROFESSIONAL_MISSING_IN_PEC", len(miss),
-            "O profissional CPF " + _s(cpf) + " (" + n_lot.astype(str).to_numpy(dtype=object) +
+            "O profissional CPF " + _s(cpf) + " (" + n_lot.astype(str).astype(object) +
             " lotação(ões) no arquivo) não tem cadastro no PEC: ele não consegue entrar. "
             "Importe o XML de novo e confira no histórico de importações do PEC se houve erro.",
             cpf=cpf, line=miss["line"]))
-    both = m[m["_merge"] == "both"]
-    diff = both[both["cns"] != both["cns_pec"]]
-    if len(diff):
+    pec_row = np.full(s.n_cpf, -1, dtype=np.int64)
+    pec_row[pc] = np.arange(len(pc))
+    both = s.x_prof[in_pec[xc]]
+    cns_pec = s.p_prof["cns"].to_numpy(dtype=object)[pec_row[both["c"].to_numpy()]]
+    differ = both["cns"].to_numpy(dtype=object) != cns_pec
+    if differ.any():
+        diff = both[differ]
         cpf = ids.mask_cpf_series(diff["cpf"])
         cx = ids.mask_cns_series(diff["cns"]).to_numpy(dtype=object)
-        cp = ids.mask_cns_series(diff["cns_pec"]).to_numpy(dtype=object)
+        cp = ids.mask_cns_series(pd.Series(cns_pec[differ], index=diff.index, dtype="str")) \
+            .to_numpy(dtype=object)
         out.append(_frame(
             "CNS_MISMATCH", len(diff),
             "O profissional CPF " + _s(cpf) + " tem CNS " + _s(np.where(cp == "", "vazio", cp)) +
@@ -270,11 +315,12 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
             "no SCNES e gere outro XML.",
             cpf=cpf, cns_xml=cx, cns_pec=cp, line=diff["line"]))
     # active in PEC in a unit of the file, CPF not in the file
-    lot = s.p_lot[s.p_lot["cnes"].isin(s.x_units["cnes"])]
-    per = lot.groupby("cpf").agg(n=("lid", "size"), cnes=("cnes", "first"),
-                                 cbo=("cbo", "first")).reset_index()
-    only = per[~per["cpf"].isin(s.x_prof["cpf"])]
-    if len(only):
+    lot = s.p_lot
+    lot = lot[s.file_units[lot["u"].to_numpy()] & (lot["cpf"] != "").to_numpy()
+              & ~in_file[lot["c"].to_numpy()]]
+    if len(lot):
+        only = lot.groupby("c", sort=True).agg(cpf=("cpf", "first"), n=("id", "size"),
+                                               cnes=("cnes", "first"), cbo=("cbo", "first"))
         cpf = ids.mask_cpf_series(only["cpf"])
         out.append(_frame(
             "PROFESSIONAL_ONLY_IN_PEC", len(only),
@@ -289,16 +335,17 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
 
 def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
     """Lotações of professionals present on both sides, in the units of the file."""
+    both = _mask(s.n_cpf, s.x_prof["c"]) & _mask(s.n_cpf, s.p_prof["c"])
+    x = s.x_lot[both[s.x_lot["c"].to_numpy()]]
+    p = s.p_lot[both[s.p_lot["c"].to_numpy()] & s.file_units[s.p_lot["u"].to_numpy()]]
+    p = p[~p["k"].duplicated().to_numpy()]
     keys = ["cpf", "cnes", "ine", "cbo"]
-    both = s.x_prof["cpf"][s.x_prof["cpf"].isin(s.p_prof["cpf"])]
-    x = s.x_lot[s.x_lot["cpf"].isin(both)]
-    p = s.p_lot[s.p_lot["cpf"].isin(both) & s.p_lot["cnes"].isin(s.x_units["cnes"])]
-    p = p.drop_duplicates(keys)
-    m = x.merge(p[[*keys, "lid"]], on=keys, how="outer", indicator=True)
-    missing = m.loc[m["_merge"] == "left_only", [*keys, "line"]].rename(
-        columns={"line": "line_old"}).reset_index(drop=True)
-    extra = m.loc[m["_merge"] == "right_only", [*keys, "lid"]].rename(
-        columns={"lid": "lid_new"}).reset_index(drop=True)
+    missing = x.loc[~pd.Index(x["k"]).isin(p["k"]), [*keys, "line"]] \
+        .rename(columns={"line": "line_old"}).astype({c: object for c in keys}) \
+        .reset_index(drop=True)
+    extra = p.loc[~pd.Index(p["k"]).isin(x["k"]), [*keys, "id"]] \
+        .rename(columns={"id": "lid_new"}).astype({c: object for c in keys}) \
+        .reset_index(drop=True)
     out = []
     team, missing, extra = _pair(missing, extra, ["cpf", "cnes", "cbo"])
     cbo, missing, extra = _pair(missing, extra, ["cpf", "cnes", "ine"])
@@ -379,12 +426,11 @@ def compare(cf: CnesFile, pec: PecTables) -> tuple[pd.DataFrame, dict[str, int]]
     """Every difference (ordered: errors first) and PEC's figures in the file's scope."""
     s = sides(cf, pec)
     n_lot, found = not_imported(s)
-    in_file = s.p_lot[s.p_lot["cnes"].isin(s.x_units["cnes"])]
-    figures = {"professionals": int(in_file["cpf"].nunique()),
-               "units": int(in_file["cnes"].nunique()),
-               "teams": int(in_file.loc[in_file["ine"] != "", ["cnes", "ine"]]
-                            .drop_duplicates().shape[0]),
-               "lotacoes": int(len(in_file)), "lotacoes_ativas_total": int(len(s.p_lot)),
+    lot = s.p_lot[s.file_units[s.p_lot["u"].to_numpy()]]
+    with_team = lot[(lot["ine"] != "").to_numpy()]
+    figures = {"professionals": int(lot.loc[(lot["cpf"] != "").to_numpy(), "c"].nunique()),
+               "units": int(lot["u"].nunique()), "teams": int(with_team["t"].nunique()),
+               "lotacoes": int(len(lot)), "lotacoes_ativas_total": int(len(s.p_lot)),
                "lotacoes_do_xml_no_pec": int(found), "lotacoes_do_xml": int(n_lot)}
     if n_lot and found < NOT_IMPORTED_BELOW * n_lot:
         pct = 100.0 * found / n_lot

@@ -8,6 +8,8 @@ ONLY`` and an explicit ``SET TRANSACTION READ ONLY``), so the server itself refu
 write. Only SELECTs run, no temporary tables; each table arrives in one
 ``COPY (SELECT ...) TO STDOUT`` into a pandas DataFrame of strings (NULL → ""). Column names
 come from :mod:`.schema` (resolved against ``information_schema``), never from user input.
+Joins inside PEC's schema (a lotação's professional, unit, team and CBO) and the
+normalization of identifiers run in the SELECT; the comparison with the file is pandas.
 """
 
 from __future__ import annotations
@@ -60,35 +62,66 @@ def copy_frame(conn, select: str, names: list[str]) -> pd.DataFrame:
 
 @dataclass
 class PecTables:
-    """PEC's side, as read: every professional, unit, team and CBO, and the active
-    lotações (ids kept as text: they are only compared with each other)."""
+    """PEC's side, as read (identifiers normalized by the query: trimmed, CNES/INE/CPF/CNS
+    zero-padded when they are shorter digit strings, CBO upper-case; NULL → "")."""
 
-    professionals: pd.DataFrame   # id, cpf, cns
-    units: pd.DataFrame           # id, cnes, nome
-    teams: pd.DataFrame           # id, ine, unidade
-    cbos: pd.DataFrame            # id, codigo
-    lotacoes: pd.DataFrame        # id, prof, unidade, cbo, equipe (active only)
+    professionals: pd.DataFrame   # cpf, cns — every professional
+    units: pd.DataFrame           # cnes, nome — every unit
+    teams: pd.DataFrame           # ine, cnes — every team, with its unit's CNES
+    lotacoes: pd.DataFrame        # id, cpf, cnes, ine, cbo — active lotações only
 
 
-def _select(schema: SchemaCheck, table: str, roles: list[str], where: str = "") -> str:
-    cols = []
-    for role in roles:
-        col = schema.column(table, role)
-        cols.append(f'"{col}"::text' if col else "NULL::text")
-    return f"SELECT {', '.join(cols)} FROM {table}{where}"
+def _col(schema: SchemaCheck, alias: str, table: str, role: str) -> str:
+    col = schema.column(table, role)
+    return f'{alias}."{col}"' if col else "NULL"
+
+
+def _code(expr: str, width: int) -> str:
+    """SQL: ``expr`` as trimmed text, zero-padded to ``width`` when 1..width-1 digits (a
+    code stored as a number loses its leading zeros); NULL → ''."""
+    t = f"btrim(({expr})::text)"
+    return (f"CASE WHEN {t} ~ '^[0-9]{{1,{width - 1}}}$' THEN lpad({t}, {width}, '0') "
+            f"ELSE coalesce({t}, '') END")
+
+
+def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
+    """The SELECT of each table (column names resolved by ``schema``, which must be
+    complete): joins inside PEC's schema happen in SQL, the comparison with the file in
+    pandas."""
+    def c(alias: str, table: str, role: str) -> str:
+        return _col(schema, alias, table, role)
+
+    active = c("l", "tb_lotacao", "ativo")
+    values = ", ".join(f"'{v}'" for v in ACTIVE)
+    lot = (f"SELECT coalesce(({c('l', 'tb_lotacao', 'id')})::text, ''), "
+           f"{_code(c('p', 'tb_prof', 'cpf'), 11)}, "
+           f"{_code(c('u', 'tb_unidade_saude', 'cnes'), 7)}, "
+           f"{_code(c('e', 'tb_equipe', 'ine'), 10)}, "
+           f"coalesce(upper(btrim(({c('b', 'tb_cbo', 'codigo')})::text)), '') "
+           f"FROM tb_lotacao l "
+           f"LEFT JOIN tb_prof p ON {c('p', 'tb_prof', 'id')} = {c('l', 'tb_lotacao', 'prof')} "
+           f"LEFT JOIN tb_unidade_saude u ON {c('u', 'tb_unidade_saude', 'id')} = "
+           f"{c('l', 'tb_lotacao', 'unidade')} "
+           f"LEFT JOIN tb_equipe e ON {c('e', 'tb_equipe', 'id')} = "
+           f"{c('l', 'tb_lotacao', 'equipe')} "
+           f"LEFT JOIN tb_cbo b ON {c('b', 'tb_cbo', 'id')} = {c('l', 'tb_lotacao', 'cbo')} "
+           f"WHERE lower(({active})::text) IN ({values})")
+    return {
+        "professionals": (f"SELECT {_code(c('p', 'tb_prof', 'cpf'), 11)}, "
+                          f"{_code(c('p', 'tb_prof', 'cns'), 15)} FROM tb_prof p",
+                          ["cpf", "cns"]),
+        "units": (f"SELECT {_code(c('u', 'tb_unidade_saude', 'cnes'), 7)}, "
+                  f"coalesce(btrim(({c('u', 'tb_unidade_saude', 'nome')})::text), '') "
+                  f"FROM tb_unidade_saude u", ["cnes", "nome"]),
+        "teams": (f"SELECT {_code(c('e', 'tb_equipe', 'ine'), 10)}, "
+                  f"{_code(c('u', 'tb_unidade_saude', 'cnes'), 7)} FROM tb_equipe e "
+                  f"LEFT JOIN tb_unidade_saude u ON {c('u', 'tb_unidade_saude', 'id')} = "
+                  f"{c('e', 'tb_equipe', 'unidade')}", ["ine", "cnes"]),
+        "lotacoes": (lot, ["id", "cpf", "cnes", "ine", "cbo"]),
+    }
 
 
 def read_tables(conn, schema: SchemaCheck) -> PecTables:
-    """The five tables the comparison needs (``schema`` must be complete)."""
-    active = schema.column("tb_lotacao", "ativo")
-    where = f""" WHERE lower("{active}"::text) IN ({", ".join(f"'{v}'" for v in ACTIVE)})"""
-    lot_roles = ["id", "prof", "unidade", "cbo", "equipe"]
-    return PecTables(
-        professionals=copy_frame(conn, _select(schema, "tb_prof", ["id", "cpf", "cns"]),
-                                 ["id", "cpf", "cns"]),
-        units=copy_frame(conn, _select(schema, "tb_unidade_saude", ["id", "cnes", "nome"]),
-                         ["id", "cnes", "nome"]),
-        teams=copy_frame(conn, _select(schema, "tb_equipe", ["id", "ine", "unidade"]),
-                         ["id", "ine", "unidade"]),
-        cbos=copy_frame(conn, _select(schema, "tb_cbo", ["id", "codigo"]), ["id", "codigo"]),
-        lotacoes=copy_frame(conn, _select(schema, "tb_lotacao", lot_roles, where), lot_roles))
+    """The four frames the comparison needs, one COPY each (``schema`` must be complete)."""
+    return PecTables(**{name: copy_frame(conn, sql, cols)
+                        for name, (sql, cols) in queries(schema).items()})
