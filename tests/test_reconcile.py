@@ -17,7 +17,8 @@ from esus_runbook.cnes import synth
 from esus_runbook.cnes.parser import parse
 from esus_runbook.reconcile import KINDS, SCHEMA, reconcile
 from esus_runbook.reconcile.pecdb import open_readonly
-from esus_runbook.results import Status
+from esus_runbook.report import render_site_report
+from esus_runbook.results import Status, write_json_atomic
 from esus_runbook.secrets import Secret
 from esus_runbook.sites import load_site
 
@@ -461,6 +462,17 @@ def test_stage_after_import(make_pec, cf, xml_file, tmp_path):
     titles = [t for t, _ in stages.charts(fail)]
     assert any("Depois da importação" in t for t in titles)
     assert pec.pg.esus_password not in json.dumps(fail.to_dict(), default=str)
+    # the site report shows the section, with the full list beside it
+    site_dir = run_dir / "ubs-teste"
+    fail.save(site_dir)
+    write_json_atomic(site_dir / "site.json", load_site(site_file).to_json())
+    html = render_site_report(site_dir).read_text(encoding="utf-8")
+    assert "Depois da importação: o banco do PEC × o XML" in html
+    assert "PROFESSIONAL_MISSING_IN_PEC" in html and CPF_MASK.search(html)
+    assert (site_dir / "xml_reconciliacao.html").exists()
+    assert fail.metrics["reconciliacao"]["relatorio"] == "xml_reconciliacao.html"
+    raw = [v for v in cf.professionals["cpf"] if v]
+    assert not [v for v in raw if v in html]
 
 
 def test_stage_without_db_url_has_no_section(xml_file, tmp_path):
