@@ -15,8 +15,9 @@ import pytest
 from esus_runbook import stages
 from esus_runbook.cnes import synth
 from esus_runbook.cnes.parser import parse
+from esus_runbook.errors import InputError
 from esus_runbook.reconcile import KINDS, SCHEMA, reconcile
-from esus_runbook.reconcile.pecdb import open_readonly
+from esus_runbook.reconcile.pecdb import open_readonly, read_error
 from esus_runbook.report import render_site_report
 from esus_runbook.results import Status, write_json_atomic
 from esus_runbook.secrets import Secret
@@ -338,6 +339,25 @@ def test_session_is_read_only_with_timeout(imported):
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("UPDATE tb_lotacao SET st_ativo = 0")
     assert imported.one("SELECT count(*) FROM tb_lotacao WHERE st_ativo = 0") == 0
+
+
+def test_user_without_select_is_refused_not_pendente(imported, cf, xml_file):
+    """information_schema hides what a user may not read: that is a refused input naming
+    the tables, not an "unknown schema"."""
+    url = imported.pg.url(user="esus_scram", db=imported.name)
+    with pytest.raises(InputError) as err:
+        reconcile(xml_file, url, imported.password, cnes_file=cf)
+    text = str(err.value)
+    assert "não tem permissão de leitura" in text and "tb_prof" in text and "tb_lotacao" in text
+    assert imported.pg.esus_password not in text
+
+
+def test_statement_timeout_is_a_clean_error(imported):
+    conn = open_readonly(imported.url, imported.password, statement_timeout_ms=50)
+    with conn, pytest.raises(psycopg.errors.QueryCanceled) as err:
+        conn.execute("SELECT pg_sleep(2)")
+    problem = read_error(err.value, {"host": "127.0.0.1", "port": 5433}).problems[0]
+    assert "não terminou a leitura" in problem.message and problem.file == "--db-url"
 
 
 # --------------------------------------------------------------------------- CLI

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..errors import InputError
+from ..ids import scrub
 from ..secrets import Secret
 from .schema import SchemaCheck
 
@@ -45,6 +47,27 @@ def open_readonly(db_url: str, password: Secret | None, *, timeout: float = CONN
     conn.read_only = True
     conn.execute("SET TRANSACTION READ ONLY")
     return conn
+
+
+def read_error(exc: BaseException, info: dict) -> InputError:
+    """A pt-BR InputError for a failure while reading (after connecting): statement timeout,
+    lost connection, missing privilege. The server's text never holds the password; CPF/CNS
+    -like numbers are masked anyway."""
+    raw = " ".join(str(exc).split())
+    low = raw.lower()
+    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    if "statement timeout" in low:
+        return InputError(f"o banco do PEC em {where} não terminou a leitura em "
+                          f"{STATEMENT_TIMEOUT_MS // 1000} s", file="--db-url",
+                          remedy="tente fora do horário de uso ou confira a carga do servidor "
+                                 "do banco")
+    if "permission denied" in low:
+        return InputError(f"sem permissão de leitura no banco do PEC: {scrub(raw)[:200]}",
+                          file="--db-url",
+                          remedy="use o usuário do banco do PEC ou conceda SELECT a este "
+                                 "usuário")
+    return InputError(f"erro ao ler o banco do PEC em {where}: {scrub(raw)[:200]}",
+                      file="--db-url", remedy="confira a conexão com o servidor e repita")
 
 
 def copy_frame(conn, select: str, names: list[str]) -> pd.DataFrame:

@@ -161,6 +161,8 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
     ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
     that refuses the connection or the password, a file of another municipality than
     ``ibge``."""
+    import psycopg
+
     from ..pec import check_db_url, db_target
 
     expected = check_ibge_arg(ibge)
@@ -175,16 +177,24 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
     pec: dict[str, Any] = {"alvo": db_target(info), "versao": None, "schema_fingerprint": None,
                            "senha_de": password.source if password is not None else None}
     conn = pecdb.open_readonly(db_url, password, timeout=timeout)
-    with conn:
-        found = schema.inspect(conn)
-        pec.update(versao=found.version, schema_fingerprint=found.fingerprint,
-                   colunas=found.variants(), faltando=found.missing)
-        if not found.complete:
-            return ReconcileReport(cf, PENDING, pec,
-                                   seconds={"parse": round(t1 - t0, 3),
-                                            "schema": round(time.perf_counter() - t1, 3)})
-        t2 = time.perf_counter()
-        tables = pecdb.read_tables(conn, found)
+    try:
+        with conn:
+            found = schema.inspect(conn)
+            if found.unreadable:
+                raise InputError(f"o usuário {info.get('user') or '(padrão)'} não tem permissão "
+                                 f"de leitura em {', '.join(found.unreadable)}", file="--db-url",
+                                 remedy="use o usuário do banco do PEC (o do instalador) ou "
+                                        "conceda SELECT nessas tabelas a este usuário")
+            pec.update(versao=found.version, schema_fingerprint=found.fingerprint,
+                       colunas=found.variants(), faltando=found.missing)
+            if not found.complete:
+                return ReconcileReport(cf, PENDING, pec,
+                                       seconds={"parse": round(t1 - t0, 3),
+                                                "schema": round(time.perf_counter() - t1, 3)})
+            t2 = time.perf_counter()
+            tables = pecdb.read_tables(conn, found)
+    except psycopg.Error as exc:      # a timeout, a lost connection, a refused read
+        raise pecdb.read_error(exc, info) from None
     t3 = time.perf_counter()
     differences, figures = cmp.compare(cf, tables)
     t4 = time.perf_counter()

@@ -62,6 +62,7 @@ class SchemaCheck:
     missing: list[str] = field(default_factory=list)
     fingerprint: str = ""
     version: str | None = None
+    unreadable: list[str] = field(default_factory=list)   # tables without SELECT privilege
 
     @property
     def complete(self) -> bool:
@@ -115,7 +116,14 @@ def inspect(conn) -> SchemaCheck:
         if schema_of.setdefault(table, table_schema) == table_schema:
             found.setdefault(table, {})[column] = data_type
     result = check(found)
-    result.version = read_version(conn, result)
+    # information_schema hides the columns a user may not read: tell that apart from a
+    # table that does not exist
+    with conn.cursor() as cur:
+        cur.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL "
+                    "AND NOT has_table_privilege(to_regclass(t), 'SELECT')", (list(tables()),))
+        result.unreadable = [row[0] for row in cur.fetchall()]
+    if "tb_config_sistema" not in result.unreadable:
+        result.version = read_version(conn, result)
     return result
 
 
