@@ -116,6 +116,17 @@ def test_import_again_after_changes_agrees(imported, cf, xml_file):
     assert counts_of(run(imported, cf, xml_file)) == {}
 
 
+def test_identifiers_stored_as_numbers_or_padded_still_match(imported, cf, xml_file):
+    """A CPF kept as a number loses its leading zeros; a CNES may carry spaces: the query
+    normalizes both like the parser does, so nothing differs."""
+    assert cf.professionals["cpf"].str.startswith("0").any()    # the case is exercised
+    imported.sql("ALTER TABLE tb_prof ALTER COLUMN nu_cpf TYPE bigint USING nu_cpf::bigint")
+    imported.sql("ALTER TABLE tb_unidade_saude ALTER COLUMN nu_cnes TYPE text")
+    imported.sql("UPDATE tb_unidade_saude SET nu_cnes = ' ' || nu_cnes || ' '")
+    report = run(imported, cf, xml_file)
+    assert counts_of(report) == {} and report.status == "ok"
+
+
 def test_not_imported(make_pec, cf, xml_file):
     report = run(make_pec(), cf, xml_file)
     assert counts_of(report) == {"NOT_IMPORTED": 1}
@@ -510,3 +521,31 @@ def test_stage_schema_unknown_and_password_missing(make_pec, xml_file, tmp_path)
     checks = _by_id(_stage(site_file, {}))
     assert checks["XML_PEC_CONEXAO"].status is Status.PENDENTE
     assert "SENHA_PEC_TESTE" in checks["XML_PEC_CONEXAO"].observed
+
+
+@pytest.mark.notebooks
+def test_notebook_06_shows_after_import(make_pec, cf, xml_file, tmp_path, monkeypatch):
+    """Notebook 06 under papermill (a real kernel) shows "Depois da importação" from the
+    stage result; the password reaches the kernel only through its environment."""
+    import papermill as pm
+
+    from .conftest import NOTEBOOKS
+
+    pec = make_pec(cf)
+    edit_cns(pec, cf)
+    monkeypatch.setenv("SENHA_PEC_TESTE", pec.pg.esus_password)
+    site_file = _site(tmp_path, xml_file, pec.url)
+    run_dir = tmp_path / "run"
+    out = tmp_path / "06.ipynb"
+    nb = pm.execute_notebook(str(NOTEBOOKS / "06_xml.ipynb"), str(out), kernel_name="esus-runbook",
+                             parameters={"site_file": str(site_file), "run_dir": str(run_dir),
+                                         "interactive": False},
+                             cwd=str(NOTEBOOKS), progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "Depois da importação: o banco do PEC × o XML" in text and "CNS_MISMATCH" in text
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if o.get("output_type") == "error"]
+    assert pec.pg.esus_password not in text
+    result = json.loads((run_dir / "ubs-teste" / "xml.json").read_text(encoding="utf-8"))
+    assert result["metrics"]["reconciliacao"]["counts"]["CNS_MISMATCH"] == 1
+    assert pec.pg.esus_password not in json.dumps(result)

@@ -103,8 +103,10 @@ def _code(expr: str, width: int) -> str:
     """SQL: ``expr`` as trimmed text, zero-padded to ``width`` when 1..width-1 digits (a
     code stored as a number loses its leading zeros); NULL → ''."""
     t = f"btrim(({expr})::text)"
-    return (f"CASE WHEN {t} ~ '^[0-9]{{1,{width - 1}}}$' THEN lpad({t}, {width}, '0') "
-            f"ELSE coalesce({t}, '') END")
+    # the length test first: the regular expression only runs on short values (twice as
+    # fast on a capital's tb_prof as testing every value)
+    return (f"CASE WHEN length({t}) < {width} AND {t} ~ '^[0-9]+$' "
+            f"THEN lpad({t}, {width}, '0') ELSE coalesce({t}, '') END")
 
 
 def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
