@@ -23,7 +23,7 @@ from esus_runbook.results import Status, write_json_atomic
 from esus_runbook.secrets import Secret
 from esus_runbook.sites import load_site
 
-from .conftest import run_cli
+from .conftest import ROOT, run_cli
 from .pec_import import create_schema, import_xml
 
 pytestmark = pytest.mark.postgres
@@ -80,6 +80,15 @@ def make_pec(postgres, pec_db):
 @pytest.fixture
 def imported(make_pec, cf) -> Pec:
     return make_pec(cf)
+
+
+def schema_errors(doc) -> list[str]:
+    """Violations of the published JSON Schema of the reconciliation's JSON."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "esus_runbook" / "schemas" / "xml-reconcile.schema.json")
+                        .read_text(encoding="utf-8"))
+    return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
 
 
 def counts_of(report) -> dict[str, int]:
@@ -323,6 +332,7 @@ def test_missing_column_is_pendente_naming_it(make_pec, cf, xml_file, tmp_path):
     assert "5.5.24" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     doc = json.loads(out.read_text())
+    assert schema_errors(doc) == []
     assert doc["schema"] == SCHEMA and doc["status"] == "pendente"
     assert doc["pec"]["faltando"] == ["tb_prof.nu_cns", "tb_lotacao.st_ativo"]
     assert doc["differences"] == []
@@ -386,6 +396,8 @@ def test_cli_agree_and_differences(imported, cf, xml_file, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "CNS_MISMATCH" in proc.stdout and "LOTACAO_MISSING_IN_PEC" in proc.stdout
     doc = json.loads(out.read_text())
+    assert schema_errors(doc) == []
+    assert schema_errors({**doc, "status": "talvez"}) != []
     assert doc["schema"] == SCHEMA and doc["status"] == "diferencas"
     assert set(doc) >= {"xml", "pec", "counts", "differences"}
     assert doc["pec"]["versao"] == "5.5.24" and doc["pec"]["schema_fingerprint"]

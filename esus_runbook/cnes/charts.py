@@ -75,14 +75,6 @@ def diff_changes(counts: dict[str, int]) -> Any | None:
                      "alterações")
 
 
-def reconcile_differences(counts: dict[str, int]) -> Any | None:
-    """Horizontal bars: differences per kind of ``xml reconcile``, coloured by severity."""
-    from ..reconcile import KINDS, SEVERITY_LABELS
-
-    return kind_bars(counts, KINDS, SEVERITY_LABELS,
-                     "Depois da importação: o PEC × o XML", "diferenças")
-
-
 def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, str],
               title: str, xlabel: str) -> Any | None:
     """Bars of ``counts`` per kind (``kinds[code]`` has ``title`` and ``severity``), coloured

@@ -140,25 +140,3 @@ def show_diff(result: StageResult) -> None:
         shown = f" (até {per} por tipo)" if per else ""
         display(HTML(f"<h4>{escape(title)}{shown}</h4>" + df.to_html(index=False)))
 
-
-def show_reconcile(result: StageResult) -> None:
-    """Display "Depois da importação" (PEC's database against the file), from the result's
-    metrics; a line saying how to enable it when the site has no instalacao.db_url."""
-    from IPython.display import HTML, display
-
-    from ..notebook import _wrap
-
-    rec = (result.metrics or {}).get("reconciliacao")
-    if not rec:
-        display(HTML("<p>Sem conferência depois da importação: informe "
-                     "<code>instalacao.db_url</code> (e <code>db_password_env</code>) para a "
-                     "etapa ler o banco do PEC, só para leitura, e conferir o que foi "
-                     "importado.</p>"))
-        return
-    if "xml" not in rec:     # no connection: the check above says why and what to do
-        display(HTML("<p>Sem conferência depois da importação: veja a verificação "
-                     "<code>XML_PEC_CONEXAO</code>.</p>"))
-        return
-    from ..reconcile.report import section_html
-
-    display(HTML(_wrap(section_html(rec))))

@@ -116,17 +116,24 @@ class ReconcileReport(ReportFiles):
                 "total": int(len(self.differences))}
 
     def to_html(self) -> str:
-        from ..cnes.charts import reconcile_differences
         from ..report.charts import to_svg
         from ..report.env import environment
         from ..results import now_iso
 
-        fig = reconcile_differences(self.counts)
+        fig = differences_chart(self.counts)
         charts = [("Diferenças por tipo", to_svg(fig))] if fig is not None else []
         doc = {**self.compact(0), "exemplos":
                self.records(self.differences.head(HTML_LIMIT)).to_python()}
         return environment().get_template("xml_reconcile.html.j2").render(
             **section_context(doc, charts, HTML_LIMIT), generated_at=now_iso())
+
+
+def differences_chart(counts: dict[str, int]) -> Any | None:
+    """Horizontal bars: differences per kind, coloured by severity (None when none)."""
+    from ..cnes.charts import kind_bars
+
+    return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
+                     "Depois da importação: o PEC × o XML", "diferenças")
 
 
 def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),

@@ -64,14 +64,16 @@ def _charts(results: dict[str, StageResult | None],
 
 
 def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
-    """Extra HTML per stage: the xml stage's "Depois da importação" (reconciliation)."""
-    r = results.get("xml")
-    rec = (r.metrics or {}).get("reconciliacao") if r is not None else None
-    if not rec or "xml" not in rec:
-        return {}
-    from ..reconcile.report import section_html
+    """Extra HTML of each stage (see stages.report_sections), e.g. "Depois da importação"."""
+    from .. import stages
 
-    return {"xml": section_html(rec)}
+    out = {}
+    for stage, r in results.items():
+        if r is not None:
+            html = "".join(stages.report_sections(r))
+            if html:
+                out[stage] = html
+    return out
 
 
 def render_checks_html(result: StageResult) -> str:

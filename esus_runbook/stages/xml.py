@@ -338,9 +338,20 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
             out.append(("O que a importação vai mudar (comparação com o XML anterior)", fig))
     rec = metrics.get("reconciliacao")
     if rec and rec.get("counts"):
-        from ..cnes.charts import reconcile_differences
+        from ..reconcile.report import differences_chart
 
-        fig = reconcile_differences(rec["counts"])
+        fig = differences_chart(rec["counts"])
         if fig is not None:
             out.append(("Depois da importação: diferenças entre o PEC e o XML", fig))
     return out
+
+
+def report_html(result: StageResult) -> str | None:
+    """The site report's "Depois da importação" section (when the stage read PEC's
+    database): counts, differences per kind and the first examples, from the metrics."""
+    rec = (result.metrics or {}).get("reconciliacao")
+    if not rec or "xml" not in rec:
+        return None
+    from ..reconcile.report import section_html
+
+    return section_html(rec)
