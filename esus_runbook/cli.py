@@ -269,20 +269,24 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_verify_install(args: argparse.Namespace) -> int:
+def _db_password(args: argparse.Namespace):
+    """The database password from --db-password-env/--db-password-file, else PGPASSWORD."""
     import os
 
-    from .pec import verify_install
-    from .results import write_json_atomic
     from .secrets import read_secret
 
-    password = None
-    if args.db_url:
-        if args.db_password_env or args.db_password_file:
-            password = read_secret(args.db_password_env, args.db_password_file,
-                                   what="senha do banco")
-        elif os.environ.get("PGPASSWORD"):
-            password = read_secret("PGPASSWORD", what="senha do banco")
+    if args.db_password_env or args.db_password_file:
+        return read_secret(args.db_password_env, args.db_password_file, what="senha do banco")
+    if os.environ.get("PGPASSWORD"):
+        return read_secret("PGPASSWORD", what="senha do banco")
+    return None
+
+
+def cmd_verify_install(args: argparse.Namespace) -> int:
+    from .pec import verify_install
+    from .results import write_json_atomic
+
+    password = _db_password(args) if args.db_url else None
     report = verify_install(args.pec_url, db_url=args.db_url, password=password,
                             expect_version=args.expect_version, modo=args.modo,
                             tipo_instalacao=args.tipo_instalacao, timeout=args.timeout)
@@ -292,6 +296,54 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
         write_json_atomic(args.json, report.to_dict())
     print(f"Situação: {report.status.value}")
     return 1 if report.status.value in ("falha", "erro") else 0
+
+def cmd_xml_reconcile(args: argparse.Namespace) -> int:
+    from .reconcile import KINDS, PENDING, SEVERITY_LABELS, reconcile
+    from .results import check_output_path
+
+    for path, option in ((args.json, "--json"), (args.html, "--html")):
+        if path:
+            check_output_path(path, option)
+    password = _db_password(args)
+    report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
+                       display_name=args.path)
+    password = None
+    if args.json:
+        report.write_json(args.json)
+    if args.html:
+        report.write_html(args.html)
+    f, pec = report.xml_summary(), report.pec
+    print(f"Arquivo: {f['name']} (município {f['ibge'] or '?'}, data {f['date'] or '?'}, "
+          f"{f['counts']['professionals']} profissionais, {f['counts']['lotacoes']} lotações)")
+    print(f"PEC: {pec['alvo']} (versão {pec.get('versao') or '?'}; esquema "
+          f"{(pec.get('schema_fingerprint') or '?')[:23]})")
+    if report.status == PENDING:
+        print(f"--db-url: {report.pending_text()}", file=sys.stderr)
+        return report.exit_code
+    c = pec["counts"]
+    print(f"No PEC, nas unidades do arquivo: {c['professionals']} profissionais ativos em "
+          f"{c['units']} unidades, {c['lotacoes']} lotações ativas "
+          f"({c['lotacoes_do_xml_no_pec']} das {c['lotacoes_do_xml']} do arquivo)")
+    counts = report.counts
+    for code, kind in KINDS.items():
+        if counts[code]:
+            print(f"  {code:<28} {SEVERITY_LABELS[kind.severity]:<7} {counts[code]:>7}  "
+                  f"{kind.title}")
+    shown = report.differences.head(args.examples)
+    for rec in report.records(shown).to_python():
+        print(f"  - {rec['message']}")
+    if len(report.differences) > len(shown):
+        print(f"  ... e mais {len(report.differences) - len(shown)} (lista completa com "
+              "--json ou --html)")
+    if report.not_imported:
+        print("Resultado: pendente — o XML ainda não foi importado no PEC")
+    elif len(report.differences):
+        print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s) — o PEC não "
+              "confere com o arquivo")
+    else:
+        print("Resultado: o PEC confere com o arquivo")
+    return report.exit_code
+
 
 def cmd_lab(args: argparse.Namespace) -> int:
     from .lab import run_lab
@@ -446,15 +498,44 @@ def add_xml_diff(xsub) -> None:
     sp.set_defaults(func=cmd_xml_diff)
 
 
+def add_xml_reconcile(xsub) -> None:
+    sp = xsub.add_parser(
+        "reconcile", help="depois da importação: o banco do PEC confere com o XML?",
+        formatter_class=_Formatter,
+        description="Lê o banco do PEC só para leitura (transação READ ONLY, só SELECT) e "
+                    "compara com o XML do CNES: unidades, equipes, profissionais (CPF, CNS) e "
+                    "lotações ativas. Antes confere o esquema do banco; se faltar uma tabela "
+                    "ou coluna, o resultado é pendente. A senha vem de variável de ambiente "
+                    "(padrão PGPASSWORD) ou arquivo, nunca da linha de comando. Saída: 0 o PEC "
+                    "confere, 1 há diferenças, 2 entrada recusada (arquivo, conexão, senha, "
+                    "esquema desconhecido).")
+    sp.add_argument("path", metavar="XML", help="XmlParaESUS*.zip ou .xml importado no PEC")
+    sp.add_argument("--db-url", required=True, metavar="URL",
+                    help="postgresql://usuario@host:5433/esus (sem senha)")
+    sp.add_argument("--db-password-env", default=None, metavar="NOME",
+                    help="variável de ambiente com a senha (padrão: PGPASSWORD)")
+    sp.add_argument("--db-password-file", default=None, metavar="ARQUIVO",
+                    help="arquivo (chmod 600) com a senha")
+    sp.add_argument("--ibge", default=None, metavar="CODIGO",
+                    help="município esperado (6 ou 7 dígitos)")
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+                    help="grava todas as diferenças em JSON")
+    sp.add_argument("--html", default=None, metavar="ARQUIVO", help="grava o relatório em HTML")
+    sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
+                    help="quantas diferenças mostrar na tela (padrão: 10)")
+    sp.set_defaults(func=cmd_xml_reconcile)
+
+
 # Subcommands of ``xml``.
 XML_SUBCOMMANDS = [
     add_xml_audit,
     add_xml_diff,
+    add_xml_reconcile,
 ]
 
 
 def add_xml(sub) -> None:
-    sp = sub.add_parser("xml", help="XML do CNES: auditoria e comparação",
+    sp = sub.add_parser("xml", help="XML do CNES: auditoria, comparação e reconciliação",
                         formatter_class=_Formatter)
     xsub = sp.add_subparsers(dest="xml_command", required=True, metavar="SUBCOMANDO",
                              parser_class=_Parser)

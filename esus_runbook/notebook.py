@@ -200,8 +200,7 @@ def show_report(path: str | Path) -> None:
 
 def _wrap(html: str) -> str:
     """Scope the report's component styles to this output (JupyterLab keeps its own)."""
-    from .report.env import environment
+    from .report.env import scoped_html
 
-    css = environment().get_template("components.css.j2").render()
-    return f'<div class="esus"><style>{css}</style>{html}</div>'
+    return scoped_html(html)
 

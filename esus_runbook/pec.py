@@ -276,32 +276,54 @@ def _db_error(exc: BaseException, info: dict[str, Any], password: str | None
             "confira a URL, o usuário, a senha e se o PostgreSQL está no ar")
 
 
-def check_database(r: VerifyReport, db_url: str, password: Secret | None,
-                   app_version: str | None, expect_version: str | None, modo: str | None,
-                   tipo_instalacao: str | None, timeout: float) -> None:
+def db_target(info: dict[str, Any]) -> str:
+    """``user@host:port/db`` of a conninfo (never a password) for messages."""
+    return (f"{info.get('user') or '(padrão)'}@{info.get('host') or 'localhost'}:"
+            f"{info.get('port') or 5432}/{info.get('dbname') or ''}")
+
+
+def connect(db_url: str, password: Secret | None, *, timeout: float, application_name: str,
+            options: str | None = None, where: str = "--db-url"):
+    """A psycopg connection to PEC's database. The password's clear value goes only to
+    ``psycopg.connect``; a refused connection raises :class:`InputError` with a pt-BR
+    message and remedy that never contain it. ``options`` are server settings
+    (``-c name=value ...``) applied to the session."""
     import psycopg
 
-    info = check_db_url(db_url)
+    info = check_db_url(db_url, where)
     secret = password.reveal() if password is not None else None
-    external = is_external(info)
-    target = (f"{info.get('user') or '(padrão)'}@{info.get('host') or 'localhost'}:"
-              f"{info.get('port') or 5432}/{info.get('dbname') or ''}")
-    db: dict[str, Any] = {"alvo": target, "externo": external,
-                          "senha_de": password.source if password is not None else None}
-    r.metrics["banco"] = db
     kwargs: dict[str, Any] = {"connect_timeout": max(1, int(round(timeout))),
-                              "application_name": "esus-runbook verify-install"}
+                              "application_name": application_name}
+    if options:
+        kwargs["options"] = options
     if secret is not None:
         kwargs["password"] = secret
     try:
-        conn = psycopg.connect(db_url, **kwargs)
+        return psycopg.connect(db_url, **kwargs)
     except psycopg.Error as exc:
         msg, remedy = _db_error(exc, info, secret)
-        r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.FALHA, f"conectar em {target}",
-              msg, remedy)
-        return
+        raise InputError(msg, file=where, remedy=remedy) from None
     finally:
         secret = None  # noqa: F841 — drop the clear value as soon as possible
+
+
+def check_database(r: VerifyReport, db_url: str, password: Secret | None,
+                   app_version: str | None, expect_version: str | None, modo: str | None,
+                   tipo_instalacao: str | None, timeout: float) -> None:
+    info = check_db_url(db_url)
+    external = is_external(info)
+    target = db_target(info)
+    db: dict[str, Any] = {"alvo": target, "externo": external,
+                          "senha_de": password.source if password is not None else None}
+    r.metrics["banco"] = db
+    try:
+        conn = connect(db_url, password, timeout=timeout,
+                       application_name="esus-runbook verify-install")
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.FALHA, f"conectar em {target}",
+              p.message, p.remedy)
+        return
     with conn:
         conn.read_only = True
         with conn.cursor() as cur:

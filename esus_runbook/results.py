@@ -205,3 +205,21 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def check_output_path(path: str | os.PathLike, where: str) -> Path:
+    """An output file a command will write at the end, checked before any work: not a
+    folder, and its folder exists (or can be created) and is writable. Raises InputError."""
+    from .errors import InputError
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} é uma pasta, não um arquivo", file=where,
+                         remedy="informe o caminho de um arquivo (ex.: resultado.json)")
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"sem permissão para gravar em {folder}", file=where,
+                         remedy="escolha uma pasta onde você pode gravar")
+    return p

@@ -71,26 +71,34 @@ def diff_changes(counts: dict[str, int]) -> Any | None:
     coloured by severity."""
     from .diff import KINDS, SEVERITY_LABELS
 
-    rows = [(code, n) for code, n in counts.items() if n and code in KINDS]
+    return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
+                     "alterações")
+
+
+def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, str],
+              title: str, xlabel: str) -> Any | None:
+    """Bars of ``counts`` per kind (``kinds[code]`` has ``title`` and ``severity``), coloured
+    by severity with a legend of ``labels``; None when every count is zero."""
+    rows = [(code, n) for code, n in counts.items() if n and code in kinds]
     if not rows:
         return None
     plt = pyplot()
-    labels = [f"{KINDS[c].title}" for c, _ in rows]
+    names = [f"{kinds[c].title}" for c, _ in rows]
     values = [n for _, n in rows]
-    colors = [DIFF_COLORS[KINDS[c].severity] for c, _ in rows]
+    colors = [DIFF_COLORS[kinds[c].severity] for c, _ in rows]
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 2) + 1.0))
-    bars = ax.barh(labels, values, color=colors)
+    bars = ax.barh(names, values, color=colors)
     ax.bar_label(bars, labels=[f"{v:,}".replace(",", ".") for v in values], fontsize=7,
                  padding=2)
     ax.invert_yaxis()
-    ax.set_xlabel("alterações")
-    ax.set_title("O que a importação vai mudar", loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
     seen = []
     for code, _ in rows:
-        sev = KINDS[code].severity
+        sev = kinds[code].severity
         if sev not in seen:
             seen.append(sev)
     handles = [plt.Rectangle((0, 0), 1, 1, color=DIFF_COLORS[s]) for s in seen]
-    ax.legend(handles, [SEVERITY_LABELS[s] for s in seen], fontsize=7, frameon=False,
+    ax.legend(handles, [labels[s] for s in seen], fontsize=7, frameon=False,
               loc="lower right", bbox_to_anchor=(1, 1.0), ncol=len(seen))
     return fig

@@ -139,3 +139,4 @@ def show_diff(result: StageResult) -> None:
     for title, df in diff_frames(result).items():
         shown = f" (até {per} por tipo)" if per else ""
         display(HTML(f"<h4>{escape(title)}{shown}</h4>" + df.to_html(index=False)))
+

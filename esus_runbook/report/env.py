@@ -38,3 +38,10 @@ def environment() -> Environment:
     env.globals["colors"] = STATUS_COLORS
     env.globals["order"] = [s.value for s in Status]
     return env
+
+
+def scoped_html(html: str) -> str:
+    """``html`` inside ``<div class="esus">`` with the report's component styles, for
+    notebook outputs (JupyterLab keeps its own styles around them)."""
+    css = environment().get_template("components.css.j2").render()
+    return f'<div class="esus"><style>{css}</style>{html}</div>'

@@ -63,6 +63,19 @@ def _charts(results: dict[str, StageResult | None],
     return out
 
 
+def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
+    """Extra HTML of each stage (see stages.report_sections), e.g. "Depois da importação"."""
+    from .. import stages
+
+    out = {}
+    for stage, r in results.items():
+        if r is not None:
+            html = "".join(stages.report_sections(r))
+            if html:
+                out[stage] = html
+    return out
+
+
 def render_checks_html(result: StageResult) -> str:
     """One stage's checks as an HTML table (used by notebooks and the report)."""
     return environment().get_template("checks.html.j2").render(result=result)
@@ -90,7 +103,7 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
         status=status.value, verdict=verdict, rows=rows,
-        charts=_charts(results, run_site_dir),
+        charts=_charts(results, run_site_dir), sections=_sections(results),
         overview_svg=overview)
     out = run_site_dir / "relatorio.html"
     write_text_atomic(out, html)

@@ -19,7 +19,8 @@ import jsonschema
 from ..errors import InputError
 from ..sites import ENV_NAME, SCHEMA, Field
 
-NAMES = ("site", "inventario", "probe", "stage-result", "run", "xml-audit", "xml-diff")
+NAMES = ("site", "inventario", "probe", "stage-result", "run", "xml-audit", "xml-diff",
+         "xml-reconcile")
 _KINDS = {"str": "string", "path": "string", "date": "string", "env": "string",
           "enum": "string", "int": "integer", "float": "number", "bool": "boolean"}
 

@@ -198,6 +198,17 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     return list(fn(result)) if fn is not None and result.status.value != "erro" else []
 
 
+def report_sections(result: StageResult) -> list[str]:
+    """Extra HTML a stage adds under its checks in the site report (the stage module's
+    optional ``report_html(result) -> str | None``), e.g. the xml stage's "Depois da
+    importação"."""
+    fn = getattr(module(result.stage), "report_html", None)
+    if fn is None or result.status.value == "erro":
+        return []
+    html = fn(result)
+    return [html] if html else []
+
+
 def has_charts(result: StageResult) -> bool:
     """Whether the stage draws charts for this result."""
     return getattr(module(result.stage), "charts", None) is not None and \

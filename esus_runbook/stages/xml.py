@@ -19,6 +19,15 @@ code in ``xml.alteracoes_confirmadas`` (a hash of exactly those changes, with ma
 identifiers and no line numbers: a new file with other removals needs a new review). The
 bounded comparison goes to ``metrics["diff"]``; the full list, to ``xml_diff.html`` in the
 run folder of the site.
+
+With ``instalacao.db_url`` the stage adds "Depois da importação" (:mod:`esus_runbook.reconcile`,
+reusing the parsed file): PEC's database, read only, against the file. ``XML_PEC_CONEXAO``
+(pendente without the password reference, falha when the database refuses),
+``XML_PEC_ESQUEMA`` (pendente: a table or column the reconciliation needs is missing),
+``XML_PEC_IMPORTACAO`` (pendente: the file was not imported), then ``XML_PEC_CONFERE`` ok or
+one ``XML_PEC_<KIND>`` per difference kind found (falha for error kinds, alerta for warning
+kinds). Bounded results go to ``metrics["reconciliacao"]``; the full list to
+``xml_reconciliacao.html`` in the site's run folder.
 """
 
 from __future__ import annotations
@@ -30,11 +39,13 @@ from ..results import StageResult, Status
 from ..sites import Site
 
 TITLE = "Importação do XML do CNES"
-INPUT_KEYS = ("municipio_ibge", "cnes", "xml")
+INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalacao.db_url", "instalacao.db_password_env",
+              "instalacao.db_password_file")
 INPUT_FILES = ("xml.arquivo", "xml.anterior")
 EXAMPLES_PER_RULE = 5
 EXAMPLES_PER_KIND = 20
 DIFF_HTML = "xml_diff.html"
+RECONCILE_HTML = "xml_reconciliacao.html"
 
 
 def evaluate(site: Site, ctx=None) -> StageResult:
@@ -135,7 +146,79 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     anterior = (site.xml or {}).get("anterior")
     if anterior:
         metrics["diff"] = _compare(site, ctx, r, Path(anterior), report.cnes)
+    if (site.instalacao or {}).get("db_url"):
+        metrics["reconciliacao"] = _after_import(site, ctx, r, report.cnes)
     return r.finish(**metrics)
+
+
+def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
+    """"Depois da importação": PEC's database against the file (``xml reconcile``, reusing
+    the parsed file). pendente before the import (NOT_IMPORTED), with an unknown schema or a
+    missing password reference; falha when the database refuses the connection or when
+    something of the file is missing in PEC; alerta when PEC only holds more than the file."""
+    from .. import ids
+    from ..errors import InputError
+    from ..reconcile import KINDS, PENDING, reconcile
+    from ..secrets import read_secret
+
+    inst = site.instalacao
+    title = "Depois da importação: conexão com o banco do PEC"
+    try:
+        password = read_secret(inst.get("db_password_env"), inst.get("db_password_file"),
+                               what="senha do banco do PEC", env=getattr(ctx, "env", None))
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("XML_PEC_CONEXAO", title, Status.PENDENTE, "variável ou arquivo com a senha",
+              p.message, p.remedy or "Defina a variável ou o arquivo da senha do banco.")
+        return {"situacao": "pendente", "motivo": p.message}
+    for warning in (password.warnings if password is not None else ()):
+        r.add("XML_PEC_SENHA", "Arquivo da senha do banco protegido", Status.ALERTA,
+              "permissão 600", warning, "chmod 600 no arquivo da senha.")
+    try:
+        rec = reconcile(None, inst["db_url"], password, cnes_file=cnes)
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("XML_PEC_CONEXAO", title, Status.FALHA, "conexão somente leitura",
+              ids.scrub(p.message), p.remedy)
+        return {"situacao": "falha", "motivo": ids.scrub(p.message)}
+    finally:
+        password = None
+    out = rec.compact(per_kind=EXAMPLES_PER_KIND)
+    if ctx is not None and getattr(ctx, "run_site_dir", None) is not None:
+        rec.write_html(Path(ctx.run_site_dir) / RECONCILE_HTML)
+        out["relatorio"] = RECONCILE_HTML
+    if rec.status == PENDING:
+        r.add("XML_PEC_ESQUEMA", "Depois da importação: esquema do banco do PEC conhecido",
+              Status.PENDENTE, "tabelas e colunas de esus_runbook/data/pec_schema.csv",
+              f"versão {rec.pec.get('versao') or '?'}: faltam {', '.join(rec.missing)}",
+              "O banco não tem a estrutura que a reconciliação conhece: confira se "
+              "instalacao.db_url aponta para o banco do PEC e informe a versão e os nomes "
+              "ausentes à equipe do esus-runbook; nenhum veredito é dado com esquema "
+              "adivinhado.")
+        return out
+    if rec.not_imported:
+        r.add("XML_PEC_IMPORTACAO", "Depois da importação: XML importado no PEC",
+              Status.PENDENTE, "lotações do arquivo ativas no PEC",
+              rec.differences["message"].iloc[0], KINDS["NOT_IMPORTED"].action)
+        return out
+    c = rec.pec["counts"]
+    if not len(rec.differences):
+        r.add("XML_PEC_CONFERE", "Depois da importação: o PEC confere com o XML", Status.OK,
+              "o banco do PEC igual ao arquivo",
+              f"{c['professionals']} profissionais ativos em {c['units']} unidades, "
+              f"{c['lotacoes']} lotações ativas (PEC {rec.pec.get('versao') or '?'})")
+        return out
+    examples = out["exemplos"]
+    for code, n in rec.counts.items():
+        if not n:
+            continue
+        kind = KINDS[code]
+        first = [e for e in examples if e["kind"] == code][:3]
+        where = "; ".join(_where(e["where"]) for e in first)
+        r.add(f"XML_PEC_{code}", f"Depois da importação: {kind.title.lower()}",
+              Status.FALHA if kind.severity == "error" else Status.ALERTA, "0 diferenças",
+              f"{n} diferença(s)" + (f" — ex.: {where}" if where else ""), kind.action)
+    return out
 
 
 # review checks: id, title, kinds, what "none" means, what the alerta says
@@ -251,7 +334,8 @@ def _folder_remedy(path: Path, key: str) -> str:
 
 def _where(w: dict[str, Any]) -> str:
     parts = []
-    for key, label in (("cnes", "CNES"), ("ine", "INE"), ("cpf", "CPF"), ("line", "linha")):
+    for key, label in (("cnes", "CNES"), ("ine", "INE"), ("cpf", "CPF"), ("line", "linha"),
+                       ("cnes_pec", "CNES no PEC"), ("ine_pec", "INE no PEC")):
         if w.get(key) is not None:
             parts.append(f"{label} {w[key]}")
     return ", ".join(parts)
@@ -274,4 +358,22 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
         fig = diff_changes(diff["counts"])
         if fig is not None:
             out.append(("O que a importação vai mudar (comparação com o XML anterior)", fig))
+    rec = metrics.get("reconciliacao")
+    if rec and rec.get("counts"):
+        from ..reconcile.report import differences_chart
+
+        fig = differences_chart(rec["counts"])
+        if fig is not None:
+            out.append(("Depois da importação: diferenças entre o PEC e o XML", fig))
     return out
+
+
+def report_html(result: StageResult) -> str | None:
+    """The site report's "Depois da importação" section (when the stage read PEC's
+    database): counts, differences per kind and the first examples, from the metrics."""
+    rec = (result.metrics or {}).get("reconciliacao")
+    if not rec or "xml" not in rec:
+        return None
+    from ..reconcile.report import section_html
+
+    return section_html(rec)

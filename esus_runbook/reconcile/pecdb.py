@@ -1,0 +1,152 @@
+"""Read-only access to PEC's PostgreSQL for the reconciliation.
+
+The connection goes through :func:`esus_runbook.pec.connect` (the same helper as
+``verify-install``: URL without password, password only as a :class:`~..secrets.Secret`,
+pt-BR messages without it). The session starts with ``default_transaction_read_only=on`` and
+a ``statement_timeout``; the transaction is ``READ ONLY`` as well (psycopg's ``BEGIN READ
+ONLY`` and an explicit ``SET TRANSACTION READ ONLY``), so the server itself refuses any
+write. Only SELECTs run, no temporary tables; each table arrives in one
+``COPY (SELECT ...) TO STDOUT`` into a pandas DataFrame of strings (NULL → ""). Column names
+come from :mod:`.schema` (resolved against ``information_schema``), never from user input.
+Joins inside PEC's schema (a lotação's professional, unit, team and CBO) and the
+normalization of identifiers run in the SELECT; the comparison with the file is pandas.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import InputError
+from ..ids import scrub
+from ..secrets import Secret
+from .schema import SchemaCheck
+
+APPLICATION_NAME = "esus-runbook xml reconcile"
+STATEMENT_TIMEOUT_MS = 300_000     # one COPY of a capital's tb_lotacao takes about a second
+CONNECT_TIMEOUT_S = 10.0
+# values of st_ativo (smallint, integer or boolean) that mean an active lotação
+ACTIVE = ("1", "true")
+
+
+def open_readonly(db_url: str, password: Secret | None, *, timeout: float = CONNECT_TIMEOUT_S,
+                  statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
+    """A read-only connection, already inside a READ ONLY transaction."""
+    import psycopg
+
+    from ..pec import connect
+
+    options = (f"-c default_transaction_read_only=on "
+               f"-c statement_timeout={int(statement_timeout_ms)}")
+    conn = connect(db_url, password, timeout=timeout, application_name=APPLICATION_NAME,
+                   options=options)
+    # one snapshot for every table read; psycopg opens the transaction with BEGIN READ ONLY
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    conn.execute("SET TRANSACTION READ ONLY")
+    return conn
+
+
+def read_error(exc: BaseException, info: dict) -> InputError:
+    """A pt-BR InputError for a failure while reading (after connecting): statement timeout,
+    lost connection, missing privilege. The server's text never holds the password; CPF/CNS
+    -like numbers are masked anyway."""
+    raw = " ".join(str(exc).split())
+    low = raw.lower()
+    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    if "statement timeout" in low:
+        return InputError(f"o banco do PEC em {where} não terminou a leitura em "
+                          f"{STATEMENT_TIMEOUT_MS // 1000} s", file="--db-url",
+                          remedy="tente fora do horário de uso ou confira a carga do servidor "
+                                 "do banco")
+    if "permission denied" in low:
+        return InputError(f"sem permissão de leitura no banco do PEC: {scrub(raw)[:200]}",
+                          file="--db-url",
+                          remedy="use o usuário do banco do PEC ou conceda SELECT a este "
+                                 "usuário")
+    return InputError(f"erro ao ler o banco do PEC em {where}: {scrub(raw)[:200]}",
+                      file="--db-url", remedy="confira a conexão com o servidor e repita")
+
+
+def copy_frame(conn, select: str, names: list[str]) -> pd.DataFrame:
+    """``COPY (select) TO STDOUT`` as CSV into a DataFrame of strings named ``names``."""
+    buf = io.BytesIO()
+    with conn.cursor() as cur, cur.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)") as cp:
+        for block in cp:
+            buf.write(block)
+    buf.seek(0)
+    if not buf.getbuffer().nbytes:
+        return pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
+    return pd.read_csv(buf, header=None, names=names, dtype="str", keep_default_na=False,
+                       na_filter=False, encoding="utf-8")
+
+
+@dataclass
+class PecTables:
+    """PEC's side, as read (identifiers normalized by the query: trimmed, CNES/INE/CPF/CNS
+    zero-padded when they are shorter digit strings, CBO upper-case; NULL → "")."""
+
+    professionals: pd.DataFrame   # cpf, cns — every professional
+    units: pd.DataFrame           # cnes, nome — every unit
+    teams: pd.DataFrame           # ine, cnes — every team, with its unit's CNES
+    lotacoes: pd.DataFrame        # id, cpf, cnes, ine, cbo — active lotações only
+
+
+def _col(schema: SchemaCheck, alias: str, table: str, role: str) -> str:
+    col = schema.column(table, role)
+    return f'{alias}."{col}"' if col else "NULL"
+
+
+def _code(expr: str, width: int) -> str:
+    """SQL: ``expr`` as trimmed text, zero-padded to ``width`` when 1..width-1 digits (a
+    code stored as a number loses its leading zeros); NULL → ''."""
+    t = f"btrim(({expr})::text)"
+    # the length test first: the regular expression only runs on short values (twice as
+    # fast on a capital's tb_prof as testing every value)
+    return (f"CASE WHEN length({t}) < {width} AND {t} ~ '^[0-9]+$' "
+            f"THEN lpad({t}, {width}, '0') ELSE coalesce({t}, '') END")
+
+
+def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
+    """The SELECT of each table (column names resolved by ``schema``, which must be
+    complete): joins inside PEC's schema happen in SQL, the comparison with the file in
+    pandas."""
+    def c(alias: str, table: str, role: str) -> str:
+        return _col(schema, alias, table, role)
+
+    active = c("l", "tb_lotacao", "ativo")
+    values = ", ".join(f"'{v}'" for v in ACTIVE)
+    lot = (f"SELECT coalesce(({c('l', 'tb_lotacao', 'id')})::text, ''), "
+           f"{_code(c('p', 'tb_prof', 'cpf'), 11)}, "
+           f"{_code(c('u', 'tb_unidade_saude', 'cnes'), 7)}, "
+           f"{_code(c('e', 'tb_equipe', 'ine'), 10)}, "
+           f"coalesce(upper(btrim(({c('b', 'tb_cbo', 'codigo')})::text)), '') "
+           f"FROM tb_lotacao l "
+           f"LEFT JOIN tb_prof p ON {c('p', 'tb_prof', 'id')} = {c('l', 'tb_lotacao', 'prof')} "
+           f"LEFT JOIN tb_unidade_saude u ON {c('u', 'tb_unidade_saude', 'id')} = "
+           f"{c('l', 'tb_lotacao', 'unidade')} "
+           f"LEFT JOIN tb_equipe e ON {c('e', 'tb_equipe', 'id')} = "
+           f"{c('l', 'tb_lotacao', 'equipe')} "
+           f"LEFT JOIN tb_cbo b ON {c('b', 'tb_cbo', 'id')} = {c('l', 'tb_lotacao', 'cbo')} "
+           f"WHERE lower(({active})::text) IN ({values})")
+    return {
+        "professionals": (f"SELECT {_code(c('p', 'tb_prof', 'cpf'), 11)}, "
+                          f"{_code(c('p', 'tb_prof', 'cns'), 15)} FROM tb_prof p",
+                          ["cpf", "cns"]),
+        "units": (f"SELECT {_code(c('u', 'tb_unidade_saude', 'cnes'), 7)}, "
+                  f"coalesce(btrim(({c('u', 'tb_unidade_saude', 'nome')})::text), '') "
+                  f"FROM tb_unidade_saude u", ["cnes", "nome"]),
+        "teams": (f"SELECT {_code(c('e', 'tb_equipe', 'ine'), 10)}, "
+                  f"{_code(c('u', 'tb_unidade_saude', 'cnes'), 7)} FROM tb_equipe e "
+                  f"LEFT JOIN tb_unidade_saude u ON {c('u', 'tb_unidade_saude', 'id')} = "
+                  f"{c('e', 'tb_equipe', 'unidade')}", ["ine", "cnes"]),
+        "lotacoes": (lot, ["id", "cpf", "cnes", "ine", "cbo"]),
+    }
+
+
+def read_tables(conn, schema: SchemaCheck) -> PecTables:
+    """The four frames the comparison needs, one COPY each (``schema`` must be complete)."""
+    return PecTables(**{name: copy_frame(conn, sql, cols)
+                        for name, (sql, cols) in queries(schema).items()})

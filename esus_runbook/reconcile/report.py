@@ -1,0 +1,212 @@
+"""``reconcile(xml, db_url, password)``: what PEC's database holds against the CNES XML, after
+the import, as a :class:`ReconcileReport` (JSON ``esus-runbook/xml-reconcile/1`` and HTML).
+
+Order of work: the inputs are checked (IBGE code, database URL), the XML is parsed with the
+audit's parser (or the stage passes the file the audit already parsed), then PEC's database
+is opened read-only, its schema checked (:mod:`.schema`) and only then read
+(:mod:`.pecdb`) and compared (:mod:`.compare`). An unknown schema gives ``status`` pendente
+with the missing names and no differences.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import ids
+from ..cnes.audit import ReportFiles, check_ibge_arg, file_counts, file_info
+from ..cnes.parser import CnesFile, parse
+from ..errors import InputError
+from ..secrets import Secret
+from . import compare as cmp
+from . import pecdb, schema
+
+SCHEMA = "esus-runbook/xml-reconcile/1"
+OK, DIFFERENCES, PENDING = "ok", "diferencas", "pendente"
+HTML_LIMIT = 2000
+_DISTINCT = ("message", "cpf", "cns_xml", "cns_pec")
+
+
+@dataclass
+class ReconcileReport(ReportFiles):
+    cnes: CnesFile
+    status: str
+    pec: dict[str, Any]
+    differences: pd.DataFrame = field(default_factory=cmp.empty)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    # -- figures ------------------------------------------------------------------------
+    @property
+    def counts(self) -> dict[str, int]:
+        vc = self.differences["kind"].value_counts()
+        return {code: int(vc.get(code, 0)) for code in cmp.KINDS}
+
+    @property
+    def errors(self) -> int:
+        return int((self.differences["severity"] == cmp.ERROR).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.differences["severity"] == cmp.WARNING).sum())
+
+    @property
+    def missing(self) -> list[str]:
+        return list(self.pec.get("faltando") or [])
+
+    @property
+    def not_imported(self) -> bool:
+        return bool(self.counts["NOT_IMPORTED"])
+
+    @property
+    def exit_code(self) -> int:
+        """0 PEC agrees with the file; 1 differences; 2 unknown schema (pendente)."""
+        if self.status == PENDING:
+            return 2
+        return 1 if len(self.differences) else 0
+
+    def xml_summary(self) -> dict[str, Any]:
+        return {**file_info(self.cnes), "counts": file_counts(self.cnes)}
+
+    def pending_text(self) -> str:
+        """One pt-BR line for an unknown schema (the missing names and PEC's version)."""
+        return (f"esquema do banco do PEC desconhecido (versão {self.pec.get('versao') or '?'}): "
+                f"faltam {', '.join(self.missing)} — a reconciliação não dá veredito com um "
+                "esquema adivinhado; informe a versão do PEC e os nomes acima à equipe do "
+                "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
+                "para o banco do PEC")
+
+    # -- outputs ------------------------------------------------------------------------
+    def records(self, frame: pd.DataFrame | None = None):
+        from ..cnes.jsontext import nested_records
+
+        frame = self.differences if frame is None else frame
+        return nested_records(frame, ("kind", "severity"), "where", cmp.WHERE, ("message",),
+                              integers=("line",), distinct=_DISTINCT)
+
+    def document(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "status": self.status, "xml": self.xml_summary(),
+                "pec": self.pec, "counts": self.counts, "errors": self.errors,
+                "warnings": self.warnings, "differences": self.records(),
+                "seconds": self.seconds}
+
+    def json_text(self) -> str:
+        from ..cnes.jsontext import dumps
+
+        return dumps(self.document())
+
+    def to_json(self) -> dict[str, Any]:
+        from ..cnes.jsontext import to_python
+
+        return to_python(self.document())
+
+    def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
+        return self.records(self.differences.groupby("kind", sort=False).head(per_kind)) \
+            .to_python()
+
+    def compact(self, per_kind: int = 20) -> dict[str, Any]:
+        """Bounded metrics for the stage result."""
+        return {"situacao": self.status, "xml": self.xml_summary(), "pec": self.pec,
+                "counts": self.counts, "erros": self.errors, "alertas": self.warnings,
+                "pendencia": self.pending_text() if self.status == PENDING else None,
+                "exemplos": self.examples(per_kind), "por_exemplo": per_kind,
+                "total": int(len(self.differences))}
+
+    def to_html(self) -> str:
+        from ..report.charts import to_svg
+        from ..report.env import environment
+        from ..results import now_iso
+
+        fig = differences_chart(self.counts)
+        charts = [("Diferenças por tipo", to_svg(fig))] if fig is not None else []
+        doc = {**self.compact(0), "exemplos":
+               self.records(self.differences.head(HTML_LIMIT)).to_python()}
+        return environment().get_template("xml_reconcile.html.j2").render(
+            **section_context(doc, charts, HTML_LIMIT), generated_at=now_iso())
+
+
+def differences_chart(counts: dict[str, int]) -> Any | None:
+    """Horizontal bars: differences per kind, coloured by severity (None when none)."""
+    from ..cnes.charts import kind_bars
+
+    return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
+                     "Depois da importação: o PEC × o XML", "diferenças")
+
+
+def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
+                    limit: int | None = None) -> dict[str, Any]:
+    """What ``xml_reconcile_section.html.j2`` needs, from :meth:`ReconcileReport.compact`
+    (the stage's metrics) — the CLI's HTML, the site report and notebook 06 share it."""
+    counts = compact.get("counts") or {}
+    return {"xml": compact["xml"], "pec": compact["pec"], "status": compact["situacao"],
+            "counts": counts, "kinds": cmp.KINDS, "labels": cmp.SEVERITY_LABELS,
+            "errors": compact.get("erros", 0), "warnings": compact.get("alertas", 0),
+            "missing": compact["pec"].get("faltando") or [], "pending": compact.get("pendencia"),
+            "charts": list(charts), "differences": compact.get("exemplos") or [],
+            "total": compact.get("total", 0),
+            "limit": limit if limit is not None else len(compact.get("exemplos") or []),
+            "per_kind": None if limit is not None else compact.get("por_exemplo")}
+
+
+def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
+    """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
+    (first differences of each kind)."""
+    from ..report.env import environment
+
+    return environment().get_template("xml_reconcile_section.html.j2").render(
+        **section_context(compact, charts))
+
+
+def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | None, *,
+              ibge: str | None = None, cnes_file: CnesFile | None = None,
+              display_name: str | None = None, timeout: float = pecdb.CONNECT_TIMEOUT_S
+              ) -> ReconcileReport:
+    """Compare PEC's database at ``db_url`` with the CNES XML ``xml`` (or the already parsed
+    ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
+    that refuses the connection or the password, a file of another municipality than
+    ``ibge``."""
+    import psycopg
+
+    from ..pec import check_db_url, db_target
+
+    expected = check_ibge_arg(ibge)
+    info = check_db_url(db_url)
+    t0 = time.perf_counter()
+    cf = cnes_file if cnes_file is not None else parse(xml, display_name=display_name)
+    t1 = time.perf_counter()
+    if expected and ids.ibge6(cf.ibge) != ids.ibge6(expected):
+        raise InputError(f"o XML é do município {cf.ibge or '(ausente)'}, não de {expected}",
+                         file=display_name or str(xml), key="CO_IBGE_MUN",
+                         remedy="informe o XML do município da instalação (ou corrija --ibge)")
+    pec: dict[str, Any] = {"alvo": db_target(info), "versao": None, "schema_fingerprint": None,
+                           "senha_de": password.source if password is not None else None}
+    conn = pecdb.open_readonly(db_url, password, timeout=timeout)
+    try:
+        with conn:
+            found = schema.inspect(conn)
+            if found.unreadable:
+                raise InputError(f"o usuário {info.get('user') or '(padrão)'} não tem permissão "
+                                 f"de leitura em {', '.join(found.unreadable)}", file="--db-url",
+                                 remedy="use o usuário do banco do PEC (o do instalador) ou "
+                                        "conceda SELECT nessas tabelas a este usuário")
+            pec.update(versao=found.version, schema_fingerprint=found.fingerprint,
+                       colunas=found.variants(), faltando=found.missing)
+            if not found.complete:
+                return ReconcileReport(cf, PENDING, pec,
+                                       seconds={"parse": round(t1 - t0, 3),
+                                                "schema": round(time.perf_counter() - t1, 3)})
+            t2 = time.perf_counter()
+            tables = pecdb.read_tables(conn, found)
+    except psycopg.Error as exc:      # a timeout, a lost connection, a refused read
+        raise pecdb.read_error(exc, info) from None
+    t3 = time.perf_counter()
+    differences, figures = cmp.compare(cf, tables)
+    t4 = time.perf_counter()
+    pec["counts"] = figures
+    status = DIFFERENCES if len(differences) else OK
+    return ReconcileReport(cf, status, pec, differences,
+                           {"parse": round(t1 - t0, 3), "schema": round(t2 - t1, 3),
+                            "read": round(t3 - t2, 3), "compare": round(t4 - t3, 3)})
