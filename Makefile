@@ -31,6 +31,7 @@ demo: setup
 	  echo "Abra o consolidado indicado acima (rollup.html) no navegador."
 
 test: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -338,7 +338,7 @@ def _when(iso: str | None) -> str:
 
 
 def status_html(run_dir: str | Path | None, site_id: str | None) -> str:
-    from .report.charts import STATUS_COLORS
+    from .render.charts import STATUS_COLORS
 
     cells = []
     for n, (stage, (status, finished)) in enumerate(stage_statuses(run_dir, site_id).items(),

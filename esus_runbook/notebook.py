@@ -200,7 +200,7 @@ def show_report(path: str | Path) -> None:
 
 def _wrap(html: str) -> str:
     """Scope the report's component styles to this output (JupyterLab keeps its own)."""
-    from .report.env import scoped_html
+    from .render.env import scoped_html
 
     return scoped_html(html)
 

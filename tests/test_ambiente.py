@@ -310,7 +310,7 @@ def test_charts_and_jvm_html_come_from_the_result_json(tmp_path):
     figs = ambiente.charts(again)
     assert [t for t, _ in figs] == ["Servidor medido × perfil exigido",
                                     "Memória do servidor e a JVM do PEC"]
-    from esus_runbook.report.charts import to_svg
+    from esus_runbook.render.charts import to_svg
 
     svg = to_svg(figs[0][1])
     assert svg.startswith("<svg") and "RAM (GB)" in svg

@@ -185,8 +185,8 @@ class AuditReport(ReportFiles):
         }
 
     def to_html(self) -> str:
-        from ..report.charts import to_svg
-        from ..report.env import environment
+        from ..render.charts import to_svg
+        from ..render.env import environment
         from ..results import now_iso
         from .charts import all_charts
 

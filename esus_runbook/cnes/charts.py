@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report.charts import pyplot
+from ..render.charts import pyplot
 from . import catalog
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
@@ -64,15 +64,6 @@ def all_charts(compact: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 DIFF_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#1f77b4"}
-
-
-def diff_changes(counts: dict[str, int]) -> Any | None:
-    """Horizontal bars: changes per kind of ``xml diff`` (kinds with none are left out),
-    coloured by severity."""
-    from .diff import KINDS, SEVERITY_LABELS
-
-    return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
-                     "alterações")
 
 
 def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, str],

@@ -650,12 +650,10 @@ class DiffReport(ReportFiles):
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind}
 
     def to_html(self) -> str:
-        from ..report.charts import to_svg
-        from ..report.env import environment
+        from ..render.charts import to_svg
+        from ..render.env import environment
         from ..results import now_iso
-        from .charts import diff_changes
-
-        fig = diff_changes(self.counts)
+        fig = changes_chart(self.counts)
         charts = [("Alterações por tipo", to_svg(fig))] if fig is not None else []
         return environment().get_template("xml_diff.html.j2").render(
             old=self.file_summary(self.old), new=self.file_summary(self.new),
@@ -681,3 +679,12 @@ def confirmation_code(changes: pd.DataFrame) -> str | None:
         text = text + "|" + np.where(pd.isna(col), "", col).astype(str).astype(object)
     blob = "\n".join(sorted(text.tolist())).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def changes_chart(counts: dict[str, int]) -> Any | None:
+    """Horizontal bars: changes per kind (kinds with none are left out), coloured by
+    severity; None when nothing changes."""
+    from .charts import kind_bars  # matplotlib: only when a chart is drawn
+
+    return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
+                     "alterações")

@@ -11,7 +11,7 @@ def show(result: StageResult) -> None:
     saying how to enable it when the site has no ``instalacao.db_url``."""
     from IPython.display import HTML, display
 
-    from ..report.env import scoped_html
+    from ..render.env import scoped_html
     from .report import section_html
 
     rec = (result.metrics or {}).get("reconciliacao")

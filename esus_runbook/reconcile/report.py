@@ -116,8 +116,8 @@ class ReconcileReport(ReportFiles):
                 "total": int(len(self.differences))}
 
     def to_html(self) -> str:
-        from ..report.charts import to_svg
-        from ..report.env import environment
+        from ..render.charts import to_svg
+        from ..render.env import environment
         from ..results import now_iso
 
         fig = differences_chart(self.counts)
@@ -154,7 +154,7 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
 def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
     """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
     (first differences of each kind)."""
-    from ..report.env import environment
+    from ..render.env import environment
 
     return environment().get_template("xml_reconcile_section.html.j2").render(
         **section_context(compact, charts))

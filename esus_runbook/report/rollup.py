@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..render.env import environment
 from ..results import (
     SEVERITY,
     STAGES,
@@ -17,7 +18,6 @@ from ..results import (
     write_json_atomic,
     write_text_atomic,
 )
-from .env import environment
 from .site import VERDICTS
 
 COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_alerta",

@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..render.charts import status_bars_svg
+from ..render.env import environment
 from ..results import SEVERITY, STAGES, StageResult, Status, now_iso, worst, write_text_atomic
-from .charts import status_bars_svg
-from .env import environment
 
 VERDICTS = {
     Status.OK: "Pronto para produção",

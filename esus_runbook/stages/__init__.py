@@ -234,7 +234,7 @@ def chart_svgs(result: StageResult,
             pass
     figures = charts(result)
     if figures:
-        from ..report.charts import to_svg
+        from ..render.charts import to_svg
 
         out = [(title, to_svg(fig)) for title, fig in figures]
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from ..report.charts import STATUS_COLORS, pyplot
+from ..render.charts import STATUS_COLORS, pyplot
 from ..results import StageResult
 
 

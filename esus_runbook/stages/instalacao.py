@@ -282,7 +282,7 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     info = [t for t in times.get("info") or [] if t is not None]
     if not info:
         return []
-    from ..report.charts import pyplot
+    from ..render.charts import pyplot
 
     plt = pyplot()
     labels = [f"info {i + 1}" for i in range(len(info))]

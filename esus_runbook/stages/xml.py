@@ -353,9 +353,9 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
         out += all_charts(compact)
     diff = metrics.get("diff")
     if diff and diff.get("counts"):
-        from ..cnes.charts import diff_changes
+        from ..cnes.diff import changes_chart
 
-        fig = diff_changes(diff["counts"])
+        fig = changes_chart(diff["counts"])
         if fig is not None:
             out.append(("O que a importação vai mudar (comparação com o XML anterior)", fig))
     rec = metrics.get("reconciliacao")

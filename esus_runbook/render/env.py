@@ -29,7 +29,7 @@ def fmt(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("esus_runbook.report", "templates"),
+    env = Environment(loader=PackageLoader("esus_runbook.render", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["fmt"] = fmt
