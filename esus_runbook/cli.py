@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts.resume = Path(args.resume) if args.resume else None
     else:
         opts.workers = 1
+        _require_one_site(args.inventory)
     summary = run_batch(args.inventory, opts)
     counts: dict[str, int] = {}
     for status in summary.site_status.values():
@@ -100,6 +101,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
               f"--resume {summary.run_dir}'", file=sys.stderr)
     return summary.exit_code
+
+
+def _require_one_site(path: str) -> None:
+    """``run`` is for one site: an inventory of several goes to ``batch``."""
+    from .commands import sh
+    from .errors import InputError
+    from .sites import load_sites
+
+    n = len(load_sites(path))
+    if n != 1:
+        raise InputError(f"o inventário tem {n} sites e 'run' executa um só", file=path,
+                         remedy=f"use 'esus-runbook batch {sh(path)}' para todos os sites")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

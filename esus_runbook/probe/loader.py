@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HostileFileError, InputError
+from ..inputfiles import read_bounded
 from .facts import PORTS, SCHEMA
 
 CURRENT_MAJOR = 1
@@ -83,6 +84,24 @@ def pg_version_tuple(version: str | None) -> tuple[int, ...] | None:
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
 
 
+def distro_from_text(text: str | None) -> str | None:
+    """The ``sistemas.csv`` id of a Linux distribution named in free text, for probes that
+    hold only the core keys ("Debian GNU/Linux 12 (bookworm)" -> "debian"); None when no
+    known name starts the text."""
+    from ..data import read_csv
+
+    low = " ".join((text or "").lower().split())
+    if not low:
+        return None
+    for row in read_csv("sistemas.csv"):
+        sid, nome = str(row["id"]).lower(), str(row["nome"]).lower()
+        if sid == "windows":
+            continue
+        if low == sid or low.startswith((sid + " ", nome)):
+            return sid
+    return None
+
+
 def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
     """The probe in the normalized layout; raises InputError when ``raw`` is not a probe."""
     if not isinstance(raw, dict):
@@ -132,6 +151,8 @@ def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
                          "total_bytes": r.get(inst, "total_bytes", int, "install_path"),
                          "writable": r.get(inst, "writable", bool, "install_path")},
     }
+    if out["os"]["distro_id"] is None and is_linux:
+        out["os"]["distro_id"] = distro_from_text(out["os"]["distro"])
     if out["os"]["bits"] not in (None, 32, 64):
         warnings.append(f"os.bits: valor inválido {out['os']['bits']!r}; ignorado")
         out["os"]["bits"] = None
@@ -248,22 +269,18 @@ def load_probe(path: str | os.PathLike) -> dict[str, Any]:
     """Read and normalize a probe file; InputError (exit 2) when it is missing or corrupt."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        p.stat()
     except FileNotFoundError:
         raise InputError("arquivo de sondagem não encontrado", file=str(p),
                          remedy="rode `esus-runbook probe --json ARQUIVO` no servidor, copie o "
                          "arquivo e confira o caminho em ambiente.probe") from None
-    except OSError as exc:
-        raise InputError(f"não foi possível ler o arquivo de sondagem ({exc.strerror})",
-                         file=str(p), remedy="confira o caminho e as permissões") from None
-    if p.is_dir():
-        raise InputError("é uma pasta, não um arquivo de sondagem", file=str(p),
-                         remedy="informe o arquivo .json gerado por `esus-runbook probe`")
-    if size > MAX_BYTES:
-        raise HostileFileError(f"arquivo grande demais para uma sondagem ({size} bytes)",
-                               file=str(p), remedy=REMEDY)
+    except OSError:
+        pass  # a symlink loop, a long name...: read_bounded says which
+    # a regular file (a FIFO would block), at most MAX_BYTES, checked before reading
+    data = read_bounded(p, MAX_BYTES, "arquivo de sondagem",
+                        "informe o arquivo .json gerado por `esus-runbook probe`")
     try:
-        raw = json.loads(p.read_bytes().decode("utf-8"))
+        raw = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError("o arquivo de sondagem não está em UTF-8", file=str(p),
                          remedy=REMEDY) from None
