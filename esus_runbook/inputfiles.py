@@ -52,7 +52,7 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, remedy: str) ->
         raise InputError(f"{what}: é uma pasta, não um arquivo", file=str(p), remedy=remedy)
     if not stat.S_ISREG(st.st_mode):
         raise HostileFileError(f"{what}: não é um arquivo comum (pipe, dispositivo ou socket)",
-                               file=str(p), remedy=remedy)
+                               file=str(p), remedy="informe o caminho de um arquivo comum")
     if st.st_size > limit:
         raise HostileFileError(f"{what}: arquivo grande demais ({_size_text(st.st_size)}; "
                                f"limite {_size_text(limit)})", file=str(p), remedy=remedy)

@@ -254,7 +254,7 @@ class Site:
         skips the per-value checks it already passed (check digits need numpy, a cost every
         batch notebook would pay); any edit voids the digest and brings the checks back."""
         snap = json.loads(json.dumps({**self.data, "_source": self.source, "_extra": self.extra},
-                                     default=str))
+                                     default=str, allow_nan=False))  # NaN is not JSON
         snap["_validated"] = _snapshot_digest(snap)
         return snap
 

@@ -27,7 +27,8 @@ _PARAM_NAME = re.compile(r"^[a-z_]+$")
 _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f\"'`\\<>{}|^]")
 
 Problem = tuple[str, str]  # (pt-BR problem, how to fix)
-DB_REMEDY = "tire a senha da URL e informe o nome da variável em db_password_env"
+DB_REMEDY = ("tire a senha da URL e informe o NOME da variável com a senha: db_password_env no "
+             "arquivo do site, --db-password-env na linha de comando")
 
 
 def is_hostname(text: str) -> bool:

@@ -7,6 +7,7 @@ looking for the secrets and for every CPF and CNS of the input XMLs.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from pathlib import Path
@@ -45,6 +46,15 @@ def variants(value: bytes) -> set[bytes]:
     if len(v) == 15:
         out.add(f"{v[:3]} {v[3:7]} {v[7:11]} {v[11:]}")
     return {x.encode() for x in out}
+
+
+def secret_needles(secret: str | bytes) -> set[bytes]:
+    """What must never appear in an output for a secret: the value, its plain sha256 (hex)
+    and every 8-character piece of it."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    needles = {raw, hashlib.sha256(raw).hexdigest().encode()}
+    needles.update(raw[i:i + 8] for i in range(max(0, len(raw) - 7)))
+    return needles
 
 
 def test_no_secret_or_personal_id_in_run_folder(demo_run: Path):
