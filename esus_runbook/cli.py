@@ -98,8 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"notebooks: {summary.notebooks_executed} executados, "
           f"{summary.notebooks_reused} reaproveitados")
     if summary.interrupted:
-        print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
-              f"--resume {summary.run_dir}'", file=sys.stderr)
+        from .commands import sh
+
+        print(f"Execução interrompida: retome com: esus-runbook batch {sh(args.inventory)} "
+              f"--resume {sh(summary.run_dir)}", file=sys.stderr)
     return summary.exit_code
 
 
@@ -112,7 +114,7 @@ def _require_one_site(path: str) -> None:
     n = len(load_sites(path))
     if n != 1:
         raise InputError(f"o inventário tem {n} sites e 'run' executa um só", file=path,
-                         remedy=f"use 'esus-runbook batch {sh(path)}' para todos os sites")
+                         remedy=f"para todos os sites use: esus-runbook batch {sh(path)}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

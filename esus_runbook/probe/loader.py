@@ -26,6 +26,8 @@ CURRENT_MAJOR = 1
 MAX_BYTES = 5 * 1024 * 1024
 _SCHEMA = re.compile(r"^esus-runbook/probe/(\d+)$")
 PORT_STATES = ("free", "in_use", "unknown")
+_POSIX_PATH = re.compile(r"^/[A-Za-z0-9_./+-]{0,4095}$")
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/][A-Za-z0-9_ .\\/()+-]{0,259}$")
 REMEDY = ("gere o arquivo de novo no servidor com `esus-runbook probe --json ARQUIVO` e "
           "copie-o sem editar")
 
@@ -151,6 +153,12 @@ def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
                          "total_bytes": r.get(inst, "total_bytes", int, "install_path"),
                          "writable": r.get(inst, "writable", bool, "install_path")},
     }
+    path = out["install_path"]["path"]
+    if path is not None and not (_WINDOWS_PATH if is_windows else _POSIX_PATH).match(path):
+        # it goes into the JVM drop-in and the commands shown: no shell or systemd syntax
+        warnings.append("install_path.path: caracteres não permitidos num caminho de "
+                        "instalação; ignorado")
+        out["install_path"]["path"] = None
     if out["os"]["distro_id"] is None and is_linux:
         out["os"]["distro_id"] = distro_from_text(out["os"]["distro"])
     if out["os"]["bits"] not in (None, 32, 64):
