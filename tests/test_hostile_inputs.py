@@ -369,7 +369,7 @@ def test_csv_cells_that_start_a_formula_are_escaped_and_read_back(tmp_path):
                                   observacao="=cmd|' /C calc'!A0", origem="@evil"))
     with team.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            assert all(not v[:1] in ("=", "+", "-", "@", "\t", "\r") for v in row.values())
+            assert all(v[:1] not in ("=", "+", "-", "@", "\t", "\r") for v in row.values())
     back = read_registry_file(team)[("9.9.99", "linux")]
     assert back.observacao == "=cmd|' /C calc'!A0" and back.origem == "@evil"
 
@@ -395,6 +395,24 @@ def test_probe_with_only_the_core_keys_recognises_the_distribution(tmp_path):
                       ("Rocky Linux 9.2 (Blue Onyx)", "rocky"), ("Slackware 15", None)):
         raw["os"]["distro"] = text
         assert normalize(raw)["os"]["distro_id"] == sid
+
+
+@pytest.mark.parametrize("path", ["/opt/x; rm -rf /", "/opt/$(id)", "/opt/a b",
+                                  "/opt/%n", "relativo/opt"])
+def test_probe_install_path_with_shell_syntax_is_ignored(path):
+    """The install path goes into the JVM drop-in (systemd) and the commands shown."""
+    from esus_runbook.probe import normalize
+
+    raw = json.loads((PROBES / "minima-v1.json").read_text())
+    raw["install_path"]["path"] = path
+    p = normalize(raw)
+    assert p["install_path"]["path"] is None
+    assert any("install_path.path" in w for w in p["warnings"])
+    raw["install_path"]["path"] = "/srv/e-SUS_2"
+    assert normalize(raw)["install_path"]["path"] == "/srv/e-SUS_2"
+    windows = json.loads((PROBES / "windows-server-2019.json").read_text())
+    windows["install_path"]["path"] = "C:\\Program Files (x86)\\e-SUS"
+    assert normalize(windows)["install_path"]["path"] == "C:\\Program Files (x86)\\e-SUS"
 
 
 def test_fifo_as_probe_file_is_refused(tmp_path):
