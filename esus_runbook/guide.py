@@ -27,6 +27,7 @@ from typing import Any
 
 from .commands import join, option, sh
 from .errors import InputError, RunbookError
+from .inputfiles import resolved
 from .results import LABELS, STAGES, StageResult, Status
 from .sites import Site
 
@@ -70,7 +71,7 @@ def _site_folder(site: Site) -> Path:
 def _relative(site: Site, path: str) -> str:
     """``path`` as the site file would write it (relative to its folder when inside)."""
     try:
-        return str(PurePosixPath(Path(path).resolve().relative_to(_site_folder(site).resolve())))
+        return str(PurePosixPath(resolved(path).relative_to(resolved(_site_folder(site)))))
     except ValueError:
         return path
 

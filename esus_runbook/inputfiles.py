@@ -71,6 +71,15 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, remedy: str) ->
     return data
 
 
+def resolved(path: str | os.PathLike) -> Path:
+    """``Path(path).resolve()``, or the absolute normalized path when it cannot be resolved
+    (a symlink loop raises RuntimeError in Python < 3.13): reading it later says why."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.normpath(os.path.abspath(path)))
+
+
 def _os_error(exc: OSError, p: Path, what: str) -> InputError:
     if exc.errno == errno.ELOOP:
         return InputError(f"{what}: link simbólico em ciclo", file=str(p),

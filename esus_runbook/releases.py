@@ -27,7 +27,7 @@ from typing import Any
 
 from .csvcells import read_cell, safe_cell
 from .errors import InputError
-from .inputfiles import read_bounded
+from .inputfiles import read_bounded, resolved
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",
            "origem", "observacao")
@@ -162,7 +162,7 @@ class Registry:
     """The packaged table plus an optional team registry file (``team_file``)."""
 
     def __init__(self, team_file: str | os.PathLike | None = None):
-        self.team_file = Path(team_file).resolve() if team_file else None
+        self.team_file = resolved(team_file) if team_file else None
         self._packaged = packaged_releases()
 
     def team_releases(self) -> dict[Key, Release]:

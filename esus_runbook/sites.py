@@ -32,6 +32,7 @@ from .inputfiles import (
     MAX_SITE_ID_CHARS,
     MAX_TEXT_CHARS,
     read_bounded,
+    resolved,
 )
 from .urls import db_url_problem, http_url_problem, is_hostname
 
@@ -424,7 +425,7 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
                        "informe o NOME da variável (ex.: PEC_DB_SENHA), nunca o valor secreto")
         if kind == "path":
             p = Path(os.path.expanduser(value))
-            value = str(p if p.is_absolute() else (base / p).resolve())
+            value = str(p if p.is_absolute() else resolved(base / p))
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
@@ -640,7 +641,7 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
                 _unknown(str(key), ("sites", "padroes", "registro_instaladores"), display,
                          str(key), problems)
         registry = raw.get("registro_instaladores")
-        extra = {"registro_instaladores": str((path.parent / registry).resolve())} \
+        extra = {"registro_instaladores": str(resolved(path.parent / registry))} \
             if isinstance(registry, str) and registry.strip() else {}
         defaults = raw.get("padroes") or {}
         if not isinstance(defaults, dict):
@@ -654,7 +655,7 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
             return
         for i, item in enumerate(items):
             if isinstance(item, str):
-                sub = (path.parent / item).resolve()
+                sub = resolved(path.parent / item)
                 try:
                     sub_raw = read_mapping_file(sub)
                 except InputError as exc:
@@ -686,5 +687,5 @@ def inventory_files(path: str | os.PathLike) -> list[Path]:
     files = [path]
     raw = read_mapping_file(path)
     if isinstance(raw, dict) and isinstance(raw.get("sites"), list):
-        files += [(path.parent / s).resolve() for s in raw["sites"] if isinstance(s, str)]
+        files += [resolved(path.parent / s) for s in raw["sites"] if isinstance(s, str)]
     return files

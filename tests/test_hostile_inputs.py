@@ -198,6 +198,22 @@ def test_symlink_loop_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_symlink_loop_inside_an_inventory_or_a_site_path(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    inventory = tmp_path / "inventario.yaml"
+    inventory.write_text("sites:\n  - a\n")
+    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    assert_refused(proc, "link simbólico em ciclo", str(a))
+    assert not (tmp_path / "out").exists()
+    site = tmp_path / "s.yaml"
+    site.write_text(BASE + "ambiente:\n  probe: a/sondagem.json\n")
+    result = stages.evaluate("ambiente", load_site(site), stages.StageContext())
+    check = next(c for c in result.checks if c.id == "AMB_SONDAGEM")
+    assert check.status.value == "falha" and "link simbólico em ciclo" in check.observed
+
+
 def test_fifo_as_site_file_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "site.yaml"
     os.mkfifo(fifo)
