@@ -268,6 +268,22 @@ def test_site_snapshot_is_strict_json(tmp_path):
     assert load_site_from_text(tmp_path, text).cenario["banda_mbps"] == 20.5
 
 
+def test_forged_snapshot_digest_does_not_skip_the_url_rules(tmp_path):
+    from esus_runbook.sites import _snapshot_digest
+
+    site = validate_site({"site_id": "s", "nome": "S", "municipio_ibge": "2927408"},
+                         source=tmp_path / "s.yaml")
+    snap = site.to_json()
+    snap["instalacao"]["db_url"] = f"postgresql://u@db/esus?password={SECRET}"
+    snap["instalacao"]["https_dominio"] = "x $(id)"
+    snap["_validated"] = _snapshot_digest(snap)  # anyone can recompute the digest
+    with pytest.raises(InputError) as exc:
+        load_site_from_text(tmp_path, json.dumps(snap))
+    text = str(exc.value)
+    assert "instalacao.db_url" in text and "instalacao.https_dominio" in text
+    assert SECRET not in text
+
+
 def load_site_from_text(tmp_path: Path, text: str) -> Site:
     p = tmp_path / "snap.json"
     p.write_text(text)
