@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .commands import sh
 from .errors import InputError, SecretError
 from .inputfiles import read_bounded
 
@@ -82,7 +83,7 @@ def read_secret(env_name: str | None = None, file_path: str | os.PathLike | None
         warnings: tuple[str, ...] = ()
         if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             warnings = (f"o arquivo {path} pode ser lido por outros usuários "
-                        f"(permissão {stat.S_IMODE(st.st_mode):o}): use chmod 600",)
+                        f"(permissão {stat.S_IMODE(st.st_mode):o}): use chmod 600 {sh(path)}",)
         return Secret(value, f"arquivo {path}", warnings)
     return None
 

@@ -447,6 +447,21 @@ def test_probe_install_path_with_shell_syntax_is_ignored(path):
     assert normalize(windows)["install_path"]["path"] == "C:\\Program Files (x86)\\e-SUS"
 
 
+def test_probe_text_fields_and_port_lists_are_bounded():
+    from esus_runbook.probe import normalize
+
+    raw = json.loads((PROBES / "minima-v1.json").read_text())
+    raw["cpu"]["model"] = "x" * 100_000
+    raw["ports"].update({f"k{i}": "free" for i in range(1000)})
+    raw["ports"]["99999"] = "in_use"
+    raw["ports"]["8080"] = "y" * 100_000
+    p = normalize(raw)
+    assert p["cpu"]["model"] is None
+    assert p["ports"] and all(k.isdigit() and 1 <= int(k) <= 65535 for k in p["ports"])
+    assert "99999" not in p["ports"] and p["ports"]["8080"] == "unknown"
+    assert sum(len(w) for w in p["warnings"]) < 2000
+
+
 def test_fifo_as_probe_file_is_refused(tmp_path):
     from esus_runbook.probe import load_probe
 

@@ -24,6 +24,8 @@ from .facts import PORTS, SCHEMA
 
 CURRENT_MAJOR = 1
 MAX_BYTES = 5 * 1024 * 1024
+MAX_TEXT = 1000  # one text field of a probe (a CPU model, a path...)
+MAX_PORTS = 64  # ports listed in a probe
 _SCHEMA = re.compile(r"^esus-runbook/probe/(\d+)$")
 PORT_STATES = ("free", "in_use", "unknown")
 _POSIX_PATH = re.compile(r"^/[A-Za-z0-9_./+-]{0,4095}$")
@@ -59,7 +61,11 @@ class _Reader:
         if kind is int and isinstance(value, float) and value.is_integer():
             return int(value)
         if not isinstance(value, kind):
-            self.warnings.append(f"{where}.{key}: valor inválido {value!r}; ignorado")
+            self.warnings.append(f"{where}.{key}: valor inválido {str(value)[:40]!r}; ignorado")
+            return None
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            self.warnings.append(f"{where}.{key}: texto com {len(value)} caracteres (limite "
+                                 f"{MAX_TEXT}); ignorado")
             return None
         if kind in (int, float) and value < 0:
             self.warnings.append(f"{where}.{key}: valor negativo {value!r}; ignorado")
@@ -259,18 +265,24 @@ def _disk_speed(raw: dict[str, Any], r: _Reader, out: dict[str, Any]) -> dict[st
 def _ports(raw: dict[str, Any], r: _Reader) -> tuple[dict[str, str], dict[str, str]]:
     ports = r.section(raw, "ports")
     out = {}
-    for key in {*map(str, PORTS), *map(str, ports)}:
+    numbers = {k for k in map(str, ports) if _is_port(k)}
+    if len(numbers) < len(ports):
+        r.warnings.append("ports: chaves que não são números de porta; ignoradas")
+    for key in sorted({*map(str, PORTS), *numbers}, key=int)[:MAX_PORTS]:
         value = ports.get(key)
         if value is None:
             out[key] = "unknown"
         elif value in PORT_STATES:
             out[key] = value
         else:
-            r.warnings.append(f"ports.{key}: valor inválido {value!r}; ignorado")
+            r.warnings.append(f"ports.{key}: valor inválido {str(value)[:40]!r}; ignorado")
             out[key] = "unknown"
     owners = r.section(raw, "port_owners")
-    return (dict(sorted(out.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)),
-            {str(k): str(v)[:100] for k, v in owners.items()})
+    return (out, {str(k): str(v)[:100] for k, v in owners.items() if str(k) in out})
+
+
+def _is_port(key: str) -> bool:
+    return key.isdigit() and len(key) <= 5 and 1 <= int(key) <= 65535
 
 
 def load_probe(path: str | os.PathLike) -> dict[str, Any]:

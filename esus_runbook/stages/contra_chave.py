@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..commands import sh
 from ..errors import SecretError
 from ..results import StageResult, Status
 from ..secrets import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
@@ -123,7 +124,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         for w in secret.warnings:
             r.add("CC_ARQUIVO_PERMISSAO", "Proteção do arquivo da contra-chave", Status.ALERTA,
                   "legível só pelo dono (600)", w,
-                  "Restrinja o arquivo: chmod 600 <arquivo> (a contra-chave é uma credencial).")
+                  f"Restrinja o arquivo: chmod 600 {sh(cc['contra_chave_file'] or 'ARQUIVO')} "
+                  "(a contra-chave é uma credencial).")
         metrics["contra_chave_mascarada"] = mask(secret)
         metrics["contra_chave_fingerprint"] = fingerprint(secret)
         metrics["contra_chave_origem"] = secret.source
