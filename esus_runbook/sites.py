@@ -221,6 +221,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
 }
 SECTIONS = tuple(k for k in SCHEMA if k is not None)
 SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
+MAX_UNKNOWN_KEYS = 20  # unknown keys reported one by one per mapping
 NOT_A_SITE = "não é um arquivo de site do esus-runbook (esperado 'site_id: ...', 'nome: ...')"
 NOT_A_SITE_REMEDY = "confira o caminho; veja o exemplo em examples/sites/"
 
@@ -502,6 +503,19 @@ def _unknown(key: str, known: Iterable[str], display: str, where: str,
     return near[0] if near else None
 
 
+def _report_unknown(keys: list[Any], known: Iterable[str], display: str, prefix: str,
+                    problems: list[Problem]) -> set[str]:
+    """Report at most ``MAX_UNKNOWN_KEYS`` unknown keys, then how many more there are (a file
+    with thousands of keys gets a short answer); the keys they were probably meant to be."""
+    meant = {_unknown(str(k), known, display, f"{prefix}{k}", problems) or ""
+             for k in keys[:MAX_UNKNOWN_KEYS]}
+    if len(keys) > MAX_UNKNOWN_KEYS:
+        problems.append(Problem(display, prefix.rstrip(".") or None,
+                                f"e mais {len(keys) - MAX_UNKNOWN_KEYS} chaves desconhecidas",
+                                "confira se é o arquivo certo"))
+    return meant
+
+
 def validate_site(raw: Any, *, source: Path, display: str | None = None,
                   problems: list[Problem] | None = None) -> Site | None:
     """Validate one site mapping. Appends problems to ``problems`` (and returns None when
@@ -528,11 +542,8 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
         return None
     data: dict[str, Any] = {}
     meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
-    for key in raw:
-        if key in ("_source", "_extra", "_validated"):
-            continue
-        if key not in top_keys:
-            meant.add(_unknown(str(key), top_keys, display, str(key), problems) or "")
+    meant.update(_report_unknown([k for k in raw if k not in ("_source", "_extra", "_validated")
+                                  and k not in top_keys], top_keys, display, "", problems))
     for f in SCHEMA[None]:
         if f.key in meant and raw.get(f.key) is None:
             data[f.key] = None
@@ -548,9 +559,8 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
                                     "indente as chaves da seção com dois espaços"))
             sub = {}
         fields = {f.key: f for f in SCHEMA[section]}
-        for key in sub:
-            if key not in fields:
-                _unknown(str(key), fields, display, f"{section}.{key}", problems)
+        _report_unknown([k for k in sub if k not in fields], fields, display, f"{section}.",
+                        problems)
         data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
                                     display, trusted)
                          for k, f in fields.items()}
@@ -639,10 +649,9 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
             problems.append(Problem(display, "sites", "inventário dentro de uma pasta de sites",
                                     "use um arquivo por site na pasta ou um único inventário"))
             return
-        for key in raw:
-            if key not in ("sites", "padroes", "registro_instaladores"):
-                _unknown(str(key), ("sites", "padroes", "registro_instaladores"), display,
-                         str(key), problems)
+        inventory_keys = ("sites", "padroes", "registro_instaladores")
+        _report_unknown([k for k in raw if k not in inventory_keys], inventory_keys, display,
+                        "", problems)
         registry = raw.get("registro_instaladores")
         extra = {"registro_instaladores": str(resolved(path.parent / registry))} \
             if isinstance(registry, str) and registry.strip() else {}

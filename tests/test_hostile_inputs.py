@@ -189,6 +189,15 @@ def test_huge_yaml_is_refused_without_parsing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_thousands_of_unknown_keys_get_a_short_answer(tmp_path):
+    site = tmp_path / "chaves.yaml"
+    site.write_text(BASE + "".join(f"chave_{i}: 1\n" for i in range(5000)))
+    proc = run_cli("run", site, "--out", tmp_path / "out")
+    assert_refused(proc, "chave desconhecida", "e mais 4980 chaves desconhecidas")
+    assert len(proc.stderr.splitlines()) == 21
+    assert not (tmp_path / "out").exists()
+
+
 def test_symlink_loop_is_refused(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.symlink_to(b)
