@@ -306,6 +306,7 @@ _YAML_PROBLEMS = (
     ("could not determine a constructor", "tag YAML (!) não suportada"),
     ("expected <block end>", "indentação inconsistente"),
     ("expected a single document", "mais de um documento YAML no arquivo (---)"),
+    ("exceeds the limit", "número grande demais"),
 )
 
 
@@ -419,7 +420,7 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if kind == "enum" and value not in f.choices:
             near = difflib.get_close_matches(value, f.choices, n=1)
             hint = f"você quis dizer '{near[0]}'? " if near else ""
-            return bad(f"valor '{value}' inválido",
+            return bad(f"valor '{_shown(value)}' inválido",
                        f"{hint}use um de: {', '.join(f.choices)}")
         if kind == "env" and not ENV_NAME.match(value):
             return bad("não parece um nome de variável de ambiente",
@@ -431,20 +432,20 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
-            elif isinstance(value, str) and value.strip().isdigit():
+            elif isinstance(value, str) and value.strip().isdigit() and len(value) < 19:
                 value = int(value.strip())
             else:
-                return bad(f"esperado número inteiro, encontrado '{value}'",
+                return bad(f"esperado número inteiro, encontrado '{_shown(value)}'",
                            f"escreva um número inteiro: {f.help}")
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return bad(f"esperado número, encontrado '{value}'", f"escreva um número: {f.help}")
+            return bad(f"esperado número, encontrado '{_shown(value)}'", f"escreva um número: {f.help}")
         value = float(value)
         if not math.isfinite(value):
             return bad("número inválido (NaN ou infinito)", f"escreva um número: {f.help}")
     elif kind == "bool":
         if not isinstance(value, bool):
-            return bad(f"esperado true ou false, encontrado '{value}'",
+            return bad(f"esperado true ou false, encontrado '{_shown(value)}'",
                        "escreva true ou false (sem aspas)")
     elif kind == "date":
         if isinstance(value, dt.datetime):
@@ -455,7 +456,7 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
                 return bad("data inválida (dia, mês ou hora inexistente)",
                            "use uma data real no formato AAAA-MM-DD")
         elif not isinstance(value, dt.date):
-            return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
+            return bad(f"data inválida '{_shown(value)}'", "use o formato AAAA-MM-DD")
     if f.minimum is not None and isinstance(value, (int, float)) and value < f.minimum:
         return bad(f"valor {value} abaixo do mínimo {f.minimum:g}", f"informe um valor ≥ {f.minimum:g}")
     if f.maximum is not None and isinstance(value, (int, float)) and value > f.maximum:
@@ -471,6 +472,12 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if msg:
             return bad(msg)
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as echoed in a message: at most 40 characters of it."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _parse_date(text: str) -> dt.date | None:

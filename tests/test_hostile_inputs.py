@@ -93,6 +93,12 @@ SITE_ROWS = [
      "acima do máximo", None),
     ("usuarios_huge", _site("cenario:\n  usuarios_simultaneos: 1e30\n"),
      "cenario.usuarios_simultaneos", "acima do máximo", None),
+    ("int_5000_digits_quoted", _site(f"cenario:\n  usuarios_simultaneos: \"{'9' * 5000}\"\n"),
+     "cenario.usuarios_simultaneos", "esperado número inteiro", None),
+    ("int_5000_digits", _site(f"cenario:\n  usuarios_simultaneos: {'9' * 5000}\n"), None,
+     "número grande demais", None),
+    ("list_as_number", _site(f"cenario:\n  banda_mbps: [{', '.join(['1'] * 5000)}]\n"),
+     "cenario.banda_mbps", "esperado número", None),
     ("date_feb_30", _site("contra_chave:\n  gerada_em: 2026-02-30\n"), "contra_chave.gerada_em",
      "data inválida", None),
     ("date_month_13", _site("contra_chave:\n  gerada_em: 2026-13-01\n"),
@@ -151,6 +157,7 @@ def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, case,
     proc = run_cli("run", site, "--out", out, cwd=cwd)
     assert_refused(proc, words, str(site) + (f":{key}" if key else ""))
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert len(proc.stderr) < 1000, "a mensagem não repete o conteúdo do arquivo"
     assert not out.exists(), "nada pode ser criado para uma entrada recusada"
     assert list(cwd.iterdir()) == []
     if secret:
