@@ -38,6 +38,7 @@ from .urls import db_url_problem, http_url_problem, is_hostname
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 TIPOS_INSTALACAO = ("prontuario", "centralizador_municipal", "centralizador_estadual")
 PLATAFORMAS = ("linux", "windows")
@@ -417,6 +418,9 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if len(value) > limit:
             return bad(f"texto longo demais ({len(value)} caracteres; limite {limit})",
                        f"encurte o valor: {f.help}")
+        if CONTROL.search(value):  # a terminal escape sequence, a line break in a command
+            return bad("caractere de controle no texto (quebra de linha, tabulação, ESC...)",
+                       f"escreva o valor numa linha só: {f.help}")
         if kind == "enum" and value not in f.choices:
             near = difflib.get_close_matches(value, f.choices, n=1)
             hint = f"você quis dizer '{near[0]}'? " if near else ""

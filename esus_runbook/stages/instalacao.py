@@ -68,7 +68,7 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
 
     inst, cfg = site.instalacao, site.instalador
     windows = cfg["plataforma"] == "windows"
-    q = functools.partial(quote, windows=windows)  # every site value is quoted (docs/...)
+    q = functools.partial(quote, windows=windows)  # every site value quoted: docs/limites-de-entrada.md
     problems: list[str] = []
     notes: list[str] = []
     options = ["-console", "-continue"]
