@@ -223,6 +223,8 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
 SECTIONS = tuple(k for k in SCHEMA if k is not None)
 SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
 MAX_UNKNOWN_KEYS = 20  # unknown keys reported one by one per mapping
+MAX_PROBLEMS = 100  # problems reported for one inventory
+MAX_SITES = 5000  # sites in one inventory (docs/limites-de-entrada.md)
 NOT_A_SITE = "não é um arquivo de site do esus-runbook (esperado 'site_id: ...', 'nome: ...')"
 NOT_A_SITE_REMEDY = "confira o caminho; veja o exemplo em examples/sites/"
 
@@ -637,6 +639,9 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
         if not files:
             raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
                              remedy="crie um arquivo por site, veja examples/sites/")
+        if len(files) > MAX_SITES:
+            raise InputError(f"a pasta tem {len(files)} arquivos de site (limite {MAX_SITES})",
+                             file=str(path), remedy="divida os sites em várias pastas")
         for f in files:
             try:
                 raw = read_mapping_file(f)
@@ -647,6 +652,10 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
     else:
         _load_into(path, read_mapping_file(path), sites, problems, raws, allow_inventory=True)
     _check_unique(raws, problems)
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [Problem(str(path), None, f"e mais {more} problemas",
+                                                      "corrija os primeiros e confira de novo")]
     if problems:
         raise InputError.from_problems(problems)
     return sites
@@ -675,6 +684,10 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
         if not isinstance(items, list) or not items:
             problems.append(Problem(display, "sites", "deve ser uma lista não vazia",
                                     "liste os sites com '- site_id: ...' ou caminhos"))
+            return
+        if len(items) > MAX_SITES:
+            problems.append(Problem(display, "sites", f"{len(items)} sites (limite {MAX_SITES})",
+                                    "divida o inventário em vários"))
             return
         for i, item in enumerate(items):
             if isinstance(item, str):

@@ -209,6 +209,20 @@ def test_thousands_of_unknown_keys_get_a_short_answer(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_inventory_size_and_problem_count_are_bounded(tmp_path):
+    (tmp_path / "a.yaml").write_text(BASE)
+    inventory = tmp_path / "inventario.yaml"
+    inventory.write_text("sites:\n" + "  - a.yaml\n" * 5001)
+    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    assert_refused(proc, "5001 sites (limite 5000)")
+    inventory.write_text("sites:\n" + "".join(f"  - {{site_id: s{i}, nome: S}}\n"
+                                               for i in range(300)))
+    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    assert_refused(proc, "municipio_ibge", "e mais 200 problemas")
+    assert len(proc.stderr.splitlines()) == 101
+    assert not (tmp_path / "out").exists()
+
+
 def test_symlink_loop_is_refused(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.symlink_to(b)
