@@ -108,6 +108,8 @@ def db_url_problem(url: str) -> Problem | None:
     problem = _netloc_problem(parts, "do banco")
     if problem:
         return problem
+    if parts.fragment or url.endswith("#"):
+        return "a URL do banco não pode ter '#'", example
     try:
         params = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
     except ValueError:
