@@ -293,6 +293,18 @@ def test_run_refuses_an_inventory_of_several_sites(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_site_form_reads_an_impossible_date_as_a_refusal(tmp_path):
+    from esus_runbook import form
+
+    site = tmp_path / "s.yaml"
+    site.write_text(BASE + "contra_chave:\n  gerada_em: 2026-02-30\n")
+    with pytest.raises(InputError, match="contra_chave.gerada_em: data inválida"):
+        form._read(site)
+    site.write_text(BASE + "nome2: \"a\x01b\"\n")
+    with pytest.raises(InputError, match="caractere de controle não permitido"):
+        form._read(site)
+
+
 def test_json_snapshot_with_nan_is_refused(tmp_path):
     snap = tmp_path / "site.json"
     snap.write_text('{"site_id": "s", "nome": "S", "municipio_ibge": "2927408", '
