@@ -25,6 +25,7 @@ from .inputfiles import read_bounded
 # PBKDF2 work factor: slow enough that a stored fingerprint of a short secret resists
 # guessing, cheap enough (~50 ms) for a batch of hundreds of sites.
 _ITERATIONS = 50_000
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a contra-chave, a password, an SSH key
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,6 @@ def same_secret(value: str | Secret, stored: str) -> bool:
 # Site keys that reference secrets: (section, env-var key, file key).
 SITE_SECRET_REFS = (("contra_chave", "contra_chave_env", "contra_chave_file"),
                     ("instalacao", "db_password_env", "db_password_file"))
-MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 def is_secret_file_key(dotted: str) -> bool:
