@@ -147,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts.resume = Path(args.resume) if args.resume else None
     else:
         opts.workers = 1
+        _require_one_site(args.inventory)
     summary = run_batch(args.inventory, opts)
     counts: dict[str, int] = {}
     for status in summary.site_status.values():
@@ -158,8 +159,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"notebooks: {summary.notebooks_executed} executados, "
           f"{summary.notebooks_reused} reaproveitados")
     if summary.interrupted:
-        print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
-              f"--resume {summary.run_dir}'", file=sys.stderr)
+        from .commands import sh
+
+        print(f"Execução interrompida: retome com: esus-runbook batch {sh(args.inventory)} "
+              f"--resume {sh(summary.run_dir)}", file=sys.stderr)
     return summary.exit_code
 
 
@@ -168,6 +171,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.path}: {len(sites)} site(s) válido(s): "
           f"{', '.join(s.site_id for s in sites)}")
     return 0
+
+
+def _require_one_site(path: str) -> None:
+    """``run`` is for one site: an inventory of several goes to ``batch``."""
+    from .commands import sh
+
+    n = len(load_sites(path))
+    if n != 1:
+        raise InputError(f"o inventário tem {n} sites e 'run' executa um só", file=path,
+                         remedy=f"para todos os sites use: esus-runbook batch {sh(path)}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

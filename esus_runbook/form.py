@@ -82,6 +82,11 @@ def _load_rt(text: str, path: Path) -> Any:
         # the CLI's reader builds the one-line message (line number, what is wrong)
         sites.read_mapping_file(path)
         raise
+    except (ValueError, TypeError):
+        # an impossible date (2026-02-30): the CLI's validation names the key
+        sites.load_sites(path)
+        raise InputError("data ou valor inválido no arquivo", file=str(path),
+                         remedy="confira as datas (AAAA-MM-DD)") from None
 
 
 def _dump(doc: Any) -> str:
@@ -421,7 +426,7 @@ class SiteDocument:
         try:
             raw = sites._yaml().load(text)
         except YAMLError as exc:  # the form wrote something the CLI cannot read: a bug
-            return [Problem(display, None, f"YAML inválido: {exc.__class__.__name__}",
+            return [Problem(display, None, f"YAML inválido: {sites._yaml_problem(exc)}",
                             "recarregue o arquivo")]
         raw = self._site_map(raw)
         if t.defaults and isinstance(raw, dict):

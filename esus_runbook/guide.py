@@ -25,7 +25,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .commands import join, option, sh
 from .errors import InputError, RunbookError
+from .inputfiles import resolved
 from .results import LABELS, STAGES, StageResult, Status
 from .sites import Site
 
@@ -69,7 +71,7 @@ def _site_folder(site: Site) -> Path:
 def _relative(site: Site, path: str) -> str:
     """``path`` as the site file would write it (relative to its folder when inside)."""
     try:
-        return str(PurePosixPath(Path(path).resolve().relative_to(_site_folder(site).resolve())))
+        return str(PurePosixPath(resolved(path).relative_to(resolved(_site_folder(site)))))
     except ValueError:
         return path
 
@@ -109,14 +111,14 @@ def _steps_cenario(site: Site) -> list[Step]:
 def _steps_ambiente(site: Site) -> list[Step]:
     probe = site.ambiente["probe"]
     windows = site.instalador["plataforma"] == "windows"
-    install = '"C:\\Program Files"' if windows else "/opt"
+    install = "C:\\Program Files" if windows else "/opt"
     steps = []
     if not probe:
         name = f"sondagem-{site.site_id}.json"
         steps.append(Step("No servidor onde o PEC vai rodar (não precisa de root), instale o "
                           "esus-runbook e faça a sondagem:",
-                          f"esus-runbook probe --json {name} --install-path {install} "
-                          "--disk-speed"))
+                          "esus-runbook probe " + join(["--json", name, "--install-path",
+                                                        install], windows) + " --disk-speed"))
         steps.append(Step(f"Copie o {name} para a pasta do site "
                           f"({_site_folder(site)}/probes/) e informe no arquivo do site "
                           f"ambiente.probe: probes/{name}"))
@@ -138,11 +140,12 @@ def _steps_download(site: Site) -> list[Step]:
         steps.append(Step("Informe instalador.versao: a versão publicada no portal SISAPS "
                           "(sisaps.saude.gov.br/esus → Download), ex.: 5.5.24."))
     if not inst["arquivo"]:
-        url = inst["url"] or "<link copiado do portal SISAPS>"
         steps.append(Step("Baixe o instalador (o download continua de onde parou e confere o "
                           "SHA-256):",
-                          f'esus-runbook download --url "{url}" --version {versao or "<versão>"}'
-                          f" --dest {_site_folder(site)}/instaladores"))
+                          "esus-runbook download "
+                          + option("--url", inst["url"], '"<link copiado do portal SISAPS>"')
+                          + " " + option("--version", versao, "<versão>") + " "
+                          + option("--dest", f"{_site_folder(site)}/instaladores")))
         steps.append(Step(f"Informe instalador.arquivo: instaladores/{_installer_name(site)}"))
     else:
         missing = _file_step(site, "instalador.arquivo", "o instalador baixado")
@@ -160,25 +163,25 @@ def _steps_instalacao(site: Site) -> list[Step]:
                               "(com o PEC parado):",
                               "pg_dump -Fc -p 5433 -U postgres esus > esus-antes.backup && "
                               "pg_restore -l esus-antes.backup > /dev/null"))
-        flags = " -console -continue"
-        if inst["modo"] == "treinamento":
-            flags += " -treinamento"
-        if inst["https_dominio"]:
-            flags += f" -cert-domain={inst['https_dominio']}"
-        if site.instalador["plataforma"] == "windows":
-            cmd = f"java -jar {_installer_name(site)}{flags}"
-            where = "No servidor Windows, num prompt de administrador:"
-        else:
-            cmd = f"LANG=pt_BR.UTF-8 java -jar {_installer_name(site)}{flags}"
-            where = "No servidor Linux, como root:"
-        steps.append(Step(where, cmd))
+        from .stages.instalacao import installer_command
+
+        try:  # the stage's own command, every value quoted
+            lines = installer_command(site, _installer_name(site))["linhas"]
+        except InputError:
+            lines = []
+        where = ("No servidor Windows, num PowerShell de administrador:"
+                 if site.instalador["plataforma"] == "windows" else
+                 "No servidor Linux, como root:")
+        if lines:
+            steps.append(Step(where, "\n".join(x for x in lines if not x.startswith("#"))))
         steps.append(Step("Quando o PEC responder no navegador, informe instalacao.pec_url "
                           "(ex.: http://IP-DO-SERVIDOR:8080) e execute esta etapa de novo."))
     else:
-        cmd = f"esus-runbook verify-install --pec-url {inst['pec_url']}"
-        if inst["db_url"]:
-            cmd += f" --db-url {inst['db_url']}"
-        steps.append(Step("Confira a instalação também a partir do servidor:", cmd))
+        from .pec import command
+
+        steps.append(Step("Confira a instalação também a partir do servidor:",
+                          command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
+                                  inst["db_password_file"])))
     if inst["db_url"] and not (inst["db_password_env"] or inst["db_password_file"]):
         steps.append(Step("Informe instalacao.db_password_env (NOME da variável com a senha "
                           "do banco) ou db_password_file; nunca a senha na URL."))
@@ -207,7 +210,7 @@ def _steps_contra_chave(site: Site, env: Any = None) -> list[Step]:
     elif var and not _env_defined(var, env) and not cc["contra_chave_file"]:
         steps.append(Step(f"A variável {var} não está definida neste JupyterLab: feche-o, "
                           "defina a variável no terminal e abra de novo:",
-                          f"read -s {var} && export {var} && esus-runbook lab "
+                          f"read -s {sh(var)} && export {sh(var)} && esus-runbook lab "
                           "<arquivo do site>"))
     missing = _file_step(site, "contra_chave.contra_chave_file",
                          "o arquivo protegido (chmod 600) com a contra-chave")
@@ -229,8 +232,9 @@ def _steps_xml(site: Site) -> list[Step]:
     if missing:
         return [missing]
     steps.append(Step("A mesma auditoria pela linha de comando (relatório HTML para anexar):",
-                      f'esus-runbook xml audit "{_relative(site, arquivo)}" --ibge {ibge} '
-                      f"--html auditoria-xml-{site.site_id}.html"))
+                      "esus-runbook xml audit " + join([_relative(site, arquivo), "--ibge", ibge,
+                                                        "--html",
+                                                        f"auditoria-xml-{site.site_id}.html"])))
     if not site.xml["anterior"]:
         steps.append(Step("Opcional: informe xml.anterior (o último XML importado no PEC) "
                           "para ver quem perde acesso com o arquivo novo."))

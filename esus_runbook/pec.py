@@ -13,17 +13,19 @@ The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goe
 
 from __future__ import annotations
 
-import re
+import importlib.util
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .commands import option
 from .errors import InputError
 from .ids import scrub
 from .results import Check, Status, derive_status, now_iso
 from .secrets import Secret
+from .urls import check_pec_url, parse_db_url
 
 SCHEMA = "esus-runbook/verify-install/1"
 INFO_PATH = "/api/public/info"
@@ -71,33 +73,10 @@ class VerifyReport:
 
 
 # --------------------------------------------------------------------------- inputs
-def check_pec_url(url: str, where: str = "--pec-url") -> str:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError("URL do PEC inválida: deve começar com http:// ou https://", file=where,
-                         remedy="ex.: http://10.0.0.5:8080")
-    if parts.username or parts.password:
-        raise InputError("a URL do PEC não pode conter usuário ou senha", file=where,
-                         remedy="informe só http://servidor:porta")
-    return url.rstrip("/")
-
-
 def check_db_url(url: str, where: str = "--db-url") -> dict[str, Any]:
-    """The conninfo of a ``postgresql://`` URL without password (else InputError)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    if not re.match(r"^postgres(ql)?://", url or ""):
-        raise InputError("URL do banco inválida: deve começar com postgresql://", file=where,
-                         remedy="ex.: postgresql://postgres@127.0.0.1:5433/esus")
-    try:
-        info = conninfo_to_dict(url)
-    except Exception:  # psycopg.ProgrammingError; never echo the URL (it may hold a secret)
-        raise InputError("URL do banco inválida", file=where,
-                         remedy="use postgresql://usuario@host:porta/banco") from None
-    if info.get("password"):
-        raise InputError("a URL do banco não pode conter senha", file=where,
-                         remedy="tire a senha da URL e use --db-password-env NOME_DA_VARIAVEL")
-    return info
+    """The connection parameters of a ``postgresql://`` URL without password (else
+    InputError): the site file's validator, :func:`esus_runbook.urls.parse_db_url`."""
+    return parse_db_url(url, where)
 
 
 def is_external(info: dict[str, Any]) -> bool:
@@ -276,6 +255,10 @@ def _db_error(exc: BaseException, info: dict[str, Any], password: str | None
             "confira a URL, o usuário, a senha e se o PostgreSQL está no ar")
 
 
+POSTGRES_EXTRA = ("instale o suporte ao banco: pip install 'esus-runbook[postgres]' e execute "
+                  "de novo")
+
+
 def db_target(info: dict[str, Any]) -> str:
     """``user@host:port/db`` of a conninfo (never a password) for messages."""
     return (f"{info.get('user') or '(padrão)'}@{info.get('host') or 'localhost'}:"
@@ -288,7 +271,11 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
     ``psycopg.connect``; a refused connection raises :class:`InputError` with a pt-BR
     message and remedy that never contain it. ``options`` are server settings
     (``-c name=value ...``) applied to the session."""
-    import psycopg
+    try:
+        import psycopg  # the optional "postgres" extra
+    except ImportError:
+        raise InputError("suporte a PostgreSQL não instalado nesta máquina (psycopg)",
+                         file=where, remedy=POSTGRES_EXTRA) from None
 
     info = check_db_url(db_url, where)
     secret = password.reveal() if password is not None else None
@@ -311,6 +298,11 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
                    app_version: str | None, expect_version: str | None, modo: str | None,
                    tipo_instalacao: str | None, timeout: float) -> None:
     info = check_db_url(db_url)
+    if importlib.util.find_spec("psycopg") is None:  # the optional "postgres" extra
+        r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.PENDENTE,
+              "conectar ao banco", "suporte a PostgreSQL não instalado nesta máquina (psycopg)",
+              POSTGRES_EXTRA[0].upper() + POSTGRES_EXTRA[1:] + ".")
+        return
     external = is_external(info)
     target = db_target(info)
     db: dict[str, Any] = {"alvo": target, "externo": external,
@@ -472,18 +464,16 @@ def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret 
 def command(pec_url: str | None, db_url: str | None = None, password_env: str | None = None,
             password_file: str | None = None, expect_version: str | None = None,
             modo: str | None = None, tipo: str | None = None) -> str:
-    """The ``esus-runbook verify-install`` command line for these values (no secret)."""
-    parts = ["esus-runbook verify-install", f"--pec-url {pec_url or 'http://SERVIDOR:8080'}"]
-    if expect_version:
-        parts.append(f"--expect-version {expect_version}")
-    if modo:
-        parts.append(f"--modo {modo}")
-    if tipo:
-        parts.append(f"--tipo-instalacao {tipo}")
+    """The ``esus-runbook verify-install`` command line for these values (no secret), every
+    value shell-quoted."""
+    parts = ["esus-runbook verify-install",
+             option("--pec-url", pec_url, "http://SERVIDOR:8080"),
+             option("--expect-version", expect_version), option("--modo", modo),
+             option("--tipo-instalacao", tipo)]
     if db_url:
-        parts.append(f"--db-url {db_url}")
+        parts.append(option("--db-url", db_url))
         if password_env:
-            parts.append(f"--db-password-env {password_env}")
+            parts.append(option("--db-password-env", password_env))
         elif password_file:
-            parts.append(f"--db-password-file {password_file}")
-    return " ".join(parts)
+            parts.append(option("--db-password-file", password_file))
+    return " ".join(p for p in parts if p)

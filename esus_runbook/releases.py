@@ -25,7 +25,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import HostileFileError, InputError
+from .csvcells import read_cell, safe_cell
+from .errors import InputError
+from .inputfiles import read_bounded, resolved
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",
            "origem", "observacao")
@@ -87,7 +89,7 @@ def _parse(text: str, source: str, display: str) -> dict[Key, Release]:
             raise InputError("mais valores que colunas", file=display, key=where,
                              remedy="confira as vírgulas da linha (use aspas em textos com "
                                     "vírgula)")
-        cells = {k: (v or "").strip() for k, v in row.items()}
+        cells = {k: read_cell((v or "").strip()) for k, v in row.items()}
         if not any(cells.values()):
             continue
         versao, plataforma = cells.get("versao", ""), cells.get("plataforma", "").lower()
@@ -120,14 +122,15 @@ def read_registry_file(path: str | os.PathLike) -> dict[Key, Release]:
     """Releases of a team registry file; a missing file is an empty registry."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        path.stat()
     except FileNotFoundError:
         return {}
-    if size > MAX_REGISTRY_BYTES:
-        raise HostileFileError("registro de instaladores grande demais", file=str(path),
-                               remedy="o registro é um CSV pequeno, uma linha por versão")
+    except OSError:
+        pass  # a symlink loop, a long name...: read_bounded says which
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_bounded(path, MAX_REGISTRY_BYTES, "registro de instaladores",
+                            "o registro é um CSV pequeno, uma linha por versão"
+                            ).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("o registro não está em UTF-8", file=str(path),
                          remedy="salve o CSV com codificação UTF-8") from None
@@ -159,7 +162,7 @@ class Registry:
     """The packaged table plus an optional team registry file (``team_file``)."""
 
     def __init__(self, team_file: str | os.PathLike | None = None):
-        self.team_file = Path(team_file).resolve() if team_file else None
+        self.team_file = resolved(team_file) if team_file else None
         self._packaged = packaged_releases()
 
     def team_releases(self) -> dict[Key, Release]:
@@ -220,7 +223,7 @@ def _render(rows: Any) -> str:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for r in sorted(rows, key=lambda r: (version_tuple(r.versao), r.plataforma)):
-        writer.writerow(r.row())
+        writer.writerow({k: safe_cell(v) for k, v in r.row().items()})
     return buf.getvalue()
 
 

@@ -18,11 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SecretError
+from .commands import sh
+from .errors import InputError, SecretError
+from .inputfiles import read_bounded
 
 # PBKDF2 work factor: slow enough that a stored fingerprint of a short secret resists
 # guessing, cheap enough (~50 ms) for a batch of hundreds of sites.
 _ITERATIONS = 50_000
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a contra-chave, a password, an SSH key
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,14 @@ def read_secret(env_name: str | None = None, file_path: str | os.PathLike | None
     if file_path:
         path = Path(file_path)
         try:
+            # a regular file of at most 64 KiB: a FIFO or a device would block the stage
+            value = read_bounded(path, MAX_SECRET_FILE_BYTES, what,
+                                 "crie o arquivo com o segredo (chmod 600)").decode("utf-8")
+            value = value.strip()
             st = path.stat()
-            value = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise SecretError(f"{what}: arquivo não encontrado", file=str(path),
-                              remedy="crie o arquivo com o segredo (chmod 600)") from None
+        except InputError as exc:
+            p = exc.problems[0]
+            raise SecretError(p.message, file=p.file, remedy=p.remedy) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SecretError(f"{what}: não foi possível ler o arquivo "
                               f"({exc.__class__.__name__})", file=str(path),
@@ -78,7 +84,7 @@ def read_secret(env_name: str | None = None, file_path: str | os.PathLike | None
         warnings: tuple[str, ...] = ()
         if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             warnings = (f"o arquivo {path} pode ser lido por outros usuários "
-                        f"(permissão {stat.S_IMODE(st.st_mode):o}): use chmod 600",)
+                        f"(permissão {stat.S_IMODE(st.st_mode):o}): use chmod 600 {sh(path)}",)
         return Secret(value, f"arquivo {path}", warnings)
     return None
 
@@ -107,7 +113,7 @@ def mask(value: str | Secret | None) -> str:
     return "•" * 8 + text[-2:] if len(text) >= 12 else "•" * 8
 
 
-def fingerprint(value: str | Secret, salt: bytes | str | None = None) -> str:
+def fingerprint(value: str | bytes | Secret, salt: bytes | str | None = None) -> str:
     """``pbkdf2-sha256$<iterations>$<salt hex>$<digest hex>``: slow and salted, so the
     stored form does not reveal a short secret; the same salt gives the same fingerprint."""
     text = value.reveal() if isinstance(value, Secret) else value
@@ -115,7 +121,8 @@ def fingerprint(value: str | Secret, salt: bytes | str | None = None) -> str:
         salt = os.urandom(16)
     elif isinstance(salt, str):
         salt = bytes.fromhex(salt)
-    digest = hashlib.pbkdf2_hmac("sha256", text.encode("utf-8"), salt, _ITERATIONS)
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    digest = hashlib.pbkdf2_hmac("sha256", data, salt, _ITERATIONS)
     return f"pbkdf2-sha256${_ITERATIONS}${salt.hex()}${digest.hex()}"
 
 
@@ -136,6 +143,32 @@ def same_secret(value: str | Secret, stored: str) -> bool:
 # Site keys that reference secrets: (section, env-var key, file key).
 SITE_SECRET_REFS = (("contra_chave", "contra_chave_env", "contra_chave_file"),
                     ("instalacao", "db_password_env", "db_password_file"))
+
+
+def is_secret_file_key(dotted: str) -> bool:
+    """Whether the site key ``section.key`` names a file holding a secret: every ``*_file``
+    key (contra_chave_file, db_password_file, an SSH key file...)."""
+    return dotted.rsplit(".", 1)[-1].endswith("_file")
+
+
+def resume_salt(site_id: str) -> str:
+    """The salt of a site's resume fingerprints: stable for the site, so an unchanged secret
+    gives the same fingerprint in the next run."""
+    return hashlib.sha256(f"esus-runbook/resume/{site_id}".encode()).hexdigest()[:32]
+
+
+def file_fingerprint(path: str | os.PathLike | None, salt: str) -> str | None:
+    """The slow salted :func:`fingerprint` of a secret file's bytes, never a plain content
+    hash (which would let anyone holding a run folder confirm a guessed secret); None when
+    the file does not exist, ``ilegivel`` when it cannot be read or is not a small regular
+    file."""
+    if not path or not Path(path).exists():
+        return None
+    try:
+        data = read_bounded(path, MAX_SECRET_FILE_BYTES, "segredo", "")
+    except InputError:  # a FIFO, a folder, too big, unreadable: the stage says which
+        return "ilegivel"
+    return fingerprint(data, salt)
 
 
 def site_secret_values(site, env: Mapping[str, str] | None = None) -> set[str]:

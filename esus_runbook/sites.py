@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import functools
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -22,10 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem
+from .errors import HostileFileError, InputError, Problem
+from .inputfiles import (
+    MAX_NESTING,
+    MAX_PATH_CHARS,
+    MAX_SITE_FILE_BYTES,
+    MAX_SITE_ID_CHARS,
+    MAX_TEXT_CHARS,
+    read_bounded,
+    resolved,
+)
+from .urls import db_url_problem, http_url_problem, is_hostname
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 TIPOS_INSTALACAO = ("prontuario", "centralizador_municipal", "centralizador_estadual")
 PLATAFORMAS = ("linux", "windows")
@@ -48,7 +61,8 @@ class Field:
     default: Any = None
     choices: tuple[str, ...] = ()
     minimum: float | None = None
-    check: Callable[[Any], str | None] | None = None
+    maximum: float | None = None
+    check: Callable[[Any], str | tuple[str, str] | None] | None = None
     remedy: str | None = None
 
 
@@ -83,16 +97,21 @@ def _check_sha256(v: str) -> str | None:
     return None if re.fullmatch(r"[0-9a-fA-F]{64}", v) else "SHA-256 deve ter 64 dígitos hex"
 
 
-def _check_url(v: str) -> str | None:
-    return None if re.match(r"^https?://[^\s/]+", v) else "URL deve começar com http:// ou https://"
+def _check_url(v: str) -> tuple[str, str] | None:
+    return http_url_problem(v, "do instalador")
 
 
-def _check_db_url(v: str) -> str | None:
-    if not re.match(r"^postgres(ql)?://", v):
-        return "URL do banco deve começar com postgresql://"
-    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", v):
-        return "a URL do banco não pode conter senha"
-    return None
+def _check_pec_url(v: str) -> tuple[str, str] | None:
+    return http_url_problem(v, "do PEC")
+
+
+def _check_db_url(v: str) -> tuple[str, str] | None:
+    return db_url_problem(v)
+
+
+def _check_hostname(v: str) -> str | None:
+    return None if is_hostname(v) and not v.startswith("[") and ":" not in v else \
+        "domínio inválido (RFC 1123: letras, números, '-' e '.')"
 
 
 SCHEMA: dict[str | None, tuple[Field, ...]] = {
@@ -117,10 +136,11 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "prontuario (PEC completo) ou centralizador municipal/estadual.",
               default="prontuario", choices=TIPOS_INSTALACAO),
         Field("usuarios_simultaneos", "int", "Usuários simultâneos",
-              "Quantos profissionais usam o PEC ao mesmo tempo no pico.", minimum=1),
+              "Quantos profissionais usam o PEC ao mesmo tempo no pico.", minimum=1,
+              maximum=100_000),
         Field("ubs_atendidas", "int", "UBS atendidas",
               "Quantas unidades usam esta instalação (mais de 1 = centralizada).",
-              default=1, minimum=1),
+              default=1, minimum=1, maximum=10_000),
         Field("internet_estavel", "bool", "Internet estável",
               "A conexão entre as unidades e o servidor é estável?"),
         Field("energia_estavel", "bool", "Energia estável",
@@ -132,13 +152,15 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
         Field("politica_seguranca", "bool", "Política de segurança",
               "Há política de segurança da informação formalizada?"),
         Field("banda_mbps", "float", "Banda (Mbps)",
-              "Banda contratada do link do servidor (opcional).", minimum=0),
+              "Banda contratada do link do servidor (opcional).", minimum=0,
+              maximum=1_000_000),
     ),
     "ambiente": (
         Field("probe", "path", "Arquivo de sondagem",
               "JSON gerado por `esus-runbook probe --json` no servidor."),
         Field("passmark", "int", "PassMark da CPU",
-              "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0),
+              "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0,
+              maximum=1_000_000),
     ),
     "instalador": (
         Field("versao", "str", "Versão do PEC", "Versão a instalar, ex.: 5.5.24.",
@@ -159,7 +181,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
         Field("atualizacao", "bool", "Atualização",
               "true quando já existe um PEC instalado que será atualizado.", default=False),
         Field("pec_url", "str", "URL do PEC",
-              "Endereço do PEC instalado, ex.: http://10.0.0.5:8080.", check=_check_url),
+              "Endereço do PEC instalado, ex.: http://10.0.0.5:8080.", check=_check_pec_url),
         Field("db_url", "str", "URL do banco",
               "postgresql://usuario@host:5433/esus (sem senha).", check=_check_db_url,
               remedy="tire a senha da URL e informe o nome da variável em db_password_env"),
@@ -168,9 +190,10 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
         Field("db_password_file", "path", "Arquivo da senha do banco",
               "Arquivo (permissão 600) com a senha do banco."),
         Field("https_dominio", "str", "Domínio HTTPS",
-              "Domínio público para o HTTPS automático (-cert-domain), se desejado."),
+              "Domínio público para o HTTPS automático (-cert-domain), se desejado.",
+              check=_check_hostname, remedy="informe só o nome, ex.: pec.municipio.gov.br"),
         Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
-              default=443, minimum=1),
+              default=443, minimum=1, maximum=65535),
         Field("data_instalacao", "date", "Data da instalação",
               "Quando o PEC foi instalado (a contra-chave não pode ser anterior)."),
     ),
@@ -199,6 +222,11 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
 }
 SECTIONS = tuple(k for k in SCHEMA if k is not None)
 SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
+MAX_UNKNOWN_KEYS = 20  # unknown keys reported one by one per mapping
+MAX_PROBLEMS = 100  # problems reported for one inventory
+MAX_SITES = 5000  # sites in one inventory (docs/limites-de-entrada.md)
+NOT_A_SITE = "não é um arquivo de site do esus-runbook (esperado 'site_id: ...', 'nome: ...')"
+NOT_A_SITE_REMEDY = "confira o caminho; veja o exemplo em examples/sites/"
 
 
 @dataclass
@@ -231,7 +259,7 @@ class Site:
         skips the per-value checks it already passed (check digits need numpy, a cost every
         batch notebook would pay); any edit voids the digest and brings the checks back."""
         snap = json.loads(json.dumps({**self.data, "_source": self.source, "_extra": self.extra},
-                                     default=str))
+                                     default=str, allow_nan=False))  # NaN is not JSON
         snap["_validated"] = _snapshot_digest(snap)
         return snap
 
@@ -250,40 +278,123 @@ def _yaml():
 
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False
+    y.Constructor = _text_dates_constructor()
     return y
 
 
+@functools.lru_cache(maxsize=1)
+def _text_dates_constructor():
+    """ruamel's safe constructor with timestamps left as text: an impossible date
+    (2026-02-30) becomes a validation problem of its key, not a ValueError in the parser."""
+    from ruamel.yaml.constructor import SafeConstructor
+
+    class TextDates(SafeConstructor):
+        pass
+
+    TextDates.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+    return TextDates
+
+
+# ruamel's English problem texts → pt-BR (the first fragment found in the message wins)
+_YAML_PROBLEMS = (
+    ("duplicate", "chave repetida"),
+    ("another document", "mais de um documento YAML no arquivo (---)"),
+    ("special characters are not allowed", "caractere de controle não permitido"),
+    ("unacceptable character", "caractere de controle não permitido"),
+    ("cannot start any token", "caractere que não pode começar um valor (tabulação?)"),
+    ("mapping values are not allowed", "':' em lugar inesperado (valor com ':' sem aspas?)"),
+    ("could not find expected ':'", "falta ':' depois de uma chave"),
+    ("found unexpected end of stream", "aspas ou colchetes não fechados"),
+    ("found undefined alias", "alias (*nome) sem âncora (&nome)"),
+    ("could not determine a constructor", "tag YAML (!) não suportada"),
+    ("expected <block end>", "indentação inconsistente"),
+    ("expected a single document", "mais de um documento YAML no arquivo (---)"),
+    ("exceeds the limit", "número grande demais"),
+)
+
+
+def _yaml_problem(exc: BaseException) -> str:
+    text = str(exc).lower()
+    for fragment, pt in _YAML_PROBLEMS:
+        if fragment in text:
+            return pt
+    return "sintaxe inválida"
+
+
 def read_mapping_file(path: Path) -> Any:
-    """Parse a YAML or JSON file; a syntax problem is an InputError naming the line."""
+    """Parse a YAML or JSON file; a syntax problem is an InputError naming the line.
+
+    The file must be a regular file of at most ``MAX_SITE_FILE_BYTES`` (checked before
+    parsing) nested at most ``MAX_NESTING`` levels; dates stay text (see ``_coerce``)."""
+    path = Path(path)
+    data = read_bounded(path, MAX_SITE_FILE_BYTES, "arquivo de site",
+                        "um arquivo de site tem poucos KB; num inventário grande use um "
+                        "arquivo por site")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("arquivo não encontrado", file=str(path),
-                         remedy="confira o caminho") from None
-    except IsADirectoryError:
-        raise InputError("é uma pasta, não um arquivo", file=str(path)) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("o arquivo não está em UTF-8", file=str(path),
                          remedy="salve o arquivo com codificação UTF-8") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            raw = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise InputError(f"JSON inválido na linha {exc.lineno}", file=str(path),
                              remedy="corrija a sintaxe") from None
+        except ValueError:
+            raise InputError("JSON com NaN ou Infinity", file=str(path),
+                             remedy="use números finitos") from None
+        except RecursionError:
+            raise _too_deep(path) from None
+    else:
+        raw = _load_yaml(text, path)
+    if _depth(raw) > MAX_NESTING:
+        raise _too_deep(path)
+    return raw
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _too_deep(path: Path) -> InputError:
+    return HostileFileError(f"aninhamento demais (mais de {MAX_NESTING} níveis)",
+                            file=str(path), remedy="um arquivo de site tem no máximo 4 níveis")
+
+
+def _load_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
         return _yaml().load(text)
-    except YAMLError as exc:
+    except RecursionError:
+        raise _too_deep(path) from None
+    except (YAMLError, ValueError, TypeError, AttributeError) as exc:
+        # YAMLError and its subclasses (ReaderError, ComposerError...); ValueError/TypeError
+        # for values ruamel's constructors reject: never shown to users in English
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f" na linha {mark.line + 1}" if mark is not None else ""
-        what = getattr(exc, "problem", None) or exc.__class__.__name__
-        if "duplicate" in str(exc).lower():
-            what = "chave repetida"
-        raise InputError(f"YAML inválido{line}: {what}", file=str(path),
+        if mark is None and getattr(exc, "position", None) is not None:  # ReaderError
+            line = f" na posição {exc.position}"
+        raise InputError(f"YAML inválido{line}: {_yaml_problem(exc)}", file=str(path),
                          remedy="corrija a sintaxe (indentação com espaços, 'chave: valor')") \
             from None
+
+
+def _depth(node: Any) -> int:
+    """Nesting depth of parsed YAML/JSON, without recursion (aliases counted once)."""
+    deepest, stack, seen = 0, [(node, 1)], set()
+    while stack:
+        item, level = stack.pop()
+        if not isinstance(item, (dict, list)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        deepest = max(deepest, level)
+        if level > MAX_NESTING:
+            return level
+        stack.extend((child, level + 1)
+                     for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem],
@@ -304,64 +415,118 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if isinstance(value, int) and f.key in ("municipio_ibge", "cnes"):
             value = str(value).zfill(7 if f.key == "cnes" else 0)
         value = str(value).strip()
+        limit = MAX_SITE_ID_CHARS if f.key == "site_id" else \
+            MAX_PATH_CHARS if kind == "path" else MAX_TEXT_CHARS
+        if len(value) > limit:
+            return bad(f"texto longo demais ({len(value)} caracteres; limite {limit})",
+                       f"encurte o valor: {f.help}")
+        if CONTROL.search(value):  # a terminal escape sequence, a line break in a command
+            return bad("caractere de controle no texto (quebra de linha, tabulação, ESC...)",
+                       f"escreva o valor numa linha só: {f.help}")
         if kind == "enum" and value not in f.choices:
             near = difflib.get_close_matches(value, f.choices, n=1)
             hint = f"você quis dizer '{near[0]}'? " if near else ""
-            return bad(f"valor '{value}' inválido",
+            return bad(f"valor '{_shown(value)}' inválido",
                        f"{hint}use um de: {', '.join(f.choices)}")
         if kind == "env" and not ENV_NAME.match(value):
             return bad("não parece um nome de variável de ambiente",
                        "informe o NOME da variável (ex.: PEC_DB_SENHA), nunca o valor secreto")
         if kind == "path":
             p = Path(os.path.expanduser(value))
-            value = str(p if p.is_absolute() else (base / p).resolve())
+            value = str(p if p.is_absolute() else resolved(base / p))
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
-            elif isinstance(value, str) and value.strip().isdigit():
+            elif isinstance(value, str) and value.strip().isdigit() and len(value) < 19:
                 value = int(value.strip())
             else:
-                return bad(f"esperado número inteiro, encontrado '{value}'",
+                return bad(f"esperado número inteiro, encontrado '{_shown(value)}'",
                            f"escreva um número inteiro: {f.help}")
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return bad(f"esperado número, encontrado '{value}'", f"escreva um número: {f.help}")
+            return bad(f"esperado número, encontrado '{_shown(value)}'", f"escreva um número: {f.help}")
         value = float(value)
+        if not math.isfinite(value):
+            return bad("número inválido (NaN ou infinito)", f"escreva um número: {f.help}")
     elif kind == "bool":
         if not isinstance(value, bool):
-            return bad(f"esperado true ou false, encontrado '{value}'",
+            return bad(f"esperado true ou false, encontrado '{_shown(value)}'",
                        "escreva true ou false (sem aspas)")
     elif kind == "date":
         if isinstance(value, dt.datetime):
             value = value.date()
         elif isinstance(value, str):
-            try:
-                value = dt.date.fromisoformat(value.strip())
-            except ValueError:
-                return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
+            value = _parse_date(value.strip())
+            if value is None:
+                return bad("data inválida (dia, mês ou hora inexistente)",
+                           "use uma data real no formato AAAA-MM-DD")
         elif not isinstance(value, dt.date):
-            return bad(f"data inválida '{value}'", "use o formato AAAA-MM-DD")
+            return bad(f"data inválida '{_shown(value)}'", "use o formato AAAA-MM-DD")
     if f.minimum is not None and isinstance(value, (int, float)) and value < f.minimum:
         return bad(f"valor {value} abaixo do mínimo {f.minimum:g}", f"informe um valor ≥ {f.minimum:g}")
-    if f.check is not None and isinstance(value, str) and not trusted:
-        msg = f.check(value)
+    if f.maximum is not None and isinstance(value, (int, float)) and value > f.maximum:
+        return bad(f"valor {value:g} acima do máximo {f.maximum:g}",
+                   f"informe um valor ≤ {f.maximum:g}: {f.help}")
+    if f.check is not None and isinstance(value, str):
+        # an unedited snapshot skips only the check digits (numpy); every other check is
+        # cheap and runs always: the digest proves no edit, not who wrote the snapshot
+        msg = ((None if re.fullmatch(r"\d{7}", value) else "deve ter 7 dígitos")
+               if trusted and f.check in (_check_ibge, _check_cnes) else f.check(value))
+        if isinstance(msg, tuple):
+            return bad(*msg)
         if msg:
             return bad(msg)
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as echoed in a message: at most 40 characters of it."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _parse_date(text: str) -> dt.date | None:
+    """A date from ``AAAA-MM-DD`` (or a date-time, which YAML also writes unquoted); None
+    when the day, month or time does not exist."""
+    if len(text) > 40:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
 
 
 def _unknown(key: str, known: Iterable[str], display: str, where: str,
              problems: list[Problem]) -> str | None:
     """Report an unknown key; return the known key it was probably meant to be."""
     known = list(known)
-    near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if len(where) > 80:  # a key is echoed back: keep it short
+        where = where[:77] + "..."
+    near = difflib.get_close_matches(key[:80], known, n=1, cutoff=0.6)
     hint = f"você quis dizer '{near[0]}'?" if near else f"chaves válidas: {', '.join(known)}"
     msg = "chave desconhecida"
     if any(s in key.lower() for s in SECRET_LIKE_KEYS):
         hint = "segredos não vão no arquivo do site: use *_env (variável) ou *_file (arquivo)"
     problems.append(Problem(display, where, msg, hint))
     return near[0] if near else None
+
+
+def _report_unknown(keys: list[Any], known: Iterable[str], display: str, prefix: str,
+                    problems: list[Problem]) -> set[str]:
+    """Report at most ``MAX_UNKNOWN_KEYS`` unknown keys, then how many more there are (a file
+    with thousands of keys gets a short answer); the keys they were probably meant to be."""
+    meant = {_unknown(str(k), known, display, f"{prefix}{k}", problems) or ""
+             for k in keys[:MAX_UNKNOWN_KEYS]}
+    if len(keys) > MAX_UNKNOWN_KEYS:
+        problems.append(Problem(display, prefix.rstrip(".") or None,
+                                f"e mais {len(keys) - MAX_UNKNOWN_KEYS} chaves desconhecidas",
+                                "confira se é o arquivo certo"))
+    return meant
 
 
 def validate_site(raw: Any, *, source: Path, display: str | None = None,
@@ -374,8 +539,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     base = source.parent
     before = len(problems)
     if not isinstance(raw, dict):
-        problems.append(Problem(display, None, "o site deve ser um mapeamento 'chave: valor'",
-                                "veja o exemplo em examples/sites/"))
+        problems.append(Problem(display, None, NOT_A_SITE, NOT_A_SITE_REMEDY))
         if own:
             raise InputError.from_problems(problems)
         return None
@@ -383,13 +547,16 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     trusted = isinstance(raw.get("_validated"), str) and \
         raw["_validated"] == _snapshot_digest(raw)
     top_keys = [f.key for f in SCHEMA[None]] + list(SECTIONS)
+    if raw and not any(k in top_keys for k in raw):
+        # another kind of file (a mistyped path, /etc/shadow...): never echo its content
+        problems.append(Problem(display, None, NOT_A_SITE, NOT_A_SITE_REMEDY))
+        if own:
+            raise InputError.from_problems(problems)
+        return None
     data: dict[str, Any] = {}
     meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
-    for key in raw:
-        if key in ("_source", "_extra", "_validated"):
-            continue
-        if key not in top_keys:
-            meant.add(_unknown(str(key), top_keys, display, str(key), problems) or "")
+    meant.update(_report_unknown([k for k in raw if k not in ("_source", "_extra", "_validated")
+                                  and k not in top_keys], top_keys, display, "", problems))
     for f in SCHEMA[None]:
         if f.key in meant and raw.get(f.key) is None:
             data[f.key] = None
@@ -405,9 +572,8 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
                                     "indente as chaves da seção com dois espaços"))
             sub = {}
         fields = {f.key: f for f in SCHEMA[section]}
-        for key in sub:
-            if key not in fields:
-                _unknown(str(key), fields, display, f"{section}.{key}", problems)
+        _report_unknown([k for k in sub if k not in fields], fields, display, f"{section}.",
+                        problems)
         data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
                                     display, trusted)
                          for k, f in fields.items()}
@@ -473,6 +639,9 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
         if not files:
             raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
                              remedy="crie um arquivo por site, veja examples/sites/")
+        if len(files) > MAX_SITES:
+            raise InputError(f"a pasta tem {len(files)} arquivos de site (limite {MAX_SITES})",
+                             file=str(path), remedy="divida os sites em várias pastas")
         for f in files:
             try:
                 raw = read_mapping_file(f)
@@ -483,6 +652,10 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
     else:
         _load_into(path, read_mapping_file(path), sites, problems, raws, allow_inventory=True)
     _check_unique(raws, problems)
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [Problem(str(path), None, f"e mais {more} problemas",
+                                                      "corrija os primeiros e confira de novo")]
     if problems:
         raise InputError.from_problems(problems)
     return sites
@@ -496,12 +669,11 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
             problems.append(Problem(display, "sites", "inventário dentro de uma pasta de sites",
                                     "use um arquivo por site na pasta ou um único inventário"))
             return
-        for key in raw:
-            if key not in ("sites", "padroes", "registro_instaladores"):
-                _unknown(str(key), ("sites", "padroes", "registro_instaladores"), display,
-                         str(key), problems)
+        inventory_keys = ("sites", "padroes", "registro_instaladores")
+        _report_unknown([k for k in raw if k not in inventory_keys], inventory_keys, display,
+                        "", problems)
         registry = raw.get("registro_instaladores")
-        extra = {"registro_instaladores": str((path.parent / registry).resolve())} \
+        extra = {"registro_instaladores": str(resolved(path.parent / registry))} \
             if isinstance(registry, str) and registry.strip() else {}
         defaults = raw.get("padroes") or {}
         if not isinstance(defaults, dict):
@@ -513,9 +685,13 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
             problems.append(Problem(display, "sites", "deve ser uma lista não vazia",
                                     "liste os sites com '- site_id: ...' ou caminhos"))
             return
+        if len(items) > MAX_SITES:
+            problems.append(Problem(display, "sites", f"{len(items)} sites (limite {MAX_SITES})",
+                                    "divida o inventário em vários"))
+            return
         for i, item in enumerate(items):
             if isinstance(item, str):
-                sub = (path.parent / item).resolve()
+                sub = resolved(path.parent / item)
                 try:
                     sub_raw = read_mapping_file(sub)
                 except InputError as exc:
@@ -547,5 +723,5 @@ def inventory_files(path: str | os.PathLike) -> list[Path]:
     files = [path]
     raw = read_mapping_file(path)
     if isinstance(raw, dict) and isinstance(raw.get("sites"), list):
-        files += [(path.parent / s).resolve() for s in raw["sites"] if isinstance(s, str)]
+        files += [resolved(path.parent / s) for s in raw["sites"] if isinstance(s, str)]
     return files

@@ -363,7 +363,7 @@ def test_guidance_follows_the_inputs(tmp_path, monkeypatch):
                for s in steps("xml"))
     write(tmp_path / "sites" / "xml" / "XmlParaESUS31_292740.zip", "zip")
     xml = [s.command for s in steps("xml") if s.command]
-    assert xml == ['esus-runbook xml audit "xml/XmlParaESUS31_292740.zip" --ibge 2927408 '
+    assert xml == ["esus-runbook xml audit xml/XmlParaESUS31_292740.zip --ibge 2927408 "
                    "--html auditoria-xml-ubs-comentada.html"]
     ok = StageResult(site.site_id, "cenario")
     ok.add("CEN_PERFIL", "Perfil", Status.OK)

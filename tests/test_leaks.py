@@ -7,13 +7,15 @@ looking for the secrets and for every CPF and CNS of the input XMLs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from esus_runbook.secrets import site_secret_values
+from esus_runbook.secrets import SITE_SECRET_REFS, site_secret_values
 from esus_runbook.sites import load_sites
 
 from .conftest import EXAMPLES, demo_env
@@ -47,6 +49,15 @@ def variants(value: bytes) -> set[bytes]:
     return {x.encode() for x in out}
 
 
+def secret_needles(secret: str | bytes) -> set[bytes]:
+    """What must never appear in an output for a secret: the value, its plain sha256 (hex)
+    and every 8-character piece of it."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    needles = {raw, hashlib.sha256(raw).hexdigest().encode()}
+    needles.update(raw[i:i + 8] for i in range(max(0, len(raw) - 7)))
+    return needles
+
+
 def test_no_secret_or_personal_id_in_run_folder(demo_run: Path):
     sites = load_sites(EXAMPLES / "inventario.yaml")
     env = demo_env()
@@ -68,6 +79,30 @@ def test_no_secret_or_personal_id_in_run_folder(demo_run: Path):
                 leaks.append(f"{f.relative_to(demo_run)}: {kind} …{needle[-3:].decode()}")
                 break
     assert leaks == []
+
+
+def test_no_plain_hash_of_a_secret_or_secret_file_in_run_folder(demo_run: Path):
+    """Issue 12: a secret file is fingerprinted only with the salted slow PBKDF2, never a
+    sha256 of its content (which would confirm a guessed contra-chave)."""
+    sites = load_sites(EXAMPLES / "inventario.yaml")
+    env = demo_env()
+    hashes: set[bytes] = set()
+    secret_files = []
+    for s in sites:
+        hashes.update(hashlib.sha256(v.encode()).hexdigest().encode()
+                      for v in site_secret_values(s, env=env))
+        for section, _, file_key in SITE_SECRET_REFS:
+            path = (s.data.get(section) or {}).get(file_key)
+            if path and Path(path).is_file():
+                secret_files.append(path)
+                hashes.add(hashlib.sha256(Path(path).read_bytes()).hexdigest().encode())
+    assert secret_files, "the demo must reference a secret file"
+    leaks = [f.relative_to(demo_run) for f in demo_run.rglob("*") if f.is_file()
+             and any(h in f.read_bytes() for h in hashes)]
+    assert leaks == []
+    fingerprints = [json.loads(p.read_text())["inputs"]["contra_chave.contra_chave_file"]
+                    for p in demo_run.glob("*/contra_chave.json")]
+    assert any(str(fp).startswith("pbkdf2-sha256$") for fp in fingerprints)
 
 
 def test_secrets_are_not_papermill_parameters(demo_run: Path):

@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HostileFileError, InputError
+from ..inputfiles import read_bounded
 from .facts import PORTS, SCHEMA
 
 CURRENT_MAJOR = 1
 MAX_BYTES = 5 * 1024 * 1024
+MAX_TEXT = 1000  # one text field of a probe (a CPU model, a path...)
+MAX_PORTS = 64  # ports listed in a probe
 _SCHEMA = re.compile(r"^esus-runbook/probe/(\d+)$")
 PORT_STATES = ("free", "in_use", "unknown")
+_POSIX_PATH = re.compile(r"^/[A-Za-z0-9_./+-]{0,4095}$")
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/][A-Za-z0-9_ .\\/()+-]{0,259}$")
 REMEDY = ("gere o arquivo de novo no servidor com `esus-runbook probe --json ARQUIVO` e "
           "copie-o sem editar")
 
@@ -56,7 +61,11 @@ class _Reader:
         if kind is int and isinstance(value, float) and value.is_integer():
             return int(value)
         if not isinstance(value, kind):
-            self.warnings.append(f"{where}.{key}: valor inválido {value!r}; ignorado")
+            self.warnings.append(f"{where}.{key}: valor inválido {str(value)[:40]!r}; ignorado")
+            return None
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            self.warnings.append(f"{where}.{key}: texto com {len(value)} caracteres (limite "
+                                 f"{MAX_TEXT}); ignorado")
             return None
         if kind in (int, float) and value < 0:
             self.warnings.append(f"{where}.{key}: valor negativo {value!r}; ignorado")
@@ -81,6 +90,24 @@ def pg_version_tuple(version: str | None) -> tuple[int, ...] | None:
         return None
     m = re.match(r"^(\d+(?:\.\d+)*)", version.strip())
     return tuple(int(x) for x in m.group(1).split(".")) if m else None
+
+
+def distro_from_text(text: str | None) -> str | None:
+    """The ``sistemas.csv`` id of a Linux distribution named in free text, for probes that
+    hold only the core keys ("Debian GNU/Linux 12 (bookworm)" -> "debian"); None when no
+    known name starts the text."""
+    from ..data import read_csv
+
+    low = " ".join((text or "").lower().split())
+    if not low:
+        return None
+    for row in read_csv("sistemas.csv"):
+        sid, nome = str(row["id"]).lower(), str(row["nome"]).lower()
+        if sid == "windows":
+            continue
+        if low == sid or low.startswith((sid + " ", nome)):
+            return sid
+    return None
 
 
 def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
@@ -132,6 +159,14 @@ def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
                          "total_bytes": r.get(inst, "total_bytes", int, "install_path"),
                          "writable": r.get(inst, "writable", bool, "install_path")},
     }
+    path = out["install_path"]["path"]
+    if path is not None and not (_WINDOWS_PATH if is_windows else _POSIX_PATH).match(path):
+        # it goes into the JVM drop-in and the commands shown: no shell or systemd syntax
+        warnings.append("install_path.path: caracteres não permitidos num caminho de "
+                        "instalação; ignorado")
+        out["install_path"]["path"] = None
+    if out["os"]["distro_id"] is None and is_linux:
+        out["os"]["distro_id"] = distro_from_text(out["os"]["distro"])
     if out["os"]["bits"] not in (None, 32, 64):
         warnings.append(f"os.bits: valor inválido {out['os']['bits']!r}; ignorado")
         out["os"]["bits"] = None
@@ -230,40 +265,42 @@ def _disk_speed(raw: dict[str, Any], r: _Reader, out: dict[str, Any]) -> dict[st
 def _ports(raw: dict[str, Any], r: _Reader) -> tuple[dict[str, str], dict[str, str]]:
     ports = r.section(raw, "ports")
     out = {}
-    for key in {*map(str, PORTS), *map(str, ports)}:
+    numbers = {k for k in map(str, ports) if _is_port(k)}
+    if len(numbers) < len(ports):
+        r.warnings.append("ports: chaves que não são números de porta; ignoradas")
+    for key in sorted({*map(str, PORTS), *numbers}, key=int)[:MAX_PORTS]:
         value = ports.get(key)
         if value is None:
             out[key] = "unknown"
         elif value in PORT_STATES:
             out[key] = value
         else:
-            r.warnings.append(f"ports.{key}: valor inválido {value!r}; ignorado")
+            r.warnings.append(f"ports.{key}: valor inválido {str(value)[:40]!r}; ignorado")
             out[key] = "unknown"
     owners = r.section(raw, "port_owners")
-    return (dict(sorted(out.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)),
-            {str(k): str(v)[:100] for k, v in owners.items()})
+    return (out, {str(k): str(v)[:100] for k, v in owners.items() if str(k) in out})
+
+
+def _is_port(key: str) -> bool:
+    return key.isdigit() and len(key) <= 5 and 1 <= int(key) <= 65535
 
 
 def load_probe(path: str | os.PathLike) -> dict[str, Any]:
     """Read and normalize a probe file; InputError (exit 2) when it is missing or corrupt."""
     p = Path(path)
     try:
-        size = p.stat().st_size
+        p.stat()
     except FileNotFoundError:
         raise InputError("arquivo de sondagem não encontrado", file=str(p),
                          remedy="rode `esus-runbook probe --json ARQUIVO` no servidor, copie o "
                          "arquivo e confira o caminho em ambiente.probe") from None
-    except OSError as exc:
-        raise InputError(f"não foi possível ler o arquivo de sondagem ({exc.strerror})",
-                         file=str(p), remedy="confira o caminho e as permissões") from None
-    if p.is_dir():
-        raise InputError("é uma pasta, não um arquivo de sondagem", file=str(p),
-                         remedy="informe o arquivo .json gerado por `esus-runbook probe`")
-    if size > MAX_BYTES:
-        raise HostileFileError(f"arquivo grande demais para uma sondagem ({size} bytes)",
-                               file=str(p), remedy=REMEDY)
+    except OSError:
+        pass  # a symlink loop, a long name...: read_bounded says which
+    # a regular file (a FIFO would block), at most MAX_BYTES, checked before reading
+    data = read_bounded(p, MAX_BYTES, "arquivo de sondagem",
+                        "informe o arquivo .json gerado por `esus-runbook probe`")
     try:
-        raw = json.loads(p.read_bytes().decode("utf-8"))
+        raw = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError("o arquivo de sondagem não está em UTF-8", file=str(p),
                          remedy=REMEDY) from None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..csvcells import safe_cell
 from ..render.env import environment
 from ..results import (
     SEVERITY,
@@ -63,7 +64,7 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
     run_dir = Path(run_dir)
     df = build_rollup(run_dir)
     paths = {k: run_dir / f"rollup.{k}" for k in ("csv", "json", "html")}
-    write_text_atomic(paths["csv"], df.to_csv(index=False))
+    write_text_atomic(paths["csv"], df.map(safe_cell).to_csv(index=False))
     overall = site_statuses(df) if len(df) else pd.Series(dtype=object)
     totals = {stage: df.loc[df["stage"] == stage, "status"].value_counts().to_dict()
               for stage in STAGES}

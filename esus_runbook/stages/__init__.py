@@ -18,7 +18,9 @@ change. :func:`evaluate` records them *before* the stage runs (so a file changed
 stage reads it shows up as changed):
 
 - ``site``: sha256 of the values of ``INPUT_KEYS`` (paths are absolute: moving a file counts);
-- one entry per ``INPUT_FILES`` key: ``sha256:<hex>`` of the content; above ``HASH_LIMIT``
+- one entry per ``INPUT_FILES`` key: for a file holding a secret (every ``*_file`` key) the
+  slow salted ``secrets.file_fingerprint``, never a content hash; for the others
+  ``sha256:<hex>`` of the content; above ``HASH_LIMIT``
   (64 MB) ``sample:<size>:<mtime_ns>:<sha256 of the first and last MB>``, because hashing a
   capital's CNES XML on every resume would cost more than re-running most stages (a file
   edited in the middle with size and mtime preserved is the accepted blind spot); None when
@@ -48,6 +50,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .. import secrets
 from ..results import STAGES, StageResult
 from ..sites import Site
 
@@ -160,7 +163,9 @@ def fingerprint(stage: str, site: Site) -> dict[str, Any]:
     out: dict[str, Any] = {"site": "sha256:" + hashlib.sha256(blob).hexdigest(),
                            "esus_runbook": _version()}
     for dotted in getattr(mod, "INPUT_FILES", ()):
-        out[dotted] = file_fingerprint(_lookup(site, dotted))
+        path = _lookup(site, dotted)
+        out[dotted] = (secrets.file_fingerprint(path, secrets.resume_salt(site.site_id))
+                       if secrets.is_secret_file_key(dotted) else file_fingerprint(path))
     extra = getattr(mod, "extra_fingerprint", None)
     if extra is not None:
         out.update(extra(site))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..commands import ps, sh
 from ..data import read_csv
 from ..errors import InputError
 from ..results import StageResult, Status
@@ -61,7 +62,7 @@ def _profile(site: Site, ctx: StageContext) -> tuple[dict[str, Any] | None, str]
 
 
 def probe_command(site: Site) -> str:
-    return f"esus-runbook probe --json {site.site_id}-sondagem.json --disk-speed"
+    return f"esus-runbook probe --json {sh(site.site_id + '-sondagem.json')} --disk-speed"
 
 
 def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, str | None]:
@@ -388,8 +389,8 @@ class _Checks:
             else "fuso brasileiro configurado"
         win_want = next((n for n, row in fusos.items() if row["sistema"] == "windows"
                          and row["iana"] == want), "E. South America Standard Time")
-        how = (f'`tzutil /s "{win_want}"`' if p["is_windows"] else
-               f"`sudo timedatectl set-timezone {want}`")
+        how = (f"`tzutil /s {ps(win_want)}`" if p["is_windows"] else
+               f"`sudo timedatectl set-timezone {sh(want)}`")
         tz = p["timezone"]
         if tz is None:
             if p["timezone_configured"] is False:
@@ -432,7 +433,7 @@ class _Checks:
             + (f" por {owners[k]}" if k in owners else "") for k in need)
         busy = [k for k in need if ports.get(k) == "in_use"]
         unknown = [k for k in need if ports.get(k, "unknown") == "unknown"]
-        port = (busy or unknown or ["8080"])[0]
+        port = int((busy or unknown or ["8080"])[0])
         find = f"`netstat -ano | findstr :{port}`" if self.p["is_windows"] else \
             f"`sudo ss -ltnp 'sport = :{port}'`"
         if busy and inst.get("atualizacao"):

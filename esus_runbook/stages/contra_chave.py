@@ -9,14 +9,14 @@ salted fingerprint, so a later run can tell whether it changed without storing i
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
+from ..commands import sh
 from ..errors import SecretError
 from ..results import StageResult, Status
-from ..secrets import Secret, fingerprint, mask, read_secret, same_secret
+from ..secrets import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
 from ..sites import Site
 
 TITLE = "Contra-chave"
@@ -77,8 +77,7 @@ def extra_fingerprint(site: Site) -> dict[str, Any]:
     secret, error = _read(site, None)
     if secret is None:
         return {"contra_chave": "indisponivel" if error else None}
-    salt = hashlib.sha256(f"esus-runbook/resume/{site.site_id}".encode()).hexdigest()[:32]
-    return {"contra_chave": fingerprint(secret, salt)}
+    return {"contra_chave": fingerprint(secret, resume_salt(site.site_id))}
 
 
 def evaluate(site: Site, ctx=None) -> StageResult:
@@ -125,7 +124,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         for w in secret.warnings:
             r.add("CC_ARQUIVO_PERMISSAO", "Proteção do arquivo da contra-chave", Status.ALERTA,
                   "legível só pelo dono (600)", w,
-                  "Restrinja o arquivo: chmod 600 <arquivo> (a contra-chave é uma credencial).")
+                  f"Restrinja o arquivo: chmod 600 {sh(cc['contra_chave_file'] or 'ARQUIVO')} "
+                  "(a contra-chave é uma credencial).")
         metrics["contra_chave_mascarada"] = mask(secret)
         metrics["contra_chave_fingerprint"] = fingerprint(secret)
         metrics["contra_chave_origem"] = secret.source

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..commands import option
 from ..results import Check, StageResult, Status
 from ..sites import Site
 
@@ -61,11 +62,11 @@ def extra_fingerprint(site: Site) -> dict[str, Any]:
 def download_command(site: Site, dest: Path | str) -> str:
     inst = site.instalador
     cmd = (f'esus-runbook download --url "<link copiado do portal SISAPS>" '
-           f"--version {inst['versao'] or '<versão>'} --dest {dest}")
+           f"{option('--version', inst['versao'], '<versão>')} {option('--dest', dest)}")
     if inst["plataforma"] == "windows":
         cmd += " --platform windows"
     if site.extra and site.extra.get("registro_instaladores"):
-        cmd += f" --registry {site.extra['registro_instaladores']}"
+        cmd += " " + option("--registry", site.extra["registro_instaladores"])
     return cmd
 
 

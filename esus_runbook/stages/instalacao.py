@@ -18,9 +18,11 @@ After installing: with ``instalacao.pec_url`` the stage runs
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
+from ..commands import ps_invoke, quote
 from ..results import Check, StageResult, Status, worst
 from ..sites import Site
 
@@ -66,6 +68,7 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
 
     inst, cfg = site.instalacao, site.instalador
     windows = cfg["plataforma"] == "windows"
+    q = functools.partial(quote, windows=windows)  # every site value quoted: docs/limites-de-entrada.md
     problems: list[str] = []
     notes: list[str] = []
     options = ["-console", "-continue"]
@@ -84,8 +87,8 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
             if not host or not dbname or not user:
                 problems.append("a URL do banco externo precisa de usuário, servidor e banco "
                                 "(postgresql://usuario@servidor:5432/esus)")
-            options.append(f"-url=jdbc:postgresql://{host}:{port}/{dbname}")
-            options.append(f"-username={user}")
+            options.append(q(f"-url=jdbc:postgresql://{host}:{port}/{dbname}"))
+            options.append(q(f"-username={user}"))
             options.append(f'"-password=$env:{var}"' if windows else f'-password="${var}"')
             notes.append("A senha do banco é digitada na hora (não aparece na tela nem no "
                          "histórico) e passada por variável; durante a instalação ela fica "
@@ -95,9 +98,9 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
         if version_tuple(cfg["versao"]) < HTTPS_SINCE:
             problems.append(f"o HTTPS automático (-cert-domain) só existe a partir do PEC "
                             f"5.3; a versão {cfg['versao']} não tem essa opção")
-        options.append(f"-cert-domain={inst['https_dominio']}")
+        options.append(q(f"-cert-domain={inst['https_dominio']}"))
         if inst["https_porta"] and inst["https_porta"] != 443:
-            options.append(f"-cert-port={inst['https_porta']}")
+            options.append(q(f"-cert-port={int(inst['https_porta'])}"))
         notes.append("O HTTPS automático precisa de domínio público apontando para o servidor "
                       "e das portas 80 e 443 acessíveis da internet.")
     lines: list[str] = []
@@ -106,7 +109,8 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
         if external:
             lines.append(f'$s = Read-Host "Senha do banco" -AsSecureString; '
                          f'$env:{var} = [System.Net.NetworkCredential]::new("", $s).Password')
-        launcher = (f".\\{name}" if name.endswith(".exe") else f"java -jar {name}")
+        launcher = (ps_invoke(".\\" + name) if name.endswith(".exe")
+                    else f"java -jar {q(name)}")
         lines.append(" ".join([launcher, *options]))
         if external:
             lines.append(f"Remove-Item Env:{var}")
@@ -116,7 +120,7 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
         lines.append("# como root, na pasta do instalador")
         if external:
             lines.append(f'read -rs -p "Senha do banco: " {var}; echo')
-        lines.append(" ".join([f"LANG=pt_BR.UTF-8 java -jar {name}", *options]))
+        lines.append(" ".join([f"LANG=pt_BR.UTF-8 java -jar {q(name)}", *options]))
         if external:
             lines.append(f"unset {var}")
     return {"linhas": lines, "texto": "\n".join(lines), "opcoes": options,

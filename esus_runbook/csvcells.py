@@ -1,0 +1,29 @@
+"""CSV cells safe to open in a spreadsheet (CSV/formula injection).
+
+A cell that starts with ``= + - @``, a tab or a carriage return is read by Excel and
+LibreOffice as a formula (``=HYPERLINK(...)`` in a site's ``nome`` would run when the analyst
+opens ``rollup.csv``). Every CSV the tool writes passes its cells through :func:`safe_cell`,
+which prefixes such a cell with ``'`` (OWASP's advice); a CSV the tool also reads back (the
+installer registry) undoes it with :func:`read_cell`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would take as a formula;
+    any other value unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def read_cell(text: str) -> str:
+    """The value :func:`safe_cell` was given, from the cell it wrote."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        return text[1:]
+    return text
