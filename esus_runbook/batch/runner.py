@@ -404,6 +404,9 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
     write_json_atomic(run_dir / "run.json", meta)
     log.info("execução %s %s em %.1f s (%d notebooks executados, %d reaproveitados)",
              run_dir.name, status, seconds, counts["executed"], counts["reused"])
+    from ..catalog import record_after_batch
+
+    record_after_batch(run_dir, log)  # also when interrupted (run.json says so)
     return BatchSummary(run_dir, site_status, interrupted, seconds, counts["executed"],
                         counts["reused"], sum(t.error is not None for t in notebooks))
 
