@@ -22,7 +22,7 @@ from ..report.charts import STATUS_COLORS, pyplot, to_svg
 from ..report.env import environment
 from ..report.spreadsheet import write_csv
 from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
-from .history import READY, latest, stage_results, status_changes
+from .history import READY, latest, stage_results, status_changes, when
 
 ORDER = [s.value for s in Status]
 _SEV = {s.value: n for s, n in SEVERITY.items()}
@@ -166,8 +166,8 @@ def weekly_chart(weekly: pd.DataFrame) -> str | None:
     step = max(1, len(weekly) // 12)
     ax.set_xticks(x[::step], weekly["semana"].iloc[::step], rotation=30, ha="right")
     ax.set_ylabel("sites")
-    ax.set_title("Sites por situação geral, semana a semana", loc="left")
-    ax.legend(ncol=5, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.02), frameon=False)
+    ax.set_title("Sites por situação geral, semana a semana", loc="left", pad=22)
+    ax.legend(ncol=5, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
     return to_svg(fig)
 
 
@@ -216,7 +216,7 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
         paths[key] = write_csv(tables[key], out.parent / name)
     ready_days = d.days["dias"].dropna()
     html = environment().get_template("painel.html.j2").render(
-        d=d, tables=tables, csv=CSV_NAMES, generated_at=now_iso(), source=source,
+        d=d, tables=tables, csv=CSV_NAMES, generated_at=when(now_iso()), source=source,
         weekly_svg=weekly_chart(d.weekly), days_svg=days_chart(d.days),
         totals=d.current["situacao"].value_counts().to_dict(), order=ORDER,
         ready_median=None if ready_days.empty else float(ready_days.median()),

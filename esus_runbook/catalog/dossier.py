@@ -8,7 +8,6 @@ from __future__ import annotations
 import difflib
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from ..errors import InputError
 from ..report.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
-from .history import READY, latest, stage_results, status_changes
+from .history import READY, latest, stage_results, status_changes, when
 
 EVIDENCE_LABELS = {
     ("arquivo", "ambiente.probe"): "Arquivo da sondagem (SHA-256)",
@@ -49,16 +48,6 @@ EVIDENCE_LABELS = {
 }
 CHANGE_LABELS = {"inicio": "primeira execução", "ok": "ficou pronta", "melhorou": "melhorou",
                  "regrediu": "regrediu"}
-
-
-def when(value: Any) -> str:
-    """An ISO timestamp as ``dd/mm/aaaa HH:MM`` (its own UTC offset kept), else as given."""
-    if not value:
-        return "—"
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
-    except ValueError:
-        return str(value)
 
 
 def _site(conn: sqlite3.Connection, site_id: str, source: str) -> dict[str, Any]:

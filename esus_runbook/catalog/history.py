@@ -4,6 +4,8 @@ changes (the timeline) derived from it. Shared by the dossier and the dashboard.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -57,3 +59,13 @@ def status_changes(results: pd.DataFrame) -> pd.DataFrame:
 def latest(results: pd.DataFrame) -> pd.DataFrame:
     """The latest result of each (site, stage)."""
     return results.groupby(["site_id", "stage"], sort=False).tail(1)
+
+
+def when(value: Any) -> str:
+    """An ISO timestamp as ``dd/mm/aaaa HH:MM`` (its own UTC offset kept), else as given."""
+    if not value:
+        return "—"
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return str(value)

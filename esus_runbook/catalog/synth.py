@@ -19,13 +19,22 @@ class SiteSpec:
     nome: str
     municipio_ibge: str = "2927408"
     cnes: str | None = None
-    # stage -> checks as (id, title, status); a stage left out was not run
-    stages: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # stage -> checks as (id, title, status) or (id, title, status, expected, observed,
+    # remedy); a stage left out was not run
+    stages: dict[str, list[tuple]] = field(default_factory=dict)
 
 
 def _dump(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _full(check: tuple) -> tuple:
+    cid, title, status = check[:3]
+    if len(check) == 6:
+        return tuple(check)
+    return (cid, title, Status(status), "esperado", "observado",
+            None if status == "ok" else f"Corrija {cid}.")
 
 
 def write_run_folder(base: str | Path, run_id: str, started: datetime,
@@ -49,9 +58,7 @@ def write_run_folder(base: str | Path, run_id: str, started: datetime,
             r = StageResult(spec.site_id, stage,
                             started_at=(started + timedelta(minutes=i * stage_minutes))
                             .isoformat(timespec="seconds"))
-            r.checks = [Check(cid, title, Status(st), "esperado", "observado",
-                              None if st == "ok" else f"Corrija {cid}.")
-                        for cid, title, st in checks]
+            r.checks = [Check(*_full(c)) for c in checks]
             r.finish()
             r.finished_at = (started + timedelta(minutes=(i + 1) * stage_minutes)) \
                 .isoformat(timespec="seconds")
