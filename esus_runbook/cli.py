@@ -256,10 +256,15 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
 
 def cmd_catalog_import(args: argparse.Namespace) -> int:
     from .catalog import catalog_path, import_folders, run_folders
+    from .errors import InputError
 
     folders = run_folders(args.pasta)
+    if not folders:
+        raise InputError("nenhuma pasta de execução (com run.json) nesta pasta",
+                         file=args.pasta, key="PASTA",
+                         remedy="informe a pasta --out dos lotes (ex.: execucoes)")
     catalog = Path(args.catalogo) if args.catalogo else catalog_path(
-        folders[0].parent if folders and folders[0] == Path(args.pasta) else args.pasta)
+        folders[0].parent if folders[0] == Path(args.pasta) else args.pasta)
     records = import_folders(folders, catalog)
     for rec in records:
         for path in rec.skipped:

@@ -177,6 +177,7 @@ def test_dossier_timeline_shows_the_changes_with_their_dates(tmp_path):
     assert [r.xpath('string(td[@class="data"])') for r in rows] == \
         ["07/09/2026 09:02", "14/09/2026 09:02"]
     assert doc.xpath('string(//*[@id="veredito"]/@data-status)') == "ok"
+    assert "desde 14/09/2026 09:02" in doc.xpath('string(//*[@id="veredito"])')
     assert doc.xpath('//*[@id="assinaturas"]//td[text()="Coordenação"]')
     sms = lxml.html.fromstring(write_dossier(conn, "sms-centralizado", tmp_path / "s.html")
                                .read_text(encoding="utf-8"))
@@ -345,7 +346,11 @@ def test_a_real_batch_records_its_run(demo_run: Path):
     assert set(evidence) >= {"ambiente.probe", "xml.arquivo"}
     assert all(v.startswith("sha256:") for v in evidence.values())
     assert conn.execute("SELECT count(*) FROM timings").fetchone()[0] == 3 * 7
+    # the contra-chave stage's inputs hold its salted fingerprint: the catalog does not
+    assert "pbkdf2" in (demo_run / "ubs-centro" / "contra_chave.json").read_text()
     conn.close()
+    blob = b"".join(p.read_bytes() for p in demo_run.parent.glob("catalogo.sqlite*"))
+    assert b"pbkdf2" not in blob
 
 
 # ----------------------------------------------------------------------------- browser
@@ -387,3 +392,22 @@ def test_dossier_pdf_and_pages_render(tmp_path, cli, browser):
     assert page.locator("script").count() == 0
     assert external == []
     page.close()
+
+
+def test_cli_input_errors_leave_nothing(tmp_path, cli):
+    empty = tmp_path / "vazia"
+    empty.mkdir()
+    proc = cli("catalogo", "importar", empty)
+    assert proc.returncode == 2 and "nenhuma pasta de execução" in proc.stderr
+    assert not (empty / "catalogo.sqlite").exists()
+    write_run_folder(tmp_path, "20260910-100000-ab12", T0,
+                     [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    assert cli("catalogo", "importar", tmp_path).returncode == 0
+    blocked = tmp_path / "arquivo"
+    blocked.write_text("não é pasta")
+    for args in (("dossie", "ubs-a", "--out", blocked / "d.html"),
+                 ("painel", "--out", blocked / "p.html")):
+        proc = cli(*args, "--execucoes", tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "não foi possível gravar" in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1

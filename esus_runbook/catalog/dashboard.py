@@ -22,7 +22,7 @@ from ..report.charts import STATUS_COLORS, pyplot, to_svg
 from ..report.env import environment
 from ..report.spreadsheet import write_csv
 from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
-from .history import READY, latest, stage_results, status_changes, when
+from .history import READY, latest, output_error, stage_results, status_changes, when
 
 ORDER = [s.value for s in Status]
 _SEV = {s.value: n for s, n in SEVERITY.items()}
@@ -212,8 +212,11 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
     d = build_dashboard(conn, stalled_days, today)
     tables = export_tables(d)
     paths = {"html": out}
-    for key, name in CSV_NAMES.items():
-        paths[key] = write_csv(tables[key], out.parent / name)
+    try:
+        for key, name in CSV_NAMES.items():
+            paths[key] = write_csv(tables[key], out.parent / name)
+    except OSError as exc:
+        raise output_error(exc, out.parent / name) from None
     ready_days = d.days["dias"].dropna()
     html = environment().get_template("painel.html.j2").render(
         d=d, tables=tables, csv=CSV_NAMES, generated_at=when(now_iso()), source=source,
@@ -221,7 +224,10 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
         totals=d.current["situacao"].value_counts().to_dict(), order=ORDER,
         ready_median=None if ready_days.empty else float(ready_days.median()),
         stages={s: s for s in STAGES}, records=lambda df: df.to_dict("records"))
-    write_text_atomic(out, html)
+    try:
+        write_text_atomic(out, html)
+    except OSError as exc:
+        raise output_error(exc, out) from None
     return paths, dashboard_info(d)
 
 

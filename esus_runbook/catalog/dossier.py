@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..report.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
-from .history import READY, latest, stage_results, status_changes, when
+from .history import READY, latest, output_error, stage_results, status_changes, when
 
 EVIDENCE_LABELS = {
     ("arquivo", "ambiente.probe"): "Arquivo da sondagem (SHA-256)",
@@ -119,12 +119,22 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
     status, verdict = site_verdict([s["status"] for s in stages])
     ready_since = None
     if status.value in READY:
-        ready_since = max(next((t["date"] for t in reversed(s["timeline"])
-                                if t["status"] in READY), None) or "" for s in stages) or None
+        ready_since = max(_ready_streak_start(s["timeline"]) for s in stages)
     open_count = sum(len(s["open"]) + (not s["executed"]) for s in stages)
     return {"site": site, "status": status.value, "open_count": open_count, "verdict": verdict, "stages": stages,
             "runs": runs.to_dict("records"), "ready_since": ready_since,
             "first_run": runs["started_at"].min() if len(runs) else None}
+
+
+def _ready_streak_start(timeline: list[dict[str, Any]]) -> str:
+    """When a stage that is ready now became ready for the last time (the oldest of the
+    trailing changes that are all ok/alerta)."""
+    start = ""
+    for change in reversed(timeline):
+        if change["status"] not in READY:
+            break
+        start = change["date"]
+    return start
 
 
 def render_dossier(data: dict[str, Any]) -> str:
@@ -136,5 +146,9 @@ def write_dossier(conn: sqlite3.Connection, site_id: str, out: str | Path,
                   source: str = "catálogo") -> Path:
     """Write the dossier HTML to ``out`` (atomically) and return it."""
     out = Path(out)
-    write_text_atomic(out, render_dossier(build_dossier(conn, site_id, source)))
+    html = render_dossier(build_dossier(conn, site_id, source))
+    try:
+        write_text_atomic(out, html)
+    except OSError as exc:
+        raise output_error(exc, out) from None
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import InputError
 from ..results import SEVERITY, Status
 
 READY = (Status.OK.value, Status.ALERTA.value)
@@ -69,3 +70,10 @@ def when(value: Any) -> str:
         return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
     except ValueError:
         return str(value)
+
+
+def output_error(exc: OSError, path: object, key: str = "--out") -> InputError:
+    """A report that cannot be written, as the one-line input error the CLI prints."""
+    return InputError(f"não foi possível gravar ({exc.strerror or exc.__class__.__name__})",
+                      file=str(path), key=key,
+                      remedy="escolha um arquivo numa pasta em que você possa gravar")

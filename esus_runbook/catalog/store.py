@@ -25,6 +25,7 @@ from .evidence import stage_evidence
 from .schema import migrate
 
 CATALOG_NAME = "catalogo.sqlite"
+SECRET_FINGERPRINT_PREFIX = "pbkdf2-"  # esus_runbook.secrets.fingerprint
 BUSY_TIMEOUT_S = 120.0  # a writer waits this long for another one before giving up
 
 
@@ -164,6 +165,15 @@ def _json(value: Any) -> str | None:
                                                  default=str)
 
 
+def _public_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stage's input fingerprints without the salted fingerprints of secrets (contra-chave,
+    database password): the catalog keeps no trace of a secret, not even the slow hash."""
+    if not inputs:
+        return None
+    return {k: v for k, v in inputs.items()
+            if not (isinstance(v, str) and v.startswith(SECRET_FINGERPRINT_PREFIX))}
+
+
 def _rows(rec: RunRecord, run_pk: int) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {"run_sites": [], "stage_results": [], "checks": [],
                                    "evidence": [], "timings": []}
@@ -174,7 +184,7 @@ def _rows(rec: RunRecord, run_pk: int) -> dict[str, list[tuple]]:
         sid, stage = r["site_id"], r["stage"]
         out["stage_results"].append((run_pk, sid, stage, r["status"], r.get("started_at"),
                                      r.get("finished_at"), r.get("error"),
-                                     _json(r.get("inputs"))))
+                                     _json(_public_inputs(r.get("inputs")))))
         for seq, c in enumerate(r.get("checks") or []):
             out["checks"].append((run_pk, sid, stage, seq, c["id"], c.get("title"),
                                   c["status"], _json(c.get("expected")),
