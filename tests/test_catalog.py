@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import lxml.html
+import nbformat
 import pytest
 
 from esus_runbook.catalog import catalog_path, connect, import_folders, record_run, run_folders
@@ -23,6 +24,7 @@ from esus_runbook.catalog.dashboard import build_dashboard, write_dashboard
 from esus_runbook.catalog.dossier import build_dossier, write_dossier
 from esus_runbook.catalog.schema import VERSION
 from esus_runbook.catalog.synth import SiteSpec, write_run_folder
+from esus_runbook.report.rollup import write_rollup
 from esus_runbook.report.spreadsheet import safe_cell
 from esus_runbook.results import STAGES
 from esus_runbook.stages import TITLES
@@ -346,6 +348,12 @@ def test_a_real_batch_records_its_run(demo_run: Path):
     assert set(evidence) >= {"ambiente.probe", "xml.arquivo"}
     assert all(v.startswith("sha256:") for v in evidence.values())
     assert conn.execute("SELECT count(*) FROM timings").fetchone()[0] == 3 * 7
+    # notebook 07 shows where the site's dossier is and how to generate it
+    nb = nbformat.read(demo_run / "ubs-centro" / "07_relatorio.ipynb", as_version=4)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert 'href="../../dossies/ubs-centro.html"' in html
+    assert f"esus-runbook dossie ubs-centro --execucoes {demo_run.parent}" in html
     # the contra-chave stage's inputs hold its salted fingerprint: the catalog does not
     assert "pbkdf2" in (demo_run / "ubs-centro" / "contra_chave.json").read_text()
     conn.close()
@@ -411,3 +419,15 @@ def test_cli_input_errors_leave_nothing(tmp_path, cli):
         assert proc.returncode == 2, proc.stderr
         assert "não foi possível gravar" in proc.stderr and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_rollup_links_to_the_dashboard(tmp_path):
+    run = write_run_folder(tmp_path, "20260910-100000-ab12", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    doc = lxml.html.fromstring(write_rollup(run)["html"].read_text(encoding="utf-8"))
+    assert doc.xpath('string(//a[@id="link-painel"]/@href)') == "../painel.html"
+    record_run(run)
+    conn = connect(catalog_path(tmp_path))
+    paths, _ = write_dashboard(conn, tmp_path / "painel.html")  # the default place
+    assert (run / "../painel.html").resolve() == paths["html"].resolve()
+    conn.close()
