@@ -343,8 +343,9 @@ def test_a_real_batch_records_its_run(demo_run: Path):
     assert dict(conn.execute("SELECT site_id, status FROM run_sites").fetchall()) == rollup
     checks = sum(len(json.loads(p.read_text())["checks"]) for p in files)
     assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] == checks
-    evidence = dict(conn.execute("SELECT name, value FROM evidence WHERE site_id = "
-                                 "'ubs-centro' AND kind = 'arquivo'").fetchall())
+    evidence = dict(conn.execute(
+        "SELECT name, value FROM evidence JOIN stage_results USING (result_pk) "
+        "WHERE site_id = 'ubs-centro' AND kind = 'arquivo'").fetchall())
     assert set(evidence) >= {"ambiente.probe", "xml.arquivo"}
     assert all(v.startswith("sha256:") for v in evidence.values())
     assert conn.execute("SELECT count(*) FROM timings").fetchone()[0] == 3 * 7

@@ -49,9 +49,10 @@ def overall_over_time(results: pd.DataFrame) -> pd.DataFrame:
     """``site_id, when, sev``: each site's overall severity after each of its results."""
     if results.empty:
         return pd.DataFrame({"site_id": [], "when": [], "sev": []})
-    sev = results.assign(sev=results["status"].map(_SEV))
-    wide = sev.pivot_table(index=["site_id", "when"], columns="stage", values="sev",
-                           aggfunc="last").reindex(columns=list(STAGES))
+    sev = results[["site_id", "when", "stage"]].assign(sev=results["status"].map(_SEV))
+    sev = sev.drop_duplicates(["site_id", "when", "stage"], keep="last")
+    wide = sev.set_index(["site_id", "when", "stage"])["sev"].unstack("stage") \
+        .reindex(columns=list(STAGES)).sort_index()
     wide = wide.groupby(level="site_id").ffill()
     overall = wide.fillna(_SEV[Status.PENDENTE.value]).max(axis=1).astype(int)
     return overall.rename("sev").reset_index()
@@ -86,13 +87,14 @@ def _days_to_ready(timeline: pd.DataFrame, sites: pd.DataFrame,
 
 def _blocking(conn: sqlite3.Connection, results: pd.DataFrame) -> pd.DataFrame:
     cols = ["check_id", "titulo", "etapa", "sites", "lista"]
-    keys = latest(results)[["run_pk", "site_id", "stage"]]
-    if keys.empty:
+    current = latest(results)[["result_pk", "site_id", "stage"]]
+    if current.empty:
         return pd.DataFrame(columns=cols)
-    checks = pd.read_sql_query(
-        "SELECT run_pk, site_id, stage, check_id, title FROM checks WHERE status IN (?, ?)",
-        conn, params=BLOCKING)
-    checks = checks.merge(keys, on=["run_pk", "site_id", "stage"])
+    # literal statuses, so SQLite uses the partial index checks_blocking
+    statuses = ", ".join(f"'{s}'" for s in BLOCKING)
+    checks = pd.read_sql_query("SELECT result_pk, check_id, title FROM checks "
+                               f"WHERE status IN ({statuses})", conn)
+    checks = checks.merge(current, on="result_pk")
     if checks.empty:
         return pd.DataFrame(columns=cols)
     grouped = checks.groupby("check_id")

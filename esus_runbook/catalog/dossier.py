@@ -90,18 +90,18 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
             stages.append(row)
             continue
         r = last.loc[stage]
-        key = (int(r["run_pk"]), site_id, stage)
+        key = (int(r["result_pk"]),)
         checks = conn.execute(
             "SELECT check_id, title, status, expected, observed, remedy FROM checks "
-            "WHERE run_pk = ? AND site_id = ? AND stage = ? ORDER BY seq", key).fetchall()
+            "WHERE result_pk = ? ORDER BY seq", key).fetchall()
         checks = [{"id": c[0], "title": c[1], "status": c[2], "expected": _json(c[3]),
                    "observed": _json(c[4]), "remedy": c[5]} for c in checks]
         evidence = []
         if r["status"] in READY:
             evidence = [{"label": EVIDENCE_LABELS.get((k, n), f"{k}: {n}"), "value": v}
                         for k, n, v in conn.execute(
-                            "SELECT kind, name, value FROM evidence WHERE run_pk = ? AND "
-                            "site_id = ? AND stage = ? ORDER BY kind, name", key)]
+                            "SELECT kind, name, value FROM evidence WHERE result_pk = ? "
+                            "ORDER BY kind, name", key)]
         timeline = [{"date": x["finished_at"] or x["run_started"], "run_id": x["run_id"],
                      "previous": x["previous"] if isinstance(x["previous"], str) else None,
                      "status": x["status"], "kind": x["kind"],

@@ -15,8 +15,9 @@ from ..results import SEVERITY, Status
 READY = (Status.OK.value, Status.ALERTA.value)
 
 _RESULTS_SQL = """
-SELECT r.run_pk, r.run_id, r.status AS run_status, r.interrupted, r.started_at AS run_started,
-       s.site_id, s.stage, s.status, s.started_at, s.finished_at, s.error
+SELECT s.result_pk, r.run_pk, r.run_id, r.status AS run_status, r.interrupted,
+       r.started_at AS run_started, s.site_id, s.stage, s.status, s.started_at, s.finished_at,
+       s.error, COALESCE(s.finished_at, s.started_at, r.started_at) AS when_text
 FROM stage_results s JOIN runs r USING (run_pk)
 {where}
 """
@@ -29,12 +30,13 @@ def to_time(values: pd.Series) -> pd.Series:
 
 def stage_results(conn: sqlite3.Connection, site_id: str | None = None) -> pd.DataFrame:
     """Every recorded stage result (of one site, or of all), ordered by when it was produced
-    (the result's ``finished_at``, else its run's start)."""
+    (the result's ``finished_at``, else its start, else its run's start)."""
     where, params = ("WHERE s.site_id = ?", (site_id,)) if site_id else ("", ())
     df = pd.read_sql_query(_RESULTS_SQL.format(where=where), conn, params=params)
-    df["when"] = to_time(df["finished_at"]).fillna(to_time(df["started_at"])) \
-        .fillna(to_time(df["run_started"]))
-    df["run_when"] = to_time(df["run_started"])
+    df["when"] = to_time(df["when_text"])
+    runs = df["run_started"].drop_duplicates()  # a few runs: parse each start once
+    df["run_when"] = df["run_started"].map(dict(zip(runs, to_time(runs), strict=True)))
+    df["run_when"] = pd.to_datetime(df["run_when"], utc=True)
     return df.sort_values(["site_id", "stage", "when", "run_when", "run_id"],
                           kind="stable").reset_index(drop=True)
 

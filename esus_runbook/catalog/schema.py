@@ -53,6 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX run_sites_site ON run_sites(site_id);
     CREATE TABLE stage_results (
+        result_pk INTEGER PRIMARY KEY,
         run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
         site_id TEXT NOT NULL,
         stage TEXT NOT NULL,
@@ -61,31 +62,27 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at TEXT,
         error TEXT,
         inputs TEXT,
-        PRIMARY KEY (run_pk, site_id, stage)
+        UNIQUE (run_pk, site_id, stage)
     );
     CREATE INDEX stage_results_site ON stage_results(site_id, stage);
     CREATE TABLE checks (
-        run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
-        site_id TEXT NOT NULL,
-        stage TEXT NOT NULL,
+        result_pk INTEGER NOT NULL REFERENCES stage_results(result_pk) ON DELETE CASCADE,
         seq INTEGER NOT NULL,
         check_id TEXT NOT NULL,
         title TEXT,
         status TEXT NOT NULL,
         expected TEXT,
         observed TEXT,
-        remedy TEXT,
-        PRIMARY KEY (run_pk, site_id, stage, seq)
+        remedy TEXT
     );
-    CREATE INDEX checks_status ON checks(status, check_id);
+    CREATE INDEX checks_result ON checks(result_pk);
+    CREATE INDEX checks_blocking ON checks(result_pk) WHERE status IN ('falha', 'erro');
     CREATE TABLE evidence (
-        run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
-        site_id TEXT NOT NULL,
-        stage TEXT NOT NULL,
+        result_pk INTEGER NOT NULL REFERENCES stage_results(result_pk) ON DELETE CASCADE,
         kind TEXT NOT NULL,
         name TEXT NOT NULL,
         value TEXT,
-        PRIMARY KEY (run_pk, site_id, stage, kind, name)
+        PRIMARY KEY (result_pk, kind, name)
     );
     CREATE TABLE timings (
         run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,

@@ -174,23 +174,22 @@ def _public_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
             if not (isinstance(v, str) and v.startswith(SECRET_FINGERPRINT_PREFIX))}
 
 
-def _rows(rec: RunRecord, run_pk: int) -> dict[str, list[tuple]]:
+def _rows(rec: RunRecord, run_pk: int, first_result_pk: int) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {"run_sites": [], "stage_results": [], "checks": [],
                                    "evidence": [], "timings": []}
     for s in rec.sites:
         out["run_sites"].append((run_pk, s["site_id"], s["nome"], s["municipio_ibge"],
                                  s["cnes"], s["status"], s["snapshot"]))
-    for r in rec.results:
-        sid, stage = r["site_id"], r["stage"]
-        out["stage_results"].append((run_pk, sid, stage, r["status"], r.get("started_at"),
-                                     r.get("finished_at"), r.get("error"),
+    for result_pk, r in enumerate(rec.results, start=first_result_pk):
+        out["stage_results"].append((result_pk, run_pk, r["site_id"], r["stage"], r["status"],
+                                     r.get("started_at"), r.get("finished_at"), r.get("error"),
                                      _json(_public_inputs(r.get("inputs")))))
         for seq, c in enumerate(r.get("checks") or []):
-            out["checks"].append((run_pk, sid, stage, seq, c["id"], c.get("title"),
-                                  c["status"], _json(c.get("expected")),
-                                  _json(c.get("observed")), c.get("remedy")))
+            out["checks"].append((result_pk, seq, c["id"], c.get("title"), c["status"],
+                                  _json(c.get("expected")), _json(c.get("observed")),
+                                  c.get("remedy")))
         for kind, name, value in stage_evidence(r):
-            out["evidence"].append((run_pk, sid, stage, kind, name, value))
+            out["evidence"].append((result_pk, kind, name, value))
     for sid, info in (rec.meta.get("sites") or {}).items():
         for nb in (info or {}).get("notebooks") or []:
             out["timings"].append((run_pk, sid, nb.get("notebook"), nb.get("seconds"),
@@ -201,11 +200,21 @@ def _rows(rec: RunRecord, run_pk: int) -> dict[str, list[tuple]]:
 
 _INSERT = {
     "run_sites": "INSERT INTO run_sites VALUES (?,?,?,?,?,?,?)",
-    "stage_results": "INSERT INTO stage_results VALUES (?,?,?,?,?,?,?,?)",
-    "checks": "INSERT INTO checks VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "evidence": "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?,?,?)",
+    "stage_results": "INSERT INTO stage_results VALUES (?,?,?,?,?,?,?,?,?)",
+    "checks": "INSERT INTO checks VALUES (?,?,?,?,?,?,?,?)",
+    "evidence": "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?)",
     "timings": "INSERT OR REPLACE INTO timings VALUES (?,?,?,?,?,?,?)",
 }
+# a run's previous rows, children first
+_DELETE = (
+    "DELETE FROM checks WHERE result_pk IN "
+    "(SELECT result_pk FROM stage_results WHERE run_pk = ?)",
+    "DELETE FROM evidence WHERE result_pk IN "
+    "(SELECT result_pk FROM stage_results WHERE run_pk = ?)",
+    "DELETE FROM stage_results WHERE run_pk = ?",
+    "DELETE FROM run_sites WHERE run_pk = ?",
+    "DELETE FROM timings WHERE run_pk = ?",
+)
 
 
 def _run_inputs(meta: dict[str, Any]) -> dict[str, Any]:
@@ -235,9 +244,12 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
             "inventory_path=excluded.inventory_path, esus_runbook=excluded.esus_runbook, "
             "inputs=excluded.inputs, ingested_at=excluded.ingested_at RETURNING run_pk",
             values).fetchone()[0]
-        for table in _INSERT:
-            conn.execute(f"DELETE FROM {table} WHERE run_pk = ?", (run_pk,))
-        for table, rows in _rows(rec, run_pk).items():
+        for sql in _DELETE:
+            conn.execute(sql, (run_pk,))
+        # the write lock is held: no other writer can take these ids meanwhile
+        first = conn.execute("SELECT COALESCE(MAX(result_pk), 0) + 1 FROM stage_results") \
+            .fetchone()[0]
+        for table, rows in _rows(rec, run_pk, first).items():
             conn.executemany(_INSERT[table], rows)
         started = meta.get("started_at") or ""
         conn.executemany(
