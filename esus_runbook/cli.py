@@ -400,6 +400,65 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    from .catalog import catalog_path, import_folders, run_folders
+    from .errors import InputError
+
+    folders = run_folders(args.pasta)
+    if not folders:
+        raise InputError("nenhuma pasta de execução (com run.json) nesta pasta",
+                         file=args.pasta, key="PASTA",
+                         remedy="informe a pasta --out dos lotes (ex.: execucoes)")
+    catalog = Path(args.catalogo) if args.catalogo else catalog_path(
+        folders[0].parent if folders[0] == Path(args.pasta) else args.pasta)
+    records = import_folders(folders, catalog)
+    for rec in records:
+        for path in rec.skipped:
+            print(f"{path}: resultado ilegível ou de outro esquema — não importado",
+                  file=sys.stderr)
+    sites = {s["site_id"] for rec in records for s in rec.sites}
+    print(f"Catálogo: {catalog} ({len(records)} execução(ões), {len(sites)} site(s) "
+          "importados)")
+    return 0
+
+
+def cmd_dossie(args: argparse.Namespace) -> int:
+    from .catalog import catalog_path, connect, dossier_path
+    from .catalog.dossier import write_dossier
+    from .catalog.pdf import html_to_pdf
+
+    catalog = catalog_path(args.execucoes)
+    out = Path(args.out) if args.out else dossier_path(args.execucoes, args.site_id)
+    conn = connect(catalog, create=False)
+    try:
+        write_dossier(conn, args.site_id, out, source=str(catalog))
+    finally:
+        conn.close()
+    print(f"Dossiê: {out}")
+    if args.pdf:
+        html_to_pdf(out, args.pdf)
+        print(f"PDF: {args.pdf}")
+    return 0
+
+
+def cmd_painel(args: argparse.Namespace) -> int:
+    from .catalog import DASHBOARD_NAME, catalog_path, connect
+    from .catalog.dashboard import write_dashboard
+
+    catalog = catalog_path(args.execucoes)
+    out = Path(args.out) if args.out else Path(args.execucoes) / DASHBOARD_NAME
+    conn = connect(catalog, create=False)
+    try:
+        paths, info = write_dashboard(conn, out, args.parado_dias, source=str(catalog))
+    finally:
+        conn.close()
+    print(f"Painel: {paths['html']}")
+    print(f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
+          f"{args.parado_dias} dias ou mais); verificações que bloqueiam: {info['bloqueios']}")
+    print("Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html"))
+    return 0
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -639,6 +698,57 @@ def add_lab(sub) -> None:
     sp.set_defaults(func=cmd_lab)
 
 
+def add_catalogo(sub) -> None:
+    sp = sub.add_parser("catalogo", help="catálogo de execuções (SQLite) da pasta execucoes",
+                        formatter_class=_Formatter)
+    csub = sp.add_subparsers(dest="catalogo_command", required=True, metavar="SUBCOMANDO",
+                             parser_class=_Parser)
+    ip = csub.add_parser(
+        "importar", formatter_class=_Formatter,
+        help="(re)constrói o catálogo a partir das pastas de execução",
+        description="Lê cada pasta de execução (run.json, <site>/<etapa>.json, rollup.json) e "
+                    "grava no catálogo PASTA/catalogo.sqlite. Pode ser repetido: uma execução "
+                    "é identificada pelo run_id (uma pasta movida ou copiada é a mesma).")
+    ip.add_argument("pasta", metavar="PASTA",
+                    help="pasta das execuções (ex.: execucoes) ou uma pasta de execução")
+    ip.add_argument("--catalogo", default=None, metavar="ARQUIVO",
+                    help="outro arquivo de catálogo (padrão: PASTA/catalogo.sqlite)")
+    ip.set_defaults(func=cmd_catalog_import)
+
+
+def add_dossie(sub) -> None:
+    sp = sub.add_parser(
+        "dossie", help="dossiê da implantação de um site (HTML e PDF)",
+        formatter_class=_Formatter,
+        description="O histórico do site em todas as execuções do catálogo: a situação atual "
+                    "de cada etapa, cada mudança de situação com a data, as evidências de "
+                    "cada OK, o que falta e um bloco de assinaturas.")
+    sp.add_argument("site_id", metavar="SITE_ID")
+    sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
+    sp.add_argument("--out", default=None, metavar="ARQUIVO",
+                    help="HTML do dossiê (padrão: PASTA/dossies/SITE_ID.html)")
+    sp.add_argument("--pdf", default=None, metavar="ARQUIVO",
+                    help="grava também um PDF (A4) com o Chromium sem interface")
+    sp.set_defaults(func=cmd_dossie)
+
+
+def add_painel(sub) -> None:
+    sp = sub.add_parser(
+        "painel", help="painel da situação de todos os sites (HTML e CSV)",
+        formatter_class=_Formatter,
+        description="Sites por situação semana a semana, dias até ficar pronto, verificações "
+                    "que mais bloqueiam, sites parados e uma tabela por município; as mesmas "
+                    "tabelas em CSV ao lado do HTML.")
+    sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
+    sp.add_argument("--out", default=None, metavar="ARQUIVO",
+                    help="HTML do painel (padrão: PASTA/painel.html)")
+    sp.add_argument("--parado-dias", type=_positive_int, default=14, metavar="N",
+                    help="site parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
+    sp.set_defaults(func=cmd_painel)
+
+
 SUBCOMMANDS = [
     add_probe,
     add_run,
@@ -649,6 +759,9 @@ SUBCOMMANDS = [
     add_download,
     add_verify_install,
     add_lab,
+    add_catalogo,
+    add_dossie,
+    add_painel,
 ]
 
 

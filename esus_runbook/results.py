@@ -28,6 +28,7 @@ from typing import Any
 from .errors import InputError
 
 SCHEMA = "esus-runbook/stage-result/1"
+RUN_SCHEMA = "esus-runbook/run/1"  # <run>/run.json, written by the batch runner
 STAGES = ("cenario", "ambiente", "download", "instalacao", "contra_chave", "xml")
 
 

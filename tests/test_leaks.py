@@ -68,15 +68,17 @@ def test_no_secret_or_personal_id_in_run_folder(demo_run: Path):
     ids = personal_ids(xmls)
     assert len(ids) >= 50, "the demo XMLs must hold CPFs and CNSs to look for"
     needles = {s.encode() for s in secrets} | {v for i in ids for v in variants(i)}
-    files = [p for p in demo_run.rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} >= {".ipynb", ".json", ".html", ".csv", ".log"}
+    catalog = sorted(demo_run.parent.glob("catalogo.sqlite*"))  # the run catalog (issue 18)
+    assert catalog, "the batch records its run in the executions folder's catalog"
+    files = [p for p in demo_run.rglob("*") if p.is_file()] + catalog
+    assert {p.suffix for p in files} >= {".ipynb", ".json", ".html", ".csv", ".log", ".sqlite"}
     leaks = []
     for f in files:
         data = f.read_bytes()
         for needle in needles:
             if needle in data:
                 kind = "segredo" if needle.decode() in secrets else "CPF/CNS"
-                leaks.append(f"{f.relative_to(demo_run)}: {kind} …{needle[-3:].decode()}")
+                leaks.append(f"{f.relative_to(demo_run.parent)}: {kind} …{needle[-3:].decode()}")
                 break
     assert leaks == []
 
@@ -147,8 +149,8 @@ def test_database_passwords_never_leak(tmp_path, postgres, pec_db, demo_simulato
     needles = {postgres.esus_password, wrong} | set().union(
         *(site_secret_values(s, env=env) for s in sites))
     assert len(needles) >= 4
-    leaks = [f"{f.relative_to(run)}" for f in run.rglob("*") if f.is_file()
-             for n in needles if n.encode() in f.read_bytes()]
+    leaks = [f"{f.relative_to(out)}" for f in [*run.rglob("*"), *out.glob("catalogo.sqlite*")]
+             if f.is_file() for n in needles if n.encode() in f.read_bytes()]
     assert leaks == []
     for stream in (proc.stdout, proc.stderr):
         assert not any(n in stream for n in needles)

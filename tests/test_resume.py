@@ -116,6 +116,7 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     assert sampler.alive() == []  # no orphan kernel, right when the batch returned
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "interrompido"
+    assert _catalog_runs(out) == [(run.name, "interrompido", 1)]  # recorded, marked so
     _assert_nothing_half_written(run)
     # the interrupted stage left nothing: no result, no notebook, no temporary file
     for site in ("ubs-centro", "ubs-vila-nova"):
@@ -130,9 +131,20 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     assert rollup_triples(run) == rollup_triples(demo_run)
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "concluido" and len(meta["passes"]) == 2
+    assert _catalog_runs(out) == [(run.name, "concluido", 0)]  # the same run, updated
     timings = _pass_timings(run)
     assert timings[("ubs-centro", "cenario")]["skipped"]
     assert not timings[("ubs-centro", "download")]["skipped"]
+
+
+def _catalog_runs(executions: Path) -> list[tuple]:
+    from esus_runbook.catalog import catalog_path, connect
+
+    conn = connect(catalog_path(executions))
+    try:
+        return conn.execute("SELECT run_id, status, interrupted FROM runs").fetchall()
+    finally:
+        conn.close()
 
 
 def _copy_site(tmp_path: Path, name: str = "ubs-centro.yaml") -> Path:

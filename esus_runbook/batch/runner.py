@@ -31,14 +31,13 @@ from typing import Any
 
 from ..errors import InputError
 from ..ids import scrub
-from ..results import Status, now_iso, write_bytes_atomic, write_json_atomic
+from ..results import RUN_SCHEMA, Status, now_iso, write_bytes_atomic, write_json_atomic
 from ..sites import Site, inventory_files, load_sites
 from ..stages import NOTEBOOKS
 from . import preflight, resume
 from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome
 
-RUN_SCHEMA = "esus-runbook/run/1"
 LOCK_FILE = ".lock"
 DRAIN_SECONDS = 30.0  # how long an interrupted run waits for its running sites to stop
 log = logging.getLogger("esus_runbook.batch")
@@ -404,6 +403,9 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
     write_json_atomic(run_dir / "run.json", meta)
     log.info("execução %s %s em %.1f s (%d notebooks executados, %d reaproveitados)",
              run_dir.name, status, seconds, counts["executed"], counts["reused"])
+    from ..catalog import record_after_batch
+
+    record_after_batch(run_dir, log)  # also when interrupted (run.json says so)
     return BatchSummary(run_dir, site_status, interrupted, seconds, counts["executed"],
                         counts["reused"], sum(t.error is not None for t in notebooks))
 

@@ -1,0 +1,129 @@
+"""The catalog's schema: ordered migrations, applied once each (``PRAGMA user_version``).
+
+Each entry of :data:`MIGRATIONS` is the SQL that takes the schema from version ``i`` to
+``i + 1``. Never edit a released migration: append a new one. A catalog written by a newer
+esus-runbook (``user_version`` above what this one knows) is refused, not guessed at.
+See docs/catalogo.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..errors import InputError
+from ..results import now_iso
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, sites, stage results, checks, evidence, timings
+    """
+    CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY,
+        applied_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        run_pk INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        interrupted INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        duration_s REAL,
+        folder TEXT,
+        inventory_path TEXT,
+        esus_runbook TEXT,
+        inputs TEXT,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE TABLE sites (
+        site_id TEXT PRIMARY KEY,
+        nome TEXT,
+        municipio_ibge TEXT,
+        cnes TEXT,
+        last_run_started_at TEXT
+    );
+    CREATE TABLE run_sites (
+        run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
+        site_id TEXT NOT NULL,
+        nome TEXT,
+        municipio_ibge TEXT,
+        cnes TEXT,
+        status TEXT NOT NULL,
+        snapshot TEXT,
+        PRIMARY KEY (run_pk, site_id)
+    );
+    CREATE INDEX run_sites_site ON run_sites(site_id);
+    CREATE TABLE stage_results (
+        result_pk INTEGER PRIMARY KEY,
+        run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
+        site_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        error TEXT,
+        inputs TEXT,
+        UNIQUE (run_pk, site_id, stage)
+    );
+    CREATE INDEX stage_results_site ON stage_results(site_id, stage);
+    CREATE TABLE checks (
+        result_pk INTEGER NOT NULL REFERENCES stage_results(result_pk) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        check_id TEXT NOT NULL,
+        title TEXT,
+        status TEXT NOT NULL,
+        expected TEXT,
+        observed TEXT,
+        remedy TEXT
+    );
+    CREATE INDEX checks_result ON checks(result_pk);
+    CREATE INDEX checks_blocking ON checks(result_pk) WHERE status IN ('falha', 'erro');
+    CREATE TABLE evidence (
+        result_pk INTEGER NOT NULL REFERENCES stage_results(result_pk) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT,
+        PRIMARY KEY (result_pk, kind, name)
+    );
+    CREATE TABLE timings (
+        run_pk INTEGER NOT NULL REFERENCES runs(run_pk) ON DELETE CASCADE,
+        site_id TEXT NOT NULL,
+        notebook TEXT NOT NULL,
+        seconds REAL,
+        attempts INTEGER,
+        reused INTEGER,
+        host TEXT,
+        PRIMARY KEY (run_pk, site_id, notebook)
+    );
+    """,
+)
+VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, source: str) -> int:
+    """Bring the catalog at ``conn`` to :data:`VERSION` in one write transaction (another
+    process migrating at the same time waits, then finds nothing left to do)."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current == VERSION:
+        return current
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current > VERSION:
+            raise InputError(f"catálogo na versão de esquema {current}, mais nova que a "
+                             f"desta versão do esus-runbook ({VERSION})", file=source,
+                             remedy="atualize o esus-runbook para ler este catálogo")
+        for version in range(current + 1, VERSION + 1):
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, now_iso()))
+        conn.execute(f"PRAGMA user_version = {VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return VERSION
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    return [s.strip() for s in sql.split(";") if s.strip()]

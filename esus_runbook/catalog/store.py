@@ -1,0 +1,287 @@
+"""Open the catalog (SQLite, WAL) and record run folders in it.
+
+A run folder is read completely *before* the write transaction starts, and each run is
+written in one short ``BEGIN IMMEDIATE`` transaction: several batches ending at the same
+time wait for each other (``busy_timeout``) instead of failing or corrupting the file.
+Recording is an upsert by ``run_id`` (the id in ``run.json``, not the folder name): importing
+a run again, or a moved or copied run folder, replaces that run's rows. See docs/catalogo.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..results import RUN_SCHEMA, STAGES, Status, now_iso, worst
+from ..results import SCHEMA as RESULT_SCHEMA
+from .evidence import stage_evidence
+from .schema import migrate
+
+CATALOG_NAME = "catalogo.sqlite"
+SECRET_FINGERPRINT_PREFIX = "pbkdf2-"  # esus_runbook.secrets.fingerprint
+BUSY_TIMEOUT_S = 120.0  # a writer waits this long for another one before giving up
+
+
+def catalog_path(executions: str | Path) -> Path:
+    """Where the catalog of an executions folder lives."""
+    return Path(executions) / CATALOG_NAME
+
+
+def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
+    """A connection to the catalog at ``path``, migrated to the current schema.
+
+    ``create=False`` refuses a catalog that does not exist yet (the reports need one)."""
+    path = Path(path)
+    if not create and not path.is_file():
+        raise InputError("catálogo de execuções não encontrado", file=str(path),
+                         remedy=f"crie-o com: esus-runbook catalogo importar {path.parent} "
+                                "(ou execute um lote com --out nessa pasta)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, str(path))
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"não é um catálogo SQLite legível ({exc})", file=str(path),
+                         remedy="apague o arquivo e reconstrua-o com 'esus-runbook catalogo "
+                                f"importar {path.parent}'") from None
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# ----------------------------------------------------------------------------- reading
+@dataclass
+class RunRecord:
+    """Everything the catalog keeps about one run, read from its folder."""
+
+    run_id: str
+    folder: str
+    meta: dict[str, Any]
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_run_folder(path: Path) -> bool:
+    meta = _read_json(path / "run.json") if (path / "run.json").is_file() else None
+    return isinstance(meta, dict) and meta.get("schema") == RUN_SCHEMA
+
+
+def read_run(run_dir: str | Path) -> RunRecord:
+    """Read ``run.json``, every ``<site>/site.json`` and ``<site>/<stage>.json`` of a run.
+
+    A result file that is unreadable or of another schema is left out and named in
+    ``skipped`` (one broken file does not hide the rest of the run)."""
+    run_dir = Path(run_dir)
+    meta = _read_json(run_dir / "run.json")
+    if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA or not meta.get("run_id"):
+        raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
+                         remedy="informe a pasta das execuções ou uma pasta <run-id> "
+                                "(a que contém run.json)")
+    rec = RunRecord(str(meta["run_id"]), str(run_dir.resolve()), meta)
+    rollup = _read_json(run_dir / "rollup.json")
+    reported = rollup.get("site_status", {}) if isinstance(rollup, dict) else {}
+    for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").is_file()):
+        site = _read_json(site_dir / "site.json")
+        if not isinstance(site, dict) or not site.get("site_id"):
+            rec.skipped.append(str(site_dir / "site.json"))
+            continue
+        sid = str(site["site_id"])
+        statuses = []
+        for stage in STAGES:
+            path = site_dir / f"{stage}.json"
+            if not path.is_file():
+                statuses.append(Status.PENDENTE.value)  # not run: pendente, as in the roll-up
+                continue
+            data = _read_json(path)
+            if not _valid_result(data, sid, stage):
+                rec.skipped.append(str(path))
+                statuses.append(Status.PENDENTE.value)
+                continue
+            rec.results.append(data)
+            statuses.append(data["status"])
+        rec.sites.append({
+            "site_id": sid, "nome": site.get("nome"), "municipio_ibge":
+            site.get("municipio_ibge"), "cnes": site.get("cnes"),
+            "status": reported.get(sid) or worst(statuses).value,
+            "snapshot": (meta.get("site_snapshots") or {}).get(sid)})
+    return rec
+
+
+def _valid_result(data: Any, site_id: str, stage: str) -> bool:
+    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA:
+        return False
+    if data.get("site_id") != site_id or data.get("stage") != stage:
+        return False
+    try:
+        Status(data.get("status"))
+        return all(isinstance(c, dict) and c.get("id") and Status(c.get("status"))
+                   for c in data.get("checks") or [])
+    except ValueError:
+        return False
+
+
+def run_folders(path: str | Path) -> list[Path]:
+    """``path`` itself when it is a run folder, else the run folders directly inside it."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError("pasta não encontrada", file=str(path),
+                         remedy="informe a pasta das execuções (ex.: execucoes)")
+    if is_run_folder(path):
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_dir() and is_run_folder(p))
+
+
+# ----------------------------------------------------------------------------- writing
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                 default=str)
+
+
+def _public_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stage's input fingerprints without the salted fingerprints of secrets (contra-chave,
+    database password): the catalog keeps no trace of a secret, not even the slow hash."""
+    if not inputs:
+        return None
+    return {k: v for k, v in inputs.items()
+            if not (isinstance(v, str) and v.startswith(SECRET_FINGERPRINT_PREFIX))}
+
+
+def _rows(rec: RunRecord, run_pk: int, first_result_pk: int) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {"run_sites": [], "stage_results": [], "checks": [],
+                                   "evidence": [], "timings": []}
+    for s in rec.sites:
+        out["run_sites"].append((run_pk, s["site_id"], s["nome"], s["municipio_ibge"],
+                                 s["cnes"], s["status"], s["snapshot"]))
+    for result_pk, r in enumerate(rec.results, start=first_result_pk):
+        out["stage_results"].append((result_pk, run_pk, r["site_id"], r["stage"], r["status"],
+                                     r.get("started_at"), r.get("finished_at"), r.get("error"),
+                                     _json(_public_inputs(r.get("inputs")))))
+        for seq, c in enumerate(r.get("checks") or []):
+            out["checks"].append((result_pk, seq, c["id"], c.get("title"), c["status"],
+                                  _json(c.get("expected")), _json(c.get("observed")),
+                                  c.get("remedy")))
+        for kind, name, value in stage_evidence(r):
+            out["evidence"].append((result_pk, kind, name, value))
+    for sid, info in (rec.meta.get("sites") or {}).items():
+        for nb in (info or {}).get("notebooks") or []:
+            out["timings"].append((run_pk, sid, nb.get("notebook"), nb.get("seconds"),
+                                   nb.get("attempts"), int(bool(nb.get("skipped"))),
+                                   info.get("host")))
+    return out
+
+
+_INSERT = {
+    "run_sites": "INSERT INTO run_sites VALUES (?,?,?,?,?,?,?)",
+    "stage_results": "INSERT INTO stage_results VALUES (?,?,?,?,?,?,?,?,?)",
+    "checks": "INSERT INTO checks VALUES (?,?,?,?,?,?,?,?)",
+    "evidence": "INSERT OR REPLACE INTO evidence VALUES (?,?,?,?)",
+    "timings": "INSERT OR REPLACE INTO timings VALUES (?,?,?,?,?,?,?)",
+}
+# a run's previous rows, children first
+_DELETE = (
+    "DELETE FROM checks WHERE result_pk IN "
+    "(SELECT result_pk FROM stage_results WHERE run_pk = ?)",
+    "DELETE FROM evidence WHERE result_pk IN "
+    "(SELECT result_pk FROM stage_results WHERE run_pk = ?)",
+    "DELETE FROM stage_results WHERE run_pk = ?",
+    "DELETE FROM run_sites WHERE run_pk = ?",
+    "DELETE FROM timings WHERE run_pk = ?",
+)
+
+
+def _run_inputs(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the run was made of: inventory file hashes, site snapshots, notebooks, versions,
+    options (no secret is in run.json: secrets are referenced by name only)."""
+    return {k: meta.get(k) for k in ("inventory", "site_snapshots", "notebooks", "versions",
+                                     "options")}
+
+
+def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
+    """Upsert one run (its previous rows, if any, are replaced) in one transaction."""
+    meta = rec.meta
+    status = str(meta.get("status") or "em_andamento")
+    values = (rec.run_id, status, int(status == "interrompido"), meta.get("started_at"),
+              meta.get("finished_at"), meta.get("duration_s"), rec.folder,
+              (meta.get("inventory") or {}).get("path"),
+              (meta.get("versions") or {}).get("esus-runbook"), _json(_run_inputs(meta)),
+              now_iso())
+    with transaction(conn):
+        run_pk = conn.execute(
+            "INSERT INTO runs (run_id, status, interrupted, started_at, finished_at, "
+            "duration_s, folder, inventory_path, esus_runbook, inputs, ingested_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET "
+            "status=excluded.status, interrupted=excluded.interrupted, "
+            "started_at=excluded.started_at, finished_at=excluded.finished_at, "
+            "duration_s=excluded.duration_s, folder=excluded.folder, "
+            "inventory_path=excluded.inventory_path, esus_runbook=excluded.esus_runbook, "
+            "inputs=excluded.inputs, ingested_at=excluded.ingested_at RETURNING run_pk",
+            values).fetchone()[0]
+        for sql in _DELETE:
+            conn.execute(sql, (run_pk,))
+        # the write lock is held: no other writer can take these ids meanwhile
+        first = conn.execute("SELECT COALESCE(MAX(result_pk), 0) + 1 FROM stage_results") \
+            .fetchone()[0]
+        for table, rows in _rows(rec, run_pk, first).items():
+            conn.executemany(_INSERT[table], rows)
+        started = meta.get("started_at") or ""
+        conn.executemany(
+            "INSERT INTO sites VALUES (?,?,?,?,?) ON CONFLICT(site_id) DO UPDATE SET "
+            "nome=excluded.nome, municipio_ibge=excluded.municipio_ibge, cnes=excluded.cnes, "
+            "last_run_started_at=excluded.last_run_started_at "
+            "WHERE excluded.last_run_started_at >= COALESCE(sites.last_run_started_at, '')",
+            [(s["site_id"], s["nome"], s["municipio_ibge"], s["cnes"], started)
+             for s in rec.sites])
+
+
+def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRecord:
+    """Read a run folder and upsert it into ``catalog`` (default: the catalog of the folder
+    that holds the run). Returns what was recorded."""
+    run_dir = Path(run_dir)
+    rec = read_run(run_dir)
+    conn = connect(catalog or catalog_path(run_dir.resolve().parent))
+    try:
+        write_run(conn, rec)
+    finally:
+        conn.close()
+    return rec
+
+
+def import_folders(paths: Iterable[Path], catalog: str | Path) -> list[RunRecord]:
+    """Record every run folder of ``paths`` into ``catalog`` (idempotent)."""
+    conn = connect(catalog)
+    out = []
+    try:
+        for run_dir in paths:
+            rec = read_run(run_dir)
+            write_run(conn, rec)
+            out.append(rec)
+    finally:
+        conn.close()
+    return out
