@@ -308,8 +308,7 @@ def _xml_text(path: Path) -> str:
 
 
 def test_12_demo_files_look_like_real_exports_and_the_parser_takes_both(tmp_path):
-    descriptions = {catalog.team_description(c) for c in ("70", "71", "72", "76")}
-    assert "EQUIPE DE SAÚDE DA FAMÍLIA" in descriptions
+    seen: set[str] = set()
     for demo in sorted((EXAMPLES / "xml").glob("*.zip")):
         text = _xml_text(demo)
         assert 'noNamespaceSchemaLocation="ImportarXML_CNES.xsd"' in text, demo.name
@@ -318,7 +317,11 @@ def test_12_demo_files_look_like_real_exports_and_the_parser_takes_both(tmp_path
         for attrs in teams:
             a = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
             assert a["ID_TP_EQUIPE"].strip() == "", attrs
-            assert a["DS_EQUIPE"] in descriptions, attrs
+            seen.add(a["DS_EQUIPE"])
+    # DS_EQUIPE is the catalogue's description of the team type, not a free name
+    descriptions = {catalog.team_description(c) for c in ("70", "71", "72", "76")}
+    assert "EQUIPE DE SAÚDE DA FAMÍLIA" in descriptions
+    assert seen == descriptions
     # older files carry the code in ID_TP_EQUIPE only: still read
     text = _xml_text(EXAMPLES / "xml" / "XmlParaESUS31_292740.zip")
     old_style = re.sub(r'ID_TP_EQUIPE=" " TP_EQUIPE="(\d+)"', r'ID_TP_EQUIPE="\1" TP_EQUIPE=""',
@@ -392,4 +395,31 @@ def test_15_lab_server_applies_the_settings(tmp_path):
                                       r'type="application/json">(.*?)</script>', html,
                                       re.S).group(1))
         assert config["appName"] == "esus-runbook"
-        assert config["newsUrl"] is None
+
+
+@pytest.mark.browser
+@pytest.mark.notebooks
+def test_15_lab_in_the_browser_names_the_tool_and_asks_no_news(tmp_path, browser):
+    """With an empty user settings folder (as a new analyst has), only the packaged override
+    keeps the "official Jupyter news?" prompt away; the tab's title names the tool."""
+    shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
+    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "usuario-sem-configuracao")}
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        with lab_cli(tmp=tmp_path, env=env, cwd=ROOT) as running:
+            page.goto(running.url)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell"
+                                   " && window.jupyterapp.shell.currentWidget")
+            page.wait_for_function("() => document.title.includes('esus-runbook')")
+            schema = page.evaluate(
+                "async () => (await window.jupyterapp.serviceManager.settings.fetch("
+                "'@jupyterlab/apputils-extension:notification')).schema")
+            assert schema["properties"]["fetchNews"]["default"] == "false"
+            # the prompt, when enabled, is a toast shown right after start-up
+            page.wait_for_timeout(5000)
+            assert page.get_by_text("official Jupyter news").count() == 0
+            assert "JupyterLab" not in page.title()
+    finally:
+        page.close()
