@@ -3,9 +3,11 @@
 For each size (default 64 MB and 512 MB) a file shaped like an installer is served by
 ``esus_runbook.simulator`` (its own process, sendfile) on 127.0.0.1, then fetched by
 
-* the baseline, measured in the same run: ``curl -o FILE URL`` followed by ``sha256sum FILE``;
-* ``esus-runbook download`` (the CLI as a user runs it, in a subprocess): streaming, SHA-256
-  while the bytes arrive, fsync and verification before the rename.
+* the baseline, measured in the same run: ``curl -o FILE URL`` followed by ``sha256sum FILE``
+  and ``unzip -tqq FILE`` (the ZIP's CRCs: the check the runbook also makes);
+* ``esus-runbook download --sha256 H`` (the CLI as a user runs it, in a subprocess):
+  streaming, SHA-256 while the bytes arrive, fsync, the ZIP's CRCs and the other checks
+  before the rename.
 
 Wall time is the median of ``--repeat`` runs; peak memory is each child process's own VmHWM
 (``/proc/<pid>/status``, polled while it runs). Targets: our time ≤ 1.5× the baseline, peak memory < 200 MB whatever the
@@ -17,7 +19,6 @@ size. Run::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -29,20 +30,18 @@ import threading
 import time
 from pathlib import Path
 
+from esus_runbook.fetch import hash_file
+from esus_runbook.simulator import write_installer
+
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "eSUS-AB-PEC-0.0.1-Linux64.jar"
 
 
 def make_file(path: Path, mb: int) -> str:
-    """An installer-shaped file (ZIP magic, incompressible bytes); returns its SHA-256."""
-    h = hashlib.sha256()
-    block = os.urandom(1 << 20)
+    """An installer-shaped file (a valid ZIP, like a .jar); returns its SHA-256."""
     with path.open("wb") as fh:
-        for i in range(mb):
-            chunk = (b"PK\x03\x04" if i == 0 else i.to_bytes(4, "big")) + block[4:]
-            fh.write(chunk)
-            h.update(chunk)
-    return h.hexdigest()
+        write_installer(fh, mb << 20, os.urandom(16))
+    return hash_file(path).hexdigest()
 
 
 def _vm_hwm(pid: int) -> int:
@@ -86,19 +85,21 @@ def run_child(cmd: list[str], **kw) -> tuple[float, int, str]:
     return seconds, peak, out
 
 
-def baseline(url: str, dest: Path) -> tuple[float, int, str]:
+def baseline(url: str, dest: Path, expected: str) -> tuple[float, int, str]:
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / NAME
     t1, m1, _ = run_child(["curl", "-sS", "-f", "-o", str(target), url])
     t2, m2, out = run_child(["sha256sum", str(target)])
-    return t1 + t2, max(m1, m2), out.split()[0]
+    t3, m3, _ = run_child(["unzip", "-tqq", str(target)])
+    return t1 + t2 + t3, max(m1, m2, m3), out.split()[0]
 
 
-def ours(url: str, dest: Path) -> tuple[float, int, str]:
+def ours(url: str, dest: Path, expected: str) -> tuple[float, int, str]:
     registry = dest.parent / f"{dest.name}-registro.csv"
     seconds, peak, out = run_child(
         [sys.executable, "-m", "esus_runbook", "download", "--url", url, "--version", "0.0.1",
-         "--dest", str(dest), "--registry", str(registry), "--no-progress"], cwd=ROOT)
+         "--dest", str(dest), "--registry", str(registry), "--no-progress", "--sha256",
+         expected], cwd=ROOT)
     digest = next(line.split()[1] for line in out.splitlines() if line.startswith("SHA-256:"))
     return seconds, peak, digest
 
@@ -108,8 +109,8 @@ def main() -> int:
     p.add_argument("--sizes", default="64,512", help="tamanhos em MB, separados por vírgula")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    if not shutil.which("curl") or not shutil.which("sha256sum"):
-        print("precisa de curl e sha256sum no PATH", file=sys.stderr)
+    if not all(shutil.which(t) for t in ("curl", "sha256sum", "unzip")):
+        print("precisa de curl, sha256sum e unzip no PATH", file=sys.stderr)
         return 2
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="esus-bench-dl-"))
@@ -137,7 +138,7 @@ def main() -> int:
             for i in range(args.repeat):
                 for kind, fn in (("base", baseline), ("ours", ours)):
                     dest = work / f"{kind}-{mb}-{i}"
-                    seconds, peak, digest = fn(url, dest)
+                    seconds, peak, digest = fn(url, dest, expected)
                     assert digest == expected, (kind, digest, expected)
                     results[kind].append((seconds, peak))
                     shutil.rmtree(dest)
@@ -157,7 +158,7 @@ def main() -> int:
     print(f"{'tamanho':>8}  {'ferramenta':<34} {'tempo':>8} {'MB/s':>7} {'memória pico':>13}")
     ok = True
     for r in rows:
-        for kind, label in (("base", "curl + sha256sum (referência)"),
+        for kind, label in (("base", "curl + sha256sum + unzip -t (ref.)"),
                             ("ours", "esus-runbook download (CLI)")):
             print(f"{r['mb']:>5} MB  {label:<34} {r[kind]:>7.2f}s {r['mb'] / r[kind]:>7.0f} "
                   f"{r[kind + '_mem'] / 2**20:>10.1f} MB")

@@ -7,21 +7,42 @@ problem on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 from pathlib import Path
 
-from .errors import RunbookError
+from .errors import InputError, RunbookError
+from .outputs import check_distinct, output_problem
+from .sites import load_sites
 
-_TRANSLATIONS = {
-    "the following arguments are required: ": "faltam os argumentos: ",
-    "unrecognized arguments: ": "argumentos desconhecidos: ",
-    "invalid choice: ": "opção inválida: ",
-    "expected one argument": "a opção precisa de um valor",
-    "invalid int value: ": "número inteiro inválido: ",
-    "invalid float value: ": "número inválido: ",
-    "argument ": "argumento ",
-    "choose from ": "escolha entre ",
-}
+# argparse's English messages (Python 3.11-3.13) → pt-BR, applied in order to the whole
+# message; the types below already raise pt-BR text (``ArgumentTypeError``).
+_TRANSLATIONS = [(re.compile(en), pt) for en, pt in (
+    (r"^argument ([^:]+): ", r"argumento \1: "),
+    (r"invalid choice: (.+?) \(choose from (.+)\)$", r"opção inválida: \1 (escolha entre \2)"),
+    (r"invalid \S+ value: (.+)$", r"valor inválido: \1"),
+    (r"the following arguments are required: ", "faltam os argumentos: "),
+    (r"one of the arguments (.+) is required", r"informe um dos argumentos \1"),
+    (r"not allowed with argument (.+)", r"não pode ser usado junto com \1"),
+    (r"unrecognized arguments: ", "argumentos desconhecidos: "),
+    (r"expected one argument", "a opção precisa de um valor"),
+    (r"expected at most one argument", "a opção aceita no máximo um valor"),
+    (r"expected at least one argument", "a opção precisa de ao menos um valor"),
+    (r"expected (\d+) arguments?", r"a opção precisa de \1 valor(es)"),
+    (r"ambiguous option: (\S+) could match (.+)", r"opção ambígua: \1 pode ser \2"),
+    (r"ignored explicit argument (.+)", r"a opção não aceita valor: \1"),
+    (r"unexpected option string: (.+)", r"opção inesperada: \1"),
+    (r"unknown parser (.+) \(choices: (.+)\)", r"comando desconhecido: \1 (escolha entre \2)"),
+    (r"cannot have multiple subparser arguments", "subcomandos demais"),
+)]
+
+
+def translate_argparse(message: str) -> str:
+    """pt-BR text for an argparse error message (unknown messages are kept as they are)."""
+    for en, pt in _TRANSLATIONS:
+        message = en.sub(pt, message)
+    return message
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -42,36 +63,76 @@ class _Parser(argparse.ArgumentParser):
         self.add_argument("-h", "--help", action="help", help="mostra esta ajuda e sai")
 
     def error(self, message: str):  # noqa: D401
-        for en, pt in _TRANSLATIONS.items():
-            message = message.replace(en, pt)
+        message = " ".join(translate_argparse(message).split())  # one line, always
         self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("deve ser ≥ 1")
+# Argument types: each raises ArgumentTypeError with pt-BR text (argparse shows it after
+# "argumento --opção:"), so no English "invalid ... value" reaches users; every number has a
+# range (documented in README, "Opções numéricas da linha de comando").
+MAX_SECONDS = 7 * 24 * 3600
+MAX_RETRIES = 100
+MAX_WORKERS = 1024
+MAX_COUNT = 1_000_000
+_INT = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _integer(text: str, low: int, high: int, unit: str = "") -> int:
+    """An integer in ``[low, high]``."""
+    if not _INT.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"número inteiro inválido: {_shown(text)} (use de "
+                                         f"{low} a {high}{unit})")
+    value = int(text.strip())
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} fora do intervalo: use de {low} a "
+                                         f"{high}{unit}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, MAX_WORKERS)
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"número inteiro inválido: '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("deve ser ≥ 0")
-    return value
+    return _integer(text, 0, MAX_COUNT)
+
+
+def _retries(text: str) -> int:
+    return _integer(text, 0, MAX_RETRIES)
+
+
+def _port(text: str) -> int:
+    return _integer(text, 1, 65535)
+
+
+def _disk_mb(text: str) -> int:
+    return _integer(text, 16, 16384, " MB")
 
 
 def _seconds(text: str) -> float:
+    """Seconds: a finite number, > 0 and at most a week."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"número inválido: '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("deve ser > 0 (segundos)")
+        raise argparse.ArgumentTypeError(f"número inválido: {_shown(text)} (segundos, "
+                                         "ex.: 30 ou 2.5)") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(f"{text.strip()[:40]} fora do intervalo: use mais de 0 "
+                                         f"e até {MAX_SECONDS} segundos")
     return value
+
+
+def _output_file(text: str) -> str:
+    """``--json``/``--html``: a file the command (re)writes, checked before any work so that
+    a bad path costs nothing (the write itself is atomic: temp file + rename)."""
+    problem = output_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 # --------------------------------------------------------------------------- commands
@@ -100,6 +161,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Execução interrompida: retome com 'esus-runbook batch {args.inventory} "
               f"--resume {summary.run_dir}'", file=sys.stderr)
     return summary.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sites = load_sites(args.path)  # the same validation (and lines, exit 2) as run and batch
+    print(f"{args.path}: {len(sites)} site(s) válido(s): "
+          f"{', '.join(s.site_id for s in sites)}")
+    return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -134,6 +202,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_xml_audit(args: argparse.Namespace) -> int:
     from .cnes.audit import audit
 
+    check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
     if args.json:
         report.write_json(args.json)
@@ -148,8 +217,9 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
     for code, r in report.rule_counts().items():
         sev = "erro" if r["severity"] == "error" else "alerta"
         print(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
-    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s)"
-          + ("" if report.errors else " — pode ser importado no PEC"))
+    verdict = "" if report.errors else " — pode ser importado no PEC" + (
+        "; revise antes os alertas" if report.warnings else "")
+    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s){verdict}")
     return 1 if report.errors else 0
 
 
@@ -166,7 +236,7 @@ def _print_checks(checks) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .fetch import download
+    from .fetch import TRUST_FLAG, download
     from .releases import Registry, default_team_file
 
     dest = Path(args.dest).expanduser()
@@ -174,9 +244,19 @@ def cmd_download(args: argparse.Namespace) -> int:
     out = download(args.url, dest, args.version, plataforma=args.platform,
                    expected_sha256=args.sha256, registry=registry,
                    progress=not args.no_progress, retries=args.retries,
-                   timeout=(args.timeout, args.timeout))
+                   timeout=(args.timeout, args.timeout),
+                   trust_first_use=args.confiar_primeiro_uso)
     _print_checks(out.checks)
     v = out.verification
+    if out.discarded:
+        print(f"Aviso: o {out.name}.part encontrado foi descartado ({out.discarded}); o "
+              "download recomeçou do início.", file=sys.stderr)
+    if out.pending:
+        raise InputError(
+            f"primeiro uso da versão {args.version} sem tamanho em nenhum registro: o SHA-256 "
+            f"{v.sha256} NÃO foi registrado e o arquivo ficou em {out.kept}", file=TRUST_FLAG,
+            remedy=f"confira o hash com outra equipe e execute de novo com {TRUST_FLAG} (ou "
+                   f"--sha256 {v.sha256})")
     if out.ok:
         how = "já estava baixado e foi conferido" if out.reused else "baixado e verificado"
         print(f"Instalador {how}: {out.path}")
@@ -223,6 +303,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 def cmd_xml_diff(args: argparse.Namespace) -> int:
     from .cnes.diff import KINDS, SEVERITY_LABELS, diff
 
+    check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
     if args.json:
         report.write_json(args.json)
@@ -262,7 +343,7 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--timeout", type=_seconds, default=None, metavar="SEGUNDOS",
                     help="tempo máximo de cada notebook; ao estourar, o kernel é encerrado e "
                          "a etapa fica com erro (padrão: sem limite)")
-    sp.add_argument("--retries", type=_non_negative_int, default=0, metavar="N",
+    sp.add_argument("--retries", type=_retries, default=0, metavar="N",
                     help="novas tentativas para uma etapa que deu erro (não para tempo "
                          "esgotado; padrão: 0)")
     sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
@@ -292,18 +373,22 @@ def add_batch(sub) -> None:
     _common_run_options(sp)
 
 
+def add_check(sub) -> None:
+    sp = sub.add_parser("check", help="valida arquivos de site sem executar nada",
+                        formatter_class=_Formatter,
+                        description="Valida um arquivo de site, um inventário ou uma pasta de "
+                                    "arquivos de site com as mesmas regras de 'run' e 'batch', "
+                                    "sem executar nada: saída 0 se tudo é válido, 2 com uma "
+                                    "linha por problema. Para hooks de pre-commit e CI.")
+    sp.add_argument("path", metavar="SITE|INVENTARIO|PASTA")
+    sp.set_defaults(func=cmd_check)
+
+
 def add_inspect(sub) -> None:
     sp = sub.add_parser("inspect", help="parâmetros que um notebook recebe",
                         formatter_class=_Formatter)
     sp.add_argument("notebook", metavar="NOTEBOOK")
     sp.set_defaults(func=cmd_inspect)
-
-
-def _disk_mb(text: str) -> int:
-    value = int(text)
-    if not 16 <= value <= 16384:
-        raise argparse.ArgumentTypeError("use de 16 a 16384 MB")
-    return value
 
 
 def add_probe(sub) -> None:
@@ -334,18 +419,11 @@ def add_xml_audit(xsub) -> None:
     sp.add_argument("path", metavar="ARQUIVO", help="XmlParaESUS*.zip ou .xml")
     sp.add_argument("--ibge", default=None, metavar="CODIGO",
                     help="município esperado (6 ou 7 dígitos)")
-    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o relatório completo em JSON")
-    sp.add_argument("--html", default=None, metavar="ARQUIVO",
+    sp.add_argument("--html", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o relatório em HTML")
     sp.set_defaults(func=cmd_xml_audit)
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("deve ser ≥ 0")
-    return value
 
 
 def add_xml_diff(xsub) -> None:
@@ -360,9 +438,9 @@ def add_xml_diff(xsub) -> None:
                     "município), 2 arquivo recusado.")
     sp.add_argument("old", metavar="ANTERIOR", help="o XML (ou ZIP) importado por último")
     sp.add_argument("new", metavar="NOVO", help="o XML (ou ZIP) que será importado")
-    sp.add_argument("--json", default=None, metavar="ARQUIVO",
+    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava todas as alterações em JSON")
-    sp.add_argument("--html", default=None, metavar="ARQUIVO",
+    sp.add_argument("--html", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o relatório em HTML")
     sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
                     help="quantas alterações a revisar mostrar na tela (padrão: 10)")
@@ -393,13 +471,6 @@ def _sha256(text: str) -> str:
     return text.lower()
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("deve ser > 0")
-    return value
-
-
 def add_download(sub) -> None:
     sp = sub.add_parser("download", help="baixa o instalador do PEC, retomável e verificado",
                         formatter_class=_Formatter,
@@ -416,11 +487,15 @@ def add_download(sub) -> None:
     sp.add_argument("--registry", default=None, metavar="CSV",
                     help="registro de versões da equipe (padrão: "
                          "PASTA/registro-instaladores.csv)")
-    sp.add_argument("--retries", type=int, default=5,
-                    help="novas tentativas seguidas sem progresso (padrão: 5)")
-    sp.add_argument("--timeout", type=_seconds, default=60.0,
+    sp.add_argument("--retries", type=_retries, default=5, metavar="N",
+                    help="novas tentativas depois da primeira: no máximo N+1 pedidos ao "
+                         "servidor (padrão: 5)")
+    sp.add_argument("--timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
                     help="segundos sem resposta antes de tentar de novo (padrão: 60)")
     sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.add_argument("--confiar-primeiro-uso", action="store_true",
+                    help="registra o hash de uma versão cujo tamanho nenhum registro conhece "
+                         "(primeiro uso), depois de conferi-lo com outra equipe")
     sp.set_defaults(func=cmd_download)
 
 
@@ -447,9 +522,10 @@ def add_verify_install(sub) -> None:
                     help="tipo esperado (TIPOINSTALACAO)")
     sp.add_argument("--link-instalacao", default=None, metavar="URL",
                     help="link público esperado (LINKINSTALACAO; sem porta = 80)")
-    sp.add_argument("--timeout", type=_seconds, default=10.0,
+    sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="segundos por requisição (padrão: 10)")
-    sp.add_argument("--json", default=None, metavar="ARQUIVO", help="grava o resultado em JSON")
+    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
+                    help="grava o resultado em JSON")
     sp.set_defaults(func=cmd_verify_install)
 
 def add_lab(sub) -> None:
@@ -465,8 +541,8 @@ def add_lab(sub) -> None:
     sp.add_argument("--out", default=str(Path("execucoes") / "interativo"), metavar="PASTA",
                     help="pasta dos notebooks e resultados por site "
                          "(padrão: execucoes/interativo)")
-    sp.add_argument("--port", type=_positive_int, default=None, metavar="PORTA",
-                    help="porta local (padrão: uma livre)")
+    sp.add_argument("--port", type=_port, default=None, metavar="PORTA",
+                    help="porta local, de 1 a 65535 (padrão: uma livre)")
     sp.add_argument("--no-browser", action="store_true",
                     help="não abre o navegador (só mostra o endereço)")
     sp.set_defaults(func=cmd_lab)
@@ -476,6 +552,7 @@ SUBCOMMANDS = [
     add_probe,
     add_run,
     add_batch,
+    add_check,
     add_inspect,
     add_xml,
     add_download,

@@ -7,6 +7,7 @@ fields so that a message always names the file, the key and the fix.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -74,3 +75,22 @@ class SecretError(InputError):
 class StageError(RunbookError):
     """A stage crashed (status ``erro``). Its message is already free of personal data and
     secrets, because it ends up in executed notebooks, results and logs."""
+
+
+# errno → pt-BR, for messages about files (``OSError.strerror`` is English).
+_OS_ERRORS = {
+    "ENOENT": "não existe", "ENOTDIR": "parte do caminho não é uma pasta",
+    "EISDIR": "é uma pasta", "EACCES": "sem permissão", "EPERM": "operação não permitida",
+    "EROFS": "sistema de arquivos somente leitura", "ENOSPC": "disco cheio",
+    "EDQUOT": "cota de disco esgotada", "ENAMETOOLONG": "nome longo demais",
+    "ELOOP": "links simbólicos em ciclo", "EEXIST": "já existe", "EBUSY": "em uso",
+    "EIO": "erro de leitura/gravação no disco", "EMFILE": "arquivos abertos demais",
+    "ETXTBSY": "arquivo em uso", "EXDEV": "em outro sistema de arquivos",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short pt-BR description of an ``OSError`` (never its English ``strerror``)."""
+    name = errno.errorcode.get(exc.errno or -1, "")
+    return _OS_ERRORS.get(name) or (f"erro do sistema {name}" if name
+                                    else "erro do sistema de arquivos")

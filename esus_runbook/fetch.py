@@ -2,16 +2,21 @@
 
 :func:`download` streams the file with ``requests`` into ``<name>.part``, feeding each chunk
 to SHA-256 as it arrives (one pass, constant memory). A dropped connection is resumed with an
-HTTP ``Range`` request inside the same call (bounded retries with exponential backoff), and a
-``.part`` left by an interrupted call is resumed by the next one (its bytes are hashed once
-from disk, then the download continues; ``If-Range`` makes the server restart from zero if the
-file changed meanwhile). The size is checked against ``Content-Length``/``Content-Range`` and
-the release registry before and after the transfer; the file gets its final name only after
-:func:`verify_file` passes. A file that fails verification is moved to ``quarentena/`` under a
-name that is not the installer's, so nobody installs it by mistake.
+HTTP ``Range`` request inside the same call (``retries`` bounds the total number of requests,
+with exponential backoff), and a ``.part`` left by an interrupted call is resumed by the next
+one only when its sidecar (``.<name>.part.json``) proves it is the same file: same URL and
+version, and the server's ``ETag``/``Last-Modified``/total length unchanged wherever both sides
+have them; anything else starts over from zero (see docs/download.md). The size is capped (the
+registry's size when known, else :data:`MAX_INSTALLER_BYTES`) while the bytes arrive, and
+checked against ``Content-Length``/``Content-Range`` and the registry; the file gets its final
+name only after :func:`verify_file` passes. A file that fails verification is moved to
+``quarentena/`` under a name that is not the installer's, so nobody installs it by mistake; a
+file that passed everything but whose first use nobody vouches for stays a complete ``.part``
+until the user confirms it (:data:`TRUST_FLAG`).
 
 :func:`verify_file` is what the download stage uses for a file that is already on disk: name,
-version, platform, format (the ``.jar`` is a ZIP, the ``.exe`` a PE), size, SHA-256 against an
+version, platform, format (the ``.jar`` is a ZIP whose every entry's CRC-32 is checked, the
+``.exe`` a PE with its sections inside the file: :mod:`integrity`), size, SHA-256 against an
 expected value and against the registry (trust on first use, see :mod:`releases`).
 """
 
@@ -32,7 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import InputError
+from .errors import InputError, describe_os_error
+from .integrity import Integrity, check_pe, check_zip
 from .releases import PLATFORM_TAG, TAG_PLATFORM, Registry, Release
 from .results import Check, Status, derive_status, now_iso, write_json_atomic
 
@@ -42,6 +48,12 @@ MAGIC = {"jar": (b"PK\x03\x04", "um arquivo JAR (ZIP)"), "exe": (b"MZ", "um exec
 CHUNK = 1024 * 1024
 QUARANTINE = "quarentena"
 USER_AGENT = "esus-runbook (download verificado do instalador do PEC)"
+# Ceiling for an installer whose size no registry knows (the PEC's are under 1 GB; see
+# docs/download.md). ESUS_RUNBOOK_INSTALADOR_MAX_MB sets another value, in MiB.
+MAX_INSTALLER_BYTES = 3 * 1024 ** 3
+CEILING_ENV = "ESUS_RUNBOOK_INSTALADOR_MAX_MB"
+# The explicit confirmation needed to record the hash of a release no registry knows the size of.
+TRUST_FLAG = "--confiar-primeiro-uso"
 
 
 class DownloadError(InputError):
@@ -105,6 +117,27 @@ def _magic_ok(path: Path, ext: str) -> bool:
         return False
 
 
+def check_content(path: Path, ext: str) -> Integrity:
+    """The installer's structure: a ZIP with every CRC right (``.jar``), a PE (``.exe``)."""
+    if not _magic_ok(path, ext):
+        return Integrity("outro conteúdo (página HTML de erro, arquivo truncado ou "
+                         "corrompido?)")
+    return check_zip(path) if ext == "jar" else check_pe(path)
+
+
+def size_ceiling(env: Any = None) -> int:
+    """The cap for an installer no registry knows the size of, in bytes."""
+    env = os.environ if env is None else env
+    text = (env.get(CEILING_ENV) or "").strip()
+    if not text:
+        return MAX_INSTALLER_BYTES
+    if not text.isdigit() or len(text) > 7 or int(text) == 0:
+        raise InputError(f"valor '{text[:20]}' inválido", file=CEILING_ENV,
+                         remedy="informe o teto do instalador em MiB, um inteiro > 0 "
+                                "(padrão: 3072)")
+    return int(text) * 1024 * 1024
+
+
 # --------------------------------------------------------------------------- verification
 @dataclass
 class Verification:
@@ -128,6 +161,11 @@ class Verification:
     def passed(self) -> bool:
         return self.status in (Status.OK, Status.ALERTA)
 
+    @property
+    def pending(self) -> bool:
+        """Passed every check, but its first use waits for a confirmation (TRUST_FLAG)."""
+        return self.status is Status.PENDENTE
+
     def add(self, *args: Any) -> None:
         self.checks.append(Check(*args))
 
@@ -139,11 +177,15 @@ def _fmt_size(n: int | None) -> str:
 def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = None, *,
                 expected_sha256: str | None = None, registry: Registry | None = None,
                 sha256: str | None = None, content_length: int | None = None,
-                name: str | None = None, record: bool = True) -> Verification:
+                name: str | None = None, record: bool = True, trust_first_use: bool = False,
+                max_bytes: int | None = None) -> Verification:
     """Verify an installer file. ``sha256`` may be given when the caller already hashed the
     bytes (the download does, while they arrive); ``name`` is the installer name the file
     will get (a ``.part`` file is verified before its rename). Records the hash in the team
-    registry (trust on first use) when every other check passed and ``record`` is true."""
+    registry (trust on first use) when every other check passed, ``record`` is true and
+    either a registry knows the release's size, ``expected_sha256`` matched or
+    ``trust_first_use`` confirms it; otherwise ``DL_REGISTRO`` is ``pendente``.
+    ``max_bytes`` is the ceiling for a release of unknown size (:func:`size_ceiling`)."""
     path = Path(path)
     name = name or path.name
     size = path.stat().st_size
@@ -179,17 +221,18 @@ def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = N
                       f"O servidor é {plataforma}: baixe "
                       f"{expected_name(versao, plataforma)} (só existe instalador x64).")
         ext = parsed.ext
-        if _magic_ok(path, ext):
+        content = check_content(path, ext)
+        if content.ok:
             v.add("DL_FORMATO", "Conteúdo é um instalador", Status.OK, MAGIC[ext][1],
-                  MAGIC[ext][1])
+                  content.detail)
         else:
             v.add("DL_FORMATO", "Conteúdo é um instalador", Status.FALHA, MAGIC[ext][1],
-                  "outro conteúdo (página HTML de erro, arquivo truncado ou corrompido?)",
-                  "Baixe de novo pelo link do portal SISAPS; confira se o link não leva a "
-                  "uma página de login ou de erro.")
+                  content.problem,
+                  "Não instale. Baixe de novo pelo link do portal SISAPS; confira se o link "
+                  "não leva a uma página de login ou de erro.")
 
     refs = registry.references(versao, effective) if registry and effective else []
-    _check_size(v, refs, content_length)
+    _check_size(v, refs, content_length, size_ceiling() if max_bytes is None else max_bytes)
     if expected_sha256:
         expected = expected_sha256.lower()
         if expected == sha256:
@@ -199,13 +242,21 @@ def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = N
                   "O arquivo não é o esperado (corrompido, adulterado ou outra versão): não "
                   "instale; baixe de novo pelo portal SISAPS e confira o hash informado.")
     if registry is not None and effective is not None:
-        _check_registry(v, registry, refs, record, bool(expected_sha256))
+        matched = bool(expected_sha256) and expected_sha256.lower() == sha256
+        _check_registry(v, registry, refs, record, matched, trust_first_use)
     return v
 
 
-def _check_size(v: Verification, refs: list[Release], content_length: int | None) -> None:
+def _check_size(v: Verification, refs: list[Release], content_length: int | None,
+                ceiling: int) -> None:
     expected: list[tuple[str, int]] = [(r.source, r.tamanho_bytes) for r in refs
                                        if r.tamanho_bytes is not None]
+    if not expected and v.size > ceiling:
+        v.add("DL_TAMANHO", "Tamanho do arquivo", Status.FALHA,
+              f"até {_fmt_size(ceiling)} (teto sem tamanho no registro)", _fmt_size(v.size),
+              "Nenhum instalador do PEC chega perto deste tamanho: não instale; baixe de novo "
+              "pelo link do portal SISAPS.")
+        return
     if content_length is not None:
         expected.append(("Content-Length do servidor", content_length))
     if not expected:
@@ -225,7 +276,7 @@ def _check_size(v: Verification, refs: list[Release], content_length: int | None
 
 
 def _check_registry(v: Verification, registry: Registry, refs: list[Release], record: bool,
-                    independently_checked: bool) -> None:
+                    independently_checked: bool, trust_first_use: bool = False) -> None:
     title = "SHA-256 no registro de versões (primeiro uso confiável)"
     known = [r for r in refs if r.sha256]
     mismatched = [r for r in known if r.sha256 != v.sha256]
@@ -266,11 +317,22 @@ def _check_registry(v: Verification, registry: Registry, refs: list[Release], re
               unknown_remedy + "Corrija as outras verificações; o hash só é registrado para "
               "um arquivo que passou em todas.")
         return
+    size_known = any(r.tamanho_bytes is not None for r in refs)
+    if not (size_known or independently_checked or trust_first_use):
+        v.add("DL_REGISTRO", title, Status.PENDENTE,
+              "tamanho no registro, SHA-256 informado ou primeiro uso confirmado",
+              f"{v.sha256} (não registrado: nenhum registro conhece o tamanho desta versão)",
+              unknown_remedy + "Confira este SHA-256 com outra equipe que baixou a mesma "
+              f"versão e confirme o primeiro uso: {TRUST_FLAG} no comando download, ou "
+              "informe o hash (--sha256 ou instalador.sha256) ou o tamanho do portal "
+              f"(coluna tamanho_bytes de {registry.team_file.name}).")
+        return
     try:
         outcome = registry.record(Release(
             v.versao, v.plataforma or "", v.name, v.size, v.sha256, now_iso(),
             "primeiro download verificado (esus-runbook)",
             "conferido com o SHA-256 informado" if independently_checked
+            else f"primeiro uso confirmado ({TRUST_FLAG})" if trust_first_use and not size_known
             else "primeiro uso: sem hash oficial para comparar"))
     except (InputError, OSError) as exc:
         v.add("DL_REGISTRO", title, Status.ALERTA, "hash registrado pela equipe",
@@ -344,12 +406,12 @@ def describe_network_error(exc: BaseException, url: str, timeout: Any = None) ->
     if isinstance(exc, requests.exceptions.ReadTimeout) or any(
             issubclass(k, (u3.ReadTimeoutError, socket.timeout, TimeoutError)) for k in kinds):
         return (f"{host} parou de responder (tempo limite de leitura)",
-                "tente de novo: o download continua de onde parou")
+                "tente de novo mais tarde")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema
                   | requests.exceptions.InvalidSchema):
         return ("URL inválida", "copie de novo o link de download do portal SISAPS")
     return (f"a conexão com {host} falhou ({exc.__class__.__name__})",
-            "tente de novo: o download continua de onde parou")
+            "tente de novo mais tarde")
 
 
 _HTTP_FATAL = {
@@ -374,7 +436,9 @@ def _retryable_status(code: int) -> bool:
 @dataclass
 class DownloadOutcome:
     """What :func:`download` did. ``path`` is the verified installer (None when it failed
-    verification, then ``quarantined`` says where the rejected bytes are)."""
+    verification, then ``quarantined`` says where the rejected bytes are; or when its first
+    use waits for a confirmation, then ``kept`` is the complete ``.part`` holding it).
+    ``discarded`` says why a ``.part`` found on disk was not resumed."""
 
     url: str
     name: str
@@ -388,6 +452,13 @@ class DownloadOutcome:
     attempts: int = 0
     seconds: float = 0.0
     early_checks: list[Check] = field(default_factory=list)
+    kept: Path | None = None
+    discarded: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.kept is not None and self.verification is not None \
+            and self.verification.pending
 
     @property
     def checks(self) -> list[Check]:
@@ -414,6 +485,8 @@ class DownloadOutcome:
             "mb_por_segundo": round(self.downloaded_bytes / 1e6 / self.seconds, 2)
             if self.seconds > 0 and self.downloaded_bytes else None,
             "registro": v.registry if v else None, "registro_acao": v.recorded if v else None,
+            "aguardando_confirmacao": str(self.kept) if self.kept else None,
+            "parte_descartada": self.discarded,
         }
 
 
@@ -448,59 +521,149 @@ def quarantine(path: Path, dest: Path, name: str, sha256: str | None,
     return target
 
 
-def _parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
-    """(start, end, total) of ``bytes a-b/total`` or ``bytes */total``."""
-    m = re.match(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", value or "")
+def _shown(value: str | None) -> str:
+    """A header value as a message shows it: printable, quoted, at most 60 characters."""
+    if value is None:
+        return "ausente"
+    text = "".join(ch if ch.isprintable() else "?" for ch in value)
+    return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d{1,18})-(\d{1,18})|\*)/(\d{1,18}|\*)\s*$")
+
+
+def _parse_content_range(value: str | None
+                         ) -> tuple[int | None, int | None, int | None] | None:
+    """(start, end, total) of ``bytes a-b/total`` or ``bytes */total``; None when the header
+    is missing, malformed or inconsistent (end before start, end beyond the total)."""
+    m = _CONTENT_RANGE.match(value or "")
     if not m:
-        return None, None, None
+        return None
     start = int(m[1]) if m[1] else None
     end = int(m[2]) if m[2] else None
     total = int(m[3]) if m[3] != "*" else None
+    if start is not None and end is not None and (
+            end < start or (total is not None and end >= total)):
+        return None
     return start, end, total
 
 
 class _Part:
-    """The ``.part`` file, its sidecar (validators for If-Range) and the running hash."""
+    """The ``.part`` file, its sidecar and the running hash.
 
-    def __init__(self, dest: Path, name: str):
+    The sidecar records where the bytes came from (URL without credentials, version) and what
+    the server said about the file (``ETag``, ``Last-Modified``, total length, ``Range``
+    support). A part is resumed only when the sidecar proves it is the same file, first on
+    disk (:meth:`unprovable`) and then against the server's answer (:meth:`mismatch`);
+    otherwise it is discarded and the download starts over (docs/download.md)."""
+
+    MAX_META_BYTES = 64 * 1024
+
+    def __init__(self, dest: Path, name: str, url: str, versao: str):
         self.path = dest / f"{name}.part"
         self.meta_path = dest / f".{name}.part.json"
+        self.url = _safe_url(url)
+        self.versao = versao
         self.hash = hashlib.sha256()
         self.size = 0
         self.meta: dict[str, Any] = {}
+        self.complete = False  # verified, waiting for the first-use confirmation
 
-    def load(self, progress_factory: Callable[..., Any]) -> int:
-        """Resume a previous call's part: hash its bytes once from disk."""
-        if not self.path.exists():
-            self.meta_path.unlink(missing_ok=True)
-            return 0
+    def _read_meta(self) -> dict[str, Any]:
         try:
-            self.meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            if self.meta_path.stat().st_size > self.MAX_META_BYTES:
+                return {}
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self.meta = {}
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def unprovable(self, meta: dict[str, Any], size: int) -> str | None:
+        """Why ``meta`` does not prove that a part of ``size`` bytes is a piece of this URL's
+        file (None when it does)."""
+        if not meta:
+            return "sem o arquivo de controle que prova de onde vieram os bytes"
+        if meta.get("url") != self.url:
+            return "baixado de outro endereço"
+        if meta.get("versao") != self.versao:
+            return "de outra versão"
+        validators = [meta.get(k) for k in ("etag", "last_modified")]
+        if not any(isinstance(x, str) and x for x in validators) and not _is_int(
+                meta.get("total")):
+            return "o servidor não informou ETag, Last-Modified nem o tamanho do arquivo"
+        if _is_int(meta.get("total")) and size > meta["total"]:
+            return "maior que o arquivo anunciado pelo servidor"
+        if meta.get("completo") is not True and meta.get("ranges") is not True:
+            return "o servidor não aceita retomada (Range)"
+        return None
+
+    def load(self, progress_factory: Callable[..., Any]) -> tuple[int, str | None]:
+        """Take up a previous call's part when its sidecar proves where it came from (its
+        bytes are hashed once from disk). Returns (bytes kept, why a part was discarded)."""
+        if not self.path.is_file():
+            self.meta_path.unlink(missing_ok=True)
+            return 0, None
         size = self.path.stat().st_size
+        meta = self._read_meta()
+        why = self.unprovable(meta, size) if size else None
+        if why is not None or not size:
+            self.discard()
+            return 0, why
+        self.meta = meta
         bar = progress_factory(total=size, desc="conferindo parte já baixada")
         try:
             hash_file(self.path, self.hash, bar.update)
         finally:
             bar.close()
         self.size = size
-        return size
+        if meta.get("completo") is True:
+            if meta.get("sha256") != self.hash.hexdigest() or meta.get("total") != size:
+                self.discard()
+                return 0, "o arquivo mudou depois de verificado"
+            self.complete = True
+        return size, None
 
-    def reset(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("wb"):
-            pass
+    def resumable(self) -> bool:
+        return self.size > 0 and self.unprovable(self.meta, self.size) is None
+
+    def mismatch(self, headers: Any, total: int | None) -> str | None:
+        """Why the server's answer is not the file this part holds: a validator both sides
+        have differs, or there is none to compare (None when they agree)."""
+        compared = 0
+        for key, header in (("etag", "ETag"), ("last_modified", "Last-Modified")):
+            mine, theirs = self.meta.get(key), headers.get(header)
+            if mine and theirs:
+                if mine != theirs:
+                    return f"o {header} mudou de {_shown(mine)} para {_shown(theirs)}"
+                compared += 1
+        mine = self.meta.get("total")
+        if _is_int(mine) and total is not None:
+            if mine != total:
+                return f"o tamanho mudou de {_fmt_size(mine)} para {_fmt_size(total)}"
+            compared += 1
+        if not compared:
+            return "o servidor não devolveu ETag, Last-Modified nem tamanho para comparar"
+        return None
+
+    def discard(self) -> None:
+        """Forget the part: the next request starts from byte zero."""
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
         self.hash = hashlib.sha256()
         self.size = 0
         self.meta = {}
-        self.meta_path.unlink(missing_ok=True)
+        self.complete = False
 
     def validator(self) -> str | None:
         etag = self.meta.get("etag")
-        if etag and not etag.startswith("W/"):
+        if isinstance(etag, str) and etag and not etag.startswith("W/"):
             return etag
-        return self.meta.get("last_modified")
+        lm = self.meta.get("last_modified")
+        return lm if isinstance(lm, str) and lm else None
 
     def save_meta(self, **meta: Any) -> None:
         self.meta.update({k: v for k, v in meta.items() if v is not None})
@@ -524,10 +687,15 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
              expected_sha256: str | None = None, registry: Registry | None = None,
              progress: bool = True, retries: int = 5, backoff: float = 1.0,
              timeout: tuple[float, float] = (15.0, 60.0), chunk_size: int = CHUNK,
-             session: Any = None, sleep: Callable[[float], None] = time.sleep) -> DownloadOutcome:
+             session: Any = None, sleep: Callable[[float], None] = time.sleep,
+             trust_first_use: bool = False, max_bytes: int | None = None) -> DownloadOutcome:
     """Download ``url`` into ``dest``, verified. Raises :class:`DownloadError` (exit 2) when
     the file could not be obtained; a file that arrived but failed verification is returned
-    with a failed status and moved to quarantine (the CLI exits 1)."""
+    with a failed status and moved to quarantine (the CLI exits 1); a file that passed every
+    check but whose first use nobody vouches for is kept as a complete ``.part``
+    (``outcome.pending``; see :func:`verify_file`). ``retries`` bounds the number of requests:
+    at most ``retries + 1``. ``max_bytes`` is the ceiling for a release of unknown size
+    (default :func:`size_ceiling`)."""
     import requests
     from filelock import FileLock
 
@@ -538,11 +706,13 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError("URL inválida: deve começar com http:// ou https://", file="--url",
                          remedy="copie o link de download do portal SISAPS")
+    ceiling = size_ceiling() if max_bytes is None else max_bytes
     dest = Path(dest).expanduser().resolve()
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"não foi possível criar a pasta ({exc.__class__.__name__})",
+        raise InputError(f"não foi possível criar a pasta "
+                         f"({describe_os_error(exc)})",
                          file=str(dest), key="--dest",
                          remedy="escolha uma pasta com permissão de escrita") from None
     name = name_from_url(url)
@@ -559,7 +729,11 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
     first = None
     try:
         if not name:
-            first = _request(session, url, {}, timeout)
+            try:
+                first = _request(session, url, {}, timeout)
+            except requests.exceptions.RequestException as exc:
+                msg, remedy = describe_network_error(exc, url)
+                raise DownloadError(msg, file="--url", remedy=remedy) from None
             name = _name_from_disposition(first.headers.get("Content-Disposition")) or ""
             if parse_installer_name(name) is None:
                 first.close()
@@ -573,26 +747,50 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
         info = parse_installer_name(name)
         assert info is not None
         lock = FileLock(str(dest / f".{name}.lock"))
-        with lock:
+        try:
+            lock.acquire()
+        except OSError as exc:
+            raise InputError(f"não foi possível gravar na pasta "
+                             f"({describe_os_error(exc)})",
+                             file=str(dest), key="--dest",
+                             remedy="a pasta está num sistema de arquivos somente leitura ou "
+                                    "sem permissão de escrita: escolha outra pasta") from None
+        try:
             out = DownloadOutcome(url, name, dest, None)
             final = dest / name
             if final.exists():
                 v = verify_file(final, versao, info.plataforma, expected_sha256=expected_sha256,
-                                registry=registry)
-                if v.passed:
-                    out.verification, out.path, out.reused = v, final, True
+                                registry=registry, trust_first_use=trust_first_use,
+                                max_bytes=ceiling)
+                if v.passed or v.pending:
+                    out.verification = v
+                    if v.passed:
+                        out.path, out.reused = final, True
+                    else:
+                        out.kept = final  # placed there by hand: never moved, never trusted
                     out.seconds = time.perf_counter() - t0
                     if first is not None:
                         first.close()
                     return out
                 quarantine(final, dest, name, v.sha256, v.checks)
             refs = registry.references(versao, info.plataforma) if registry else []
-            out = _transfer(session, url, dest, name, versao, info.plataforma, expected_sha256,
-                            registry, refs, retries, backoff, timeout, chunk_size, sleep,
-                            make_bar, first)
+            try:
+                out = _transfer(session, url, dest, name, versao, info.plataforma,
+                                expected_sha256, registry, refs, retries, backoff, timeout,
+                                chunk_size, sleep, make_bar, first, ceiling, trust_first_use)
+            except OSError as exc:  # the disk, not the network (handled in _transfer)
+                if isinstance(exc, requests.exceptions.RequestException):
+                    raise
+                raise DownloadError(f"erro ao gravar em {dest} "
+                                    f"({describe_os_error(exc)})",
+                                    file=str(dest), key="--dest",
+                                    remedy="confira o espaço livre e as permissões da pasta "
+                                           "de destino") from None
             first = None
             out.seconds = time.perf_counter() - t0
             return out
+        finally:
+            lock.release()
     finally:
         if first is not None:
             first.close()
@@ -620,43 +818,66 @@ def _request(session: Any, url: str, headers: dict[str, str], timeout: Any) -> A
                        timeout=timeout, allow_redirects=True)
 
 
-class _Retry(Exception):
-    """A transient failure: retry after backoff (``progressed`` when bytes arrived)."""
+class _TooBig(Exception):
+    """The server sent more bytes than the cap for this installer."""
 
-    def __init__(self, message: str, remedy: str, progressed: bool = False):
-        super().__init__(message)
-        self.remedy = remedy
-        self.progressed = progressed
+
+RESTART = "tente de novo: o download recomeça do início"
+
+
+def _give_up(out: DownloadOutcome, part: _Part, last_error: tuple[str, str] | None
+             ) -> DownloadError:
+    """The error after the last attempt, saying truthfully what is kept for the next run."""
+    msg, remedy = last_error or ("o download não terminou", "tente de novo mais tarde")
+    n = out.attempts
+    text = f"{msg} após {n} {'tentativa' if n == 1 else 'tentativas'}"
+    if part.resumable():
+        text += (f"; {_fmt_size(part.size)} guardados em {part.path.name}, a próxima "
+                 "execução continua deles")
+    elif part.size:
+        why = part.unprovable(part.meta, part.size)
+        part.discard()
+        text += f"; nada foi guardado ({why}): a próxima execução baixa do início"
+    return DownloadError(text, file="--url", remedy=remedy)
 
 
 def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataforma: str,
               expected_sha256: str | None, registry: Registry | None, refs: list[Release],
               retries: int, backoff: float, timeout: Any, chunk_size: int,
               sleep: Callable[[float], None], make_bar: Callable[..., Any],
-              first: Any) -> DownloadOutcome:
+              first: Any, ceiling: int, trust_first_use: bool) -> DownloadOutcome:
     import requests
     from urllib3 import exceptions as u3
 
     out = DownloadOutcome(url, name, dest, None)
-    part = _Part(dest, name)
-    out.resumed_from = part.load(make_bar)
+    part = _Part(dest, name, url, versao)
+    out.resumed_from, out.discarded = part.load(make_bar)
     registry_size = next((r.tamanho_bytes for r in refs if r.tamanho_bytes is not None), None)
-    total: int | None = part.meta.get("total")
+    if registry_size is not None:
+        cap, cap_source = registry_size, "tamanho do registro"
+    else:
+        cap, cap_source = ceiling, "teto para versão sem tamanho no registro"
+    total: int | None = part.meta.get("total") if _is_int(part.meta.get("total")) else None
+    if part.complete:  # verified earlier, waiting for the first-use confirmation
+        if first is not None:
+            first.close()
+        return _finish(out, part, versao, plataforma, expected_sha256, registry, total,
+                       trust_first_use, ceiling)
+    max_attempts = max(retries, 0) + 1
     failures = 0
     last_error: tuple[str, str] | None = None
     bar = None
     try:
         while True:
-            if failures > retries or out.attempts > retries + 100:
-                msg, remedy = last_error or ("o download falhou", "tente de novo")
-                keep = (f"; {part.size:,} bytes guardados em {part.path.name}, a próxima "
-                        "execução continua deles").replace(",", ".") if part.size else ""
-                raise DownloadError(f"{msg} após {out.attempts} tentativas{keep}",
-                                    file="--url", remedy=remedy)
+            if out.attempts >= max_attempts:
+                raise _give_up(out, part, last_error)
             if failures:
                 delay = min(backoff * 2 ** (failures - 1), 30.0) * (0.75 + random.random() / 2)
                 sleep(delay)
             out.attempts += 1
+            if part.size and not part.resumable():
+                part.discard()
+                out.resumed_from = 0
             headers: dict[str, str] = {}
             if part.size:
                 headers["Range"] = f"bytes={part.size}-"
@@ -686,16 +907,19 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
                     raise DownloadError(msg, file="--url", remedy=remedy)
                 if _retryable_status(code):
                     last_error = (f"o servidor respondeu erro HTTP {code}",
-                                  "o servidor do portal está com problema: tente mais tarde "
-                                  "(o download continua de onde parou)")
+                                  "o servidor do portal está com problema: tente mais tarde")
                     failures += 1
                     continue
                 if code == 416:
-                    _, _, t = _parse_content_range(resp.headers.get("Content-Range"))
-                    if t is not None and t == part.size:
+                    cr = _parse_content_range(resp.headers.get("Content-Range"))
+                    t = cr[2] if cr else None
+                    if part.size and t == part.size and part.mismatch(resp.headers, t) is None:
                         total = t
                         break  # the part is already complete
-                    part.reset()
+                    part.discard()
+                    out.resumed_from = 0
+                    last_error = ("o servidor recusou a retomada (HTTP 416) e o que já foi "
+                                  "baixado não confere com o arquivo dele", RESTART)
                     continue
                 if code not in (200, 206):
                     raise DownloadError(f"resposta inesperada do servidor (HTTP {code})",
@@ -709,20 +933,39 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
                                         remedy="copie o link direto do arquivo (botão de "
                                                "download no portal SISAPS), não o da página")
                 if code == 206:
-                    start, _, t = _parse_content_range(resp.headers.get("Content-Range"))
+                    raw_range = resp.headers.get("Content-Range")
+                    cr = _parse_content_range(raw_range)
+                    if cr is None or cr[0] is None:
+                        part.discard()
+                        raise DownloadError(
+                            "o servidor respondeu a um pedido de retomada (HTTP 206) com um "
+                            f"Content-Range inválido ({_shown(raw_range)}): os bytes não podem "
+                            "ser encaixados no arquivo; nada foi guardado", file="--url",
+                            remedy="execute de novo (o download recomeça do início); se "
+                                   "repetir, o servidor ou um proxy no caminho está com "
+                                   "defeito: baixe por outra rede")
+                    start, _, t = cr
+                    why = None
                     if start != part.size:
-                        part.reset()  # not the range we asked for: start over cleanly
+                        why = (f"o servidor devolveu a partir do byte {start}, não do "
+                               f"{part.size}")
+                    elif part.size:
+                        why = part.mismatch(resp.headers, t)
+                    if why:
+                        part.discard()
+                        out.resumed_from = 0
+                        last_error = (f"a retomada não confere com o que já foi baixado ({why})",
+                                      RESTART)
                         continue
                     total = t if t is not None else total
                 else:
                     if part.size:
-                        part.reset()  # the server ignored Range (or If-Range said changed)
+                        part.discard()  # the server ignored Range (or If-Range said changed)
                         out.resumed_from = 0
                     length = resp.headers.get("Content-Length")
                     total = int(length) if length and length.isdigit() else None
                 if registry_size is not None and total is not None and total != registry_size:
-                    part.cleanup()
-                    part.path.unlink(missing_ok=True)
+                    part.discard()
                     out.early_checks.append(Check(
                         "DL_TAMANHO", "Tamanho do arquivo", Status.FALHA,
                         f"{_fmt_size(registry_size)} ({refs[0].source if refs else 'registro'})",
@@ -731,9 +974,18 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
                         "esta versão: confira o link e a versão no portal SISAPS; nada foi "
                         "baixado."))
                     return out
-                part.save_meta(url=_safe_url(url), versao=versao, total=total,
+                if total is not None and total > cap:
+                    part.discard()
+                    raise DownloadError(
+                        f"o servidor anuncia {_fmt_size(total)}, acima do teto de "
+                        f"{_fmt_size(cap)} ({cap_source}): nada foi baixado", file="--url",
+                        remedy="confira o link no portal SISAPS: nenhum instalador do PEC tem "
+                               f"esse tamanho (teto em docs/download.md, variável {CEILING_ENV})")
+                accepts = resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+                part.save_meta(url=part.url, versao=versao, total=total,
                                etag=resp.headers.get("ETag"),
-                               last_modified=resp.headers.get("Last-Modified"))
+                               last_modified=resp.headers.get("Last-Modified"),
+                               ranges=code == 206 or accepts)
                 if bar is None:
                     bar = make_bar(total=total, initial=part.size)
                 else:
@@ -741,22 +993,27 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
                     bar.update(part.size)
                 before = part.size
                 try:
-                    _stream(resp, part, chunk_size, bar, out)
+                    _stream(resp, part, chunk_size, bar, out, cap)
+                except _TooBig:
+                    part.discard()
+                    raise DownloadError(
+                        f"o servidor enviou mais de {_fmt_size(cap)} ({cap_source}) sem "
+                        "terminar o arquivo: download interrompido e descartado", file="--url",
+                        remedy="confira o link no portal SISAPS: um instalador do PEC não "
+                               "passa desse tamanho") from None
                 except (u3.HTTPError, requests.exceptions.RequestException, OSError) as exc:
                     if isinstance(exc, OSError) and not isinstance(
                             exc, ConnectionError | TimeoutError) and exc.errno is not None:
-                        raise DownloadError(f"erro ao gravar em {part.path} ({exc.strerror})",
+                        raise DownloadError(f"erro ao gravar em {part.path} ({describe_os_error(exc)})",
                                             file=str(part.path),
                                             remedy="confira o espaço livre e as permissões da "
                                                    "pasta de destino") from None
                     msg, remedy = describe_network_error(exc, url)
                     last_error = ("a conexão caiu durante o download", remedy)
-                    failures = 0 if part.size > before else failures + 1
-                    failures = max(failures, 1)
+                    failures = 1 if part.size > before else failures + 1
                     continue
                 if total is not None and part.size < total:
-                    last_error = ("a conexão caiu durante o download",
-                                  "tente de novo: o download continua de onde parou")
+                    last_error = ("a conexão caiu durante o download", "tente de novo mais tarde")
                     failures = 1 if part.size > before else failures + 1
                     continue
                 break
@@ -766,11 +1023,13 @@ def _transfer(session: Any, url: str, dest: Path, name: str, versao: str, plataf
         if part.size == 0 and part.path.exists() and part.path.stat().st_size == 0:
             part.path.unlink(missing_ok=True)  # nothing arrived: leave no empty .part behind
             part.cleanup()
-    return _finish(out, part, versao, plataforma, expected_sha256, registry, total)
+    return _finish(out, part, versao, plataforma, expected_sha256, registry, total,
+                   trust_first_use, ceiling)
 
 
-def _stream(resp: Any, part: _Part, chunk_size: int, bar: Any, out: DownloadOutcome) -> None:
-    """Copy the body into the part file, hashing as it arrives."""
+def _stream(resp: Any, part: _Part, chunk_size: int, bar: Any, out: DownloadOutcome,
+            cap: int) -> None:
+    """Copy the body into the part file, hashing as it arrives; never past ``cap`` bytes."""
     raw = resp.raw
     update = part.hash.update
     with part.path.open("ab") as fh:
@@ -780,9 +1039,11 @@ def _stream(resp: Any, part: _Part, chunk_size: int, bar: Any, out: DownloadOutc
                 block = raw.read(chunk_size, decode_content=False)
                 if not block:
                     break
+                n = len(block)
+                if part.size + n > cap:
+                    raise _TooBig
                 write(block)
                 update(block)
-                n = len(block)
                 part.size += n
                 out.downloaded_bytes += n
                 bar.update(n)
@@ -793,18 +1054,23 @@ def _stream(resp: Any, part: _Part, chunk_size: int, bar: Any, out: DownloadOutc
 
 def _finish(out: DownloadOutcome, part: _Part, versao: str, plataforma: str,
             expected_sha256: str | None, registry: Registry | None,
-            total: int | None) -> DownloadOutcome:
+            total: int | None, trust_first_use: bool, ceiling: int) -> DownloadOutcome:
     v = verify_file(part.path, versao, plataforma, expected_sha256=expected_sha256,
                     registry=registry, sha256=part.hash.hexdigest(), content_length=total,
-                    name=out.name)
+                    name=out.name, trust_first_use=trust_first_use, max_bytes=ceiling)
     out.verification = v
-    part.cleanup()
     if v.passed:
+        part.cleanup()
         final = out.dest / out.name
         os.replace(part.path, final)
         v.path = final
         out.path = final
+    elif v.pending:  # kept as a complete .part: nothing under the installer's name
+        part.save_meta(url=part.url, versao=versao, total=v.size, completo=True,
+                       sha256=v.sha256)
+        out.kept = part.path
     else:
+        part.cleanup()
         out.quarantined = quarantine(part.path, out.dest, out.name, v.sha256, v.checks)
         v.path = out.quarantined
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .errors import InputError
@@ -13,10 +14,15 @@ def notebook_parameters(path: str | Path) -> dict[str, dict]:
     path = Path(path)
     if not path.exists():
         raise InputError("notebook não encontrado", file=str(path), remedy="confira o caminho")
+    if not path.is_file():   # a folder, or a FIFO that would block the reader
+        raise InputError("é uma pasta" if path.is_dir() else "não é um arquivo comum",
+                         file=str(path), remedy="informe um arquivo .ipynb")
     try:
-        return pm.inspect_notebook(str(path))
-    except Exception as exc:  # nbformat validation, JSON errors
-        raise InputError(f"não é um notebook válido ({exc.__class__.__name__})",
+        with warnings.catch_warnings():   # papermill warns in English about the extension
+            warnings.simplefilter("ignore")
+            return pm.inspect_notebook(str(path))
+    except Exception:  # nbformat validation, JSON errors (their text is English)
+        raise InputError("não é um notebook válido (o conteúdo não é um notebook Jupyter)",
                          file=str(path), remedy="informe um arquivo .ipynb") from None
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from . import sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
-from .errors import InputError, RunbookError
+from .errors import InputError, RunbookError, describe_os_error
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -305,8 +305,13 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
     else:
         out = Path(out).expanduser().resolve()
         entries = discover(target)
-        for entry in entries:
-            prepare_workspace(entry, out)
+        try:
+            for entry in entries:
+                prepare_workspace(entry, out)
+        except OSError as exc:
+            raise InputError(f"não foi possível gravar os notebooks ({describe_os_error(exc)})",
+                             file=str(out), remedy="informe em --out uma pasta em que este "
+                             "usuário possa gravar") from None
         root = out
         names = [e.name for e in entries]
         open_path = f"{names[0]}/{stages.NOTEBOOKS['cenario']}" if len(names) == 1 else None

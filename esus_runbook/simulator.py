@@ -17,6 +17,8 @@ Standard library only (``http.server``), so it starts fast and runs anywhere::
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import os
 import signal
@@ -24,6 +26,7 @@ import socket
 import sys
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 LABEL = "SIMULADOR do esus-runbook — não é o e-SUS PEC"
+ENDLESS_MAX = 4 * 1024 ** 3  # an "endless" body stops here even if the client never hangs up
 
 
 @dataclass
@@ -56,7 +60,13 @@ class FileConfig:
     answers every request with that code; ``drop_after`` sends only that many body bytes on
     the first ``drops`` responses and then cuts the connection; ``ranges=False`` ignores
     ``Range`` (always 200 with the whole file); ``delay_s`` waits before the headers;
-    ``content_type`` ``text/html`` imitates a login page."""
+    ``content_type`` ``text/html`` imitates a login page.
+
+    Hostile servers: ``if_range=False`` serves the asked range even when ``If-Range`` names
+    another version of the file; ``content_range`` replaces the ``Content-Range`` header of
+    every 206 answer (e.g. a malformed one); ``no_length`` sends no ``Content-Length`` (the
+    body ends when the connection closes); ``endless`` sends the file, then zeros without
+    end and without ``Content-Length`` until the client hangs up (at most ``ENDLESS_MAX``)."""
 
     data: bytes | None = None
     path: Path | None = None
@@ -70,6 +80,10 @@ class FileConfig:
     delay_s: float = 0.0
     content_type: str = "application/java-archive"
     disposition: str | None = None
+    if_range: bool = True
+    content_range: str | None = None
+    no_length: bool = False
+    endless: bool = False
 
     def size(self) -> int:
         return len(self.data) if self.data is not None else Path(self.path).stat().st_size
@@ -215,7 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
         validators = {v for v in (cfg.etag, cfg.last_modified) if v}
-        if rng and cfg.ranges and (not if_range or if_range in validators):
+        if rng and cfg.ranges and (not if_range or if_range in validators
+                                   or not cfg.if_range):
             try:
                 unit, spec = rng.split("=", 1)
                 first, last = spec.split(",")[0].split("-", 1)
@@ -232,11 +247,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = end - start + 1
         self.send_response(206 if partial else 200)
         self.send_header("Content-Type", cfg.content_type)
-        self.send_header("Content-Length", str(length))
+        if cfg.no_length or cfg.endless:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(length))
         if cfg.ranges:
             self.send_header("Accept-Ranges", "bytes")
         if partial:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.send_header("Content-Range", cfg.content_range
+                             or f"bytes {start}-{end}/{size}")
         if cfg.etag:
             self.send_header("ETag", cfg.etag)
         if cfg.last_modified:
@@ -258,6 +278,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 with open(cfg.path, "rb") as fh:
                     self.connection.sendfile(fh, offset=start, count=count)
+            if cfg.endless and not cut:
+                zeros, sent = bytes(1024 * 1024), 0
+                while sent < ENDLESS_MAX:
+                    self.wfile.write(zeros)
+                    sent += len(zeros)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
@@ -266,6 +291,37 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --------------------------------------------------------------------------- helpers
+_ENTRY = "LEIA-ME-SIMULADOR.bin"
+_ZIP_OVERHEAD = 30 + 46 + 22 + 2 * len(_ENTRY)  # local header, central entry, end record
+
+
+def write_installer(fh: Any, size: int, seed: bytes = b"a") -> None:
+    """Write to the binary file ``fh`` a valid ZIP (what a ``.jar`` is) of exactly ``size``
+    bytes: one stored entry of deterministic bytes derived from ``seed``. NOT an installer:
+    the tests and the benchmark download it as if it were one."""
+    content = size - _ZIP_OVERHEAD
+    if content < 0:
+        raise ValueError(f"size must be at least {_ZIP_OVERHEAD}")
+    block = hashlib.sha256(seed).digest() * 32768  # 1 MiB
+    info = zipfile.ZipInfo(_ENTRY, date_time=(2026, 1, 1, 0, 0, 0))
+    info.file_size = content
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf, zf.open(info, "w") as out:
+        left = content
+        while left:
+            piece = block[:left]
+            out.write(piece)
+            left -= len(piece)
+
+
+def installer_bytes(size: int, seed: bytes = b"a") -> bytes:
+    """:func:`write_installer` into memory."""
+    buf = io.BytesIO()
+    write_installer(buf, size, seed)
+    data = buf.getvalue()
+    assert len(data) == size, (len(data), size)
+    return data
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

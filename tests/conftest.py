@@ -64,3 +64,15 @@ def demo_env() -> dict[str, str]:
     from esus_runbook.secrets import read_env_file
 
     return read_env_file(EXAMPLES / "demo.env")
+
+
+# A test's markers follow from what it needs: whatever uses one of these fixtures gets the
+# marker, so `-m "not notebooks and not browser and not postgres"` is an honest fast tier.
+_MARKER_OF_FIXTURE = {"demo_run": "notebooks", "demo_simulator": "notebooks",
+                      "postgres": "postgres", "pec_db": "postgres", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & _MARKER_OF_FIXTURE.keys():
+            item.add_marker(_MARKER_OF_FIXTURE[fixture])

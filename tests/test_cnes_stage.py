@@ -111,6 +111,18 @@ def test_stage_pending_missing_refused_and_mismatch(tmp_path):
     assert r.status is Status.OK and "XML_CNES_SITE" not in {c.id for c in r.checks}
 
 
+def test_stage_folder_as_xml_file_says_it_is_a_folder(tmp_path):
+    """xml.arquivo naming a folder: not "não encontrado" but what to give instead."""
+    folder = tmp_path / "cnes"
+    folder.mkdir()
+    shutil.copy(XML_DIR / "XmlParaESUS31_292740.zip", folder)
+    r = _evaluate(_site(tmp_path, str(folder)))
+    check = r.checks[0]
+    assert r.status is Status.FALHA and check.id == "XML_ARQUIVO"
+    assert "é uma pasta" in check.observed and "não encontrado" not in check.observed
+    assert "xml.arquivo" in check.remedy and "XmlParaESUS31_292740.zip" in check.remedy
+
+
 def test_stage_result_is_bounded_for_many_findings(tmp_path):
     """Thousands of findings: the stage keeps counts and a few examples, not the list."""
     path = synth.write_file(synth.Spec(professionals=6000, seed=2), tmp_path / "m.xml")

@@ -14,18 +14,25 @@ from ruamel.yaml import YAML
 from esus_runbook import stages
 from esus_runbook.releases import read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig
+from esus_runbook.simulator import FileConfig, installer_bytes
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, run_cli
 
 NAME = "eSUS-AB-PEC-0.0.9-Linux64.jar"
 DEMO_SHA = "0a655c84c611fb7c1ae6d07e2fa834f814ee99724f5e499f916a6e28d3a8d482"
 
 
 def body(n: int = 200_000) -> bytes:
-    return b"PK\x03\x04" + hashlib.sha256(b"x").digest() * (n // 32)
+    return installer_bytes(n, b"x")
+
+
+def known_size(tmp_path: Path, n: int) -> None:
+    """The team registry knows the release's size (as copied from the portal), not its hash:
+    the first verified file may then be recorded without a confirmation."""
+    (tmp_path / "registro.csv").write_text(
+        f"versao,plataforma,arquivo,tamanho_bytes\n0.0.9,linux,{NAME},{n}\n", encoding="utf-8")
 
 
 def inventory(tmp_path: Path, sites: list[dict], registry: str | None = "registro.csv"
@@ -74,11 +81,12 @@ def test_no_file_no_url_is_pending_with_command(tmp_path):
     assert f"--registry {tmp_path / 'registro.csv'}" in r.metrics["comando"]
 
 
-def test_missing_local_file_is_pending(tmp_path):
+def test_missing_local_file_is_falha_with_the_download_command(tmp_path):
     (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {
         "versao": "0.0.9", "arquivo": f"inst/{NAME}"}}])
     r = run(site, tmp_path)
-    assert ids(r) == {"DL_ARQUIVO": "pendente"}
+    assert ids(r) == {"DL_ARQUIVO": "falha"} and r.checks[0].observed == "não encontrado"
+    assert "instalador.arquivo" in r.checks[0].remedy
     assert f"--dest {tmp_path / 'inst'}" in r.checks[0].remedy
 
 
@@ -86,6 +94,12 @@ def test_local_file_first_use_then_ok(tmp_path):
     (tmp_path / NAME).write_bytes(body())
     spec = [{"site_id": "a", "instalador": {"versao": "0.0.9", "arquivo": NAME}}]
     (site,) = inventory(tmp_path, spec)
+    # no registry knows the size: verified, but nobody vouches for it -> pendente, no record
+    waiting = run(site, tmp_path)
+    assert waiting.status is Status.PENDENTE and ids(waiting)["DL_REGISTRO"] == "pendente"
+    assert "--confiar-primeiro-uso" in waiting.checks[-1].remedy
+    assert not (tmp_path / "registro.csv").exists()
+    known_size(tmp_path, len(body()))
     first = run(site, tmp_path)
     assert first.status is Status.ALERTA and ids(first)["DL_REGISTRO"] == "alerta"
     assert first.metrics["registro_acao"] == "registrado"
@@ -120,6 +134,7 @@ def test_url_downloads_into_shared_folder_once(http_server, tmp_path):
     sites = inventory(tmp_path, [
         {"site_id": s, "instalador": {"versao": "0.0.9", "url": url}} for s in ("a", "b")])
     env = {"ESUS_RUNBOOK_INSTALADORES": str(tmp_path / "cache")}
+    known_size(tmp_path, len(data))
     first = run(sites[0], tmp_path, env)
     assert first.status is Status.ALERTA  # first use of this release
     assert ids(first)["DL_DOWNLOAD"] == "ok" and first.metrics["origem"] == "url"
@@ -162,6 +177,7 @@ def test_parallel_sites_record_one_release_once(tmp_path):
     """A batch's sites run in parallel processes: the first verified hash wins, the others
     find it recorded; the registry keeps one row and stays valid CSV."""
     (tmp_path / NAME).write_bytes(body())
+    known_size(tmp_path, len(body()))
     inventory(tmp_path, [{"site_id": f"s{i}", "instalador": {"versao": "0.0.9",
                                                              "arquivo": NAME}}
                          for i in range(6)])
@@ -173,6 +189,7 @@ def test_parallel_sites_record_one_release_once(tmp_path):
     assert actions.count(None) + actions.count("ja_registrado") == 5
     assert {s for s, _ in out} <= {"ok", "alerta"}
     assert len(read_registry_file(tmp_path / "registro.csv")) == 1
+    assert read_registry_file(tmp_path / "registro.csv")[("0.0.9", "linux")].sha256
 
 
 @pytest.mark.notebooks
@@ -181,3 +198,43 @@ def test_demo_run_download_results(demo_run):
               for sid in ("ubs-centro", "ubs-vila-nova", "sms-centralizado")}
     assert status == {"ubs-centro": "ok", "ubs-vila-nova": "falha",
                       "sms-centralizado": "pendente"}
+
+
+def test_url_first_use_is_pending_until_confirmed_with_the_cli(http_server, tmp_path):
+    """No registry knows the size: the stage downloads and verifies, keeps the file as a
+    complete .part, records nothing and is pendente; the CLI with --confiar-primeiro-uso
+    confirms it (without downloading again) and the next stage run is ok."""
+    data = body(600_000)
+    srv = http_server(files={f"/r/{NAME}": FileConfig(data=data)})
+    url = f"{srv.url}/r/{NAME}"
+    (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {"versao": "0.0.9",
+                                                                   "url": url}}])
+    cache = tmp_path / "cache"
+    env = {"ESUS_RUNBOOK_INSTALADORES": str(cache)}
+    r = run(site, tmp_path, env)
+    assert r.status is Status.PENDENTE
+    assert ids(r)["DL_DOWNLOAD"] == "pendente" and ids(r)["DL_REGISTRO"] == "pendente"
+    assert ids(r)["DL_FORMATO"] == "ok"
+    remedy = r.checks[0].remedy
+    assert "--confiar-primeiro-uso" in remedy and hashlib.sha256(data).hexdigest() in remedy
+    assert not (cache / NAME).exists() and (cache / f"{NAME}.part").read_bytes() == data
+    assert not (tmp_path / "registro.csv").exists()
+    n = len(srv.requests)
+    proc = run_cli("download", "--url", url, "--version", "0.0.9", "--dest", cache,
+                   "--registry", tmp_path / "registro.csv", "--no-progress",
+                   "--confiar-primeiro-uso")
+    assert proc.returncode == 0, proc.stderr
+    assert len(srv.requests) == n
+    again = run(site, tmp_path, env)
+    assert again.status is Status.OK and again.metrics["reaproveitado"] is True
+
+
+def test_invalid_size_ceiling_is_falha_naming_the_variable(tmp_path):
+    (tmp_path / NAME).write_bytes(body())
+    (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {
+        "versao": "0.0.9", "arquivo": NAME}}])
+    r = run(site, tmp_path, {"ESUS_RUNBOOK_INSTALADOR_MAX_MB": "-1"})
+    assert ids(r) == {"DL_TAMANHO": "falha"}
+    assert r.checks[0].observed == "ESUS_RUNBOOK_INSTALADOR_MAX_MB: valor '-1' inválido"
+    small = run(site, tmp_path, {"ESUS_RUNBOOK_INSTALADOR_MAX_MB": "0"})
+    assert ids(small) == {"DL_TAMANHO": "falha"}

@@ -10,15 +10,17 @@ import ssl
 import subprocess
 import sys
 import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from esus_runbook.fetch import DownloadError, download, verify_file
+from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
 from esus_runbook.releases import Registry, Release, read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, PecConfig
+from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
 
 from .conftest import ROOT, require_tool, run_cli
 
@@ -27,10 +29,8 @@ PATH = f"/PEC/a1b2c3/0.0.7/{NAME}"
 
 
 def payload(n: int = 3_000_000, seed: bytes = b"a") -> bytes:
-    """A JAR-looking body (ZIP magic) of n bytes, deterministic."""
-    block = hashlib.sha256(seed).digest() * 2048
-    body = (block * (n // len(block) + 1))[: n - 4]
-    return b"PK\x03\x04" + body
+    """A JAR-shaped body (a valid ZIP) of exactly n bytes, deterministic."""
+    return installer_bytes(n, seed)
 
 
 def sha(data: bytes) -> str:
@@ -45,8 +45,18 @@ def test_download_first_use_records_hash_then_next_download_matches(http_server,
     data = payload()
     srv = http_server(files={PATH: FileConfig(data=data)})
     reg_file = tmp_path / "registro.csv"
+    # no registry knows this release's size: verified, but kept as .part until confirmed
+    waiting = download(srv.url + PATH, tmp_path / "a", "0.0.7", plataforma="linux",
+                       registry=Registry(reg_file), progress=False)
+    assert waiting.pending and not waiting.ok and waiting.status is Status.PENDENTE
+    assert ids(waiting.checks)["DL_REGISTRO"] == "pendente"
+    assert ids(waiting.checks)["DL_FORMATO"] == "ok"
+    assert waiting.kept == tmp_path / "a" / f"{NAME}.part" and waiting.kept.read_bytes() == data
+    assert not (tmp_path / "a" / NAME).exists() and not reg_file.exists()
+    n = len(srv.requests)
     out = download(srv.url + PATH, tmp_path / "a", "0.0.7", plataforma="linux",
-                   registry=Registry(reg_file), progress=False)
+                   registry=Registry(reg_file), progress=False, trust_first_use=True)
+    assert len(srv.requests) == n  # the complete, verified part: no new transfer
     assert out.ok and out.path == tmp_path / "a" / NAME
     assert out.path.read_bytes() == data
     assert out.verification.sha256 == sha(data)
@@ -68,7 +78,7 @@ def test_dropped_connection_resumes_with_range_in_the_same_call(http_server, tmp
     cfg = FileConfig(data=data, drop_after=700_000, drops=3)
     srv = http_server(files={PATH: cfg})
     out = download(srv.url + PATH, tmp_path, "0.0.7", registry=Registry(tmp_path / "r.csv"),
-                   progress=False, backoff=0.01)
+                   progress=False, backoff=0.01, trust_first_use=True)
     assert out.ok and out.path.read_bytes() == data
     assert out.verification.sha256 == sha(data)
     ranges = [r["range"] for r in srv.requests]
@@ -106,9 +116,11 @@ def test_server_without_range_support_restarts_from_zero(http_server, tmp_path):
 
 def test_changed_file_on_server_is_not_glued_to_an_old_part(http_server, tmp_path):
     old, new = payload(2_000_000, b"old"), payload(2_000_000, b"new")
-    (tmp_path / f"{NAME}.part").write_bytes(old[:800_000])
-    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({"etag": '"v1"'}))
     srv = http_server(files={PATH: FileConfig(data=new, etag='"v2"')})
+    (tmp_path / f"{NAME}.part").write_bytes(old[:800_000])
+    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({
+        "url": srv.url + PATH, "versao": "0.0.7", "etag": '"v1"', "total": 2_000_000,
+        "ranges": True}))
     out = download(srv.url + PATH, tmp_path, "0.0.7", progress=False)
     assert srv.requests[0]["if_range"] == '"v1"'  # server answered 200: whole new file
     assert out.ok and out.path.read_bytes() == new and out.verification.sha256 == sha(new)
@@ -259,7 +271,7 @@ def test_verify_local_file_checks(tmp_path):
                                   "DL_PLATAFORMA": "falha", "DL_FORMATO": "falha",
                                   "DL_TAMANHO": "alerta"}
     renamed = tmp_path / "instalador.jar"
-    renamed.write_bytes(payload(100))
+    renamed.write_bytes(payload(1000))
     assert ids(verify_file(renamed, "0.0.7", "linux").checks)["DL_NOME"] == "falha"
 
 
@@ -380,3 +392,78 @@ def test_corrupted_file_under_installer_name_is_quarantined_and_fetched_again(ht
     assert out.ok and not out.reused and (tmp_path / NAME).read_bytes() == data
     (rejected,) = (tmp_path / "quarentena").glob("*.rejeitado")
     assert rejected.stat().st_size == 400_000
+
+
+# --------------------------------------------------------------------------- integrity
+def _deflated_zip(path: Path, members: dict[str, bytes]) -> bytes:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path.read_bytes()
+
+
+def test_zip_check_reads_every_entry_and_names_the_broken_one(tmp_path):
+    good = _deflated_zip(tmp_path / "g.zip", {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n",
+                                              "lib/a.bin": os.urandom(200_000)})
+    assert check_zip(tmp_path / "g.zip").ok
+    # flip one byte inside the stored data of the entry: only its CRC can tell
+    stored = bytearray(installer_bytes(50_000))
+    stored[30_000] ^= 0xFF
+    (tmp_path / "s.zip").write_bytes(bytes(stored))
+    result = check_zip(tmp_path / "s.zip")
+    assert result.problem == ("o CRC-32 não confere na entrada 'LEIA-ME-SIMULADOR.bin' (dados "
+                              "corrompidos)")
+    (tmp_path / "t.zip").write_bytes(good[: len(good) - 30])  # central directory cut
+    assert "diretório central" in check_zip(tmp_path / "t.zip").problem
+    (tmp_path / "e.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty archive
+    assert check_zip(tmp_path / "e.zip").problem == "o ZIP não tem nenhuma entrada"
+
+
+def test_zip_check_refuses_a_bomb_before_inflating_it(tmp_path, monkeypatch):
+    import esus_runbook.integrity as integrity
+
+    _deflated_zip(tmp_path / "b.zip", {"zeros": bytes(20_000_000)})
+    assert (tmp_path / "b.zip").stat().st_size < 100_000
+    monkeypatch.setattr(integrity, "MAX_ZIP_UNCOMPRESSED", 10_000_000)
+    assert "possível bomba de ZIP" in integrity.check_zip(tmp_path / "b.zip").problem
+
+
+def test_pe_check(tmp_path):
+    from .test_hostile_download import EXE_DATA
+
+    exe = tmp_path / "a.exe"
+    exe.write_bytes(EXE_DATA)
+    assert check_pe(exe).ok
+    exe.write_bytes(EXE_DATA[:60])
+    assert "MZ" in check_pe(exe).problem
+    bad = bytearray(EXE_DATA)
+    bad[64:68] = b"XX\0\0"
+    exe.write_bytes(bytes(bad))
+    assert check_pe(exe).problem == "sem a assinatura PE em e_lfanew=64"
+    exe.write_bytes(EXE_DATA[:100_000])
+    assert "truncado" in check_pe(exe).problem
+
+
+def test_describe_zip_error_is_never_empty():
+    import zlib
+
+    for exc in (EOFError(), zlib.error("Error -3"), zipfile.BadZipFile("File is not a zip file"),
+                zipfile.BadZipFile("something new"), OSError(28, "No space left on device"),
+                RuntimeError("File 'x' is encrypted, password required")):
+        reason = describe_zip_error(exc)
+        assert reason and "()" not in reason and "Error" not in reason
+
+
+def test_complete_part_with_valid_sidecar_is_finished_by_a_416(http_server, tmp_path):
+    """A run killed after the last byte but before the rename: the next one asks for the rest,
+    the server answers 416 with the same total, and the part is verified as it is."""
+    data = payload(1_000_000)
+    srv = http_server(files={PATH: FileConfig(data=data)})
+    (tmp_path / f"{NAME}.part").write_bytes(data)
+    (tmp_path / f".{NAME}.part.json").write_text(json.dumps({
+        "url": srv.url + PATH, "versao": "0.0.7", "etag": '"sim-1"', "total": len(data),
+        "ranges": True}))
+    out = download(srv.url + PATH, tmp_path, "0.0.7", progress=False)
+    assert out.ok and out.downloaded_bytes == 0 and out.resumed_from == len(data)
+    assert [r["range"] for r in srv.requests] == [f"bytes={len(data)}-"]
+    assert out.path.read_bytes() == data

@@ -14,10 +14,18 @@ KERNEL_NAME = "esus-runbook"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?/?$")
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
 def default_notebooks_dir() -> Path:
-    """``notebooks/`` of the checkout (``ESUS_RUNBOOK_NOTEBOOKS`` overrides it)."""
+    """Where the stage notebooks are: ``ESUS_RUNBOOK_NOTEBOOKS`` when set; the copy an
+    installed wheel carries (``esus_runbook/notebooks``, mapped from the top-level
+    ``notebooks/`` at build time); else the checkout's ``notebooks/`` (editable install)."""
     env = os.environ.get("ESUS_RUNBOOK_NOTEBOOKS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+    if env:
+        return Path(env)
+    packaged = _PACKAGE / "notebooks"
+    return packaged if packaged.is_dir() else _PACKAGE.parent / "notebooks"
 
 
 @dataclass

@@ -10,19 +10,23 @@ missing files.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import HostileFileError, InputError
+from ..errors import HostileFileError, InputError, describe_os_error
+from ..integrity import describe_zip_error
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,48 @@ class SourceInfo:
     sha256: str | None = None      # of the file as given (the ZIP itself for a ZIP)
     xml_bytes: int = 0             # uncompressed XML bytes read
     encoding: str | None = None    # as declared in the prolog
+    misencoded: dict | None = None  # UTF-8 text under a single-byte declaration (Utf8Probe)
     extra: dict = field(default_factory=dict)
+
+
+class Utf8Probe:
+    """Watches the raw bytes of a file that declares a single-byte encoding (ISO-8859-1,
+    windows-1252) for text that is really UTF-8: names PEC would import garbled ("JOÃƒO"
+    for "JOÃO"). Accented Portuguese in ISO-8859-1 is practically never valid UTF-8 (an
+    accented letter is followed by an ASCII letter, not by a byte 0x80-0xBF), so: every
+    non-ASCII byte decodes as UTF-8 → the file is misencoded; the first decoding error ends
+    the watch (it is ISO-8859-1 indeed). ASCII chunks (the bulk of a CNES file) cost one
+    ``isascii`` call. See docs/cnes-xml-audit.md."""
+
+    __slots__ = ("_decoder", "active", "extra_bytes", "first_line", "_lines")
+
+    def __init__(self):
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.active = True
+        self.extra_bytes = 0      # continuation bytes seen (≈ accented characters)
+        self.first_line: int | None = None
+        self._lines = 0           # newlines before the first non-ASCII byte
+
+    def feed(self, data: bytes) -> None:
+        if not self.active:
+            return
+        if data.isascii():
+            if self.first_line is None:
+                self._lines += data.count(b"\n")
+            return
+        if self.first_line is None:
+            at = _NON_ASCII.search(data).start()
+            self.first_line = self._lines + data.count(b"\n", 0, at) + 1
+        try:
+            self.extra_bytes += len(data) - len(self._decoder.decode(data))
+        except UnicodeDecodeError:
+            self.active = False
+
+    def verdict(self) -> dict | None:
+        """``{"chars": ≈ accented characters, "line": first one}`` when the text is UTF-8."""
+        if not self.active or not self.extra_bytes:
+            return None
+        return {"chars": self.extra_bytes, "line": self.first_line}
 
 
 class CountingReader:
@@ -71,6 +116,7 @@ class CountingReader:
         self.hasher = hasher
         self.count = 0
         self.eof = False
+        self.probe: Utf8Probe | None = None
         self._pushback = b""
 
     def unread(self, data: bytes) -> None:
@@ -96,6 +142,8 @@ class CountingReader:
         self.count += len(data)
         if self.hasher is not None:
             self.hasher.update(data)
+        if self.probe is not None:
+            self.probe.feed(data)
         if self.count > self.limits.max_bytes:
             raise HostileFileError(
                 f"XML maior que o limite de {self.limits.max_bytes // 1024**2} MB",
@@ -170,11 +218,15 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
         raise InputError("arquivo não encontrado", file=source,
                          remedy="confira o caminho do XML do CNES") from None
     except OSError as exc:
-        raise InputError(f"não foi possível ler o arquivo ({exc.strerror})",
-                         file=source) from None
-    if p.is_dir():
+        raise InputError(f"não foi possível ler o arquivo ({describe_os_error(exc)})",
+                         file=source, remedy="confira o caminho do XML do CNES") from None
+    if stat.S_ISDIR(st.st_mode):
         raise InputError("é uma pasta, não um arquivo", file=source,
-                         remedy="informe o arquivo .xml ou .zip")
+                         remedy="informe o arquivo do XML do CNES dentro dela "
+                                "(XmlParaESUS*.zip ou .xml baixado do e-Gestor AB)")
+    if not stat.S_ISREG(st.st_mode):   # a FIFO would block the reader forever
+        raise InputError("não é um arquivo comum (FIFO, dispositivo ou socket)", file=source,
+                         remedy="informe o arquivo .xml ou .zip baixado do e-Gestor AB")
     if st.st_size == 0:
         raise InputError("arquivo vazio", file=source,
                          remedy="baixe o XML novamente no e-Gestor AB")
@@ -186,7 +238,8 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
             try:
                 zf = zipfile.ZipFile(fh)
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise InputError(f"ZIP corrompido ou incompleto ({exc})", file=source,
+                raise InputError(f"ZIP corrompido ou incompleto ({describe_zip_error(exc)})",
+                                 file=source,
                                  remedy="baixe o arquivo novamente no e-Gestor AB") from None
             with zf:
                 member = _zip_member(zf, source, limits)
@@ -197,7 +250,8 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
                         yield reader, info
                         info.xml_bytes = reader.count
                 except (zipfile.BadZipFile, EOFError, zlib_error()) as exc:
-                    raise InputError(f"ZIP corrompido ou truncado ({exc})", file=source,
+                    raise InputError(f"ZIP corrompido ou truncado ({describe_zip_error(exc)})",
+                                     file=source,
                                      remedy="baixe o arquivo novamente no e-Gestor AB") from None
         else:
             hasher = hashlib.sha256()

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
+from ..outputs import write_report
 from . import catalog, rules, summary
 from .archive import Limits
 from .parser import CnesFile, normalize_version, parse
@@ -54,7 +55,7 @@ def file_info(cf: CnesFile) -> dict[str, Any]:
     s = cf.source
     return {"name": s.name, "size_bytes": s.size_bytes, "container": s.container,
             "member": s.member, "sha256": s.sha256, "xml_bytes": s.xml_bytes,
-            "encoding": s.encoding, "version": cf.version,
+            "encoding": s.encoding, "encoding_mismatch": s.misencoded, "version": cf.version,
             "version_supported": normalize_version(cf.version) is not None,
             "ibge": cf.ibge, "date": cf.header.get("DATA", ""),
             "origin": cf.header.get("ORIGEM", ""), "destination": cf.header.get("DESTINO", "")}
@@ -73,16 +74,10 @@ class ReportFiles:
     ``to_html()`` (audit and diff): atomic writes, nothing under the final name on failure."""
 
     def write_json(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.json_text())
-        return Path(path)
+        return write_report(path, self.json_text())
 
     def write_html(self, path: str | os.PathLike) -> Path:
-        from ..results import write_text_atomic
-
-        write_text_atomic(path, self.to_html())
-        return Path(path)
+        return write_report(path, self.to_html())
 
 
 @dataclass

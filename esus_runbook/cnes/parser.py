@@ -44,8 +44,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import HostileFileError, InputError
-from ..ids import scrub
-from .archive import CountingReader, Limits, SourceInfo, open_cnes
+from .archive import CountingReader, Limits, SourceInfo, Utf8Probe, open_cnes
+from .xmlerrors import describe as describe_syntax_error
 
 ROOT = "ImportarXMLCNES"
 HEADER = "IDENTIFICACAO"
@@ -53,6 +53,8 @@ HEADER_KEYS = ("DATA", "ORIGEM", "DESTINO", "CO_IBGE_MUN", "VERSAO_XSD")
 SUPPORTED_VERSIONS = ("2.1", "3.0", "3.1")
 ENCODINGS = {"utf-8", "utf8", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1",
              "l1", "us-ascii", "ascii", "windows-1252", "cp1252"}
+SINGLE_BYTE = {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
+               "windows-1252", "cp1252"}
 _SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
              huge_tree=False, remove_comments=True, remove_pis=True)
 _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
@@ -94,18 +96,18 @@ def normalize_version(value: str | None) -> str | None:
 
 # --------------------------------------------------------------------------- refusals
 def _malformed(source: str, exc: Exception, reader: CountingReader | None) -> InputError:
-    line = getattr(exc, "lineno", None) or (getattr(exc, "position", None) or (None,))[0]
-    msg = scrub(" ".join(str(getattr(exc, "msg", None) or exc).split()))[:160]
-    where = f" na linha {line}" if line else ""
-    if reader is not None and reader.eof and "Extra content" not in msg:
+    """The refusal for a libxml2 syntax error, in pt-BR (:mod:`.xmlerrors`)."""
+    p = describe_syntax_error(exc)
+    where = f" na linha {p.line}" if p.line else ""
+    if p.hostile:
+        return HostileFileError(f"o XML usa entidades ou DTD{where}", file=source,
+                                remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
+    if reader is not None and reader.eof and p.name != "ERR_DOCUMENT_END":
         return InputError(f"arquivo truncado: o XML termina antes de fechar os elementos"
-                          f"{where} ({msg})", file=source,
+                          f"{where} ({p.text})", file=source,
                           remedy="baixe o XML novamente no e-Gestor AB (o download não "
                                  "terminou)")
-    if "ntit" in msg or "DTD" in msg or "DOCTYPE" in msg:
-        return HostileFileError(f"o XML usa entidades ou DTD{where} ({msg})", file=source,
-                                remedy="não use este arquivo; o XML do e-Gestor não tem DTD")
-    return InputError(f"XML malformado{where}: {msg}", file=source,
+    return InputError(f"XML malformado{where}: {p.text}", file=source,
                       remedy="baixe o XML novamente no e-Gestor AB; não edite o arquivo à mão")
 
 
@@ -134,6 +136,9 @@ def _sniff(reader: CountingReader, info: SourceInfo, limits: Limits) -> dict[str
     if encoding.lower() not in ENCODINGS:
         raise InputError(f"codificação {encoding!r} não suportada", file=source,
                          remedy="use o XML do e-Gestor AB (ISO-8859-1 ou UTF-8)")
+    if encoding.lower() in SINGLE_BYTE:   # UTF-8 text under this declaration? (Utf8Probe)
+        reader.probe = Utf8Probe()
+        reader.probe.feed(head)
     dtd = _DTD.search(body)
     if dtd:
         line = body[:dtd.start()].count(b"\n") + 1
@@ -358,6 +363,8 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
             raise _malformed(source, exc, reader) from None
         finally:
             del ctx
+        if reader.probe is not None:
+            info.misencoded = reader.probe.verdict()
     if header is None:
         header = {}
     if first is not None:

@@ -31,6 +31,13 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("FILE_EMPTY", ERROR, "Arquivo sem estabelecimentos nem profissionais",
+         "Gere o XML novamente no e-Gestor AB (o arquivo veio vazio); confira no SCNES se o "
+         "município tem unidades de atenção básica ativas."),
+    Rule("ENCODING_MISMATCH", WARNING, "Texto em UTF-8 num arquivo declarado ISO-8859-1",
+         "Gere o XML novamente no e-Gestor AB e importe-o sem abrir nem salvar em outro "
+         "programa; um editor que converteu o arquivo para UTF-8 deixou a declaração antiga "
+         "e o PEC importaria os nomes com acentos trocados."),
     Rule("VERSION_UNSUPPORTED", ERROR, "Versão do layout do XML não suportada",
          "Gere o XML novamente no e-Gestor AB; o PEC aceita os layouts 2.1, 3.0 e 3.1."),
     Rule("MUNICIPALITY_MISMATCH", ERROR, "XML de outro município",
@@ -165,6 +172,25 @@ def _line_txt(lines: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- rules
+def file_rules(cf: CnesFile) -> list[pd.DataFrame]:
+    """The file as a whole: nothing in it (FILE_EMPTY), UTF-8 text under a single-byte
+    declaration (ENCODING_MISMATCH, found while reading: ``source.misencoded``)."""
+    out = []
+    if cf.establishments.empty and cf.professionals.empty:
+        out.append(_findings("FILE_EMPTY", 1,
+                             "O arquivo não tem nenhum estabelecimento nem profissional: a "
+                             "importação não traria nada ao PEC. " + RULES["FILE_EMPTY"].remedy,
+                             line=cf.header_line))
+    bad = cf.source.misencoded
+    if bad:
+        out.append(_findings("ENCODING_MISMATCH", 1,
+                             f"O arquivo declara {cf.source.encoding} mas o texto está em UTF-8 "
+                             f"(cerca de {bad['chars']} caractere(s) acentuado(s), o primeiro "
+                             f"na linha {bad['line']}): o PEC leria 'Ã§' no lugar de 'ç'. "
+                             + RULES["ENCODING_MISMATCH"].remedy, line=bad["line"]))
+    return out
+
+
 def header_rules(cf: CnesFile, expected_ibge: str | None) -> list[pd.DataFrame]:
     out = []
     h = cf.header
@@ -450,8 +476,8 @@ def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | N
         family = catalog.family_of(cf.lotacoes["cbo"])
     if composition is None:
         composition = composition_table(cf, family)
-    parts = (header_rules(cf, expected_ibge) + establishment_rules(cf) + team_rules(cf)
-             + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
+    parts = (file_rules(cf) + header_rules(cf, expected_ibge) + establishment_rules(cf)
+             + team_rules(cf) + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
              + composition_rules(composition))
     parts = [p for p in parts if len(p)]
     if not parts:

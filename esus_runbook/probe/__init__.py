@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, describe_os_error
 from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
 from .facts import PORTS, SCHEMA, collect
 from .loader import load_probe, normalize
@@ -35,7 +35,7 @@ def write_probe(facts: dict[str, Any], path: str | os.PathLike) -> None:
     try:
         write_json_atomic(path, facts)
     except OSError as exc:
-        raise InputError(f"não foi possível gravar a sondagem ({exc.strerror or exc})",
+        raise InputError(f"não foi possível gravar a sondagem ({describe_os_error(exc)})",
                          file=str(path), remedy="escolha uma pasta em que este usuário possa "
                          "gravar, ex.: --json ~/sondagem.json") from None
 

@@ -7,10 +7,13 @@ run folder: a 700 MB installer is fetched once and every site and run of that ve
 (a lock file stops two sites of a batch from downloading the same file at once; the second one
 waits and then verifies the finished file).
 
-Checks (see :func:`esus_runbook.fetch.verify_file`): name, version, platform, format, size
-against the registry (and ``Content-Length``), SHA-256 against ``instalador.sha256`` and against
-the team's release registry (trust on first use). Neither file nor URL: ``pendente`` with the
-download command.
+Checks (see :func:`esus_runbook.fetch.verify_file`): name, version, platform, format (a ZIP
+with every CRC right, a PE), size against the registry (and ``Content-Length``; a ceiling when
+no registry knows it), SHA-256 against ``instalador.sha256`` and against the team's release
+registry (trust on first use). Neither file nor URL: ``pendente`` with the download command; a
+declared ``instalador.arquivo`` that does not exist: ``falha`` (as for every declared file).
+A file that passed everything but whose first use nobody vouches for (no registry knows the
+size, no ``instalador.sha256``): ``pendente`` until confirmed (docs/download.md).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..results import StageResult, Status
+from ..results import Check, StageResult, Status
 from ..sites import Site
 
 TITLE = "Download do instalador"
@@ -88,9 +91,11 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
     local = Path(arquivo) if arquivo else None
     if local is not None and not local.is_file() and not url:
-        r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE, str(local),
-              "arquivo não encontrado",
-              f"Baixe o instalador com: {download_command(site, local.parent)}")
+        r.add("DL_ARQUIVO", "Instalador disponível", Status.FALHA, str(local),
+              "é uma pasta, não um arquivo" if local.is_dir() else "não encontrado",
+              "Confira instalador.arquivo no arquivo do site (caminhos relativos valem a partir "
+              "da pasta dele) ou baixe o instalador para esse caminho com: "
+              f"{download_command(site, local.parent)}")
         return r.finish(**metrics, origem="arquivo", comando=download_command(site, local.parent))
     if local is None and not url:
         r.add("DL_ARQUIVO", "Instalador disponível", Status.PENDENTE,
@@ -99,7 +104,16 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               f"{download_command(site, dest)} e informe o arquivo em instalador.arquivo.")
         return r.finish(**metrics, comando=download_command(site, dest))
 
+    from ..fetch import size_ceiling
+
     folder = local.parent if local is not None and local.is_file() else cache_dir(env)
+    try:
+        ceiling = size_ceiling(env)
+    except InputError as exc:
+        p = exc.problems[0]
+        r.add("DL_TAMANHO", "Tamanho do arquivo", Status.FALHA, "teto em MiB, inteiro > 0",
+              f"{p.file}: {p.message}", p.remedy or "Corrija a variável de ambiente.")
+        return r.finish(**metrics)
     try:
         registry = Registry(team_registry_file(site, folder))
         registry.team_releases()  # a broken registry file is reported before any transfer
@@ -114,7 +128,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     if local is not None and local.is_file():
         from ..fetch import verify_file
 
-        v = verify_file(local, versao, plataforma, expected_sha256=sha, registry=registry)
+        v = verify_file(local, versao, plataforma, expected_sha256=sha, registry=registry,
+                        max_bytes=ceiling)
         r.checks.extend(v.checks)
         return r.finish(**metrics, origem="arquivo", arquivo=str(local), nome=local.name,
                         tamanho_bytes=v.size, sha256=v.sha256, registro_acao=v.recorded)
@@ -124,7 +139,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics.update(origem="url", pasta=str(folder))
     try:
         out = download(url, folder, versao, plataforma=plataforma, expected_sha256=sha,
-                       registry=registry, progress=interactive)
+                       registry=registry, progress=interactive, max_bytes=ceiling)
     except (DownloadError, InputError) as exc:
         p = exc.problems[0]
         r.add("DL_DOWNLOAD", "Download do instalador", Status.FALHA, "arquivo baixado",
@@ -138,6 +153,15 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                + (f", retomado de {out.resumed_from / 1e6:.1f} MB" if out.resumed_from else "")
                + (f", {out.attempts} tentativas" if out.attempts > 1 else ""))
         r.checks.insert(0, _ok_check(how, out.path))
+    elif out.pending:
+        from ..fetch import TRUST_FLAG
+
+        r.checks.insert(0, Check(
+            "DL_DOWNLOAD", "Download do instalador", Status.PENDENTE, "arquivo baixado",
+            f"{out.kept} (verificado; aguardando a confirmação do primeiro uso)",
+            f"Confira o SHA-256 {out.verification.sha256} com outra equipe que baixou a mesma "
+            f"versão e confirme com: {download_command(site, folder)} {TRUST_FLAG} (o arquivo "
+            "já baixado é reaproveitado)"))
     elif out.quarantined is not None:
         r.add("DL_QUARENTENA", "Arquivo rejeitado em quarentena", Status.FALHA,
               "arquivo verificado", str(out.quarantined),
@@ -147,7 +171,5 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
 
 def _ok_check(how: str, path: Path | None):
-    from ..results import Check
-
     return Check("DL_DOWNLOAD", "Download do instalador", Status.OK, "arquivo baixado",
                  f"{path} ({how})")

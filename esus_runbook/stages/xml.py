@@ -50,6 +50,10 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               "em xml.arquivo no arquivo do site.")
         return r.finish()
     path = Path(arquivo)
+    if path.is_dir():
+        r.add("XML_ARQUIVO", "XML do CNES informado", Status.FALHA, "arquivo .xml ou .zip",
+              f"é uma pasta: {path.name}", _folder_remedy(path, "xml.arquivo"))
+        return r.finish()
     if not path.is_file():
         r.add("XML_ARQUIVO", "XML do CNES informado", Status.FALHA, "arquivo existente",
               f"não encontrado: {path.name}",
@@ -185,6 +189,11 @@ def _compare(site: Site, ctx, r: StageResult, path: Path, new) -> dict[str, Any]
     from ..cnes.parser import parse
     from ..errors import InputError
 
+    if path.is_dir():
+        r.add("XML_ANTERIOR", "XML anterior (último importado) informado", Status.FALHA,
+              "arquivo .xml ou .zip", f"é uma pasta: {path.name}",
+              _folder_remedy(path, "xml.anterior"))
+        return None
     if not path.is_file():
         r.add("XML_ANTERIOR", "XML anterior (último importado) informado", Status.FALHA,
               "arquivo existente", f"não encontrado: {path.name}",
@@ -253,6 +262,19 @@ def _compare(site: Site, ctx, r: StageResult, path: Path, new) -> dict[str, Any]
         diff.write_html(Path(ctx.run_site_dir) / DIFF_HTML)
         out["relatorio"] = DIFF_HTML
     return out
+
+
+def _folder_remedy(path: Path, key: str) -> str:
+    """What to write in ``key`` when it names a folder: the XML/ZIP files found in it."""
+    try:
+        found = sorted(p.name for p in path.iterdir()
+                       if p.suffix.lower() in (".xml", ".zip") and p.is_file())
+    except OSError:
+        found = []
+    what = (f"; na pasta há: {', '.join(found[:3])}" + (" ..." if len(found) > 3 else "")
+            if found else "; a pasta não tem arquivos .xml nem .zip")
+    return (f"{path} é uma pasta: informe em {key} o arquivo do XML do CNES (XmlParaESUS*.zip "
+            f"ou .xml baixado do e-Gestor AB), não a pasta{what}.")
 
 
 def _where(w: dict[str, Any]) -> str:

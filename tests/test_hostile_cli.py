@@ -1,0 +1,295 @@
+"""Hostile command lines and XML files (issue 12): one row per case, each run through the
+real CLI. Every row asserts the exit code, the pt-BR words of the message, that no English
+(argparse, libxml2, zipfile, OS errors) and no traceback reaches the user, and that nothing
+was written: the output folder and the input files are exactly as before."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from esus_runbook import cli
+from esus_runbook.cnes import synth
+from esus_runbook.cnes.archive import Utf8Probe
+from esus_runbook.errors import InputError
+from esus_runbook.outputs import write_report
+
+from .conftest import run_cli
+
+# words that only English messages hold (argparse, libxml2, zipfile, strerror)
+ENGLISH = ("invalid", "usage:", "error:", "argument ", "expected", "choose from", "required",
+           "Errno", "No such file", "Is a directory", "Not a directory", "Opening and ending",
+           "Premature end", " line ", "not found", "Traceback", "File is not", "Bad CRC")
+
+HEADER = ('<?xml version="1.0" encoding="{enc}"?>\n<ImportarXMLCNES>\n'
+          '<IDENTIFICACAO DATA="2026-11-20" ORIGEM="PORTAL" DESTINO="ESUS_AB" '
+          'CO_IBGE_MUN="2927408" VERSAO_XSD="3.1">\n{body}</IDENTIFICACAO>\n</ImportarXMLCNES>\n')
+UNIT = ('<ESTABELECIMENTOS><DADOS_GERAIS_ESTABELECIMENTOS NM_FANTA="UBS SÃO JOÃO" '
+        'CNPJ="11222333000181" CNES="2386224" TP_UNID_ID="02">\n<ENDERECO/>\n'
+        '</DADOS_GERAIS_ESTABELECIMENTOS></ESTABELECIMENTOS>\n')
+
+
+def _xml(body: str = UNIT, enc: str = "ISO-8859-1") -> bytes:
+    return HEADER.format(enc=enc, body=body).encode(enc)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Small input files, made once; each row checks that it left them untouched."""
+    d = tmp_path_factory.mktemp("entradas")
+    clean = synth.write_file(synth.Spec(professionals=20, seed=1), d / "limpo.xml")
+    latin1 = clean.read_bytes()
+    assert any(b > 127 for b in latin1)          # accented names, in ISO-8859-1
+    (d / "utf8-declarado-latin1.xml").write_bytes(latin1.decode("latin-1").encode("utf-8"))
+    (d / "latin1-declarado-utf8.xml").write_bytes(
+        latin1.replace(b'encoding="ISO-8859-1"', b'encoding="UTF-8"', 1))
+    (d / "vazio-de-dados.xml").write_bytes(_xml(""))
+    (d / "tag-trocada.xml").write_bytes(_xml(UNIT.replace("<ENDERECO/>", "<ENDERECO>")))
+    (d / "entidade.xml").write_bytes(_xml(UNIT.replace("<ENDERECO/>",
+                                                       "<ENDERECO>&x;</ENDERECO>")))
+    (d / "e-comercial.xml").write_bytes(_xml(UNIT.replace('NM_FANTA="', 'NM_FANTA="A & B ')))
+    (d / "atributo-repetido.xml").write_bytes(_xml(UNIT.replace('CNES="2386224"',
+                                                                'CNES="1" CNES="2"')))
+    with zipfile.ZipFile(d / "ok.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("XmlParaESUS31_292740.xml", latin1)
+    z = (d / "ok.zip").read_bytes()
+    (d / "truncado.zip").write_bytes(z[: len(z) // 2])
+    bad = bytearray(z)
+    bad[len(z) // 4] ^= 0xFF                        # inside the compressed XML
+    (d / "corrompido.zip").write_bytes(bytes(bad))
+    with zipfile.ZipFile(d / "armazenado.zip", "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("XmlParaESUS31_292740.xml", latin1)
+    stored = bytearray((d / "armazenado.zip").read_bytes())
+    at = stored.index(b'CO_CNS="') + 9               # one digit of a CNS: still well formed
+    stored[at] = ord("1") if stored[at] != ord("1") else ord("2")
+    (d / "crc-errado.zip").write_bytes(bytes(stored))
+    (d / "pasta-com-xml").mkdir()
+    (d / "pasta-com-xml" / "XmlParaESUS31_292740.zip").write_bytes(z)
+    os.mkfifo(d / "fifo.xml")
+    os.symlink("ciclo.xml", d / "ciclo.xml")       # a link to itself: ELOOP
+    return d
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if p.is_symlink():
+            out[rel] = "link"
+        elif p.is_fifo():
+            out[rel] = "fifo"
+        elif p.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+# id, arguments ({in}: inputs folder, {out}: this row's empty output folder, which holds
+# "arquivo" (a file) and "pasta" (a folder)), exit code, pt-BR words in stderr (or stdout for
+# codes 0/1), words that must not appear in the output
+ROWS = [
+    # -- numbers out of range / not numbers
+    ("lab-porta-99999", "lab --port 99999", 2, ("--port", "de 1 a 65535"), ()),
+    ("lab-porta-0", "lab --port 0", 2, ("--port", "de 1 a 65535"), ()),
+    ("lab-porta-texto", "lab --port abc", 2, ("--port", "número inteiro inválido"), ()),
+    ("lab-porta-sem-valor", "lab --port", 2, ("--port", "precisa de um valor"), ()),
+    ("download-retries-negativo", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
+     "--dest {out}/pasta --retries -5", 2, ("--retries", "de 0 a 100"), ()),
+    ("download-retries-texto", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
+     "--dest {out}/pasta --retries muitos", 2, ("--retries", "número inteiro inválido"), ()),
+    ("download-timeout-zero", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
+     "--dest {out}/pasta --timeout 0", 2, ("--timeout", "segundos"), ()),
+    ("download-timeout-infinito", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
+     "--dest {out}/pasta --timeout inf", 2, ("--timeout", "segundos"), ()),
+    ("run-timeout-nan", "run {out}/site.yaml --timeout nan", 2, ("--timeout", "segundos"), ()),
+    ("run-timeout-texto", "run {out}/site.yaml --timeout x", 2, ("--timeout", "número inválido"),
+     ()),
+    ("run-retries-demais", "run {out}/site.yaml --retries 101", 2, ("--retries", "de 0 a 100"),
+     ()),
+    ("batch-workers-zero", "batch {out}/pasta --workers 0", 2, ("--workers", "de 1 a 1024"), ()),
+    ("batch-workers-enorme", "batch {out}/pasta --workers 99999999999999999999999", 2,
+     ("--workers", "número inteiro inválido"), ()),
+    ("xml-diff-examples-negativo", "xml diff {in}/limpo.xml {in}/limpo.xml --examples -1", 2,
+     ("--examples", "de 0 a 1000000"), ()),
+    ("probe-disk-mb-texto", "probe --disk-speed-mb x --json {out}/s.json", 2,
+     ("--disk-speed-mb", "de 16 a 16384 MB"), ()),
+    ("verify-timeout-negativo", "verify-install --pec-url http://127.0.0.1:9 --timeout -1", 2,
+     ("--timeout", "segundos"), ()),
+    # -- other argparse errors
+    ("escolha-invalida", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 --dest "
+     "{out}/pasta --platform mac", 2, ("--platform", "opção inválida", "escolha entre"), ()),
+    ("modo-invalido", "verify-install --pec-url http://127.0.0.1:9 --modo teste", 2,
+     ("--modo", "opção inválida"), ()),
+    ("comando-desconhecido", "instalar", 2, ("COMANDO", "opção inválida", "escolha entre"), ()),
+    ("subcomando-desconhecido", "xml validar {in}/limpo.xml", 2, ("opção inválida",), ()),
+    ("faltam-argumentos", "xml diff {in}/limpo.xml", 2, ("faltam os argumentos", "NOVO"), ()),
+    ("faltam-opcoes", "download --version 5.5.24", 2, ("faltam os argumentos", "--url"), ()),
+    ("opcao-desconhecida", "xml audit {in}/limpo.xml --saida x", 2,
+     ("argumentos desconhecidos", "--saida"), ()),
+    ("opcao-ambigua", "batch {out}/pasta --re 1", 2, ("opção ambígua", "--resume", "--retries"),
+     ()),
+    ("flag-com-valor", "batch {out}/pasta --no-progress=sim", 2, ("não aceita valor",), ()),
+    ("inspect-pasta", "inspect {out}/pasta", 2, ("é uma pasta",), ()),
+    ("inspect-fifo", "inspect {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
+    ("inspect-nao-notebook", "inspect {in}/limpo.xml", 2, ("não é um notebook válido",),
+     ("Error",)),
+    # -- output paths, checked before the work
+    ("audit-json-pasta", "xml audit {in}/limpo.xml --json {out}/pasta", 2,
+     ("--json", "é uma pasta"), ()),
+    ("audit-html-dentro-de-arquivo", "xml audit {in}/limpo.xml --html {out}/arquivo/r.html", 2,
+     ("--html", "não é uma pasta"), ()),
+    ("audit-json-pasta-inexistente", "xml audit {in}/limpo.xml --json {out}/nao/existe.json",
+     2, ("--json", "não existe"), ()),
+    ("audit-json-fifo", "xml audit {in}/limpo.xml --json {in}/fifo.xml", 2,
+     ("--json", "não é um arquivo comum"), ()),
+    ("audit-json-e-a-entrada", "xml audit {in}/limpo.xml --json {in}/limpo.xml", 2,
+     ("--json", "próprio arquivo de entrada"), ()),
+    ("audit-json-igual-html", "xml audit {in}/limpo.xml --json {out}/r --html {out}/r", 2,
+     ("--html", "mesmo arquivo que --json"), ()),
+    ("diff-json-pasta", "xml diff {in}/limpo.xml {in}/ok.zip --json {out}/pasta", 2,
+     ("--json", "é uma pasta"), ()),
+    ("diff-html-dentro-de-arquivo", "xml diff {in}/limpo.xml {in}/ok.zip --html "
+     "{out}/arquivo/x", 2, ("--html", "não é uma pasta"), ()),
+    ("diff-json-e-a-entrada", "xml diff {in}/limpo.xml {in}/ok.zip --json {in}/ok.zip", 2,
+     ("--json", "próprio arquivo de entrada"), ()),
+    ("verify-json-pasta", "verify-install --pec-url http://127.0.0.1:9 --json {out}/pasta", 2,
+     ("--json", "é uma pasta"), ()),
+    # -- XML inputs refused: pt-BR with the line, never libxml2's or zipfile's English
+    ("audit-pasta", "xml audit {in}/pasta-com-xml --json {out}/r.json", 2,
+     ("é uma pasta", "XmlParaESUS"), ()),
+    ("audit-link-em-ciclo", "xml audit {in}/ciclo.xml", 2, ("links simbólicos em ciclo",), ()),
+    ("audit-json-nome-longo", "xml audit {in}/limpo.xml --json {out}/" + "n" * 300 + ".json", 2,
+     ("--json", "nome longo demais"), ()),
+    ("audit-fifo", "xml audit {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
+    ("audit-tag-trocada", "xml audit {in}/tag-trocada.xml --json {out}/r.json", 2,
+     ("XML malformado na linha 6", "<ENDERECO> aberto na linha 5"), ()),
+    ("audit-entidade", "xml audit {in}/entidade.xml", 2, ("entidades", "linha 5"), ()),
+    ("audit-e-comercial", "xml audit {in}/e-comercial.xml", 2, ("'&' sem escape", "linha 4"),
+     ()),
+    ("audit-atributo-repetido", "xml audit {in}/atributo-repetido.xml", 2,
+     ("atributo CNES repetido", "linha"), ()),
+    ("audit-latin1-declarado-utf8", "xml audit {in}/latin1-declarado-utf8.xml", 2,
+     ("codificação declarada", "linha"), ()),
+    ("audit-zip-truncado", "xml audit {in}/truncado.zip --html {out}/r.html", 2,
+     ("ZIP corrompido",), ("()",)),
+    ("audit-zip-corrompido", "xml audit {in}/corrompido.zip", 2, ("ZIP corrompido",), ("()",)),
+    ("audit-zip-crc-errado", "xml audit {in}/crc-errado.zip", 2,
+     ("ZIP corrompido", "CRC do XML não confere"), ()),
+    ("probe-json-dentro-de-arquivo", "probe --json {out}/arquivo/s.json", 2,
+     ("não foi possível gravar", "não é uma pasta"), ()),
+    ("diff-pasta", "xml diff {in}/pasta-com-xml {in}/ok.zip", 2, ("é uma pasta",), ()),
+    # -- audited, with the verdict the content deserves
+    ("audit-sem-dados", "xml audit {in}/vazio-de-dados.xml", 1,
+     ("FILE_EMPTY", "1 erro(s)"), ("pode ser importado",)),
+    ("audit-utf8-declarado-latin1", "xml audit {in}/utf8-declarado-latin1.xml", 0,
+     ("ENCODING_MISMATCH", "revise antes os alertas"), ()),
+    ("audit-latin1-de-verdade", "xml audit {in}/limpo.xml", 0,
+     ("0 erro(s), 0 alerta(s) — pode ser importado",), ("ENCODING_MISMATCH",)),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
+def test_hostile_row(row, inputs, tmp_path):
+    _, args, code, words, absent = row
+    out = tmp_path / "saida"
+    out.mkdir()
+    (out / "arquivo").write_text("não sou uma pasta\n")
+    (out / "pasta").mkdir()
+    before_out, before_in = _snapshot(out), _snapshot(inputs)
+    argv = [a.format(**{"in": inputs, "out": out}) for a in args.split()]
+    proc = run_cli(*argv, timeout=120)
+    shown = proc.stderr if code == 2 else proc.stdout + proc.stderr
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    for w in words:
+        assert w in shown, (w, shown)
+    for w in (*absent, *ENGLISH):
+        assert w not in shown, (w, shown)
+    if code == 2:
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        # probe shows what it collected (read-only, seconds) before it writes the file
+        assert proc.stdout == "" or argv[0] == "probe", proc.stdout
+    assert _snapshot(out) == before_out          # nothing written, not even a temp file
+    assert _snapshot(inputs) == before_in        # inputs untouched
+
+
+def test_encoding_mismatch_names_the_first_line(inputs, tmp_path):
+    """The JSON report holds the finding with the line of the first accented character."""
+    path = inputs / "utf8-declarado-latin1.xml"
+    data = path.read_bytes()
+    first = next(i for i, b in enumerate(data) if b > 127)
+    line = data.count(b"\n", 0, first) + 1
+    out = tmp_path / "r.json"
+    proc = run_cli("xml", "audit", path, "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    found = [f for f in doc["findings"] if f["rule"] == "ENCODING_MISMATCH"]
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    assert found[0]["where"]["line"] == line and f"linha {line}" in found[0]["message"]
+    assert doc["file"]["encoding_mismatch"]["line"] == line
+
+
+def test_utf8_probe_across_chunk_boundaries():
+    """A multi-byte character split between two reads is still UTF-8; ISO-8859-1 text ends
+    the watch at its first accented letter."""
+    text = ("JOSÉ DA CONCEIÇÃO\n" * 3).encode("utf-8")
+    for cut in range(1, len(text)):
+        p = Utf8Probe()
+        p.feed(text[:cut])
+        p.feed(text[cut:])
+        v = p.verdict()
+        assert v is not None and v["line"] == 1 and v["chars"] == 3 * 3, cut
+    p = Utf8Probe()
+    p.feed(b"ascii\n" * 5)
+    p.feed(("JOSÉ DA CONCEIÇÃO\n").encode("latin-1"))
+    p.feed(("JOSÉ\n").encode())
+    assert p.verdict() is None
+    p = Utf8Probe()
+    p.feed(b"ascii only\n")
+    assert p.verdict() is None
+
+
+def _parse_error(parser: argparse.ArgumentParser, argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--a", "--b"], "não pode ser usado junto com --a"),
+    ([], "informe um dos argumentos --a --b"),
+    (["--a", "--n", "1", "2", "3"], "argumentos desconhecidos: 3"),
+    (["--a", "--n", "1"], "a opção precisa de 2 valor(es)"),
+    (["--a", "--k", "x"], "valor inválido: 'x'"),
+])
+def test_every_argparse_error_is_pt_br(argv, words, capsys):
+    """Errors the esus-runbook parsers cannot produce today (mutually exclusive groups,
+    nargs, a type that raises ValueError) are translated too."""
+    p = cli._Parser(prog="esus-runbook teste")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--a", action="store_true")
+    group.add_argument("--b", action="store_true")
+    p.add_argument("--n", nargs=2)
+    p.add_argument("--k", type=int)
+    err = _parse_error(p, argv, capsys)
+    assert words in err, err
+    assert not any(w in err for w in ENGLISH), err
+
+
+def test_report_write_failure_is_pt_br_and_leaves_nothing(tmp_path):
+    """A write that fails after the work (the path was checked before) is one pt-BR line
+    and leaves no file under the final name."""
+    blocker = tmp_path / "arquivo"
+    blocker.write_text("x")
+    with pytest.raises(InputError) as exc:
+        write_report(blocker / "r.json", "{}")
+    assert "não foi possível gravar" in str(exc.value)
+    assert not any(w in str(exc.value) for w in ENGLISH)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arquivo"]
