@@ -302,7 +302,8 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
     password = _db_password(args) if args.db_url else None
     report = verify_install(args.pec_url, db_url=args.db_url, password=password,
                             expect_version=args.expect_version, modo=args.modo,
-                            tipo_instalacao=args.tipo_instalacao, timeout=args.timeout)
+                            tipo_instalacao=args.tipo_instalacao, timeout=args.timeout,
+                            link_instalacao=args.link_instalacao)
     password = None
     _print_checks(report.checks)
     if args.json:
@@ -672,6 +673,8 @@ def add_verify_install(sub) -> None:
     sp.add_argument("--tipo-instalacao", default=None,
                     choices=("prontuario", "centralizador_municipal", "centralizador_estadual"),
                     help="tipo esperado (TIPOINSTALACAO)")
+    sp.add_argument("--link-instalacao", default=None, metavar="URL",
+                    help="link público esperado (LINKINSTALACAO; sem porta = 80)")
     sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="segundos por requisição (padrão: 10)")
     sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",

@@ -115,7 +115,7 @@ def recommend(profile: dict[str, Any], ram_bytes: int | None, *, windows: bool =
     if heap_cap < int(s["heap_minimo_mb"]):
         out.update(situacao="insuficiente", mensagem=(
             f"Com {ram_mb} MB de RAM sobram {max(budget, 0)} MB para o heap depois do sistema"
-            + (", do PostgreSQL" if single else "") + f" e da memória não-heap da JVM: menos "
+            + (", do PostgreSQL" if single else "") + f" e da memória não heap da JVM: menos "
             f"que o mínimo de {int(s['heap_minimo_mb'])} MB. Aumente a RAM do servidor."))
         return out
     values = dict(base)

@@ -11,6 +11,9 @@ injected parameters are updated, so the analyst's outputs and notes survive.
 
 The server listens on 127.0.0.1 only, with a random token passed through the environment
 (``JUPYTER_TOKEN``), never on the command line; it stops, with its kernels, on Ctrl+C.
+JupyterLab's application settings come from ``data/lab/``: ``overrides.json`` turns the
+news and update notifications off (no "official Jupyter news?" prompt for an analyst) and
+``page_config.json`` names the tool in the browser tab.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from . import sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
+from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
@@ -237,6 +241,11 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def lab_settings_dir() -> Path:
+    """The packaged JupyterLab application settings (``overrides.json``, ``page_config.json``)."""
+    return Path(str(data_path("lab")))
+
+
 def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
               open_path: str | None = None, open_browser: bool = False,
               env: dict[str, str] | None = None, log=None) -> LabServer:
@@ -258,6 +267,7 @@ def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
            f"--LabApp.default_url={default_url}",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+           f"--LabApp.app_settings_dir={lab_settings_dir()}",
            "--ServerApp.log_level=WARN"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--ServerApp.allow_root=True")  # only 127.0.0.1, with a token

@@ -86,13 +86,26 @@ def is_external(info: dict[str, Any]) -> bool:
     return not (host in ("localhost", "127.0.0.1", "::1") and port == BUNDLED_DB_PORT)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def same_link(a: str | None, b: str) -> bool:
-    """URLs equal up to a trailing slash and the case of scheme and host."""
+    """URLs equal up to a trailing slash, the case of scheme and host and an explicit
+    default port (``http://h`` is ``http://h:80``: a link without a port means 80)."""
     if not a:
         return False
-    pa, pb = urlsplit(a.strip()), urlsplit(b.strip())
-    return ((pa.scheme.lower(), (pa.hostname or "").lower(), pa.port, pa.path.rstrip("/"))
-            == (pb.scheme.lower(), (pb.hostname or "").lower(), pb.port, pb.path.rstrip("/")))
+
+    def key(url: str) -> tuple:
+        u = urlsplit(url.strip())
+        scheme = u.scheme.lower()
+        try:
+            port = u.port
+        except ValueError:
+            port = -1
+        return (scheme, (u.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme),
+                u.path.rstrip("/"))
+
+    return key(a) == key(b)
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -296,7 +309,8 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
 
 def check_database(r: VerifyReport, db_url: str, password: Secret | None,
                    app_version: str | None, expect_version: str | None, modo: str | None,
-                   tipo_instalacao: str | None, timeout: float) -> None:
+                   tipo_instalacao: str | None, timeout: float,
+                   link_instalacao: str | None = None) -> None:
     info = check_db_url(db_url)
     if importlib.util.find_spec("psycopg") is None:  # the optional "postgres" extra
         r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.PENDENTE,
@@ -354,7 +368,8 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
               "Este não é o banco do PEC ou a instalação não terminou: confira o nome do banco "
               "(esus) e o log do instalador.")
         return
-    _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao)
+    _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao,
+                   link_instalacao)
 
 
 def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
@@ -369,7 +384,8 @@ def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
 
 def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | None]],
                    pec_url: str, app_version: str | None, expect_version: str | None,
-                   modo: str | None, tipo_instalacao: str | None) -> None:
+                   modo: str | None, tipo_instalacao: str | None,
+                   link_instalacao: str | None = None) -> None:
     db_version = (config.get("VERSAOBANCODADOS") or (None, None))[0]
     reference = app_version or expect_version
     ref_label = ("versão do PEC em execução" if app_version
@@ -421,23 +437,49 @@ def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | No
                   expected, tipo_db or "ausente",
                   "O tipo da instalação difere do cenário do site: confira "
                   "cenario.tipo_instalacao ou reinstale com o tipo certo.")
-    link = (config.get("LINKINSTALACAO") or (None, None))[0]
-    if same_link(link, pec_url):
-        r.add("DB_LINK", "Link da instalação (LINKINSTALACAO)", Status.OK, pec_url, link)
+    link_check(r, (config.get("LINKINSTALACAO") or (None, None))[0], pec_url,
+               link_instalacao)
+
+
+LINK_SCREEN = "Administração › Configurações da instalação › Servidores"
+
+
+def link_check(r: VerifyReport, link: str | None, pec_url: str,
+               expected: str | None) -> None:
+    """DB_LINK: ``LINKINSTALACAO`` is the address through which the installation is reached
+    from the internet (docs/dominio.md, "Link da instalação"), not necessarily ``pec_url``:
+    compared with the site's expected public link; without one, a link equal to the address
+    the PEC answered on is fine and any other is only shown (nothing to judge it by)."""
+    title = "Link da instalação (LINKINSTALACAO)"
+    if not link:
+        r.add("DB_LINK", title, Status.ALERTA, expected or "link público da instalação",
+              "ausente",
+              f"Informe o link pelo qual a instalação é acessada da internet em {LINK_SCREEN} "
+              "(sem porta, o PEC entende a porta 80).")
+    elif expected:
+        if same_link(link, expected):
+            r.add("DB_LINK", title, Status.OK, expected, link)
+        else:
+            r.add("DB_LINK", title, Status.ALERTA, expected, link,
+                  f"O link gravado no PEC difere do link público do site "
+                  f"(instalacao.link_instalacao; comum após restaurar um backup de outro "
+                  f"servidor): corrija em {LINK_SCREEN} ou, se o site mudou de endereço, "
+                  "atualize instalacao.link_instalacao. Sem porta, o link usa a porta 80.")
+    elif same_link(link, pec_url):
+        r.add("DB_LINK", title, Status.OK, f"{pec_url} (endereço verificado)", link)
     else:
-        r.add("DB_LINK", "Link da instalação (LINKINSTALACAO)", Status.ALERTA, pec_url,
-              link or "ausente",
-              "O link gravado no banco difere do endereço do PEC (comum após restaurar um "
-              "backup de outro servidor): corrija em Administração > Configurações da "
-              "instalação para que links e relatórios apontem para este servidor.")
+        r.add("DB_LINK", title, Status.PENDENTE, "link público da instalação", link,
+              "O LINKINSTALACAO é o endereço pelo qual a instalação é acessada da internet e "
+              "pode diferir do endereço interno: informe-o em instalacao.link_instalacao para "
+              f"conferir (no PEC: {LINK_SCREEN}).")
 
 
 # --------------------------------------------------------------------------- entry point
 def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret | None = None,
                    expect_version: str | None = None, modo: str | None = None,
                    tipo_instalacao: str | None = None, timeout: float = 10.0,
-                   samples: int = 3, slow_s: float = SLOW_S, session: Any = None
-                   ) -> VerifyReport:
+                   samples: int = 3, slow_s: float = SLOW_S, session: Any = None,
+                   link_instalacao: str | None = None) -> VerifyReport:
     """Run the HTTP checks and, with ``db_url``, the database checks of one PEC."""
     import requests
 
@@ -457,19 +499,20 @@ def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret 
             session.close()
     if db_url:
         check_database(r, db_url, password, app_version, expect_version, modo,
-                       tipo_instalacao, timeout)
+                       tipo_instalacao, timeout, link_instalacao)
     return r
 
 
 def command(pec_url: str | None, db_url: str | None = None, password_env: str | None = None,
             password_file: str | None = None, expect_version: str | None = None,
-            modo: str | None = None, tipo: str | None = None) -> str:
+            modo: str | None = None, tipo: str | None = None,
+            link_instalacao: str | None = None) -> str:
     """The ``esus-runbook verify-install`` command line for these values (no secret), every
     value shell-quoted."""
     parts = ["esus-runbook verify-install",
              option("--pec-url", pec_url, "http://SERVIDOR:8080"),
              option("--expect-version", expect_version), option("--modo", modo),
-             option("--tipo-instalacao", tipo)]
+             option("--tipo-instalacao", tipo), option("--link-instalacao", link_instalacao)]
     if db_url:
         parts.append(option("--db-url", db_url))
         if password_env:

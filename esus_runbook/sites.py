@@ -105,6 +105,10 @@ def _check_pec_url(v: str) -> tuple[str, str] | None:
     return http_url_problem(v, "do PEC")
 
 
+def _check_link_url(v: str) -> tuple[str, str] | None:
+    return http_url_problem(v, "pública da instalação")
+
+
 def _check_db_url(v: str) -> tuple[str, str] | None:
     return db_url_problem(v)
 
@@ -133,14 +137,18 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
     ),
     "cenario": (
         Field("tipo_instalacao", "enum", "Tipo de instalação",
-              "prontuario (PEC completo) ou centralizador municipal/estadual.",
+              "prontuario (PEC completo, onde as unidades atendem) ou centralizador "
+              "municipal/estadual (recebe os dados de outras instalações e envia ao SISAB).",
               default="prontuario", choices=TIPOS_INSTALACAO),
         Field("usuarios_simultaneos", "int", "Usuários simultâneos",
               "Quantos profissionais usam o PEC ao mesmo tempo no pico.", minimum=1,
               maximum=100_000),
         Field("ubs_atendidas", "int", "UBS atendidas",
-              "Quantas unidades usam esta instalação (mais de 1 = centralizada).",
+              "Quantas unidades atendem nesta instalação (mais de 1 = cenário "
+              "centralizado).",
               default=1, minimum=1, maximum=10_000),
+        Field("infraestrutura_adequada", "bool", "Infraestrutura adequada",
+              "Servidor, rede e computadores mantêm o PEC rápido em todas as unidades?"),
         Field("internet_estavel", "bool", "Internet estável",
               "A conexão entre as unidades e o servidor é estável?"),
         Field("energia_estavel", "bool", "Energia estável",
@@ -189,13 +197,17 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "Nome da variável de ambiente com a senha do banco (nunca a senha)."),
         Field("db_password_file", "path", "Arquivo da senha do banco",
               "Arquivo (permissão 600) com a senha do banco."),
+        Field("link_instalacao", "str", "Link público da instalação",
+              "Endereço pelo qual o PEC é acessado da internet (LINKINSTALACAO), ex.: "
+              "https://pec.exemplo.gov.br; sem porta, http usa 80.", check=_check_link_url),
         Field("https_dominio", "str", "Domínio HTTPS",
               "Domínio público para o HTTPS automático (-cert-domain), se desejado.",
               check=_check_hostname, remedy="informe só o nome, ex.: pec.municipio.gov.br"),
         Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
               default=443, minimum=1, maximum=65535),
         Field("data_instalacao", "date", "Data da instalação",
-              "Quando o PEC foi instalado (a contra-chave não pode ser anterior)."),
+              "Quando o PEC foi instalado (uma contra-chave de antes desta data é "
+              "conferida: a chave pode ter mudado)."),
     ),
     "contra_chave": (
         Field("chave", "str", "Chave",

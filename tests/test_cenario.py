@@ -7,7 +7,8 @@ from esus_runbook.stages import cenario, evaluate
 
 def site(tmp_path, **cen):
     raw = {"site_id": "s", "nome": "S", "municipio_ibge": "2927408", "cnes": "2386224",
-           "cenario": {"usuarios_simultaneos": 30, "internet_estavel": True,
+           "cenario": {"usuarios_simultaneos": 30, "infraestrutura_adequada": True,
+                       "internet_estavel": True,
                        "energia_estavel": True, "equipe_ti": True,
                        "backup_automatizado": True, "politica_seguranca": True, **cen}}
     return validate_site(raw, source=tmp_path / "s.yaml")

@@ -26,8 +26,9 @@ def test_design_rule_codes_and_severities():
     warnings = {"CNES_DV", "INE_DV", "TEAM_TYPE_UNKNOWN", "LOTACAO_INACTIVE_TEAM",
                 "CBO_UNKNOWN", "TEAM_COMPOSITION", "ENCODING_MISMATCH"}
     # the whole-file rules (issue 12) come first, then the original catalogue
-    design = ("FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID CNPJ_INVALID CNES_FORMAT "
-              "CNES_DV INE_FORMAT INE_DV TEAM_DUPLICATE TEAM_TYPE_UNKNOWN CPF_INVALID "
+    design = ("FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID "
+              "UNIT_MUNICIPALITY_MISMATCH CNPJ_INVALID CNES_FORMAT CNES_DV INE_FORMAT INE_DV "
+              "TEAM_DUPLICATE TEAM_DEACTIVATION_DATE_INVALID TEAM_TYPE_UNKNOWN CPF_INVALID "
               "CNS_INVALID PROFESSIONAL_DUPLICATE_CPF PROFESSIONAL_DUPLICATE_CNS "
               "PROFESSIONAL_NO_LOTACAO LOTACAO_UNKNOWN_CNES LOTACAO_UNKNOWN_TEAM "
               "LOTACAO_INACTIVE_TEAM CBO_FORMAT CBO_UNKNOWN TEAM_COMPOSITION").split()
@@ -60,14 +61,16 @@ def test_each_rule_triggers_on_its_file(tmp_path, rule):
     if rule.startswith(("LOTACAO_", "CBO_", "CPF_", "CNS_", "PROFESSIONAL_")):
         assert re.fullmatch(r"\*\*\*\.\d{3}\.\d{3}-\*\*", row["cpf"])
     if rule in ("LOTACAO_UNKNOWN_TEAM", "LOTACAO_INACTIVE_TEAM", "TEAM_COMPOSITION",
-                "TEAM_DUPLICATE", "INE_DV"):
+                "TEAM_DUPLICATE", "INE_DV", "TEAM_DEACTIVATION_DATE_INVALID"):
         assert row["cnes"] == "2386224" and len(row["ine"]) == 10
     # the line points at the element that has the problem
     lines = path.read_bytes().decode("latin-1").splitlines()
     tag = lines[int(row["line"]) - 1]
     expected_tag = {"VERSION_UNSUPPORTED": "IDENTIFICACAO", "IBGE_INVALID": "DADOS_GERAIS",
                     "CNPJ_INVALID": "DADOS_GERAIS", "CNES_FORMAT": "DADOS_GERAIS",
-                    "CNES_DV": "DADOS_GERAIS", "INE_FORMAT": "DADOS_EQUIPES",
+                    "CNES_DV": "DADOS_GERAIS", "UNIT_MUNICIPALITY_MISMATCH": "DADOS_GERAIS",
+                    "TEAM_DEACTIVATION_DATE_INVALID": "DADOS_EQUIPES",
+                    "INE_FORMAT": "DADOS_EQUIPES",
                     "INE_DV": "DADOS_EQUIPES", "TEAM_DUPLICATE": "DADOS_EQUIPES",
                     "TEAM_TYPE_UNKNOWN": "DADOS_EQUIPES", "TEAM_COMPOSITION": "DADOS_EQUIPES",
                     "CPF_INVALID": "DADOS_PROFISSIONAIS", "CNS_INVALID": "DADOS_PROFISSIONAIS",

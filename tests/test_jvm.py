@@ -46,7 +46,9 @@ def test_flags_are_well_formed_and_fit_the_machine(profile, windows, single):
     for ram_gb in [x / 2 for x in range(2, 129)]:  # 1 GB .. 64 GB
         ram = int(ram_gb * GIB)
         plan = jvm.recommend(profile, ram, windows=windows, single_server=single)
-        assert "MetaspaceSize =" not in json.dumps(plan)
+        # the manual's stray space never reaches a recommendation (only its citation does)
+        assert "MetaspaceSize =" not in json.dumps({k: v for k, v in plan.items()
+                                                    if k != "fonte"})
         for f in plan["flags"]:
             assert " " not in f
             assert HEAP.match(f) or XX.match(f), f

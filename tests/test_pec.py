@@ -134,8 +134,10 @@ def test_database_all_good(http_server, postgres, pec_db):
      "DB_TIPO_INSTALACAO", "falha"),
     ({"TIPOINSTALACAO": ("CENTRALIZADORA", None)}, "producao", "centralizador_municipal",
      "DB_TIPO_INSTALACAO", "ok"),
+    # differs from pec_url, and no public link to judge it by (test_dominio.py: with one)
     ({"LINKINSTALACAO": ("http://servidor-antigo:8080", None)}, "producao", "prontuario",
-     "DB_LINK", "alerta"),
+     "DB_LINK", "pendente"),
+    ({"LINKINSTALACAO": None}, "producao", "prontuario", "DB_LINK", "alerta"),
 ])
 def test_database_config_checks(http_server, postgres, pec_db, overrides, modo, tipo, check,
                                 status):

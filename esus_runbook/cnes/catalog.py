@@ -9,10 +9,13 @@
 - ``team_composition.csv`` (composicao, familias, minimo, rotulo): minimum professionals per
   family for each composition rule (eSF, eAP, eSB; PNAB 2017 / Portaria 2.539/2019).
   ``familias`` may list alternatives separated by ``|``.
+- ``xml_layouts.csv`` (layout, pec_minimo): the oldest PEC that imports each layout
+  (docs/dominio.md, "Layout do XML e versão do PEC").
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pandas as pd
@@ -94,3 +97,19 @@ def normalize_team_type(tp: pd.Series) -> pd.Series:
     out = tp.copy()
     out[digits] = tp[digits].str.zfill(2)
     return out
+
+
+def team_description(tp: str) -> str:
+    """``DS_EQUIPE`` as real exports fill it: the description of team type ``tp`` in the
+    catalogue, upper case, without the catalogue's notes in parentheses."""
+    t = team_types()
+    nome = t.loc[t["codigo"] == tp, "nome"]
+    return re.sub(r"\s*\(.*\)$", "", str(nome.iloc[0])).upper() if len(nome) else "EQUIPE"
+
+
+def layout_min_pec(layout: str | None) -> str | None:
+    """The oldest PEC version (``N.N.N``) that imports ``layout``; None when any supported
+    PEC does or the layout is unknown."""
+    t = _read("xml_layouts.csv")
+    row = t.loc[t["layout"] == (layout or ""), "pec_minimo"]
+    return str(row.iloc[0]) or None if len(row) else None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import ids
+from .catalog import team_description
 
 if TYPE_CHECKING:
     from .synth import Model, Spec
@@ -272,9 +273,9 @@ def evolve(md: Model, spec: Spec, ch: Changes) -> dict[str, int]:
         ubs = sorted({t["cnes"] for t in md.teams})
         taken = {t["CO_INE"] for t in md.teams}
         for i, ine in enumerate(_fresh_codes("ine", ch.teams_added, taken, spec.seed + 91)):
-            md.teams.append({"cnes": ubs[int(rng.integers(len(ubs)))], "ID_TP_EQUIPE": "72",
+            md.teams.append({"cnes": ubs[int(rng.integers(len(ubs)))], "ID_TP_EQUIPE": " ",
                              "TP_EQUIPE": "72", "SG_EQUIPE": "EMULTI",
-                             "DS_EQUIPE": f"EMULTI NOVA {i + 1}", "CO_INE": ine,
+                             "DS_EQUIPE": team_description("72"), "CO_INE": ine,
                              "CO_AREA": f"{9000 + i:04d}", "DS_AREA": f"AREA NOVA {i + 1}",
                              "NM_REFERENCIA": f"EMULTI NOVA {i + 1}", "DT_DESATIVACAO": " "})
         exp["TEAM_ADDED"] += ch.teams_added

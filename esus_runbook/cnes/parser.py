@@ -346,7 +346,10 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                         g = t.get
                         team["cnes"].append(cnes)
                         team["ine"].append(g("CO_INE", "").strip())
-                        team["tp_equipe"].append(g("TP_EQUIPE", "").strip())
+                        # real exports leave ID_TP_EQUIPE empty; older files carried
+                        # the code there too: either is accepted
+                        team["tp_equipe"].append(g("TP_EQUIPE", "").strip()
+                                                 or g("ID_TP_EQUIPE", "").strip())
                         team["sigla"].append(g("SG_EQUIPE", "").strip())
                         team["nome"].append(g("DS_EQUIPE", "").strip())
                         team["area"].append(g("CO_AREA", "").strip())

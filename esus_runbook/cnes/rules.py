@@ -1,4 +1,4 @@
-"""Audit rules of the CNES XML (codes and severities of DESIGN.md "XML audit findings").
+"""Audit rules of the CNES XML (codes, severities and sources: README and docs/dominio.md).
 
 Every rule is vectorized pandas (masks, merges, ``duplicated``, ``groupby``) over the
 DataFrames of :mod:`.parser`; no per-row Python. :func:`run` returns one DataFrame of
@@ -46,9 +46,12 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("IBGE_INVALID", ERROR, "Código IBGE do município inválido",
          "Gere o XML novamente no e-Gestor AB; se persistir, corrija o endereço da unidade "
          "no SCNES."),
+    Rule("UNIT_MUNICIPALITY_MISMATCH", ERROR, "Unidade com endereço em outro município",
+         "Corrija o município do endereço da unidade no SCNES (deve ser o município do "
+         "arquivo) e gere o XML novamente; o PEC recusa a unidade."),
     Rule("CNPJ_INVALID", ERROR, "CNPJ inválido",
-         "Corrija o CNPJ da unidade (normalmente o do Fundo Municipal de Saúde) no SCNES e "
-         "gere o XML novamente."),
+         "Corrija o CNPJ da unidade no SCNES (em geral as unidades públicas usam o CNPJ da "
+         "mantenedora, muitas vezes o do Fundo Municipal de Saúde) e gere o XML novamente."),
     Rule("CNES_FORMAT", ERROR, "CNES fora do formato (7 dígitos)",
          "Corrija o código CNES no SCNES e gere o XML novamente."),
     Rule("CNES_DV", WARNING, "CNES com dígito verificador incomum",
@@ -61,6 +64,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "digitado errado."),
     Rule("TEAM_DUPLICATE", ERROR, "Equipe repetida (mesmo CNES e INE)",
          "Remova a equipe duplicada no SCNES e gere o XML novamente."),
+    Rule("TEAM_DEACTIVATION_DATE_INVALID", ERROR, "Data de desativação da equipe inválida",
+         "Corrija a data de desativação da equipe no SCNES (formato dd/MM/aaaa) e gere o XML "
+         "novamente; o PEC recusa o arquivo."),
     Rule("TEAM_TYPE_UNKNOWN", WARNING, "Tipo de equipe desconhecido",
          "Confira o tipo da equipe no SCNES; se o código for novo, inclua-o em "
          "data/team_types.csv."),
@@ -241,6 +247,15 @@ def establishment_rules(cf: CnesFile) -> list[pd.DataFrame]:
                          "' não é um código IBGE válido na " + where[bad] + ". " +
                          RULES["IBGE_INVALID"].remedy,
                          cnes=e.loc[bad, "cnes"], line=e.loc[bad, "line"]))
+    # every unit's address must be in the file's municipality (compared on 6 digits)
+    file_ibge = cf.header.get("CO_IBGE_MUN", "")
+    if len(file_ibge) in (6, 7) and file_ibge.isascii() and file_ibge.isdigit():
+        other = has & ~bad & (e["ibge"].str.slice(0, 6) != file_ibge[:6])
+        out.append(_findings("UNIT_MUNICIPALITY_MISMATCH", e.index[other],
+                             "A " + where[other] + " tem endereço no município " +
+                             e.loc[other, "ibge"] + ", mas o arquivo é do município " +
+                             file_ibge + ". " + RULES["UNIT_MUNICIPALITY_MISMATCH"].remedy,
+                             cnes=e.loc[other, "cnes"], line=e.loc[other, "line"]))
     return out
 
 
@@ -269,6 +284,17 @@ def team_rules(cf: CnesFile) -> list[pd.DataFrame]:
                              RULES["TEAM_DUPLICATE"].remedy,
                              cnes=t.loc[dup, "cnes"], ine=t.loc[dup, "ine"],
                              line=t.loc[dup, "line"]))
+    date = t["dt_desativacao"]
+    filled = date != ""
+    parsed = pd.to_datetime(date.where(filled & date.str.fullmatch(r"\d{2}/\d{2}/\d{4}")),
+                            format="%d/%m/%Y", errors="coerce")
+    bad = filled & parsed.isna()
+    out.append(_findings("TEAM_DEACTIVATION_DATE_INVALID", t.index[bad],
+                         "Data de desativação '" + date[bad] + "' da equipe INE " +
+                         t.loc[bad, "ine"] + " na unidade " + t.loc[bad, "cnes"] +
+                         " não está no formato dd/MM/aaaa (" + _line_txt(t.loc[bad, "line"]) +
+                         "). " + RULES["TEAM_DEACTIVATION_DATE_INVALID"].remedy,
+                         cnes=t.loc[bad, "cnes"], ine=t.loc[bad, "ine"], line=t.loc[bad, "line"]))
     tp = catalog.normalize_team_type(t["tp_equipe"])
     bad = ~tp.isin(set(catalog.team_types()["codigo"]))
     shown = tp[bad].where(tp[bad] != "", "(vazio)")

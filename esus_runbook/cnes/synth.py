@@ -1,7 +1,10 @@
-"""Deterministic generator of realistic CNES XMLs (layout of domain.md §6).
+"""Deterministic generator of realistic CNES XMLs (layout: docs/dominio.md, "XML do CNES").
 
 Used for the demo files in ``examples/xml``, the tests (one file per rule, with
 ``inject``) and the benchmark (200 000 professionals, ~85 MB, written as a stream).
+Teams look like a real export's: ``ID_TP_EQUIPE`` empty, ``TP_EQUIPE`` with the code,
+``DS_EQUIPE`` with the catalogue's description (``data/team_types.csv``), and the root
+names the schema ``ImportarXML_CNES.xsd``.
 Identifiers are valid (CPF, CNS definitive and provisional, CNPJ, IBGE, CNES and INE with
 their check digits), names carry accents, and the portal's placeholders are reproduced
 (``DT_NASC=01/01/1900``, ``SEXO=N``, blank-but-present attributes). The same arguments
@@ -32,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ids
+from .catalog import team_description
 from .nextmonth import Changes
 
 # Every rule the generator can trigger on purpose (MUNICIPALITY_MISMATCH depends on the
@@ -40,7 +44,9 @@ INJECTABLE = ("VERSION_UNSUPPORTED", "IBGE_INVALID", "CNPJ_INVALID", "CNES_FORMA
               "INE_FORMAT", "INE_DV", "TEAM_DUPLICATE", "TEAM_TYPE_UNKNOWN", "CPF_INVALID",
               "CNS_INVALID", "PROFESSIONAL_DUPLICATE_CPF", "PROFESSIONAL_DUPLICATE_CNS",
               "PROFESSIONAL_NO_LOTACAO", "LOTACAO_UNKNOWN_CNES", "LOTACAO_UNKNOWN_TEAM",
-              "LOTACAO_INACTIVE_TEAM", "CBO_FORMAT", "CBO_UNKNOWN", "TEAM_COMPOSITION")
+              "LOTACAO_INACTIVE_TEAM", "CBO_FORMAT", "CBO_UNKNOWN", "TEAM_COMPOSITION",
+              "UNIT_MUNICIPALITY_MISMATCH", "TEAM_DEACTIVATION_DATE_INVALID")
+SCHEMA_LOCATION = "ImportarXML_CNES.xsd"
 DEMO_DATE = "2026-11-20"
 FIRST = ("MARIA", "JOSÉ", "ANA", "JOÃO", "ANTÔNIO", "FRANCISCA", "LUÍS", "CONCEIÇÃO",
          "PAULO", "LÚCIA", "CARLOS", "RAIMUNDA", "MÁRCIO", "ADRIANA", "SEBASTIÃO", "JULIANA",
@@ -50,7 +56,7 @@ LAST = ("SILVA", "SANTOS", "OLIVEIRA", "SOUZA", "CONCEIÇÃO", "ARAÚJO", "PEREI
         "RIBEIRO", "ALMEIDA", "NASCIMENTO", "AZEVEDO", "PAIXÃO")
 BAIRROS = ("CENTRO", "VILA NOVA", "LIBERDADE", "SÃO CAETANO", "ITAPUÃ", "PERIPERI",
            "CAJAZEIRAS", "PAU DA LIMA", "BROTAS", "SUSSUARANA", "PLATAFORMA", "LOBATO")
-# (CBO, CONSELHO_ID) per role; council codes [M] domain.md §6
+# (CBO, CONSELHO_ID) per role; council codes [M] docs/dominio.md
 ROLE = {"medico_esf": ("225142", "71"), "enf_esf": ("223565", "66"), "tec_esf": ("322245", "66"),
         "acs": ("515105", ""), "dent_esf": ("223293", "75"), "asb_esf": ("322430", "75"),
         "medico": ("225125", "71"), "enf": ("223505", "66"), "psi": ("251510", "77"),
@@ -63,6 +69,9 @@ TEAM_ROLES = {"70": ["medico_esf", "enf_esf", "tec_esf", "acs", "acs", "acs", "a
               "72": ["psi", "as", "nutri", "fisio"]}
 OTHER_ROLES = ("medico", "enf", "tec", "tec", "adm", "recep", "ped", "go", "farm", "ace",
                "tec", "enf", "gerente")
+
+
+OTHER_MUNICIPALITY = "2919207"   # Lauro de Freitas-BA: a valid code of another municipality
 
 
 @dataclass(frozen=True)
@@ -225,8 +234,8 @@ def build(spec: Spec) -> Model:
         for k, tp in enumerate(kinds):
             ine = next(ine_iter)
             sigla = {"70": "ESF", "71": "ESB", "76": "EAP", "72": "EMULTI"}[tp]
-            md.teams.append({"cnes": code, "ID_TP_EQUIPE": tp, "TP_EQUIPE": tp,
-                             "SG_EQUIPE": sigla, "DS_EQUIPE": f"{sigla} {bairro} {k + 1}",
+            md.teams.append({"cnes": code, "ID_TP_EQUIPE": " ", "TP_EQUIPE": tp,
+                             "SG_EQUIPE": sigla, "DS_EQUIPE": team_description(tp),
                              "CO_INE": ine, "CO_AREA": f"{u * 10 + k + 1:04d}",
                              "DS_AREA": f"AREA {u * 10 + k + 1}",
                              "NM_REFERENCIA": f"{sigla} {bairro} {k + 1}",
@@ -315,8 +324,8 @@ def _inject(md: Model, spec: Spec) -> None:
         extra_est.append(e)
 
     def extra_team(**kw) -> None:
-        base = {"cnes": target, "ID_TP_EQUIPE": "72", "TP_EQUIPE": "72", "SG_EQUIPE": "EMULTI",
-                "DS_EQUIPE": "EMULTI EXTRA", "CO_INE": ids.with_dv("777000001", "ine"),
+        base = {"cnes": target, "ID_TP_EQUIPE": " ", "TP_EQUIPE": "72", "SG_EQUIPE": "EMULTI",
+                "DS_EQUIPE": team_description("72"), "CO_INE": ids.with_dv("777000001", "ine"),
                 "CO_AREA": "0999", "DS_AREA": "AREA 999", "NM_REFERENCIA": "EMULTI EXTRA",
                 "DT_DESATIVACAO": " "}
         md.teams.append({**base, **kw})
@@ -327,6 +336,10 @@ def _inject(md: Model, spec: Spec) -> None:
         if rule == "IBGE_INVALID":
             good = spec.ibge
             est["_addr"] = {**est["_addr"], "CO_IBGE_MUN": good[:6] + str((int(good[6]) + 1) % 10)}
+        elif rule == "UNIT_MUNICIPALITY_MISMATCH":
+            est["_addr"] = {**est["_addr"], "CO_IBGE_MUN": OTHER_MUNICIPALITY}
+        elif rule == "TEAM_DEACTIVATION_DATE_INVALID":
+            extra_team(CO_INE=ids.with_dv("777000006", "ine"), DT_DESATIVACAO="2026-06-30")
         elif rule == "CNPJ_INVALID":
             c = est["CNPJ"]
             est["CNPJ"] = c[:13] + str((int(c[13]) + 1) % 10)
@@ -345,7 +358,7 @@ def _inject(md: Model, spec: Spec) -> None:
             extra_team(CO_INE=ids.with_dv("777000003", "ine"))
         elif rule == "TEAM_TYPE_UNKNOWN":
             extra_team(CO_INE=ids.with_dv("777000004", "ine"), TP_EQUIPE="99",
-                       ID_TP_EQUIPE="99")
+                       DS_EQUIPE="EQUIPE NOVA")
         elif rule == "CPF_INVALID":
             p = next(picks)
             c = md.prof["CPF_PROF"][p]
@@ -438,7 +451,7 @@ def write_xml(spec: Spec, out: io.RawIOBase | io.BufferedIOBase, md: Model | Non
 
     buf.append(f'<?xml version="1.0" encoding="{enc}" standalone="yes"?>\n'
                '<ImportarXMLCNES xmlns:xs="http://www.w3.org/2001/XMLSchema-instance" '
-               'xs:noNamespaceSchemaLocation="ImportarXMLCNES.xsd">\n'
+               f'xs:noNamespaceSchemaLocation="{SCHEMA_LOCATION}">\n'
                f'  <IDENTIFICACAO DATA="{date}" ORIGEM="PORTAL" DESTINO="ESUS_AB" '
                f'CO_IBGE_MUN="{ibge}" VERSAO_XSD="{version}">\n'
                "    <ESTABELECIMENTOS>\n")

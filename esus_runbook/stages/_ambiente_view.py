@@ -41,7 +41,7 @@ def memory_budget(plan: dict[str, Any]) -> Any:
     b, v = plan["orcamento"], plan["valores"]
     parts = [("Sistema operacional", b["reserva_so_mb"], "#9e9e9e"),
              ("PostgreSQL", b["reserva_banco_mb"], "#5c6bc0"),
-             ("JVM não-heap", b["nao_heap_mb"], "#ffb74d"),
+             ("JVM não heap", b["nao_heap_mb"], "#ffb74d"),
              ("Heap (-Xmx)", v["xmx_mb"], "#2e7d32")]
     used = sum(mb for _, mb, _ in parts)
     parts.append(("Livre", max(b["ram_mb"] - used, 0), "#e0e0e0"))

@@ -1,4 +1,4 @@
-"""Stage 2 — ambiente: the server probe checked against the official profile (domain.md §2, §7).
+"""Stage 2 — ambiente: the server probe checked against the official profile (docs/dominio.md).
 
 Inputs: the profile chosen by the cenário stage (``ctx.previous("cenario").metrics["perfil"]``,
 or the official table when cenário has not run) and the site's probe file
@@ -26,6 +26,7 @@ from . import StageContext
 
 TITLE = "Preparação do ambiente"
 INPUT_KEYS = ("municipio_ibge", "cenario", "ambiente", "instalador.plataforma",
+              "instalador.arquivo",
               "instalacao.https_dominio", "instalacao.https_porta", "instalacao.atualizacao")
 INPUT_FILES = ("ambiente.probe",)
 
@@ -381,16 +382,11 @@ class _Checks:
         p = self.p
         title = "Fuso horário"
         fusos = {row["nome"]: row for row in read_csv("fusos.csv")}
-        uf = str(self.site.data.get("municipio_ibge") or "")[:2]
-        uf_row = next((row for row in read_csv("uf_fuso.csv") if str(row["uf_ibge"]) == uf),
-                      None)
-        want = uf_row["fuso"] if uf_row else "America/Sao_Paulo"
+        uf_row = municipality_zone(self.site.data.get("municipio_ibge"))
+        want = uf_row["fuso"] if uf_row else None
         expected = f"fuso brasileiro configurado (para {uf_row['uf']}: {want})" if uf_row \
             else "fuso brasileiro configurado"
-        win_want = next((n for n, row in fusos.items() if row["sistema"] == "windows"
-                         and row["iana"] == want), "E. South America Standard Time")
-        how = (f"`tzutil /s {ps(win_want)}`" if p["is_windows"] else
-               f"`sudo timedatectl set-timezone {sh(want)}`")
+        how = timezone_command(uf_row, windows=bool(p["is_windows"]))
         tz = p["timezone"]
         if tz is None:
             if p["timezone_configured"] is False:
@@ -477,16 +473,26 @@ class _Checks:
                      f"RemoveIPC`; se não houver RemoveIPC=no, aplique: {how}.")
 
     def java(self) -> None:
-        if not self.linux:
-            self.not_applicable["AMB_JAVA"] = ("o instalador Windows não usa o Java do sistema; "
-                                              "o PEC traz o próprio Java")
+        """The host Java that opens the ``.jar`` installer (Linux64 and Win64 alike; the
+        PEC itself runs on the Java it brings). Only an old Windows ``.exe`` installer
+        needs none: docs/dominio.md, "Java"."""
+        windows = bool(self.p["is_windows"])
+        installer = str(self.site.instalador.get("arquivo") or "")
+        if windows and installer.lower().endswith(".exe"):
+            self.not_applicable["AMB_JAVA"] = ("o instalador .exe (versões antigas) traz o "
+                                              "próprio Java")
             return
         j = self.p["java"]
         rec = int(self.s["java_instalador_recomendado"])
         title = "Java 64 bits no sistema (para abrir o instalador .jar)"
         expected = f"Java 64 bits (recomendado {rec}+)"
-        how = "`sudo apt install -y openjdk-17-jre-headless` (RHEL: `sudo dnf install -y " \
-              "java-17-openjdk-headless`)"
+        if windows:
+            how = (f"`winget install EclipseAdoptium.Temurin.{rec}.JRE` (ou outro Java {rec} "
+                   "de 64 bits) e confira com `java -version` num PowerShell novo (deve "
+                   "mostrar \"64-Bit\")")
+        else:
+            how = "`sudo apt install -y openjdk-17-jre-headless` (RHEL: `sudo dnf install -y " \
+                  "java-17-openjdk-headless`)"
         if j["found"] is None:
             self.add("AMB_JAVA", title, ALERTA, expected, "não verificado",
                      f"Confira com `java -version`; se faltar: {how}.")
@@ -584,6 +590,24 @@ class _Checks:
         else:
             self.add("AMB_JVM", title, ALERTA, expected, "sem recomendação",
                      plan.get("mensagem") or "Sem dados para dimensionar a JVM.")
+
+
+def municipality_zone(ibge: str | None) -> dict[str, Any] | None:
+    """The ``data/uf_fuso.csv`` row (uf, IANA ``fuso``, ``fuso_windows``) of a municipality's
+    state (the IBGE code's first two digits), or None for an unknown code."""
+    uf = str(ibge or "")[:2]
+    return next((row for row in read_csv("uf_fuso.csv") if str(row["uf_ibge"]) == uf), None)
+
+
+def timezone_command(zone: dict[str, Any] | None, *, windows: bool) -> str:
+    """The command that sets the municipality's zone (zone names come from the packaged
+    table, never from the site file)."""
+    if zone is None:
+        return ("`timedatectl list-timezones | grep America/` e `sudo timedatectl "
+                "set-timezone <fuso do município>`" if not windows else
+                '`tzutil /l` e `tzutil /s "<fuso do município>"`')
+    return (f"`tzutil /s {ps(zone['fuso_windows'])}`" if windows else
+            f"`sudo timedatectl set-timezone {sh(zone['fuso'])}`")
 
 
 def _utc_offset(zone: str | None) -> str | None:

@@ -1,11 +1,18 @@
-"""Stage 1 — cenário: centralized or decentralized, and the server profile.
+"""Stage 1 — cenário: centralized or decentralized, the installation type, the server profile.
 
-The profile comes from ``data/profiles.csv`` (official table, domain.md §2): the smallest
-``prontuario`` profile whose ``max_users`` covers ``usuarios_simultaneos``, or the
-centralizer profile for the centralizer installation types. A centralized site (more than one
-UBS) must meet the six SAPS preconditions (domain.md §1); a decentralized one gets the same
-questions as warnings, because backup, power and internet still decide whether its data reach
-SISAB.
+Two separate axes (docs/dominio.md, "Cenário"):
+
+- the *scenario* comes from how many units attend in this installation: more than one is the
+  centralized scenario, which must meet the manual's six "do not centralize" criteria
+  (``CRITERIA``, each a ``falha`` when answered "no"); one unit is decentralized and gets the
+  same questions as warnings, because backup, power and internet still decide whether its data
+  reach SISAB;
+- the *installation type* (``prontuario`` or a municipal/state *centralizador*) is a product
+  decision: a centralizer receives the data of other installations and sends them to SISAB,
+  units do not attend in it, and it has its own profile in the manual.
+
+The profile comes from ``data/profiles.csv``: the smallest ``prontuario`` profile whose
+``max_users`` covers ``usuarios_simultaneos``, or the centralizer's own profile.
 """
 
 from __future__ import annotations
@@ -22,6 +29,12 @@ INPUT_FILES = ()
 
 # (site key, check id, question, remedy if centralized, remedy if decentralized)
 CRITERIA = (
+    ("infraestrutura_adequada", "CEN_INFRA",
+     "Infraestrutura adequada para manter o PEC eficiente em todas as unidades",
+     "Dimensione servidor, rede e computadores das unidades para que o PEC responda bem em "
+     "todas elas antes de centralizar (perfil de servidor na etapa 2).",
+     "Confira se o servidor e os computadores da unidade comportam o PEC (perfil de servidor "
+     "na etapa 2)."),
     ("internet_estavel", "CEN_INTERNET", "Internet estável entre as unidades e o servidor",
      "Estabilize o link (contrate redundância) antes de centralizar; sem internet as "
      "unidades param de atender.",
@@ -43,6 +56,10 @@ CRITERIA = (
      "centralizar.",
      "Formalize regras de acesso, senhas e cópias de segurança (LGPD)."),
 )
+
+
+TIPOS = {"prontuario": "prontuário", "centralizador_municipal": "centralizador municipal",
+         "centralizador_estadual": "centralizador estadual"}
 
 
 def profiles() -> tuple[dict[str, Any], ...]:
@@ -78,7 +95,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     c = site.cenario
     r = StageResult(site.site_id, "cenario")
     tipo, users, ubs = c["tipo_instalacao"], c["usuarios_simultaneos"], c["ubs_atendidas"]
-    centralized = ubs > 1 or tipo != "prontuario"
+    centralizer = tipo != "prontuario"
+    centralized = ubs > 1   # the scenario: units attending in this installation
     scenario = "centralizado" if centralized else "descentralizado"
 
     profile = select_profile(tipo, users)
@@ -96,6 +114,21 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               "até 4 000 usuários simultâneos", f"{users} usuários",
               "Acima do maior perfil oficial: divida a instalação ou dimensione com a SAPS "
               "(suporte e-SUS APS) antes de seguir.")
+
+    if centralizer:
+        label = TIPOS[tipo]
+        if centralized:
+            r.add("CEN_TIPO", "Tipo de instalação", Status.ALERTA,
+                  f"{label}: recebe os dados de outras instalações", f"{ubs} unidades "
+                  "atendendo nesta instalação",
+                  "Num centralizador as unidades não atendem: ele só recebe os dados das "
+                  "instalações das unidades e envia ao SISAB. Se as unidades vão atender "
+                  "nesta instalação, use cenario.tipo_instalacao: prontuario; senão, "
+                  "informe cenario.ubs_atendidas: 1.")
+        else:
+            r.add("CEN_TIPO", "Tipo de instalação", Status.OK,
+                  f"{label}: recebe os dados de outras instalações",
+                  "nenhuma unidade atende diretamente nesta instalação")
 
     if tipo == "prontuario" and not site.data["cnes"] and not centralized:
         r.add("CEN_CNES", "CNES da unidade (descentralizado)", Status.ALERTA,
@@ -133,6 +166,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     return r.finish(
         cenario=scenario,
         tipo_instalacao=tipo,
+        centralizador=centralizer,
         usuarios_simultaneos=users,
         ubs_atendidas=ubs,
         perfil=dict(profile) if profile else None,

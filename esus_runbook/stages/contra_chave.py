@@ -154,10 +154,16 @@ def _check_dates(r: StageResult, cc: dict, installed: dt.date | None) -> None:
               generated.isoformat(), "A data de geração está no futuro: corrija "
                                      "contra_chave.gerada_em.")
     elif installed is not None and generated < installed:
-        r.add("CC_DATA", "Data de geração", Status.FALHA,
+        # docs/dominio.md, "Contra-chave": only the 24 h authorization token expires; a
+        # date before the installation is a hint (a typo, or a chave replaced since), not proof
+        r.add("CC_DATA", "Data de geração", Status.ALERTA,
               f"a partir da instalação ({installed.isoformat()})", generated.isoformat(),
-              "Uma contra-chave anterior à instalação é de outra chave: gere uma nova para a "
-              "chave atual do PEC.")
+              "A contra-chave consta como gerada antes da instalação. Ela não vence (só o "
+              "token de liberação do e-Gestor vale 24 h), mas pertence a uma chave: se o PEC "
+              "foi reinstalado ou a senha do instalador foi redefinida (/reset), a chave "
+              "mudou e é preciso gerar outra contra-chave. Confira se a chave exibida pelo "
+              "PEC é a mesma usada no e-Gestor e corrija contra_chave.gerada_em se a data "
+              "estiver errada.")
     else:
         expected = f"entre {installed.isoformat()} e hoje" if installed else "até hoje"
         r.add("CC_DATA", "Data de geração", Status.OK, expected, generated.isoformat())

@@ -27,7 +27,7 @@ from ..results import Check, StageResult, Status, worst
 from ..sites import Site
 
 TITLE = "Instalação e configuração"
-INPUT_KEYS = ("cenario", "instalador", "instalacao")
+INPUT_KEYS = ("municipio_ibge", "cenario", "instalador", "instalacao")
 INPUT_FILES = ()
 HTTPS_SINCE = (5, 3)
 DEFAULT_PASSWORD_VAR = "PEC_DB_SENHA"
@@ -38,7 +38,7 @@ CHECKLIST = (
      "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
      "ou dpkg-reconfigure locales)"),
     ("INST_PRE_FUSO", "Fuso horário configurado", ("FUSO",), False,
-     "timedatectl (Linux: timedatectl set-timezone America/Sao_Paulo) ou tzutil /g (Windows)"),
+     "{fuso}"),
     ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ("IPC",), True,
      "grep -i RemoveIPC /etc/systemd/logind.conf (deve ser RemoveIPC=no; depois "
      "systemctl restart systemd-logind)"),
@@ -135,11 +135,16 @@ def _matching(checks: Iterable[Check], keywords: tuple[str, ...]) -> list[Check]
 
 def checklist(site: Site, ambiente: StageResult | None) -> list[Check]:
     """The pre-install checks (domain.md §7), from the ambiente stage's result."""
+    from .ambiente import municipality_zone, timezone_command
+
     linux = site.instalador["plataforma"] != "windows"
+    zone = timezone_command(municipality_zone(site.data.get("municipio_ibge")),
+                            windows=not linux).strip("`")
     out: list[Check] = []
     for cid, title, keywords, linux_only, manual in CHECKLIST:
         if linux_only and not linux:
             continue
+        manual = manual.replace("{fuso}", f"timedatectl ou tzutil /g; para o município: {zone}")
         found = _matching(ambiente.checks, keywords) if ambiente is not None else []
         if ambiente is None:
             status, observed = Status.PENDENTE, "etapa ambiente ainda não executada"
@@ -232,7 +237,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
     tipo = site.cenario["tipo_instalacao"]
     command = verify_command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
-                             inst["db_password_file"], cfg["versao"], inst["modo"], tipo)
+                             inst["db_password_file"], cfg["versao"], inst["modo"], tipo,
+                             inst["link_instalacao"])
     metrics["comando_verificacao"] = command
     if not inst["pec_url"]:
         r.checks.extend(pre)
@@ -260,7 +266,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     skip_db = any(c.id == "INST_DB_SENHA" and c.status is Status.PENDENTE for c in r.checks)
     report = verify_install(inst["pec_url"], db_url=None if skip_db else inst["db_url"],
                             password=password, expect_version=cfg["versao"], modo=inst["modo"],
-                            tipo_instalacao=tipo)
+                            tipo_instalacao=tipo, link_instalacao=inst["link_instalacao"])
     password = None
     installed_ok = (report.status in (Status.OK, Status.ALERTA)
                     and any(c.id == "PEC_VERSAO" for c in report.checks))

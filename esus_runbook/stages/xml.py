@@ -1,10 +1,11 @@
 """Stage 6 — Importação do XML do CNES: audit the site's file before PEC imports it.
 
 Checks: the file exists and can be read safely (``XML_ARQUIVO``), its municipality is the
-site's (``XML_MUNICIPIO``, compared on 6 digits), its layout version is supported
-(``XML_VERSAO``), the site's CNES is in it (``XML_CNES_SITE``, decentralized sites), then one
-check per audit rule that found something (``XML_<RULE>``: ``falha`` for error rules,
-``alerta`` for warning rules) or a single ``XML_REGRAS`` ok when none did. Metrics hold the
+site's (``XML_MUNICIPIO``, compared on 6 digits), its layout version is supported and
+imported by the site's PEC version (``XML_VERSAO``, against ``instalador.versao``), the
+site's CNES is in it (``XML_CNES_SITE``, decentralized sites), then one check per audit
+rule that found something (``XML_<RULE>``: ``falha`` for error rules, ``alerta`` for
+warning rules) or a single ``XML_REGRAS`` ok when none did. Metrics hold the
 bounded summaries (:meth:`AuditReport.compact`): counts by rule and the first examples, so a
 capital's file does not make a huge result; the CLI's ``--json`` has every finding.
 
@@ -39,8 +40,8 @@ from ..results import StageResult, Status
 from ..sites import Site
 
 TITLE = "Importação do XML do CNES"
-INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalacao.db_url", "instalacao.db_password_env",
-              "instalacao.db_password_file")
+INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalador.versao", "instalacao.db_url",
+              "instalacao.db_password_env", "instalacao.db_password_file")
 INPUT_FILES = ("xml.arquivo", "xml.anterior")
 EXAMPLES_PER_RULE = 5
 EXAMPLES_PER_KIND = 20
@@ -95,14 +96,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               file_ibge or "ausente",
               "O XML é de outro município: baixe no e-Gestor AB o arquivo do município "
               f"{site_ibge}; o PEC recusa arquivo de outro município.")
-    if info["version_supported"]:
-        r.add("XML_VERSAO", "Versão do layout do XML", Status.OK, "2.1, 3.0 ou 3.1",
-              info["version"])
-    else:
-        r.add("XML_VERSAO", "Versão do layout do XML", Status.FALHA, "2.1, 3.0 ou 3.1",
-              info["version"] or "ausente",
-              "Gere o XML novamente no e-Gestor AB (layout 3.1); o PEC não importa layouts "
-              "antigos nem mais antigos que o último importado.")
+    _layout_check(r, info, (site.instalador or {}).get("versao"))
     cnes = site.data.get("cnes")
     if cnes:
         units = report.cnes.establishments
@@ -219,6 +213,40 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
               Status.FALHA if kind.severity == "error" else Status.ALERTA, "0 diferenças",
               f"{n} diferença(s)" + (f" — ex.: {where}" if where else ""), kind.action)
     return out
+
+
+def _layout_check(r: StageResult, info: dict[str, Any], pec_version: str | None) -> None:
+    """XML_VERSAO: a layout PEC knows, and one the site's PEC version imports
+    (``data/xml_layouts.csv``; docs/dominio.md, "Layout do XML e versão do PEC")."""
+    from ..cnes.catalog import layout_min_pec
+    from ..releases import version_tuple
+
+    title, layout = "Versão do layout do XML", info["version"]
+    if not info["version_supported"]:
+        r.add("XML_VERSAO", title, Status.FALHA, "2.1, 3.0 ou 3.1", layout or "ausente",
+              "Gere o XML novamente no e-Gestor AB, sem alterá-lo; o PEC só importa os "
+              "layouts 2.1, 3.0 e 3.1 e recusa um layout mais antigo que o do último XML "
+              "importado.")
+        return
+    needed = layout_min_pec(layout)
+    if not needed:
+        r.add("XML_VERSAO", title, Status.OK, "2.1, 3.0 ou 3.1", layout)
+        return
+    expected = f"layout {layout} com PEC {needed} ou mais novo"
+    if not pec_version:
+        r.add("XML_VERSAO", title, Status.OK, expected,
+              f"{layout} (instalador.versao não informada: compatibilidade com o PEC não "
+              "conferida)")
+    elif version_tuple(pec_version) < (1, 0, 0):
+        r.add("XML_VERSAO", title, Status.OK, expected,
+              f"{layout} (a versão {pec_version} não é uma versão publicada do PEC: "
+              "compatibilidade não conferida)")
+    elif version_tuple(pec_version) < version_tuple(needed):
+        r.add("XML_VERSAO", title, Status.FALHA, expected, f"{layout}; PEC {pec_version}",
+              f"O PEC {pec_version} não importa o layout {layout}, que exige o PEC {needed} "
+              "ou mais novo: atualize o PEC (etapas 3 e 4) antes de importar.")
+    else:
+        r.add("XML_VERSAO", title, Status.OK, expected, f"{layout}; PEC {pec_version}")
 
 
 # review checks: id, title, kinds, what "none" means, what the alerta says
