@@ -7,8 +7,20 @@ Modules: ``target`` (``usuario@host[:porta]``), ``client`` (connection, host key
 
 from __future__ import annotations
 
-from .client import SshError, SshOptions, SshSession, accept_host_key, connect, fingerprint
-from .target import Target, parse_target
+from typing import Any
 
 __all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "connect",
-           "fingerprint", "parse_target"]
+           "fingerprint", "parse_target", "options_for"]
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy: validating a site file needs ``parse_target`` only, not paramiko."""
+    if name in ("Target", "parse_target"):
+        from . import target
+
+        return getattr(target, name)
+    if name in __all__:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(name)

@@ -57,6 +57,14 @@ class SshOptions:
         return Path(self.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
 
 
+def options_for(servidor: dict, **timeouts: float) -> SshOptions:
+    """SshOptions from a validated site's ``servidor`` section."""
+    return SshOptions(identity=servidor.get("chave_ssh_file"),
+                      known_hosts=servidor.get("known_hosts"),
+                      password_env=servidor.get("senha_env"),
+                      sudo=bool(servidor.get("sudo")), **timeouts)
+
+
 def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's ``SHA256:...`` fingerprint of a public key."""
     digest = hashlib.sha256(key.asbytes()).digest()

@@ -12,6 +12,9 @@ its field ``null`` with the reason in ``errors``. The result has the local probe
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import os
 import re
 import secrets
 import tempfile
@@ -490,3 +493,29 @@ def _dd_mb_s(line: str) -> float | None:
         return None
     seconds = float(m.group(2).replace(",", "."))
     return round(int(m.group(1)) / 1e6 / seconds, 1) if seconds > 0 else None
+
+
+EVIDENCE_NAME = "sondagem-ssh.json"
+
+
+def probe_site(servidor: dict[str, Any], folder: str | os.PathLike | None
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Probe the server of a site's ``servidor`` section; the probe JSON is written to
+    ``folder`` (the site's run folder) as evidence. Returns (probe, {"arquivo", "sha256",
+    "host_key_fingerprint"})."""
+    from ..results import write_json_atomic
+    from .client import connect, options_for
+    from .target import parse_target
+
+    target = parse_target(servidor["ssh"], file="site", key="servidor.ssh")
+    with connect(target, options_for(servidor)) as session:
+        raw = collect_ssh(session)
+    blob = json.dumps(raw, ensure_ascii=False, indent=2, sort_keys=True)
+    evidence: dict[str, Any] = {"arquivo": None, "sha256": hashlib.sha256(
+        blob.encode("utf-8")).hexdigest(), "host_key_fingerprint": session.fingerprint}
+    if folder is not None:
+        path = Path(folder) / EVIDENCE_NAME
+        write_json_atomic(path, json.loads(blob))
+        evidence["arquivo"] = str(path)
+        evidence["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return raw, evidence
