@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import RunbookError
@@ -207,26 +206,21 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 1
 
 
-@contextmanager
 def _db_tunnel(args: argparse.Namespace):
     """The database URL to use: through an SSH tunnel when --ssh is given and --db-url
     points at the server's loopback (closed on every exit path), else --db-url itself."""
+    from contextlib import nullcontext
+
     if not (args.ssh and args.db_url):
-        yield args.db_url
-        return
+        return nullcontext(args.db_url)
     from .pec import check_db_url
-    from .ssh import SshOptions, connect, parse_target
-    from .ssh.tunnel import Tunnel, needs_tunnel, remote_port, through
+    from .ssh import SshOptions, parse_target
+    from .ssh.tunnel import db_url_via
 
     check_db_url(args.db_url)
-    if not needs_tunnel(args.db_url):
-        yield args.db_url
-        return
     opts = SshOptions(identity=args.identity, known_hosts=args.known_hosts,
                       password_env=args.ssh_password_env)
-    with connect(parse_target(args.ssh), opts) as session, \
-            Tunnel(session, remote_port(args.db_url)) as tunnel:
-        yield through(args.db_url, tunnel)
+    return db_url_via(parse_target(args.ssh), opts, args.db_url)
 
 
 def cmd_verify_install(args: argparse.Namespace) -> int:
@@ -247,6 +241,7 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
         report = verify_install(args.pec_url, db_url=db_url, password=password,
                                 expect_version=args.expect_version, modo=args.modo,
                                 tipo_instalacao=args.tipo_instalacao, timeout=args.timeout)
+    report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
     _print_checks(report.checks)
     if args.json:
