@@ -135,7 +135,8 @@ def same_secret(value: str | Secret, stored: str) -> bool:
 
 # Site keys that reference secrets: (section, env-var key, file key).
 SITE_SECRET_REFS = (("contra_chave", "contra_chave_env", "contra_chave_file"),
-                    ("instalacao", "db_password_env", "db_password_file"))
+                    ("instalacao", "db_password_env", "db_password_file"),
+                    ("servidor", "senha_env", None))
 
 
 def site_secret_values(site, env: Mapping[str, str] | None = None) -> set[str]:

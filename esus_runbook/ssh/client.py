@@ -15,7 +15,8 @@ import os
 import shlex
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
@@ -51,18 +52,20 @@ class SshOptions:
     sudo: bool = False
     connect_timeout: float = 10.0
     command_timeout: float = 60.0
+    env: Mapping[str, str] | None = field(default=None, repr=False)  # where senha_env is read
 
     @property
     def known_hosts_path(self) -> Path:
         return Path(self.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
 
 
-def options_for(servidor: dict, **timeouts: float) -> SshOptions:
-    """SshOptions from a validated site's ``servidor`` section."""
+def options_for(servidor: dict, env: Mapping[str, str] | None = None) -> SshOptions:
+    """SshOptions from a validated site's ``servidor`` section (``env``: where the
+    password variable is read; default the process environment)."""
     return SshOptions(identity=servidor.get("chave_ssh_file"),
                       known_hosts=servidor.get("known_hosts"),
                       password_env=servidor.get("senha_env"),
-                      sudo=bool(servidor.get("sudo")), **timeouts)
+                      sudo=bool(servidor.get("sudo")), env=env)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -179,7 +182,7 @@ class SshSession:
 def _password(options: SshOptions) -> str | None:
     if not options.password_env:
         return None
-    secret = read_secret(options.password_env, what="senha SSH")
+    secret = read_secret(options.password_env, what="senha SSH", env=options.env)
     return secret.reveal() if secret else None
 
 

@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import shlex
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -305,7 +306,8 @@ def _disk(sections, profile: dict[str, Any] | None) -> Check:
 
 
 def server_checks(servidor: dict[str, Any], *, expected_version: str | None,
-                  ambiente_metrics: dict[str, Any] | None) -> list[Check]:
+                  ambiente_metrics: dict[str, Any] | None,
+                  env: Mapping[str, str] | None = None) -> list[Check]:
     """Stage 04's server checks for a site's ``servidor`` section; an unreachable, refused
     or untrusted server is one SRV_CONEXAO falha (with the pt-BR remedy)."""
     from ..errors import RunbookError
@@ -315,7 +317,7 @@ def server_checks(servidor: dict[str, Any], *, expected_version: str | None,
     metrics = ambiente_metrics or {}
     try:
         target = parse_target(servidor["ssh"], file="site", key="servidor.ssh")
-        with connect(target, options_for(servidor)) as session:
+        with connect(target, options_for(servidor, env)) as session:
             return collect(session, expected_version=expected_version,
                            jvm_plan=metrics.get("jvm"), profile=metrics.get("perfil"))
     except RunbookError as exc:

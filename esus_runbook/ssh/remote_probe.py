@@ -19,6 +19,7 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -498,8 +499,8 @@ def _dd_mb_s(line: str) -> float | None:
 EVIDENCE_NAME = "sondagem-ssh.json"
 
 
-def probe_site(servidor: dict[str, Any], folder: str | os.PathLike | None
-               ) -> tuple[dict[str, Any], dict[str, Any]]:
+def probe_site(servidor: dict[str, Any], folder: str | os.PathLike | None,
+               env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Probe the server of a site's ``servidor`` section; the probe JSON is written to
     ``folder`` (the site's run folder) as evidence. Returns (probe, {"arquivo", "sha256",
     "host_key_fingerprint"})."""
@@ -508,7 +509,7 @@ def probe_site(servidor: dict[str, Any], folder: str | os.PathLike | None
     from .target import parse_target
 
     target = parse_target(servidor["ssh"], file="site", key="servidor.ssh")
-    with connect(target, options_for(servidor)) as session:
+    with connect(target, options_for(servidor, env)) as session:
         raw = collect_ssh(session)
     blob = json.dumps(raw, ensure_ascii=False, indent=2, sort_keys=True)
     evidence: dict[str, Any] = {"arquivo": None, "sha256": hashlib.sha256(

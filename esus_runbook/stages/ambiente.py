@@ -116,7 +116,7 @@ def _probe_ssh(site: Site, ctx: StageContext, r: StageResult, title: str) -> dic
     from ..ssh.remote_probe import probe_site
 
     try:
-        raw, evidence = probe_site(site.servidor, ctx.run_site_dir)
+        raw, evidence = probe_site(site.servidor, ctx.run_site_dir, ctx.env)
     except RunbookError as exc:
         p = exc.problems[0]
         r.add("AMB_SONDAGEM", title, FALHA, "sondagem por SSH", p.message,

@@ -233,7 +233,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         from ..ssh.evidence import server_checks
 
         srv = server_checks(servidor, expected_version=cfg["versao"],
-                            ambiente_metrics=ambiente.metrics if ambiente else None)
+                            ambiente_metrics=ambiente.metrics if ambiente else None,
+                            env=getattr(ctx, "env", None))
 
     tipo = site.cenario["tipo_instalacao"]
     command = verify_command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
@@ -265,7 +266,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                       "permissão 600", warning, "chmod 600 no arquivo da senha.")
     skip_db = any(c.id == "INST_DB_SENHA" and c.status is Status.PENDENTE for c in r.checks)
     try:
-        with _db_url(servidor, None if skip_db else inst["db_url"]) as db_url:
+        with _db_url(servidor, None if skip_db else inst["db_url"],
+                     getattr(ctx, "env", None)) as db_url:
             report = verify_install(inst["pec_url"], db_url=db_url,
                                     password=password, expect_version=cfg["versao"],
                                     modo=inst["modo"], tipo_instalacao=tipo)
@@ -288,7 +290,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     return r.finish(**metrics, checklist=_rows(pre))
 
 
-def _db_url(servidor: dict[str, Any], db_url: str | None):
+def _db_url(servidor: dict[str, Any], db_url: str | None, env=None):
     """``db_url``, or a tunnel to it over SSH when it points at the server's loopback."""
     from contextlib import nullcontext
 
@@ -299,7 +301,7 @@ def _db_url(servidor: dict[str, Any], db_url: str | None):
     from ..ssh.tunnel import db_url_via
 
     return db_url_via(parse_target(servidor["ssh"], file="site", key="servidor.ssh"),
-                      options_for(servidor), db_url)
+                      options_for(servidor, env), db_url)
 
 
 def _sentence(text: str) -> str:
