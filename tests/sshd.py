@@ -111,6 +111,13 @@ def start_sshd(root: Path, *, installation: Path | None = None) -> SshServer:
                    f"mount --bind {installation}/opt/e-SUS /opt/e-SUS",
                    f"mount --bind {installation}/etc/pec.config /etc/pec.config"]
         path = f"{installation}/bin:{path}"
+        # the password user may use `sudo -n` (servidor.sudo: true), with the stubs on its PATH
+        sudoers = root / "etc_upper" / "sudoers.d"
+        sudoers.mkdir()
+        (sudoers / "esus-teste").write_text(
+            f'Defaults:{PASSWORD_USER} secure_path="{path}"\n'
+            f"{PASSWORD_USER} ALL=(root) NOPASSWD: ALL\n")
+        os.chmod(sudoers / "esus-teste", 0o440)
         background = [shlex.join(cmd) + " &" for cmd in installation_processes(installation)]
     cfg = root / "sshd_config"
     cfg.write_text("\n".join([

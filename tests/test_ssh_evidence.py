@@ -64,3 +64,31 @@ def test_mask_line():
     assert mask_line("ERRO password=abc123 user=x") == "ERRO password=**** user=x"
     assert mask_line("Senha: xyz; fim") == "Senha: **** fim"
     assert "52998224725" not in mask_line("cpf 529.982.247-25 senha 123")
+
+
+@pytest.mark.parametrize("pec_sshd", ["quebrada"], indirect=True)
+def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
+    """A non-root user reads the root-only installer log only with servidor.sudo (sudo -n)."""
+    from tests.conftest import require_tool
+    from tests.sshd import PASSWORD, PASSWORD_USER
+
+    require_tool("sudo")
+    monkeypatch.setenv("SSH_SENHA_TESTE", PASSWORD)
+    log = pec_sshd.extra["installation"] / "opt/e-SUS/log-instalacao.txt"
+    log.chmod(0o600)  # root-only, as it should be
+    found = {}
+    try:
+        for sudo in (False, True):
+            opts = SshOptions(known_hosts=str(pec_sshd.known_hosts()),
+                              password_env="SSH_SENHA_TESTE", sudo=sudo)
+            with connect(parse_target(pec_sshd.target(PASSWORD_USER)), opts) as s:
+                found[sudo] = {c.id: c for c in collect(
+                    s, expected_version=VERSION, jvm_plan=pec_sshd.extra["jvm_plan"],
+                    profile=pec_sshd.extra["profile"])}
+    finally:
+        log.chmod(0o664)  # the broken fixture's mode, for the other tests
+    assert found[False]["SRV_LOG_ERROS"].status is Status.PENDENTE
+    assert "sudo" in found[False]["SRV_LOG_ERROS"].remedy
+    assert found[True]["SRV_LOG_ERROS"].status is Status.FALHA
+    assert "Falha ao migrar" in found[True]["SRV_LOG_ERROS"].observed
+    assert found[True]["SRV_UNIDADE_PEC"].observed == "failed / enabled"

@@ -94,8 +94,9 @@ class _RejectUnknown(paramiko.MissingHostKeyPolicy):
         raise _Unknown(key)
 
 
-def _load_host_keys(path: Path) -> paramiko.HostKeys:
-    keys = paramiko.HostKeys()
+def _load_host_keys(path: Path, keys: paramiko.HostKeys | None = None) -> paramiko.HostKeys:
+    """The host keys of ``path`` (none when it does not exist yet), added to ``keys``."""
+    keys = paramiko.HostKeys() if keys is None else keys
     if path.is_file():
         try:
             keys.load(str(path))
@@ -190,8 +191,8 @@ def connect(target: Target, options: SshOptions | None = None) -> SshSession:
     """Open an authenticated session to ``target``; SshError (pt-BR, no secret) otherwise."""
     options = options or SshOptions()
     kh_path = options.known_hosts_path
-    client = paramiko.SSHClient()
-    client._host_keys = _load_host_keys(kh_path)  # only this file, never system-wide ones
+    client = paramiko.SSHClient()  # only this file's keys: system-wide ones are not loaded
+    _load_host_keys(kh_path, client.get_host_keys())
     client.set_missing_host_key_policy(_RejectUnknown())
     identity = str(Path(options.identity).expanduser()) if options.identity else None
     if identity and not os.path.isfile(identity):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import re
 import secrets
+import shlex
 import tempfile
 import time
 from collections.abc import Mapping
@@ -66,8 +68,6 @@ COMMANDS = {
 def prelude(marker: str) -> list[str]:
     """Shell functions of the section protocol: ``sec NAME`` ... ``end RC`` around a
     command's output, ``file PATH`` for a file's contents (base64), link, folder or presence."""
-    import shlex
-
     return ["LC_ALL=C; export LC_ALL", f"M={shlex.quote(marker)}",
              "sec() { printf '\\n%s S %s\\n' \"$M\" \"$1\"; }",
              "end() { printf '\\n%s R %s\\n' \"$M\" \"$1\"; }",
@@ -80,8 +80,6 @@ def prelude(marker: str) -> list[str]:
 
 
 def _script(marker: str, install_path: str) -> str:
-    import shlex
-
     q = shlex.quote
     lines = prelude(marker)
     for name, cmd in COMMANDS.items():
@@ -196,8 +194,6 @@ def _listening_ports(files: dict[str, Any]) -> dict[int, list[str]]:
 
 
 def _addr(hex_addr: str) -> str:
-    import ipaddress
-
     raw = bytes.fromhex(hex_addr)
     # the kernel prints each 32-bit word in host (little-endian) order
     words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
@@ -208,7 +204,7 @@ def listening_addresses(session: SshSession) -> dict[int, list[str]]:
     """Listening TCP ports of the server -> bound addresses (for stage 04's checks)."""
     marker = "@@ESUS" + secrets.token_hex(8)
     script = "\n".join([*prelude(marker), "file /proc/net/tcp", "file /proc/net/tcp6", ""])
-    rc, out, _ = session.run("sh -s", input=script)
+    rc, out, _ = session.run("sh -s", input=script, sudo=False)
     return _listening_ports(parse_output(out, marker)[1])
 
 
@@ -439,7 +435,7 @@ def collect_ssh(session: SshSession, install_path: str | None = None,
     started = time.perf_counter()
     install_path = install_path or linux.INSTALL_PATH
     marker = "@@ESUS" + secrets.token_hex(8)
-    rc, out, err = session.run("sh -s", input=_script(marker, install_path))
+    rc, out, err = session.run("sh -s", input=_script(marker, install_path), sudo=False)
     if marker not in out:
         if WINDOWS.search(out + err):
             raise RunbookError(
@@ -464,15 +460,13 @@ def _disk_speed(session: SshSession, probe: dict[str, Any], size_mb: int) -> dic
     temporary file where PEC installs (or /tmp), removed on every exit path."""
     inst = probe.get("install_path") or {}
     folder = inst.get("checked") if inst.get("writable") else "/tmp"
-    import shlex
-
     script = ("LC_ALL=C; export LC_ALL; "
               f"f=$(mktemp -p {shlex.quote(folder or '/tmp')} .esus-velocidade.XXXXXX) || "
               "exit 1; trap 'rm -f \"$f\"' EXIT INT TERM HUP; "
               f"dd if=/dev/zero of=\"$f\" bs=1M count={int(size_mb)} conv=fdatasync 2>&1 "
               "| tail -n 1; dd if=\"$f\" of=/dev/null bs=1M iflag=direct 2>&1 | tail -n 1; "
               "df -P \"$f\" | tail -n 1")
-    rc, out, _ = session.run(script, timeout=300)
+    rc, out, _ = session.run(script, timeout=300, sudo=False)
     lines = out.strip().splitlines()
     speeds = [_dd_mb_s(line) for line in lines[:2]]
     if rc != 0 or len(lines) < 3 or None in speeds:
