@@ -107,3 +107,23 @@ def test_windows_server_points_to_local_probe():
     with pytest.raises(RunbookError) as exc:
         collect_ssh(FakeWindows())
     assert "Windows" in str(exc.value) and "esus-runbook probe --json" in str(exc.value)
+
+
+def test_server_output_cannot_write_or_read_outside_the_mirror(tmp_path):
+    """A hostile server's answers stay in the temporary mirror: no link into the analyst's
+    files is followed, no path escapes."""
+    import base64
+
+    victim = tmp_path / "analista.txt"
+    victim.write_text("segredo do analista\n")
+    m = "@@X"
+    b64 = base64.b64encode(b"x\n").decode()
+    out = "\n".join([
+        f"{m} L /etc/timezone {victim}", f"{m} L /etc/localtime {tmp_path}",
+        f"{m} F /etc/localtime/escapou", b64, f"{m} F /etc/localtime/d/escapou3", b64, f"{m} F /../../escapou2", b64,
+        f"{m} L /etc/sysconfig {tmp_path}", f"{m} F /etc/sysconfig/clock", b64, ""])
+    sections, files = parse_output(out, m)
+    probe = build_probe(sections, files, install_path="/opt", fingerprint="SHA256:x",
+                        host_key_type="ssh-ed25519", target="a@b")
+    assert "segredo" not in json.dumps(probe)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analista.txt"]

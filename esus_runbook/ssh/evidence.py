@@ -23,7 +23,7 @@ from ..data import read_csv
 from ..ids import scrub
 from ..results import Check, Status
 from .client import SshSession
-from .remote_probe import _listening_ports, parse_output, prelude
+from .remote_probe import listening_ports, parse_output, prelude
 
 MAX_LOG_LINES = 5
 _SECRETISH = re.compile(r"(?i)\b(senha|password|passwd|pwd|secret|segredo|token|"
@@ -227,7 +227,7 @@ def _db_port(files, port: int) -> Check:
     if "/proc/net/tcp" not in files:
         return Check("SRV_BANCO_PORTA", title, Status.PENDENTE, expected,
                      "tabela de sockets ilegível", f"Confira à mão: ss -ltn 'sport = :{port}'")
-    addrs = _listening_ports(files).get(port)
+    addrs = listening_ports(files).get(port)
     if not addrs:
         return Check("SRV_BANCO_PORTA", title, Status.PENDENTE, expected,
                      "nada escuta nessa porta",

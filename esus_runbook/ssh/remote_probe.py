@@ -152,17 +152,22 @@ def parse_output(text: str, marker: str) -> tuple[dict[str, tuple[int, str]], di
 
 
 def _mirror(files: dict[str, Any], root: Path) -> None:
-    """Recreate the server's files under ``root`` for probe.linux's parsers."""
+    """Recreate the server's files under ``root`` for probe.linux's parsers. Whatever the
+    server sends, nothing is written outside ``root``."""
+    inside = root.resolve()
     for path, value in files.items():
-        if path.endswith("\0link") or not path.startswith("/"):
+        if path.endswith("\0link") or not path.startswith("/") or ".." in Path(path).parts:
             continue
         dest = root / path.lstrip("/")
-        if ".." in Path(path).parts:
+        if not dest.parent.resolve().is_relative_to(inside) or (
+                dest.is_symlink() and path != "/etc/localtime"):
             continue
-        link = files.get(path + "\0link")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # Only /etc/localtime is recreated as a link (its target names the zone); any other
+        # link would point into the ANALYST's file system, so its server contents are used.
+        link = files.get(path + "\0link") if path == "/etc/localtime" else None
         if link is not None:
-            if not dest.is_symlink():
+            if not dest.exists() and not dest.is_symlink():
                 dest.symlink_to(link)
         elif value[0] == "F":
             dest.write_bytes(value[1])
@@ -172,7 +177,7 @@ def _mirror(files: dict[str, Any], root: Path) -> None:
             dest.touch()
 
 
-def _listening_ports(files: dict[str, Any]) -> dict[int, list[str]]:
+def listening_ports(files: dict[str, Any]) -> dict[int, list[str]]:
     """Listening TCP ports -> bound addresses, from /proc/net/tcp and tcp6 (the kernel's
     socket table, the same one psutil reads)."""
     out: dict[int, list[str]] = {}
@@ -205,7 +210,7 @@ def listening_addresses(session: SshSession) -> dict[int, list[str]]:
     marker = "@@ESUS" + secrets.token_hex(8)
     script = "\n".join([*prelude(marker), "file /proc/net/tcp", "file /proc/net/tcp6", ""])
     rc, out, _ = session.run("sh -s", input=script, sudo=False)
-    return _listening_ports(parse_output(out, marker)[1])
+    return listening_ports(parse_output(out, marker)[1])
 
 
 def _meminfo(text: str) -> dict[str, int]:
@@ -286,7 +291,7 @@ def build_probe(sections: dict[str, tuple[int, str]], files: dict[str, Any], *,
     df_text = _section(sections, errors, "df", "df -P -B1 -T")
     disks = _df(df_text) if df_text is not None else []
     inst = _install_path(sections, errors, install_path)
-    listening = _listening_ports(files)
+    listening = listening_ports(files)
     if not listening and "/proc/net/tcp" not in files:
         errors["ports"] = "/proc/net/tcp não pôde ser lido no servidor"
         ports = {str(p): "unknown" for p in PORTS}
