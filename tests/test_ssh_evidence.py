@@ -92,3 +92,19 @@ def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
     assert found[True]["SRV_LOG_ERROS"].status is Status.FALHA
     assert "Falha ao migrar" in found[True]["SRV_LOG_ERROS"].observed
     assert found[True]["SRV_UNIDADE_PEC"].observed == "failed / enabled"
+
+
+def test_sudo_refused_is_a_clear_falha(sshd, monkeypatch):
+    """On the plain test server the password user has no sudo rule: sudo -n refuses."""
+    from tests.conftest import require_tool
+    from tests.sshd import PASSWORD, PASSWORD_USER
+
+    require_tool("sudo")
+    monkeypatch.setenv("SSH_SENHA_TESTE", PASSWORD)
+    opts = SshOptions(known_hosts=str(sshd.known_hosts()), password_env="SSH_SENHA_TESTE",
+                      sudo=True)
+    with connect(parse_target(sshd.target(PASSWORD_USER)), opts) as s:
+        checks = collect(s, expected_version=VERSION, jvm_plan=None, profile=None)
+    assert [c.id for c in checks] == ["SRV_COLETA"]
+    assert checks[0].status is Status.FALHA and "NOPASSWD" in checks[0].remedy
+    assert PASSWORD not in checks[0].observed

@@ -78,6 +78,12 @@ def collect(session: SshSession, *, expected_version: str | None,
     marker = "@@ESUS" + secrets.token_hex(8)
     rc, out, err = session.run("sh -s", input=_script(marker, log_paths))
     if marker not in out:
+        if session.options.sudo and "sudo" in err:
+            return [Check("SRV_COLETA", "Evidências do servidor", Status.FALHA,
+                          "leitura por SSH com sudo -n", mask_line(err.strip()[:200]),
+                          "O sudo pediu senha ou terminal: libere sudo sem senha para este "
+                          "usuário (NOPASSWD) ou use servidor.sudo: false com um usuário que "
+                          "leia os arquivos.")]
         return [Check("SRV_COLETA", "Evidências do servidor", Status.FALHA,
                       "leitura por SSH", f"o servidor não executou sh (código {rc})",
                       "A coleta por SSH precisa de um servidor Linux com sh.")]
