@@ -198,9 +198,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.read:
         print("\n".join(summary_lines(load_probe(args.read))))
         return 0
-    facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
-                    disk_speed_mb=args.disk_speed_mb,
-                    progress=lambda msg: print(msg, file=sys.stderr))
+    if args.ssh:
+        facts = _probe_ssh(args)
+    else:
+        facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
+                        disk_speed_mb=args.disk_speed_mb,
+                        progress=lambda msg: print(msg, file=sys.stderr))
     to_stdout = args.json == "-"
     text = "\n".join(summary_lines(normalize(facts)))
     print(text, file=sys.stderr if to_stdout else sys.stdout)
@@ -211,6 +214,20 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
               "para a pasta do site e informe o caminho em ambiente.probe.")
     return 0
+
+def _probe_ssh(args: argparse.Namespace) -> dict:
+    from .ssh import SshOptions, connect, parse_target
+    from .ssh.remote_probe import collect_ssh
+
+    target = parse_target(args.ssh)
+    opts = SshOptions(identity=args.identity, known_hosts=args.known_hosts,
+                      password_env=args.password_env)
+    with connect(target, opts) as session:
+        if args.disk_speed:
+            print(f"medindo a velocidade do disco ({args.disk_speed_mb} MB)...",
+                  file=sys.stderr)
+        return collect_ssh(session, args.install_path, args.disk_speed, args.disk_speed_mb)
+
 
 def cmd_xml_audit(args: argparse.Namespace) -> int:
     from .cnes.audit import audit
@@ -295,21 +312,41 @@ def _db_password(args: argparse.Namespace):
     return None
 
 
+def _db_tunnel(args: argparse.Namespace):
+    """The database URL to use: through an SSH tunnel when --ssh is given and --db-url
+    points at the server's loopback (closed on every exit path), else --db-url itself."""
+    from contextlib import nullcontext
+
+    if not (args.ssh and args.db_url):
+        return nullcontext(args.db_url)
+    from .pec import check_db_url
+    from .ssh import SshOptions, parse_target
+    from .ssh.tunnel import db_url_via
+
+    check_db_url(args.db_url)
+    opts = SshOptions(identity=args.identity, known_hosts=args.known_hosts,
+                      password_env=args.ssh_password_env)
+    return db_url_via(parse_target(args.ssh), opts, args.db_url)
+
+
 def cmd_verify_install(args: argparse.Namespace) -> int:
     from .pec import verify_install
     from .results import write_json_atomic
 
     password = _db_password(args) if args.db_url else None
-    report = verify_install(args.pec_url, db_url=args.db_url, password=password,
-                            expect_version=args.expect_version, modo=args.modo,
-                            tipo_instalacao=args.tipo_instalacao, timeout=args.timeout,
-                            link_instalacao=args.link_instalacao)
+    with _db_tunnel(args) as db_url:
+        report = verify_install(args.pec_url, db_url=db_url, password=password,
+                                expect_version=args.expect_version, modo=args.modo,
+                                tipo_instalacao=args.tipo_instalacao, timeout=args.timeout,
+                                link_instalacao=args.link_instalacao)
+    report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
     _print_checks(report.checks)
     if args.json:
         write_json_atomic(args.json, report.to_dict())
     print(f"Situação: {report.status.value}")
     return 1 if report.status.value in ("falha", "erro") else 0
+
 
 def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     from .reconcile import KINDS, PENDING, SEVERITY_LABELS, reconcile
@@ -358,6 +395,20 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
         print("Resultado: o PEC confere com o arquivo")
     return report.exit_code
 
+
+def cmd_ssh_accept(args: argparse.Namespace) -> int:
+    from .ssh import accept_host_key, parse_target
+
+    target = parse_target(args.target)
+    kind, fp, already = accept_host_key(target, args.known_hosts, timeout=args.timeout)
+    where = args.known_hosts or "~/.ssh/known_hosts"
+    print(f"Servidor {target}: chave {kind} {fp}")
+    if already:
+        print(f"Esta chave já estava registrada em {where}; nada mudou.")
+    else:
+        print(f"Chave registrada em {where}. Se a impressão digital acima não for a do "
+              "servidor (confira com o responsável), apague a linha e não prossiga.")
+    return 0
 
 def cmd_lab(args: argparse.Namespace) -> int:
     from .lab import run_lab
@@ -533,6 +584,14 @@ def add_probe(sub) -> None:
                     help="tamanho do arquivo temporário da medição (padrão: 256)")
     sp.add_argument("--read", metavar="ARQUIVO", default=None,
                     help="em vez de sondar, lê e resume um arquivo de sondagem existente")
+    sp.add_argument("--ssh", metavar="USUARIO@HOST[:PORTA]", default=None,
+                    help="sonda um servidor Linux remoto por SSH, sem instalar nada nele")
+    sp.add_argument("--identity", metavar="ARQUIVO", default=None,
+                    help="chave privada SSH (padrão: o agente SSH)")
+    sp.add_argument("--known-hosts", metavar="ARQUIVO", default=None,
+                    help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
+    sp.add_argument("--password-env", metavar="NOME", default=None,
+                    help="variável de ambiente com a senha SSH (nunca a senha em si)")
     sp.set_defaults(func=cmd_probe)
 
 def add_xml_audit(xsub) -> None:
@@ -679,6 +738,15 @@ def add_verify_install(sub) -> None:
                     help="segundos por requisição (padrão: 10)")
     sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o resultado em JSON")
+    sp.add_argument("--ssh", default=None, metavar="USUARIO@HOST[:PORTA]",
+                    help="com --db-url em localhost/127.0.0.1: acessa o banco do servidor por "
+                         "um túnel SSH")
+    sp.add_argument("--identity", metavar="ARQUIVO", default=None,
+                    help="chave privada SSH (padrão: o agente SSH)")
+    sp.add_argument("--known-hosts", metavar="ARQUIVO", default=None,
+                    help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
+    sp.add_argument("--ssh-password-env", metavar="NOME", default=None,
+                    help="variável de ambiente com a senha SSH")
     sp.set_defaults(func=cmd_verify_install)
 
 def add_lab(sub) -> None:
@@ -752,6 +820,26 @@ def add_painel(sub) -> None:
     sp.set_defaults(func=cmd_painel)
 
 
+def add_ssh(sub) -> None:
+    sp = sub.add_parser("ssh", help="acesso SSH ao servidor do PEC (chaves de host)",
+                        formatter_class=_Formatter)
+    ssub = sp.add_subparsers(dest="ssh_command", required=True, metavar="SUBCOMANDO",
+                             parser_class=_Parser)
+    ap = ssub.add_parser(
+        "aceitar", formatter_class=_Formatter,
+        help="registra a chave do servidor em known_hosts",
+        description="Busca a chave de host do servidor, mostra a impressão digital SHA256 e a "
+                    "registra em known_hosts. Rode só depois de conferir a impressão digital "
+                    "com o responsável pelo servidor. Uma chave diferente já registrada é "
+                    "recusada (pode ser um ataque).")
+    ap.add_argument("target", metavar="USUARIO@HOST[:PORTA]", help="ex.: suporte@10.0.0.5")
+    ap.add_argument("--known-hosts", default=None, metavar="ARQUIVO",
+                    help="arquivo de hosts conhecidos (padrão: ~/.ssh/known_hosts)")
+    ap.add_argument("--timeout", type=_seconds, default=10.0,
+                    help="segundos para conectar (padrão: 10)")
+    ap.set_defaults(func=cmd_ssh_accept)
+
+
 SUBCOMMANDS = [
     add_probe,
     add_run,
@@ -765,6 +853,7 @@ SUBCOMMANDS = [
     add_catalogo,
     add_dossie,
     add_painel,
+    add_ssh,
 ]
 
 

@@ -42,6 +42,7 @@ SECTION_TITLES: dict[str | None, str] = {
     "instalacao": "Instalação",
     "contra_chave": "Contra-chave",
     "xml": "XML do CNES",
+    "servidor": "Servidor (acesso SSH)",
 }
 """pt-BR titles of the form's sections; a section missing here is titled by its key."""
 

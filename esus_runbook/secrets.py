@@ -142,7 +142,8 @@ def same_secret(value: str | Secret, stored: str) -> bool:
 
 # Site keys that reference secrets: (section, env-var key, file key).
 SITE_SECRET_REFS = (("contra_chave", "contra_chave_env", "contra_chave_file"),
-                    ("instalacao", "db_password_env", "db_password_file"))
+                    ("instalacao", "db_password_env", "db_password_file"),
+                    ("servidor", "senha_env", None))
 
 
 def is_secret_file_key(dotted: str) -> bool:

@@ -118,6 +118,22 @@ def _check_hostname(v: str) -> str | None:
         "domínio inválido (RFC 1123: letras, números, '-' e '.')"
 
 
+def _check_ssh(v: str) -> str | None:
+    from .ssh_target import parse_target
+
+    try:
+        parse_target(v)
+    except InputError as exc:
+        return exc.problems[0].message
+    return None
+
+
+def _check_key_path(v: str) -> str | None:
+    if "PRIVATE KEY" in v or "BEGIN " in v or "\n" in v:
+        return "parece o conteúdo de uma chave, não o caminho do arquivo"
+    return None
+
+
 SCHEMA: dict[str | None, tuple[Field, ...]] = {
     None: (
         Field("site_id", "str", "Identificador do site",
@@ -230,6 +246,23 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "informe-o depois de revisar quem perde o acesso, CNS alterados e remoções.",
               check=_check_confirmation,
               remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml diff'"),
+    ),
+    "servidor": (
+        Field("ssh", "str", "Acesso SSH ao servidor",
+              "usuario@host ou usuario@host:porta (padrão 22), ex.: suporte@10.0.0.5.",
+              check=_check_ssh,
+              remedy="use usuario@host ou usuario@host:porta, ex.: suporte@10.0.0.5"),
+        Field("chave_ssh_file", "path", "Chave SSH (arquivo)",
+              "Caminho da chave privada, ex.: ~/.ssh/id_ed25519; vazio = agente SSH.",
+              check=_check_key_path,
+              remedy="informe o CAMINHO do arquivo da chave, nunca o conteúdo"),
+        Field("known_hosts", "path", "Hosts conhecidos",
+              "Arquivo known_hosts com a chave do servidor (padrão: ~/.ssh/known_hosts)."),
+        Field("senha_env", "env", "Variável da senha SSH",
+              "Nome da variável de ambiente com a senha SSH, se não usar chave (nunca a "
+              "senha)."),
+        Field("sudo", "bool", "Usar sudo -n",
+              "true: leituras só de root (log do instalador) com sudo -n.", default=False),
     ),
 }
 SECTIONS = tuple(k for k in SCHEMA if k is not None)

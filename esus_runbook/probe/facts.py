@@ -184,6 +184,14 @@ def _java_bits(arch: str | None) -> int | None:
         32 if a in ("i386", "i586", "i686", "x86", "arm") else None
 
 
+def java_properties(text: str) -> tuple[str | None, int | None]:
+    """(version, bits) from ``java -XshowSettings:properties -version`` output."""
+    props = dict(_JAVA_PROPS.findall(text))
+    model = props.get("sun.arch.data.model")
+    bits = int(model) if model in ("32", "64") else _java_bits(props.get("os.arch"))
+    return props.get("java.version"), bits
+
+
 def _java(candidates: list[str]) -> dict[str, Any]:
     for cand in candidates:
         if not os.path.isfile(cand):
@@ -200,12 +208,10 @@ def _java(candidates: list[str]) -> dict[str, Any]:
             out.update(version=fields["JAVA_VERSION"], bits=_java_bits(fields.get("OS_ARCH")),
                        source=str(release))
         if out["version"] is None or out["bits"] is None:
-            props = dict(_JAVA_PROPS.findall(
-                run_command([real, "-XshowSettings:properties", "-version"], timeout=2.0)))
-            out["version"] = out["version"] or props.get("java.version")
-            model = props.get("sun.arch.data.model")
-            out["bits"] = int(model) if model in ("32", "64") else _java_bits(
-                props.get("os.arch"))
+            version, bits = java_properties(
+                run_command([real, "-XshowSettings:properties", "-version"], timeout=2.0))
+            out["version"] = out["version"] or version
+            out["bits"] = bits
             out["source"] = "java -XshowSettings:properties"
         return out
     return {"found": False, "version": None, "bits": None, "path": None, "source": None}

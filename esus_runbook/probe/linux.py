@@ -39,12 +39,31 @@ def os_info() -> dict[str, Any]:
         rel = platform.freedesktop_os_release()
     except OSError:
         rel = {}
-    if rel:
-        info["distro"] = rel.get("PRETTY_NAME") or rel.get("NAME")
-        info["distro_id"] = rel.get("ID")
-        info["distro_like"] = rel.get("ID_LIKE")
-        info["distro_version"] = rel.get("VERSION_ID")
+    info.update(distro_fields(rel))
     return info
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value pairs of an os-release file (shell quoting, comments skipped)."""
+    import shlex
+
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and re.fullmatch(r"[A-Za-z0-9_]+", key):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                continue
+            fields[key] = " ".join(words)
+    return fields
+
+
+def distro_fields(rel: dict[str, str]) -> dict[str, Any]:
+    """The probe's distro fields from os-release key/values."""
+    return {"distro": rel.get("PRETTY_NAME") or rel.get("NAME") or None,
+            "distro_id": rel.get("ID"), "distro_like": rel.get("ID_LIKE"),
+            "distro_version": rel.get("VERSION_ID")}
 
 
 def _read(path: Path) -> str | None:
@@ -137,6 +156,14 @@ def _norm_locale(name: str) -> str:
     return name.strip().lower().replace("-", "")
 
 
+def parse_locale_list(text: str) -> dict[str, Any]:
+    """The locale fields from the output of ``locale -a``."""
+    names = [n.strip() for n in text.splitlines() if n.strip()]
+    return {"found": sorted(n for n in names if n.lower().startswith("pt_br"))[:10],
+            "pt_BR_utf8": any(_norm_locale(n) == "pt_br.utf8" for n in names),
+            "source": "locale -a"}
+
+
 def locale_info() -> dict[str, Any]:
     """Whether pt_BR.UTF-8 is generated (``locale -a``), with the pt_BR locales found."""
     out: dict[str, Any] = {"pt_BR_utf8": None, "found": [], "lang": os.environ.get("LANG"),
@@ -146,10 +173,7 @@ def locale_info() -> dict[str, Any]:
     except FileNotFoundError:
         text = None
     if text is not None:
-        names = [n.strip() for n in text.splitlines() if n.strip()]
-        out["found"] = sorted(n for n in names if n.lower().startswith("pt_br"))[:10]
-        out["pt_BR_utf8"] = any(_norm_locale(n) == "pt_br.utf8" for n in names)
-        out["source"] = "locale -a"
+        out.update(parse_locale_list(text))
         return out
     # no `locale` binary (musl, minimal images): look for a compiled locale folder
     for folder in ("/usr/lib/locale/pt_BR.utf8", "/usr/lib/locale/pt_BR.UTF-8"):
@@ -258,10 +282,17 @@ def systemd_info(root: str = "/") -> dict[str, Any]:
                                 "RemoveIPC"], timeout=1.0).strip()
         except Exception:  # noqa: BLE001 - no busctl, no D-Bus, timeout: use the files
             text = ""
-        if text in ("b true", "b false"):
-            out["remove_ipc"] = "yes" if text == "b true" else "no"
-            out["source"] = "systemd-logind (D-Bus)"
+        out.update(busctl_remove_ipc(text))
     return out
+
+
+def busctl_remove_ipc(text: str) -> dict[str, Any]:
+    """RemoveIPC from ``busctl get-property ... RemoveIPC`` output ({} when not an answer)."""
+    text = text.strip()
+    if text not in ("b true", "b false"):
+        return {}
+    return {"remove_ipc": "yes" if text == "b true" else "no",
+            "source": "systemd-logind (D-Bus)"}
 
 
 # --------------------------------------------------------------------------- binaries

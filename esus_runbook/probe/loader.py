@@ -215,6 +215,10 @@ def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
     errs = raw.get("errors")
     out["errors"] = {str(k): str(v)[:300] for k, v in errs.items()} \
         if isinstance(errs, dict) else {}
+    via = r.get(raw, "coletada_via", str, "probe")
+    ssh = r.section(raw, "ssh")
+    out["coletada_via"] = via if via in ("ssh", "local") else "local"
+    out["host_key_fingerprint"] = r.get(ssh, "host_key_fingerprint", str, "ssh")
     out["warnings"] = warnings
     return out
 

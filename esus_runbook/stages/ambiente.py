@@ -82,6 +82,11 @@ def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, s
                   "de root), copie o arquivo sem editar e confira ambiente.probe.")
             return None, None
         origin = f"arquivo {path}"
+    elif (site.data.get("servidor") or {}).get("ssh"):
+        p = _probe_ssh(site, ctx, r, title)
+        if p is None:
+            return None, None
+        origin = f"sondagem por SSH ({site.servidor['ssh']})"
     elif ctx.interactive:
         p = normalize(collect())
         origin = "sondagem desta máquina (JupyterLab no servidor)"
@@ -103,6 +108,24 @@ def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, s
     else:
         r.add("AMB_SONDAGEM", title, OK, "sondagem do servidor", observed)
     return p, origin
+
+
+def _probe_ssh(site: Site, ctx: StageContext, r: StageResult, title: str) -> dict | None:
+    """Probe the server over SSH (servidor.ssh); the probe JSON is kept in the site's run
+    folder as evidence and its sha256 recorded. Unreachable/refused: AMB_SONDAGEM falha."""
+    from ..errors import RunbookError
+    from ..probe import normalize
+    from ..ssh.remote_probe import probe_site
+
+    try:
+        raw, evidence = probe_site(site.servidor, ctx.run_site_dir, ctx.env)
+    except RunbookError as exc:
+        p = exc.problems[0]
+        r.add("AMB_SONDAGEM", title, FALHA, "sondagem por SSH", p.message,
+              p.remedy or "Confira servidor.ssh e o acesso SSH ao servidor.")
+        return None
+    r.metrics["sondagem_ssh"] = evidence
+    return normalize(raw, f"ssh {site.servidor['ssh']}")
 
 
 # --------------------------------------------------------------------------- checks

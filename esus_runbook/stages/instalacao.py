@@ -202,6 +202,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     from ..pec import command as verify_command
     from ..pec import verify_install
     from ..secrets import read_secret
+    from ..ssh.client import SshError
 
     r = StageResult(site.site_id, "instalacao")
     inst, cfg = site.instalacao, site.instalador
@@ -235,6 +236,15 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                       "; ".join(line for line in cmd["linhas"] if not line.startswith("#")))
     pre = checklist(site, ambiente)
 
+    servidor = site.data.get("servidor") or {}
+    srv: list[Check] = []
+    if servidor.get("ssh"):  # evidence read on the server itself (docs/ssh.md)
+        from ..ssh.evidence import server_checks
+
+        srv = server_checks(servidor, expected_version=cfg["versao"],
+                            ambiente_metrics=ambiente.metrics if ambiente else None,
+                            env=getattr(ctx, "env", None))
+
     tipo = site.cenario["tipo_instalacao"]
     command = verify_command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
                              inst["db_password_file"], cfg["versao"], inst["modo"], tipo,
@@ -242,6 +252,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics["comando_verificacao"] = command
     if not inst["pec_url"]:
         r.checks.extend(pre)
+        r.checks.extend(srv)
         r.add("INST_VERIFICACAO", "PEC instalado e no ar", Status.PENDENTE,
               "instalacao.pec_url", "não informado",
               "Depois de instalar, informe instalacao.pec_url (ex.: http://10.0.0.5:8080) "
@@ -264,18 +275,45 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                 r.add("INST_DB_SENHA", "Arquivo da senha do banco protegido", Status.ALERTA,
                       "permissão 600", warning, "chmod 600 no arquivo da senha.")
     skip_db = any(c.id == "INST_DB_SENHA" and c.status is Status.PENDENTE for c in r.checks)
-    report = verify_install(inst["pec_url"], db_url=None if skip_db else inst["db_url"],
-                            password=password, expect_version=cfg["versao"], modo=inst["modo"],
-                            tipo_instalacao=tipo, link_instalacao=inst["link_instalacao"])
+    try:
+        with _db_url(servidor, None if skip_db else inst["db_url"],
+                     getattr(ctx, "env", None)) as db_url:
+            report = verify_install(inst["pec_url"], db_url=db_url,
+                                    password=password, expect_version=cfg["versao"],
+                                    modo=inst["modo"], tipo_instalacao=tipo,
+                                    link_instalacao=inst["link_instalacao"])
+    except SshError as exc:  # no tunnel to the server's database: HTTP checks only
+        p = exc.problems[0]
+        srv.append(Check("INST_DB_TUNEL", "Túnel SSH até o banco do servidor", Status.FALHA,
+                         f"túnel por {servidor['ssh']}", p.message, p.remedy))
+        report = verify_install(inst["pec_url"], expect_version=cfg["versao"],
+                                modo=inst["modo"], tipo_instalacao=tipo,
+                                link_instalacao=inst["link_instalacao"])
+    report.db_url = None if skip_db else inst["db_url"]
     password = None
     installed_ok = (report.status in (Status.OK, Status.ALERTA)
                     and any(c.id == "PEC_VERSAO" for c in report.checks))
     pre = settle_checklist(pre, installed_ok, bool(inst["atualizacao"]))
     r.checks.extend(pre)
+    r.checks.extend(srv)
     r.checks.extend(report.checks)
     metrics["verificacao"] = report.metrics
     metrics["pec_url"] = report.pec_url
     return r.finish(**metrics, checklist=_rows(pre))
+
+
+def _db_url(servidor: dict[str, Any], db_url: str | None, env=None):
+    """``db_url``, or a tunnel to it over SSH when it points at the server's loopback."""
+    from contextlib import nullcontext
+
+    if not (servidor.get("ssh") and db_url):
+        return nullcontext(db_url)
+    from ..ssh.client import options_for
+    from ..ssh.tunnel import db_url_via
+    from ..ssh_target import parse_target
+
+    return db_url_via(parse_target(servidor["ssh"], file="site", key="servidor.ssh"),
+                      options_for(servidor, env), db_url)
 
 
 def _sentence(text: str) -> str:
