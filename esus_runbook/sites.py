@@ -466,8 +466,12 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
             return bad(f"texto longo demais ({len(value)} caracteres; limite {limit})",
                        f"encurte o valor: {f.help}")
         if CONTROL.search(value):  # a terminal escape sequence, a line break in a command
-            return bad("caractere de controle no texto (quebra de linha, tabulação, ESC...)",
-                       f"escreva o valor numa linha só: {f.help}")
+            # the field's own check first: it may recognise what was pasted (a private key)
+            msg = f.check(value) if f.check is not None else None
+            if isinstance(msg, tuple):
+                return bad(*msg)
+            return bad(msg or "caractere de controle no texto (quebra de linha, tabulação, "
+                       "ESC...)", f"escreva o valor numa linha só: {f.help}")
         if kind == "enum" and value not in f.choices:
             near = difflib.get_close_matches(value, f.choices, n=1)
             hint = f"você quis dizer '{near[0]}'? " if near else ""
