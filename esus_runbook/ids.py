@@ -3,7 +3,7 @@
 Each rule exists twice: a scalar ``*_valid(value) -> bool`` for one value and a vectorized
 ``*_valid_series(series) -> pd.Series[bool]`` that checks a whole column with numpy (the CNES
 XML of a capital holds hundreds of thousands of rows). Both take strings of digits; anything
-else (wrong length, letters, None) is invalid. Rules: ``domain.md`` §6.
+else (wrong length, letters, None) is invalid. Rules: ``docs/dominio.md``, "Identificadores".
 
 Masking: CPF keeps at most its six middle digits (``***.456.789-**``), CNS at most its last
 four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside free text.

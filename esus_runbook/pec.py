@@ -1,6 +1,6 @@
 """Live checks of an installed PEC over HTTP and of its PostgreSQL (``verify-install``).
 
-HTTP (domain.md §4): ``GET /api/public/info`` answers without login once the application is up,
+HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without login once the application is up,
 with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
 only, with psycopg): server version ≥ 9.6; ``tb_config_sistema`` keys ``VERSAOBANCODADOS``
 (must equal the application version, otherwise PEC refuses to start), ``TREINAMENTO``

@@ -1,6 +1,6 @@
 """Release registry: the PEC installers a team knows, with size and SHA-256.
 
-The Ministry publishes no checksum for the installers (domain.md §3). The registry therefore
+The Ministry publishes no checksum for the installers (docs/dominio.md, "Instalador e download"). The registry therefore
 has two layers, both CSV files with the same columns (``COLUMNS``):
 
 * the packaged table ``esus_runbook/data/releases.csv``: versions and sizes seen in the field,

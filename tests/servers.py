@@ -6,7 +6,7 @@
   ``password_encryption = md5``. Roles: the superuser ``postgres`` and ``esus`` (the PEC user),
   plus ``esus_scram`` whose sessions report ``password_encryption = scram-sha-256``.
 * ``pec_db`` (factory): a fresh database with ``tb_config_sistema(co_config_sistema,
-  ds_config_sistema, ds_texto, ds_inteiro)`` filled like a PEC's (domain.md §4).
+  ds_config_sistema, ds_texto, ds_inteiro)`` filled like a PEC's (docs/dominio.md, "Instalação e banco do PEC").
 * ``http_server`` (factory): :class:`esus_runbook.simulator.SimServer` on 127.0.0.1 — PEC-like
   answers (slow, 500, wrong version, dropped) and files with Range, dropped connections
   mid-body, no-Range servers and HTTP errors. ``closed_url``: a port where nothing listens.

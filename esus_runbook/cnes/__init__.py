@@ -2,7 +2,7 @@
 
 - :mod:`.parser` — ``parse(path) -> CnesFile`` (header + DataFrames), streaming and hardened;
   :mod:`.archive` — the single XML of a ZIP as a stream, with zip-bomb/zip-slip limits.
-- :mod:`.rules` — the audit rules (codes and severities of DESIGN.md), vectorized.
+- :mod:`.rules` — the audit rules (codes and severities in README, "Regras da auditoria"), vectorized.
 - :mod:`.summary` — pandas summaries; :mod:`.charts` — matplotlib charts from them.
 - :mod:`.audit` — ``audit(path, ibge=None) -> AuditReport`` (JSON ``esus-runbook/xml-audit/1``,
   HTML, bounded ``compact()`` for stage results).

@@ -2,7 +2,7 @@
 the new one, before the import.
 
 PEC's import deactivates every unit, team and lotação of the municipality and reactivates
-only what the new file holds (domain.md §6): a professional missing from the new file loses
+only what the new file holds (docs/dominio.md, "XML do CNES"): a professional missing from the new file loses
 access, a CNS that changed for the same CPF collides with what PEC holds, an older layout
 is refused. ``diff(old, new)`` parses both files with :func:`.parser.parse` (same hardened
 reader and limits as the audit) and :func:`compare` lists every change with a pt-BR message

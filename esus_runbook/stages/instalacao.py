@@ -1,7 +1,7 @@
 """Stage 4 — instalação e configuração: the exact installer command, the pre-install
 checklist and, once PEC is up, the live checks of ``verify-install``.
 
-Before installing (domain.md §4, §7): the installer command for this site — Linux
+Before installing (docs/dominio.md, "Instalação e banco do PEC"): the installer command for this site — Linux
 ``LANG=pt_BR.UTF-8 java -jar eSUS-AB-PEC-<v>-Linux64.jar -console -continue`` (the only
 non-interactive switches), ``-treinamento`` only in training, ``-backup`` on an upgrade,
 ``-url/-username/-password`` for an external database with the password typed at run time
@@ -134,7 +134,7 @@ def _matching(checks: Iterable[Check], keywords: tuple[str, ...]) -> list[Check]
 
 
 def checklist(site: Site, ambiente: StageResult | None) -> list[Check]:
-    """The pre-install checks (domain.md §7), from the ambiente stage's result."""
+    """The pre-install checks (docs/dominio.md, "Instalação e banco do PEC"), from the ambiente stage's result."""
     from .ambiente import municipality_zone, timezone_command
 
     linux = site.instalador["plataforma"] != "windows"
