@@ -123,6 +123,10 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
         lines.append(" ".join([f"LANG=pt_BR.UTF-8 java -jar {q(name)}", *options]))
         if external:
             lines.append(f"unset {var}")
+        notes.append("Guarde a saída do instalador para a etapa 4 conferir erros pelo SSH (não "
+                     "há log oficial): acrescente ao comando `2>&1 | tee "
+                     "/opt/e-SUS/log-instalacao.txt` e depois rode `chmod 600 "
+                     "/opt/e-SUS/log-instalacao.txt`.")
     return {"linhas": lines, "texto": "\n".join(lines), "opcoes": options,
             "problemas": problems, "avisos": notes, "banco_externo": external}
 
