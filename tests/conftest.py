@@ -76,3 +76,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture in set(getattr(item, "fixturenames", ())) & _MARKER_OF_FIXTURE.keys():
             item.add_marker(_MARKER_OF_FIXTURE[fixture])
+
+
+def run_folders(out: Path) -> list[Path]:
+    """The run folders under an --out folder (it also holds the catalog and dashboard)."""
+    return sorted(p for p in out.iterdir() if (p / "run.json").is_file())

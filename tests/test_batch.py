@@ -14,7 +14,7 @@ import pytest
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOKS
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, run_folders
 from .conftest import NOTEBOOKS as NB_DIR
 
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -86,7 +86,7 @@ def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
     proc = cli("run", one_site(tmp_path), "--out", out, "--no-progress",
                env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     assert proc.returncode == 1, proc.stderr
-    run = next(out.iterdir())
+    (run,) = run_folders(out)
     site_dir = run / "sms-centralizado"
     dl = json.loads((site_dir / "download.json").read_text())
     assert dl["status"] == "erro"
@@ -103,10 +103,10 @@ def test_new_run_never_touches_older_runs(tmp_path, cli):
     out = tmp_path / "out"
     site = one_site(tmp_path)
     assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
-    first = next(out.iterdir())
+    (first,) = run_folders(out)
     before = tree_digest(first)
     assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
-    assert len(list(out.iterdir())) == 2
+    assert len(run_folders(out)) == 2
     assert tree_digest(first) == before
 
 

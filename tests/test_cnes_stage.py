@@ -14,7 +14,7 @@ from esus_runbook.cnes.parser import parse
 from esus_runbook.results import StageResult, Status
 from esus_runbook.sites import load_site
 
-from .conftest import EXAMPLES, run_cli
+from .conftest import EXAMPLES, run_cli, run_folders
 
 XML_DIR = EXAMPLES / "xml"
 
@@ -175,7 +175,7 @@ def test_batch_goes_on_when_a_sites_xml_is_missing(tmp_path):
     out = tmp_path / "out"
     proc = run_cli("batch", sites, "--out", out, "--workers", "2", "--no-progress")
     assert proc.returncode in (0, 1), proc.stderr
-    run = next(out.iterdir())
+    (run,) = run_folders(out)
     xml = json.loads((run / "ubs-centro" / "xml.json").read_text())
     assert xml["status"] == "falha"
     check = xml["checks"][0]
