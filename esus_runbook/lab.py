@@ -36,6 +36,7 @@ from . import sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
+from .inputfiles import resolved
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -57,7 +58,7 @@ def _slug(text: str) -> str:
 
 def discover(target: str | Path) -> list[SiteEntry]:
     """The sites named by a site file (existing or new), an inventory or a folder."""
-    path = Path(target).expanduser().resolve()
+    path = resolved(Path(target).expanduser())
     if path.is_dir():
         found = [SiteEntry(sid, f, sid) for sid, f in _folder(path).items()]
         if not found:
