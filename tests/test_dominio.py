@@ -138,10 +138,11 @@ def test_04_timezone_remedy_uses_the_municipalitys_zone(tmp_path):
                      .read_text("utf-8"))
     win["timezone"] = "UTC"
     recife = make_site(tmp_path, win, ibge="2611606", instalador={"plataforma": "windows"})
+    windows_zone = re.compile(r"""tzutil /s ["']SA Eastern Standard Time["']""")
     fuso = by_id(evaluate("ambiente", recife, StageContext()))["AMB_FUSO"]
-    assert 'tzutil /s "SA Eastern Standard Time"' in fuso.remedy
+    assert windows_zone.search(fuso.remedy), fuso.remedy
     pre = {c.id: c for c in instalacao.checklist(recife, None)}["INST_PRE_FUSO"]
-    assert 'tzutil /s "SA Eastern Standard Time"' in pre.remedy
+    assert windows_zone.search(pre.remedy), pre.remedy
 
 
 # --------------------------------------------------------------------------- 5
