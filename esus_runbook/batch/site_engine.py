@@ -107,6 +107,7 @@ class KernelPool:
         self.budget = budget
         self._ready: deque[SiteKernel] = deque()
         self._lock = threading.Lock()
+        self._refilling = threading.Lock()
         self._closed = False
         self.started = 0
 
@@ -130,21 +131,28 @@ class KernelPool:
         return kernel
 
     def refill(self) -> None:
-        while True:
-            with self._lock:
-                want = self.spare if self.budget is None else min(self.spare, self.budget)
-                if self._closed or len(self._ready) >= want or WATCHER.cancelled(self.run_key):
-                    return
-            kernel = self._start()
-            with self._lock:
-                if self._closed:
-                    kernel.close()
-                    return
-                self._ready.append(kernel)
-            if self.budget is None:
-                timer = threading.Timer(SPARE_IDLE_SECONDS, self._expire, (kernel,))
-                timer.daemon = True
-                timer.start()
+        """Start spares until ``spare`` wait (one thread at a time: no overshoot)."""
+        if not self._refilling.acquire(blocking=False):
+            return  # another site's thread is starting them
+        try:
+            while True:
+                with self._lock:
+                    want = self.spare if self.budget is None else min(self.spare, self.budget)
+                    if self._closed or len(self._ready) >= want or \
+                            WATCHER.cancelled(self.run_key):
+                        return
+                kernel = self._start()
+                with self._lock:
+                    if self._closed:
+                        kernel.close()
+                        return
+                    self._ready.append(kernel)
+                if self.budget is None:
+                    timer = threading.Timer(SPARE_IDLE_SECONDS, self._expire, (kernel,))
+                    timer.daemon = True
+                    timer.start()
+        finally:
+            self._refilling.release()
 
     def _start(self) -> SiteKernel:
         kernel = SiteKernel(self.kernel_name, self.run_key, self.cwd)
