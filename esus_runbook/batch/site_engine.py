@@ -37,6 +37,9 @@ KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",  # as nbclient does: no sq
                "--IPKernelApp.exec_lines=import esus_runbook.batch.warmup")
 FRESH_START = ("__import__('esus_runbook.batch.warmup', fromlist=['fresh_start'])"
                ".fresh_start({cwd!r})")
+DRAW_CHARTS = ("__import__('esus_runbook.batch.warmup', fromlist=['draw_charts'])"
+               ".draw_charts({path!r})")
+CHARTS_TIMEOUT = 120.0
 SPARE_IDLE_SECONDS = 120.0
 """A pre-started kernel nobody took for this long is shut down (Dask workers, whose pool
 does not know how many sites are still coming)."""
@@ -73,6 +76,24 @@ class SiteKernel:
             run_sync(self.kc.wait_for_ready)(timeout=timeout)
             self.ready = True
         return self.kc
+
+    def run_silently(self, code: str, timeout: float) -> bool:
+        """Execute ``code`` without a cell (no output, no counter); True when it ran to the
+        end without error within ``timeout`` seconds."""
+        if self.kc is None or not self.alive():
+            return False
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+
+        async def reply():
+            while True:
+                msg = await self.kc.get_shell_msg(timeout=timeout)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+
+        try:
+            return run_sync(reply)()["content"]["status"] == "ok"
+        except Exception:  # no answer in time (queue.Empty), dead kernel, …
+            return False
 
     def close(self) -> None:
         """Kill the kernel (and what it started) and remove its sockets and files."""
@@ -213,6 +234,13 @@ class SiteKernels:
             self.kernel = self.pool.acquire(first=self.taken == 0)
             self.taken += 1
         return self.kernel
+
+    def draw_charts(self, result_path) -> bool:
+        """Draw the stage's charts in the site kernel (False: not done, the caller draws)."""
+        if self.kernel is None:
+            return False
+        return self.kernel.run_silently(DRAW_CHARTS.format(path=str(result_path)),
+                                        CHARTS_TIMEOUT)
 
     def discard(self) -> None:
         if self.kernel is not None:

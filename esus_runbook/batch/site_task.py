@@ -206,7 +206,9 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             return None
         error = ex.error
         if error is None and stage != REPORT:
-            draw_charts(result_path)
+            if kernels is not None:  # in the site's kernel; what it could not draw, here
+                kernels.draw_charts(result_path)
+            draw_charts(result_path)  # a cache hit when the kernel drew them
         if stage == REPORT:
             if error is None and not (site_dir / "relatorio.html").exists():
                 error = "o notebook terminou sem gravar relatorio.html"

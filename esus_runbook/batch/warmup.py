@@ -17,11 +17,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 
 import IPython
 
 from .. import stages
-from ..results import STAGES
+from ..results import STAGES, StageResult
 
 _ENV = dict(os.environ)
 _SYS_PATH = list(sys.path)
@@ -41,8 +42,9 @@ def warm() -> None:
 def fresh_start(cwd: str) -> None:
     """Give the next notebook the state of a new kernel (see the module docstring)."""
     pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:
+    if pyplot is not None:  # imported by draw_charts or a notebook: no figure, default rc
         pyplot.close("all")
+        sys.modules["matplotlib"].rc_file_defaults()
     if os.environ != _ENV:
         os.environ.clear()
         os.environ.update(_ENV)
@@ -51,6 +53,15 @@ def fresh_start(cwd: str) -> None:
     shell = IPython.get_ipython()
     if shell is not None:
         shell.reset(new_session=True)
+
+
+def draw_charts(result_path: str) -> None:
+    """Draw a stage's charts into the cache the site report reads, here in the site kernel
+    (in parallel with the other sites, matplotlib imported once per site) instead of in
+    the batch process; see ``site_task.draw_charts``."""
+    result = StageResult.load(Path(result_path))
+    if stages.has_charts(result):
+        stages.chart_svgs(result, Path(result_path).parent)
 
 
 try:
