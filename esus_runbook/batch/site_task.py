@@ -168,7 +168,8 @@ _CHARTS_LOCK = threading.Lock()  # pyplot keeps global state: one drawing at a t
 def draw_charts(result_path: Path) -> None:
     """Draw a stage's charts here, once, into the cache the site report reads (batch stage
     notebooks do not draw them: each would import matplotlib; this process does it once).
-    Best effort: if it fails, the report notebook draws them itself."""
+    With one kernel per site the site kernel draws them first (``SiteKernels.draw_charts``)
+    and this finds them cached. Best effort: if it fails, the report notebook draws them."""
     try:
         result = StageResult.load(result_path)
         if stages.has_charts(result):

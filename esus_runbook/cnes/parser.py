@@ -318,9 +318,6 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                         for lot in el.iter("DADOS_LOTACOES"):
                             lotacao(lot.get, n_prof, lot.sourceline or 0)
                     n_prof += 1
-                    # its subtree is copied: free it now (the working set stays small; the
-                    # emptied element itself goes with the next purge)
-                    el.clear(keep_tail=True)
                     if n_prof % _PURGE_EVERY == 0:
                         _purge(el)
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
