@@ -7,8 +7,8 @@ notebook is the batch's main throughput lever (see ``docs/batch-kernels.md``).
 - :class:`SiteKernel`: one started kernel (IPC transport, in-memory history), warmed by
   ``esus_runbook.batch.warmup`` at start, used for the notebooks of ONE site, then killed.
 - :class:`KernelPool`: kernels started ahead, so the next site's kernel boots while the
-  current site runs. Per process and per run (``run_key``): the local pool of the batch
-  process, or each Dask worker's own.
+  current site runs. Per process and per run (``run_key``): the local executor opens it with
+  ``--workers`` spares; a Dask worker's pool keeps none (kernels start on demand).
 - :class:`SiteKernels`: what a site holds: its current kernel, taken from the pool on the
   first notebook that actually runs (a resumed site with nothing to run starts none), and
   replaced by a fresh one after a kernel died (crash, ``--timeout`` kill).
@@ -26,7 +26,9 @@ deadline for the whole run, so cancelling the run kills idle kernels too.
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections import deque
 
 from jupyter_core.utils import run_sync
@@ -84,9 +86,17 @@ class SiteKernel:
             return False
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
 
+        deadline = time.monotonic() + timeout
+
         async def reply():
             while True:
-                msg = await self.kc.get_shell_msg(timeout=timeout)
+                try:
+                    msg = await self.kc.get_shell_msg(timeout=0.5)
+                except queue.Empty:
+                    # killed (run cancelled, Ctrl-C) or stuck: stop waiting
+                    if not self.alive() or time.monotonic() > deadline:
+                        raise
+                    continue
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg
 

@@ -116,8 +116,11 @@ def run_site(job: SiteJob, notify: Notify | None = None,
             outcome.interrupted = True
         return outcome.interrupted
 
+    # the local executor opened this run's pool with spares; elsewhere (a Dask worker) the
+    # site's kernel starts when needed and no spare is kept: a spare would outlive a client
+    # that died without cancelling the run
     kernels = None if job.kernel_per_notebook else \
-        SiteKernels(open_pool(job.kernel_name, job.run_key, job.run_dir))
+        SiteKernels(open_pool(job.kernel_name, job.run_key, job.run_dir, spare=0))
     try:
         resume.remove_partials(site_dir)
         site = load_site(site_dir / "site.json")
