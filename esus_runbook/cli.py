@@ -141,7 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, run_batch
 
     opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress,
+                        kernel_per_notebook=args.kernel_por_notebook)
     if args.command == "batch":
         opts.workers = args.workers
         opts.scheduler = args.scheduler
@@ -523,6 +524,9 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
                     help="novas tentativas para uma etapa que deu erro (não para tempo "
                          "esgotado; padrão: 0)")
     sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.add_argument("--kernel-por-notebook", action="store_true",
+                    help="cada notebook num kernel novo (mais lento; para depuração). Padrão: "
+                         "um kernel por site, com o espaço de nomes limpo entre os notebooks")
     sp.set_defaults(func=cmd_run)
 
 

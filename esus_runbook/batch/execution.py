@@ -1,9 +1,11 @@
-"""Execute one notebook with papermill: fresh watched kernel, deadline, atomic output."""
+"""Execute one notebook with papermill: in the site's warm kernel (default) or in a fresh
+kernel of its own (``--kernel-por-notebook``); watched deadline, atomic output."""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +14,11 @@ from typing import Any
 
 from ..ids import scrub
 from .kernels import WATCHER, kernel_manager_class
+from .site_engine import SiteKernels, fresh_namespace
+
+SITE_ENGINE = "esus-runbook-site"
+_ENGINE_LOCK = threading.Lock()
+_REGISTERED: list[str] = []
 
 
 @dataclass
@@ -22,6 +29,7 @@ class Execution:
     error: str | None = None  # pt-BR, one line, CPF/CNS masked; None when it ran to the end
     timed_out: bool = False
     interrupted: bool = False  # the run was cancelled: no output kept
+    kernel_pid: int | None = None  # the kernel process that ran it (None: none started)
 
 
 def import_papermill():
@@ -33,6 +41,44 @@ def import_papermill():
     import papermill
 
     return papermill
+
+
+def register_site_engine() -> str:
+    """Register the papermill engine that runs a notebook in a site's kernel (once per
+    process) and return its name."""
+    import_papermill()
+    with _ENGINE_LOCK:
+        if _REGISTERED:
+            return SITE_ENGINE
+        from papermill.clientwrap import PapermillNotebookClient
+        from papermill.engines import NBClientEngine, papermill_engines
+        from papermill.log import logger
+        from papermill.utils import remove_args
+
+        class SiteEngine(NBClientEngine):
+            """papermill's nbclient engine, with the kernel given as ``site_kernel``: before
+            the first cell the namespace is reset (``warmup.fresh_start``); after the last,
+            the kernel keeps running for the site's next notebook."""
+
+            @classmethod
+            def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                         stdout_file=None, stderr_file=None,
+                                         start_timeout=60, execution_timeout=None,
+                                         site_kernel=None, site_cwd=None, **kwargs):
+                kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+                client = PapermillNotebookClient(
+                    nb_man, km=site_kernel.km, timeout=execution_timeout,
+                    startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                    **kwargs)
+                client.kc = site_kernel.client(start_timeout)
+                fresh_namespace(client, site_cwd)
+                site_kernel.notebooks += 1
+                return client.execute()  # km given: nbclient neither starts nor stops it
+
+        papermill_engines.register(SITE_ENGINE, SiteEngine)
+        _REGISTERED.append(SITE_ENGINE)
+    return SITE_ENGINE
 
 
 def partial_path(out_path: Path) -> Path:
@@ -59,43 +105,60 @@ def error_message(exc: BaseException) -> str:
 
 def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any], *,
                      kernel_name: str, timeout: float | None, run_key: str,
-                     cwd: Path, abandoned: Callable[[], bool] | None = None) -> Execution:
-    """Run ``notebook`` into ``out_path``.
+                     cwd: Path, abandoned: Callable[[], bool] | None = None,
+                     kernels: SiteKernels | None = None) -> Execution:
+    """Run ``notebook`` into ``out_path``, in the site's kernel when ``kernels`` is given,
+    else in a fresh kernel of its own.
 
     papermill writes under a temporary name (see :func:`partial_path`) and the file is
     renamed when the notebook ends, so ``out_path`` is never half written. A notebook that
     raised or timed out keeps its executed copy (it shows where it stopped); one stopped
     because the run was cancelled leaves nothing. ``timeout`` covers the whole notebook,
-    kernel start included.
+    kernel start included (for a site kernel: waiting for it to answer).
     """
     pm = import_papermill()
     tmp = partial_path(out_path)
     t0 = time.perf_counter()
     watch = WATCHER.watch(run_key, timeout, abandoned)
     failure: BaseException | None = None
+    pid = None
     try:
         if watch.reason == "cancel":
             return Execution(0.0, interrupted=True)
-        pm.execute_notebook(
-            str(notebook), str(tmp), parameters=parameters, kernel_name=kernel_name,
-            progress_bar=False, log_output=False, start_timeout=120,
-            # nbclient options: our watched kernel manager, the kernel's working folder,
-            # and no graceful-shutdown wait once the last cell has answered
-            kernel_manager_class=kernel_manager_class(watch),
-            resources={"metadata": {"path": str(cwd)}}, shutdown_kernel="immediate")
+        options = dict(parameters=parameters, kernel_name=kernel_name, progress_bar=False,
+                       log_output=False, start_timeout=120)
+        if kernels is None:
+            pm.execute_notebook(
+                str(notebook), str(tmp), **options,
+                # nbclient options: our watched kernel manager, the kernel's working folder,
+                # and no graceful-shutdown wait once the last cell has answered
+                kernel_manager_class=kernel_manager_class(watch),
+                resources={"metadata": {"path": str(cwd)}}, shutdown_kernel="immediate")
+        else:
+            engine = register_site_engine()
+            kernel = kernels.current()
+            pid = kernel.pid
+            WATCHER.attach(watch, pid)
+            pm.execute_notebook(str(notebook), str(tmp), **options, engine_name=engine,
+                                site_kernel=kernel, site_cwd=str(cwd))
     except Exception as exc:  # papermill, nbclient, jupyter_client: reported, not raised
         failure = exc
     finally:
         WATCHER.release(watch)
+        if kernels is not None and (failure is not None or watch.reason is not None):
+            if kernels.kernel is not None and not kernels.kernel.alive():
+                kernels.discard()  # died or killed: the next notebook gets a fresh kernel
     seconds = time.perf_counter() - t0
+    pid = pid or watch.pid
     if failure is not None and watch.reason == "cancel":
         tmp.unlink(missing_ok=True)
-        return Execution(seconds, interrupted=True)
+        return Execution(seconds, interrupted=True, kernel_pid=pid)
     if tmp.exists():
         os.replace(tmp, out_path)
     if failure is None:
-        return Execution(seconds)
+        return Execution(seconds, kernel_pid=pid)
     if watch.reason == "timeout":
         return Execution(seconds, f"tempo limite de {timeout:g} s excedido: o notebook foi "
-                                  "interrompido e o kernel encerrado", timed_out=True)
-    return Execution(seconds, error_message(failure))
+                                  "interrompido e o kernel encerrado", timed_out=True,
+                         kernel_pid=pid)
+    return Execution(seconds, error_message(failure), kernel_pid=pid)

@@ -1,7 +1,8 @@
 """Where site jobs run. One interface, two engines:
 
 - :class:`LocalExecutor` (default): ``workers`` sites at a time on threads of this process;
-  each notebook gets its own kernel process.
+  each site gets one kernel process (:mod:`.site_engine`, started ahead by a pool of
+  ``workers`` spare kernels), or each notebook its own with ``--kernel-por-notebook``.
 - :class:`DaskExecutor` (``--scheduler tcp://HOST:PORT``): one Dask task per site on a
   ``dask.distributed`` cluster; progress events come back through the scheduler
   (``Worker.log_event`` → ``Client.subscribe_topic``).
@@ -25,6 +26,7 @@ from ..ids import scrub
 from . import resume
 from .kernels import WATCHER
 from .options import BatchOptions
+from .site_engine import close_pool, open_pool
 from .site_task import SiteJob, SiteOutcome, run_site
 
 Notify = Callable[[dict[str, Any]], None]
@@ -80,6 +82,10 @@ class LocalExecutor:
 
         import_papermill()  # once, here, not in whichever site thread comes first
         self._run_key = jobs[0].run_key if jobs else None
+        if jobs and not jobs[0].kernel_per_notebook:
+            # the pool knows how many sites will ask: no spare kernel is started for nobody
+            open_pool(jobs[0].kernel_name, jobs[0].run_key, jobs[0].run_dir,
+                      spare=self.workers, budget=len(jobs))
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="site")
         self._futures = {self._pool.submit(run_site, job, notify): job for job in jobs}
         self._pending = set(self._futures)
@@ -110,6 +116,7 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._run_key is not None:
+            close_pool(self._run_key)
             WATCHER.forget(self._run_key)
 
 
@@ -120,6 +127,7 @@ def _cancel_on_worker(run_key: str) -> int:
 
 
 def _forget_on_worker(run_key: str) -> None:
+    close_pool(run_key)  # the worker's spare kernels for this run
     WATCHER.forget(run_key)
 
 

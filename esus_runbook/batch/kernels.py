@@ -175,6 +175,22 @@ def kill_tree(pid: int) -> bool:
 WATCHER = Watcher()
 
 
+def use_ipc(km) -> None:
+    """Make a fresh kernel manager start its kernel over Unix sockets (see the module
+    docstring) when the platform and the runtime folder's path length allow it."""
+    if not IPC:
+        return
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = jupyter_runtime_dir()
+    path = os.path.join(runtime, f"esus-{secrets.token_hex(6)}.json")
+    if len(path) + 12 <= _SOCKET_PATH_MAX:
+        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        km.connection_file = path
+        km.transport = "ipc"
+        km.ip = path[:-5] + "-ipc"
+
+
 def kernel_manager_class(w: Watch):
     """An ``AsyncKernelManager`` subclass bound to ``w`` (nbclient instantiates the class it
     is given, so the binding travels in the class)."""
@@ -183,16 +199,7 @@ def kernel_manager_class(w: Watch):
     class RunbookKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
-            if IPC:
-                from jupyter_core.paths import jupyter_runtime_dir
-
-                runtime = jupyter_runtime_dir()
-                path = os.path.join(runtime, f"esus-{secrets.token_hex(6)}.json")
-                if len(path) + 12 <= _SOCKET_PATH_MAX:
-                    os.makedirs(runtime, mode=0o700, exist_ok=True)
-                    self.connection_file = path
-                    self.transport = "ipc"
-                    self.ip = path[:-5] + "-ipc"
+            use_ipc(self)
 
         async def _async_post_start_kernel(self, **kw):
             pid = getattr(self.provisioner, "pid", None)

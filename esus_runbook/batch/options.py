@@ -53,6 +53,9 @@ class BatchOptions:
     """Show a progress bar on stderr (one step per notebook)."""
     connect_timeout: float = 15.0
     """Seconds to wait for the Dask scheduler and for at least one worker."""
+    kernel_per_notebook: bool = False
+    """``--kernel-por-notebook``: every notebook in a fresh kernel of its own (the engine of
+    earlier versions, for debugging); by default a site's notebooks share one warm kernel."""
 
     @property
     def engine(self) -> str:
@@ -83,4 +86,5 @@ class BatchOptions:
         return {"engine": self.engine, "scheduler": self.scheduler,
                 "workers": self.local_workers if self.engine == "local" else self.workers,
                 "timeout": self.timeout, "retries": self.retries,
-                "kernel": self.kernel_name, "notebooks_dir": str(self.notebooks_dir)}
+                "kernel": self.kernel_name, "notebooks_dir": str(self.notebooks_dir),
+                "kernel_per": "notebook" if self.kernel_per_notebook else "site"}

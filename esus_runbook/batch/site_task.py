@@ -27,6 +27,7 @@ from ..sites import load_site
 from . import resume
 from .execution import execute_notebook
 from .kernels import WATCHER, _safe
+from .site_engine import SiteKernels, open_pool
 
 REPORT = "relatorio"
 Notify = Callable[[dict[str, Any]], None]
@@ -43,6 +44,9 @@ class SiteJob:
     """Identifies this pass of the run: cancelling it stops its notebooks on every worker."""
     timeout: float | None = None
     retries: int = 0
+    kernel_per_notebook: bool = False
+    """True: each notebook in a fresh kernel of its own (``--kernel-por-notebook``); False:
+    the site's notebooks share one warm kernel (see :mod:`.site_engine`)."""
 
     @property
     def site_dir(self) -> Path:
@@ -63,6 +67,9 @@ class NotebookTiming:
     skipped: bool = False
     attempts: int = 0
     error: str | None = None
+    kernel_pid: int | None = None
+    """The kernel process of the last attempt (the same for a site's notebooks, unless
+    one killed its kernel; a new one per notebook with ``--kernel-por-notebook``)."""
 
 
 @dataclass
@@ -109,6 +116,11 @@ def run_site(job: SiteJob, notify: Notify | None = None,
             outcome.interrupted = True
         return outcome.interrupted
 
+    # the local executor opened this run's pool with spares; elsewhere (a Dask worker) the
+    # site's kernel starts when needed and no spare is kept: a spare would outlive a client
+    # that died without cancelling the run
+    kernels = None if job.kernel_per_notebook else \
+        SiteKernels(open_pool(job.kernel_name, job.run_key, job.run_dir, spare=0))
     try:
         resume.remove_partials(site_dir)
         site = load_site(site_dir / "site.json")
@@ -128,7 +140,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
             else:
                 executed_any = True
                 emit("inicio", stage=stage, notebook=notebook)
-                timing = _execute(job, stage, notebook, emit, stopped, abandoned)
+                timing = _execute(job, stage, notebook, emit, stopped, abandoned, kernels)
                 if timing is None:  # cancelled while it ran: nothing recorded
                     outcome.interrupted = True
                     break
@@ -144,6 +156,9 @@ def run_site(job: SiteJob, notify: Notify | None = None,
         for stage in resume.mark_missing_as_error(site_dir, job.site_id, message):
             outcome.statuses[stage] = Status.ERRO.value
         emit("erro_site", error=message)
+    finally:
+        if kernels is not None:
+            kernels.close()
     if (site_dir / "relatorio.html").exists():
         outcome.report = str(site_dir / "relatorio.html")
     outcome.seconds = time.perf_counter() - t0
@@ -156,7 +171,8 @@ _CHARTS_LOCK = threading.Lock()  # pyplot keeps global state: one drawing at a t
 def draw_charts(result_path: Path) -> None:
     """Draw a stage's charts here, once, into the cache the site report reads (batch stage
     notebooks do not draw them: each would import matplotlib; this process does it once).
-    Best effort: if it fails, the report notebook draws them itself."""
+    With one kernel per site the site kernel draws them first (``SiteKernels.draw_charts``)
+    and this finds them cached. Best effort: if it fails, the report notebook draws them."""
     try:
         result = StageResult.load(result_path)
         if stages.has_charts(result):
@@ -167,8 +183,8 @@ def draw_charts(result_path: Path) -> None:
 
 
 def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
-             stopped: Callable[[], bool],
-             abandoned: Callable[[], bool] | None = None) -> NotebookTiming | None:
+             stopped: Callable[[], bool], abandoned: Callable[[], bool] | None = None,
+             kernels: SiteKernels | None = None) -> NotebookTiming | None:
     """Run one notebook, again up to ``job.retries`` times while it crashes (not after a
     timeout: a notebook that hung for the whole timeout would most likely hang again)."""
     site_dir = job.site_dir
@@ -185,7 +201,8 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             resume.forget_report(site_dir)
         ex = execute_notebook(job.notebooks_dir / notebook, site_dir / notebook, params,
                               kernel_name=job.kernel_name, timeout=job.timeout,
-                              run_key=job.run_key, cwd=site_dir, abandoned=abandoned)
+                              run_key=job.run_key, cwd=site_dir, abandoned=abandoned,
+                              kernels=kernels)
         seconds += ex.seconds
         if ex.interrupted:
             if stage != REPORT:
@@ -193,7 +210,9 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             return None
         error = ex.error
         if error is None and stage != REPORT:
-            draw_charts(result_path)
+            if kernels is not None:  # in the site's kernel; what it could not draw, here
+                kernels.draw_charts(result_path)
+            draw_charts(result_path)  # a cache hit when the kernel drew them
         if stage == REPORT:
             if error is None and not (site_dir / "relatorio.html").exists():
                 error = "o notebook terminou sem gravar relatorio.html"
@@ -208,5 +227,5 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             status = StageResult.load(result_path).status.value
         if error is None or ex.timed_out or attempts > job.retries or stopped():
             return NotebookTiming(stage, notebook, status, seconds, attempts=attempts,
-                                  error=error)
+                                  error=error, kernel_pid=ex.kernel_pid)
         emit("nova_tentativa", stage=stage, notebook=notebook, attempt=attempts, error=error)

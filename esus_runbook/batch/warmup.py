@@ -1,0 +1,70 @@
+"""Imported inside a batch kernel, never in the batch process: what a site kernel loads once
+(while it waits in the pool) and how it gives every notebook a clean start.
+
+A site kernel runs the seven notebooks of one site in sequence (see
+:mod:`esus_runbook.batch.site_engine`). It is started with
+``--IPKernelApp.exec_lines=import esus_runbook.batch.warmup``, so the modules the notebooks
+import (the package, pandas, the stage modules, the report) are loaded before the site
+needs the kernel, and stay loaded for its seven notebooks. Before each notebook,
+:func:`fresh_start` puts back what a new kernel would have: an empty user namespace with the
+execution counter at 1 (``InteractiveShell.reset``, what ``%reset -f`` does plus a new
+session), the kernel's environment variables and ``sys.path`` as they were at start, the
+site's working folder, no open matplotlib figure. Modules stay imported: that is the point.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import IPython
+
+from .. import stages
+from ..results import STAGES, StageResult
+
+_ENV = dict(os.environ)
+_SYS_PATH = list(sys.path)
+# what the batch notebooks import lazily (esus_runbook.notebook, its show()/report helpers)
+MODULES = ("esus_runbook.notebook", "esus_runbook.report", "esus_runbook.report.site",
+           "esus_runbook.report.env", "esus_runbook.ids", "esus_runbook.secrets",
+           "IPython.display", "pandas")
+
+
+def warm() -> None:
+    for name in MODULES:
+        importlib.import_module(name)
+    for stage in STAGES:
+        stages.module(stage)
+
+
+def fresh_start(cwd: str) -> None:
+    """Give the next notebook the state of a new kernel (see the module docstring)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # imported by draw_charts or a notebook: no figure, default rc
+        pyplot.close("all")
+        sys.modules["matplotlib"].rc_file_defaults()
+    if os.environ != _ENV:
+        os.environ.clear()
+        os.environ.update(_ENV)
+    sys.path[:] = _SYS_PATH
+    os.chdir(cwd)
+    shell = IPython.get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)
+
+
+def draw_charts(result_path: str) -> None:
+    """Draw a stage's charts into the cache the site report reads, here in the site kernel
+    (in parallel with the other sites, matplotlib imported once per site) instead of in
+    the batch process; see ``site_task.draw_charts``."""
+    result = StageResult.load(Path(result_path))
+    if stages.has_charts(result):
+        stages.chart_svgs(result, Path(result_path).parent)
+
+
+try:
+    warm()
+except Exception:  # a broken import shows up, with its traceback, in the notebook that needs it
+    pass

@@ -1,0 +1,192 @@
+"""One warm kernel per site (the default engine) against one kernel per notebook
+(``--kernel-por-notebook``): same roll-up, a clean namespace for every notebook of a site, a
+kernel that dies or hangs costs only its own stage, and resume starts no kernel for a site
+with nothing to run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from esus_runbook.results import STAGES
+from esus_runbook.stages import NOTEBOOKS
+
+from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch
+from .conftest import EXAMPLES, demo_env, run_cli
+from .test_batch import _notebooks_with, one_site
+
+pytestmark = pytest.mark.notebooks
+SITE = "sms-centralizado"  # the site one_site() copies
+
+
+def _batch(out: Path, *args, nbdir: Path | None = None) -> Path:
+    env = {**demo_env(), **({"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)} if nbdir else {})}
+    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
+                   "--no-progress", *args, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return only_run(out)
+
+
+def _timings(run: Path) -> dict[tuple[str, str], dict]:
+    meta = json.loads((run / "run.json").read_text())
+    return {(sid, t["stage"]): t for sid, s in meta["sites"].items()
+            for t in s.get("notebooks", [])}
+
+
+def _checks(run: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    out = {}
+    for path in run.glob("*/*.json"):
+        if path.stem in STAGES:
+            data = json.loads(path.read_text())
+            out[(path.parent.name, path.stem)] = [(c["id"], c["status"])
+                                                  for c in data["checks"]]
+    return out
+
+
+def _cells(nb_path: Path) -> list[tuple]:
+    """What an executed notebook holds, apart from times and ids: per code cell its tags,
+    execution count, papermill status and output types."""
+    nb = nbformat.read(nb_path, as_version=4)
+    return [(tuple(c.metadata.get("tags", [])), c.execution_count,
+             c.metadata.get("papermill", {}).get("status"),
+             tuple(o.output_type for o in c.outputs))
+            for c in nb.cells if c.cell_type == "code"]
+
+
+def _kernels_per_site(run: Path) -> dict[str, int]:
+    pids: dict[str, set] = {}
+    for (sid, _), t in _timings(run).items():
+        pids.setdefault(sid, set()).add(t["kernel_pid"])
+    return {sid: len(p) for sid, p in pids.items()}
+
+
+def test_both_engines_give_the_same_demo_results(tmp_path, demo_run):
+    """demo_run uses the default engine (one kernel per site)."""
+    old = _batch(tmp_path / "old", "--kernel-por-notebook")
+    assert rollup_triples(old) == rollup_triples(demo_run)
+    assert _checks(old) == _checks(demo_run)
+    for site in {t[0] for t in rollup_triples(demo_run)}:
+        for nb in NOTEBOOKS.values():
+            assert _cells(old / site / nb) == _cells(demo_run / site / nb), (site, nb)
+            params = nbformat.read(demo_run / site / nb, as_version=4).metadata.papermill
+            assert params.parameters["site_id"] == site and not params.exception
+    # what differs is the number of kernels: one per site, one per notebook
+    assert set(_kernels_per_site(demo_run).values()) == {1}
+    assert set(_kernels_per_site(old).values()) == {len(NOTEBOOKS)}
+    assert json.loads((demo_run / "run.json").read_text())["options"]["kernel_per"] == "site"
+    assert json.loads((old / "run.json").read_text())["options"]["kernel_per"] == "notebook"
+
+
+def test_both_engines_give_the_same_failing_results(tmp_path, demo_simulator):
+    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
+                                       NOTEBOOKS["contra_chave"]: "forgets_result"})
+    new = _batch(tmp_path / "new", nbdir=nbdir)
+    old = _batch(tmp_path / "old", "--kernel-por-notebook", nbdir=nbdir)
+    triples = rollup_triples(new)
+    assert triples == rollup_triples(old), (_checks(new), _checks(old))
+    statuses = {s for _, _, s in triples}
+    assert "erro" in statuses and "falha" in statuses, statuses
+    assert _checks(new) == _checks(old)
+    for run in (new, old):
+        dl = json.loads((run / "ubs-centro" / "download.json").read_text())
+        assert dl["status"] == "erro" and "falha proposital" in dl["error"]
+        cc = json.loads((run / "ubs-centro" / "contra_chave.json").read_text())
+        assert cc["status"] == "erro" and "sem gravar" in cc["error"]
+    # a notebook that raised does not cost its site the kernel
+    assert set(_kernels_per_site(new).values()) == {1}
+
+
+@pytest.fixture(scope="module")
+def crashing_site(tmp_path_factory) -> Path:
+    """One site: 02 leaves state behind, 03 checks that it sees none, 04 kills its own
+    kernel."""
+    tmp = tmp_path_factory.mktemp("crash")
+    nbdir = _notebooks_with(tmp, {NOTEBOOKS["ambiente"]: "leaves_state",
+                                  NOTEBOOKS["download"]: "checks_clean_start",
+                                  NOTEBOOKS["instalacao"]: "kills_kernel"})
+    out = tmp / "out"
+    proc = start_batch("run", one_site(tmp), "--out", out, "--no-progress",
+                       env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    with KernelSampler(proc.pid) as sampler:
+        _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert sampler.alive() == []
+    return only_run(out)
+
+
+def test_each_notebook_starts_with_a_clean_namespace(crashing_site):
+    site = crashing_site / SITE
+    seen = json.loads((site / ".inicio-03.json").read_text())
+    timings = _timings(crashing_site)
+    # same kernel process as notebook 02 (so isolation is not just a new process) …
+    assert seen["pid"] == timings[(SITE, "ambiente")]["kernel_pid"]
+    assert timings[(SITE, "download")]["kernel_pid"] == seen["pid"]
+    # … yet nothing 02 left is visible, and the kernel's imports stayed warm
+    assert not seen["variavel_do_02"] and not seen["ambiente_do_02"]
+    assert not seen["sys_path_do_02"]
+    assert seen["pasta"] == str(site)
+    assert seen["pandas_carregado"] is True
+    assert json.loads((site / "download.json").read_text())["status"] != "erro"
+    assert [c[1] for c in _cells(site / NOTEBOOKS["download"])] == [1, 2, 3, 4]
+
+
+def test_kernel_death_marks_the_stage_erro_and_the_next_stages_run(crashing_site):
+    site = crashing_site / SITE
+    inst = json.loads((site / "instalacao.json").read_text())
+    assert inst["status"] == "erro" and "morreu" in inst["error"]
+    assert (site / NOTEBOOKS["instalacao"]).exists()
+    timings = _timings(crashing_site)
+    before = {timings[(SITE, s)]["kernel_pid"] for s in ("cenario", "ambiente", "download",
+                                                         "instalacao")}
+    after = {timings[(SITE, s)]["kernel_pid"] for s in ("contra_chave", "xml", "relatorio")}
+    assert len(before) == 1 and len(after) == 1 and before != after
+    for stage in ("contra_chave", "xml"):
+        assert json.loads((site / f"{stage}.json").read_text())["status"] != "erro"
+    assert (site / "relatorio.html").exists()
+    assert "morreu" in (crashing_site / "run.log").read_text()
+
+
+def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
+    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
+    site_file = one_site(tmp_path)
+    out = tmp_path / "out"
+    proc = start_batch("run", site_file, "--out", out, "--no-progress", "--timeout", "8",
+                       env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    with KernelSampler(proc.pid) as sampler:
+        _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 1, stderr
+    assert sampler.alive() == []  # the hung kernel was killed, the others shut down
+    run = only_run(out)
+    inst = json.loads((run / SITE / "instalacao.json").read_text())
+    assert inst["status"] == "erro" and "tempo limite de 8 s excedido" in inst["error"]
+    t = _timings(run)
+    assert t[(SITE, "instalacao")]["attempts"] == 1
+    assert t[(SITE, "instalacao")]["kernel_pid"] == t[(SITE, "download")]["kernel_pid"]
+    assert t[(SITE, "contra_chave")]["kernel_pid"] != t[(SITE, "instalacao")]["kernel_pid"]
+    assert json.loads((run / SITE / "xml.json").read_text())["status"] != "erro"
+
+    # resume with the real notebook: the erro stage and what depends on it run, in one kernel
+    proc = start_batch("batch", site_file, "--resume", run, "--no-progress")
+    with KernelSampler(proc.pid) as sampler:
+        _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode in (0, 1), stderr
+    assert {k for k in rollup_triples(run)} == \
+        {k for k in rollup_triples(demo_run) if k[0] == SITE}
+    t = _timings(run)
+    assert t[(SITE, "cenario")]["skipped"] and not t[(SITE, "instalacao")]["skipped"]
+    ran = {t[(SITE, s)]["kernel_pid"] for s in (*STAGES, "relatorio")
+           if not t[(SITE, s)]["skipped"]}
+    assert len(ran) == 1 and len(sampler.seen) == 1
+
+    # nothing left to run: no kernel is started at all
+    proc = start_batch("batch", site_file, "--resume", run, "--no-progress")
+    with KernelSampler(proc.pid) as sampler:
+        _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode in (0, 1), stderr
+    assert all(x["skipped"] for x in _timings(run).values())
+    assert sampler.seen == {}
