@@ -168,6 +168,7 @@ def weekly_chart(weekly: pd.DataFrame) -> str | None:
     step = max(1, len(weekly) // 12)
     ax.set_xticks(x[::step], weekly["semana"].iloc[::step], rotation=30, ha="right")
     ax.set_ylabel("sites")
+    ax.yaxis.get_major_locator().set_params(integer=True)  # whole sites
     ax.set_title("Sites por situação geral, semana a semana", loc="left", pad=22)
     ax.legend(ncol=5, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
     return to_svg(fig)
@@ -179,7 +180,13 @@ def days_chart(days: pd.DataFrame) -> str | None:
         return None
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    ax.hist(values, bins=min(30, max(5, values.nunique())), color=STATUS_COLORS["ok"])
+    # whole days from 0: a site ready on its first day is a bar at 0, not a bar around it
+    top = max(1, int(values.max()))
+    ax.hist(values, bins=range(0, top + 2, max(1, (top + 1) // 30 + 1)), align="left",
+            color=STATUS_COLORS["ok"])
+    ax.set_xlim(left=-0.5)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.axvline(values.median(), color="#1f2933", linestyle="--", linewidth=1)
     ax.set_xlabel("dias da primeira execução até ficar pronto (ok/alerta)")
     ax.set_ylabel("sites")
