@@ -561,3 +561,26 @@ def test_notebook_06_shows_after_import(make_pec, cf, xml_file, tmp_path, monkey
     result = json.loads((run_dir / "ubs-teste" / "xml.json").read_text(encoding="utf-8"))
     assert result["metrics"]["reconciliacao"]["counts"]["CNS_MISMATCH"] == 1
     assert pec.pg.esus_password not in json.dumps(result)
+
+
+def test_stage_after_import_through_the_servers_ssh_tunnel(make_pec, cf, xml_file, tmp_path,
+                                                            sshd):
+    """A site reached over SSH: PEC's database listens on the server's loopback only, and
+    stage 6 reads it through a tunnel (``servidor.ssh`` + a localhost ``db_url``)."""
+    pec = make_pec(cf)
+    local = f"postgresql://esus@localhost:{pec.pg.port}/{pec.name}"
+    site_file = _site(tmp_path, xml_file, local)
+    with site_file.open("a", encoding="utf-8") as fh:
+        fh.write(f"servidor:\n  ssh: {sshd.target()}\n  chave_ssh_file: {sshd.client_key}\n"
+                 f"  known_hosts: {sshd.known_hosts()}\n")
+    result = _stage(site_file, {"SENHA_PEC_TESTE": pec.pg.esus_password})
+    assert _by_id(result)["XML_PEC_CONFERE"].status is Status.OK, [
+        (c.id, c.observed) for c in result.checks]
+    # an unknown host key: no tunnel, a falha that says so, and no verdict on the import
+    (tmp_path / "vazio").write_text("", encoding="utf-8")
+    text = site_file.read_text(encoding="utf-8").replace(str(sshd.known_hosts()),
+                                                          str(tmp_path / "vazio"))
+    site_file.write_text(text, encoding="utf-8")
+    refused = _by_id(_stage(site_file, {"SENHA_PEC_TESTE": pec.pg.esus_password}))
+    assert refused["XML_PEC_CONEXAO"].status is Status.FALHA
+    assert "XML_PEC_CONFERE" not in refused

@@ -8,10 +8,27 @@ validates it without paramiko). Modules: ``client`` (connection, host keys, comm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 __all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "connect",
-           "fingerprint", "parse_target", "options_for"]
+           "fingerprint", "parse_target", "options_for", "site_db_url"]
+
+
+def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
+                env: Mapping[str, str] | None = None) -> AbstractContextManager[str | None]:
+    """The database URL a stage uses for a validated site: through an SSH tunnel to the
+    server's loopback when ``servidor.ssh`` is set and ``db_url`` points at localhost (closed
+    on every exit path), else ``db_url`` itself. paramiko is imported only for the tunnel."""
+    if not (servidor and servidor.get("ssh") and db_url):
+        return nullcontext(db_url)
+    from ..ssh_target import parse_target
+    from .client import options_for
+    from .tunnel import db_url_via
+
+    return db_url_via(parse_target(servidor["ssh"], file="site", key="servidor.ssh"),
+                      options_for(servidor, env), db_url)
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 from ..commands import ps_invoke, quote
 from ..results import Check, StageResult, Status, worst
 from ..sites import Site
+from ..ssh import site_db_url
 
 TITLE = "Instalação e configuração"
 INPUT_KEYS = ("municipio_ibge", "cenario", "instalador", "instalacao")
@@ -280,7 +281,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                       "permissão 600", warning, "chmod 600 no arquivo da senha.")
     skip_db = any(c.id == "INST_DB_SENHA" and c.status is Status.PENDENTE for c in r.checks)
     try:
-        with _db_url(servidor, None if skip_db else inst["db_url"],
+        with site_db_url(servidor, None if skip_db else inst["db_url"],
                      getattr(ctx, "env", None)) as db_url:
             report = verify_install(inst["pec_url"], db_url=db_url,
                                     password=password, expect_version=cfg["versao"],
@@ -304,20 +305,6 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics["verificacao"] = report.metrics
     metrics["pec_url"] = report.pec_url
     return r.finish(**metrics, checklist=_rows(pre))
-
-
-def _db_url(servidor: dict[str, Any], db_url: str | None, env=None):
-    """``db_url``, or a tunnel to it over SSH when it points at the server's loopback."""
-    from contextlib import nullcontext
-
-    if not (servidor.get("ssh") and db_url):
-        return nullcontext(db_url)
-    from ..ssh.client import options_for
-    from ..ssh.tunnel import db_url_via
-    from ..ssh_target import parse_target
-
-    return db_url_via(parse_target(servidor["ssh"], file="site", key="servidor.ssh"),
-                      options_for(servidor, env), db_url)
 
 
 def _sentence(text: str) -> str:

@@ -40,8 +40,8 @@ from ..results import StageResult, Status
 from ..sites import Site
 
 TITLE = "Importação do XML do CNES"
-INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalador.versao", "instalacao.db_url",
-              "instalacao.db_password_env", "instalacao.db_password_file")
+INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalador.versao", "servidor.ssh",
+              "instalacao.db_url", "instalacao.db_password_env", "instalacao.db_password_file")
 INPUT_FILES = ("xml.arquivo", "xml.anterior")
 EXAMPLES_PER_RULE = 5
 EXAMPLES_PER_KIND = 20
@@ -151,9 +151,10 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
     missing password reference; falha when the database refuses the connection or when
     something of the file is missing in PEC; alerta when PEC only holds more than the file."""
     from .. import ids
-    from ..errors import InputError
+    from ..errors import InputError, RunbookError
     from ..reconcile import KINDS, PENDING, reconcile
     from ..secrets import read_secret
+    from ..ssh import site_db_url
 
     inst = site.instalacao
     title = "Depois da importação: conexão com o banco do PEC"
@@ -169,8 +170,9 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
         r.add("XML_PEC_SENHA", "Arquivo da senha do banco protegido", Status.ALERTA,
               "permissão 600", warning, "chmod 600 no arquivo da senha.")
     try:
-        rec = reconcile(None, inst["db_url"], password, cnes_file=cnes)
-    except InputError as exc:
+        with site_db_url(site.servidor, inst["db_url"], getattr(ctx, "env", None)) as db_url:
+            rec = reconcile(None, db_url, password, cnes_file=cnes)
+    except RunbookError as exc:  # refused connection, or no SSH tunnel to the server
         p = exc.problems[0]
         r.add("XML_PEC_CONEXAO", title, Status.FALHA, "conexão somente leitura",
               ids.scrub(p.message), p.remedy)
