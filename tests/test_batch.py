@@ -86,7 +86,7 @@ def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
     proc = cli("run", one_site(tmp_path), "--out", out, "--no-progress",
                env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     assert proc.returncode == 1, proc.stderr
-    run = next(out.iterdir())
+    run = next(p for p in out.iterdir() if p.is_dir())  # beside it: the run catalog
     site_dir = run / "sms-centralizado"
     dl = json.loads((site_dir / "download.json").read_text())
     assert dl["status"] == "erro"
@@ -103,10 +103,10 @@ def test_new_run_never_touches_older_runs(tmp_path, cli):
     out = tmp_path / "out"
     site = one_site(tmp_path)
     assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
-    first = next(out.iterdir())
+    first = next(p for p in out.iterdir() if p.is_dir())  # beside it: the run catalog
     before = tree_digest(first)
     assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
-    assert len(list(out.iterdir())) == 2
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 2
     assert tree_digest(first) == before
 
 
