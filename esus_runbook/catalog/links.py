@@ -21,12 +21,12 @@ def dossier_link_html(run_dir: str | Path, site_id: str) -> str:
     href = f"../../{DOSSIERS_DIR}/{site_id}.html"
     cmd = " ".join(shlex.quote(p) for p in ("esus-runbook", "dossie", site_id,
                                              "--execucoes", str(executions)))
+    link = f'<a href="{escape(href)}" id="link-dossie">{escape(str(path))}</a>'
     if path.exists():
         stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%d/%m/%Y %H:%M")
-        state = f'<a href="{escape(href)}" id="link-dossie">{escape(str(path))}</a> ' \
-                f"(gerado em {stamp}; atualize-o com o comando abaixo)"
+        state = f"{link} (gerado em {stamp}; atualize-o com o comando abaixo)"
     else:
-        state = f"ainda não gerado (será <code>{escape(str(path))}</code>)"
+        state = f"{link} (ainda não gerado)"
     return (f"<p><b>Dossiê do site</b> — o histórico de todas as execuções deste site, com "
             f"as evidências e o bloco de assinaturas: {state}.</p>"
             f"<p>Gere com: <code>{escape(cmd)}</code> (acrescente "
