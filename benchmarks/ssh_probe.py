@@ -18,26 +18,17 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.probe import timed  # noqa: E402
 from esus_runbook import probe  # noqa: E402
 from esus_runbook.ssh import SshOptions, connect, parse_target  # noqa: E402
 from esus_runbook.ssh.remote_probe import collect_ssh  # noqa: E402
 from tests.sshd import start_sshd, stop_sshd  # noqa: E402
-
-
-def timed(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def probe_one(server) -> dict:
