@@ -4,12 +4,17 @@ A cell that starts with ``= + - @``, a tab or a carriage return is read by Excel
 LibreOffice as a formula (``=HYPERLINK(...)`` in a site's ``nome`` would run when the analyst
 opens ``rollup.csv``). Every CSV the tool writes passes its cells through :func:`safe_cell`,
 which prefixes such a cell with ``'`` (OWASP's advice); a CSV the tool also reads back (the
-installer registry) undoes it with :func:`read_cell`.
+installer registry) undoes it with :func:`read_cell`. :func:`write_csv` writes a whole
+table that way (the dashboard's exports).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+from .results import write_text_atomic
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,3 +32,12 @@ def read_cell(text: str) -> str:
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
         return text[1:]
     return text
+
+
+def write_csv(df, path: str | os.PathLike) -> Path:
+    """Write a pandas DataFrame as UTF-8 CSV, atomically, every text cell (and header)
+    passed through :func:`safe_cell`."""
+    out = df.map(safe_cell)  # non-text cells pass unchanged
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    write_text_atomic(path, out.to_csv(index=False))
+    return Path(path)

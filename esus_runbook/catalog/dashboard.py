@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..csvcells import write_csv
 from ..render.charts import STATUS_COLORS, pyplot, to_svg
 from ..render.env import environment
-from ..report.spreadsheet import write_csv
 from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
 from .history import READY, latest, output_error, stage_results, status_changes, when
 
