@@ -190,3 +190,14 @@ def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     assert proc.returncode in (0, 1), stderr
     assert all(x["skipped"] for x in _timings(run).values())
     assert sampler.seen == {}
+
+
+def test_the_warm_up_modules_exist():
+    """The site kernel's warm-up swallows import errors (a notebook shows them): a renamed
+    module must fail here instead of silently making every site cold."""
+    import importlib
+
+    from esus_runbook.batch.warmup import MODULES
+
+    for name in MODULES:
+        importlib.import_module(name)
