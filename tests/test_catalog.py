@@ -432,3 +432,66 @@ def test_rollup_links_to_the_dashboard(tmp_path):
     paths, _ = write_dashboard(conn, tmp_path / "painel.html")  # the default place
     assert (run / "../painel.html").resolve() == paths["html"].resolve()
     conn.close()
+
+
+@pytest.mark.notebooks
+def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simulator):
+    """Three batches of the demo inventory (real notebooks), edited between them: the
+    vila-nova chave copied in full (a failing check fixed), then the centro XML swapped for
+    one with problems (a new failure), then swapped back. The dossier's timeline and the
+    dashboard's ranking follow, with the dates the runs really finished."""
+    from .conftest import EXAMPLES, demo_env
+
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    base = tmp_path / "execucoes"
+    vila, centro = examples / "sites/ubs-vila-nova.yaml", examples / "sites/ubs-centro.yaml"
+
+    def batch() -> Path:
+        before = set(run_folders(base)) if base.exists() else set()
+        proc = cli("batch", examples / "inventario.yaml", "--out", base, "--workers", "2",
+                   "--no-progress", env=demo_env())
+        assert proc.returncode in (0, 1), proc.stderr
+        (new,) = set(run_folders(base)) - before
+        return new
+
+    def edit(path: Path, old: str, new: str) -> None:
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    first = batch()
+    edit(vila, "chave: 0916-0409-8915-9622-2161-0480-1336 ",
+         "chave: 0916-0409-8915-9622-2161-0480-1336-1227 ")
+    edit(centro, "XmlParaESUS31_292740.zip", "XmlParaESUS31_292740-com-problemas.zip")
+    second = batch()
+    edit(centro, "XmlParaESUS31_292740-com-problemas.zip", "XmlParaESUS31_292740.zip")
+    third = batch()
+
+    conn = connect(catalog_path(base))
+    assert [r for (r,) in conn.execute("SELECT run_id FROM runs ORDER BY started_at")] == \
+        [first.name, second.name, third.name]
+    finished = {run.name: json.loads((run / "run.json").read_text())["finished_at"]
+                for run in (first, second, third)}
+
+    def stage_finished(run: Path, site: str, stage: str) -> str:
+        return json.loads((run / site / f"{stage}.json").read_text())["finished_at"]
+
+    cc = {s["stage"]: s for s in build_dossier(conn, "ubs-vila-nova")["stages"]}["contra_chave"]
+    changes = [(t["previous"], t["status"]) for t in cc["timeline"]]
+    assert changes[0] == (None, "falha") and changes[1][0] == "falha" and len(changes) == 2
+    assert cc["timeline"][1]["date"] == stage_finished(second, "ubs-vila-nova", "contra_chave")
+    assert "CC_CHAVE" not in {c["id"] for c in cc["open"]}
+
+    xml = {s["stage"]: s for s in build_dossier(conn, "ubs-centro")["stages"]}["xml"]
+    assert [(t["kind"], t["status"]) for t in xml["timeline"]] == \
+        [("inicio", "ok"), ("regrediu", "falha"), ("ok", "ok")]
+    assert [t["date"] for t in xml["timeline"]][1:] == \
+        [stage_finished(second, "ubs-centro", "xml"), stage_finished(third, "ubs-centro", "xml")]
+    assert xml["run_id"] == third.name and not xml["open"]
+    assert all(finished.values())
+
+    # the dashboard ranks what blocks sites now: vila-nova's checks, not centro's fixed XML
+    ids = set(build_dashboard(conn, 14, datetime.now(timezone.utc)).blocking["check_id"])
+    assert "AMB_RAM" in ids and "CC_CHAVE" not in ids and "XML_CPF_INVALID" in ids
+    conn.close()
