@@ -149,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts.resume = Path(args.resume) if args.resume else None
     else:
         opts.workers = 1
-        _require_one_site(args.inventory)
+        opts.one_site = True
     summary = run_batch(args.inventory, opts)
     counts: dict[str, int] = {}
     for status in summary.site_status.values():
@@ -173,16 +173,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.path}: {len(sites)} site(s) válido(s): "
           f"{', '.join(s.site_id for s in sites)}")
     return 0
-
-
-def _require_one_site(path: str) -> None:
-    """``run`` is for one site: an inventory of several goes to ``batch``."""
-    from .commands import sh
-
-    n = len(load_sites(path))
-    if n != 1:
-        raise InputError(f"o inventário tem {n} sites e 'run' executa um só", file=path,
-                         remedy=f"para todos os sites use: esus-runbook batch {sh(path)}")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -49,6 +49,8 @@ class BatchOptions:
     """Jupyter kernel that executes the notebooks (registered by ``make setup``)."""
     notebooks_dir: Path = field(default_factory=default_notebooks_dir)
     """Where the stage notebooks live (copied into ``<run>/_notebooks`` for the workers)."""
+    one_site: bool = False
+    """``run``: the inventory must hold exactly one site (several go to ``batch``)."""
     progress: bool = True
     """Show a progress bar on stderr (one step per notebook)."""
     connect_timeout: float = 15.0

@@ -29,6 +29,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ..commands import sh
 from ..errors import InputError
 from ..ids import scrub
 from ..results import RUN_SCHEMA, Status, now_iso, write_bytes_atomic, write_json_atomic
@@ -193,6 +194,10 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
     options.validate()
     inventory = Path(inventory)
     sites = load_sites(inventory)  # InputError (exit 2) before anything is created
+    if options.one_site and len(sites) != 1:
+        raise InputError(f"o inventário tem {len(sites)} sites e 'run' executa um só",
+                         file=str(inventory),
+                         remedy=f"para todos os sites use: esus-runbook batch {sh(inventory)}")
     inv_files = inventory_files(inventory)
     preflight.check_local(options)
     lock: RunLock | None = None

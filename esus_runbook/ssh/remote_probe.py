@@ -466,7 +466,7 @@ def _disk_speed(session: SshSession, probe: dict[str, Any], size_mb: int) -> dic
     inst = probe.get("install_path") or {}
     folder = inst.get("checked") if inst.get("writable") else "/tmp"
     script = ("LC_ALL=C; export LC_ALL; "
-              f"f=$(mktemp -p {shlex.quote(folder or '/tmp')} .esus-velocidade.XXXXXX) || "
+              f"f=$(mktemp -p {shlex.quote(folder or '/tmp')}) || "
               "exit 1; trap 'rm -f \"$f\"' EXIT INT TERM HUP; "
               f"dd if=/dev/zero of=\"$f\" bs=1M count={int(size_mb)} conv=fdatasync 2>&1 "
               "| tail -n 1; dd if=\"$f\" of=/dev/null bs=1M iflag=direct 2>&1 | tail -n 1; "
