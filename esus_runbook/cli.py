@@ -245,50 +245,22 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
-def _print_checks(checks) -> None:
-    """One line per check, the remedy under each one that is not ok."""
-    for c in checks:
-        observed = c.observed if c.observed is not None else ""
-        first, *rest = str(observed).splitlines() or [""]
-        print(f"[{c.status.value:^8}] {c.id:<22} {c.title}: {first}")
-        for line in rest:
-            print(f"{'':34}{line}")
-        if c.remedy and c.status.value != "ok":
-            print(f"{'':11}→ {c.remedy}")
-
-
 def cmd_download(args: argparse.Namespace) -> int:
-    from .fetch import TRUST_FLAG, download
-    from .releases import Registry, default_team_file
+    from .installer import Registry, default_team_file, download
 
     dest = Path(args.dest).expanduser()
-    registry = Registry(args.registry or default_team_file(dest))
     out = download(args.url, dest, args.version, plataforma=args.platform,
-                   expected_sha256=args.sha256, registry=registry,
+                   expected_sha256=args.sha256,
+                   registry=Registry(args.registry or default_team_file(dest)),
                    progress=not args.no_progress, retries=args.retries,
                    timeout=(args.timeout, args.timeout),
                    trust_first_use=args.confiar_primeiro_uso)
-    _print_checks(out.checks)
-    v = out.verification
-    if out.discarded:
-        print(f"Aviso: o {out.name}.part encontrado foi descartado ({out.discarded}); o "
-              "download recomeçou do início.", file=sys.stderr)
-    if out.pending:
-        raise InputError(
-            f"primeiro uso da versão {args.version} sem tamanho em nenhum registro: o SHA-256 "
-            f"{v.sha256} NÃO foi registrado e o arquivo ficou em {out.kept}", file=TRUST_FLAG,
-            remedy=f"confira o hash com outra equipe e execute de novo com {TRUST_FLAG} (ou "
-                   f"--sha256 {v.sha256})")
-    if out.ok:
-        how = "já estava baixado e foi conferido" if out.reused else "baixado e verificado"
-        print(f"Instalador {how}: {out.path}")
-        print(f"SHA-256: {v.sha256}  Registro: {registry.team_file}")
-        return 0
-    if out.quarantined is not None:
-        print(f"Arquivo REJEITADO, movido para a quarentena: {out.quarantined}", file=sys.stderr)
-    else:
-        print("Nada foi gravado com o nome do instalador.", file=sys.stderr)
-    return 1
+    text, notices = out.render()
+    if text:
+        print(text)
+    if notices:
+        print(notices, file=sys.stderr)
+    return out.exit_code()
 
 
 def _db_password(args: argparse.Namespace):
@@ -333,11 +305,10 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
                                 link_instalacao=args.link_instalacao)
     report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
-    _print_checks(report.checks)
+    print(report.text())
     if args.json:
         write_json_atomic(args.json, report.to_dict())
-    print(f"Situação: {report.status.value}")
-    return 1 if report.status.value in ("falha", "erro") else 0
+    return report.exit_code
 
 
 def cmd_xml_reconcile(args: argparse.Namespace) -> int:

@@ -14,16 +14,20 @@ The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goe
 from __future__ import annotations
 
 import importlib.util
+import json
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from .commands import option
 from .errors import InputError
 from .ids import scrub
-from .results import Check, Status, derive_status, now_iso
+from .installer.transfer import describe_network_error
+from .results import Checks, Status, now_iso
 from .secrets import Secret
 from .urls import check_pec_url, parse_db_url
 
@@ -51,25 +55,31 @@ class VerifyReport:
 
     pec_url: str
     db_url: str | None = None
-    checks: list[Check] = field(default_factory=list)
+    checks: Checks = field(default_factory=Checks)
     metrics: dict[str, Any] = field(default_factory=dict)
     checked_at: str = field(default_factory=now_iso)
 
     @property
     def status(self) -> Status:
-        return derive_status(self.checks)
+        return self.checks.status
 
     def add(self, id: str, title: str, status: Status, expected: Any = None,
             observed: Any = None, remedy: str | None = None) -> None:
-        self.checks.append(Check(id, title, status, expected, observed, remedy))
+        self.checks.add(id, title, status, expected, observed, remedy)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "pec_url": self.pec_url, "db_url": self.db_url,
                 "checked_at": self.checked_at, "status": self.status.value,
-                "checks": [{"id": c.id, "title": c.title, "status": c.status.value,
-                            "expected": c.expected, "observed": c.observed,
-                            "remedy": c.remedy} for c in self.checks],
-                "metrics": self.metrics}
+                "checks": self.checks.to_list(), "metrics": self.metrics}
+
+    def text(self) -> str:
+        """The pt-BR text of ``esus-runbook verify-install``: the checks and the verdict."""
+        return "\n".join(x for x in (self.checks.text(), f"Situação: {self.status.value}") if x)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a check failed, else 0."""
+        return 1 if self.status in (Status.FALHA, Status.ERRO) else 0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -116,19 +126,13 @@ def _get(session: Any, url: str, timeout: float) -> tuple[Any, float]:
 
 
 def _http_failure(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
-    from .fetch import describe_network_error
-
     msg, _ = describe_network_error(exc, url)
-    import requests
-
     if isinstance(exc, requests.exceptions.Timeout):
         msg = f"sem resposta em {timeout:g} s"
     return msg, NOT_ANSWERING
 
 
 def _short(value: Any, limit: int = 300) -> str:
-    import json
-
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return scrub(text if len(text) <= limit else text[:limit] + "…")
 
@@ -136,8 +140,6 @@ def _short(value: Any, limit: int = 300) -> str:
 def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samples: int,
                slow_s: float, session: Any) -> str | None:
     """HTTP checks; returns the application version PEC reported (or None)."""
-    import requests
-
     base = r.pec_url
     info_url = base + INFO_PATH
     times: list[float] = []
@@ -285,7 +287,7 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
     message and remedy that never contain it. ``options`` are server settings
     (``-c name=value ...``) applied to the session."""
     try:
-        import psycopg  # the optional "postgres" extra
+        import psycopg  # lazy: the optional "postgres" extra, absent in a plain install
     except ImportError:
         raise InputError("suporte a PostgreSQL não instalado nesta máquina (psycopg)",
                          file=where, remedy=POSTGRES_EXTRA) from None
@@ -481,8 +483,6 @@ def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret 
                    samples: int = 3, slow_s: float = SLOW_S, session: Any = None,
                    link_instalacao: str | None = None) -> VerifyReport:
     """Run the HTTP checks and, with ``db_url``, the database checks of one PEC."""
-    import requests
-
     pec_url = check_pec_url(pec_url)
     if db_url:
         check_db_url(db_url)

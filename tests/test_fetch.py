@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.fetch import DownloadError, download, verify_file
+from esus_runbook.installer import DownloadError, download, verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
-from esus_runbook.releases import Registry, Release, read_registry_file
+from esus_runbook.installer.releases import Registry, Release, read_registry_file
 from esus_runbook.results import Status
 from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
 
@@ -314,7 +314,7 @@ def test_registry_records_from_many_threads_without_losing_rows(tmp_path):
 
 _RECORD = """
 import sys
-from esus_runbook.releases import Registry, Release
+from esus_runbook.installer.releases import Registry, Release
 reg = Registry(sys.argv[1])
 print(reg.record(Release("0.2.0", "linux", "x", 10, sys.argv[2], "agora")).action)
 """

@@ -431,7 +431,7 @@ def test_secret_file_is_fingerprinted_slow_and_salted_never_hashed(tmp_path):
 
 # --------------------------------------------------------------------------- CSV
 def test_csv_cells_that_start_a_formula_are_escaped_and_read_back(tmp_path):
-    from esus_runbook.releases import Registry, Release, read_registry_file
+    from esus_runbook.installer.releases import Registry, Release, read_registry_file
     from esus_runbook.report.rollup import write_rollup
 
     run_dir = tmp_path / "run"

@@ -25,9 +25,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .csvcells import read_cell, safe_cell
-from .errors import InputError
-from .inputfiles import read_bounded, resolved
+from filelock import FileLock, Timeout
+
+from ..csvcells import read_cell, safe_cell
+from ..data import path as data_path
+from ..errors import InputError
+from ..inputfiles import read_bounded, resolved
+from ..results import write_text_atomic
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",
            "origem", "observacao")
@@ -141,8 +145,6 @@ def read_registry_file(path: str | os.PathLike) -> dict[Key, Release]:
 
 
 def packaged_releases() -> dict[Key, Release]:
-    from .data import path as data_path
-
     text = data_path("releases.csv").read_text(encoding="utf-8")
     return _parse(text, PACKAGED, "esus_runbook/data/releases.csv")
 
@@ -186,10 +188,6 @@ class Registry:
             raise ValueError("no team registry file")
         if not release.sha256:
             raise ValueError("record needs a sha256")
-        from filelock import FileLock, Timeout
-
-        from .results import write_text_atomic
-
         lock_path = self.team_file.with_name(f".{self.team_file.name}.lock")
         self.team_file.parent.mkdir(parents=True, exist_ok=True)
         try:
