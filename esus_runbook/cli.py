@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from .errors import InputError, RunbookError
+from .errors import RunbookError
 from .outputs import check_distinct, output_problem
 from .sites import load_sites
 

@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from esus_runbook.errors import InputError
 from esus_runbook import schemas
+from esus_runbook.errors import InputError
 from esus_runbook.results import (
     Check,
     Checks,

@@ -64,8 +64,8 @@ def installer_name(site: Site, download: StageResult | None) -> str:
 def installer_command(site: Site, name: str) -> dict[str, Any]:
     """The exact command lines for this site. Returns ``{"linhas", "texto", "opcoes",
     "problemas", "avisos"}``; ``problemas`` (pt-BR) make the command unusable as is."""
-    from ..pec import check_db_url, is_external
     from ..installer import version_tuple
+    from ..pec import check_db_url, is_external
 
     inst, cfg = site.instalacao, site.instalador
     windows = cfg["plataforma"] == "windows"
