@@ -246,7 +246,8 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .installer import Registry, default_team_file, download
+    from .installer.downloader import download
+    from .installer.releases import Registry, default_team_file
 
     dest = Path(args.dest).expanduser()
     out = download(args.url, dest, args.version, plataforma=args.platform,

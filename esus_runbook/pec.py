@@ -26,7 +26,7 @@ import requests
 from .commands import option
 from .errors import InputError
 from .ids import scrub
-from .installer.transfer import describe_network_error
+from .installer.network import describe_network_error
 from .results import Checks, Status, now_iso
 from .secrets import Secret
 from .urls import check_pec_url, parse_db_url

@@ -49,6 +49,7 @@ SEVERITY = {Status.OK: 0, Status.ALERTA: 1, Status.PENDENTE: 2, Status.FALHA: 3,
 LABELS = {Status.OK: "OK", Status.ALERTA: "Alerta", Status.PENDENTE: "Pendente",
           Status.FALHA: "Falha", Status.ERRO: "Erro"}
 _CHECK_ID = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
+CHECK_KEYS = ("id", "title", "status", "expected", "observed", "remedy")  # the JSON's order
 
 
 def worst(statuses: Iterable[Status | str]) -> Status | None:
@@ -83,7 +84,6 @@ class Check:
         if self.status is not Status.OK and not self.remedy:
             raise ValueError(f"check {self.id} is {self.status} and needs a remedy")
 
-
     def to_dict(self) -> dict[str, Any]:
         """The check as every published schema writes it (``stage-result``, ``verify-install``)."""
         return {**asdict(self), "status": self.status.value}
@@ -91,9 +91,6 @@ class Check:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Check:
         return cls(**{k: d.get(k) for k in CHECK_KEYS})
-
-
-CHECK_KEYS = ("id", "title", "status", "expected", "observed", "remedy")
 
 
 def derive_status(checks: Iterable[Check]) -> Status:

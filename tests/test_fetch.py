@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.installer import DownloadError, download, verify_file
+from esus_runbook.installer.downloader import DownloadError, download
 from esus_runbook.installer.releases import Registry, Release, read_registry_file
+from esus_runbook.installer.verify import verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
 from esus_runbook.results import Status
 from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes

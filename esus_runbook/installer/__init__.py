@@ -1,19 +1,13 @@
-"""The PEC installer: its names (:mod:`.naming`), the release registry (:mod:`.releases`), the
-team's trust policy for it (:mod:`.trust`), the verification of a file (:mod:`.verify`) and
-the resumable download (:mod:`.transfer`, :mod:`.downloader`). See docs/download.md.
+"""The PEC installer, one module per concern (docs/download.md):
 
-The names below are the package's public interface, used by the download and installation
-stages and the command line.
+* :mod:`.naming`: installer names, parsed and built; the name from a URL or a header;
+* :mod:`.releases`: the release registry (packaged table and the team's CSV);
+* :mod:`.trust`: the team's trust policy, what the registry records and when;
+* :mod:`.verify`: the verification of one installer file;
+* :mod:`.network`: the request, its settings and network errors in pt-BR;
+* :mod:`.transfer`: the ``.part`` file and the resumable request loop;
+* :mod:`.downloader`: :func:`~.downloader.download`, the verified download as a whole.
+
+Nothing is imported here: importing one module (a name, a version) does not load the network
+stack.
 """
-
-from .downloader import DownloadOutcome, download, quarantine
-from .naming import expected_name, parse_installer_name
-from .releases import Registry, Release, default_team_file, read_registry_file, version_tuple
-from .transfer import DownloadError, describe_network_error
-from .trust import TRUST_FLAG
-from .verify import Verification, hash_file, size_ceiling, verify_file
-
-__all__ = ["TRUST_FLAG", "DownloadError", "DownloadOutcome", "Registry", "Release",
-           "Verification", "default_team_file", "describe_network_error", "download",
-           "expected_name", "hash_file", "parse_installer_name", "quarantine",
-           "read_registry_file", "size_ceiling", "verify_file", "version_tuple"]

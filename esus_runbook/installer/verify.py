@@ -22,7 +22,7 @@ from .releases import PLATFORM_TAG, Registry, Release
 from .trust import check_registry
 
 MAGIC = {"jar": (b"PK\x03\x04", "um arquivo JAR (ZIP)"), "exe": (b"MZ", "um executável Windows")}
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # bytes per read from disk while hashing
 # Ceiling for an installer whose size no registry knows (the PEC's are under 1 GB; see
 # docs/download.md). ESUS_RUNBOOK_INSTALADOR_MAX_MB sets another value, in MiB.
 MAX_INSTALLER_BYTES = 3 * 1024 ** 3
