@@ -28,9 +28,15 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError, describe_os_error
 from ..results import Check, Checks, Status, now_iso, write_json_atomic
-from .naming import expected_name, name_from_disposition, name_from_url, parse_installer_name
+from .naming import (
+    PLATFORM_TAG,
+    expected_name,
+    name_from_disposition,
+    name_from_url,
+    parse_installer_name,
+)
 from .network import CHUNK, DownloadError, Network, describe_network_error, request, safe_url
-from .releases import PLATFORM_TAG, Registry
+from .releases import Registry
 from .transfer import Cap, Part, Transfer
 from .trust import TRUST_FLAG
 from .verify import Verification, size_ceiling, verify_file

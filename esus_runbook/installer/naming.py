@@ -1,5 +1,6 @@
 """Installer names: the portal's ``eSUS-AB-PEC-<versão>-(Linux64|Win64).(jar|exe)``, parsed and
-built, and the name a download gets from its URL or its ``Content-Disposition`` header."""
+built, and the name a download gets from its URL or its ``Content-Disposition`` header.
+Standard library only: the installation stage looks names up without the network stack."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .releases import PLATFORM_TAG, TAG_PLATFORM
-
+PLATFORM_TAG = {"linux": "Linux64", "windows": "Win64"}
+TAG_PLATFORM = {v: k for k, v in PLATFORM_TAG.items()}
 INSTALLER_NAME = re.compile(
     r"^eSUS-AB-PEC-(?P<versao>\d+\.\d+\.\d+)-(?P<tag>Linux64|Win64)\.(?P<ext>jar|exe)$")
 PATTERN = "eSUS-AB-PEC-<versão>-(Linux64|Win64).(jar|exe)"

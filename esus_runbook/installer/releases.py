@@ -32,11 +32,10 @@ from ..data import path as data_path
 from ..errors import InputError
 from ..inputfiles import read_bounded, resolved
 from ..results import write_text_atomic
+from .naming import PLATFORM_TAG
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",
            "origem", "observacao")
-PLATFORM_TAG = {"linux": "Linux64", "windows": "Win64"}
-TAG_PLATFORM = {v: k for k, v in PLATFORM_TAG.items()}
 PACKAGED = "registro do pacote (esus_runbook/data/releases.csv)"
 TEAM_FILE_NAME = "registro-instaladores.csv"
 MAX_REGISTRY_BYTES = 5 * 1024 * 1024

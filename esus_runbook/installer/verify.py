@@ -17,8 +17,8 @@ from ..errors import InputError
 from ..integrity import Integrity, check_pe, check_zip
 from ..render.numbers import size_bytes
 from ..results import Checks, Status
-from .naming import PATTERN, expected_name, parse_installer_name
-from .releases import PLATFORM_TAG, Registry, Release
+from .naming import PATTERN, PLATFORM_TAG, expected_name, parse_installer_name
+from .releases import Registry, Release
 from .trust import check_registry
 
 MAGIC = {"jar": (b"PK\x03\x04", "um arquivo JAR (ZIP)"), "exe": (b"MZ", "um executável Windows")}
