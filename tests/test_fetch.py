@@ -358,6 +358,35 @@ def test_cli_download_mismatch_exits_1_and_quarantines(http_server, tmp_path):
     assert not (tmp_path / NAME).exists()
 
 
+def test_cli_download_says_when_the_file_was_already_there(http_server, tmp_path):
+    data = payload(1_000_000)
+    srv = http_server(files={PATH: FileConfig(data=data)})
+    args = ("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest", tmp_path,
+            "--sha256", sha(data), "--no-progress")
+    assert run_cli(*args).returncode == 0
+    n = len(srv.requests)
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert len(srv.requests) == n  # verified on disk, nothing fetched
+    out = proc.stdout.splitlines()
+    assert out[-2] == f"Instalador já estava baixado e foi conferido: {tmp_path / NAME}"
+    assert out[-1] == (f"SHA-256: {sha(data)}  Registro: "
+                       f"{tmp_path / 'registro-instaladores.csv'}")
+    assert out[0].startswith("[   ok   ] DL_NOME") and proc.stderr == ""
+
+
+def test_cli_download_refused_before_any_byte_says_nothing_was_written(http_server, tmp_path):
+    reg = tmp_path / "r.csv"
+    reg.write_text("versao,plataforma,tamanho_bytes\n0.0.7,linux,5\n", encoding="utf-8")
+    srv = http_server(files={PATH: FileConfig(data=payload())})
+    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
+                   tmp_path / "d", "--registry", reg, "--no-progress")
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("[ falha  ] DL_TAMANHO             Tamanho do arquivo: "
+                                  "3.000.000 bytes anunciados pelo servidor\n")
+    assert proc.stderr.strip() == "Nada foi gravado com o nome do instalador."
+
+
 @pytest.mark.parametrize("args,words", [
     (("--version", "5.5"), "--version: versão '5.5' inválida"),
     (("--sha256", "abc"), "SHA-256 deve ter 64"),
