@@ -1,7 +1,7 @@
 """Live checks of an installed PEC over HTTP and of its PostgreSQL (``verify-install``).
 
-HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without login once the application is up,
-with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
+HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without
+login once the application is up, with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
 only, with psycopg): server version ≥ 9.6; ``tb_config_sistema`` keys ``VERSAOBANCODADOS``
 (must equal the application version, otherwise PEC refuses to start), ``TREINAMENTO``
 (``ds_inteiro`` 1 = training: nothing reaches SISAB), ``TIPOINSTALACAO``, ``LINKINSTALACAO``;
@@ -367,8 +367,8 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
     if not has_config:
         r.add("DB_CONFIG", "Tabela tb_config_sistema", Status.FALHA, "tabela presente",
               "ausente",
-              "Este não é o banco do PEC ou a instalação não terminou: confira o nome do banco "
-              "(esus) e o log do instalador.")
+              "Este não é o banco do PEC ou a instalação não terminou: confira o nome do "
+              "banco (esus) e o log do instalador.")
         return
     _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao,
                    link_instalacao)

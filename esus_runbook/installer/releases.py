@@ -1,7 +1,8 @@
 """Release registry: the PEC installers a team knows, with size and SHA-256.
 
-The Ministry publishes no checksum for the installers (docs/dominio.md, "Instalador e download"). The registry therefore
-has two layers, both CSV files with the same columns (``COLUMNS``):
+The Ministry publishes no checksum for the installers (docs/dominio.md, "Instalador e
+download"). The registry therefore has two layers, both CSV files with the same columns
+(``COLUMNS``):
 
 * the packaged table ``esus_runbook/data/releases.csv``: versions and sizes seen in the field,
   read only, corrected by editing the data file, never by code;

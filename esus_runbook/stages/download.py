@@ -7,7 +7,7 @@ run folder: a 700 MB installer is fetched once and every site and run of that ve
 (a lock file stops two sites of a batch from downloading the same file at once; the second one
 waits and then verifies the finished file).
 
-Checks (see :func:`esus_runbook.installer.verify.verify_file`): name, version, platform, format (a ZIP
+Checks (:func:`esus_runbook.installer.verify.verify_file`): name, version, platform, format (a ZIP
 with every CRC right, a PE), size against the registry (and ``Content-Length``; a ceiling when
 no registry knows it), SHA-256 against ``instalador.sha256`` and against the team's release
 registry (trust on first use). Neither file nor URL: ``pendente`` with the download command; a
