@@ -1,11 +1,15 @@
 """Live checks of an installed PEC over HTTP and of its PostgreSQL (``verify-install``).
 
 HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without
-login once the application is up, with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
-only, with psycopg): server version ≥ 9.6; ``tb_config_sistema`` keys ``VERSAOBANCODADOS``
-(must equal the application version, otherwise PEC refuses to start), ``TREINAMENTO``
-(``ds_inteiro`` 1 = training: nothing reaches SISAB), ``TIPOINSTALACAO``, ``LINKINSTALACAO``;
-``password_encryption`` md5 on an external server (the installer's JDBC driver fails on SCRAM).
+login once the application is up, with the version in ``versao``; ``/`` answers 200; response
+times are measured. Database (read only, with psycopg): server version ≥ 9.6;
+``tb_config_sistema`` keys ``VERSAOBANCODADOS`` (must equal the application version, otherwise
+PEC refuses to start), ``TREINAMENTO`` (``ds_inteiro`` 1 = training: nothing reaches SISAB),
+``TIPOINSTALACAO``, ``LINKINSTALACAO``; ``password_encryption`` md5 on an external server (the
+installer's JDBC driver fails on SCRAM).
+
+The checks go into a :class:`VerifyReport`, which prints itself (:meth:`VerifyReport.text`)
+and writes the ``verify-install`` JSON.
 
 The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goes to one call
 (``psycopg.connect``); every message that leaves this module is stripped of it.
