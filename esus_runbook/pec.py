@@ -183,14 +183,12 @@ def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samp
     if expect_version:
         if versao is None:
             pass  # PEC_INFO already failed: no second failure for the same cause
-        elif versao == expect_version:
-            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.OK, expect_version, versao)
         else:
-            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.FALHA, expect_version,
-                  versao,
-                  f"O PEC em execução é a versão {versao}, não {expect_version}: a "
-                  "atualização não foi aplicada, o serviço não foi reiniciado ou a URL aponta "
-                  "para outro servidor.")
+            r.checks.judge("PEC_VERSAO", "Versão do PEC em execução", versao == expect_version,
+                           expect_version, versao,
+                           f"O PEC em execução é a versão {versao}, não {expect_version}: a "
+                           "atualização não foi aplicada, o serviço não foi reiniciado ou a "
+                           "URL aponta para outro servidor.")
     for _ in range(max(0, samples - 1)):
         try:
             _, ms = _get(session, info_url, timeout)
@@ -218,14 +216,11 @@ def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samp
     median_ms = statistics.median(times)
     observed = (f"mediana {median_ms:.0f} ms em {len(times)} chamadas a {INFO_PATH}; "
                 f"pior {worst_ms:.0f} ms")
-    if worst_ms <= slow_s * 1000:
-        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.OK,
-              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed)
-    else:
-        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.ALERTA,
-              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed,
-              "Respostas lentas: confira CPU, memória e disco do servidor (etapa ambiente) e "
-              "a rede entre as unidades e o servidor; logo após iniciar o PEC é normal.")
+    r.checks.judge("PEC_TEMPO", "Tempo de resposta do PEC", worst_ms <= slow_s * 1000,
+                   f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed,
+                   "Respostas lentas: confira CPU, memória e disco do servidor (etapa "
+                   "ambiente) e a rede entre as unidades e o servidor; logo após iniciar o PEC "
+                   "é normal.", otherwise=Status.ALERTA)
     return versao
 
 
@@ -360,14 +355,11 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
           f"conectado (PostgreSQL {text_version})")
     server_version_check(r, num, text_version)
     if external:
-        if str(encryption).lower() == "md5":
-            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.OK, "md5", encryption)
-        else:
-            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.ALERTA, "md5",
-                  encryption,
-                  "O driver JDBC do instalador falha com SCRAM ('authentication type 10 is "
-                  "not supported'): defina password_encryption = md5, redefina a senha do "
-                  "usuário do PEC e use md5 no pg_hba.conf.")
+        r.checks.judge("DB_SENHA_MD5", "Senhas em md5 (banco externo)",
+                       str(encryption).lower() == "md5", "md5", encryption,
+                       "O driver JDBC do instalador falha com SCRAM ('authentication type 10 "
+                       "is not supported'): defina password_encryption = md5, redefina a senha "
+                       "do usuário do PEC e use md5 no pg_hba.conf.", otherwise=Status.ALERTA)
     if not has_config:
         r.add("DB_CONFIG", "Tabela tb_config_sistema", Status.FALHA, "tabela presente",
               "ausente",
@@ -380,12 +372,10 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
 
 def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
     """DB_VERSAO_SERVIDOR from ``server_version_num`` (e.g. 90613 for 9.6.13)."""
-    if num >= MIN_SERVER_VERSION:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.OK, "≥ 9.6", text_version)
-    else:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.FALHA, "≥ 9.6", text_version,
-              "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
-              "backup testado antes).")
+    r.checks.judge("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", num >= MIN_SERVER_VERSION,
+                   "≥ 9.6", text_version,
+                   "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
+                   "backup testado antes).")
 
 
 def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | None]],
@@ -406,15 +396,12 @@ def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | No
               "igual à versão do PEC", db_version,
               "Não há versão do PEC para comparar: informe --expect-version ou repita com o "
               "PEC no ar.")
-    elif db_version == reference:
-        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.OK,
-              f"{reference} ({ref_label})", db_version)
     else:
-        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.FALHA,
-              f"{reference} ({ref_label})", db_version,
-              "Banco e aplicação em versões diferentes: o PEC se recusa a iniciar. Rode o "
-              "instalador da versão certa (-console -continue) para migrar o banco ou, após "
-              "restaurar um backup, instale a versão do backup.")
+        r.checks.judge("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)",
+                       db_version == reference, f"{reference} ({ref_label})", db_version,
+                       "Banco e aplicação em versões diferentes: o PEC se recusa a iniciar. "
+                       "Rode o instalador da versão certa (-console -continue) para migrar o "
+                       "banco ou, após restaurar um backup, instale a versão do backup.")
     treino = (config.get("TREINAMENTO") or (None, None))[1]
     treino_mode = "treinamento" if treino == 1 else "producao"
     r.metrics["modo_banco"] = treino_mode
@@ -463,14 +450,12 @@ def link_check(r: VerifyReport, link: str | None, pec_url: str,
               f"Informe o link pelo qual a instalação é acessada da internet em {LINK_SCREEN} "
               "(sem porta, o PEC entende a porta 80).")
     elif expected:
-        if same_link(link, expected):
-            r.add("DB_LINK", title, Status.OK, expected, link)
-        else:
-            r.add("DB_LINK", title, Status.ALERTA, expected, link,
-                  f"O link gravado no PEC difere do link público do site "
-                  f"(instalacao.link_instalacao; comum após restaurar um backup de outro "
-                  f"servidor): corrija em {LINK_SCREEN} ou, se o site mudou de endereço, "
-                  "atualize instalacao.link_instalacao. Sem porta, o link usa a porta 80.")
+        r.checks.judge("DB_LINK", title, same_link(link, expected), expected, link,
+                       "O link gravado no PEC difere do link público do site "
+                       "(instalacao.link_instalacao; comum após restaurar um backup de outro "
+                       f"servidor): corrija em {LINK_SCREEN} ou, se o site mudou de endereço, "
+                       "atualize instalacao.link_instalacao. Sem porta, o link usa a porta 80.",
+                       otherwise=Status.ALERTA)
     elif same_link(link, pec_url):
         r.add("DB_LINK", title, Status.OK, f"{pec_url} (endereço verificado)", link)
     else:

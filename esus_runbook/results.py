@@ -112,6 +112,14 @@ class Checks(list[Check]):
         self.append(check)
         return check
 
+    def judge(self, id: str, title: str, passed: bool, expected: Any, observed: Any,
+              remedy: str, otherwise: Status = Status.FALHA) -> Check:
+        """Append ``ok`` when ``passed``, else ``otherwise`` with ``remedy``: the usual
+        comparison of an expected value with an observed one."""
+        if passed:
+            return self.add(id, title, Status.OK, expected, observed)
+        return self.add(id, title, otherwise, expected, observed, remedy)
+
     @property
     def status(self) -> Status:
         """The worst status; ``pendente`` with no checks at all (:func:`derive_status`)."""

@@ -104,6 +104,18 @@ def test_checks_status_passed_and_pending():
     assert len(checks) == 3
 
 
+def test_checks_judge_compares_and_needs_the_remedy_only_when_it_fails():
+    checks = Checks()
+    ok = checks.judge("AAA_VER", "Versão", True, "5.5", "5.5", "atualize")
+    bad = checks.judge("AAA_VER", "Versão", False, "5.5", "5.4", "atualize")
+    warn = checks.judge("AAA_LENTO", "Tempo", False, "≤ 2 s", "3 s", "veja a rede",
+                        otherwise=Status.ALERTA)
+    assert (ok.status, ok.remedy, ok.observed) == (Status.OK, None, "5.5")
+    assert (bad.status, bad.remedy, bad.observed) == (Status.FALHA, "atualize", "5.4")
+    assert (warn.status, warn.remedy) == (Status.ALERTA, "veja a rede")
+    assert list(checks) == [ok, bad, warn] and checks.status is Status.FALHA
+
+
 def test_checks_list_round_trip_keeps_the_schema_order():
     checks = _three()
     items = checks.to_list()

@@ -130,23 +130,15 @@ def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = N
                    "pode ser conferido com o registro de versões.")
     else:
         checks.add("DL_NOME", "Nome do arquivo do instalador", Status.OK, PATTERN, name)
-        if parsed.versao == versao:
-            checks.add("DL_VERSAO", "Versão no nome do arquivo", Status.OK, versao,
-                       parsed.versao)
-        else:
-            checks.add("DL_VERSAO", "Versão no nome do arquivo", Status.FALHA, versao,
-                       parsed.versao,
-                       f"O arquivo é da versão {parsed.versao}, o site pede {versao}: baixe o "
-                       "instalador certo ou corrija instalador.versao.")
+        checks.judge("DL_VERSAO", "Versão no nome do arquivo", parsed.versao == versao, versao,
+                     parsed.versao,
+                     f"O arquivo é da versão {parsed.versao}, o site pede {versao}: baixe o "
+                     "instalador certo ou corrija instalador.versao.")
         if plataforma is not None:
-            if parsed.fits(plataforma):
-                checks.add("DL_PLATAFORMA", "Plataforma do instalador", Status.OK,
-                           PLATFORM_TAG[plataforma], parsed.shown)
-            else:
-                checks.add("DL_PLATAFORMA", "Plataforma do instalador", Status.FALHA,
-                           PLATFORM_TAG[plataforma], parsed.shown,
-                           f"O servidor é {plataforma}: baixe "
-                           f"{expected_name(versao, plataforma)} (só existe instalador x64).")
+            checks.judge("DL_PLATAFORMA", "Plataforma do instalador", parsed.fits(plataforma),
+                         PLATFORM_TAG[plataforma], parsed.shown,
+                         f"O servidor é {plataforma}: baixe {expected_name(versao, plataforma)} "
+                         "(só existe instalador x64).")
         content = check_content(path, parsed.ext)
         if content.ok:
             checks.add("DL_FORMATO", "Conteúdo é um instalador", Status.OK,
@@ -164,14 +156,9 @@ def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = N
     if expected_sha256:
         expected = expected_sha256.lower()
         matched = expected == sha256
-        if matched:
-            checks.add("DL_SHA256", "SHA-256 igual ao esperado", Status.OK, expected, sha256)
-        else:
-            checks.add("DL_SHA256", "SHA-256 igual ao esperado", Status.FALHA, expected,
-                       sha256,
-                       "O arquivo não é o esperado (corrompido, adulterado ou outra versão): "
-                       "não instale; baixe de novo pelo portal SISAPS e confira o hash "
-                       "informado.")
+        checks.judge("DL_SHA256", "SHA-256 igual ao esperado", matched, expected, sha256,
+                     "O arquivo não é o esperado (corrompido, adulterado ou outra versão): não "
+                     "instale; baixe de novo pelo portal SISAPS e confira o hash informado.")
     if registry is not None and effective is not None:
         v.recorded = check_registry(checks, registry, refs,
                                     Release(versao, effective, name, size, sha256),
@@ -201,10 +188,7 @@ def _check_size(checks: Checks, size: int, refs: list[Release], content_length: 
                    "mostrado no portal ou por outra equipe que já a instalou.")
         return
     shown = "; ".join(f"{size_bytes(n)} ({src})" for src, n in expected)
-    if any(n != size for _, n in expected):
-        checks.add("DL_TAMANHO", title, Status.FALHA, shown, size_bytes(size),
-                   "O tamanho difere da referência: download incompleto, arquivo corrompido "
-                   "ou outra versão. Não instale; baixe de novo (o download retoma de onde "
-                   "parou).")
-    else:
-        checks.add("DL_TAMANHO", title, Status.OK, shown, size_bytes(size))
+    checks.judge("DL_TAMANHO", title, all(n == size for _, n in expected), shown,
+                 size_bytes(size),
+                 "O tamanho difere da referência: download incompleto, arquivo corrompido ou "
+                 "outra versão. Não instale; baixe de novo (o download retoma de onde parou).")
