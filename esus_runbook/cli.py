@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import InputError, RunbookError
 from .outputs import check_distinct, output_problem
 from .sites import load_sites
+from .version import package_version
 
 # argparse's English messages (Python 3.11-3.13) → pt-BR, applied in order to the whole
 # message; the types below already raise pt-BR text (``ArgumentTypeError``).
@@ -176,7 +177,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .inspect import describe_parameters
+    from .notebook_params import describe_parameters
 
     print(describe_parameters(args.notebook))
     return 0
@@ -865,12 +866,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"esus-runbook {version('esus-runbook')}"
-    except PackageNotFoundError:
-        return "esus-runbook (não instalado)"
+    v = package_version()
+    return f"esus-runbook {v}" if v else "esus-runbook (não instalado)"
 
 
 def main(argv: list[str] | None = None) -> int:

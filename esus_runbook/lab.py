@@ -37,6 +37,7 @@ from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 from .inputfiles import resolved
+from .net import free_port
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -135,12 +136,6 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
 
 
 # --------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
