@@ -38,6 +38,7 @@ from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 from .inputfiles import resolved
 from .net import free_port
+from .site_files import SITE_SUFFIXES, inventory_item
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -61,13 +62,16 @@ def discover(target: str | Path) -> list[SiteEntry]:
     """The sites named by a site file (existing or new), an inventory or a folder."""
     path = resolved(Path(target).expanduser())
     if path.is_dir():
-        found = [SiteEntry(sid, f, sid) for sid, f in _folder(path).items()]
+        ids, problems = sites.folder_site_ids(path)
+        if problems:  # the CLI refuses this folder too: say why now, not in a notebook
+            raise InputError.from_problems(problems)
+        found = [SiteEntry(sid, f, sid) for sid, f in ids.items()]
         if not found:
             raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
                              remedy="para um site novo informe o arquivo a criar, ex.: "
                                     "esus-runbook lab sites/ubs-nova.yaml")
         return found
-    if path.suffix.lower() not in (".yaml", ".yml"):
+    if path.suffix.lower() not in SITE_SUFFIXES:
         raise InputError("informe um arquivo de site .yaml, um inventário ou uma pasta",
                          file=str(path), remedy="ex.: esus-runbook lab sites/ubs-centro.yaml")
     if not path.exists():  # a new site: the form in 01_cenario creates the file
@@ -79,8 +83,7 @@ def discover(target: str | Path) -> list[SiteEntry]:
         for i, item in enumerate(items):
             sid = None
             if isinstance(item, str):
-                sub = (path.parent / item).resolve()
-                sid = _raw_id(sub)
+                sid = sites.raw_site_id(inventory_item(path, item))
             elif isinstance(item, dict):
                 sid = item.get("site_id")
             if not isinstance(sid, str) or not sites.SLUG.match(sid):
@@ -95,18 +98,6 @@ def discover(target: str | Path) -> list[SiteEntry]:
     if isinstance(sid, str) and sites.SLUG.match(sid):
         return [SiteEntry(sid, path, sid)]
     return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
-
-
-def _raw_id(path: Path) -> str | None:
-    raw = sites.read_mapping_file(path)
-    sid = raw.get("site_id") if isinstance(raw, dict) else None
-    return sid if isinstance(sid, str) else None
-
-
-def _folder(path: Path) -> dict[str, Path]:
-    from .form import folder_sites
-
-    return folder_sites(path)
 
 
 def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None
