@@ -710,6 +710,14 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
     return sites
 
 
+def check(path: str | os.PathLike) -> str:
+    """``esus-runbook check``: validate like ``run`` and ``batch`` (InputError, exit 2, on
+    any problem) and say which sites are valid."""
+    valid = load_sites(path)
+    return (f"{path}: {len(valid)} site(s) válido(s): "
+            f"{', '.join(s.site_id for s in valid)}")
+
+
 def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
                raws: list[tuple[str, Any]], allow_inventory: bool) -> None:
     display = str(path)
