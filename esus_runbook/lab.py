@@ -18,6 +18,7 @@ news and update notifications off (no "official Jupyter news?" prompt for an ana
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import secrets
@@ -32,12 +33,19 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+import psutil
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+
 from . import sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 from .inputfiles import resolved
 from .net import free_port
+from .results import write_text_atomic
 from .site_files import SITE_SUFFIXES, inventory_item
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
@@ -104,12 +112,6 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
                       ) -> Path:
     """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
     site; return the folder."""
-    import nbformat
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    from .results import write_text_atomic
-
     notebooks_dir = notebooks_dir or default_notebooks_dir()
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
@@ -137,8 +139,6 @@ def _port_free(port: int) -> bool:
 
 
 def check_kernel(name: str = KERNEL_NAME) -> None:
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     try:
         KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
@@ -192,8 +192,6 @@ class LabServer:
     def stop(self, timeout: float = 30) -> int | None:
         """SIGTERM (JupyterLab then shuts its kernels down), SIGKILL after ``timeout``;
         any process it left behind is ended too."""
-        import psutil
-
         try:
             children = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
@@ -223,8 +221,6 @@ class LabServer:
 def _die_with_parent() -> None:
     """Linux: JupyterLab gets SIGTERM if the process that started it dies (even by
     SIGKILL), so a killed ``esus-runbook lab`` never leaves a server behind."""
-    import ctypes
-
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 

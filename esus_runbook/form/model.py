@@ -26,6 +26,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from .. import sites
 from ..errors import InputError, Problem
@@ -80,8 +81,6 @@ def _dump(doc: Any) -> str:
 
 def _last_leaf(cm: Any) -> tuple[Any, Any] | None:
     """The mapping and key that hold the comment lines written after ``cm``'s last value."""
-    from ruamel.yaml.comments import CommentedMap
-
     if not isinstance(cm, CommentedMap) or not cm:
         return None
     key = list(cm.keys())[-1]
@@ -93,8 +92,6 @@ def _move_trailing_comment(holder: tuple[Any, Any] | None, new_map: Any, new_key
     """ruamel attaches the comment lines that follow a value (e.g. the heading of the next
     section) to that value. When a key is inserted right after it, move those lines after
     the new key so they stay above what they describe."""
-    from ruamel.yaml.tokens import CommentToken
-
     if holder is None:
         return
     cm, key = holder
