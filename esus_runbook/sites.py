@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import difflib
 import functools
+import hashlib
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from .inputfiles import (
     resolved,
 )
 from .site_files import folder_site_files, inventory_item
+from .ssh_target import parse_target
 from .urls import db_url_problem, http_url_problem, is_hostname
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -120,8 +122,6 @@ def _check_hostname(v: str) -> str | None:
 
 
 def _check_ssh(v: str) -> str | None:
-    from .ssh_target import parse_target
-
     try:
         parse_target(v)
     except InputError as exc:
@@ -311,8 +311,6 @@ class Site:
 
 
 def _snapshot_digest(raw: dict[str, Any]) -> str:
-    import hashlib
-
     body = {k: v for k, v in raw.items() if k != "_validated"}
     blob = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
