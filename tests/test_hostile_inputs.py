@@ -294,7 +294,7 @@ def test_run_refuses_an_inventory_of_several_sites(tmp_path):
 
 
 def test_site_form_reads_an_impossible_date_as_a_refusal(tmp_path):
-    from esus_runbook import form
+    from esus_runbook.form import model as form
 
     site = tmp_path / "s.yaml"
     site.write_text(BASE + "contra_chave:\n  gerada_em: 2026-02-30\n")
