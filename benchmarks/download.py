@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from esus_runbook.demo.pec_simulator import write_installer
-from esus_runbook.fetch import hash_file
+from esus_runbook.installer.verify import hash_file
 from esus_runbook.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
