@@ -32,6 +32,14 @@ MODULES = ("esus_runbook.notebook", "esus_runbook.report", "esus_runbook.report.
            "IPython.display", "pandas")
 
 
+def remember_start_state() -> None:
+    """Record the environment and ``sys.path`` :func:`fresh_start` puts back (again in a
+    kernel forked from the zygote, which takes its own environment after this import)."""
+    _ENV.clear()
+    _ENV.update(os.environ)
+    _SYS_PATH[:] = sys.path
+
+
 def warm() -> None:
     for name in MODULES:
         importlib.import_module(name)
