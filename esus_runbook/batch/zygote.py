@@ -14,8 +14,8 @@ pid (or ``!`` and a reason) as one line on ``REPLY_FD``, after a first line ``RE
 the imports are done. The child, before running
 ipykernel exactly as ``ipykernel_launcher`` does, becomes a session leader (the watcher kills
 its process group, as for any kernel), takes the requested environment, working folder and
-``sys.argv``, and gets ``/dev/null`` as stdin; stdout and stderr are the batch process's, as
-for a kernel started by jupyter_client.
+``sys.argv``, and gets a pipe nobody writes to as stdin; stdout and stderr are the batch
+process's, as for a kernel started by jupyter_client.
 
 Lifetime: the zygote reaps its children (SIGCHLD), exits when its stdin closes (the batch
 process ended, even by ``kill -9``), and every kernel it forked has it as parent
@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 
 def _reap(signum, frame) -> None:
@@ -51,9 +52,11 @@ def _child(request: dict, reply_fd: int) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a new interpreter
         os.close(reply_fd)
         os.setsid()
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
+        # stdin: a pipe nobody writes to, as jupyter_client gives a kernel (its write end
+        # stays open in this process, so a read waits instead of seeing the end of input)
+        read_end, _ = os.pipe()
+        os.dup2(read_end, 0)
+        os.close(read_end)
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the kernel's stdin, for its life
         os.chdir(request["cwd"])
         os.environ.clear()
@@ -79,6 +82,10 @@ def _child(request: dict, reply_fd: int) -> None:
 
 def main(argv: list[str]) -> int:
     reply_fd, ready = int(argv[0]), argv[1]
+    # as ipykernel_launcher does: the working folder out of sys.path while loading (ipykernel
+    # puts "" back when the kernel initialises)
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]
     # ipykernel reads JPY_PARENT_PID when kernelapp is imported: the kernels' parent is this
     # process, so it must be set before the import below
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
