@@ -113,14 +113,20 @@ class Zygote:
     """The zygote process of one kernel pool (:mod:`.zygote`): started on the first kernel
     asked of it, with that kernel's interpreter and environment; forks the next ones."""
 
-    def __init__(self, prefix: list[str], env: dict[str, str], cwd: str):
+    def __init__(self, prefix: list[str], env: dict[str, str], cwd: str, run_key: str):
         read_fd, write_fd = os.pipe()
         try:
             self.proc = subprocess.Popen(
                 [*prefix, "-m", ZYGOTE, str(write_fd), ZYGOTE_READY], stdin=subprocess.PIPE,
                 pass_fds=(write_fd,), env=env, cwd=cwd, start_new_session=True)
+        except OSError:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)
+        # cancelling the run kills it too (while it loads, a site may be waiting for it)
+        self.life = WATCHER.watch(run_key, None)
+        WATCHER.attach(self.life, self.proc.pid)
         self._replies = os.fdopen(read_fd, "rb", buffering=0)
         self._buffer = b""
         self.lock = threading.Lock()
@@ -167,6 +173,7 @@ class Zygote:
 
     def close(self) -> None:
         """End the zygote (its kernels are killed by whoever holds them)."""
+        WATCHER.release(self.life)
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -184,22 +191,26 @@ class Zygotes:
     """The zygote of a pool, started when first needed; after it failed to start, kernels
     are started the ordinary way (a fresh interpreter each)."""
 
-    def __init__(self, cwd: str):
-        self.cwd = cwd
+    def __init__(self, cwd: str, run_key: str):
+        self.cwd, self.run_key = cwd, run_key
         self.current: Zygote | None = None
         self.broken = False
         self._lock = threading.Lock()
 
     def get(self, prefix: list[str], env: dict[str, str]) -> Zygote | None:
+        """The running zygote (None: start kernels the ordinary way). Raises
+        :class:`ZygoteError` when the run was cancelled."""
         with self._lock:
             if self.current is not None and not self.current.alive():
                 self.current.close()
                 self.current = None
             if self.current is None and not self.broken:
                 try:
-                    self.current = Zygote(prefix, env, self.cwd)
+                    self.current = Zygote(prefix, env, self.cwd, self.run_key)
                 except (ZygoteError, OSError):
-                    self.broken = True
+                    self.broken = not WATCHER.cancelled(self.run_key)
+            if WATCHER.cancelled(self.run_key):
+                raise ZygoteError("execução interrompida")
             return self.current
 
     def close(self) -> None:
@@ -230,12 +241,15 @@ class ForkedProvisioner(LocalProvisioner):
         split = split_launcher(cmd)
         env = kwargs.get("env") or dict(os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        zyg = self.zygotes.get(split[0], env) if split and self.zygotes else None
-        if zyg is not None:
-            try:
-                self.process = zyg.fork(split[1], env, cwd)
-            except ZygoteError:
-                self.process = None
+        if split and self.zygotes:
+            zyg = self.zygotes.get(split[0], env)  # raises if the run was cancelled
+            if zyg is not None:
+                try:
+                    self.process = zyg.fork(split[1], env, cwd)
+                except ZygoteError:
+                    self.process = None
+            if self.process is None and WATCHER.cancelled(self.zygotes.run_key):
+                raise ZygoteError("execução interrompida")
         if self.process is None:
             return await super().launch_kernel(cmd, **kwargs)
         self.forked = True
@@ -340,7 +354,7 @@ class KernelPool:
         self.kernel_name, self.run_key, self.cwd = kernel_name, run_key, cwd
         self.spare = max(0, int(spare))
         self.budget = budget
-        self.zygotes = Zygotes(cwd) if fork and os.name == "posix" else None
+        self.zygotes = Zygotes(cwd, run_key) if fork and os.name == "posix" else None
         self._idle: threading.Timer | None = None
         self._ready: deque[SiteKernel] = deque()
         self._lock = threading.Lock()

@@ -22,6 +22,7 @@ from pathlib import Path
 import IPython
 
 from .. import stages
+from ..render.charts import status_bars, to_svg
 from ..results import STAGES, StageResult
 
 _ENV = dict(os.environ)
@@ -45,6 +46,14 @@ def warm() -> None:
         importlib.import_module(name)
     for stage in STAGES:
         stages.module(stage)
+
+
+def warm_charts() -> None:
+    """Load what drawing a stage chart loads (pyplot with the Agg backend, the SVG backend,
+    the font list) by drawing one throw-away chart. Done in the zygote only (see
+    :mod:`.zygote`): there it is paid once per run instead of once per site with charts;
+    a kernel started on its own would pay it for sites that draw nothing."""
+    to_svg(status_bars([("x", {"ok": 1})], "x"))
 
 
 def fresh_start(cwd: str) -> None:

@@ -62,12 +62,11 @@ def _child(request: dict, reply_fd: int) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ["JPY_PARENT_PID"] = str(os.getppid())  # this zygote: see the docstring
-        from . import warmup
+        # (the state fresh_start restores is recorded by the kernel's exec_lines, after
+        # ipykernel set its own environment variables, as in a kernel started on its own)
         from ipykernel import kernelapp
 
-        warmup.remember_start_state()
         sys.argv = [request["launcher"], *request["argv"]]
-        gc.unfreeze()
         kernelapp.IPKernelApp.launch_instance(argv=request["argv"])
         code = 0
     except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, then exit
@@ -93,12 +92,17 @@ def main(argv: list[str]) -> int:
     # importing them is the whole point of this process (each one once, for every kernel).
     from ipykernel import kernelapp  # noqa: F401
 
-    from . import warmup  # noqa: F401 - IPython, pandas, the package, the stage modules
+    from . import warmup  # IPython, pandas, the package, the stage modules
+
+    try:
+        warmup.warm_charts()
+    except Exception:  # noqa: BLE001 - a kernel that draws charts loads what it needs
+        pass
 
     signal.signal(signal.SIGCHLD, _reap)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch process decides when it ends
     gc.collect()
-    gc.freeze()  # keep the imported objects' pages shared with the kernels (copy-on-write)
+    gc.freeze()  # the imported objects: never scanned again, their pages stay shared
     launcher = importlib.util.find_spec("ipykernel_launcher").origin  # what sys.argv[0] says
     reply = os.fdopen(reply_fd, "w", buffering=1, closefd=False)
     reply.write(ready + "\n")
