@@ -143,7 +143,9 @@ class Zygote:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._replies], [], [], left)[0]:
+            poller = select.poll()  # not select.select: no limit on the descriptor number
+            poller.register(self._replies, select.POLLIN)
+            if left <= 0 or not poller.poll(left * 1000):
                 raise ZygoteError("o zigoto não respondeu a tempo")
             chunk = self._replies.read(4096)
             if not chunk:
