@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 
@@ -107,15 +108,22 @@ def main(argv: list[str]) -> int:
     reply = os.fdopen(reply_fd, "w", buffering=1, closefd=False)
     reply.write(ready + "\n")
     for line in sys.stdin:
+        filters = warnings.filters[:]
         try:
             request = {**json.loads(line), "launcher": launcher}
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python ≥ 3.12 warns on every fork of a process with threads; the only
+                # other thread here is the BLAS pool numpy starts, which re-initialises
+                # itself in the child (pthread_atfork)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+                if pid == 0:
+                    warnings.filters[:] = filters  # the kernel's, as in a new interpreter
+                    reply.close()
+                    _child(request, reply_fd)
         except Exception as exc:  # noqa: BLE001 - the batch process reports it
             reply.write("!" + " ".join(f"{exc.__class__.__name__}: {exc}".split()) + "\n")
             continue
-        if pid == 0:
-            reply.close()
-            _child(request, reply_fd)
         reply.write(f"{pid}\n")
     return 0
 
