@@ -109,8 +109,7 @@ class DaskCluster:
         for pid in self.descendants():
             try:
                 p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE and \
-                        any("ipykernel" in part for part in p.cmdline()):
+                if p.status() != psutil.STATUS_ZOMBIE and _is_kernel(p):
                     out.append(pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue

@@ -322,6 +322,7 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
 
 def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     import threading
+    import time
 
     from esus_runbook.batch.kernels import WATCHER
     from esus_runbook.batch.site_engine import KernelPool, SiteKernels
@@ -329,13 +330,21 @@ def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
     pool = KernelPool("esus-runbook", "cancelar", str(tmp_path), spare=1, budget=2)
     kernels = SiteKernels(pool)
+    def cancel_once_it_hangs():
+        while kernels.kernel is None or kernels.kernel.notebooks == 0:
+            time.sleep(0.1)
+        time.sleep(2)  # in the notebook's sleep by now
+        WATCHER.cancel("cancelar")
+
     try:
-        timer = threading.Timer(6, WATCHER.cancel, ("cancelar",))
-        timer.start()
+        canceller = threading.Thread(target=cancel_once_it_hangs, daemon=True)
+        canceller.start()
         ex, _ = _run(tmp_path, kernels, hang, timeout=None, run_key="cancelar")
-        timer.join()
+        canceller.join()
         assert ex.interrupted and not (tmp_path / "out-trava.ipynb").exists()
-        assert _gone(ex.kernel_pid)
+        assert ex.kernel_pid is not None and _gone(ex.kernel_pid)
+        spare = pool._ready[0].pid if pool._ready else None
+        assert spare is None or _gone(spare)  # the waiting spare too
     finally:
         kernels.close()
         pool.close()
