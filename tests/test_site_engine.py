@@ -315,6 +315,11 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
         ex2, nb = _run(tmp_path, kernels, state)
         assert ex2.error is None and ex2.kernel_pid != ex.kernel_pid
         assert pool.zygotes.current is zygote and "site_id" in _printed(nb)["user"]
+        # an idle zygote is ended (Dask workers) only once none of its kernels runs
+        assert not pool.zygotes.close_if_idle() and zygote.alive()
+        kernels.close()
+        assert pool.zygotes.close_if_idle() and pool.zygotes.current is None
+        assert _gone(zygote.proc.pid)
     finally:
         kernels.close()
         pool.close()

@@ -129,6 +129,7 @@ class Zygote:
         WATCHER.attach(self.life, self.proc.pid)
         self._replies = os.fdopen(read_fd, "rb", buffering=0)
         self._buffer = b""
+        self.kernels: list[ForkedProcess] = []
         self.lock = threading.Lock()
         try:
             line = self._line(ZYGOTE_START_TIMEOUT)
@@ -171,7 +172,15 @@ class Zygote:
             line = self._line(FORK_TIMEOUT)
         if not line.isdigit():
             raise ZygoteError(f"o zigoto não criou o kernel: {line[1:200]}")
-        return ForkedProcess(int(line))
+        kernel = ForkedProcess(int(line))
+        with self.lock:
+            self.kernels = [k for k in self.kernels if k.poll() is None] + [kernel]
+        return kernel
+
+    def busy(self) -> bool:
+        """Whether a kernel it forked still runs (they end when the zygote ends)."""
+        with self.lock:
+            return any(k.poll() is None for k in self.kernels)
 
     def close(self) -> None:
         """End the zygote (its kernels are killed by whoever holds them)."""
@@ -220,6 +229,14 @@ class Zygotes:
             if self.current is not None:
                 self.current.close()
                 self.current = None
+
+    def close_if_idle(self) -> bool:
+        """End the zygote unless a kernel it forked still runs (True: nothing left)."""
+        with self._lock:
+            if self.current is not None and self.current.busy():
+                return False
+        self.close()
+        return True
 
 
 def split_launcher(cmd: list[str]) -> tuple[list[str], list[str]] | None:
@@ -386,14 +403,21 @@ class KernelPool:
         return kernel
 
     def _idle_zygote_timer(self) -> None:
-        """On a Dask worker (no budget) the zygote is ended after
-        :data:`SPARE_IDLE_SECONDS` without a kernel asked of the pool (restarted if one is)."""
+        """On a Dask worker (no budget) the zygote is ended once no kernel it forked runs
+        and no kernel was asked of the pool for :data:`SPARE_IDLE_SECONDS` (restarted if
+        one is). Not earlier: a kernel ends with its zygote."""
         with self._lock:
             if self._idle is not None:
                 self._idle.cancel()
-            self._idle = threading.Timer(SPARE_IDLE_SECONDS, self.zygotes.close)
+            if self._closed:
+                return
+            self._idle = threading.Timer(SPARE_IDLE_SECONDS, self._zygote_idle)
             self._idle.daemon = True
             self._idle.start()
+
+    def _zygote_idle(self) -> None:
+        if not self.zygotes.close_if_idle():
+            self._idle_zygote_timer()
 
     def refill(self) -> None:
         """Start spares until ``spare`` wait (one thread at a time: no overshoot)."""
