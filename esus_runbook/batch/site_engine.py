@@ -172,7 +172,10 @@ class Zygote:
             line = self._line(FORK_TIMEOUT)
         if not line.isdigit():
             raise ZygoteError(f"o zigoto não criou o kernel: {line[1:200]}")
-        kernel = ForkedProcess(int(line))
+        try:
+            kernel = ForkedProcess(int(line))
+        except psutil.NoSuchProcess:
+            raise ZygoteError("o kernel criado pelo zigoto terminou ao iniciar") from None
         with self.lock:
             self.kernels = [k for k in self.kernels if k.poll() is None] + [kernel]
         return kernel
