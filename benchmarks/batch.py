@@ -6,7 +6,8 @@ floor.
 Builds an inventory of ``--sites`` sites from the demo sites (same inputs, distinct site ids)
 and runs ``esus-runbook batch`` on it as a user would (a separate process, wall time measured
 from outside; the demo's PEC simulator runs meanwhile, as in ``make demo``) with the default
-engine (one warm kernel per site) and with ``--kernel-por-notebook`` (the earlier engine), for
+engine (one warm kernel per site, forked from the kernel zygote) and with
+``--kernel-por-notebook`` (the earlier engine), for
 1 worker and for ``--workers``. Printed beside them, measured in the same run:
 
     floor = notebook executions × (bare papermill time of an empty notebook, same kernel)
@@ -22,7 +23,8 @@ Also printed: time per notebook by stage as the batch measured it, and what impo
 ``esus_runbook.notebook`` and each stage module costs in a fresh interpreter that already
 holds what a kernel holds (IPython, ipykernel), with the heavy packages each one pulls in —
 the numbers to watch when stage modules change. ``--dask`` repeats the batch on a Dask
-cluster (scheduler and two one-thread workers started on 127.0.0.1).
+cluster (scheduler and two one-thread workers started on 127.0.0.1). Where the time of a
+site goes, step by step: ``benchmarks/batch_profile.py``.
 """
 
 from __future__ import annotations

@@ -109,8 +109,7 @@ class DaskCluster:
         for pid in self.descendants():
             try:
                 p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE and \
-                        any("ipykernel" in part for part in p.cmdline()):
+                if p.status() != psutil.STATUS_ZOMBIE and _is_kernel(p):
                     out.append(pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
@@ -141,6 +140,19 @@ def dask_cluster(folder: Path, **kwargs):
         cluster.stop()
 
 
+ZYGOTE = "esus_runbook.batch.zygote"
+
+
+def _is_kernel(proc: psutil.Process) -> bool:
+    """An ipykernel process: started as one, or forked by the site engine's zygote (same
+    command line as its parent, the zygote)."""
+    cmd = proc.cmdline()
+    if any("ipykernel" in part for part in cmd):
+        return True
+    parent = proc.parent()
+    return ZYGOTE in cmd and parent is not None and ZYGOTE in parent.cmdline()
+
+
 class KernelSampler:
     """Records, every 0.1 s, the ipykernel processes descending from ``pid``."""
 
@@ -166,7 +178,7 @@ class KernelSampler:
         found = []
         for c in children:
             try:
-                if any("ipykernel" in part for part in c.cmdline()):
+                if _is_kernel(c):
                     self.seen.setdefault(c.pid, c.create_time())
                     found.append(c.pid)
             except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -201,3 +201,196 @@ def test_the_warm_up_modules_exist():
 
     for name in MODULES:
         importlib.import_module(name)
+
+
+# -- kernels forked from the zygote ---------------------------------------------------------
+STATE = ("import json, os, signal, sys\n"
+         "print(json.dumps({'env': sorted(k for k in os.environ if k != 'JPY_PARENT_PID'),\n"
+         "  'mpl': os.environ.get('MPLBACKEND'), 'path': sys.path, 'cwd': os.getcwd(),\n"
+         "  'argv0': os.path.basename(sys.argv[0]), 'argv': sys.argv[1:2],\n"
+         "  'sigint': signal.getsignal(signal.SIGINT) is signal.default_int_handler,\n"
+         "  'ppid_is_parent': os.getppid() == int(os.environ['JPY_PARENT_PID']),\n"
+         "  'sid': os.getsid(0) == os.getpid(), 'stdin': os.readlink('/proc/self/fd/0').split(':')[0],\n"
+         "  'user': sorted(k for k in get_ipython().user_ns if not k.startswith('_')),\n"
+         "  'pandas': 'pandas' in sys.modules}))")
+
+
+def _notebook(folder: Path, name: str, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "esus-runbook", "display_name": "Python (esus-runbook)",
+                              "language": "python"}
+    params = nbformat.v4.new_code_cell("site_id = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def _run(folder: Path, kernels, nb: Path, timeout: float | None = 60, run_key: str = "z"):
+    from esus_runbook.batch.execution import execute_notebook
+
+    out = folder / f"out-{nb.name}"
+    ex = execute_notebook(nb, out, {"site_id": "x"}, kernel_name="esus-runbook",
+                          timeout=timeout, run_key=run_key, cwd=folder, kernels=kernels)
+    return ex, (nbformat.read(out, as_version=4) if out.exists() else None)
+
+
+def _printed(nb) -> dict:
+    return json.loads(nb.cells[-1].outputs[0]["text"])
+
+
+def _gone(pid: int, within: float = 15.0) -> bool:
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
+    """A kernel forked from the zygote has what a kernel started as a new interpreter has
+    (environment, sys.path, argv, SIGINT handler, stdin, a session of its own, the kernel's
+    parent as JPY_PARENT_PID) and, between notebooks, the same clean namespace."""
+    import psutil
+
+    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
+
+    state = _notebook(tmp_path, "estado.ipynb", STATE)
+    leaves = _notebook(tmp_path, "deixa.ipynb", "deixado = 1\nimport os\n"
+                                                "os.environ['DEIXADO'] = '1'")
+    seen = {}
+    for fork in (False, True):
+        pool = KernelPool("esus-runbook", f"fork-{fork}", str(tmp_path), spare=0, fork=fork)
+        kernels = SiteKernels(pool)
+        try:
+            ex, _ = _run(tmp_path, kernels, leaves)
+            assert ex.error is None, ex.error
+            ex, nb = _run(tmp_path, kernels, state)
+            assert ex.error is None, ex.error
+            seen[fork] = _printed(nb)
+            pid = kernels.kernel.pid
+            parent = psutil.Process(pid).parent()
+            if fork:  # forked by the pool's zygote, not started by this process
+                assert parent.pid == pool.zygotes.current.proc.pid
+                assert "esus_runbook.batch.zygote" in parent.cmdline()
+            else:
+                assert parent.pid == psutil.Process().pid
+        finally:
+            kernels.close()
+            pool.close()
+        assert _gone(pid)
+        if fork:
+            assert pool.zygotes.current is None
+    old, new = seen[False], seen[True]
+    assert new == old, {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+    assert "site_id" in new["user"] and "deixado" not in new["user"]
+    assert "DEIXADO" not in new["env"] and new["stdin"] == "pipe"
+    assert new["sigint"] and new["ppid_is_parent"] and new["sid"] and new["pandas"]
+    assert new["argv0"] == "ipykernel_launcher.py" and new["argv"] == ["-f"]
+
+
+def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_path):
+    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
+
+    hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
+    state = _notebook(tmp_path, "estado.ipynb", STATE)
+    pool = KernelPool("esus-runbook", "timeout", str(tmp_path), spare=0)
+    kernels = SiteKernels(pool)
+    try:
+        ex, nb = _run(tmp_path, kernels, hang, timeout=4)
+        assert ex.timed_out and "tempo limite de 4 s" in ex.error
+        assert nb is not None  # the executed copy shows where it stopped
+        assert _gone(ex.kernel_pid) and kernels.kernel is None
+        zygote = pool.zygotes.current
+        assert zygote is not None and zygote.alive()  # the zygote outlives its kernels
+        ex2, nb = _run(tmp_path, kernels, state)
+        assert ex2.error is None and ex2.kernel_pid != ex.kernel_pid
+        assert pool.zygotes.current is zygote and "site_id" in _printed(nb)["user"]
+        # an idle zygote is ended (Dask workers) only once none of its kernels runs
+        assert not pool.zygotes.close_if_idle() and zygote.alive()
+        kernels.close()
+        assert pool.zygotes.close_if_idle() and pool.zygotes.current is None
+        assert _gone(zygote.proc.pid)
+    finally:
+        kernels.close()
+        pool.close()
+
+
+def test_a_cancelled_run_kills_forked_kernels(tmp_path):
+    import threading
+    import time
+
+    from esus_runbook.batch.kernels import WATCHER
+    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
+
+    hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
+    pool = KernelPool("esus-runbook", "cancelar", str(tmp_path), spare=1, budget=2)
+    kernels = SiteKernels(pool)
+    def cancel_once_it_hangs():
+        while kernels.kernel is None or kernels.kernel.notebooks == 0:
+            time.sleep(0.1)
+        time.sleep(2)  # in the notebook's sleep by now
+        WATCHER.cancel("cancelar")
+
+    try:
+        canceller = threading.Thread(target=cancel_once_it_hangs, daemon=True)
+        canceller.start()
+        ex, _ = _run(tmp_path, kernels, hang, timeout=None, run_key="cancelar")
+        canceller.join()
+        assert ex.interrupted and not (tmp_path / "out-trava.ipynb").exists()
+        assert ex.kernel_pid is not None and _gone(ex.kernel_pid)
+        spare = pool._ready[0].pid if pool._ready else None
+        assert spare is None or _gone(spare)  # the waiting spare too
+    finally:
+        kernels.close()
+        pool.close()
+        WATCHER.forget("cancelar")
+
+
+HOLDER = r"""
+import sys, time
+from esus_runbook.batch.site_engine import KernelPool
+pool = KernelPool("esus-runbook", "k9", sys.argv[1], spare=1, budget=2)
+kernel = pool.acquire()
+kernel.client(120)
+while len(pool._ready) < 1:
+    time.sleep(0.1)
+print(pool.zygotes.current.proc.pid, kernel.pid, pool._ready[0].pid, flush=True)
+time.sleep(3600)
+"""
+
+
+def test_kill_9_of_the_batch_process_ends_the_zygote_and_its_kernels(tmp_path):
+    """Nobody cleans up after ``kill -9``: the zygote sees its stdin close and exits, and
+    every kernel it forked (busy or spare) sees its parent go and exits."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in proc.stdout.readline().split()]
+        assert len(pids) == 3, pids
+        assert not any(_gone(p, within=0.5) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert all(_gone(p) for p in pids)
+
+
+def test_split_launcher_only_takes_ipykernel_command_lines():
+    from esus_runbook.batch.site_engine import split_launcher
+
+    assert split_launcher(["/py", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f",
+                           "c.json", "--x=1"]) == (["/py", "-Xfrozen_modules=off"],
+                                                   ["-f", "c.json", "--x=1"])
+    assert split_launcher(["/usr/bin/R", "--slave", "-e", "IRkernel::main()", "c.json"]) is None

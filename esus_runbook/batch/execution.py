@@ -51,14 +51,46 @@ def register_site_engine() -> str:
         if _REGISTERED:
             return SITE_ENGINE
         from papermill.clientwrap import PapermillNotebookClient
-        from papermill.engines import NBClientEngine, papermill_engines
+        from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
         from papermill.log import logger
         from papermill.utils import remove_args
+
+        class SiteNotebookManager(NotebookExecutionManager):
+            """papermill's bookkeeping without its intermediate writes: papermill saves
+            the whole notebook (serialised and schema-validated) before and after every
+            cell; here it is written once — by papermill at the end, or, when the
+            notebook did not run to the end (error, timeout, dead kernel), by
+            :meth:`notebook_complete` with the cells that ran."""
+
+            failed = False
+
+            def save(self, **kwargs):
+                if self.failed:
+                    super().save(**kwargs)
 
         class SiteEngine(NBClientEngine):
             """papermill's nbclient engine, with the kernel given as ``site_kernel``: before
             the first cell the namespace is reset (``warmup.fresh_start``); after the last,
             the kernel keeps running for the site's next notebook."""
+
+            @classmethod
+            def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                                 log_output=False, autosave_cell_every=30, **kwargs):
+                # Engine.execute_notebook, with the manager above
+                nb_man = SiteNotebookManager(nb, output_path=output_path,
+                                             progress_bar=progress_bar, log_output=log_output,
+                                             autosave_cell_every=autosave_cell_every)
+                nb_man.notebook_start()
+                try:
+                    cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                                 **kwargs)
+                except BaseException:
+                    nb_man.failed = True
+                    raise
+                finally:
+                    nb_man.cleanup_pbar()
+                    nb_man.notebook_complete()
+                return nb_man.nb
 
             @classmethod
             def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,

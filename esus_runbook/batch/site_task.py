@@ -210,9 +210,9 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             return None
         error = ex.error
         if error is None and stage != REPORT:
-            if kernels is not None:  # in the site's kernel; what it could not draw, here
-                kernels.draw_charts(result_path)
-            draw_charts(result_path)  # a cache hit when the kernel drew them
+            # in the site's kernel; what it could not draw, here
+            if kernels is None or not kernels.draw_charts(result_path):
+                draw_charts(result_path)
         if stage == REPORT:
             if error is None and not (site_dir / "relatorio.html").exists():
                 error = "o notebook terminou sem gravar relatorio.html"
