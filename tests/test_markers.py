@@ -222,8 +222,13 @@ def cases(modules: dict[str, Module]) -> list[Case]:
     return out
 
 
-def test_the_source_reader_sees_the_suite(modules):
-    found = {t.nodeid: t for t in cases(modules)}
+@pytest.fixture(scope="module")
+def suite(modules) -> list[Case]:
+    return cases(modules)
+
+
+def test_the_source_reader_sees_the_suite(suite):
+    found = {t.nodeid: t for t in suite}
     assert len(found) > 400
     # markers from each place: module, decorator, alias of a decorator, fixture
     assert "notebooks" in found["tests/test_batch.py::test_demo_run_folder_layout"].markers
@@ -234,16 +239,16 @@ def test_the_source_reader_sees_the_suite(modules):
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_what_a_test_needs_is_marked(modules, tier):
-    missing = [t.nodeid for t in cases(modules)
+def test_what_a_test_needs_is_marked(suite, tier):
+    missing = [t.nodeid for t in suite
                if t.words & NEEDS[tier] and tier not in t.markers]
     assert not missing, f"needs '{tier}' but is not marked: {missing}"
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_a_marked_test_needs_its_tier(modules, tier):
+def test_a_marked_test_needs_its_tier(suite, tier):
     idle = []
-    for t in cases(modules):
+    for t in suite:
         reasons = t.words & NEEDS[tier]
         if tier == "notebooks":
             reasons |= t.strings & MAY_RUN_NOTEBOOKS
@@ -252,8 +257,8 @@ def test_a_marked_test_needs_its_tier(modules, tier):
     assert not idle, f"marked '{tier}' without needing it (move to the fast tier): {idle}"
 
 
-def test_pending_lies_are_still_there(modules):
+def test_pending_lies_are_still_there(suite):
     """An entry of PENDING that was fixed must leave the list (so it cannot hide a new lie)."""
-    found = {t.nodeid: t for t in cases(modules)}
+    found = {t.nodeid: t for t in suite}
     fixed = [key for key in PENDING if key[1] not in found or key[0] not in found[key[1]].markers]
     assert not fixed, f"fixed, remove from PENDING: {fixed}"
