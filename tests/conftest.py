@@ -46,6 +46,33 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def cli_main(capfd, monkeypatch):
+    """``esus-runbook ARGS`` called in this process (``cli.main``), answered like
+    :func:`run_cli`: exit code, stdout and stderr. For the many rows of one behaviour (a
+    refusal, a report) where a new interpreter per row only adds its start-up; an exception
+    that escapes ``main`` fails the test, as a traceback would. Keep at least one
+    :func:`run_cli` per behaviour class, so a real process still shows it (exit code, no
+    traceback)."""
+    from esus_runbook.cli import main
+
+    def call(*args, env: dict | None = None, cwd: Path | None = None):
+        capfd.readouterr()
+        with monkeypatch.context() as patch:
+            for key, value in (env or {}).items():
+                patch.setenv(key, value)
+            patch.chdir(cwd or ROOT)
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["esus-runbook", *map(str, args)], int(code), out,
+                                           err)
+
+    return call
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory, demo_simulator) -> Path:
     """The demo inventory executed once with papermill (the same as `make demo`, with the
@@ -66,16 +93,34 @@ def demo_env() -> dict[str, str]:
     return read_env_file(EXAMPLES / "demo.env")
 
 
-# A test's markers follow from what it needs: whatever uses one of these fixtures gets the
-# marker, so `-m "not notebooks and not browser and not postgres"` is an honest fast tier.
-_MARKER_OF_FIXTURE = {"demo_run": "notebooks", "demo_simulator": "notebooks",
-                      "postgres": "postgres", "pec_db": "postgres", "browser": "browser"}
+# A test's markers follow from what it needs: whatever uses one of these fixtures, directly
+# or through another fixture, gets the marker, so `-m "not notebooks and not browser and not
+# postgres"` is an honest fast tier (docs/testes.md). tests/test_markers.py checks the rest
+# (what a test does in its body) statically.
+MARKER_OF_FIXTURE = {"demo_run": "notebooks", "demo_simulator": "notebooks",
+                     "postgres": "postgres", "pec_db": "postgres", "browser": "browser",
+                     "sshd": "ssh", "pec_sshd": "ssh"}
+
+# Under pytest-xdist (`-n 2 --dist loadgroup`) the tests sharing one of these session servers
+# run on one worker: the demo simulator listens on the fixed ports 18080/18081 (two workers
+# would clash), and the demo batch, PostgreSQL and the sshd start once instead of once per
+# worker. A test needing several goes with the first of this order (the demo must never be on
+# two workers; another sshd or PostgreSQL on a free port is only a cost). Without --dist
+# loadgroup the mark is inert.
+_GROUP_OF_FIXTURE = {"demo_simulator": "demo", "demo_run": "demo", "postgres": "postgres",
+                     "pec_db": "postgres", "sshd": "sshd", "pec_sshd": "sshd"}
+_GROUP_ORDER = ("demo", "postgres", "sshd")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        for fixture in set(getattr(item, "fixturenames", ())) & _MARKER_OF_FIXTURE.keys():
-            item.add_marker(_MARKER_OF_FIXTURE[fixture])
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture in fixtures & MARKER_OF_FIXTURE.keys():
+            item.add_marker(MARKER_OF_FIXTURE[fixture])
+        groups = {_GROUP_OF_FIXTURE[f] for f in fixtures & _GROUP_OF_FIXTURE.keys()}
+        group = next((g for g in _GROUP_ORDER if g in groups), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def run_folders(out: Path) -> list[Path]:

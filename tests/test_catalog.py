@@ -217,12 +217,14 @@ def test_dossier_evidence_comes_from_the_result(tmp_path):
     conn.close()
 
 
-def test_cli_dossier_errors_are_one_line(tmp_path, cli):
-    proc = cli("dossie", "ubs-a", "--execucoes", tmp_path)
+def test_cli_dossier_errors_are_one_line(tmp_path, cli, cli_main):
+    proc = cli("dossie", "ubs-a", "--execucoes", tmp_path)  # one refusal in a real process
     assert proc.returncode == 2 and "catalogo importar" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
     run = write_run_folder(tmp_path, "20260910-100000-ab12", T0,
                            [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    cli = cli_main  # the rest in this process: same exit codes and messages
     proc = cli("catalogo", "importar", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "1 execução(ões), 1 site(s)" in proc.stdout
@@ -316,10 +318,10 @@ def test_csv_cells_cannot_be_formulas(tmp_path):
     conn.close()
 
 
-def test_cli_painel_writes_html_and_csv(tmp_path, cli):
+def test_cli_painel_writes_html_and_csv(tmp_path, cli, cli_main):
     base = tmp_path / "execucoes"
     three_batches(base)
-    assert cli("catalogo", "importar", base).returncode == 0
+    assert cli_main("catalogo", "importar", base).returncode == 0
     proc = cli("painel", "--execucoes", base, "--parado-dias", "7")
     assert proc.returncode == 0, proc.stderr
     assert (base / "painel.html").exists()
@@ -403,7 +405,8 @@ def test_dossier_pdf_and_pages_render(tmp_path, cli, browser):
     page.close()
 
 
-def test_cli_input_errors_leave_nothing(tmp_path, cli):
+def test_cli_input_errors_leave_nothing(tmp_path, cli_main):
+    cli = cli_main  # refusals in a real process: test_cli_dossier_errors_are_one_line
     empty = tmp_path / "vazia"
     empty.mkdir()
     proc = cli("catalogo", "importar", empty)

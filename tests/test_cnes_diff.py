@@ -325,7 +325,7 @@ def test_json_document_and_html(tmp_path):
     assert not [n for n in names if n and n in text]
 
 
-def test_cli_exit_codes_outputs_and_refusals(tmp_path):
+def test_cli_exit_codes_outputs_and_refusals(tmp_path, cli_main):
     old, new, expected = _pair(tmp_path, Changes(professionals_removed=2, units_added=1))
     j, h = tmp_path / "d.json", tmp_path / "d.html"
     proc = run_cli("xml", "diff", old, new, "--json", j, "--html", h)
@@ -340,21 +340,21 @@ def test_cli_exit_codes_outputs_and_refusals(tmp_path):
     sub = tmp_path / "x"
     sub.mkdir()
     a2, b2, _ = _pair(sub, Changes(professionals_added=2, teams_added=1))
-    proc = run_cli("xml", "diff", a2, b2)
+    proc = cli_main("xml", "diff", a2, b2)  # the other calls in this process
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nada exige atenção" in proc.stdout
     # refused files: exit 2, one pt-BR line naming the file, no traceback, no output
     hostile = tmp_path / "hostil.xml"
     hostile.write_bytes(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')
     out = tmp_path / "nao.json"
-    for args, name in (((old, hostile), "hostil.xml"), ((tmp_path / "sumiu.zip", new),
-                                                        "sumiu.zip")):
-        proc = run_cli("xml", "diff", *args, "--json", out)
+    for run, args, name in ((run_cli, (old, hostile), "hostil.xml"),
+                            (cli_main, (tmp_path / "sumiu.zip", new), "sumiu.zip")):
+        proc = run("xml", "diff", *args, "--json", out)
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in proc.stderr
         assert not out.exists()
-    proc = run_cli("xml", "diff", old)
+    proc = cli_main("xml", "diff", old)
     assert proc.returncode == 2 and "faltam os argumentos" in proc.stderr
 
 

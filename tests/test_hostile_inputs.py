@@ -1,11 +1,16 @@
 """Hostile inputs (issue 12): one row per case, so none of them can come back.
 
-Each site-file row is run the way a user would (``esus-runbook run SITE --out DIR`` in a
-separate process) and asserts: exit code 2, the pt-BR message naming the file and the key,
-one line, no traceback, no English from the YAML parser, no run folder created; for a secret
-placed where it does not belong, that neither the value, its plain sha256, nor any
-8-character piece of it is in the message or in any file under the output folder. The other
-rows check the same properties on the CLI commands, the stages and the files they write.
+Each site-file row is run as ``esus-runbook run SITE --out DIR`` and asserts: exit code 2,
+the pt-BR message naming the file and the key, one line, no traceback, no English from the
+YAML parser, no run folder created; for a secret placed where it does not belong, that
+neither the value, its plain sha256, nor any 8-character piece of it is in the message or in
+any file under the output folder. The other rows check the same properties on the CLI
+commands, the stages and the files they write.
+
+The rows call the CLI's ``main`` in this process (``cli_main``: the same exit code and
+output, no interpreter start-up per row); the rows a fresh interpreter could answer
+differently (deep nesting, huge integers, a 50 MB file, a FIFO that could block) and one row
+of each command run in a separate process, the way a user would (``run_cli``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from .conftest import EXAMPLES, require_tool, run_cli
 from .test_leaks import secret_needles
 
 SECRET = "Segr3d0-Hostil-7731"
+# site-file rows also run in a separate process: the first (a secret in a URL) and those where
+# the interpreter's own limits (recursion, integer digits) are what the refusal is about
+REAL_PROCESS_ROWS = {"db_url_query_password", "int_5000_digits", "nesting_500_block",
+                     "nesting_600_flow", "not_a_site_file"}
 BASE = 'site_id: ubs-x\nnome: UBS X\nmunicipio_ibge: "2927408"\n'
 PROBES = Path(__file__).parent / "data" / "probes"
 
@@ -157,14 +166,15 @@ def assert_no_leak(secret: str, texts: list[str], files: list[Path]) -> None:
 
 
 @pytest.mark.parametrize("case,text,key,words,secret", SITE_ROWS, ids=[r[0] for r in SITE_ROWS])
-def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, case, text, key,
-                                                                 words, secret):
+def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, cli_main, case,
+                                                                 text, key, words, secret):
     (tmp_path / "entrada").mkdir()
     site = tmp_path / "entrada" / "site.yaml"
     site.write_text(text, encoding="utf-8")
     out, cwd = tmp_path / "execucoes", tmp_path / "cwd"
     cwd.mkdir()
-    proc = run_cli("run", site, "--out", out, cwd=cwd)
+    proc = (run_cli if case in REAL_PROCESS_ROWS else cli_main)("run", site, "--out", out,
+                                                                 cwd=cwd)
     assert_refused(proc, words, str(site) + (f":{key}" if key else ""))
     assert len(proc.stderr.strip().splitlines()) == 1
     assert len(proc.stderr) < 1000, "a mensagem não repete o conteúdo do arquivo"
@@ -185,9 +195,10 @@ def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, case,
      ["--db-url", "postgresql://"]),
 ], ids=["pec_password", "pec_scheme", "db_query_password", "db_userinfo_password",
         "db_scheme"])
-def test_verify_install_uses_the_same_url_rules(tmp_path, args, words):
+def test_verify_install_uses_the_same_url_rules(tmp_path, cli_main, args, words):
     report = tmp_path / "v.json"
-    proc = run_cli("verify-install", *args, "--json", report)
+    runner = run_cli if args[1].startswith("http://admin:") else cli_main  # one real process
+    proc = runner("verify-install", *args, "--json", report)
     assert_refused(proc, *words)
     assert not report.exists()
     assert_no_leak(SECRET, [proc.stdout, proc.stderr], [])
@@ -206,45 +217,45 @@ def test_huge_yaml_is_refused_without_parsing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_thousands_of_unknown_keys_get_a_short_answer(tmp_path):
+def test_thousands_of_unknown_keys_get_a_short_answer(tmp_path, cli_main):
     site = tmp_path / "chaves.yaml"
     site.write_text(BASE + "".join(f"chave_{i}: 1\n" for i in range(5000)))
-    proc = run_cli("run", site, "--out", tmp_path / "out")
+    proc = cli_main("run", site, "--out", tmp_path / "out")
     assert_refused(proc, "chave desconhecida", "e mais 4980 chaves desconhecidas")
     assert len(proc.stderr.splitlines()) == 21
     assert not (tmp_path / "out").exists()
 
 
-def test_inventory_size_and_problem_count_are_bounded(tmp_path):
+def test_inventory_size_and_problem_count_are_bounded(tmp_path, cli_main):
     (tmp_path / "a.yaml").write_text(BASE)
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text("sites:\n" + "  - a.yaml\n" * 5001)
-    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("run", inventory, "--out", tmp_path / "out")
     assert_refused(proc, "5001 sites (limite 5000)")
     inventory.write_text("sites:\n" + "".join(f"  - {{site_id: s{i}, nome: S}}\n"
                                                for i in range(300)))
-    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("run", inventory, "--out", tmp_path / "out")
     assert_refused(proc, "municipio_ibge", "e mais 200 problemas")
     assert len(proc.stderr.splitlines()) == 101
     assert not (tmp_path / "out").exists()
 
 
-def test_symlink_loop_is_refused(tmp_path):
+def test_symlink_loop_is_refused(tmp_path, cli_main):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.symlink_to(b)
     b.symlink_to(a)
-    proc = run_cli("run", a, "--out", tmp_path / "out")
+    proc = cli_main("run", a, "--out", tmp_path / "out")
     assert_refused(proc, "link simbólico em ciclo", str(a))
     assert not (tmp_path / "out").exists()
 
 
-def test_symlink_loop_inside_an_inventory_or_a_site_path(tmp_path):
+def test_symlink_loop_inside_an_inventory_or_a_site_path(tmp_path, cli_main):
     a, b = tmp_path / "a", tmp_path / "b"
     a.symlink_to(b)
     b.symlink_to(a)
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text("sites:\n  - a\n")
-    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("run", inventory, "--out", tmp_path / "out")
     assert_refused(proc, "link simbólico em ciclo", str(a))
     assert not (tmp_path / "out").exists()
     site = tmp_path / "s.yaml"
@@ -275,20 +286,20 @@ def test_fifo_as_secret_file_does_not_block_the_stage(tmp_path):
     assert cc.status.value == "falha" and "não é um arquivo comum" in cc.remedy
 
 
-def test_inventory_listing_a_system_file_never_echoes_it(tmp_path):
+def test_inventory_listing_a_system_file_never_echoes_it(tmp_path, cli_main):
     secret_file = tmp_path / "shadow"
     secret_file.write_text(f"root:{SECRET}:19000:0:99999:7:::\ndaemon: {SECRET}x\n"
                            f"bin: {SECRET}y\n")
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text(f"sites:\n  - {secret_file}\n")
-    proc = run_cli("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("run", inventory, "--out", tmp_path / "out")
     assert_refused(proc, "não é um arquivo de site", str(secret_file))
     assert "chave desconhecida" not in proc.stderr
     assert_no_leak(SECRET, [proc.stderr, proc.stdout], [])
 
 
-def test_run_refuses_an_inventory_of_several_sites(tmp_path):
-    proc = run_cli("run", EXAMPLES / "inventario.yaml", "--out", tmp_path / "out")
+def test_run_refuses_an_inventory_of_several_sites(tmp_path, cli_main):
+    proc = cli_main("run", EXAMPLES / "inventario.yaml", "--out", tmp_path / "out")
     assert_refused(proc, "3 sites", "esus-runbook batch")
     assert not (tmp_path / "out").exists()
 

@@ -26,7 +26,8 @@ from esus_runbook.sites import load_site
 from .conftest import ROOT, run_cli
 from .pec_import import create_schema, import_xml
 
-pytestmark = pytest.mark.postgres
+# `postgres` comes from the fixtures (conftest.py): the tests without a database (input
+# refusals, a refused connection, the stage without db_url) are in the fast tier.
 
 SPEC = synth.Spec(professionals=120, seed=15, cnes=("2386224",), inactive_teams=1)
 CPF_MASK = re.compile(r"\*\*\*\.\d{3}\.\d{3}-\*\*")

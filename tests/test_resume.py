@@ -23,7 +23,7 @@ from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch, w
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
 
-pytestmark = pytest.mark.notebooks
+# `notebooks` from the demo_run fixture or marked below; the fingerprint tests run no kernel.
 
 
 def _results(run: Path) -> list[Path]:
@@ -153,6 +153,7 @@ def _copy_site(tmp_path: Path, name: str = "ubs-centro.yaml") -> Path:
     return folder / "sites" / name
 
 
+@pytest.mark.notebooks
 def test_resume_reuses_unchanged_stages_and_reruns_changed_ones(tmp_path):
     site_file = _copy_site(tmp_path)
     out = tmp_path / "out"
@@ -191,6 +192,7 @@ def test_resume_reuses_unchanged_stages_and_reruns_changed_ones(tmp_path):
     assert (run / "ubs-centro" / "cenario.json").stat().st_mtime_ns == before["cenario.json"]
 
 
+@pytest.mark.notebooks
 def test_resume_refusals(tmp_path, cli):
     site_file = _copy_site(tmp_path)
     out = tmp_path / "out"

@@ -60,19 +60,20 @@ def test_probe_files_follow_the_probe_schema(probe: Path):
     assert schemas.errors("probe", json.loads(probe.read_text(encoding="utf-8"))) == []
 
 
-def test_xml_audit_and_diff_outputs_follow_their_schemas(tmp_path: Path):
+def test_xml_audit_and_diff_outputs_follow_their_schemas(tmp_path: Path, cli_main):
+    """What the commands write (in this process: the files are the subject here)."""
     new, old = EXAMPLES / "xml/XmlParaESUS31_292740.zip", \
         EXAMPLES / "xml/XmlParaESUS31_292740-anterior.zip"
     bad = EXAMPLES / "xml/XmlParaESUS31_292740-com-problemas.zip"
     for xml in (new, bad):
         out = tmp_path / f"{xml.stem}.json"
-        proc = run_cli("xml", "audit", xml, "--json", out)
+        proc = cli_main("xml", "audit", xml, "--json", out)
         assert proc.returncode in (0, 1), proc.stderr
         data = json.loads(out.read_text(encoding="utf-8"))
         assert schemas.errors("xml-audit", data) == []
     assert data["findings"]  # the file with problems exercises the findings' schema
     out = tmp_path / "diff.json"
-    proc = run_cli("xml", "diff", old, new, "--json", out)
+    proc = cli_main("xml", "diff", old, new, "--json", out)
     assert proc.returncode in (0, 1), proc.stderr
     diff = json.loads(out.read_text(encoding="utf-8"))
     assert diff["changes"] and schemas.errors("xml-diff", diff) == []
@@ -100,8 +101,8 @@ def test_demo_run_outputs_follow_their_schemas(demo_run: Path):
             assert schemas.errors("stage-result", data) == [], (site_dir.name, stage)
 
 
-def test_check_command_validates_without_running(tmp_path: Path):
-    ok = run_cli("check", EXAMPLES / "inventario.yaml")
+def test_check_command_validates_without_running(tmp_path: Path, cli_main):
+    ok = cli_main("check", EXAMPLES / "inventario.yaml")  # the refusal below: a real process
     assert ok.returncode == 0 and "3 site(s) válido(s)" in ok.stdout
     bad = tmp_path / "site.yaml"
     bad.write_text("site_id: Ubs X\nnome: a\nmunicipio_ibge: '2927408'\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from esus_runbook.ssh.tunnel import Tunnel, needs_tunnel, through
 from esus_runbook.stages import StageContext
 from tests.pec_server_fixture import VERSION
 
-pytestmark = pytest.mark.postgres
+# `postgres` and `ssh` come from the fixtures (conftest.py).
 
 
 def _refused(port: int) -> bool:

@@ -13,8 +13,6 @@ from esus_runbook.stages import NOTEBOOKS
 from .batch_procs import KernelSampler, only_run, start_batch
 from .test_batch import _notebooks_with, one_site
 
-pytestmark = pytest.mark.notebooks
-
 
 def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600):
     nbdir = _notebooks_with(tmp_path, replace)
@@ -31,6 +29,7 @@ def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600)
     return proc.returncode, stderr, run, timings, seconds, sampler
 
 
+@pytest.mark.notebooks
 def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
     rc, stderr, run, timings, seconds, sampler = _run(
         tmp_path, {NOTEBOOKS["instalacao"]: "hangs"}, "--timeout", "6", "--retries", "2")
@@ -55,6 +54,7 @@ def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
     assert sampler.alive() == []
 
 
+@pytest.mark.notebooks
 def test_crashed_stage_is_retried(tmp_path):
     rc, stderr, run, timings, _, _ = _run(
         tmp_path, {NOTEBOOKS["download"]: "flaky"}, "--retries", "1")
@@ -66,6 +66,7 @@ def test_crashed_stage_is_retried(tmp_path):
     assert "etapa=download tentativa 1 com erro" in log and "falha passageira" in log
 
 
+@pytest.mark.notebooks
 def test_without_retries_a_crash_stays_erro(tmp_path):
     rc, stderr, run, timings, _, _ = _run(tmp_path, {NOTEBOOKS["download"]: "flaky"})
     assert rc == 1, stderr
