@@ -18,7 +18,6 @@ from .conftest import EXAMPLES, ROOT, run_folders
 from .conftest import NOTEBOOKS as NB_DIR
 
 FIXTURES = Path(__file__).parent / "notebooks"
-pytestmark = pytest.mark.notebooks
 
 
 def tree_digest(folder: Path) -> str:
@@ -30,6 +29,7 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+@pytest.mark.notebooks
 def test_demo_run_folder_layout(demo_run: Path):
     rollup = pd.read_csv(demo_run / "rollup.csv", dtype=str)
     assert {"site_id", "stage", "status"} <= set(rollup.columns)
@@ -59,6 +59,7 @@ def test_demo_run_folder_layout(demo_run: Path):
     assert "etapa=cenario" in log
 
 
+@pytest.mark.notebooks
 def test_demo_outcomes_differ(demo_run: Path):
     status = json.loads((demo_run / "rollup.json").read_text())["site_status"]
     assert len(set(status.values())) >= 2, status
@@ -79,6 +80,7 @@ def one_site(tmp_path: Path) -> Path:
     return site
 
 
+@pytest.mark.notebooks
 def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
                                        NOTEBOOKS["contra_chave"]: "forgets_result"})
@@ -99,6 +101,7 @@ def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
     assert "falha proposital" in (run / "run.log").read_text()
 
 
+@pytest.mark.notebooks
 def test_new_run_never_touches_older_runs(tmp_path, cli):
     out = tmp_path / "out"
     site = one_site(tmp_path)
@@ -110,6 +113,7 @@ def test_new_run_never_touches_older_runs(tmp_path, cli):
     assert tree_digest(first) == before
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("nb_name", sorted(NOTEBOOKS.values()))
 def test_every_notebook_declares_its_parameters(nb_name):
     import papermill as pm

@@ -9,6 +9,7 @@ import os
 import shutil
 
 import nbformat
+import pytest
 
 from esus_runbook import lab
 
@@ -47,6 +48,7 @@ def test_lab_rejects_bad_arguments_in_one_line(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.notebooks  # starts a JupyterLab server
 def test_lab_command_serves_the_site_notebooks_on_localhost(tmp_path):
     shutil.copytree(EXAMPLES / "sites", tmp_path / "sites")
     site = tmp_path / "sites" / "ubs-centro.yaml"
@@ -68,6 +70,7 @@ def test_lab_command_serves_the_site_notebooks_on_localhost(tmp_path):
     assert "Sites: ubs-centro" in out and lab.token in out
 
 
+@pytest.mark.notebooks  # starts a JupyterLab server
 def test_lab_without_argument_opens_the_notebooks_folder(tmp_path):
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
     with lab_cli(tmp=tmp_path, env={"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")},
@@ -79,6 +82,7 @@ def test_lab_without_argument_opens_the_notebooks_folder(tmp_path):
                                                                  "07_relatorio.ipynb"}
 
 
+@pytest.mark.notebooks  # starts a JupyterLab server
 def test_killed_lab_leaves_no_server_behind(tmp_path):
     """Even a SIGKILLed `esus-runbook lab` (no cleanup possible) takes JupyterLab along."""
     import signal

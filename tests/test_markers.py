@@ -25,7 +25,7 @@ TIERS = ("notebooks", "postgres", "browser")
 # What in a test's code (names, attributes, imported modules) needs a tier.
 NEEDS = {
     "notebooks": {"execute_notebook", "papermill", "nbclient", "NotebookClient",
-                  "KernelManager", "lab_cli", "jupyter_env", "DaskCluster", "start_batch",
+                  "KernelManager", "KernelPool", "lab_cli", "jupyter_env", "DaskCluster", "start_batch",
                   "KernelSampler", "demo_run", "demo_simulator"},
     "postgres": {"psycopg", "postgres", "pec_db"},
     "browser": {"playwright", "sync_playwright", "browser"},
@@ -35,16 +35,7 @@ NEEDS = {
 MAY_RUN_NOTEBOOKS = {"batch", "run", "lab"}
 
 # Known lies in files other work is changing now, each with the fix; empty this as they land.
-PENDING = {
-    ("postgres", "tests/test_pec.py::test_database_refused"):
-        "needs psycopg (installed by the extra) but no server: drop @pytestmark_pg",
-    ("notebooks", "tests/test_batch.py::test_inspect_lists_parameters"):
-        "papermill's inspection reads the file, no kernel: mark the other tests, not the module",
-    ("notebooks", "tests/test_batch.py::test_notebooks_are_committed_clean"):
-        "reads the .ipynb files: mark the other tests, not the module",
-    ("notebooks", "tests/test_site_engine.py::test_the_warm_up_modules_exist"):
-        "imports modules: mark the other tests, not the module",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 @dataclass
@@ -55,6 +46,7 @@ class Module:
     fixtures: dict[str, ast.FunctionDef] = field(default_factory=dict)
     imported: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, name)
     marks: dict[str, set[str]] = field(default_factory=dict)  # module-level `x = pytest.mark.y`
+    scripts: dict[str, ast.Module] = field(default_factory=dict)  # `X = """python code"""`
 
 
 def _mark_names(node: ast.AST, aliases: dict[str, set[str]]) -> set[str]:
@@ -93,6 +85,11 @@ def load(path: Path) -> Module:
             names = _mark_names(node.value, mod.marks)
             if names:
                 mod.marks[node.targets[0].id] = names
+            elif isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                try:  # a script a test runs in a subprocess: what it uses counts too
+                    mod.scripts[node.targets[0].id] = ast.parse(node.value.value)
+                except SyntaxError:
+                    pass
         elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             for alias in node.names:
                 mod.imported[alias.asname or alias.name] = (node.module, alias.name)
@@ -169,6 +166,7 @@ def code_words(modules: dict[str, Module], mod: Module, fn: ast.FunctionDef,
         seen.add(id(node))
         found, text, calls = _words(node)
         words |= found
+        todo += [(m, m.scripts[name]) for name in found & m.scripts.keys()]
         strings |= text
         for call in calls:
             if call in m.functions:

@@ -185,7 +185,6 @@ def test_missing_config_table(http_server, postgres, pec_db):
     assert by_id(r)["DB_CONFIG"].status is Status.FALHA
 
 
-@pytestmark_pg
 def test_database_refused(http_server, closed_url):
     srv = http_server(pec=PecConfig())
     port = closed_url.rsplit(":", 1)[1]

@@ -18,7 +18,6 @@ from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with, one_site
 
-pytestmark = pytest.mark.notebooks
 SITE = "sms-centralizado"  # the site one_site() copies
 
 
@@ -64,6 +63,7 @@ def _kernels_per_site(run: Path) -> dict[str, int]:
     return {sid: len(p) for sid, p in pids.items()}
 
 
+@pytest.mark.notebooks
 def test_both_engines_give_the_same_demo_results(tmp_path, demo_run):
     """demo_run uses the default engine (one kernel per site)."""
     old = _batch(tmp_path / "old", "--kernel-por-notebook")
@@ -81,6 +81,7 @@ def test_both_engines_give_the_same_demo_results(tmp_path, demo_run):
     assert json.loads((old / "run.json").read_text())["options"]["kernel_per"] == "notebook"
 
 
+@pytest.mark.notebooks
 def test_both_engines_give_the_same_failing_results(tmp_path, demo_simulator):
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
                                        NOTEBOOKS["contra_chave"]: "forgets_result"})
@@ -119,6 +120,7 @@ def crashing_site(tmp_path_factory) -> Path:
     return only_run(out)
 
 
+@pytest.mark.notebooks
 def test_each_notebook_starts_with_a_clean_namespace(crashing_site):
     site = crashing_site / SITE
     seen = json.loads((site / ".inicio-03.json").read_text())
@@ -135,6 +137,7 @@ def test_each_notebook_starts_with_a_clean_namespace(crashing_site):
     assert [c[1] for c in _cells(site / NOTEBOOKS["download"])] == [1, 2, 3, 4]
 
 
+@pytest.mark.notebooks
 def test_kernel_death_marks_the_stage_erro_and_the_next_stages_run(crashing_site):
     site = crashing_site / SITE
     inst = json.loads((site / "instalacao.json").read_text())
@@ -151,6 +154,7 @@ def test_kernel_death_marks_the_stage_erro_and_the_next_stages_run(crashing_site
     assert "morreu" in (crashing_site / "run.log").read_text()
 
 
+@pytest.mark.notebooks
 def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
     site_file = one_site(tmp_path)
@@ -256,6 +260,7 @@ def _gone(pid: int, within: float = 15.0) -> bool:
     return False
 
 
+@pytest.mark.notebooks
 def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     """A kernel forked from the zygote has what a kernel started as a new interpreter has
     (environment, sys.path, argv, SIGINT handler, stdin, a session of its own, the kernel's
@@ -298,6 +303,7 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     assert new["argv0"] == "ipykernel_launcher.py" and new["argv"] == ["-f"]
 
 
+@pytest.mark.notebooks
 def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_path):
     from esus_runbook.batch.site_engine import KernelPool, SiteKernels
 
@@ -325,6 +331,7 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
         pool.close()
 
 
+@pytest.mark.notebooks
 def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     import threading
     import time
@@ -369,6 +376,7 @@ time.sleep(3600)
 """
 
 
+@pytest.mark.notebooks
 def test_kill_9_of_the_batch_process_ends_the_zygote_and_its_kernels(tmp_path):
     """Nobody cleans up after ``kill -9``: the zygote sees its stdin close and exits, and
     every kernel it forked (busy or spare) sees its parent go and exits."""
