@@ -6,8 +6,6 @@ import ast
 import warnings
 from pathlib import Path
 
-import papermill as pm
-
 from .errors import InputError
 
 
@@ -18,6 +16,10 @@ def notebook_parameters(path: str | Path) -> dict[str, dict]:
     if not path.is_file():   # a folder, or a FIFO that would block the reader
         raise InputError("é uma pasta" if path.is_dir() else "não é um arquivo comum",
                          file=str(path), remedy="informe um arquivo .ipynb")
+    # Lazy: importing papermill costs 2.5-3.7 s (measured, `python -c "import papermill"`);
+    # a path refused above answers without it.
+    import papermill as pm
+
     try:
         with warnings.catch_warnings():   # papermill warns in English about the extension
             warnings.simplefilter("ignore")

@@ -23,6 +23,7 @@ from .. import stages
 from ..errors import InputError, Problem
 from ..results import STAGES
 from ..sites import Site
+from ..version import package_version
 from .options import BatchOptions
 
 HINTS = {
@@ -34,15 +35,6 @@ HINTS = {
 }
 PROBE_CODE = ("import importlib.metadata as m; import esus_runbook.notebook; "
               "print(m.version('esus-runbook'))")
-
-
-def package_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("esus-runbook")
-    except PackageNotFoundError:
-        return None
 
 
 def check_local(options: BatchOptions) -> None:

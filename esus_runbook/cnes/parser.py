@@ -286,6 +286,10 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         header, header_line = sniffed["header"], sniffed["header_line"]
         # (no remove_blank_text: libxml2 finds the line of an element beyond line 65535
         # from the whitespace around it; without it every such line would read 65535)
+        # libxml2's error log is per thread and outlives a parse: without clearing it, a
+        # kernel that audited a broken file before would describe this file's error with
+        # the earlier one (xmlerrors reads the first entry)
+        etree.clear_error_log()
         ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
         first = None       # first lotação read since the last professional ended

@@ -20,12 +20,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from ..version import package_version
 from . import diskspeed, linux, windows
 from ._parts import guarded, run_command, run_parallel
 
@@ -39,11 +39,8 @@ def _now_iso() -> str:
 
 
 def _tool() -> dict[str, Any]:
-    try:
-        v = version("esus-runbook")
-    except PackageNotFoundError:
-        v = None
-    return {"name": "esus-runbook", "version": v, "python": platform.python_version()}
+    return {"name": "esus-runbook", "version": package_version(),
+            "python": platform.python_version()}
 
 
 # --------------------------------------------------------------------------- parts
