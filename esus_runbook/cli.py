@@ -161,20 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts.workers = 1
         opts.one_site = True
     summary = run_batch(args.inventory, opts)
-    counts: dict[str, int] = {}
-    for status in summary.site_status.values():
-        counts[status] = counts.get(status, 0) + 1
-    resumo = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"Execução: {summary.run_dir}")
-    print(f"Consolidado: {summary.rollup_html}")
-    print(f"Sites: {len(summary.site_status)} ({resumo}) em {summary.seconds:.1f} s; "
-          f"notebooks: {summary.notebooks_executed} executados, "
-          f"{summary.notebooks_reused} reaproveitados")
-    if summary.interrupted:
-        from .commands import sh
-
-        print(f"Execução interrompida: retome com: esus-runbook batch {sh(args.inventory)} "
-              f"--resume {sh(summary.run_dir)}", file=sys.stderr)
+    out, err = summary.render(args.inventory)
+    print(out)
+    if err:
+        print(err, file=sys.stderr)
     return summary.exit_code
 
 

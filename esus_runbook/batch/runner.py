@@ -69,6 +69,22 @@ class BatchSummary:
     def rollup_html(self) -> Path:
         return self.run_dir / "rollup.html"
 
+    def render(self, inventory: str | os.PathLike) -> tuple[str, str]:
+        """The pt-BR lines ``run``/``batch`` print: (standard output, standard error — the
+        command that resumes an interrupted run, every value shell-quoted)."""
+        counts: dict[str, int] = {}
+        for status in self.site_status.values():
+            counts[status] = counts.get(status, 0) + 1
+        resumo = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        out = (f"Execução: {self.run_dir}\n"
+               f"Consolidado: {self.rollup_html}\n"
+               f"Sites: {len(self.site_status)} ({resumo}) em {self.seconds:.1f} s; "
+               f"notebooks: {self.notebooks_executed} executados, "
+               f"{self.notebooks_reused} reaproveitados")
+        err = (f"Execução interrompida: retome com: esus-runbook batch {sh(inventory)} "
+               f"--resume {sh(self.run_dir)}") if self.interrupted else ""
+        return out, err
+
 
 # ----------------------------------------------------------------------------- helpers
 def _versions(kernel_name: str) -> dict[str, Any]:
