@@ -82,12 +82,14 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def write_report(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` atomically; an OS error becomes a pt-BR InputError naming the file."""
+def write_report(path: str | os.PathLike, text: str, *, what: str = "",
+                 remedy: str = "confira o espaço livre e a permissão da pasta e tente de "
+                               "novo") -> Path:
+    """Write ``text`` atomically; an OS error becomes a pt-BR InputError naming the file
+    (``what``: the thing written, e.g. "a sondagem"; ``remedy``: what to do)."""
     try:
         write_text_atomic(path, text)
     except OSError as exc:
-        raise InputError(f"não foi possível gravar ({describe_os_error(exc)})",
-                         file=str(path), remedy="confira o espaço livre e a permissão da "
-                                                "pasta e tente de novo") from None
+        raise InputError(f"não foi possível gravar{' ' + what if what else ''} "
+                         f"({describe_os_error(exc)})", file=str(path), remedy=remedy) from None
     return Path(path)

@@ -270,8 +270,13 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def json_text(data: Any) -> str:
+    """The JSON text of every file this package writes (UTF-8, indented, newline-ended)."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    write_text_atomic(path, json_text(data))
 
 
 def check_output_path(path: str | os.PathLike, where: str) -> Path:

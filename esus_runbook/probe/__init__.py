@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import InputError, describe_os_error
-from ..results import write_json_atomic
+from ..outputs import write_report
+from ..results import json_text
 from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
 from .facts import PORTS, SCHEMA, collect
 from .loader import load_probe, normalize
@@ -31,12 +31,9 @@ from .summary import lines as summary_lines
 
 def write_probe(facts: dict[str, Any], path: str | os.PathLike) -> None:
     """Write a probe file atomically (a reader never sees half a file)."""
-    try:
-        write_json_atomic(path, facts)
-    except OSError as exc:
-        raise InputError(f"não foi possível gravar a sondagem ({describe_os_error(exc)})",
-                         file=str(path), remedy="escolha uma pasta em que este usuário possa "
-                         "gravar, ex.: --json ~/sondagem.json") from None
+    write_report(path, json_text(facts), what="a sondagem",
+                 remedy="escolha uma pasta em que este usuário possa gravar, ex.: "
+                        "--json ~/sondagem.json")
 
 
 __all__ = ["DISK_SPEED_DEFAULT_MB", "PORTS", "SCHEMA", "collect", "load_probe", "normalize",
