@@ -71,7 +71,7 @@ def _json(text: str | None) -> Any:
 def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálogo"
                   ) -> dict[str, Any]:
     """Everything the dossier shows, as plain values."""
-    from ..stages import TITLES
+    from ..stages import title
 
     site = _site(conn, site_id, source)
     results = stage_results(conn, site_id)
@@ -83,7 +83,7 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
         "WHERE rs.site_id = ? ORDER BY r.started_at, r.run_id", conn, params=(site_id,))
     stages = []
     for stage in STAGES:
-        row: dict[str, Any] = {"stage": stage, "title": TITLES[stage]}
+        row: dict[str, Any] = {"stage": stage, "title": title(stage)}
         if stage not in last.index:
             row.update(status=Status.PENDENTE.value, run_id=None, date=None, executed=False,
                        timeline=[], evidence=[], ok_checks=[], open=[])
