@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import guide, stages
+from . import stages
 from .catalog.links import dossier_link_html
 from .errors import RunbookError, StageError
 from .render.env import scoped_html
@@ -33,8 +33,9 @@ from .sites import Site, load_site
 
 # Imported where they are used, because this module is the first thing every batch notebook
 # imports and plain Python uses it too (measured with python -X importtime): ids (numpy,
-# ~1 s; only for an error message), form (ruamel.yaml and ipywidgets; only notebook 01 in
-# JupyterLab) and IPython.display (~0.3 s outside a kernel).
+# ~1 s; only for an error message), guide and form (the interactive layer: ipywidgets,
+# ruamel.yaml; never loaded under papermill, see tests/test_form.py) and IPython.display
+# (~0.3 s outside a kernel).
 
 
 def site_dir(site: Site, run_dir: str | Path | None) -> Path | None:
@@ -87,6 +88,8 @@ _LAST_INTERACTIVE: dict = {}
 def _remember_interactive(result: StageResult, site: Site, run_dir) -> None:
     """Keep what ``show(result)`` needs to guide the analyst (the notebooks call
     ``show(result)`` right after ``run_stage``) and refresh live status widgets."""
+    from . import guide
+
     _LAST_INTERACTIVE.clear()
     _LAST_INTERACTIVE.update(result=result, site=site, run_dir=run_dir)
     guide.refresh(run_dir, site.site_id)
@@ -101,6 +104,8 @@ def _interactive_context(result: StageResult):
 def show_guidance(result: StageResult, site: Site, run_dir: str | Path | None) -> None:
     """What is missing for the stage, what to do next, and the six stages' status."""
     from IPython.display import HTML, display
+
+    from . import guide
 
     # JupyterLab right-aligns cells of rendered HTML tables; the checks read better left
     lab_fix = ("<style>.jp-RenderedHTMLCommon .esus td,.jp-RenderedHTMLCommon .esus th"
@@ -121,6 +126,8 @@ def _install_error_display() -> None:
 
     def handler(self, etype, value, tb, tb_offset=None):
         from IPython.display import HTML, display
+
+        from . import guide
 
         display(HTML(_wrap(guide.error_html(value))))
         # IPython sends nothing else for a custom exception: the cell ends as failed
