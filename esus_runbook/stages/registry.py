@@ -52,7 +52,8 @@ _DECLARED = (
 
 STAGES: Mapping[str, Stage] = MappingProxyType({s.name: s for s in _DECLARED})
 """Stage name → declaration, in the order of ``results.STAGES``."""
-assert tuple(STAGES) == STAGE_ORDER, "results.STAGES and the registry disagree"
+if tuple(STAGES) != STAGE_ORDER:
+    raise RuntimeError(f"results.STAGES {STAGE_ORDER} and the registry {tuple(STAGES)} disagree")
 
 REPORT = "relatorio"
 REPORT_NOTEBOOK = "07_relatorio.ipynb"
