@@ -39,8 +39,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Mapping
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
@@ -61,8 +61,9 @@ __all__ = ["NOTEBOOK_FILES", "REPORT", "REPORT_NOTEBOOK", "STAGES", "Stage", "St
 
 
 def module(stage: str) -> ModuleType:
-    """The module holding the stage's logic."""
-    return sys.modules[get(stage).evaluate.__module__]
+    """The module holding the stage's logic (imported now)."""
+    get(stage)  # KeyError for an unknown stage
+    return import_module(f"{__name__}.{stage}")
 
 
 def _lookup(site: Site, dotted: str) -> Any:

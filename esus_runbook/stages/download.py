@@ -25,6 +25,7 @@ from typing import Any
 
 from ..commands import option
 from ..errors import InputError
+from ..fetch import TRUST_FLAG, DownloadError, download, size_ceiling, verify_file
 from ..releases import Registry, default_team_file
 from ..results import Check, StageResult, Status
 from ..sites import Site
@@ -70,10 +71,6 @@ def download_command(site: Site, dest: Path | str) -> str:
 
 
 def evaluate(site: Site, ctx=None) -> StageResult:
-    # fetch is imported here: the registry imports every stage module in each notebook's
-    # kernel, and fetch adds ~0.1 s to that start (python -X importtime) for one stage
-    from ..fetch import TRUST_FLAG, DownloadError, download, size_ceiling, verify_file
-
     env = getattr(ctx, "env", None)
     interactive = bool(getattr(ctx, "interactive", False))
     inst = site.instalador

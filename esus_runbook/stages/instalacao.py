@@ -58,7 +58,7 @@ CHECKLIST = (
 # --------------------------------------------------------------------------- command
 def installer_name(site: Site, download: StageResult | None) -> str:
     """The installer file: the one the download stage verified, else the expected name."""
-    from ..fetch import expected_name  # lazily, as in download.evaluate
+    from ..fetch import expected_name  # fetch: 0.1 to 0.3 s, and guide imports this module
 
     if download is not None:
         name = download.metrics.get("nome")
@@ -205,8 +205,9 @@ def settle_checklist(items: list[Check], installed_ok: bool, upgrade: bool) -> l
 
 # --------------------------------------------------------------------------- evaluate
 def evaluate(site: Site, ctx=None) -> StageResult:
-    # pec (through ids, numpy: ~1 s) and ssh.client (paramiko: ~0.2 s) are imported here,
-    # not with the module: the registry imports every stage module in each notebook's kernel
+    # pec (through ids, numpy: ~1 s) and ssh.client (paramiko: ~0.2 s) are imported here:
+    # guide imports this module for next_steps, and the instalacao notebook without
+    # instalacao.pec_url never needs them
     from ..pec import command as verify_command
     from ..pec import verify_install
     from ..ssh.client import SshError

@@ -50,7 +50,8 @@ from .steps import Step, file_step, relative
 from .view import show_charts, show_checks, show_plain_html
 
 # ids (numpy, ~1 s), cnes.* and reconcile (pandas, lxml) are imported inside the functions
-# that use them: the registry imports every stage module in each notebook's kernel.
+# that use them: the site report imports this module for report_html, and a site without
+# xml.arquivo never needs them.
 EXAMPLES_PER_RULE = 5
 EXAMPLES_PER_KIND = 20
 DIFF_HTML = "xml_diff.html"
