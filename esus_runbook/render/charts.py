@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape
 from typing import Any
 
 STATUS_COLORS = {"ok": "#2e7d32", "alerta": "#f9a825", "pendente": "#757575",
@@ -38,8 +39,6 @@ def status_bars_svg(rows: list[tuple[str, dict[str, int]]], title: str) -> str:
     """Horizontal stacked bars of check counts by status, one bar per label, written
     directly as inline SVG: the site report draws it for every site, and importing
     matplotlib for one bar chart would cost more than the rest of the report notebook."""
-    from html import escape
-
     label_w, bar_w, row_h, top = 190, 440, 22, 44
     width, height = label_w + bar_w + 40, top + row_h * max(len(rows), 1) + 34
     total = max((sum(c.get(s, 0) for s in STATUS_COLORS) for _, c in rows), default=0) or 1
