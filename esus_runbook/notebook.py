@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import stages
-from .catalog.links import dossier_link_html
+from .catalog.links import show_dossier_link
 from .errors import RunbookError, StageError
 from .render.env import scoped_html
 from .report.site import render_site_report, summary_html
@@ -186,7 +186,7 @@ def show_report(path: str | Path, run_dir: str | Path | None = None) -> None:
     display(HTML(_wrap(summary_html(path.parent)
                        + f"<p>Relatório completo: <code>{path}</code></p>")))
     if run_dir is not None:
-        display(HTML(dossier_link_html(run_dir, path.parent.name)))
+        show_dossier_link(run_dir, path)
 
 
 def _wrap(html: str) -> str:
