@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from esus_runbook.fetch import hash_file
+from esus_runbook.installer.verify import hash_file
 from esus_runbook.simulator import write_installer
 
 ROOT = Path(__file__).resolve().parents[1]

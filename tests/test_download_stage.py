@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from esus_runbook import stages
-from esus_runbook.releases import read_registry_file
+from esus_runbook.installer.releases import read_registry_file
 from esus_runbook.results import Status
 from esus_runbook.simulator import FileConfig, installer_bytes
 from esus_runbook.sites import load_sites

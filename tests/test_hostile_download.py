@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from esus_runbook import stages
-from esus_runbook.releases import read_registry_file
+from esus_runbook.installer.releases import read_registry_file
 from esus_runbook.results import Status
 from esus_runbook.simulator import FileConfig, SimServer, installer_bytes
 from esus_runbook.sites import load_sites

@@ -641,6 +641,36 @@ class DiffReport(ReportFiles):
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
         return self.records(self.changes.groupby("kind", sort=False).head(per_kind))
 
+    def text(self, examples: int = 10) -> str:
+        """The pt-BR summary ``esus-runbook xml diff`` prints: both files, the count of each
+        kind of change, the notes, the first ``examples`` changes to review and the
+        verdict."""
+        lines = []
+        for label, cf in (("Anterior", self.old), ("Novo", self.new)):
+            lines.append(f"{label}: {cf.source.name} (layout {cf.version or '?'}, município "
+                         f"{cf.ibge or '?'}, data {cf.header.get('DATA') or '?'}, "
+                         f"{len(cf.professionals)} profissionais)")
+        counts = self.counts
+        for code, kind in KINDS.items():
+            if counts[code]:
+                lines.append(f"  {code:<22} {SEVERITY_LABELS[kind.severity]:<10} "
+                             f"{counts[code]:>7}  {kind.title}")
+        lines += [f"Nota: {note}" for note in self.notes]
+        shown = self.changes[self.changes["severity"] != INFO].head(examples)
+        lines += [f"  - {rec['message']}" for rec in self.records(shown)]
+        total = self.errors + self.warnings
+        if total > len(shown):
+            lines.append(f"  ... e mais {total - len(shown)} (lista completa com --json ou "
+                         "--html)")
+        if self.exit_code:
+            code = self.confirmation_code
+            lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alteração(ões) "
+                         "a revisar" + (f"; código de confirmação: {code}" if code else ""))
+        else:
+            lines.append(f"Resultado: nada exige atenção ({sum(counts.values())} "
+                         "alteração(ões) esperada(s))")
+        return "\n".join(lines)
+
     def compact(self, per_kind: int = 20) -> dict[str, Any]:
         """Bounded metrics for the stage result: counts and the first changes per kind."""
         return {"anterior": self.file_summary(self.old), "novo": self.file_summary(self.new),

@@ -79,6 +79,41 @@ class ReconcileReport(ReportFiles):
                 "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
                 "para o banco do PEC")
 
+    def render(self, examples: int = 10) -> tuple[str, str]:
+        """What ``esus-runbook xml reconcile`` prints, in pt-BR: the summary (file, PEC,
+        counts, the first ``examples`` differences, verdict) and the line for the error
+        stream (the pending schema; empty otherwise)."""
+        f, pec = self.xml_summary(), self.pec
+        lines = [f"Arquivo: {f['name']} (município {f['ibge'] or '?'}, data {f['date'] or '?'}, "
+                 f"{f['counts']['professionals']} profissionais, {f['counts']['lotacoes']} "
+                 "lotações)",
+                 f"PEC: {pec['alvo']} (versão {pec.get('versao') or '?'}; esquema "
+                 f"{(pec.get('schema_fingerprint') or '?')[:23]})"]
+        if self.status == PENDING:
+            return "\n".join(lines), f"--db-url: {self.pending_text()}"
+        c = pec["counts"]
+        lines.append(f"No PEC, nas unidades do arquivo: {c['professionals']} profissionais "
+                     f"ativos em {c['units']} unidades, {c['lotacoes']} lotações ativas "
+                     f"({c['lotacoes_do_xml_no_pec']} das {c['lotacoes_do_xml']} do arquivo)")
+        counts = self.counts
+        for code, kind in cmp.KINDS.items():
+            if counts[code]:
+                lines.append(f"  {code:<28} {cmp.SEVERITY_LABELS[kind.severity]:<7} "
+                             f"{counts[code]:>7}  {kind.title}")
+        shown = self.differences.head(examples)
+        lines += [f"  - {rec['message']}" for rec in self.records(shown).to_python()]
+        if len(self.differences) > len(shown):
+            lines.append(f"  ... e mais {len(self.differences) - len(shown)} (lista completa "
+                         "com --json ou --html)")
+        if self.not_imported:
+            lines.append("Resultado: pendente — o XML ainda não foi importado no PEC")
+        elif len(self.differences):
+            lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alerta(s) — o "
+                         "PEC não confere com o arquivo")
+        else:
+            lines.append("Resultado: o PEC confere com o arquivo")
+        return "\n".join(lines), ""
+
     # -- outputs ------------------------------------------------------------------------
     def records(self, frame: pd.DataFrame | None = None):
         from ..cnes.jsontext import nested_records

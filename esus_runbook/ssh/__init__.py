@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-__all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "connect",
+__all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "accept_text",
+           "connect",
            "fingerprint", "parse_target", "options_for", "site_db_url"]
 
 

@@ -22,7 +22,7 @@ class Lazy:
     The registry declares every stage's functions through this: importing the six stage
     modules costs a notebook kernel 0.2 to 0.3 s more than importing the one it runs
     (``python -X importtime -c "import esus_runbook.stages.registry"``: ambiente with jvm
-    and zoneinfo, download with releases, xml, instalacao), and a batch starts a kernel
+    and zoneinfo, download with the installer verification, xml, instalacao), and a batch starts a kernel
     per stage and site."""
 
     module: str

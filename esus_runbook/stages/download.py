@@ -7,7 +7,7 @@ run folder: a 700 MB installer is fetched once and every site and run of that ve
 (a lock file stops two sites of a batch from downloading the same file at once; the second one
 waits and then verifies the finished file).
 
-Checks (see :func:`esus_runbook.fetch.verify_file`): name, version, platform, format (a ZIP
+Checks (:func:`esus_runbook.installer.verify.verify_file`): name, version, platform, format (a ZIP
 with every CRC right, a PE), size against the registry (and ``Content-Length``; a ceiling when
 no registry knows it), SHA-256 against ``instalador.sha256`` and against the team's release
 registry (trust on first use). Neither file nor URL: ``pendente`` with the download command; a
@@ -25,8 +25,9 @@ from typing import Any
 
 from ..commands import option
 from ..errors import InputError
-from ..fetch import TRUST_FLAG, DownloadError, download, size_ceiling, verify_file
-from ..releases import Registry, default_team_file
+from ..installer.releases import Registry, default_team_file
+from ..installer.trust import TRUST_FLAG
+from ..installer.verify import size_ceiling, verify_file
 from ..results import Check, StageResult, Status
 from ..sites import Site
 from .base import Stage
@@ -127,6 +128,10 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         r.checks.extend(v.checks)
         return r.finish(**metrics, origem="arquivo", arquivo=str(local), nome=local.name,
                         tamanho_bytes=v.size, sha256=v.sha256, registro_acao=v.recorded)
+
+    # the transfer (requests, urllib3, tqdm: 0.2 to 0.4 s with python -X importtime) only
+    # for an installer still to be downloaded
+    from ..installer.downloader import DownloadError, download
 
     metrics.update(origem="url", pasta=str(folder))
     try:

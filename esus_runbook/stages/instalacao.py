@@ -24,7 +24,8 @@ from typing import Any
 
 from ..commands import ps_invoke, quote
 from ..errors import InputError
-from ..releases import version_tuple
+from ..installer.naming import expected_name
+from ..installer.releases import version_tuple
 from ..render.charts import pyplot
 from ..results import Check, StageResult, Status, worst
 from ..secrets import read_secret
@@ -58,8 +59,6 @@ CHECKLIST = (
 # --------------------------------------------------------------------------- command
 def installer_name(site: Site, download: StageResult | None) -> str:
     """The installer file: the one the download stage verified, else the expected name."""
-    from ..fetch import expected_name  # fetch: 0.1 to 0.3 s, and guide imports this module
-
     if download is not None:
         name = download.metrics.get("nome")
         if name and download.status in (Status.OK, Status.ALERTA):

@@ -40,7 +40,7 @@ from typing import Any
 from ..cnes import display as xml_display
 from ..commands import join
 from ..errors import InputError, RunbookError
-from ..releases import version_tuple
+from ..installer.releases import version_tuple
 from ..results import StageResult, Status
 from ..secrets import read_secret
 from ..sites import Site
