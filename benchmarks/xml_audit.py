@@ -162,7 +162,7 @@ def measure(mode: str, path: Path, repeat: int = 1, src: str | None = None) -> d
 
 
 def generate(n: int, folder: Path) -> tuple[Path, float]:
-    from esus_runbook.cnes import synth
+    from esus_runbook.demo import cnes_xml as synth
 
     path = folder / f"cnes_{n}.xml"
     t = time.perf_counter()

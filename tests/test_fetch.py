@@ -1,5 +1,5 @@
 """Resumable verified download and the release registry, against real HTTP servers on
-127.0.0.1 (esus_runbook.simulator): Range, dropped connections, errors, TLS, DNS, TOFU."""
+127.0.0.1 (esus_runbook.demo.pec_simulator): Range, dropped connections, errors, TLS, DNS, TOFU."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from esus_runbook.demo.pec_simulator import FileConfig, PecConfig, installer_bytes
 from esus_runbook.installer.downloader import DownloadError, download
 from esus_runbook.installer.releases import Registry, Release, read_registry_file
 from esus_runbook.installer.verify import verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
 
 from .conftest import ROOT, require_tool, run_cli
 

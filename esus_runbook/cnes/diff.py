@@ -41,8 +41,13 @@ import numpy as np
 import pandas as pd
 
 from .. import ids
+from ..render.charts import to_svg
+from ..render.env import environment
+from ..results import now_iso
 from .archive import Limits
-from .audit import ReportFiles
+from .audit import ReportFiles, file_counts, file_info
+from .charts import kind_bars
+from .jsontext import dumps, nested_records, to_python
 from .parser import CnesFile, normalize_version, parse
 
 SCHEMA = "esus-runbook/xml-diff/1"
@@ -602,14 +607,10 @@ class DiffReport(ReportFiles):
         return self._code[0]
 
     def file_summary(self, cf: CnesFile) -> dict[str, Any]:
-        from .audit import file_counts, file_info
-
         return {**file_info(cf), "counts": file_counts(cf)}
 
     # -- outputs ----------------------------------------------------------------------------
     def document(self) -> dict[str, Any]:
-        from .jsontext import nested_records
-
         return {"schema": SCHEMA, "old": self.file_summary(self.old),
                 "new": self.file_summary(self.new), "counts": self.counts,
                 "errors": self.errors, "warnings": self.warnings,
@@ -621,18 +622,12 @@ class DiffReport(ReportFiles):
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
-        from .jsontext import dumps
-
         return dumps(self.document())
 
     def to_json(self) -> dict[str, Any]:
-        from .jsontext import to_python
-
         return to_python(self.document())
 
     def records(self, frame: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-        from .jsontext import nested_records
-
         frame = self.changes if frame is None else frame
         return nested_records(frame, ("kind", "severity"), "where", WHERE, ("message",),
                               integers=("line_old", "line_new"),
@@ -680,9 +675,6 @@ class DiffReport(ReportFiles):
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind}
 
     def to_html(self) -> str:
-        from ..render.charts import to_svg
-        from ..render.env import environment
-        from ..results import now_iso
         fig = changes_chart(self.counts)
         charts = [("Alterações por tipo", to_svg(fig))] if fig is not None else []
         return environment().get_template("xml_diff.html.j2").render(
@@ -714,7 +706,5 @@ def confirmation_code(changes: pd.DataFrame) -> str | None:
 def changes_chart(counts: dict[str, int]) -> Any | None:
     """Horizontal bars: changes per kind (kinds with none are left out), coloured by
     severity; None when nothing changes."""
-    from .charts import kind_bars  # matplotlib: only when a chart is drawn
-
     return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
                      "alterações")

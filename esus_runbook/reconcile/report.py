@@ -19,8 +19,14 @@ import pandas as pd
 
 from .. import ids
 from ..cnes.audit import ReportFiles, check_ibge_arg, file_counts, file_info
+from ..cnes.charts import kind_bars
+from ..cnes.jsontext import dumps, nested_records, to_python
 from ..cnes.parser import CnesFile, parse
 from ..errors import InputError
+from ..pec import check_db_url, db_target
+from ..render.charts import to_svg
+from ..render.env import environment
+from ..results import now_iso
 from ..secrets import Secret
 from . import compare as cmp
 from . import pecdb, schema
@@ -116,8 +122,6 @@ class ReconcileReport(ReportFiles):
 
     # -- outputs ------------------------------------------------------------------------
     def records(self, frame: pd.DataFrame | None = None):
-        from ..cnes.jsontext import nested_records
-
         frame = self.differences if frame is None else frame
         return nested_records(frame, ("kind", "severity"), "where", cmp.WHERE, ("message",),
                               integers=("line",), distinct=_DISTINCT)
@@ -129,13 +133,9 @@ class ReconcileReport(ReportFiles):
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
-        from ..cnes.jsontext import dumps
-
         return dumps(self.document())
 
     def to_json(self) -> dict[str, Any]:
-        from ..cnes.jsontext import to_python
-
         return to_python(self.document())
 
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
@@ -151,10 +151,6 @@ class ReconcileReport(ReportFiles):
                 "total": int(len(self.differences))}
 
     def to_html(self) -> str:
-        from ..render.charts import to_svg
-        from ..render.env import environment
-        from ..results import now_iso
-
         fig = differences_chart(self.counts)
         charts = [("Diferenças por tipo", to_svg(fig))] if fig is not None else []
         doc = {**self.compact(0), "exemplos":
@@ -165,8 +161,6 @@ class ReconcileReport(ReportFiles):
 
 def differences_chart(counts: dict[str, int]) -> Any | None:
     """Horizontal bars: differences per kind, coloured by severity (None when none)."""
-    from ..cnes.charts import kind_bars
-
     return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
                      "Depois da importação: o PEC × o XML", "diferenças")
 
@@ -189,8 +183,6 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
 def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
     """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
     (first differences of each kind)."""
-    from ..render.env import environment
-
     return environment().get_template("xml_reconcile_section.html.j2").render(
         **section_context(compact, charts))
 
@@ -203,9 +195,7 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
     ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
     that refuses the connection or the password, a file of another municipality than
     ``ibge``."""
-    import psycopg
-
-    from ..pec import check_db_url, db_target
+    import psycopg  # the optional "postgres" extra: only when a database is read
 
     expected = check_ibge_arg(ibge)
     info = check_db_url(db_url)
