@@ -116,7 +116,7 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
               "run_dir": str(out), "interactive": True}
-    for name in stages.NOTEBOOKS.values():
+    for name in stages.NOTEBOOK_FILES.values():
         dest = folder / name
         source = dest if dest.exists() else notebooks_dir / name
         nb = load_notebook_node(str(source))  # adds the tags papermill expects
@@ -280,10 +280,10 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
     """What ``esus-runbook lab`` does: prepare, start, print the address, wait for Ctrl+C."""
     if target is None:
         root = default_notebooks_dir().resolve()
-        if not (root / stages.NOTEBOOKS["cenario"]).exists():
+        if not (root / stages.NOTEBOOK_FILES["cenario"]).exists():
             raise InputError("pasta de notebooks não encontrada", file=str(root),
                              remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
-        open_path = stages.NOTEBOOKS["cenario"]
+        open_path = stages.NOTEBOOK_FILES["cenario"]
         names: list[str] = []
     else:
         out = Path(out).expanduser().resolve()
@@ -297,7 +297,7 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
                              "usuário possa gravar") from None
         root = out
         names = [e.name for e in entries]
-        open_path = f"{names[0]}/{stages.NOTEBOOKS['cenario']}" if len(names) == 1 else None
+        open_path = f"{names[0]}/{stages.NOTEBOOK_FILES['cenario']}" if len(names) == 1 else None
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     server = None
     try:

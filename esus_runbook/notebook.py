@@ -6,12 +6,16 @@ A notebook's code is three lines::
     result = notebook.run_stage("cenario", site_file, site_id, run_dir)
     notebook.show(result)
 
+``show`` displays what the stage's declaration in ``stages.registry`` says (its ``view``:
+checks, charts and the stage's own sections). Notebook 07 calls ``render_report`` and
+``show_report``.
+
 Everything here also works from plain Python, which is how the tests exercise it.
 
 In JupyterLab (``interactive=True``) ``show`` also displays what is missing for the stage,
 what to do next and the six stages' status (see ``guide.py``), input errors appear as pt-BR
 problems instead of a traceback, and notebook 01 calls ``site_form`` (see ``form.py``).
-Under papermill none of that is imported.
+Under papermill none of that runs.
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import stages
-from .errors import StageError
-from .results import LABELS, StageResult
+from .catalog.links import show_dossier_link
+from .errors import RunbookError, StageError
+from .render.env import scoped_html
+from .report.site import render_site_report, summary_html
+from .results import StageResult, write_json_atomic
+from .secrets import redact, site_secret_values
 from .sites import Site, load_site
+
+# Imported where they are used, because this module is the first thing every batch notebook
+# imports and plain Python uses it too (measured with python -X importtime): ids (numpy,
+# ~1 s; only for an error message), guide and form (the interactive layer: ipywidgets,
+# ruamel.yaml; never loaded under papermill, see tests/test_form.py) and IPython.display
+# (~0.3 s outside a kernel).
 
 
 def site_dir(site: Site, run_dir: str | Path | None) -> Path | None:
@@ -51,34 +65,15 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
 def safe_message(exc: BaseException, site: Site) -> str:
     """``Type: message`` with CPF/CNS masked and the site's secret values redacted."""
     from .ids import scrub
-    from .secrets import redact, site_secret_values
 
     text = f"{exc.__class__.__name__}: {exc}"
     return scrub(redact(" ".join(text.split()), site_secret_values(site)))[:1000]
 
 
 def show(result: StageResult) -> None:
-    """Display a stage result in the notebook: status, checks table and charts."""
-    from IPython.display import HTML, SVG, display
-
-    from .report import render_checks_html
-
-    title = stages.TITLES.get(result.stage, result.stage)
-    display(HTML(_wrap(f"<h3>{title}: {LABELS[result.status]}</h3>"
-                       + render_checks_html(result))))
-    saved_in = getattr(result, "_saved_in", None)
-    if saved_in is not None and not getattr(result, "_interactive", True) \
-            and stages.has_charts(result):
-        # batch (papermill): the batch process draws the charts once, after this notebook,
-        # for the site report — a kernel would pay ~0.5 s just to import matplotlib
-        display(HTML("<p><i>Gráficos desta etapa: no relatório do site "
-                     "(relatorio.html).</i></p>"))
-        return
-    # drawn once: run_stage() noted where the result was saved, and the SVGs cached there
-    # are what the site report embeds
-    for caption, svg in stages.chart_svgs(result, saved_in):
-        display(HTML(f"<b>{caption}</b>"))
-        display(SVG(svg))
+    """Display a stage result in the notebook: the stage's view (status, checks table,
+    charts, its own sections) and, in JupyterLab, what to do next."""
+    stages.get(result.stage).show(result)
     context = _interactive_context(result)
     if context is not None:
         show_guidance(result, *context)
@@ -125,8 +120,6 @@ def _install_error_display() -> None:
     a traceback (the cell still stops, so "Run All" stops there)."""
     from IPython import get_ipython
 
-    from .errors import RunbookError
-
     shell = get_ipython()
     if shell is None or getattr(shell, "_esus_runbook_errors", False):
         return
@@ -172,9 +165,6 @@ def site_form(site_file: str | Path, site_id: str | None = None,
 def render_report(run_dir: str | Path, site_file: str | Path,
                   site_id: str | None = None) -> Path:
     """Write the site's ``relatorio.html`` for this run and return its path."""
-    from .report import render_site_report
-    from .results import write_json_atomic
-
     site = load_site(site_file, site_id)
     out = site_dir(site, run_dir)
     if out is None:
@@ -187,20 +177,19 @@ def render_report(run_dir: str | Path, site_file: str | Path,
     return render_site_report(out)
 
 
-def show_report(path: str | Path) -> None:
-    """Display the verdict and stage table of a rendered report, and where the file is."""
+def show_report(path: str | Path, run_dir: str | Path | None = None) -> None:
+    """Display the verdict and stage table of a rendered report, where the file is and,
+    with ``run_dir``, the link to the site's dossier."""
     from IPython.display import HTML, display
-
-    from .report.site import summary_html
 
     path = Path(path)
     display(HTML(_wrap(summary_html(path.parent)
                        + f"<p>Relatório completo: <code>{path}</code></p>")))
+    if run_dir is not None:
+        show_dossier_link(run_dir, path)
 
 
 def _wrap(html: str) -> str:
     """Scope the report's component styles to this output (JupyterLab keeps its own)."""
-    from .render.env import scoped_html
-
     return scoped_html(html)
 

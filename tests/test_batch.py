@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from esus_runbook.results import STAGES
-from esus_runbook.stages import NOTEBOOKS
+from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
 from .conftest import EXAMPLES, ROOT, run_folders
 from .conftest import NOTEBOOKS as NB_DIR

@@ -27,7 +27,7 @@ from esus_runbook.csvcells import safe_cell
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
 from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
-from esus_runbook.stages import TITLES
+from esus_runbook.stages import title
 
 from .conftest import ROOT, require_tool
 
@@ -379,7 +379,7 @@ def test_dossier_pdf_and_pages_render(tmp_path, cli, browser):
                           text=True, check=True).stdout
     assert "UBS Vila Nova" in text and "Página 1 de" in text
     for stage in STAGES:
-        assert TITLES[stage] in text, stage
+        assert title(stage) in text, stage
     subprocess.run([pdftoppm, "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "p")], check=True)
     assert next(tmp_path.glob("p*.png")).stat().st_size > 5_000

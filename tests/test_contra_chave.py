@@ -115,3 +115,29 @@ def test_mask_shows_at_most_two_characters():
     from esus_runbook.secrets import mask
     assert mask("12345") == "••••••••"
     assert mask(SECRET) == "••••••••" + SECRET[-2:]
+
+
+def test_earlier_run_is_read_through_the_context_and_fingerprinted(tmp_path):
+    from esus_runbook import stages
+
+    run(tmp_path, site(tmp_path), run_name="20261120-100000-aaaa")
+    new = "1111-2222-3333-4444-5555-6666-7777-8888"
+    s = site(tmp_path, chave=new)
+    r, _ = run(tmp_path, s, run_name="20261125-100000-bbbb")
+    key = "execucao_anterior.contra_chave"
+    assert r.inputs[key].startswith("sha256:")
+    here = tmp_path / "runs" / "20261125-100000-bbbb" / s.site_id
+    os.environ["TEST_CC"] = SECRET
+    try:
+        assert stages.current_inputs("contra_chave", s, r.inputs, here)[key] == r.inputs[key]
+        # the earlier run's result changed: resuming this run evaluates the stage again
+        older = tmp_path / "runs" / "20261120-100000-aaaa" / s.site_id / "contra_chave.json"
+        data = json.loads(older.read_text())
+        data["metrics"]["chave"] = "9999-2222-3333-4444-5555-6666-7777-8888"
+        older.write_text(json.dumps(data))
+        assert stages.current_inputs("contra_chave", s, r.inputs, here)[key] != r.inputs[key]
+    finally:
+        del os.environ["TEST_CC"]
+    # a later run is never "earlier", and a run without one records nothing to compare
+    first, _ = run(tmp_path, site(tmp_path), run_name="20261101-100000-zzzz", root="c")
+    assert first.inputs.get(key) is None

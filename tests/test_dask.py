@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from esus_runbook.sites import load_site
-from esus_runbook.stages import NOTEBOOKS
+from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
 from .batch_procs import dask_cluster, only_run, rollup_triples, start_batch, wait_for
 from .conftest import EXAMPLES, demo_env, run_cli

@@ -112,15 +112,17 @@ def test_command_uses_the_verified_download(tmp_path):
 
 # --------------------------------------------------------------------------- checklist
 def test_checklist_reuses_ambiente_result(tmp_path):
-    ambiente(tmp_path, AMB_LOCALE="falha", AMB_REMOVEIPC="ok", AMB_PORTA_8080="ok",
-             AMB_PORTA_5433="alerta", AMB_RAM="falha")
+    ambiente(tmp_path, AMB_LOCALE="falha", AMB_REMOVEIPC="ok", AMB_PORTAS="alerta",
+             AMB_PORTA_8080="falha", AMB_RAM="falha")
     r = evaluate(site(tmp_path), tmp_path)
     c = by_id(r)
     assert c["INST_PRE_LOCALE"].status is Status.FALHA
     assert c["INST_PRE_LOCALE"].remedy == "corrija AMB_LOCALE"
     assert c["INST_PRE_REMOVEIPC"].status is Status.OK
     assert c["INST_PRE_PORTAS"].status is Status.ALERTA
-    assert "AMB_PORTA_8080" in c["INST_PRE_PORTAS"].observed
+    assert "AMB_PORTAS" in c["INST_PRE_PORTAS"].observed
+    # the checklist reads the ambiente stage's declared check ids, not ids that look alike
+    assert "AMB_PORTA_8080" not in c["INST_PRE_PORTAS"].observed
     assert not any("AMB_RAM" in str(x.observed) for x in r.checks)  # not a pre-install item
 
 

@@ -17,7 +17,7 @@ import pytest
 from esus_runbook import stages
 from esus_runbook.results import STAGES, StageResult, Status
 from esus_runbook.sites import load_site
-from esus_runbook.stages import NOTEBOOKS
+from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
 from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch, wait_for
 from .conftest import EXAMPLES, demo_env, run_cli
@@ -239,8 +239,8 @@ def test_stage_records_the_earlier_results_it_read(tmp_path):
 
 
 def test_large_files_are_fingerprinted_by_size_mtime_and_ends(tmp_path, monkeypatch):
-    monkeypatch.setattr(stages, "HASH_LIMIT", 1024)
-    monkeypatch.setattr(stages, "SAMPLE", 100)
+    monkeypatch.setattr(stages.context, "HASH_LIMIT", 1024)
+    monkeypatch.setattr(stages.context, "SAMPLE", 100)
     f = tmp_path / "grande.zip"
     f.write_bytes(b"a" * 5000)
     first = stages.file_fingerprint(f)

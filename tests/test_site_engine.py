@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from esus_runbook.results import STAGES
-from esus_runbook.stages import NOTEBOOKS
+from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
 from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch
 from .conftest import EXAMPLES, demo_env, run_cli

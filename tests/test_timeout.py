@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from esus_runbook.stages import NOTEBOOKS
+from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
 from .batch_procs import KernelSampler, only_run, start_batch
 from .test_batch import _notebooks_with, one_site

@@ -47,7 +47,7 @@ def check_local(options: BatchOptions) -> None:
         raise InputError(f"kernel Jupyter '{options.kernel_name}' não registrado",
                          remedy="rode 'make setup' (registra o kernel no ambiente .venv)") \
             from None
-    missing = [nb for nb in stages.NOTEBOOKS.values()
+    missing = [nb for nb in stages.NOTEBOOK_FILES.values()
                if not (Path(options.notebooks_dir) / nb).is_file()]
     if missing:
         raise InputError(f"notebooks ausentes: {', '.join(missing)}",
@@ -61,7 +61,7 @@ def input_files(sites: list[Site], inventory_files: list[Path]) -> dict[str, int
     candidates: list[Any] = list(inventory_files)
     for site in sites:
         for stage in STAGES:
-            for dotted in getattr(stages.module(stage), "INPUT_FILES", ()):
+            for dotted in stages.get(stage).input_files:
                 candidates.append(stages._lookup(site, dotted))
         candidates.extend(v for v in site.extra.values() if isinstance(v, str))
     for c in candidates:

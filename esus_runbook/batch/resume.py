@@ -32,7 +32,7 @@ REPORT_STAMP = ".relatorio.inputs"
 
 def stage_reusable(stage: str, site: Site, site_dir: Path) -> bool:
     path = site_dir / f"{stage}.json"
-    if not path.exists() or not (site_dir / stages.NOTEBOOKS[stage]).exists():
+    if not path.exists() or not (site_dir / stages.NOTEBOOK_FILES[stage]).exists():
         return False
     try:
         r = StageResult.load(path)
@@ -55,7 +55,7 @@ def _report_digest(site_dir: Path) -> str:
 def report_current(site_dir: Path) -> bool:
     stamp = site_dir / REPORT_STAMP
     if not (stamp.exists() and (site_dir / "relatorio.html").exists()
-            and (site_dir / stages.NOTEBOOKS["relatorio"]).exists()):
+            and (site_dir / stages.NOTEBOOK_FILES["relatorio"]).exists()):
         return False
     try:
         return json.loads(stamp.read_text(encoding="utf-8")).get("digest") == \

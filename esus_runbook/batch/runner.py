@@ -34,7 +34,7 @@ from ..errors import InputError
 from ..ids import scrub
 from ..results import RUN_SCHEMA, Status, now_iso, write_bytes_atomic, write_json_atomic
 from ..sites import Site, inventory_files, load_sites
-from ..stages import NOTEBOOKS
+from ..stages import NOTEBOOK_FILES as NOTEBOOKS
 from . import preflight, resume
 from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome

@@ -128,7 +128,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
         for stage in (*STAGES, REPORT):
             if stopped():
                 break
-            notebook = stages.NOTEBOOKS[stage]
+            notebook = stages.NOTEBOOK_FILES[stage]
             if stage == REPORT:
                 reusable = not executed_any and resume.report_current(site_dir)
             else:

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..render.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
-from ..stages import TITLES
+from ..stages import title
 from .history import READY, latest, output_error, stage_results, status_changes, when
 
 EVIDENCE_LABELS = {
@@ -82,7 +82,7 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
         "WHERE rs.site_id = ? ORDER BY r.started_at, r.run_id", conn, params=(site_id,))
     stages = []
     for stage in STAGES:
-        row: dict[str, Any] = {"stage": stage, "title": TITLES[stage]}
+        row: dict[str, Any] = {"stage": stage, "title": title(stage)}
         if stage not in last.index:
             row.update(status=Status.PENDENTE.value, run_id=None, date=None, executed=False,
                        timeline=[], evidence=[], ok_checks=[], open=[])

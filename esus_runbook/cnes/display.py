@@ -1,7 +1,12 @@
-"""Notebook display of the XML stage's summaries (from the result's metrics only)."""
+"""Notebook display of the XML stage's summaries (from the result's metrics only).
+
+The xml stage imports this module with its own, and the site report imports that one for
+every site: pandas (and ``diff``, which needs it) are imported by the functions that build
+tables, IPython by those that display (they run only in a notebook kernel)."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from ..results import StageResult
@@ -31,8 +36,6 @@ def summary_frames(result: StageResult) -> dict[str, Any]:
 
 def show(result: StageResult) -> None:
     """Display the summary tables under the stage's checks and charts."""
-    from html import escape
-
     from IPython.display import HTML, display
 
     frames = summary_frames(result)
@@ -102,8 +105,6 @@ _DIFF_HEADERS = {"cns_old": "cns (anterior)", "cns_new": "cns (novo)",
 
 def show_diff(result: StageResult) -> None:
     """Display the comparison with the previous XML (nothing when it was not made)."""
-    from html import escape
-
     from IPython.display import HTML, display
 
     from .diff import KINDS, SEVERITY_LABELS

@@ -3,16 +3,16 @@ the stage already read it)."""
 
 from __future__ import annotations
 
+from ..render.env import scoped_html
 from ..results import StageResult
 
 
 def show(result: StageResult) -> None:
     """Display PEC's database against the file (``metrics["reconciliacao"]``), or a line
     saying how to enable it when the site has no ``instalacao.db_url``."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # in a notebook kernel only
 
-    from ..render.env import scoped_html
-    from .report import section_html
+    from .report import section_html  # pandas: only when there is something to show
 
     rec = (result.metrics or {}).get("reconciliacao")
     if not rec:

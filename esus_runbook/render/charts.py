@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape
 from typing import Any
 
 STATUS_COLORS = {"ok": "#2e7d32", "alerta": "#f9a825", "pendente": "#757575",
@@ -34,30 +35,10 @@ def to_svg(fig: Any) -> str:
     return re.sub(r'\s(width|height)="[^"]*pt"', "", svg, count=2)
 
 
-def status_bars(rows: list[tuple[str, dict[str, int]]], title: str) -> Any:
-    """Horizontal stacked bars of check counts by status, one bar per label."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 2) + 0.9))
-    labels = [label for label, _ in rows]
-    left = [0] * len(rows)
-    for status, color in STATUS_COLORS.items():
-        values = [counts.get(status, 0) for _, counts in rows]
-        if any(values):
-            ax.barh(labels, values, left=left, color=color, label=status)
-            left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlabel("verificações")
-    ax.set_title(title, loc="left")
-    ax.legend(ncol=5, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.02), frameon=False)
-    return fig
-
-
 def status_bars_svg(rows: list[tuple[str, dict[str, int]]], title: str) -> str:
-    """The same chart as :func:`status_bars`, written directly as inline SVG: the site
-    report draws it for every site, and importing matplotlib for one bar chart would cost
-    more than the rest of the report notebook."""
-    from html import escape
-
+    """Horizontal stacked bars of check counts by status, one bar per label, written
+    directly as inline SVG: the site report draws it for every site, and importing
+    matplotlib for one bar chart would cost more than the rest of the report notebook."""
     label_w, bar_w, row_h, top = 190, 440, 22, 44
     width, height = label_w + bar_w + 40, top + row_h * max(len(rows), 1) + 34
     total = max((sum(c.get(s, 0) for s in STATUS_COLORS) for _, c in rows), default=0) or 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_NAMES = {"build_rollup": "rollup", "write_rollup": "rollup", "render_checks_html": "site",
+_NAMES = {"build_rollup": "rollup", "write_rollup": "rollup",
           "render_site_report": "site", "site_verdict": "site"}
 
 __all__ = sorted(_NAMES)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import stages
 from ..csvcells import safe_cell
 from ..render.env import environment
 from ..results import (
@@ -77,10 +78,9 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
     matrix = df.pivot(index="site_id", columns="stage", values="status") \
         .reindex(columns=list(STAGES)) if len(df) else pd.DataFrame()
     names = df.drop_duplicates("site_id").set_index("site_id")["nome"] if len(df) else {}
-    from ..stages import TITLES
-
     html = environment().get_template("rollup.html.j2").render(
-        run_id=run_id or run_dir.name, generated_at=now_iso(), stages=STAGES, titles=TITLES,
+        run_id=run_id or run_dir.name, generated_at=now_iso(), stages=STAGES,
+        titles={name: stage.title for name, stage in stages.STAGES.items()},
         matrix=[(sid, names[sid], overall[sid], [matrix.loc[sid, s] for s in STAGES])
                 for sid in matrix.index],
         totals=totals, by_verdict=by_verdict, verdicts={s.value: v for s, v in VERDICTS.items()})

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .. import stages
 from ..render.charts import status_bars_svg
 from ..render.env import environment
 from ..results import SEVERITY, STAGES, StageResult, Status, now_iso, worst, write_text_atomic
@@ -33,19 +34,17 @@ def load_site_results(run_site_dir: Path) -> dict[str, StageResult | None]:
 
 
 def _stage_rows(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
-    from ..stages import TITLES
-
     rows = []
     for stage, r in results.items():
         if r is None:
-            rows.append({"stage": stage, "title": TITLES[stage], "status": "pendente",
+            rows.append({"stage": stage, "title": stages.title(stage), "status": "pendente",
                          "counts": {}, "remedies": ["Etapa ainda não executada nesta rodada."],
                          "result": None})
             continue
         counts = Counter(c.status.value for c in r.checks)
         bad = sorted((c for c in r.checks if c.status is not Status.OK),
                      key=lambda c: -SEVERITY[c.status])
-        rows.append({"stage": stage, "title": TITLES[stage], "status": r.status.value,
+        rows.append({"stage": stage, "title": stages.title(stage), "status": r.status.value,
                      "counts": dict(counts), "remedies": [c.remedy for c in bad[:3]],
                      "result": r})
     return rows
@@ -54,8 +53,6 @@ def _stage_rows(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
 def _charts(results: dict[str, StageResult | None],
             run_site_dir: Path | None = None) -> dict[str, list[tuple[str, str]]]:
     """Each stage's charts as SVG, reusing those its notebook drew (see stages.chart_svgs)."""
-    from .. import stages
-
     out: dict[str, list[tuple[str, str]]] = {}
     for stage, r in results.items():
         if r is not None:
@@ -65,8 +62,6 @@ def _charts(results: dict[str, StageResult | None],
 
 def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
     """Extra HTML of each stage (see stages.report_sections), e.g. "Depois da importação"."""
-    from .. import stages
-
     out = {}
     for stage, r in results.items():
         if r is not None:
@@ -74,11 +69,6 @@ def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
             if html:
                 out[stage] = html
     return out
-
-
-def render_checks_html(result: StageResult) -> str:
-    """One stage's checks as an HTML table (used by notebooks and the report)."""
-    return environment().get_template("checks.html.j2").render(result=result)
 
 
 def summary_html(run_site_dir: str | Path) -> str:
@@ -96,9 +86,7 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     results = load_site_results(run_site_dir)
     rows = _stage_rows(results)
     status, verdict = site_verdict([row["status"] for row in rows])
-    from ..stages import TITLES
-
-    overview = status_bars_svg([(TITLES[row["stage"]], row["counts"]) for row in rows],
+    overview = status_bars_svg([(row["title"], row["counts"]) for row in rows],
                                "Verificações por etapa")
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),

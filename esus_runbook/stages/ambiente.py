@@ -15,22 +15,29 @@ fusos.csv, uf_fuso.csv) with their confidence marks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ..commands import ps, sh
+from ..commands import join, ps, sh
 from ..data import read_csv
-from ..errors import InputError
+from ..errors import InputError, RunbookError
+from ..jvm import recommend, settings
+from ..render.charts import STATUS_COLORS, pyplot
 from ..results import StageResult, Status
 from ..sites import Site
-from . import StageContext
-
-TITLE = "Preparação do ambiente"
-INPUT_KEYS = ("municipio_ibge", "cenario", "ambiente", "instalador.plataforma",
-              "instalador.arquivo",
-              "instalacao.https_dominio", "instalacao.https_porta", "instalacao.atualizacao")
-INPUT_FILES = ("ambiente.probe",)
+from .base import Stage
+from .cenario import select_profile
+from .context import StageContext
+from .steps import Step, file_step, site_folder
+from .view import show_charts, show_checks, show_plain_html
 
 GIB = 1024 ** 3
+# Checks that the instalacao stage's pre-install checklist reads from this stage's result.
+CHECK_LOCALE, CHECK_FUSO = "AMB_LOCALE", "AMB_FUSO"
+CHECK_REMOVEIPC, CHECK_PORTAS = "AMB_REMOVEIPC", "AMB_PORTAS"
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
 
 
@@ -42,8 +49,6 @@ def _num(x: float | None, digits: int = 1) -> str:
 
 
 def _settings() -> dict[str, Any]:
-    from ..jvm import settings
-
     return settings()
 
 
@@ -55,7 +60,6 @@ def _profile(site: Site, ctx: StageContext) -> tuple[dict[str, Any] | None, str]
         prev = None
     if prev is not None:
         return prev.metrics.get("perfil"), "etapa 1 (cenário)"
-    from .cenario import select_profile
 
     c = site.cenario
     return (select_profile(c["tipo_instalacao"], c["usuarios_simultaneos"]),
@@ -68,6 +72,8 @@ def probe_command(site: Site) -> str:
 
 def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, str | None]:
     """The normalized probe and where it came from, adding the AMB_SONDAGEM check."""
+    # probe (psutil and the platform readers, 0.1 to 0.3 s with python -X importtime) only
+    # here: the instalacao stage imports this module for its check ids and time zones
     from ..probe import collect, load_probe, normalize
 
     path = site.ambiente.get("probe")
@@ -113,7 +119,7 @@ def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, s
 def _probe_ssh(site: Site, ctx: StageContext, r: StageResult, title: str) -> dict | None:
     """Probe the server over SSH (servidor.ssh); the probe JSON is kept in the site's run
     folder as evidence and its sha256 recorded. Unreachable/refused: AMB_SONDAGEM falha."""
-    from ..errors import RunbookError
+    # paramiko (~0.2 s, and cryptography) only for a site probed over SSH
     from ..probe import normalize
     from ..ssh.remote_probe import probe_site
 
@@ -379,7 +385,7 @@ class _Checks:
 
     def locale(self) -> None:
         if not self.linux:
-            self.not_applicable["AMB_LOCALE"] = "locale pt_BR.UTF-8 é requisito do Linux"
+            self.not_applicable[CHECK_LOCALE] = "locale pt_BR.UTF-8 é requisito do Linux"
             return
         loc, o = self.p["locale"], self.p["os"]
         title = "Locale pt_BR.UTF-8"
@@ -390,15 +396,15 @@ class _Checks:
             "`sudo sed -i 's/^# *pt_BR.UTF-8 UTF-8/pt_BR.UTF-8 UTF-8/' /etc/locale.gen && sudo "
             "locale-gen` (Ubuntu: `sudo locale-gen pt_BR.UTF-8`)")
         if loc["pt_BR_utf8"] is True:
-            self.add("AMB_LOCALE", title, OK, "pt_BR.UTF-8 instalado",
+            self.add(CHECK_LOCALE, title, OK, "pt_BR.UTF-8 instalado",
                      ", ".join(loc["found"]) or "pt_BR.UTF-8")
         elif loc["pt_BR_utf8"] is False:
-            self.add("AMB_LOCALE", title, FALHA, "pt_BR.UTF-8 instalado",
+            self.add(CHECK_LOCALE, title, FALHA, "pt_BR.UTF-8 instalado",
                      "ausente" + (f" (há {', '.join(loc['found'])})" if loc["found"] else ""),
                      f"Gere o locale antes de instalar: {how}. Sem ele a instalação fica "
                      "incompleta.")
         else:
-            self.add("AMB_LOCALE", title, ALERTA, "pt_BR.UTF-8 instalado", "não verificado",
+            self.add(CHECK_LOCALE, title, ALERTA, "pt_BR.UTF-8 instalado", "não verificado",
                      f"Confira com `locale -a | grep -i pt_BR`; se faltar: {how}.")
 
     def timezone(self) -> None:
@@ -413,27 +419,27 @@ class _Checks:
         tz = p["timezone"]
         if tz is None:
             if p["timezone_configured"] is False:
-                self.add("AMB_FUSO", title, FALHA, expected, "não configurado "
+                self.add(CHECK_FUSO, title, FALHA, expected, "não configurado "
                          "(/etc/localtime ausente)", f"Configure o fuso antes de instalar: "
                          f"{how}. Sem fuso a instalação fica incompleta.")
             else:
-                self.add("AMB_FUSO", title, ALERTA, expected, "não identificado",
+                self.add(CHECK_FUSO, title, ALERTA, expected, "não identificado",
                          f"Confira o fuso no servidor (`timedatectl`) e ajuste com {how}.")
             return
         row = fusos.get(tz)
         if row is None:
-            self.add("AMB_FUSO", title, ALERTA, expected, tz,
+            self.add(CHECK_FUSO, title, ALERTA, expected, tz,
                      f"O servidor não está num fuso brasileiro (datas e a transmissão das "
                      f"00:00 ficam erradas): ajuste com {how}.")
             return
         offset_now, offset_want = _utc_offset(row["iana"]), _utc_offset(want)
         if uf_row and offset_now is not None and offset_want is not None \
                 and offset_now != offset_want:
-            self.add("AMB_FUSO", title, ALERTA, expected,
+            self.add(CHECK_FUSO, title, ALERTA, expected,
                      f"{tz} (UTC{offset_now}; {uf_row['uf']} usa UTC{offset_want})",
                      f"O fuso do servidor difere do município: ajuste com {how}.")
         else:
-            self.add("AMB_FUSO", title, OK, expected, tz)
+            self.add(CHECK_FUSO, title, OK, expected, tz)
 
     def ports(self) -> None:
         inst = self.site.instalacao
@@ -456,25 +462,25 @@ class _Checks:
         find = f"`netstat -ano | findstr :{port}`" if self.p["is_windows"] else \
             f"`sudo ss -ltnp 'sport = :{port}'`"
         if busy and inst.get("atualizacao"):
-            self.add("AMB_PORTAS", title, ALERTA, expected, observed,
+            self.add(CHECK_PORTAS, title, ALERTA, expected, observed,
                      f"Numa atualização as portas {', '.join(busy)} podem ser do próprio PEC: "
                      f"confira o processo com {find}.")
         elif busy:
             pec = self.p["pec"]["installed"]
-            self.add("AMB_PORTAS", title, FALHA, expected, observed,
+            self.add(CHECK_PORTAS, title, FALHA, expected, observed,
                      f"Libere as portas {', '.join(busy)}: descubra o processo com {find}, "
                      "pare-o ou mude a porta dele. O PEC não sobe com a porta ocupada."
                      + (" Há um PEC instalado neste servidor: se for uma atualização, "
                         "informe instalacao.atualizacao: true." if pec else ""))
         elif unknown:
-            self.add("AMB_PORTAS", title, ALERTA, expected, observed,
+            self.add(CHECK_PORTAS, title, ALERTA, expected, observed,
                      f"Confira as portas {', '.join(unknown)} no servidor com {find}.")
         else:
-            self.add("AMB_PORTAS", title, OK, expected, observed)
+            self.add(CHECK_PORTAS, title, OK, expected, observed)
 
     def remove_ipc(self) -> None:
         if not self.linux:
-            self.not_applicable["AMB_REMOVEIPC"] = "RemoveIPC é configuração do systemd (Linux)"
+            self.not_applicable[CHECK_REMOVEIPC] = "RemoveIPC é configuração do systemd (Linux)"
             return
         sd = self.p["systemd"] or {}
         title = "systemd-logind RemoveIPC=no"
@@ -485,13 +491,13 @@ class _Checks:
         observed = f"RemoveIPC={value}" + (f" ({sd['source']})" if sd.get("source") else "") \
             if value else "não verificado"
         if value == "no":
-            self.add("AMB_REMOVEIPC", title, OK, "RemoveIPC=no", observed)
+            self.add(CHECK_REMOVEIPC, title, OK, "RemoveIPC=no", observed)
         elif value == "yes":
-            self.add("AMB_REMOVEIPC", title, FALHA, "RemoveIPC=no", observed,
+            self.add(CHECK_REMOVEIPC, title, FALHA, "RemoveIPC=no", observed,
                      f"Defina RemoveIPC=no: {how}. Com RemoveIPC=yes o PostgreSQL do PEC perde "
                      "os semáforos e a instalação falha com 'Falha ao migrar o Banco de Dados'.")
         else:
-            self.add("AMB_REMOVEIPC", title, ALERTA, "RemoveIPC=no", observed,
+            self.add(CHECK_REMOVEIPC, title, ALERTA, "RemoveIPC=no", observed,
                      f"Confira com `systemd-analyze cat-config systemd/logind.conf | grep "
                      f"RemoveIPC`; se não houver RemoveIPC=no, aplique: {how}.")
 
@@ -638,9 +644,6 @@ def _utc_offset(zone: str | None) -> str | None:
     if not zone:
         return None
     try:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
         off = datetime.now(ZoneInfo(zone)).utcoffset()
     except Exception:  # noqa: BLE001 - no tzdata on this machine
         return None
@@ -653,8 +656,6 @@ def _utc_offset(zone: str | None) -> str | None:
 
 # --------------------------------------------------------------------------- stage
 def evaluate(site: Site, ctx: StageContext | None = None) -> StageResult:
-    from ..jvm import recommend
-
     ctx = ctx or StageContext()
     r = StageResult(site.site_id, "ambiente")
     profile, profile_src = _profile(site, ctx)
@@ -696,14 +697,114 @@ def evaluate(site: Site, ctx: StageContext | None = None) -> StageResult:
         comando_sondagem=probe_command(site))
 
 
-def charts(result: StageResult) -> list[tuple[str, Any]]:
-    from ._ambiente_view import charts as _charts
+# --------------------------------------------------------------------------- view
+# Charts and HTML drawn from the result's metrics only (reports render from result JSON,
+# never by re-reading the probe).
+def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
+    """One bar per requirement: measured as % of required, coloured by the check status."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.0))
+    labels = [r["rotulo"] for r in rows]
+    pct = [100 * r["medido"] / r["exigido"] for r in rows]
+    shown = [min(p, 300) for p in pct]
+    colors = [STATUS_COLORS.get(r["status"], "#757575") for r in rows]
+    ax.barh(labels, shown, color=colors)
+    ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
+    for i, r in enumerate(rows):
+        ax.text(shown[i] + 3, i, f"{_num(r['medido'])} / {_num(r['exigido'])} {r['unidade']}",
+                va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 360)
+    ax.set_xlabel("% do exigido pelo perfil (linha tracejada = 100%)")
+    ax.set_title(f"Medido × exigido — {target}", loc="left")
+    return fig
 
-    return _charts(result)
+
+def memory_budget(plan: dict[str, Any]) -> Any:
+    """The machine's RAM split between OS, PostgreSQL, JVM non-heap and heap (-Xmx)."""
+    plt = pyplot()
+    b, v = plan["orcamento"], plan["valores"]
+    parts = [("Sistema operacional", b["reserva_so_mb"], "#9e9e9e"),
+             ("PostgreSQL", b["reserva_banco_mb"], "#5c6bc0"),
+             ("JVM não heap", b["nao_heap_mb"], "#ffb74d"),
+             ("Heap (-Xmx)", v["xmx_mb"], "#2e7d32")]
+    used = sum(mb for _, mb, _ in parts)
+    parts.append(("Livre", max(b["ram_mb"] - used, 0), "#e0e0e0"))
+    fig, ax = plt.subplots(figsize=(7, 1.6))
+    left = 0
+    for label, mb, color in parts:
+        if mb > 0:
+            ax.barh([0], [mb / 1024], left=left / 1024, color=color, label=f"{label} "
+                    f"({_num(mb / 1024)} GB)")
+            left += mb
+    ax.axvline(b["ram_mb"] / 1024, color="#c62828", linewidth=1.5)
+    ax.set_yticks([])
+    ax.set_xlabel(f"GB (linha vermelha = RAM do servidor, {_num(b['ram_mb'] / 1024)} GB)")
+    ax.legend(ncol=3, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
+    return fig
+
+
+def charts(result: StageResult) -> list[tuple[str, Any]]:
+    m = result.metrics
+    out = []
+    rows = m.get("comparativo") or []
+    if rows:
+        out.append(("Servidor medido × perfil exigido",
+                    measured_vs_required(rows, m.get("alvo") or "servidor")))
+    plan = m.get("jvm") or {}
+    if plan.get("orcamento") and plan.get("valores"):
+        out.append(("Memória do servidor e a JVM do PEC", memory_budget(plan)))
+    return out
 
 
 def jvm_html(result: StageResult) -> str:
     """The JVM recommendation (flags, drop-in, commands) as HTML for the notebook."""
-    from ._ambiente_view import jvm_html as _html
+    plan = result.metrics.get("jvm") or {}
+    if not plan:
+        return "<p>Sem recomendação de JVM (falta a sondagem ou o perfil).</p>"
+    html = [f"<h4>Parâmetros da JVM — {escape(plan.get('mensagem') or '')}</h4>"]
+    if plan.get("java_opts"):
+        html.append(f"<p><code>{escape(plan['java_opts'])}</code> (confiança "
+                    f"{escape(str(plan.get('confianca')))}; fonte: "
+                    f"{escape(str(plan.get('fonte')))})</p>")
+    where = plan.get("onde") or {}
+    if where.get("dropin"):
+        html.append(f"<p>Drop-in do systemd <code>{escape(where['dropin_path'])}</code>:</p>")
+        html.append(f"<pre>{escape(where['dropin'])}</pre>")
+        html.append("<p>Comandos:</p><pre>" + escape("\n".join(where["comandos"])) + "</pre>")
+        html.append(f"<p>{escape(where['alternativa'])}</p>")
+    elif where.get("texto"):
+        html.append(f"<p>{escape(where['texto'])}</p>")
+    return "\n".join(html)
 
-    return _html(result)
+
+def view(stage: Stage, result: StageResult) -> None:
+    """Checks, charts and the JVM parameters recommended for this server."""
+    show_checks(stage, result)
+    show_charts(stage, result)
+    show_plain_html(jvm_html(result))
+
+
+# --------------------------------------------------------------------------- next steps
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    probe = site.ambiente["probe"]
+    windows = site.instalador["plataforma"] == "windows"
+    install = "C:\\Program Files" if windows else "/opt"
+    steps = []
+    if not probe:
+        name = f"sondagem-{site.site_id}.json"
+        steps.append(Step("No servidor onde o PEC vai rodar (não precisa de root), instale o "
+                          "esus-runbook e faça a sondagem:",
+                          "esus-runbook probe " + join(["--json", name, "--install-path",
+                                                        install], windows) + " --disk-speed"))
+        steps.append(Step(f"Copie o {name} para a pasta do site "
+                          f"({site_folder(site)}/probes/) e informe no arquivo do site "
+                          f"ambiente.probe: probes/{name}"))
+    else:
+        missing = file_step(site, "ambiente.probe", "o JSON gerado pela sondagem")
+        if missing:
+            steps.append(missing)
+    if site.ambiente["passmark"] is None:
+        steps.append(Step("Opcional: informe ambiente.passmark (pontuação PassMark da CPU "
+                          "do servidor, em cpubenchmark.net) para conferir o processador."))
+    return steps

@@ -17,15 +17,13 @@ The profile comes from ``data/profiles.csv``: the smallest ``prontuario`` profil
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..data import read_csv
 from ..results import StageResult, Status
-from ..sites import Site
-
-TITLE = "Definição do cenário"
-INPUT_KEYS = ("site_id", "cnes", "cenario")
-INPUT_FILES = ()
+from ..sites import SCHEMA, Site
+from .steps import Step
 
 # (site key, check id, question, remedy if centralized, remedy if decentralized)
 CRITERIA = (
@@ -174,3 +172,16 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         recomendacao=("A SAPS recomenda uma instalação centralizada por município quando os "
                       "seis pré-requisitos estão atendidos."),
     )
+
+
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    c = site.cenario
+    unanswered = [f.label for f in SCHEMA["cenario"]
+                  if f.kind == "bool" and c.get(f.key) is None]
+    steps = []
+    if c["usuarios_simultaneos"] is None or unanswered:
+        what = ([] if c["usuarios_simultaneos"] is not None else ["Usuários simultâneos"]) \
+            + unanswered
+        steps.append(Step("No formulário do 01_cenario (seção Cenário), responda: "
+                          + ", ".join(what) + "; depois clique em Salvar."))
+    return steps

@@ -9,8 +9,9 @@ salted fingerprint, so a later run can tell whether it changed without storing i
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from ..commands import sh
@@ -18,10 +19,9 @@ from ..errors import SecretError
 from ..results import StageResult, Status
 from ..secrets import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
 from ..sites import Site
+from .context import StageContext
+from .steps import Step, file_step
 
-TITLE = "Contra-chave"
-INPUT_KEYS = ("contra_chave", "instalacao.data_instalacao")
-INPUT_FILES = ("contra_chave.contra_chave_file",)
 _CHAVE = re.compile(r"^\d{32}$")
 EGESTOR = ("Gere a contra-chave no e-Gestor AB: o titular do CNPJ do Fundo Municipal de Saúde "
            "libera um token (válido por 24 h) para o Gestor do SISAB ou Gestor Técnico, que "
@@ -46,29 +46,6 @@ def _read(site: Site, env) -> tuple[Secret | None, str | None]:
                            what="contra-chave", env=env), None
     except SecretError as exc:
         return None, str(exc)
-
-
-def _previous_result(ctx, site_id: str) -> StageResult | None:
-    """This site's contra-chave result in the latest earlier run of the same output folder."""
-    if ctx is None or ctx.run_site_dir is None:
-        return None
-    here = Path(ctx.run_site_dir).resolve()
-    runs = here.parent.parent
-    try:
-        candidates = sorted((p for p in runs.iterdir() if p.is_dir() and p != here.parent),
-                            key=lambda p: p.name, reverse=True)
-    except OSError:
-        return None
-    for run in candidates:
-        if run.name > here.parent.name:
-            continue
-        path = run / site_id / "contra_chave.json"
-        if path.exists():
-            try:
-                return StageResult.load(path)
-            except Exception:  # an unreadable older result is not this run's problem
-                continue
-    return None
 
 
 def extra_fingerprint(site: Site) -> dict[str, Any]:
@@ -132,7 +109,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
     _check_dates(r, cc, site.instalacao["data_instalacao"])
     if secret is not None and chave is not None:
-        _check_change(r, ctx, site.site_id, chave, secret)
+        _check_change(r, ctx, chave, secret)
     return r.finish(**metrics)
 
 
@@ -169,8 +146,10 @@ def _check_dates(r: StageResult, cc: dict, installed: dt.date | None) -> None:
         r.add("CC_DATA", "Data de geração", Status.OK, expected, generated.isoformat())
 
 
-def _check_change(r: StageResult, ctx, site_id: str, chave: str, secret: Secret) -> None:
-    prev = _previous_result(ctx, site_id)
+def _check_change(r: StageResult, ctx: StageContext | None, chave: str,
+                  secret: Secret) -> None:
+    """The chave changed since this site's latest earlier run: was the contra-chave too?"""
+    prev = ctx.earlier_run("contra_chave") if ctx is not None else None
     if prev is None or not prev.metrics.get("chave"):
         return
     old_chave = prev.metrics["chave"]
@@ -185,3 +164,34 @@ def _check_change(r: StageResult, ctx, site_id: str, chave: str, secret: Secret)
     else:
         r.add("CC_CHAVE_MUDOU", "Chave nova com a contra-chave antiga", Status.OK,
               "contra-chave nova para a chave nova", "chave e contra-chave mudaram juntas")
+
+
+def _env_defined(name: str | None, env: Mapping[str, str]) -> bool:
+    return bool(name) and bool((env.get(name) or "").strip())
+
+
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    env = os.environ if env is None else env
+    cc = site.contra_chave
+    steps = []
+    if not cc["chave"]:
+        steps.append(Step("Copie a chave de 32 dígitos da tela de ativação do PEC para "
+                          "contra_chave.chave (ela não é secreta)."))
+    var = cc["contra_chave_env"]
+    if not var and not cc["contra_chave_file"]:
+        steps.append(Step("Gere a contra-chave no e-Gestor AB e guarde-a numa variável de "
+                          "ambiente antes de abrir o JupyterLab (a contra-chave nunca vai no "
+                          "arquivo do site nem no notebook):",
+                          "read -s PEC_CONTRA_CHAVE && export PEC_CONTRA_CHAVE && "
+                          "esus-runbook lab <arquivo do site>"))
+        steps.append(Step("Informe contra_chave.contra_chave_env: PEC_CONTRA_CHAVE"))
+    elif var and not _env_defined(var, env) and not cc["contra_chave_file"]:
+        steps.append(Step(f"A variável {var} não está definida neste JupyterLab: feche-o, "
+                          "defina a variável no terminal e abra de novo:",
+                          f"read -s {sh(var)} && export {sh(var)} && esus-runbook lab "
+                          "<arquivo do site>"))
+    missing = file_step(site, "contra_chave.contra_chave_file",
+                        "o arquivo protegido (chmod 600) com a contra-chave")
+    if missing:
+        steps.append(missing)
+    return steps

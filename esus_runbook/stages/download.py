@@ -24,12 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from ..commands import option
+from ..errors import InputError
+from ..installer.releases import Registry, default_team_file
+from ..installer.trust import TRUST_FLAG
+from ..installer.verify import size_ceiling, verify_file
 from ..results import Check, StageResult, Status
 from ..sites import Site
+from .base import Stage
+from .context import file_fingerprint
+from .steps import Step, file_step, installer_name, site_folder
+from .view import show_charts, show_checks, show_markdown
 
-TITLE = "Download do instalador"
-INPUT_KEYS = ("instalador",)
-INPUT_FILES = ("instalador.arquivo",)
 CACHE_ENV = "ESUS_RUNBOOK_INSTALADORES"
 
 
@@ -45,16 +50,12 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 def team_registry_file(site: Site, folder: Path) -> Path:
     """The inventory's ``registro_instaladores``, else ``registro-instaladores.csv`` in the
     installers folder."""
-    from ..installer.releases import default_team_file
-
     named = site.extra.get("registro_instaladores") if site.extra else None
     return Path(named) if named else default_team_file(folder)
 
 
 def extra_fingerprint(site: Site) -> dict[str, Any]:
     """A change in the inventory's registry re-runs this stage on resume."""
-    from . import file_fingerprint
-
     named = site.extra.get("registro_instaladores") if site.extra else None
     return {"registro_instaladores": file_fingerprint(named)} if named else {}
 
@@ -71,9 +72,6 @@ def download_command(site: Site, dest: Path | str) -> str:
 
 
 def evaluate(site: Site, ctx=None) -> StageResult:
-    from ..errors import InputError
-    from ..installer.releases import Registry
-
     env = getattr(ctx, "env", None)
     interactive = bool(getattr(ctx, "interactive", False))
     inst = site.instalador
@@ -105,8 +103,6 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               f"{download_command(site, dest)} e informe o arquivo em instalador.arquivo.")
         return r.finish(**metrics, comando=download_command(site, dest))
 
-    from ..installer.verify import size_ceiling
-
     folder = local.parent if local is not None and local.is_file() else cache_dir(env)
     try:
         ceiling = size_ceiling(env)
@@ -127,14 +123,14 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics["registro"] = str(registry.team_file)
 
     if local is not None and local.is_file():
-        from ..installer.verify import verify_file
-
         v = verify_file(local, versao, plataforma, expected_sha256=sha, registry=registry,
                         max_bytes=ceiling)
         r.checks.extend(v.checks)
         return r.finish(**metrics, origem="arquivo", arquivo=str(local), nome=local.name,
                         tamanho_bytes=v.size, sha256=v.sha256, registro_acao=v.recorded)
 
+    # the transfer (requests, urllib3, tqdm: 0.2 to 0.4 s with python -X importtime) only
+    # for an installer still to be downloaded
     from ..installer.downloader import DownloadError, download
 
     metrics.update(origem="url", pasta=str(folder))
@@ -155,8 +151,6 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                + (f", {out.attempts} tentativas" if out.attempts > 1 else ""))
         r.checks.insert(0, _ok_check(how, out.path))
     elif out.pending:
-        from ..installer.trust import TRUST_FLAG
-
         r.checks.insert(0, Check(
             "DL_DOWNLOAD", "Download do instalador", Status.PENDENTE, "arquivo baixado",
             f"{out.kept} (verificado; aguardando a confirmação do primeiro uso)",
@@ -174,3 +168,33 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 def _ok_check(how: str, path: Path | None):
     return Check("DL_DOWNLOAD", "Download do instalador", Status.OK, "arquivo baixado",
                  f"{path} ({how})")
+
+
+def view(stage: Stage, result: StageResult) -> None:
+    """Checks and, when the installer is still to be fetched, the command that does it."""
+    show_checks(stage, result)
+    show_charts(stage, result)
+    if result.metrics.get("comando"):
+        show_markdown(f"**Para baixar e verificar:**\n\n```bash\n{result.metrics['comando']}\n```")
+
+
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    inst = site.instalador
+    versao = inst["versao"]
+    steps = []
+    if not versao:
+        steps.append(Step("Informe instalador.versao: a versão publicada no portal SISAPS "
+                          "(sisaps.saude.gov.br/esus → Download), ex.: 5.5.24."))
+    if not inst["arquivo"]:
+        steps.append(Step("Baixe o instalador (o download continua de onde parou e confere o "
+                          "SHA-256):",
+                          "esus-runbook download "
+                          + option("--url", inst["url"], '"<link copiado do portal SISAPS>"')
+                          + " " + option("--version", versao, "<versão>") + " "
+                          + option("--dest", f"{site_folder(site)}/instaladores")))
+        steps.append(Step(f"Informe instalador.arquivo: instaladores/{installer_name(site)}"))
+    else:
+        missing = file_step(site, "instalador.arquivo", "o instalador baixado")
+        if missing:
+            steps.append(missing)
+    return steps

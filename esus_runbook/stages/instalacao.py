@@ -19,31 +19,38 @@ After installing: with ``instalacao.pec_url`` the stage runs
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..commands import ps_invoke, quote
+from ..errors import InputError
+from ..installer.naming import expected_name
+from ..installer.releases import version_tuple
+from ..render.charts import pyplot
 from ..results import Check, StageResult, Status, worst
+from ..secrets import read_secret
 from ..sites import Site
 from ..ssh import site_db_url
+from . import ambiente
+from .base import Stage
+from .steps import Step
+from .steps import installer_name as planned_installer_name
+from .view import show_charts, show_checks, show_markdown
 
-TITLE = "Instalação e configuração"
-INPUT_KEYS = ("municipio_ibge", "cenario", "instalador", "instalacao")
-INPUT_FILES = ()
 HTTPS_SINCE = (5, 3)
 DEFAULT_PASSWORD_VAR = "PEC_DB_SENHA"
 
-# (check id, title, keywords of the ambiente check ids, linux only, manual check)
+# (check id, title, the ambiente stage's check it repeats, linux only, manual check)
 CHECKLIST = (
-    ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ("LOCALE",), True,
+    ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ambiente.CHECK_LOCALE, True,
      "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
      "ou dpkg-reconfigure locales)"),
-    ("INST_PRE_FUSO", "Fuso horário configurado", ("FUSO",), False,
+    ("INST_PRE_FUSO", "Fuso horário configurado", ambiente.CHECK_FUSO, False,
      "{fuso}"),
-    ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ("IPC",), True,
+    ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ambiente.CHECK_REMOVEIPC, True,
      "grep -i RemoveIPC /etc/systemd/logind.conf (deve ser RemoveIPC=no; depois "
      "systemctl restart systemd-logind)"),
-    ("INST_PRE_PORTAS", "Portas do PEC livres", ("PORT",), False,
+    ("INST_PRE_PORTAS", "Portas do PEC livres", ambiente.CHECK_PORTAS, False,
      "ss -ltnp | grep -E ':(8080|5433|80|443) ' (Linux) ou "
      "Get-NetTCPConnection -LocalPort 8080,5433,80,443 (Windows)"),
 )
@@ -52,8 +59,6 @@ CHECKLIST = (
 # --------------------------------------------------------------------------- command
 def installer_name(site: Site, download: StageResult | None) -> str:
     """The installer file: the one the download stage verified, else the expected name."""
-    from ..installer.naming import expected_name
-
     if download is not None:
         name = download.metrics.get("nome")
         if name and download.status in (Status.OK, Status.ALERTA):
@@ -64,8 +69,7 @@ def installer_name(site: Site, download: StageResult | None) -> str:
 def installer_command(site: Site, name: str) -> dict[str, Any]:
     """The exact command lines for this site. Returns ``{"linhas", "texto", "opcoes",
     "problemas", "avisos"}``; ``problemas`` (pt-BR) make the command unusable as is."""
-    from ..installer.releases import version_tuple
-    from ..pec import check_db_url, is_external
+    from ..pec import check_db_url, is_external  # lazily: see evaluate
 
     inst, cfg = site.instalacao, site.instalador
     windows = cfg["plataforma"] == "windows"
@@ -133,25 +137,22 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- checklist
-def _matching(checks: Iterable[Check], keywords: tuple[str, ...]) -> list[Check]:
-    return [c for c in checks if any(k in c.id.upper() for k in keywords)
-            and c.id.upper().startswith("AMB")]
+def _matching(checks: Iterable[Check], check_id: str) -> list[Check]:
+    return [c for c in checks if c.id == check_id]
 
 
-def checklist(site: Site, ambiente: StageResult | None) -> list[Check]:
+def checklist(site: Site, amb: StageResult | None) -> list[Check]:
     """The pre-install checks (docs/dominio.md, "Instalação e banco do PEC"), from the ambiente stage's result."""
-    from .ambiente import municipality_zone, timezone_command
-
     linux = site.instalador["plataforma"] != "windows"
-    zone = timezone_command(municipality_zone(site.data.get("municipio_ibge")),
+    zone = ambiente.timezone_command(ambiente.municipality_zone(site.data.get("municipio_ibge")),
                             windows=not linux).strip("`")
     out: list[Check] = []
-    for cid, title, keywords, linux_only, manual in CHECKLIST:
+    for cid, title, amb_id, linux_only, manual in CHECKLIST:
         if linux_only and not linux:
             continue
         manual = manual.replace("{fuso}", f"timedatectl ou tzutil /g; para o município: {zone}")
-        found = _matching(ambiente.checks, keywords) if ambiente is not None else []
-        if ambiente is None:
+        found = _matching(amb.checks, amb_id) if amb is not None else []
+        if amb is None:
             status, observed = Status.PENDENTE, "etapa ambiente ainda não executada"
             remedy = f"Execute a etapa ambiente (sondagem do servidor) ou confira à mão: {manual}"
         elif not found:
@@ -203,17 +204,18 @@ def settle_checklist(items: list[Check], installed_ok: bool, upgrade: bool) -> l
 
 # --------------------------------------------------------------------------- evaluate
 def evaluate(site: Site, ctx=None) -> StageResult:
-    from ..errors import InputError
+    # pec (through ids, numpy: ~1 s) and ssh.client (paramiko: ~0.2 s) are imported here:
+    # guide imports this module for next_steps, and the instalacao notebook without
+    # instalacao.pec_url never needs them
     from ..pec import command as verify_command
     from ..pec import verify_install
-    from ..secrets import read_secret
     from ..ssh.client import SshError
 
     r = StageResult(site.site_id, "instalacao")
     inst, cfg = site.instalacao, site.instalador
     previous = getattr(ctx, "previous", None)
     download = previous("download") if previous else None
-    ambiente = previous("ambiente") if previous else None
+    amb = previous("ambiente") if previous else None
     metrics: dict[str, Any] = {"modo": inst["modo"], "atualizacao": inst["atualizacao"],
                                "plataforma": cfg["plataforma"], "versao": cfg["versao"]}
 
@@ -239,7 +241,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                 r.add("INST_COMANDO", "Comando do instalador", Status.OK,
                       "-console -continue, modo e banco do site",
                       "; ".join(line for line in cmd["linhas"] if not line.startswith("#")))
-    pre = checklist(site, ambiente)
+    pre = checklist(site, amb)
 
     servidor = site.data.get("servidor") or {}
     srv: list[Check] = []
@@ -247,7 +249,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         from ..ssh.evidence import server_checks
 
         srv = server_checks(servidor, expected_version=cfg["versao"],
-                            ambiente_metrics=ambiente.metrics if ambiente else None,
+                            ambiente_metrics=amb.metrics if amb else None,
                             env=getattr(ctx, "env", None))
 
     tipo = site.cenario["tipo_instalacao"]
@@ -321,8 +323,6 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     info = [t for t in times.get("info") or [] if t is not None]
     if not info:
         return []
-    from ..render.charts import pyplot
-
     plt = pyplot()
     labels = [f"info {i + 1}" for i in range(len(info))]
     values = list(info)
@@ -339,3 +339,50 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return [("Tempo de resposta do PEC", fig)]
+
+
+def view(stage: Stage, result: StageResult) -> None:
+    """Checks, the response-time chart, the installer command and its notes, and the command
+    that verifies the installed PEC."""
+    show_checks(stage, result)
+    show_charts(stage, result)
+    m = result.metrics
+    if m.get("comando"):
+        lang = "powershell" if m.get("plataforma") == "windows" else "bash"
+        show_markdown(f"**Comando do instalador:**\n\n```{lang}\n{m['comando']}\n```")
+        for aviso in m.get("comando_avisos") or []:
+            show_markdown(f"> {aviso}")
+    if m.get("comando_verificacao"):
+        show_markdown(f"**Conferir o PEC instalado:** `{m['comando_verificacao']}`")
+
+
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    inst = site.instalacao
+    steps = []
+    if not inst["pec_url"]:
+        if inst["atualizacao"]:
+            steps.append(Step("É uma atualização: faça e teste um backup do banco antes "
+                              "(com o PEC parado):",
+                              "pg_dump -Fc -p 5433 -U postgres esus > esus-antes.backup && "
+                              "pg_restore -l esus-antes.backup > /dev/null"))
+        try:  # the stage's own command, every value quoted
+            lines = installer_command(site, planned_installer_name(site))["linhas"]
+        except InputError:
+            lines = []
+        where = ("No servidor Windows, num PowerShell de administrador:"
+                 if site.instalador["plataforma"] == "windows" else
+                 "No servidor Linux, como root:")
+        if lines:
+            steps.append(Step(where, "\n".join(x for x in lines if not x.startswith("#"))))
+        steps.append(Step("Quando o PEC responder no navegador, informe instalacao.pec_url "
+                          "(ex.: http://IP-DO-SERVIDOR:8080) e execute esta etapa de novo."))
+    else:
+        from ..pec import command  # lazily: see evaluate
+
+        steps.append(Step("Confira a instalação também a partir do servidor:",
+                          command(inst["pec_url"], inst["db_url"], inst["db_password_env"],
+                                  inst["db_password_file"])))
+    if inst["db_url"] and not (inst["db_password_env"] or inst["db_password_file"]):
+        steps.append(Step("Informe instalacao.db_password_env (NOME da variável com a senha "
+                          "do banco) ou db_password_file; nunca a senha na URL."))
+    return steps

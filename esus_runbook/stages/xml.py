@@ -33,16 +33,25 @@ kinds). Bounded results go to ``metrics["reconciliacao"]``; the full list to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..cnes import display as xml_display
+from ..commands import join
+from ..errors import InputError, RunbookError
+from ..installer.releases import version_tuple
 from ..results import StageResult, Status
+from ..secrets import read_secret
 from ..sites import Site
+from ..ssh import site_db_url
+from .base import Stage
+from .steps import Step, file_step, relative
+from .view import show_charts, show_checks, show_plain_html
 
-TITLE = "Importação do XML do CNES"
-INPUT_KEYS = ("municipio_ibge", "cnes", "xml", "instalador.versao", "servidor.ssh",
-              "instalacao.db_url", "instalacao.db_password_env", "instalacao.db_password_file")
-INPUT_FILES = ("xml.arquivo", "xml.anterior")
+# ids (numpy, ~1 s), cnes.* and reconcile (pandas, lxml) are imported inside the functions
+# that use them: the site report imports this module for report_html, and a site without
+# xml.arquivo never needs them.
 EXAMPLES_PER_RULE = 5
 EXAMPLES_PER_KIND = 20
 DIFF_HTML = "xml_diff.html"
@@ -51,7 +60,6 @@ RECONCILE_HTML = "xml_reconciliacao.html"
 
 def evaluate(site: Site, ctx=None) -> StageResult:
     from .. import ids
-    from ..errors import InputError
 
     r = StageResult(site.site_id, "xml")
     arquivo = (site.xml or {}).get("arquivo")
@@ -151,10 +159,7 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
     missing password reference; falha when the database refuses the connection or when
     something of the file is missing in PEC; alerta when PEC only holds more than the file."""
     from .. import ids
-    from ..errors import InputError, RunbookError
     from ..reconcile import KINDS, PENDING, reconcile
-    from ..secrets import read_secret
-    from ..ssh import site_db_url
 
     inst = site.instalacao
     title = "Depois da importação: conexão com o banco do PEC"
@@ -221,7 +226,6 @@ def _layout_check(r: StageResult, info: dict[str, Any], pec_version: str | None)
     """XML_VERSAO: a layout PEC knows, and one the site's PEC version imports
     (``data/xml_layouts.csv``; docs/dominio.md, "Layout do XML e versão do PEC")."""
     from ..cnes.catalog import layout_min_pec
-    from ..installer.releases import version_tuple
 
     title, layout = "Versão do layout do XML", info["version"]
     if not info["version_supported"]:
@@ -272,7 +276,6 @@ def _compare(site: Site, ctx, r: StageResult, path: Path, new) -> dict[str, Any]
     from .. import ids
     from ..cnes.diff import KINDS, compare
     from ..cnes.parser import parse
-    from ..errors import InputError
 
     if path.is_dir():
         r.add("XML_ANTERIOR", "XML anterior (último importado) informado", Status.FALHA,
@@ -407,3 +410,39 @@ def report_html(result: StageResult) -> str | None:
     from ..reconcile.report import section_html
 
     return section_html(rec)
+
+
+def view(stage: Stage, result: StageResult) -> None:
+    """Checks and charts, the file's summaries, the comparison with xml.anterior and what
+    PEC's database holds after the import (all from the result: CPF and CNS masked)."""
+    show_checks(stage, result)
+    show_charts(stage, result)
+    xml_display.show(result)
+    show_plain_html("<h3>O que a importação vai mudar</h3>")
+    xml_display.show_diff(result)
+    show_plain_html("<h3>Depois da importação</h3>")
+    from ..reconcile import display as pec_display  # the package imports pandas
+
+    pec_display.show(result)
+
+
+def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
+    arquivo = site.xml["arquivo"]
+    ibge = site.data["municipio_ibge"]
+    steps = []
+    if not arquivo:
+        steps.append(Step("Baixe no e-Gestor AB o XML do CNES do município (ZIP "
+                          f"XmlParaESUS31_{str(ibge)[:6]}.zip) e informe xml.arquivo, ex.: "
+                          f"xml/XmlParaESUS31_{str(ibge)[:6]}.zip"))
+        return steps
+    missing = file_step(site, "xml.arquivo", "o ZIP ou XML do e-Gestor AB")
+    if missing:
+        return [missing]
+    steps.append(Step("A mesma auditoria pela linha de comando (relatório HTML para anexar):",
+                      "esus-runbook xml audit " + join([relative(site, arquivo), "--ibge", ibge,
+                                                        "--html",
+                                                        f"auditoria-xml-{site.site_id}.html"])))
+    if not site.xml["anterior"]:
+        steps.append(Step("Opcional: informe xml.anterior (o último XML importado no PEC) "
+                          "para ver quem perde acesso com o arquivo novo."))
+    return steps
