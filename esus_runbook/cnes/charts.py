@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..render.charts import pyplot
+from ..render.numbers import number
 from . import catalog
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
@@ -44,7 +45,7 @@ def professionals_by_category(families: list[dict[str, Any]]) -> Any | None:
     values = [int(r["profissionais"]) for r in families]
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(cats), 2) + 0.9))
     bars = ax.barh(cats, values, color="#1f77b4")
-    ax.bar_label(bars, labels=[f"{v:,}".replace(",", ".") for v in values], fontsize=7,
+    ax.bar_label(bars, labels=[number(v) for v in values], fontsize=7,
                  padding=2)
     ax.invert_yaxis()
     ax.set_xlabel("profissionais")
@@ -79,7 +80,7 @@ def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, s
     colors = [DIFF_COLORS[kinds[c].severity] for c, _ in rows]
     fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 2) + 1.0))
     bars = ax.barh(names, values, color=colors)
-    ax.bar_label(bars, labels=[f"{v:,}".replace(",", ".") for v in values], fontsize=7,
+    ax.bar_label(bars, labels=[number(v) for v in values], fontsize=7,
                  padding=2)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..results import LABELS, Status
 from .charts import STATUS_COLORS
+from .numbers import number
 
 
 def fmt(value: Any) -> str:
@@ -19,7 +20,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "sim" if value else "não"
     if isinstance(value, float):
-        return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".").rstrip("0").rstrip(",")
+        return number(value, 2, trim=True)
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt(v) for v in value)
     if isinstance(value, dict):

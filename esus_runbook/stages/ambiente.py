@@ -26,6 +26,7 @@ from ..data import read_csv
 from ..errors import InputError, RunbookError
 from ..jvm import recommend, settings
 from ..render.charts import STATUS_COLORS, pyplot
+from ..render.numbers import number
 from ..results import StageResult, Status
 from ..sites import Site
 from .base import Stage
@@ -42,10 +43,8 @@ OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.
 
 
 def _num(x: float | None, digits: int = 1) -> str:
-    if x is None:
-        return "?"
-    text = f"{x:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return text.rstrip("0").rstrip(",") if "," in text else text
+    """Measurements in check texts: one decimal unless told, trailing zeros dropped."""
+    return number(x, digits, trim=True)
 
 
 def _settings() -> dict[str, Any]:
@@ -244,7 +243,7 @@ class _Checks:
         req = prof["passmark"]
         model = self.p["cpu"]["model"]
         title = "Desempenho da CPU (PassMark)"
-        expected = f"≥ {req:,}".replace(",", ".")
+        expected = f"≥ {number(req)}"
         if score is None:
             self.add("AMB_PASSMARK", title, ALERTA, expected, "não informado",
                      f"Procure o modelo '{model or 'da CPU do servidor'}' em "
@@ -253,9 +252,9 @@ class _Checks:
                      "recebe.")
             return
         if score >= req:
-            self.add("AMB_PASSMARK", title, OK, expected, f"{score:,}".replace(",", "."))
+            self.add("AMB_PASSMARK", title, OK, expected, number(score))
         else:
-            self.add("AMB_PASSMARK", title, FALHA, expected, f"{score:,}".replace(",", "."),
+            self.add("AMB_PASSMARK", title, FALHA, expected, number(score),
                      f"A CPU fica abaixo do mínimo do perfil {prof['label']}: use um servidor "
                      "com CPU mais forte (ou mais vCPUs numa VM).")
         self.row("AMB_PASSMARK", "PassMark", float(score), req, "pontos")
