@@ -36,7 +36,7 @@ PASSWORD_VAR = "ESUS_BENCH_DB_SENHA"
 def run_reconcile(path: str, db_url: str) -> dict:
     """What ``xml reconcile PATH --db-url URL --json FILE`` does."""
     from esus_runbook.reconcile import reconcile
-    from esus_runbook.secrets import read_secret
+    from esus_runbook.secret_refs import read_secret
 
     password = read_secret(PASSWORD_VAR, what="senha do banco")
     report = reconcile(path, db_url, password)

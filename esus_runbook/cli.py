@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import RunbookError
 from .outputs import check_distinct, output_problem
 from .results import check_output_path
-from .secrets import read_secret
+from .secret_refs import read_secret
 from .sites import check as check_sites
 from .version import package_version
 

@@ -28,7 +28,7 @@ from .errors import RunbookError, StageError
 from .render.env import scoped_html
 from .report.site import render_site_report, summary_html
 from .results import StageResult, write_json_atomic
-from .secrets import redact, site_secret_values
+from .secret_refs import redact, site_secret_values
 from .sites import Site, load_site
 
 # Imported where they are used, because this module is the first thing every batch notebook

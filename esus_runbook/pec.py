@@ -11,7 +11,7 @@ installer's JDBC driver fails on SCRAM).
 The checks go into a :class:`VerifyReport`, which prints itself (:meth:`VerifyReport.text`)
 and writes the ``verify-install`` JSON.
 
-The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goes to one call
+The database password arrives as a :class:`~esus_runbook.secret_refs.Secret` and goes to one call
 (``psycopg.connect``); every message that leaves this module is stripped of it.
 """
 
@@ -32,7 +32,7 @@ from .errors import InputError
 from .ids import scrub
 from .installer.network import describe_network_error
 from .results import Checks, Status, now_iso
-from .secrets import Secret
+from .secret_refs import Secret
 from .urls import check_pec_url, parse_db_url
 
 SCHEMA = "esus-runbook/verify-install/1"

@@ -88,7 +88,7 @@ def demo_run(tmp_path_factory, demo_simulator) -> Path:
 
 def demo_env() -> dict[str, str]:
     """Environment variables the demo's secret references point to (examples/demo.env)."""
-    from esus_runbook.secrets import read_env_file
+    from esus_runbook.secret_refs import read_env_file
 
     return read_env_file(EXAMPLES / "demo.env")
 

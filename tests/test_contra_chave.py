@@ -112,7 +112,7 @@ def test_resume_fingerprint(tmp_path, monkeypatch):
 
 
 def test_mask_shows_at_most_two_characters():
-    from esus_runbook.secrets import mask
+    from esus_runbook.secret_refs import mask
     assert mask("12345") == "••••••••"
     assert mask(SECRET) == "••••••••" + SECRET[-2:]
 

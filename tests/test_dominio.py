@@ -23,7 +23,7 @@ from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.form import fields
 from esus_runbook.results import Status
-from esus_runbook.secrets import Secret
+from esus_runbook.secret_refs import Secret
 from esus_runbook.sites import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
 

@@ -20,7 +20,7 @@ from esus_runbook.reconcile import KINDS, SCHEMA, reconcile
 from esus_runbook.reconcile.pecdb import open_readonly, read_error
 from esus_runbook.report import render_site_report
 from esus_runbook.results import Status, write_json_atomic
-from esus_runbook.secrets import Secret
+from esus_runbook.secret_refs import Secret
 from esus_runbook.sites import load_site
 
 from .conftest import ROOT, run_cli

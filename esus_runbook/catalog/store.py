@@ -24,7 +24,7 @@ from .evidence import stage_evidence
 from .schema import migrate
 
 CATALOG_NAME = "catalogo.sqlite"
-SECRET_FINGERPRINT_PREFIX = "pbkdf2-"  # esus_runbook.secrets.fingerprint
+SECRET_FINGERPRINT_PREFIX = "pbkdf2-"  # esus_runbook.secret_refs.fingerprint
 BUSY_TIMEOUT_S = 120.0  # a writer waits this long for another one before giving up
 
 

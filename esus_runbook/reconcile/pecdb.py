@@ -1,7 +1,7 @@
 """Read-only access to PEC's PostgreSQL for the reconciliation.
 
 The connection goes through :func:`esus_runbook.pec.connect` (the same helper as
-``verify-install``: URL without password, password only as a :class:`~..secrets.Secret`,
+``verify-install``: URL without password, password only as a :class:`~..secret_refs.Secret`,
 pt-BR messages without it). The session starts with ``default_transaction_read_only=on`` and
 a ``statement_timeout``; the transaction is ``READ ONLY`` as well (psycopg's ``BEGIN READ
 ONLY`` and an explicit ``SET TRANSACTION READ ONLY``), so the server itself refuses any
@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import InputError
 from ..ids import scrub
 from ..pec import connect
-from ..secrets import Secret
+from ..secret_refs import Secret
 from .schema import SchemaCheck
 
 APPLICATION_NAME = "esus-runbook xml reconcile"

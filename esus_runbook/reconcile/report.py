@@ -27,7 +27,7 @@ from ..pec import check_db_url, db_target
 from ..render.charts import to_svg
 from ..render.env import environment
 from ..results import now_iso
-from ..secrets import Secret
+from ..secret_refs import Secret
 from . import compare as cmp
 from . import pecdb, schema
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import paramiko
 
 from ..errors import RunbookError
-from ..secrets import read_secret
+from ..secret_refs import read_secret
 from ..ssh_target import Target
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"

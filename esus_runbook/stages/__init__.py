@@ -14,7 +14,7 @@ stage reads it shows up as changed):
 - ``site``: sha256 of the values of the stage's ``input_keys`` (paths are absolute: moving a
   file counts);
 - one entry per ``input_files`` key: for a file holding a secret (every ``*_file`` key) the
-  slow salted ``secrets.file_fingerprint``, never a content hash; for the others
+  slow salted ``secret_refs.file_fingerprint``, never a content hash; for the others
   ``sha256:<hex>`` of the content; above ``context.HASH_LIMIT``
   (64 MB) ``sample:<size>:<mtime_ns>:<sha256 of the first and last MB>``, because hashing a
   capital's CNES XML on every resume would cost more than re-running most stages (a file
@@ -27,8 +27,8 @@ stage reads it shows up as changed):
 - ``esus_runbook``: the package version (an upgrade re-executes everything);
 - whatever the stage's optional ``extra_fingerprint(site) -> dict`` returns, for inputs that
   are neither site keys nor files. A secret (contra-chave, password) must never appear there
-  in clear nor as a fast hash: use ``secrets.fingerprint(value, salt)`` (PBKDF2, slow) with a
-  salt that is stable for the site, so an unchanged secret gives the same entry.
+  in clear nor as a fast hash: use ``secret_refs.fingerprint(value, salt)`` (PBKDF2, slow)
+  with a salt that is stable for the site, so an unchanged secret gives the same entry.
 
 A stage that depends on something that cannot be fingerprinted (a live server) is reused on
 resume like any other: resuming continues a run, it does not re-probe what already finished.
@@ -41,13 +41,13 @@ import json
 import os
 from collections.abc import Mapping
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
 
-from .. import secrets
+from .. import secret_refs
 from ..results import StageResult
 from ..sites import Site
+from ..version import package_version
 from . import context, view
 from .base import Stage
 from .context import StageContext, file_fingerprint, read_inputs, result_digest
@@ -73,13 +73,6 @@ def _lookup(site: Site, dotted: str) -> Any:
     return node
 
 
-def _version() -> str | None:
-    try:
-        return version("esus-runbook")
-    except PackageNotFoundError:
-        return None
-
-
 def fingerprint(stage: str, site: Site) -> dict[str, Any]:
     """The inputs a stage's result depends on, except the results it reads through its
     context (see the module docstring). Used to skip unchanged stages when a batch
@@ -88,11 +81,11 @@ def fingerprint(stage: str, site: Site) -> dict[str, Any]:
     keys = {k: _lookup(site, k) for k in decl.input_keys}
     blob = json.dumps(keys, sort_keys=True, default=str).encode()
     out: dict[str, Any] = {"site": "sha256:" + hashlib.sha256(blob).hexdigest(),
-                           "esus_runbook": _version()}
+                           "esus_runbook": package_version()}
     for dotted in decl.input_files:
         path = _lookup(site, dotted)
-        out[dotted] = (secrets.file_fingerprint(path, secrets.resume_salt(site.site_id))
-                       if secrets.is_secret_file_key(dotted) else file_fingerprint(path))
+        out[dotted] = (secret_refs.file_fingerprint(path, secret_refs.resume_salt(site.site_id))
+                       if secret_refs.is_secret_file_key(dotted) else file_fingerprint(path))
     if decl.extra_fingerprint is not None:
         out.update(decl.extra_fingerprint(site))
     return out

@@ -44,7 +44,7 @@ class Stage:
     (header, checks, charts and the stage's own sections); it receives this declaration.
     ``report_html`` is the extra HTML the site report shows under the stage's checks.
     ``extra_fingerprint`` covers inputs that are neither site keys nor files (a secret only
-    through ``secrets.fingerprint``, never in clear nor as a fast hash)."""
+    through ``secret_refs.fingerprint``, never in clear nor as a fast hash)."""
 
     name: str
     title: str                                  # pt-BR, as notebooks and reports show it

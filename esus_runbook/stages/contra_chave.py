@@ -17,7 +17,7 @@ from typing import Any
 from ..commands import sh
 from ..errors import SecretError
 from ..results import StageResult, Status
-from ..secrets import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
+from ..secret_refs import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
 from ..sites import Site
 from .context import StageContext
 from .steps import Step, file_step

@@ -13,7 +13,7 @@ asks for a tested backup before an upgrade.
 After installing: with ``instalacao.pec_url`` the stage runs
 :func:`esus_runbook.pec.verify_install` (the same function as the CLI); without it the stage is
 ``pendente`` with the command to run. The database password comes from
-``instalacao.db_password_env``/``db_password_file`` through :func:`secrets.read_secret`.
+``instalacao.db_password_env``/``db_password_file`` through :func:`secret_refs.read_secret`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..installer.naming import expected_name
 from ..installer.releases import version_tuple
 from ..render.charts import pyplot
 from ..results import Check, StageResult, Status, worst
-from ..secrets import read_secret
+from ..secret_refs import read_secret
 from ..sites import Site
 from ..ssh import site_db_url
 from . import ambiente

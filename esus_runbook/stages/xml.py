@@ -42,7 +42,7 @@ from ..commands import join
 from ..errors import InputError, RunbookError
 from ..installer.releases import version_tuple
 from ..results import StageResult, Status
-from ..secrets import read_secret
+from ..secret_refs import read_secret
 from ..sites import Site
 from ..ssh import site_db_url
 from .base import Stage
