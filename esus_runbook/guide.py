@@ -32,6 +32,8 @@ from .results import LABELS, STAGES, StageResult, Status
 from .sites import Site
 from .stages import Step
 
+# Lazy imports: ipywidgets (0.2 s) and IPython's display only in an interactive notebook.
+
 NOT_RUN = "nao-executada"
 """Pseudo-status of a stage without a result in the run folder."""
 

@@ -18,10 +18,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
-else:  # pandas costs ~0.5 s to import: every notebook validates a site, few need Series
+else:  # lazy: pandas costs ~0.5 s to import: every notebook validates a site, few need Series
     class _LazyPandas:
         def __getattr__(self, name: str):
-            import pandas
+            import pandas  # lazy: see above
 
             globals()["pd"] = pandas
             return getattr(pandas, name)

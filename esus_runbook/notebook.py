@@ -31,6 +31,10 @@ from .results import StageResult, write_json_atomic
 from .secret_refs import redact, site_secret_values
 from .sites import Site, load_site
 
+# Lazy imports: the batch process and the CLI import this module for `run_stage`; IPython's
+# display (0.15 s), the guide and the form (ipywidgets 0.2 s) load only in a notebook kernel that
+# shows something.
+
 # Imported where they are used, because this module is the first thing every batch notebook
 # imports and plain Python uses it too (measured with python -X importtime): ids (numpy,
 # ~1 s; only for an error message), guide and form (the interactive layer: ipywidgets,

@@ -39,6 +39,9 @@ from .site_files import folder_site_files, inventory_item
 from .ssh_target import parse_target
 from .urls import db_url_problem, http_url_problem, is_hostname
 
+# Lazy imports: ids (numpy 0.2 s) and ruamel's constructor and errors only when a YAML site file
+# is read or validated; a kernel reading the site snapshot (site.json) never needs them.
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -29,6 +29,9 @@ from .options import BatchOptions
 from .site_engine import close_pool, open_pool
 from .site_task import SiteJob, SiteOutcome, run_site
 
+# Lazy imports: `distributed` (0.9 s) only with --scheduler or on a worker; papermill (2.8 s)
+# through execution.import_papermill, only when a notebook runs.
+
 Notify = Callable[[dict[str, Any]], None]
 
 

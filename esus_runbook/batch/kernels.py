@@ -29,6 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# Lazy imports: jupyter_client's manager (0.2 s) and psutil only when a kernel is started or
+# watched.
+
 IPC = os.name == "posix"
 # Unix socket paths are limited to 107 bytes; the longest socket is "<file>-ipc-<n>".
 _SOCKET_PATH_MAX = 100

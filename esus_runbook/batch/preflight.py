@@ -26,6 +26,9 @@ from ..sites import Site
 from ..version import package_version
 from .options import BatchOptions
 
+# Lazy imports: jupyter_client (0.2 s) and distributed (0.9 s) only for the checks that need them
+# (the kernel, the cluster).
+
 HINTS = {
     "storage": "o inventário, os arquivos dos sites e a pasta de saída (--out) precisam estar "
                "num armazenamento compartilhado (NFS, CIFS…) montado no mesmo caminho em todos "

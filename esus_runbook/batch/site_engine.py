@@ -43,6 +43,8 @@ from jupyter_core.utils import run_sync
 
 from .kernels import WATCHER, kill_tree, use_ipc
 
+# Lazy imports: jupyter_client's async manager (0.2 s) only when a kernel is started.
+
 KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",  # as nbclient does: no sqlite file
                # warm up (a no-op in a forked kernel) and record the state fresh_start restores
                "--IPKernelApp.exec_lines=__import__('esus_runbook.batch.warmup', "

@@ -65,7 +65,7 @@ def _child(request: dict, reply_fd: int) -> None:
         os.environ["JPY_PARENT_PID"] = str(os.getppid())  # this zygote: see the docstring
         # (the state fresh_start restores is recorded by the kernel's exec_lines, after
         # ipykernel set its own environment variables, as in a kernel started on its own)
-        from ipykernel import kernelapp
+        from ipykernel import kernelapp  # lazy: already imported by the warm-up, a lookup here
 
         sys.argv = [request["launcher"], *request["argv"]]
         kernelapp.IPKernelApp.launch_instance(argv=request["argv"])
@@ -91,9 +91,8 @@ def main(argv: list[str]) -> int:
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
     # Imported here, not at module level: the environment above must be set first, and
     # importing them is the whole point of this process (each one once, for every kernel).
-    from ipykernel import kernelapp  # noqa: F401
 
-    from . import warmup  # IPython, pandas, the package, the stage modules
+    from . import warmup  # lazy: IPython, pandas, the package, the stage modules
 
     try:
         warmup.warm_charts()

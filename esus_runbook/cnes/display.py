@@ -11,6 +11,9 @@ from typing import Any
 
 from ..results import StageResult
 
+# Lazy imports: pandas (0.7 s) and IPython's display only in the kernel that shows the XML
+# summaries.
+
 _TABLES = (
     ("tipos_de_equipe", "Equipes ativas por tipo (média de profissionais por família CBO)"),
     ("familias_cbo", "Profissionais por categoria (família CBO)"),

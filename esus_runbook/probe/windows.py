@@ -30,7 +30,7 @@ class WinRegistry:
     """HKEY_LOCAL_MACHINE values through ``winreg`` (Windows only)."""
 
     def get(self, key: str, name: str) -> Any:
-        import winreg  # type: ignore[import-not-found]
+        import winreg  # lazy: type: ignore[import-not-found]
 
         try:
             with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key) as k:

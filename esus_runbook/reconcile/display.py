@@ -10,9 +10,9 @@ from ..results import StageResult
 def show(result: StageResult) -> None:
     """Display PEC's database against the file (``metrics["reconciliacao"]``), or a line
     saying how to enable it when the site has no ``instalacao.db_url``."""
-    from IPython.display import HTML, display  # in a notebook kernel only
+    from IPython.display import HTML, display  # lazy: in a notebook kernel only
 
-    from .report import section_html  # pandas: only when there is something to show
+    from .report import section_html  # lazy: pandas: only when there is something to show
 
     rec = (result.metrics or {}).get("reconciliacao")
     if not rec:

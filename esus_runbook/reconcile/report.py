@@ -195,7 +195,7 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
     ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
     that refuses the connection or the password, a file of another municipality than
     ``ibge``."""
-    import psycopg  # the optional "postgres" extra: only when a database is read
+    import psycopg  # lazy: the optional "postgres" extra: only when a database is read
 
     expected = check_ibge_arg(ibge)
     info = check_db_url(db_url)

@@ -7,6 +7,8 @@ import re
 from html import escape
 from typing import Any
 
+# Lazy imports: matplotlib.pyplot (0.9 s) only when a chart is drawn.
+
 STATUS_COLORS = {"ok": "#2e7d32", "alerta": "#f9a825", "pendente": "#757575",
                  "falha": "#c62828", "erro": "#6a1b9a"}
 

@@ -6,6 +6,7 @@ shows its checks should not pay for.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 _NAMES = {"build_rollup": "rollup", "write_rollup": "rollup",
@@ -17,8 +18,6 @@ __all__ = sorted(_NAMES)
 def __getattr__(name: str) -> Any:
     if name not in _NAMES:
         raise AttributeError(name)
-    from importlib import import_module
-
     value = getattr(import_module(f"{__name__}.{_NAMES[name]}"), name)
     globals()[name] = value
     return value

@@ -35,6 +35,9 @@ from .context import StageContext
 from .steps import Step, file_step, site_folder
 from .view import show_charts, show_checks, show_plain_html
 
+# Lazy imports: the local probe (psutil) and the SSH probe (paramiko 1.1-1.3 s) only when the
+# stage collects instead of reading a probe file.
+
 GIB = 1024 ** 3
 # Checks that the instalacao stage's pre-install checklist reads from this stage's result.
 CHECK_LOCALE, CHECK_FUSO = "AMB_LOCALE", "AMB_FUSO"

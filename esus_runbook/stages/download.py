@@ -35,6 +35,8 @@ from .context import file_fingerprint
 from .steps import Step, file_step, installer_name, site_folder
 from .view import show_charts, show_checks, show_markdown
 
+# Lazy imports: the downloader (requests, tqdm, filelock) only when the site asks for a download.
+
 CACHE_ENV = "ESUS_RUNBOOK_INSTALADORES"
 
 

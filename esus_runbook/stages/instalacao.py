@@ -37,6 +37,10 @@ from .steps import Step
 from .steps import installer_name as planned_installer_name
 from .view import show_charts, show_checks, show_markdown
 
+# Lazy imports: pec (requests), the SSH client (paramiko 1.1-1.3 s) and the SSH evidence load only
+# when the site names a PEC or a server to check; a site still being planned answers `pendente`
+# without them.
+
 HTTPS_SINCE = (5, 3)
 DEFAULT_PASSWORD_VAR = "PEC_DB_SENHA"
 

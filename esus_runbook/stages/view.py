@@ -17,6 +17,9 @@ from ..results import LABELS, StageResult, Status, write_json_atomic
 from .base import Charts, Stage
 from .context import result_digest
 
+# Lazy imports: IPython's display only in a notebook kernel; the batch process imports this module
+# for the chart cache.
+
 
 def checks_html(result: StageResult) -> str:
     """One stage's checks as an HTML table (notebooks and the site report)."""
