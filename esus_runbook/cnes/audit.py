@@ -219,11 +219,15 @@ def audit(path: str | os.PathLike, ibge: str | None = None, *, limits: Limits | 
     t0 = time.perf_counter()
     cf = parse(path, limits=limits, display_name=display_name)
     t1 = time.perf_counter()
+    # computed once, shared by the rules and the summaries
     family = catalog.family_of(cf.lotacoes["cbo"])
-    composition = rules.composition_table(cf, family)
-    findings = rules.run(cf, expected, family=family, composition=composition)
+    codes = rules.LotacaoCodes(cf.lotacoes, family)
+    composition = rules.composition_table(cf, family, codes)
+    gaps = rules.composition_gaps(composition)
+    findings = rules.run(cf, expected, family=family, composition=composition, codes=codes,
+                         gaps=gaps)
     t2 = time.perf_counter()
-    summaries = summary.build(cf, family, composition)
+    summaries = summary.build(cf, family, composition, codes=codes, gaps=gaps)
     t3 = time.perf_counter()
     return AuditReport(cf, findings, summaries, expected,
                        {"parse": round(t1 - t0, 3), "rules": round(t2 - t1, 3),
