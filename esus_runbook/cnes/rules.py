@@ -128,7 +128,7 @@ class LotacaoCodes:
     """Integer codes of the lotações' low-cardinality columns (CNES, INE, CBO, CBO family),
     each computed on first use and shared by the rules and the summaries: on a capital's
     200 000 lotações, reading a text column is what costs; checking each distinct value once
-    and counting on the codes (``bincount``, ``unique``) is nearly free. Every pair is
+    and counting on the codes (``bincount``, :func:`distinct`) is nearly free. Every pair is
     ``(codes, values)``: ``values[codes]`` is the column."""
 
     def __init__(self, lotacoes: pd.DataFrame, family: pd.Series | None = None):
