@@ -30,13 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from esus_runbook.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -191,12 +192,6 @@ def start_pec_simulator(folder: Path) -> subprocess.Popen | None:
               "de instalação vai medir conexões recusadas")
         return None
     return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_dask(folder: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:

@@ -1,6 +1,6 @@
 """Benchmark: the run catalog with 2 000 sites × 10 runs (generated results).
 
-Writes 10 weekly run folders of 2 000 sites each (``esus_runbook.catalog.synth``: the layout a
+Writes 10 weekly run folders of 2 000 sites each (``esus_runbook.demo.rollout_history``: the layout a
 batch writes, 5–9 checks per stage, failures fixed and new ones appearing from run to run,
 50 municipalities), then measures:
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from esus_runbook.catalog import catalog_path, connect, import_folders, run_folders
 from esus_runbook.catalog.dashboard import write_dashboard
 from esus_runbook.catalog.dossier import write_dossier
-from esus_runbook.catalog.synth import SiteSpec, write_run_folder
+from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
 from esus_runbook.results import STAGES
 
 GOAL_DASHBOARD_S = 5.0

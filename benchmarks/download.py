@@ -1,7 +1,7 @@
 """Benchmark: verified download of a large installer over a real local HTTP server.
 
 For each size (default 64 MB and 512 MB) a file shaped like an installer is served by
-``esus_runbook.simulator`` (its own process, sendfile) on 127.0.0.1, then fetched by
+``esus_runbook.demo.pec_simulator`` (its own process, sendfile) on 127.0.0.1, then fetched by
 
 * the baseline, measured in the same run: ``curl -o FILE URL`` followed by ``sha256sum FILE``
   and ``unzip -tqq FILE`` (the ZIP's CRCs: the check the runbook also makes);
@@ -30,8 +30,9 @@ import threading
 import time
 from pathlib import Path
 
-from esus_runbook.fetch import hash_file
-from esus_runbook.simulator import write_installer
+from esus_runbook.demo.pec_simulator import write_installer
+from esus_runbook.installer.verify import hash_file
+from esus_runbook.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "eSUS-AB-PEC-0.0.1-Linux64.jar"
@@ -117,10 +118,8 @@ def main() -> int:
     serve = work / "servir"
     serve.mkdir()
     ready = work / "pronto"
-    from esus_runbook.simulator import free_port
-
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "esus_runbook.simulator", "--instancia",
+    server = subprocess.Popen([sys.executable, "-m", "esus_runbook.demo.pec_simulator", "--instancia",
                                f"{port}=0.0.1", "--servir", str(serve), "--pronto", str(ready)],
                               stdout=subprocess.DEVNULL, cwd=ROOT)
     rows = []

@@ -182,7 +182,7 @@ def measure(mode: str, path: Path, repeat: int = 1, src: str | None = None) -> d
 
 def generate(n: int, folder: Path) -> tuple[Path, float]:
     # (imported here, not at the top: the floor children never load pandas)
-    from esus_runbook.cnes import synth
+    from esus_runbook.demo import cnes_xml as synth
 
     path = folder / f"cnes_{n}.xml"
     t = time.perf_counter()

@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child[0], args.child[1:])
         return 0
-    from esus_runbook.cnes import synth
-    from esus_runbook.cnes.nextmonth import Changes
+    from esus_runbook.demo import cnes_xml as synth
+    from esus_runbook.demo.cnes_model import Changes
 
     scale = args.professionals / 200_000
     changes = Changes(**{k: max(1, round(v * scale)) for k, v in CHANGES.items()})

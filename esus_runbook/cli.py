@@ -7,15 +7,20 @@ problem on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from .errors import InputError, RunbookError
+from .errors import RunbookError
 from .outputs import check_distinct, output_problem
-from .sites import load_sites
+from .results import check_output_path
+from .secrets import read_secret
+from .sites import check as check_sites
+from .version import package_version
 
 # argparse's English messages (Python 3.11-3.13) → pt-BR, applied in order to the whole
 # message; the types below already raise pt-BR text (``ArgumentTypeError``).
@@ -137,6 +142,11 @@ def _output_file(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- commands
+# Each handler imports its command's module when it runs: importing them all would cost every
+# command, even `--help` and `check`, 1.5-3.3 s (measured: `python -c "import time,
+# importlib; t=time.perf_counter(); importlib.import_module('esus_runbook.reconcile');
+# print(time.perf_counter()-t)"` → reconcile 3.3 s, catalog.commands 3.3 s, cnes.audit 2.6 s,
+# lab 1.7 s, batch 1.5 s, ssh.client 1.4 s; cli itself 0.7 s).
 def cmd_run(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, run_batch
 
@@ -169,22 +179,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    sites = load_sites(args.path)  # the same validation (and lines, exit 2) as run and batch
-    print(f"{args.path}: {len(sites)} site(s) válido(s): "
-          f"{', '.join(s.site_id for s in sites)}")
+    print(check_sites(args.path))  # the same validation (and lines, exit 2) as run and batch
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .inspect import describe_parameters
+    from .notebook_params import describe_parameters
 
     print(describe_parameters(args.notebook))
     return 0
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    import json
-
     from .probe import collect, load_probe, normalize, summary_lines, write_probe
 
     if args.read:
@@ -226,77 +232,40 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
 
     check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
+    _write_files(report, args)
+    print(report.text())
+    return report.exit_code
+
+
+def _write_files(report, args: argparse.Namespace) -> None:
+    """``--json``/``--html`` of the XML commands (the report writes itself atomically)."""
     if args.json:
         report.write_json(args.json)
     if args.html:
         report.write_html(args.html)
-    c = report.counts
-    f = report.file_info()
-    print(f"Arquivo: {f['name']} (layout {f['version'] or '?'}, município {f['ibge'] or '?'})")
-    print(f"Estabelecimentos: {c['establishments']}  Equipes: {c['teams']} "
-          f"({c['active_teams']} ativas)  Profissionais: {c['professionals']}  "
-          f"Lotações: {c['lotacoes']}")
-    for code, r in report.rule_counts().items():
-        sev = "erro" if r["severity"] == "error" else "alerta"
-        print(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
-    verdict = "" if report.errors else " — pode ser importado no PEC" + (
-        "; revise antes os alertas" if report.warnings else "")
-    print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s){verdict}")
-    return 1 if report.errors else 0
-
-
-def _print_checks(checks) -> None:
-    """One line per check, the remedy under each one that is not ok."""
-    for c in checks:
-        observed = c.observed if c.observed is not None else ""
-        first, *rest = str(observed).splitlines() or [""]
-        print(f"[{c.status.value:^8}] {c.id:<22} {c.title}: {first}")
-        for line in rest:
-            print(f"{'':34}{line}")
-        if c.remedy and c.status.value != "ok":
-            print(f"{'':11}→ {c.remedy}")
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .fetch import TRUST_FLAG, download
-    from .releases import Registry, default_team_file
+    from .installer.downloader import download
+    from .installer.releases import Registry, default_team_file
 
     dest = Path(args.dest).expanduser()
-    registry = Registry(args.registry or default_team_file(dest))
     out = download(args.url, dest, args.version, plataforma=args.platform,
-                   expected_sha256=args.sha256, registry=registry,
+                   expected_sha256=args.sha256,
+                   registry=Registry(args.registry or default_team_file(dest)),
                    progress=not args.no_progress, retries=args.retries,
                    timeout=(args.timeout, args.timeout),
                    trust_first_use=args.confiar_primeiro_uso)
-    _print_checks(out.checks)
-    v = out.verification
-    if out.discarded:
-        print(f"Aviso: o {out.name}.part encontrado foi descartado ({out.discarded}); o "
-              "download recomeçou do início.", file=sys.stderr)
-    if out.pending:
-        raise InputError(
-            f"primeiro uso da versão {args.version} sem tamanho em nenhum registro: o SHA-256 "
-            f"{v.sha256} NÃO foi registrado e o arquivo ficou em {out.kept}", file=TRUST_FLAG,
-            remedy=f"confira o hash com outra equipe e execute de novo com {TRUST_FLAG} (ou "
-                   f"--sha256 {v.sha256})")
-    if out.ok:
-        how = "já estava baixado e foi conferido" if out.reused else "baixado e verificado"
-        print(f"Instalador {how}: {out.path}")
-        print(f"SHA-256: {v.sha256}  Registro: {registry.team_file}")
-        return 0
-    if out.quarantined is not None:
-        print(f"Arquivo REJEITADO, movido para a quarentena: {out.quarantined}", file=sys.stderr)
-    else:
-        print("Nada foi gravado com o nome do instalador.", file=sys.stderr)
-    return 1
+    text, notices = out.render()
+    if text:
+        print(text)
+    if notices:
+        print(notices, file=sys.stderr)
+    return out.exit_code()
 
 
 def _db_password(args: argparse.Namespace):
     """The database password from --db-password-env/--db-password-file, else PGPASSWORD."""
-    import os
-
-    from .secrets import read_secret
-
     if args.db_password_env or args.db_password_file:
         return read_secret(args.db_password_env, args.db_password_file, what="senha do banco")
     if os.environ.get("PGPASSWORD"):
@@ -307,8 +276,6 @@ def _db_password(args: argparse.Namespace):
 def _db_tunnel(args: argparse.Namespace):
     """The database URL to use: through an SSH tunnel when --ssh is given and --db-url
     points at the server's loopback (closed on every exit path), else --db-url itself."""
-    from contextlib import nullcontext
-
     if not (args.ssh and args.db_url):
         return nullcontext(args.db_url)
     from .pec import check_db_url
@@ -333,16 +300,14 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
                                 link_instalacao=args.link_instalacao)
     report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
-    _print_checks(report.checks)
+    print(report.text())
     if args.json:
         write_json_atomic(args.json, report.to_dict())
-    print(f"Situação: {report.status.value}")
-    return 1 if report.status.value in ("falha", "erro") else 0
+    return report.exit_code
 
 
 def cmd_xml_reconcile(args: argparse.Namespace) -> int:
-    from .reconcile import KINDS, PENDING, SEVERITY_LABELS, reconcile
-    from .results import check_output_path
+    from .reconcile import reconcile
 
     for path, option in ((args.json, "--json"), (args.html, "--html")):
         if path:
@@ -351,55 +316,18 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
                        display_name=args.path)
     password = None
-    if args.json:
-        report.write_json(args.json)
-    if args.html:
-        report.write_html(args.html)
-    f, pec = report.xml_summary(), report.pec
-    print(f"Arquivo: {f['name']} (município {f['ibge'] or '?'}, data {f['date'] or '?'}, "
-          f"{f['counts']['professionals']} profissionais, {f['counts']['lotacoes']} lotações)")
-    print(f"PEC: {pec['alvo']} (versão {pec.get('versao') or '?'}; esquema "
-          f"{(pec.get('schema_fingerprint') or '?')[:23]})")
-    if report.status == PENDING:
-        print(f"--db-url: {report.pending_text()}", file=sys.stderr)
-        return report.exit_code
-    c = pec["counts"]
-    print(f"No PEC, nas unidades do arquivo: {c['professionals']} profissionais ativos em "
-          f"{c['units']} unidades, {c['lotacoes']} lotações ativas "
-          f"({c['lotacoes_do_xml_no_pec']} das {c['lotacoes_do_xml']} do arquivo)")
-    counts = report.counts
-    for code, kind in KINDS.items():
-        if counts[code]:
-            print(f"  {code:<28} {SEVERITY_LABELS[kind.severity]:<7} {counts[code]:>7}  "
-                  f"{kind.title}")
-    shown = report.differences.head(args.examples)
-    for rec in report.records(shown).to_python():
-        print(f"  - {rec['message']}")
-    if len(report.differences) > len(shown):
-        print(f"  ... e mais {len(report.differences) - len(shown)} (lista completa com "
-              "--json ou --html)")
-    if report.not_imported:
-        print("Resultado: pendente — o XML ainda não foi importado no PEC")
-    elif len(report.differences):
-        print(f"Resultado: {report.errors} erro(s), {report.warnings} alerta(s) — o PEC não "
-              "confere com o arquivo")
-    else:
-        print("Resultado: o PEC confere com o arquivo")
+    _write_files(report, args)
+    text, notice = report.render(args.examples)
+    print(text)
+    if notice:
+        print(notice, file=sys.stderr)
     return report.exit_code
 
 
 def cmd_ssh_accept(args: argparse.Namespace) -> int:
-    from .ssh import accept_host_key, parse_target
+    from .ssh import accept_text, parse_target
 
-    target = parse_target(args.target)
-    kind, fp, already = accept_host_key(target, args.known_hosts, timeout=args.timeout)
-    where = args.known_hosts or "~/.ssh/known_hosts"
-    print(f"Servidor {target}: chave {kind} {fp}")
-    if already:
-        print(f"Esta chave já estava registrada em {where}; nada mudou.")
-    else:
-        print(f"Chave registrada em {where}. Se a impressão digital acima não for a do "
-              "servidor (confira com o responsável), apague a linha e não prossiga.")
+    print(accept_text(parse_target(args.target), args.known_hosts, timeout=args.timeout))
     return 0
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -409,97 +337,37 @@ def cmd_lab(args: argparse.Namespace) -> int:
                    open_browser=not args.no_browser)
 
 def cmd_xml_diff(args: argparse.Namespace) -> int:
-    from .cnes.diff import KINDS, SEVERITY_LABELS, diff
+    from .cnes.diff import diff
 
     check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
-    if args.json:
-        report.write_json(args.json)
-    if args.html:
-        report.write_html(args.html)
-    for label, cf in (("Anterior", report.old), ("Novo", report.new)):
-        print(f"{label}: {cf.source.name} (layout {cf.version or '?'}, município "
-              f"{cf.ibge or '?'}, data {cf.header.get('DATA') or '?'}, "
-              f"{len(cf.professionals)} profissionais)")
-    counts = report.counts
-    for code, kind in KINDS.items():
-        if counts[code]:
-            print(f"  {code:<22} {SEVERITY_LABELS[kind.severity]:<10} {counts[code]:>7}  "
-                  f"{kind.title}")
-    for note in report.notes:
-        print(f"Nota: {note}")
-    shown = report.changes[report.changes["severity"] != "info"].head(args.examples)
-    for rec in report.records(shown):
-        print(f"  - {rec['message']}")
-    total = report.errors + report.warnings
-    if total > len(shown):
-        print(f"  ... e mais {total - len(shown)} (lista completa com --json ou --html)")
-    if report.exit_code:
-        code = report.confirmation_code
-        print(f"Resultado: {report.errors} erro(s), {report.warnings} alteração(ões) a revisar"
-              + (f"; código de confirmação: {code}" if code else ""))
-    else:
-        print(f"Resultado: nada exige atenção ({sum(counts.values())} alteração(ões) "
-              "esperada(s))")
+    _write_files(report, args)
+    print(report.text(args.examples))
     return report.exit_code
 
 
 def cmd_catalog_import(args: argparse.Namespace) -> int:
-    from .catalog import catalog_path, import_folders, run_folders
-    from .errors import InputError
+    from .catalog.commands import import_runs
 
-    folders = run_folders(args.pasta)
-    if not folders:
-        raise InputError("nenhuma pasta de execução (com run.json) nesta pasta",
-                         file=args.pasta, key="PASTA",
-                         remedy="informe a pasta --out dos lotes (ex.: execucoes)")
-    catalog = Path(args.catalogo) if args.catalogo else catalog_path(
-        folders[0].parent if folders[0] == Path(args.pasta) else args.pasta)
-    records = import_folders(folders, catalog)
-    for rec in records:
-        for path in rec.skipped:
-            print(f"{path}: resultado ilegível ou de outro esquema — não importado",
-                  file=sys.stderr)
-    sites = {s["site_id"] for rec in records for s in rec.sites}
-    print(f"Catálogo: {catalog} ({len(records)} execução(ões), {len(sites)} site(s) "
-          "importados)")
+    text, notices = import_runs(args.pasta, args.catalogo)
+    if notices:
+        print(notices, file=sys.stderr)
+    print(text)
     return 0
 
 
 def cmd_dossie(args: argparse.Namespace) -> int:
-    from .catalog import catalog_path, connect, dossier_path
-    from .catalog.dossier import write_dossier
-    from .catalog.pdf import html_to_pdf
+    from .catalog.commands import dossier
 
-    catalog = catalog_path(args.execucoes)
-    out = Path(args.out) if args.out else dossier_path(args.execucoes, args.site_id)
-    conn = connect(catalog, create=False)
-    try:
-        write_dossier(conn, args.site_id, out, source=str(catalog))
-    finally:
-        conn.close()
-    print(f"Dossiê: {out}")
-    if args.pdf:
-        html_to_pdf(out, args.pdf)
-        print(f"PDF: {args.pdf}")
+    for line in dossier(args.site_id, args.execucoes, args.out, args.pdf):
+        print(line)
     return 0
 
 
 def cmd_painel(args: argparse.Namespace) -> int:
-    from .catalog import DASHBOARD_NAME, catalog_path, connect
-    from .catalog.dashboard import write_dashboard
+    from .catalog.commands import dashboard
 
-    catalog = catalog_path(args.execucoes)
-    out = Path(args.out) if args.out else Path(args.execucoes) / DASHBOARD_NAME
-    conn = connect(catalog, create=False)
-    try:
-        paths, info = write_dashboard(conn, out, args.parado_dias, source=str(catalog))
-    finally:
-        conn.close()
-    print(f"Painel: {paths['html']}")
-    print(f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
-          f"{args.parado_dias} dias ou mais); verificações que bloqueiam: {info['bloqueios']}")
-    print("Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html"))
+    print(dashboard(args.execucoes, args.out, args.parado_dias))
     return 0
 
 
@@ -671,8 +539,6 @@ def add_xml(sub) -> None:
 
 
 def _sha256(text: str) -> str:
-    import re
-
     if not re.fullmatch(r"[0-9a-fA-F]{64}", text or ""):
         raise argparse.ArgumentTypeError("SHA-256 deve ter 64 dígitos hexadecimais")
     return text.lower()
@@ -865,12 +731,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"esus-runbook {version('esus-runbook')}"
-    except PackageNotFoundError:
-        return "esus-runbook (não instalado)"
+    v = package_version()
+    return f"esus-runbook {v}" if v else "esus-runbook (não instalado)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ news and update notifications off (no "official Jupyter news?" prompt for an ana
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import secrets
@@ -32,11 +33,20 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+import psutil
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+
 from . import sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 from .inputfiles import resolved
+from .net import free_port
+from .results import write_text_atomic
+from .site_files import SITE_SUFFIXES, inventory_item
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -60,13 +70,16 @@ def discover(target: str | Path) -> list[SiteEntry]:
     """The sites named by a site file (existing or new), an inventory or a folder."""
     path = resolved(Path(target).expanduser())
     if path.is_dir():
-        found = [SiteEntry(sid, f, sid) for sid, f in _folder(path).items()]
+        ids, problems = sites.folder_site_ids(path)
+        if problems:  # the CLI refuses this folder too: say why now, not in a notebook
+            raise InputError.from_problems(problems)
+        found = [SiteEntry(sid, f, sid) for sid, f in ids.items()]
         if not found:
             raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
                              remedy="para um site novo informe o arquivo a criar, ex.: "
                                     "esus-runbook lab sites/ubs-nova.yaml")
         return found
-    if path.suffix.lower() not in (".yaml", ".yml"):
+    if path.suffix.lower() not in SITE_SUFFIXES:
         raise InputError("informe um arquivo de site .yaml, um inventário ou uma pasta",
                          file=str(path), remedy="ex.: esus-runbook lab sites/ubs-centro.yaml")
     if not path.exists():  # a new site: the form in 01_cenario creates the file
@@ -78,8 +91,7 @@ def discover(target: str | Path) -> list[SiteEntry]:
         for i, item in enumerate(items):
             sid = None
             if isinstance(item, str):
-                sub = (path.parent / item).resolve()
-                sid = _raw_id(sub)
+                sid = sites.raw_site_id(inventory_item(path, item))
             elif isinstance(item, dict):
                 sid = item.get("site_id")
             if not isinstance(sid, str) or not sites.SLUG.match(sid):
@@ -96,28 +108,10 @@ def discover(target: str | Path) -> list[SiteEntry]:
     return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
 
 
-def _raw_id(path: Path) -> str | None:
-    raw = sites.read_mapping_file(path)
-    sid = raw.get("site_id") if isinstance(raw, dict) else None
-    return sid if isinstance(sid, str) else None
-
-
-def _folder(path: Path) -> dict[str, Path]:
-    from .form import folder_sites
-
-    return folder_sites(path)
-
-
 def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None
                       ) -> Path:
     """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
     site; return the folder."""
-    import nbformat
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    from .results import write_text_atomic
-
     notebooks_dir = notebooks_dir or default_notebooks_dir()
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
@@ -135,12 +129,6 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
 
 
 # --------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -151,8 +139,6 @@ def _port_free(port: int) -> bool:
 
 
 def check_kernel(name: str = KERNEL_NAME) -> None:
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     try:
         KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
@@ -206,8 +192,6 @@ class LabServer:
     def stop(self, timeout: float = 30) -> int | None:
         """SIGTERM (JupyterLab then shuts its kernels down), SIGKILL after ``timeout``;
         any process it left behind is ended too."""
-        import psutil
-
         try:
             children = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
@@ -237,8 +221,6 @@ class LabServer:
 def _die_with_parent() -> None:
     """Linux: JupyterLab gets SIGTERM if the process that started it dies (even by
     SIGKILL), so a killed ``esus-runbook lab`` never leaves a server behind."""
-    import ctypes
-
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import InputError, describe_os_error
+from .results import write_text_atomic
 
 
 def output_problem(text: str) -> str | None:
@@ -83,8 +84,6 @@ def _same(a: Path, b: Path) -> bool:
 
 def write_report(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` atomically; an OS error becomes a pt-BR InputError naming the file."""
-    from .results import write_text_atomic
-
     try:
         write_text_atomic(path, text)
     except OSError as exc:

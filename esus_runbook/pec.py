@@ -1,11 +1,15 @@
 """Live checks of an installed PEC over HTTP and of its PostgreSQL (``verify-install``).
 
-HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without login once the application is up,
-with the version in ``versao``; ``/`` answers 200; response times are measured. Database (read
-only, with psycopg): server version ≥ 9.6; ``tb_config_sistema`` keys ``VERSAOBANCODADOS``
-(must equal the application version, otherwise PEC refuses to start), ``TREINAMENTO``
-(``ds_inteiro`` 1 = training: nothing reaches SISAB), ``TIPOINSTALACAO``, ``LINKINSTALACAO``;
-``password_encryption`` md5 on an external server (the installer's JDBC driver fails on SCRAM).
+HTTP (docs/dominio.md, "Instalação e banco do PEC"): ``GET /api/public/info`` answers without
+login once the application is up, with the version in ``versao``; ``/`` answers 200; response
+times are measured. Database (read only, with psycopg): server version ≥ 9.6;
+``tb_config_sistema`` keys ``VERSAOBANCODADOS`` (must equal the application version, otherwise
+PEC refuses to start), ``TREINAMENTO`` (``ds_inteiro`` 1 = training: nothing reaches SISAB),
+``TIPOINSTALACAO``, ``LINKINSTALACAO``; ``password_encryption`` md5 on an external server (the
+installer's JDBC driver fails on SCRAM).
+
+The checks go into a :class:`VerifyReport`, which prints itself (:meth:`VerifyReport.text`)
+and writes the ``verify-install`` JSON.
 
 The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goes to one call
 (``psycopg.connect``); every message that leaves this module is stripped of it.
@@ -14,16 +18,20 @@ The database password arrives as a :class:`~esus_runbook.secrets.Secret` and goe
 from __future__ import annotations
 
 import importlib.util
+import json
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from .commands import option
 from .errors import InputError
 from .ids import scrub
-from .results import Check, Status, derive_status, now_iso
+from .installer.network import describe_network_error
+from .results import Checks, Status, now_iso
 from .secrets import Secret
 from .urls import check_pec_url, parse_db_url
 
@@ -51,25 +59,31 @@ class VerifyReport:
 
     pec_url: str
     db_url: str | None = None
-    checks: list[Check] = field(default_factory=list)
+    checks: Checks = field(default_factory=Checks)
     metrics: dict[str, Any] = field(default_factory=dict)
     checked_at: str = field(default_factory=now_iso)
 
     @property
     def status(self) -> Status:
-        return derive_status(self.checks)
+        return self.checks.status
 
     def add(self, id: str, title: str, status: Status, expected: Any = None,
             observed: Any = None, remedy: str | None = None) -> None:
-        self.checks.append(Check(id, title, status, expected, observed, remedy))
+        self.checks.add(id, title, status, expected, observed, remedy)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "pec_url": self.pec_url, "db_url": self.db_url,
                 "checked_at": self.checked_at, "status": self.status.value,
-                "checks": [{"id": c.id, "title": c.title, "status": c.status.value,
-                            "expected": c.expected, "observed": c.observed,
-                            "remedy": c.remedy} for c in self.checks],
-                "metrics": self.metrics}
+                "checks": self.checks.to_list(), "metrics": self.metrics}
+
+    def text(self) -> str:
+        """The pt-BR text of ``esus-runbook verify-install``: the checks and the verdict."""
+        return "\n".join(x for x in (self.checks.text(), f"Situação: {self.status.value}") if x)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a check failed, else 0."""
+        return 1 if self.status in (Status.FALHA, Status.ERRO) else 0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -116,19 +130,13 @@ def _get(session: Any, url: str, timeout: float) -> tuple[Any, float]:
 
 
 def _http_failure(exc: BaseException, url: str, timeout: float) -> tuple[str, str]:
-    from .fetch import describe_network_error
-
     msg, _ = describe_network_error(exc, url)
-    import requests
-
     if isinstance(exc, requests.exceptions.Timeout):
         msg = f"sem resposta em {timeout:g} s"
     return msg, NOT_ANSWERING
 
 
 def _short(value: Any, limit: int = 300) -> str:
-    import json
-
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return scrub(text if len(text) <= limit else text[:limit] + "…")
 
@@ -136,8 +144,6 @@ def _short(value: Any, limit: int = 300) -> str:
 def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samples: int,
                slow_s: float, session: Any) -> str | None:
     """HTTP checks; returns the application version PEC reported (or None)."""
-    import requests
-
     base = r.pec_url
     info_url = base + INFO_PATH
     times: list[float] = []
@@ -177,14 +183,12 @@ def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samp
     if expect_version:
         if versao is None:
             pass  # PEC_INFO already failed: no second failure for the same cause
-        elif versao == expect_version:
-            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.OK, expect_version, versao)
         else:
-            r.add("PEC_VERSAO", "Versão do PEC em execução", Status.FALHA, expect_version,
-                  versao,
-                  f"O PEC em execução é a versão {versao}, não {expect_version}: a "
-                  "atualização não foi aplicada, o serviço não foi reiniciado ou a URL aponta "
-                  "para outro servidor.")
+            r.checks.judge("PEC_VERSAO", "Versão do PEC em execução", versao == expect_version,
+                           expect_version, versao,
+                           f"O PEC em execução é a versão {versao}, não {expect_version}: a "
+                           "atualização não foi aplicada, o serviço não foi reiniciado ou a "
+                           "URL aponta para outro servidor.")
     for _ in range(max(0, samples - 1)):
         try:
             _, ms = _get(session, info_url, timeout)
@@ -212,14 +216,11 @@ def check_http(r: VerifyReport, expect_version: str | None, timeout: float, samp
     median_ms = statistics.median(times)
     observed = (f"mediana {median_ms:.0f} ms em {len(times)} chamadas a {INFO_PATH}; "
                 f"pior {worst_ms:.0f} ms")
-    if worst_ms <= slow_s * 1000:
-        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.OK,
-              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed)
-    else:
-        r.add("PEC_TEMPO", "Tempo de resposta do PEC", Status.ALERTA,
-              f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed,
-              "Respostas lentas: confira CPU, memória e disco do servidor (etapa ambiente) e "
-              "a rede entre as unidades e o servidor; logo após iniciar o PEC é normal.")
+    r.checks.judge("PEC_TEMPO", "Tempo de resposta do PEC", worst_ms <= slow_s * 1000,
+                   f"≤ {slow_s:g} s (limite do runbook, não oficial)", observed,
+                   "Respostas lentas: confira CPU, memória e disco do servidor (etapa "
+                   "ambiente) e a rede entre as unidades e o servidor; logo após iniciar o PEC "
+                   "é normal.", otherwise=Status.ALERTA)
     return versao
 
 
@@ -285,7 +286,7 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
     message and remedy that never contain it. ``options`` are server settings
     (``-c name=value ...``) applied to the session."""
     try:
-        import psycopg  # the optional "postgres" extra
+        import psycopg  # lazy: the optional "postgres" extra, absent in a plain install
     except ImportError:
         raise InputError("suporte a PostgreSQL não instalado nesta máquina (psycopg)",
                          file=where, remedy=POSTGRES_EXTRA) from None
@@ -354,19 +355,16 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
           f"conectado (PostgreSQL {text_version})")
     server_version_check(r, num, text_version)
     if external:
-        if str(encryption).lower() == "md5":
-            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.OK, "md5", encryption)
-        else:
-            r.add("DB_SENHA_MD5", "Senhas em md5 (banco externo)", Status.ALERTA, "md5",
-                  encryption,
-                  "O driver JDBC do instalador falha com SCRAM ('authentication type 10 is "
-                  "not supported'): defina password_encryption = md5, redefina a senha do "
-                  "usuário do PEC e use md5 no pg_hba.conf.")
+        r.checks.judge("DB_SENHA_MD5", "Senhas em md5 (banco externo)",
+                       str(encryption).lower() == "md5", "md5", encryption,
+                       "O driver JDBC do instalador falha com SCRAM ('authentication type 10 "
+                       "is not supported'): defina password_encryption = md5, redefina a senha "
+                       "do usuário do PEC e use md5 no pg_hba.conf.", otherwise=Status.ALERTA)
     if not has_config:
         r.add("DB_CONFIG", "Tabela tb_config_sistema", Status.FALHA, "tabela presente",
               "ausente",
-              "Este não é o banco do PEC ou a instalação não terminou: confira o nome do banco "
-              "(esus) e o log do instalador.")
+              "Este não é o banco do PEC ou a instalação não terminou: confira o nome do "
+              "banco (esus) e o log do instalador.")
         return
     _config_checks(r, config, r.pec_url, app_version, expect_version, modo, tipo_instalacao,
                    link_instalacao)
@@ -374,12 +372,10 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
 
 def server_version_check(r: VerifyReport, num: int, text_version: str) -> None:
     """DB_VERSAO_SERVIDOR from ``server_version_num`` (e.g. 90613 for 9.6.13)."""
-    if num >= MIN_SERVER_VERSION:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.OK, "≥ 9.6", text_version)
-    else:
-        r.add("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", Status.FALHA, "≥ 9.6", text_version,
-              "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
-              "backup testado antes).")
+    r.checks.judge("DB_VERSAO_SERVIDOR", "Versão do PostgreSQL", num >= MIN_SERVER_VERSION,
+                   "≥ 9.6", text_version,
+                   "O PEC exige PostgreSQL 9.6 ou mais novo: atualize o servidor do banco (com "
+                   "backup testado antes).")
 
 
 def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | None]],
@@ -400,15 +396,12 @@ def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | No
               "igual à versão do PEC", db_version,
               "Não há versão do PEC para comparar: informe --expect-version ou repita com o "
               "PEC no ar.")
-    elif db_version == reference:
-        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.OK,
-              f"{reference} ({ref_label})", db_version)
     else:
-        r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.FALHA,
-              f"{reference} ({ref_label})", db_version,
-              "Banco e aplicação em versões diferentes: o PEC se recusa a iniciar. Rode o "
-              "instalador da versão certa (-console -continue) para migrar o banco ou, após "
-              "restaurar um backup, instale a versão do backup.")
+        r.checks.judge("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)",
+                       db_version == reference, f"{reference} ({ref_label})", db_version,
+                       "Banco e aplicação em versões diferentes: o PEC se recusa a iniciar. "
+                       "Rode o instalador da versão certa (-console -continue) para migrar o "
+                       "banco ou, após restaurar um backup, instale a versão do backup.")
     treino = (config.get("TREINAMENTO") or (None, None))[1]
     treino_mode = "treinamento" if treino == 1 else "producao"
     r.metrics["modo_banco"] = treino_mode
@@ -457,14 +450,12 @@ def link_check(r: VerifyReport, link: str | None, pec_url: str,
               f"Informe o link pelo qual a instalação é acessada da internet em {LINK_SCREEN} "
               "(sem porta, o PEC entende a porta 80).")
     elif expected:
-        if same_link(link, expected):
-            r.add("DB_LINK", title, Status.OK, expected, link)
-        else:
-            r.add("DB_LINK", title, Status.ALERTA, expected, link,
-                  f"O link gravado no PEC difere do link público do site "
-                  f"(instalacao.link_instalacao; comum após restaurar um backup de outro "
-                  f"servidor): corrija em {LINK_SCREEN} ou, se o site mudou de endereço, "
-                  "atualize instalacao.link_instalacao. Sem porta, o link usa a porta 80.")
+        r.checks.judge("DB_LINK", title, same_link(link, expected), expected, link,
+                       "O link gravado no PEC difere do link público do site "
+                       "(instalacao.link_instalacao; comum após restaurar um backup de outro "
+                       f"servidor): corrija em {LINK_SCREEN} ou, se o site mudou de endereço, "
+                       "atualize instalacao.link_instalacao. Sem porta, o link usa a porta 80.",
+                       otherwise=Status.ALERTA)
     elif same_link(link, pec_url):
         r.add("DB_LINK", title, Status.OK, f"{pec_url} (endereço verificado)", link)
     else:
@@ -481,8 +472,6 @@ def verify_install(pec_url: str, *, db_url: str | None = None, password: Secret 
                    samples: int = 3, slow_s: float = SLOW_S, session: Any = None,
                    link_instalacao: str | None = None) -> VerifyReport:
     """Run the HTTP checks and, with ``db_url``, the database checks of one PEC."""
-    import requests
-
     pec_url = check_pec_url(pec_url)
     if db_url:
         check_db_url(db_url)

@@ -49,6 +49,7 @@ SEVERITY = {Status.OK: 0, Status.ALERTA: 1, Status.PENDENTE: 2, Status.FALHA: 3,
 LABELS = {Status.OK: "OK", Status.ALERTA: "Alerta", Status.PENDENTE: "Pendente",
           Status.FALHA: "Falha", Status.ERRO: "Erro"}
 _CHECK_ID = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
+CHECK_KEYS = ("id", "title", "status", "expected", "observed", "remedy")  # the JSON's order
 
 
 def worst(statuses: Iterable[Status | str]) -> Status | None:
@@ -83,11 +84,75 @@ class Check:
         if self.status is not Status.OK and not self.remedy:
             raise ValueError(f"check {self.id} is {self.status} and needs a remedy")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The check as every published schema writes it (``stage-result``, ``verify-install``)."""
+        return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Check:
+        return cls(**{k: d.get(k) for k in CHECK_KEYS})
+
 
 def derive_status(checks: Iterable[Check]) -> Status:
     """A stage's status from its checks: the worst one; no checks at all is ``pendente``
     (a stage without evidence is never ``ok``)."""
     return worst(c.status for c in checks) or Status.PENDENTE
+
+
+class Checks(list[Check]):
+    """The one container of checks, used by stage results, ``verify-install`` and the
+    installer's verification: an ordered list of :class:`Check` (so ``extend``/``insert``
+    work as on any list) that adds checks, derives the status, writes and reads the JSON
+    list and renders the text the command line prints."""
+
+    def add(self, id: str, title: str, status: Status | str, expected: Any = None,
+            observed: Any = None, remedy: str | None = None) -> Check:
+        """Append a check and return it."""
+        check = Check(id, title, Status(status), expected, observed, remedy)
+        self.append(check)
+        return check
+
+    def judge(self, id: str, title: str, passed: bool, expected: Any, observed: Any,
+              remedy: str, otherwise: Status = Status.FALHA) -> Check:
+        """Append ``ok`` when ``passed``, else ``otherwise`` with ``remedy``: the usual
+        comparison of an expected value with an observed one."""
+        if passed:
+            return self.add(id, title, Status.OK, expected, observed)
+        return self.add(id, title, otherwise, expected, observed, remedy)
+
+    @property
+    def status(self) -> Status:
+        """The worst status; ``pendente`` with no checks at all (:func:`derive_status`)."""
+        return derive_status(self)
+
+    @property
+    def passed(self) -> bool:
+        """Every check ``ok`` or ``alerta`` (and at least one check)."""
+        return self.status in (Status.OK, Status.ALERTA)
+
+    @property
+    def pending(self) -> bool:
+        return self.status is Status.PENDENTE
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self]
+
+    @classmethod
+    def from_list(cls, items: Iterable[dict[str, Any]]) -> Checks:
+        return cls(Check.from_dict(d) for d in items)
+
+    def text(self) -> str:
+        """pt-BR lines for a terminal: one per check (the further lines of a multi-line
+        ``observed`` indented under it), the remedy under each check that is not ok."""
+        lines: list[str] = []
+        for c in self:
+            observed = c.observed if c.observed is not None else ""
+            first, *rest = str(observed).splitlines() or [""]
+            lines.append(f"[{c.status.value:^8}] {c.id:<22} {c.title}: {first}")
+            lines.extend(f"{'':34}{line}" for line in rest)
+            if c.remedy and c.status is not Status.OK:
+                lines.append(f"{'':11}→ {c.remedy}")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -97,25 +162,28 @@ class StageResult:
     status: Status = Status.PENDENTE
     started_at: str = field(default_factory=now_iso)
     finished_at: str | None = None
-    checks: list[Check] = field(default_factory=list)
+    checks: Checks = field(default_factory=Checks)
     metrics: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "checks" and not isinstance(value, Checks):
+            value = Checks(value)  # a plain list assigned or passed in becomes the container
+        super().__setattr__(name, value)
+
     # -- building -------------------------------------------------------------------------
     def add(self, id: str, title: str, status: Status | str, expected: Any = None,
             observed: Any = None, remedy: str | None = None) -> Check:
-        """Append a check and return it."""
-        check = Check(id, title, Status(status), expected, observed, remedy)
-        self.checks.append(check)
-        return check
+        """Append a check and return it (:meth:`Checks.add`)."""
+        return self.checks.add(id, title, status, expected, observed, remedy)
 
     def finish(self, **metrics: Any) -> StageResult:
         """Record metrics, stamp ``finished_at`` and derive the status from the checks."""
         self.metrics.update(metrics)
         self.finished_at = now_iso()
         if self.status is not Status.ERRO:
-            self.status = derive_status(self.checks)
+            self.status = self.checks.status
         return self
 
     @classmethod
@@ -123,16 +191,16 @@ class StageResult:
                 started_at: str | None = None) -> StageResult:
         """The result of a stage whose notebook or code raised."""
         r = cls(site_id, stage, Status.ERRO, started_at or now_iso(), now_iso(), error=message)
-        r.checks.append(Check("ETAPA_ERRO", "Execução da etapa", Status.ERRO, "etapa concluída",
-                              message, "Veja o notebook executado desta etapa para o erro "
-                              "completo, corrija a entrada e execute novamente."))
+        r.add("ETAPA_ERRO", "Execução da etapa", Status.ERRO, "etapa concluída", message,
+              "Veja o notebook executado desta etapa para o erro completo, corrija a entrada e "
+              "execute novamente.")
         return r
 
     # -- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(self)  # a deep copy of metrics and inputs
         d["status"] = self.status.value
-        d["checks"] = [{**asdict(c), "status": c.status.value} for c in self.checks]
+        d["checks"] = self.checks.to_list()
         return {"schema": SCHEMA, **d}
 
     @classmethod
@@ -145,9 +213,7 @@ class StageResult:
             raise InputError(f"versão de esquema não suportada: {schema}", file=source,
                              key="schema", remedy="atualize o esus-runbook")
         try:
-            checks = [Check(**{k: c.get(k) for k in
-                               ("id", "title", "status", "expected", "observed", "remedy")})
-                      for c in d.get("checks", [])]
+            checks = Checks.from_list(d.get("checks", []))
             return cls(site_id=d["site_id"], stage=d["stage"], status=Status(d["status"]),
                        started_at=d.get("started_at"), finished_at=d.get("finished_at"),
                        checks=checks, metrics=d.get("metrics") or {},
@@ -211,8 +277,6 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
 def check_output_path(path: str | os.PathLike, where: str) -> Path:
     """An output file a command will write at the end, checked before any work: not a
     folder, and its folder exists (or can be created) and is writable. Raises InputError."""
-    from .errors import InputError
-
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{p} é uma pasta, não um arquivo", file=where,

@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import difflib
 import functools
+import hashlib
 import json
 import math
 import os
@@ -34,6 +35,8 @@ from .inputfiles import (
     read_bounded,
     resolved,
 )
+from .site_files import folder_site_files, inventory_item
+from .ssh_target import parse_target
 from .urls import db_url_problem, http_url_problem, is_hostname
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -119,8 +122,6 @@ def _check_hostname(v: str) -> str | None:
 
 
 def _check_ssh(v: str) -> str | None:
-    from .ssh_target import parse_target
-
     try:
         parse_target(v)
     except InputError as exc:
@@ -310,8 +311,6 @@ class Site:
 
 
 def _snapshot_digest(raw: dict[str, Any]) -> str:
-    import hashlib
-
     body = {k: v for k, v in raw.items() if k != "_validated"}
     blob = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
@@ -683,8 +682,7 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
     sites: list[Site] = []
     raws: list[tuple[str, Any]] = []
     if path.is_dir():
-        files = sorted(p for p in path.iterdir()
-                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
+        files = folder_site_files(path)
         if not files:
             raise InputError("a pasta não tem arquivos de site (.yaml)", file=str(path),
                              remedy="crie um arquivo por site, veja examples/sites/")
@@ -708,6 +706,14 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
     if problems:
         raise InputError.from_problems(problems)
     return sites
+
+
+def check(path: str | os.PathLike) -> str:
+    """``esus-runbook check``: validate like ``run`` and ``batch`` (InputError, exit 2, on
+    any problem) and say which sites are valid."""
+    valid = load_sites(path)
+    return (f"{path}: {len(valid)} site(s) válido(s): "
+            f"{', '.join(s.site_id for s in valid)}")
 
 
 def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
@@ -740,7 +746,7 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
             return
         for i, item in enumerate(items):
             if isinstance(item, str):
-                sub = resolved(path.parent / item)
+                sub = inventory_item(path, item)
                 try:
                     sub_raw = read_mapping_file(sub)
                 except InputError as exc:
@@ -768,9 +774,34 @@ def inventory_files(path: str | os.PathLike) -> list[Path]:
     """Every file an inventory reads (for hashing into run.json)."""
     path = Path(path)
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml"))
+        return folder_site_files(path)
     files = [path]
     raw = read_mapping_file(path)
     if isinstance(raw, dict) and isinstance(raw.get("sites"), list):
-        files += [resolved(path.parent / s) for s in raw["sites"] if isinstance(s, str)]
+        files += [inventory_item(path, s) for s in raw["sites"] if isinstance(s, str)]
     return files
+
+
+def raw_site_id(path: Path) -> str | None:
+    """The ``site_id`` written in a site file, without validating the rest (None when the
+    file cannot be read or has none); raises InputError like :func:`read_mapping_file`."""
+    raw = read_mapping_file(path)
+    sid = raw.get("site_id") if isinstance(raw, dict) else None
+    return sid if isinstance(sid, str) else None
+
+
+def folder_site_ids(folder: str | os.PathLike) -> tuple[dict[str, Path], list[Problem]]:
+    """``site_id`` → file for the site files of a folder (:mod:`esus_runbook.site_files`
+    rule; the first file wins a repeated id), and the problems of the files that could not
+    be read (FIFO, symlink loop, bad YAML...), worded as ``load_sites`` words them."""
+    out: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for f in folder_site_files(folder):
+        try:
+            sid = raw_site_id(f)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if sid and sid not in out:
+            out[sid] = f
+    return out, problems

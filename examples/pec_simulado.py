@@ -9,7 +9,7 @@ instalação da demonstração tenha algo real para conferir:
 * porta 18081 — "PEC" versão 0.0.0 (UBS Vila Nova: a atualização não foi aplicada).
 
 Toda resposta diz que vem de um simulador (campo ``simulador`` e título da página). O código é
-o mesmo dos servidores dos testes (``esus_runbook.simulator``). ``make demo`` inicia este
+o mesmo dos servidores dos testes (``esus_runbook.demo.pec_simulator``). ``make demo`` inicia este
 simulador em segundo plano e o encerra ao final; para usá-lo à mão::
 
     python examples/pec_simulado.py            # Ctrl+C para parar
@@ -18,7 +18,7 @@ simulador em segundo plano e o encerra ao final; para usá-lo à mão::
 
 import sys
 
-from esus_runbook.simulator import main
+from esus_runbook.demo.pec_simulator import main
 
 DEMO = ["18080=0.0.1", "18081=0.0.0"]
 

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from esus_runbook.simulator import free_port
+from esus_runbook.net import free_port
 
 VERSION = "5.5.24"
 LEAKED = "segredo-no-log-771"  # must never appear in a check's output

@@ -7,7 +7,7 @@
   plus ``esus_scram`` whose sessions report ``password_encryption = scram-sha-256``.
 * ``pec_db`` (factory): a fresh database with ``tb_config_sistema(co_config_sistema,
   ds_config_sistema, ds_texto, ds_inteiro)`` filled like a PEC's (docs/dominio.md, "Instalação e banco do PEC").
-* ``http_server`` (factory): :class:`esus_runbook.simulator.SimServer` on 127.0.0.1 — PEC-like
+* ``http_server`` (factory): :class:`esus_runbook.demo.pec_simulator.SimServer` on 127.0.0.1 — PEC-like
   answers (slow, 500, wrong version, dropped) and files with Range, dropped connections
   mid-body, no-Range servers and HTTP errors. ``closed_url``: a port where nothing listens.
 * ``demo_simulator`` (session): the demo's simulated PECs on 127.0.0.1:18080 (0.0.1) and
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.simulator import PecConfig, SimServer, closed_port_url, free_port
+from esus_runbook.demo.pec_simulator import PecConfig, SimServer
+from esus_runbook.net import free_port
 
 from .conftest import require
 
@@ -203,7 +204,8 @@ def http_server():
 
 @pytest.fixture
 def closed_url() -> str:
-    return closed_port_url()
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def _answers_as_demo(port: int, versao: str) -> bool:

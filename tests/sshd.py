@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.simulator import free_port, wait_for_port
+from esus_runbook.net import free_port
 from tests.conftest import require
 from tests.pec_server_fixture import build_installation
 
@@ -33,6 +34,18 @@ SSHD = "/usr/sbin/sshd"
 PASSWORD_USER = "esusteste"
 PASSWORD = "Senha-de-teste-9f3c1"  # test-only account inside the server's namespace
 PASSWORD_UID = 4242
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> bool:
+    """True once something accepts connections on 127.0.0.1:``port``, False after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 @dataclass

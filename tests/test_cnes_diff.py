@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from esus_runbook import ids, stages
-from esus_runbook.cnes import synth
 from esus_runbook.cnes.diff import (
     ACKNOWLEDGED_KINDS,
     KINDS,
@@ -23,8 +22,9 @@ from esus_runbook.cnes.diff import (
     diff,
 )
 from esus_runbook.cnes.display import diff_frames
-from esus_runbook.cnes.nextmonth import Changes
 from esus_runbook.cnes.parser import parse
+from esus_runbook.demo import cnes_xml as synth
+from esus_runbook.demo.cnes_model import Changes
 from esus_runbook.results import Status
 from esus_runbook.sites import load_site
 

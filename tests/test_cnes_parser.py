@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.cnes import synth
 from esus_runbook.cnes.parser import parse
+from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import HostileFileError, InputError
 
 from .conftest import run_cli

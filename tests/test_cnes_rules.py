@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from esus_runbook import ids
-from esus_runbook.cnes import catalog, rules, synth
+from esus_runbook.cnes import catalog, rules
 from esus_runbook.cnes.audit import SCHEMA, audit
 from esus_runbook.cnes.parser import parse
+from esus_runbook.demo import cnes_xml as synth
 
 CLEAN = synth.Spec(professionals=80, seed=7, cnes=("2386224",))
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from esus_runbook import stages
-from esus_runbook.cnes import synth
 from esus_runbook.cnes.parser import parse
+from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.results import StageResult, Status
 from esus_runbook.sites import load_site
 
@@ -34,7 +34,7 @@ def run_cli_module(out: Path):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "esus_runbook.cnes.synth", "examples",
+    return subprocess.run([sys.executable, "-m", "esus_runbook.demo.cnes_xml", "examples",
                            "--out", str(out)], capture_output=True, text=True, timeout=120)
 
 

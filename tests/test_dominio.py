@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 
 from esus_runbook import jvm, lab, pec
-from esus_runbook.cnes import catalog, rules, synth
+from esus_runbook.cnes import catalog, rules
 from esus_runbook.cnes.audit import audit
 from esus_runbook.cnes.parser import parse
 from esus_runbook.data import read_csv
+from esus_runbook.demo import cnes_xml as synth
+from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.form import fields
 from esus_runbook.results import Status
 from esus_runbook.secrets import Secret
-from esus_runbook.simulator import PecConfig
 from esus_runbook.sites import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
 

@@ -12,9 +12,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from esus_runbook import stages
-from esus_runbook.releases import read_registry_file
+from esus_runbook.demo.pec_simulator import FileConfig, installer_bytes
+from esus_runbook.installer.releases import read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, installer_bytes
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 

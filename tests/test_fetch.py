@@ -1,5 +1,5 @@
 """Resumable verified download and the release registry, against real HTTP servers on
-127.0.0.1 (esus_runbook.simulator): Range, dropped connections, errors, TLS, DNS, TOFU."""
+127.0.0.1 (esus_runbook.demo.pec_simulator): Range, dropped connections, errors, TLS, DNS, TOFU."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.fetch import DownloadError, download, verify_file
+from esus_runbook.demo.pec_simulator import FileConfig, PecConfig, installer_bytes
+from esus_runbook.installer.downloader import DownloadError, download
+from esus_runbook.installer.releases import Registry, Release, read_registry_file
+from esus_runbook.installer.verify import verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
-from esus_runbook.releases import Registry, Release, read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, PecConfig, installer_bytes
 
 from .conftest import ROOT, require_tool, run_cli
 
@@ -314,7 +315,7 @@ def test_registry_records_from_many_threads_without_losing_rows(tmp_path):
 
 _RECORD = """
 import sys
-from esus_runbook.releases import Registry, Release
+from esus_runbook.installer.releases import Registry, Release
 reg = Registry(sys.argv[1])
 print(reg.record(Release("0.2.0", "linux", "x", 10, sys.argv[2], "agora")).action)
 """
@@ -355,6 +356,35 @@ def test_cli_download_mismatch_exits_1_and_quarantines(http_server, tmp_path):
     assert proc.returncode == 1
     assert "quarentena" in proc.stderr and "[ falha  ] DL_SHA256" in proc.stdout
     assert not (tmp_path / NAME).exists()
+
+
+def test_cli_download_says_when_the_file_was_already_there(http_server, tmp_path):
+    data = payload(1_000_000)
+    srv = http_server(files={PATH: FileConfig(data=data)})
+    args = ("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest", tmp_path,
+            "--sha256", sha(data), "--no-progress")
+    assert run_cli(*args).returncode == 0
+    n = len(srv.requests)
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert len(srv.requests) == n  # verified on disk, nothing fetched
+    out = proc.stdout.splitlines()
+    assert out[-2] == f"Instalador já estava baixado e foi conferido: {tmp_path / NAME}"
+    assert out[-1] == (f"SHA-256: {sha(data)}  Registro: "
+                       f"{tmp_path / 'registro-instaladores.csv'}")
+    assert out[0].startswith("[   ok   ] DL_NOME") and proc.stderr == ""
+
+
+def test_cli_download_refused_before_any_byte_says_nothing_was_written(http_server, tmp_path):
+    reg = tmp_path / "r.csv"
+    reg.write_text("versao,plataforma,tamanho_bytes\n0.0.7,linux,5\n", encoding="utf-8")
+    srv = http_server(files={PATH: FileConfig(data=payload())})
+    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
+                   tmp_path / "d", "--registry", reg, "--no-progress")
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("[ falha  ] DL_TAMANHO             Tamanho do arquivo: "
+                                  "3.000.000 bytes anunciados pelo servidor\n")
+    assert proc.stderr.strip() == "Nada foi gravado com o nome do instalador."
 
 
 @pytest.mark.parametrize("args,words", [

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from esus_runbook import cli
-from esus_runbook.cnes import synth
 from esus_runbook.cnes.archive import Utf8Probe
+from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
 from esus_runbook.outputs import write_report
 

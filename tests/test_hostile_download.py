@@ -2,7 +2,7 @@
 corrupt or unvouched installer accepted (issue 12, items 3 and 6 and the download's low items).
 
 Every row runs the real CLI (``python -m esus_runbook download``) against a real HTTP server on
-127.0.0.1 (esus_runbook.simulator) and asserts the exit code, the pt-BR message, no traceback,
+127.0.0.1 (esus_runbook.demo.pec_simulator) and asserts the exit code, the pt-BR message, no traceback,
 what is left under the installer's final name and what the team registry holds afterwards.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from esus_runbook import stages
-from esus_runbook.releases import read_registry_file
+from esus_runbook.demo.pec_simulator import FileConfig, SimServer, installer_bytes
+from esus_runbook.installer.releases import read_registry_file
 from esus_runbook.results import Status
-from esus_runbook.simulator import FileConfig, SimServer, installer_bytes
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 

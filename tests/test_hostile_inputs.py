@@ -294,7 +294,7 @@ def test_run_refuses_an_inventory_of_several_sites(tmp_path):
 
 
 def test_site_form_reads_an_impossible_date_as_a_refusal(tmp_path):
-    from esus_runbook import form
+    from esus_runbook.form import model as form
 
     site = tmp_path / "s.yaml"
     site.write_text(BASE + "contra_chave:\n  gerada_em: 2026-02-30\n")
@@ -431,7 +431,7 @@ def test_secret_file_is_fingerprinted_slow_and_salted_never_hashed(tmp_path):
 
 # --------------------------------------------------------------------------- CSV
 def test_csv_cells_that_start_a_formula_are_escaped_and_read_back(tmp_path):
-    from esus_runbook.releases import Registry, Release, read_registry_file
+    from esus_runbook.installer.releases import Registry, Release, read_registry_file
     from esus_runbook.report.rollup import write_rollup
 
     run_dir = tmp_path / "run"

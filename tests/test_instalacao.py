@@ -10,8 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from esus_runbook import stages
+from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.results import StageResult, Status
-from esus_runbook.simulator import PecConfig
 from esus_runbook.sites import load_sites
 from esus_runbook.stages import StageContext
 

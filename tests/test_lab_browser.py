@@ -17,7 +17,7 @@ from esus_runbook.sites import load_site, load_sites
 
 from .conftest import NOTEBOOKS, ROOT
 from .lab_server import lab_cli
-from .test_form import COMMENTED, comment_lines
+from .site_texts import COMMENTED, comment_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.errors import InputError
 from esus_runbook.pec import VerifyReport, server_version_check, verify_install
 from esus_runbook.results import Status
 from esus_runbook.secrets import Secret
-from esus_runbook.simulator import PecConfig
 
 from .conftest import run_cli
 
@@ -259,3 +259,20 @@ def test_cli_verify_bad_input_one_line_exit_2(args, words):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr and "segredo123" not in proc.stderr
+
+
+def test_report_prints_itself_and_writes_the_published_json():
+    r = VerifyReport("http://pec:8080", checked_at="2026-01-01T00:00:00+00:00")
+    server_version_check(r, 90500, "9.5.2")
+    server_version_check(r, 130004, "13.4")
+    lines = r.text().splitlines()
+    assert lines[0].startswith("[ falha  ] DB_VERSAO_SERVIDOR     Versão do PostgreSQL: 9.5.2")
+    assert lines[1].startswith(" " * 11 + "→ O PEC exige PostgreSQL 9.6")
+    assert lines[2] == "[   ok   ] DB_VERSAO_SERVIDOR     Versão do PostgreSQL: 13.4"
+    assert lines[-1] == "Situação: falha" and r.exit_code == 1
+    d = r.to_dict()
+    assert list(d) == ["schema", "pec_url", "db_url", "checked_at", "status", "checks",
+                       "metrics"]
+    assert d["status"] == "falha" and d["checks"] == r.checks.to_list()
+    assert list(d["checks"][0]) == ["id", "title", "status", "expected", "observed", "remedy"]
+    assert VerifyReport("http://pec:8080").exit_code == 0  # nothing failed (pendente)

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from esus_runbook import stages
-from esus_runbook.cnes import synth
 from esus_runbook.cnes.parser import parse
+from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
 from esus_runbook.reconcile import KINDS, SCHEMA, reconcile
 from esus_runbook.reconcile.pecdb import open_readonly, read_error

@@ -3,8 +3,16 @@ import os
 
 import pytest
 
+from esus_runbook import schemas
 from esus_runbook.errors import InputError
-from esus_runbook.results import Check, StageResult, Status, derive_status, write_json_atomic
+from esus_runbook.results import (
+    Check,
+    Checks,
+    StageResult,
+    Status,
+    derive_status,
+    write_json_atomic,
+)
 
 
 def test_status_derivation():
@@ -71,3 +79,81 @@ def test_crashed_result():
     assert r.status is Status.ERRO and r.error == "ValueError: boom"
     assert r.checks[0].status is Status.ERRO
     assert r.finished_at is not None
+
+
+# --------------------------------------------------------------------------- Checks
+def _three() -> Checks:
+    checks = Checks()
+    checks.add("AAA_OK", "Primeira", "ok", 1, 1)
+    checks.add("AAA_WARN", "Segunda", Status.ALERTA, "≥ 2", "1\nlinha dois", "faça algo")
+    checks.add("AAA_PEND", "Terceira", "pendente", "x", None, "informe x")
+    return checks
+
+
+def test_checks_status_passed_and_pending():
+    checks = Checks()
+    assert checks.status is Status.PENDENTE and not checks.passed and checks.pending
+    added = checks.add("AAA_OK", "x", "ok")
+    assert added is checks[0] and checks.status is Status.OK and checks.passed
+    checks.add("AAA_WARN", "x", "alerta", remedy="veja")
+    assert checks.status is Status.ALERTA and checks.passed and not checks.pending
+    checks.add("AAA_FAIL", "x", "falha", remedy="corrija")
+    assert checks.status is Status.FALHA and not checks.passed
+    with pytest.raises(ValueError):
+        checks.add("AAA_BAD", "x", "falha")  # no remedy: refused, nothing appended
+    assert len(checks) == 3
+
+
+def test_checks_judge_compares_and_needs_the_remedy_only_when_it_fails():
+    checks = Checks()
+    ok = checks.judge("AAA_VER", "Versão", True, "5.5", "5.5", "atualize")
+    bad = checks.judge("AAA_VER", "Versão", False, "5.5", "5.4", "atualize")
+    warn = checks.judge("AAA_LENTO", "Tempo", False, "≤ 2 s", "3 s", "veja a rede",
+                        otherwise=Status.ALERTA)
+    assert (ok.status, ok.remedy, ok.observed) == (Status.OK, None, "5.5")
+    assert (bad.status, bad.remedy, bad.observed) == (Status.FALHA, "atualize", "5.4")
+    assert (warn.status, warn.remedy) == (Status.ALERTA, "veja a rede")
+    assert list(checks) == [ok, bad, warn] and checks.status is Status.FALHA
+
+
+def test_checks_list_round_trip_keeps_the_schema_order():
+    checks = _three()
+    items = checks.to_list()
+    assert [list(d) for d in items] == [["id", "title", "status", "expected", "observed",
+                                         "remedy"]] * 3
+    assert items[1]["status"] == "alerta" and items[2]["observed"] is None
+    again = Checks.from_list(json.loads(json.dumps(items)))
+    assert isinstance(again, Checks) and again == checks
+
+
+def test_checks_text_is_one_line_per_check_with_remedies_below():
+    assert _three().text().splitlines() == [
+        "[   ok   ] AAA_OK                 Primeira: 1",
+        "[ alerta ] AAA_WARN               Segunda: 1",
+        " " * 34 + "linha dois",
+        " " * 11 + "→ faça algo",
+        "[pendente] AAA_PEND               Terceira: ",
+        " " * 11 + "→ informe x",
+    ]
+    assert Checks().text() == ""
+
+
+def test_stage_result_holds_a_checks_container_even_when_given_a_list():
+    r = StageResult("ubs-x", "cenario", checks=list(_three()))
+    assert isinstance(r.checks, Checks)
+    r.checks = [Check("BBB_OK", "y", Status.OK)]
+    assert isinstance(r.checks, Checks) and r.finish().status is Status.OK
+    r.checks.extend(_three())
+    assert r.finish().status is Status.PENDENTE
+
+
+def test_stage_result_json_is_unchanged_by_the_container():
+    r = StageResult("ubs-x", "cenario", started_at="2026-01-01T00:00:00+00:00")
+    for c in _three():
+        r.add(c.id, c.title, c.status, c.expected, c.observed, c.remedy)
+    d = r.finish(n=1).to_dict()
+    assert list(d) == ["schema", "site_id", "stage", "status", "started_at", "finished_at",
+                       "checks", "metrics", "inputs", "error"]
+    assert d["checks"] == _three().to_list() and d["status"] == "pendente"
+    assert schemas.errors("stage-result", json.loads(json.dumps(d))) == []
+    assert StageResult.from_dict(d).to_dict() == d

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from esus_runbook.errors import InputError
-from esus_runbook.simulator import free_port
+from esus_runbook.net import free_port
 from esus_runbook.ssh import SshError, SshOptions, connect, parse_target
 from tests.sshd import PASSWORD, PASSWORD_USER
 

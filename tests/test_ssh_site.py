@@ -8,8 +8,8 @@ import json
 import pytest
 
 from esus_runbook.errors import InputError
+from esus_runbook.net import free_port
 from esus_runbook.results import Status
-from esus_runbook.simulator import free_port
 from esus_runbook.sites import validate_site
 from esus_runbook.stages import StageContext, evaluate
 

@@ -11,8 +11,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from esus_runbook import stages
+from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.results import StageResult, Status
-from esus_runbook.simulator import PecConfig
 from esus_runbook.sites import load_sites
 from esus_runbook.ssh import SshOptions, connect, parse_target
 from esus_runbook.ssh.tunnel import Tunnel, needs_tunnel, through
@@ -124,7 +124,7 @@ def test_stage_04_server_evidence_and_db_through_tunnel(pec_sshd, http_server, p
 
 
 def test_stage_04_unreachable_server_is_falha(tmp_path):
-    from esus_runbook.simulator import free_port
+    from esus_runbook.net import free_port
 
     s = _site(tmp_path, {"ssh": f"root@127.0.0.1:{free_port()}",
                          "known_hosts": str(tmp_path / "kh")}, {})

@@ -1,33 +1,33 @@
 """The run catalog: every run of every site in one SQLite file (``<execucoes>/catalogo.sqlite``),
 the per-site dossier and the state dashboard built from it. See docs/catalogo.md.
-
-The store's names are imported on first use: notebook 07 only needs :mod:`.links`, and the
-store pulls in the batch engine.
 """
 
 from __future__ import annotations
 
 import logging
 import shlex
+import sqlite3
 from pathlib import Path
-from typing import Any
+
+from ..errors import RunbookError
+from .store import (
+    CATALOG_NAME,
+    RunRecord,
+    catalog_path,
+    connect,
+    import_folders,
+    read_run,
+    record_run,
+    run_folders,
+    write_run,
+)
 
 DOSSIERS_DIR = "dossies"
 DASHBOARD_NAME = "painel.html"
-_STORE = ("CATALOG_NAME", "RunRecord", "catalog_path", "connect", "import_folders",
-          "read_run", "record_run", "run_folders", "write_run")
 
-__all__ = ["DASHBOARD_NAME", "DOSSIERS_DIR", "dossier_path", "record_after_batch", *_STORE]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _STORE:
-        raise AttributeError(name)
-    from . import store
-
-    value = getattr(store, name)
-    globals()[name] = value
-    return value
+__all__ = ["CATALOG_NAME", "DASHBOARD_NAME", "DOSSIERS_DIR", "RunRecord", "catalog_path",
+           "connect", "dossier_path", "import_folders", "read_run", "record_after_batch",
+           "record_run", "run_folders", "write_run"]
 
 
 def dossier_path(executions: str | Path, site_id: str) -> Path:
@@ -39,11 +39,6 @@ def record_after_batch(run_dir: Path, log: logging.Logger) -> bool:
     """Record a run that just ended (or was interrupted) in its executions folder's catalog.
     Never fails the batch: a catalog that cannot be written is a warning in run.log with the
     command that rebuilds it."""
-    import sqlite3
-
-    from ..errors import RunbookError
-    from .store import record_run
-
     try:
         record_run(run_dir)
         return True

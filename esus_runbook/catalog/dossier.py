@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..render.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
+from ..stages import TITLES
 from .history import READY, latest, output_error, stage_results, status_changes, when
 
 EVIDENCE_LABELS = {
@@ -71,8 +72,6 @@ def _json(text: str | None) -> Any:
 def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálogo"
                   ) -> dict[str, Any]:
     """Everything the dossier shows, as plain values."""
-    from ..stages import TITLES
-
     site = _site(conn, site_id, source)
     results = stage_results(conn, site_id)
     changes = status_changes(results)

@@ -9,6 +9,8 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from IPython.display import HTML, display
+
 from . import DOSSIERS_DIR, dossier_path
 
 
@@ -36,6 +38,4 @@ def dossier_link_html(run_dir: str | Path, site_id: str) -> str:
 def show_dossier_link(run_dir: str | Path, report: str | Path) -> None:
     """Display :func:`dossier_link_html` for the site of ``report``
     (``<run_dir>/<site_id>/relatorio.html``)."""
-    from IPython.display import HTML, display
-
     display(HTML(dossier_link_html(run_dir, Path(report).parent.name)))

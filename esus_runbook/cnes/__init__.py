@@ -1,4 +1,4 @@
-"""The CNES XML ("XML-ESUS-APS") from e-Gestor AB: read, audit, summarize, generate.
+"""The CNES XML ("XML-ESUS-APS") from e-Gestor AB: read, audit, summarize.
 
 - :mod:`.parser` — ``parse(path) -> CnesFile`` (header + DataFrames), streaming and hardened;
   :mod:`.archive` — the single XML of a ZIP as a stream, with zip-bomb/zip-slip limits.
@@ -10,6 +10,7 @@
   (JSON ``esus-runbook/xml-diff/1``, HTML, confirmation code for the stage).
 - :mod:`.jsontext` — JSON text of large tables written column by column (audit and diff).
 - :mod:`.catalog` — CBO and team-type catalogues (CSV in ``esus_runbook/data``).
-- :mod:`.synth` — deterministic generator of realistic files (demo, tests, benchmark);
-  :mod:`.nextmonth` — its next/previous month with an exact number of changes of each kind.
+
+The generator of realistic files (demo, tests, benchmark) is demo tooling:
+:mod:`esus_runbook.demo.cnes_xml`.
 """

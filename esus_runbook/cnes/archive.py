@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -249,7 +250,7 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
                         reader = CountingReader(raw, source, limits, member.compress_size)
                         yield reader, info
                         info.xml_bytes = reader.count
-                except (zipfile.BadZipFile, EOFError, zlib_error()) as exc:
+                except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
                     raise InputError(f"ZIP corrompido ou truncado ({describe_zip_error(exc)})",
                                      file=source,
                                      remedy="baixe o arquivo novamente no e-Gestor AB") from None
@@ -263,9 +264,3 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
                 hasher.update(chunk)
             info.sha256 = hasher.hexdigest()
             info.xml_bytes = reader.count
-
-
-def zlib_error():
-    import zlib
-
-    return zlib.error

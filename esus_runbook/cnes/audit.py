@@ -109,6 +109,28 @@ class AuditReport(ReportFiles):
     def file_info(self) -> dict[str, Any]:
         return file_info(self.cnes)
 
+    @property
+    def exit_code(self) -> int:
+        """0 when the file can be imported; 1 when it has errors."""
+        return 1 if self.errors else 0
+
+    def text(self) -> str:
+        """The pt-BR summary ``esus-runbook xml audit`` prints: the file, its counts, one
+        line per rule found and the verdict."""
+        c, f = self.counts, self.file_info()
+        lines = [f"Arquivo: {f['name']} (layout {f['version'] or '?'}, município "
+                 f"{f['ibge'] or '?'})",
+                 f"Estabelecimentos: {c['establishments']}  Equipes: {c['teams']} "
+                 f"({c['active_teams']} ativas)  Profissionais: {c['professionals']}  "
+                 f"Lotações: {c['lotacoes']}"]
+        for code, r in self.rule_counts().items():
+            sev = "erro" if r["severity"] == "error" else "alerta"
+            lines.append(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
+        verdict = "" if self.errors else " — pode ser importado no PEC" + (
+            "; revise antes os alertas" if self.warnings else "")
+        lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alerta(s){verdict}")
+        return "\n".join(lines)
+
     # -- outputs ----------------------------------------------------------------------------
     def findings_records(self, limit: int | None = None) -> list[dict[str, Any]]:
         out = []

@@ -41,8 +41,13 @@ import numpy as np
 import pandas as pd
 
 from .. import ids
+from ..render.charts import to_svg
+from ..render.env import environment
+from ..results import now_iso
 from .archive import Limits
-from .audit import ReportFiles
+from .audit import ReportFiles, file_counts, file_info
+from .charts import kind_bars
+from .jsontext import dumps, nested_records, to_python
 from .parser import CnesFile, normalize_version, parse
 
 SCHEMA = "esus-runbook/xml-diff/1"
@@ -602,14 +607,10 @@ class DiffReport(ReportFiles):
         return self._code[0]
 
     def file_summary(self, cf: CnesFile) -> dict[str, Any]:
-        from .audit import file_counts, file_info
-
         return {**file_info(cf), "counts": file_counts(cf)}
 
     # -- outputs ----------------------------------------------------------------------------
     def document(self) -> dict[str, Any]:
-        from .jsontext import nested_records
-
         return {"schema": SCHEMA, "old": self.file_summary(self.old),
                 "new": self.file_summary(self.new), "counts": self.counts,
                 "errors": self.errors, "warnings": self.warnings,
@@ -621,18 +622,12 @@ class DiffReport(ReportFiles):
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
-        from .jsontext import dumps
-
         return dumps(self.document())
 
     def to_json(self) -> dict[str, Any]:
-        from .jsontext import to_python
-
         return to_python(self.document())
 
     def records(self, frame: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-        from .jsontext import nested_records
-
         frame = self.changes if frame is None else frame
         return nested_records(frame, ("kind", "severity"), "where", WHERE, ("message",),
                               integers=("line_old", "line_new"),
@@ -640,6 +635,36 @@ class DiffReport(ReportFiles):
 
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
         return self.records(self.changes.groupby("kind", sort=False).head(per_kind))
+
+    def text(self, examples: int = 10) -> str:
+        """The pt-BR summary ``esus-runbook xml diff`` prints: both files, the count of each
+        kind of change, the notes, the first ``examples`` changes to review and the
+        verdict."""
+        lines = []
+        for label, cf in (("Anterior", self.old), ("Novo", self.new)):
+            lines.append(f"{label}: {cf.source.name} (layout {cf.version or '?'}, município "
+                         f"{cf.ibge or '?'}, data {cf.header.get('DATA') or '?'}, "
+                         f"{len(cf.professionals)} profissionais)")
+        counts = self.counts
+        for code, kind in KINDS.items():
+            if counts[code]:
+                lines.append(f"  {code:<22} {SEVERITY_LABELS[kind.severity]:<10} "
+                             f"{counts[code]:>7}  {kind.title}")
+        lines += [f"Nota: {note}" for note in self.notes]
+        shown = self.changes[self.changes["severity"] != INFO].head(examples)
+        lines += [f"  - {rec['message']}" for rec in self.records(shown)]
+        total = self.errors + self.warnings
+        if total > len(shown):
+            lines.append(f"  ... e mais {total - len(shown)} (lista completa com --json ou "
+                         "--html)")
+        if self.exit_code:
+            code = self.confirmation_code
+            lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alteração(ões) "
+                         "a revisar" + (f"; código de confirmação: {code}" if code else ""))
+        else:
+            lines.append(f"Resultado: nada exige atenção ({sum(counts.values())} "
+                         "alteração(ões) esperada(s))")
+        return "\n".join(lines)
 
     def compact(self, per_kind: int = 20) -> dict[str, Any]:
         """Bounded metrics for the stage result: counts and the first changes per kind."""
@@ -650,9 +675,6 @@ class DiffReport(ReportFiles):
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind}
 
     def to_html(self) -> str:
-        from ..render.charts import to_svg
-        from ..render.env import environment
-        from ..results import now_iso
         fig = changes_chart(self.counts)
         charts = [("Alterações por tipo", to_svg(fig))] if fig is not None else []
         return environment().get_template("xml_diff.html.j2").render(
@@ -684,7 +706,5 @@ def confirmation_code(changes: pd.DataFrame) -> str | None:
 def changes_chart(counts: dict[str, int]) -> Any | None:
     """Horizontal bars: changes per kind (kinds with none are left out), coloured by
     severity; None when nothing changes."""
-    from .charts import kind_bars  # matplotlib: only when a chart is drawn
-
     return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
                      "alterações")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from lxml import etree
+
 from ..ids import scrub
 
 # code name → pt-BR phrase; "{0}", "{1}", "{2}" are groups of the matching _DETAIL regex
@@ -83,8 +85,6 @@ class SyntaxProblem:
 
 @cache
 def _names() -> dict[int, str]:
-    from lxml import etree
-
     return {v: k for k, v in vars(etree.ErrorTypes).items()
             if isinstance(v, int) and k.isupper()}
 

@@ -22,6 +22,7 @@ import os
 from typing import Any
 
 from ..errors import InputError, describe_os_error
+from ..results import write_json_atomic
 from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
 from .facts import PORTS, SCHEMA, collect
 from .loader import load_probe, normalize
@@ -30,8 +31,6 @@ from .summary import lines as summary_lines
 
 def write_probe(facts: dict[str, Any], path: str | os.PathLike) -> None:
     """Write a probe file atomically (a reader never sees half a file)."""
-    from ..results import write_json_atomic
-
     try:
         write_json_atomic(path, facts)
     except OSError as exc:

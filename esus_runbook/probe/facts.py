@@ -19,8 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from . import diskspeed, linux, windows
 from ._parts import guarded, run_command, run_parallel
@@ -31,14 +35,10 @@ DEADLINE_S = 2.5
 
 
 def _now_iso() -> str:
-    from datetime import datetime
-
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _tool() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         v = version("esus-runbook")
     except PackageNotFoundError:
@@ -48,8 +48,6 @@ def _tool() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- parts
 def _cpu(system: str, reg: Any) -> dict[str, Any]:
-    import psutil
-
     info = windows.cpu_info(reg) if system == "Windows" else linux.cpu_info()
     out: dict[str, Any] = {"physical_cores": psutil.cpu_count(logical=False),
                            "logical_cores": os.cpu_count(), "usable_cores": None, **info}
@@ -79,8 +77,6 @@ def _cpu(system: str, reg: Any) -> dict[str, Any]:
 
 
 def _memory(system: str) -> dict[str, Any]:
-    import psutil
-
     vm = psutil.virtual_memory()
     out = {"total_bytes": int(vm.total), "available_bytes": int(vm.available),
            "swap_bytes": None, "cgroup_limit_bytes": None}
@@ -123,8 +119,6 @@ def _install_path(path: str, system: str) -> dict[str, Any]:
 
 
 def _disks() -> list[dict[str, Any]]:
-    import psutil
-
     disks, seen = [], set()
     for part in psutil.disk_partitions(all=False)[:32]:
         if part.mountpoint in seen or "cdrom" in (part.opts or ""):
@@ -143,8 +137,6 @@ def _disks() -> list[dict[str, Any]]:
 def _ports(ports: tuple[int, ...]) -> dict[str, Any]:
     """TCP ports with a listening socket (psutil reads the kernel's socket table; no root
     needed on Linux and Windows). Without that table, a connection attempt to localhost."""
-    import psutil
-
     status = {str(p): "unknown" for p in ports}
     owners: dict[str, str] = {}
     try:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
+from glob import glob
 from pathlib import Path
+from shutil import which
 from typing import Any
 
 from ._parts import run_command
@@ -45,8 +48,6 @@ def os_info() -> dict[str, Any]:
 
 def parse_os_release(text: str) -> dict[str, str]:
     """KEY=value pairs of an os-release file (shell quoting, comments skipped)."""
-    import shlex
-
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.strip().partition("=")
@@ -301,8 +302,6 @@ def java_candidates() -> list[str]:
     home = os.environ.get("JAVA_HOME")
     if home:
         found.append(os.path.join(home, "bin", "java"))
-    from shutil import which
-
     w = which("java")
     if w:
         found.append(w)
@@ -311,9 +310,6 @@ def java_candidates() -> list[str]:
 
 def postgres_candidates() -> list[tuple[str, bool]]:
     """(path of a `postgres` server binary, bundled-with-PEC?)."""
-    from glob import glob
-    from shutil import which
-
     paths = []
     for pattern in ("/usr/lib/postgresql/*/bin/postgres", "/usr/pgsql-*/bin/postgres",
                     "/usr/local/pgsql/bin/postgres", "/opt/PostgreSQL/*/bin/postgres"):

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..data import read_csv
 from ..errors import HostileFileError, InputError
 from ..inputfiles import read_bounded
 from .facts import PORTS, SCHEMA
@@ -96,8 +97,6 @@ def distro_from_text(text: str | None) -> str | None:
     """The ``sistemas.csv`` id of a Linux distribution named in free text, for probes that
     hold only the core keys ("Debian GNU/Linux 12 (bookworm)" -> "debian"); None when no
     known name starts the text."""
-    from ..data import read_csv
-
     low = " ".join((text or "").lower().split())
     if not low:
         return None

@@ -8,10 +8,12 @@ keys.
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import ntpath
 import os
 from collections.abc import Mapping
+from shutil import which
 from typing import Any, Protocol
 
 CURRENT_VERSION = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
@@ -90,16 +92,12 @@ def timezone_info(reg: Registry) -> dict[str, Any]:
 
 def is_admin() -> bool | None:
     try:
-        import ctypes
-
         return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001
         return None
 
 
 def java_candidates(env: Mapping[str, str]) -> list[str]:
-    from shutil import which
-
     found = []
     if env.get("JAVA_HOME"):
         found.append(ntpath.join(env["JAVA_HOME"], "bin", "java.exe"))

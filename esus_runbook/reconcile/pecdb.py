@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..ids import scrub
+from ..pec import connect
 from ..secrets import Secret
 from .schema import SchemaCheck
 
@@ -34,9 +35,7 @@ ACTIVE = ("1", "true")
 def open_readonly(db_url: str, password: Secret | None, *, timeout: float = CONNECT_TIMEOUT_S,
                   statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
     """A read-only connection, already inside a READ ONLY transaction."""
-    import psycopg
-
-    from ..pec import connect
+    import psycopg  # the optional "postgres" extra: only when a database is read
 
     options = (f"-c default_transaction_read_only=on "
                f"-c statement_timeout={int(statement_timeout_ms)}")

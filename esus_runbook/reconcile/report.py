@@ -19,8 +19,14 @@ import pandas as pd
 
 from .. import ids
 from ..cnes.audit import ReportFiles, check_ibge_arg, file_counts, file_info
+from ..cnes.charts import kind_bars
+from ..cnes.jsontext import dumps, nested_records, to_python
 from ..cnes.parser import CnesFile, parse
 from ..errors import InputError
+from ..pec import check_db_url, db_target
+from ..render.charts import to_svg
+from ..render.env import environment
+from ..results import now_iso
 from ..secrets import Secret
 from . import compare as cmp
 from . import pecdb, schema
@@ -79,10 +85,43 @@ class ReconcileReport(ReportFiles):
                 "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
                 "para o banco do PEC")
 
+    def render(self, examples: int = 10) -> tuple[str, str]:
+        """What ``esus-runbook xml reconcile`` prints, in pt-BR: the summary (file, PEC,
+        counts, the first ``examples`` differences, verdict) and the line for the error
+        stream (the pending schema; empty otherwise)."""
+        f, pec = self.xml_summary(), self.pec
+        lines = [f"Arquivo: {f['name']} (município {f['ibge'] or '?'}, data {f['date'] or '?'}, "
+                 f"{f['counts']['professionals']} profissionais, {f['counts']['lotacoes']} "
+                 "lotações)",
+                 f"PEC: {pec['alvo']} (versão {pec.get('versao') or '?'}; esquema "
+                 f"{(pec.get('schema_fingerprint') or '?')[:23]})"]
+        if self.status == PENDING:
+            return "\n".join(lines), f"--db-url: {self.pending_text()}"
+        c = pec["counts"]
+        lines.append(f"No PEC, nas unidades do arquivo: {c['professionals']} profissionais "
+                     f"ativos em {c['units']} unidades, {c['lotacoes']} lotações ativas "
+                     f"({c['lotacoes_do_xml_no_pec']} das {c['lotacoes_do_xml']} do arquivo)")
+        counts = self.counts
+        for code, kind in cmp.KINDS.items():
+            if counts[code]:
+                lines.append(f"  {code:<28} {cmp.SEVERITY_LABELS[kind.severity]:<7} "
+                             f"{counts[code]:>7}  {kind.title}")
+        shown = self.differences.head(examples)
+        lines += [f"  - {rec['message']}" for rec in self.records(shown).to_python()]
+        if len(self.differences) > len(shown):
+            lines.append(f"  ... e mais {len(self.differences) - len(shown)} (lista completa "
+                         "com --json ou --html)")
+        if self.not_imported:
+            lines.append("Resultado: pendente — o XML ainda não foi importado no PEC")
+        elif len(self.differences):
+            lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alerta(s) — o "
+                         "PEC não confere com o arquivo")
+        else:
+            lines.append("Resultado: o PEC confere com o arquivo")
+        return "\n".join(lines), ""
+
     # -- outputs ------------------------------------------------------------------------
     def records(self, frame: pd.DataFrame | None = None):
-        from ..cnes.jsontext import nested_records
-
         frame = self.differences if frame is None else frame
         return nested_records(frame, ("kind", "severity"), "where", cmp.WHERE, ("message",),
                               integers=("line",), distinct=_DISTINCT)
@@ -94,13 +133,9 @@ class ReconcileReport(ReportFiles):
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
-        from ..cnes.jsontext import dumps
-
         return dumps(self.document())
 
     def to_json(self) -> dict[str, Any]:
-        from ..cnes.jsontext import to_python
-
         return to_python(self.document())
 
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
@@ -116,10 +151,6 @@ class ReconcileReport(ReportFiles):
                 "total": int(len(self.differences))}
 
     def to_html(self) -> str:
-        from ..render.charts import to_svg
-        from ..render.env import environment
-        from ..results import now_iso
-
         fig = differences_chart(self.counts)
         charts = [("Diferenças por tipo", to_svg(fig))] if fig is not None else []
         doc = {**self.compact(0), "exemplos":
@@ -130,8 +161,6 @@ class ReconcileReport(ReportFiles):
 
 def differences_chart(counts: dict[str, int]) -> Any | None:
     """Horizontal bars: differences per kind, coloured by severity (None when none)."""
-    from ..cnes.charts import kind_bars
-
     return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
                      "Depois da importação: o PEC × o XML", "diferenças")
 
@@ -154,8 +183,6 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
 def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
     """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
     (first differences of each kind)."""
-    from ..render.env import environment
-
     return environment().get_template("xml_reconcile_section.html.j2").render(
         **section_context(compact, charts))
 
@@ -168,9 +195,7 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
     ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
     that refuses the connection or the password, a file of another municipality than
     ``ibge``."""
-    import psycopg
-
-    from ..pec import check_db_url, db_target
+    import psycopg  # the optional "postgres" extra: only when a database is read
 
     expected = check_ibge_arg(ibge)
     info = check_db_url(db_url)

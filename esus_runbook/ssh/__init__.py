@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-__all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "connect",
+__all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "accept_text",
+           "connect",
            "fingerprint", "parse_target", "options_for", "site_db_url"]
 
 
@@ -23,6 +24,9 @@ def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
     on every exit path), else ``db_url`` itself. paramiko is imported only for the tunnel."""
     if not (servidor and servidor.get("ssh") and db_url):
         return nullcontext(db_url)
+    # Lazy on purpose: stages 04 and 05 import this module at load time, and paramiko costs
+    # more than those stages' whole import (python -X importtime: esus_runbook.ssh.client
+    # 1.1-1.3 s cumulative, esus_runbook.stages.instalacao 0.16-0.47 s without it).
     from ..ssh_target import parse_target
     from .client import options_for
     from .tunnel import db_url_via
@@ -32,7 +36,8 @@ def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy: validating a site file needs ``parse_target`` only, not paramiko."""
+    """Lazy: validating a site file needs ``parse_target`` only, not paramiko (1.1-1.3 s of
+    import, measured above)."""
     if name in ("Target", "parse_target"):
         from .. import ssh_target
 

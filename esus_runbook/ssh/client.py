@@ -307,3 +307,16 @@ def accept_host_key(target: Target, known_hosts: str | None = None,
                     fh.write("\n")
         fh.write(line)
     return key.get_name(), fp, False
+
+
+def accept_text(target: Target, known_hosts: str | None = None, timeout: float = 10.0) -> str:
+    """``esus-runbook ssh aceitar``: record the host key (:func:`accept_host_key`) and say in
+    pt-BR what was recorded and where."""
+    kind, fp, already = accept_host_key(target, known_hosts, timeout=timeout)
+    where = known_hosts or "~/.ssh/known_hosts"
+    if already:
+        return (f"Servidor {target}: chave {kind} {fp}\n"
+                f"Esta chave já estava registrada em {where}; nada mudou.")
+    return (f"Servidor {target}: chave {kind} {fp}\n"
+            f"Chave registrada em {where}. Se a impressão digital acima não for a do "
+            "servidor (confira com o responsável), apague a linha e não prossiga.")

@@ -20,9 +20,11 @@ from functools import cache
 from typing import Any
 
 from ..data import read_csv
+from ..errors import RunbookError
 from ..ids import scrub
 from ..results import Check, Status
-from .client import SshSession
+from ..ssh_target import parse_target
+from .client import SshSession, connect, options_for
 from .remote_probe import listening_ports, parse_output, prelude
 
 MAX_LOG_LINES = 5
@@ -316,10 +318,6 @@ def server_checks(servidor: dict[str, Any], *, expected_version: str | None,
                   env: Mapping[str, str] | None = None) -> list[Check]:
     """Stage 04's server checks for a site's ``servidor`` section; an unreachable, refused
     or untrusted server is one SRV_CONEXAO falha (with the pt-BR remedy)."""
-    from ..errors import RunbookError
-    from ..ssh_target import parse_target
-    from .client import connect, options_for
-
     metrics = ambiente_metrics or {}
     try:
         target = parse_target(servidor["ssh"], file="site", key="servidor.ssh")

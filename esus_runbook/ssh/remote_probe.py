@@ -28,7 +28,9 @@ from typing import Any
 from ..errors import RunbookError
 from ..probe import linux
 from ..probe.facts import PORTS, SCHEMA, _java_bits, _now_iso, _pg_major, _tool, java_properties
-from .client import SshSession
+from ..results import write_json_atomic
+from ..ssh_target import parse_target
+from .client import SshSession, connect, options_for
 
 # Text files the parsers of probe.linux read (cgroup files of the session are added by the
 # script, which knows its own cgroup path).
@@ -503,10 +505,6 @@ def probe_site(servidor: dict[str, Any], folder: str | os.PathLike | None,
     """Probe the server of a site's ``servidor`` section; the probe JSON is written to
     ``folder`` (the site's run folder) as evidence. Returns (probe, {"arquivo", "sha256",
     "host_key_fingerprint"})."""
-    from ..results import write_json_atomic
-    from ..ssh_target import parse_target
-    from .client import connect, options_for
-
     target = parse_target(servidor["ssh"], file="site", key="servidor.ssh")
     with connect(target, options_for(servidor, env)) as session:
         raw = collect_ssh(session)

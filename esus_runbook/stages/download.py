@@ -7,7 +7,7 @@ run folder: a 700 MB installer is fetched once and every site and run of that ve
 (a lock file stops two sites of a batch from downloading the same file at once; the second one
 waits and then verifies the finished file).
 
-Checks (see :func:`esus_runbook.fetch.verify_file`): name, version, platform, format (a ZIP
+Checks (:func:`esus_runbook.installer.verify.verify_file`): name, version, platform, format (a ZIP
 with every CRC right, a PE), size against the registry (and ``Content-Length``; a ceiling when
 no registry knows it), SHA-256 against ``instalador.sha256`` and against the team's release
 registry (trust on first use). Neither file nor URL: ``pendente`` with the download command; a
@@ -45,7 +45,7 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 def team_registry_file(site: Site, folder: Path) -> Path:
     """The inventory's ``registro_instaladores``, else ``registro-instaladores.csv`` in the
     installers folder."""
-    from ..releases import default_team_file
+    from ..installer.releases import default_team_file
 
     named = site.extra.get("registro_instaladores") if site.extra else None
     return Path(named) if named else default_team_file(folder)
@@ -72,7 +72,7 @@ def download_command(site: Site, dest: Path | str) -> str:
 
 def evaluate(site: Site, ctx=None) -> StageResult:
     from ..errors import InputError
-    from ..releases import Registry
+    from ..installer.releases import Registry
 
     env = getattr(ctx, "env", None)
     interactive = bool(getattr(ctx, "interactive", False))
@@ -105,7 +105,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               f"{download_command(site, dest)} e informe o arquivo em instalador.arquivo.")
         return r.finish(**metrics, comando=download_command(site, dest))
 
-    from ..fetch import size_ceiling
+    from ..installer.verify import size_ceiling
 
     folder = local.parent if local is not None and local.is_file() else cache_dir(env)
     try:
@@ -127,7 +127,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
     metrics["registro"] = str(registry.team_file)
 
     if local is not None and local.is_file():
-        from ..fetch import verify_file
+        from ..installer.verify import verify_file
 
         v = verify_file(local, versao, plataforma, expected_sha256=sha, registry=registry,
                         max_bytes=ceiling)
@@ -135,7 +135,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         return r.finish(**metrics, origem="arquivo", arquivo=str(local), nome=local.name,
                         tamanho_bytes=v.size, sha256=v.sha256, registro_acao=v.recorded)
 
-    from ..fetch import DownloadError, download
+    from ..installer.downloader import DownloadError, download
 
     metrics.update(origem="url", pasta=str(folder))
     try:
@@ -155,7 +155,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                + (f", {out.attempts} tentativas" if out.attempts > 1 else ""))
         r.checks.insert(0, _ok_check(how, out.path))
     elif out.pending:
-        from ..fetch import TRUST_FLAG
+        from ..installer.trust import TRUST_FLAG
 
         r.checks.insert(0, Check(
             "DL_DOWNLOAD", "Download do instalador", Status.PENDENTE, "arquivo baixado",

@@ -52,7 +52,7 @@ CHECKLIST = (
 # --------------------------------------------------------------------------- command
 def installer_name(site: Site, download: StageResult | None) -> str:
     """The installer file: the one the download stage verified, else the expected name."""
-    from ..fetch import expected_name
+    from ..installer.naming import expected_name
 
     if download is not None:
         name = download.metrics.get("nome")
@@ -64,8 +64,8 @@ def installer_name(site: Site, download: StageResult | None) -> str:
 def installer_command(site: Site, name: str) -> dict[str, Any]:
     """The exact command lines for this site. Returns ``{"linhas", "texto", "opcoes",
     "problemas", "avisos"}``; ``problemas`` (pt-BR) make the command unusable as is."""
+    from ..installer.releases import version_tuple
     from ..pec import check_db_url, is_external
-    from ..releases import version_tuple
 
     inst, cfg = site.instalacao, site.instalador
     windows = cfg["plataforma"] == "windows"

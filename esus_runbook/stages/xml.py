@@ -221,7 +221,7 @@ def _layout_check(r: StageResult, info: dict[str, Any], pec_version: str | None)
     """XML_VERSAO: a layout PEC knows, and one the site's PEC version imports
     (``data/xml_layouts.csv``; docs/dominio.md, "Layout do XML e versão do PEC")."""
     from ..cnes.catalog import layout_min_pec
-    from ..releases import version_tuple
+    from ..installer.releases import version_tuple
 
     title, layout = "Versão do layout do XML", info["version"]
     if not info["version_supported"]:

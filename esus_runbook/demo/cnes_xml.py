@@ -12,14 +12,15 @@ always give the same bytes.
 
 Regenerate the demo files::
 
-    python -m esus_runbook.cnes.synth examples            # writes examples/xml/*.zip
-    python -m esus_runbook.cnes.synth file --professionals 200000 --out big.xml
-    python -m esus_runbook.cnes.synth pair --professionals 2000 --old a.zip --new b.zip \
+    python -m esus_runbook.demo.cnes_xml examples            # writes examples/xml/*.zip
+    python -m esus_runbook.demo.cnes_xml file --professionals 200000 --out big.xml
+    python -m esus_runbook.demo.cnes_xml pair --professionals 2000 --old a.zip --new b.zip \
         --changes professionals_removed=5,cns_changed=2,teams_deactivated=1
 
-``Spec.changes`` (:class:`~.nextmonth.Changes`) turns a file into its next (or previous)
-month with an exact number of changes of every kind ``xml diff`` reports;
-:func:`write_pair` writes both months and returns the counts the diff must find.
+``Spec.changes`` (:class:`~.cnes_model.Changes`, applied by :mod:`.cnes_next_month`) turns
+a file into its next (or previous) month with an exact number of changes of every kind
+``xml diff`` reports; :func:`write_pair` writes both months and returns the counts the diff
+must find.
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ import io
 import os
 import sys
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import ids
-from .catalog import team_description
-from .nextmonth import Changes
+from ..cnes.catalog import team_description
+from .cnes_model import FIRST, LAST, OTHER_ROLES, ROLE, Changes, Model, Spec, bijective, cnss, cpfs
+from .cnes_next_month import evolve
 
 # Every rule the generator can trigger on purpose (MUNICIPALITY_MISMATCH depends on the
 # municipality the file is checked against, not on the file).
@@ -47,139 +49,13 @@ INJECTABLE = ("VERSION_UNSUPPORTED", "IBGE_INVALID", "CNPJ_INVALID", "CNES_FORMA
               "LOTACAO_INACTIVE_TEAM", "CBO_FORMAT", "CBO_UNKNOWN", "TEAM_COMPOSITION",
               "UNIT_MUNICIPALITY_MISMATCH", "TEAM_DEACTIVATION_DATE_INVALID")
 SCHEMA_LOCATION = "ImportarXML_CNES.xsd"
-DEMO_DATE = "2026-11-20"
-FIRST = ("MARIA", "JOSÉ", "ANA", "JOÃO", "ANTÔNIO", "FRANCISCA", "LUÍS", "CONCEIÇÃO",
-         "PAULO", "LÚCIA", "CARLOS", "RAIMUNDA", "MÁRCIO", "ADRIANA", "SEBASTIÃO", "JULIANA",
-         "FÁBIO", "CÉLIA", "RENATA", "ANDRÉ", "IRACEMA", "TIAGO", "INÊS", "JOSUÉ")
-LAST = ("SILVA", "SANTOS", "OLIVEIRA", "SOUZA", "CONCEIÇÃO", "ARAÚJO", "PEREIRA", "LIMA",
-        "GONÇALVES", "ASSUNÇÃO", "BRANDÃO", "D'ÁVILA", "CARVALHO", "MAGALHÃES", "FALCÃO",
-        "RIBEIRO", "ALMEIDA", "NASCIMENTO", "AZEVEDO", "PAIXÃO")
 BAIRROS = ("CENTRO", "VILA NOVA", "LIBERDADE", "SÃO CAETANO", "ITAPUÃ", "PERIPERI",
            "CAJAZEIRAS", "PAU DA LIMA", "BROTAS", "SUSSUARANA", "PLATAFORMA", "LOBATO")
 # (CBO, CONSELHO_ID) per role; council codes [M] docs/dominio.md
-ROLE = {"medico_esf": ("225142", "71"), "enf_esf": ("223565", "66"), "tec_esf": ("322245", "66"),
-        "acs": ("515105", ""), "dent_esf": ("223293", "75"), "asb_esf": ("322430", "75"),
-        "medico": ("225125", "71"), "enf": ("223505", "66"), "psi": ("251510", "77"),
-        "as": ("251605", "62"), "nutri": ("223710", "74"), "fisio": ("223605", "70"),
-        "tec": ("322205", "66"), "adm": ("411010", ""), "recep": ("422105", ""),
-        "ped": ("225124", "71"), "go": ("225250", "71"), "farm": ("223405", "69"),
-        "ace": ("515140", ""), "gerente": ("131210", "")}
 TEAM_ROLES = {"70": ["medico_esf", "enf_esf", "tec_esf", "acs", "acs", "acs", "acs"],
               "71": ["dent_esf", "asb_esf"], "76": ["medico", "enf"],
               "72": ["psi", "as", "nutri", "fisio"]}
-OTHER_ROLES = ("medico", "enf", "tec", "tec", "adm", "recep", "ped", "go", "farm", "ace",
-               "tec", "enf", "gerente")
-
-
 OTHER_MUNICIPALITY = "2919207"   # Lauro de Freitas-BA: a valid code of another municipality
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What to generate. ``cnes`` lists units that must exist (first UBS, in order);
-    ``inject`` lists rule codes to trigger (see INJECTABLE), placed in ``target`` (a CNES
-    of ``cnes``; default: the first UBS)."""
-
-    ibge: str = "2927408"
-    uf: str = "BA"
-    professionals: int = 300
-    version: str = "3.1"
-    encoding: str = "ISO-8859-1"
-    seed: int = 0
-    date: str = DEMO_DATE
-    cnes: tuple[str, ...] = ()
-    unit_names: tuple[str, ...] = ()
-    inject: tuple[str, ...] = ()
-    target: str | None = None
-    cnpj: str | None = None
-    inactive_teams: int = 0                 # the last N teams get DT_DESATIVACAO
-    changes: Changes | None = None          # next/previous month of this file (nextmonth)
-
-
-@dataclass
-class Model:
-    establishments: list[dict] = field(default_factory=list)
-    teams: list[dict] = field(default_factory=list)          # dicts with "cnes"
-    prof: dict[str, np.ndarray] = field(default_factory=dict)
-    lot: dict[str, np.ndarray] = field(default_factory=dict)  # sorted by prof
-    header: dict[str, str] = field(default_factory=dict)      # IDENTIFICACAO overrides
-    expected: dict[str, int] | None = None   # with Spec.changes: counts a diff must find
-
-
-# --------------------------------------------------------------------------- identifiers
-_W_CPF1 = np.arange(10, 1, -1)
-_W_CPF2 = np.arange(11, 1, -1)
-_W_CNS = np.arange(15, 0, -1)
-
-
-def _digits(values: np.ndarray, n: int) -> np.ndarray:
-    """Integer array → (len, n) matrix of decimal digits (zero-padded)."""
-    p = 10 ** np.arange(n - 1, -1, -1, dtype=np.int64)
-    return (values[:, None] // p) % 10
-
-
-def _join(m: np.ndarray) -> np.ndarray:
-    chars = (m.astype(np.uint8) + 48).tobytes()
-    n = m.shape[1]
-    return np.array([chars[i * n:(i + 1) * n].decode("ascii") for i in range(m.shape[0])],
-                    dtype=object)
-
-
-def _bijective(count: int, modulus: int, salt: int) -> np.ndarray:
-    """``count`` distinct pseudo-random integers below ``modulus`` (an affine bijection)."""
-    i = np.arange(count, dtype=np.int64)
-    mult = 982451653 % modulus or 7
-    while np.gcd(mult, modulus) != 1:
-        mult += 2
-    return (i * mult + salt * 7919 + 12345) % modulus
-
-
-def cpfs(count: int, salt: int) -> np.ndarray:
-    base = _digits(_bijective(count, 10**9, salt), 9)
-    dv1 = 11 - (base @ _W_CPF1) % 11
-    dv1 = np.where(dv1 >= 10, 0, dv1)
-    m = np.column_stack([base, dv1])
-    dv2 = 11 - (m @ _W_CPF2) % 11
-    m = np.column_stack([m, np.where(dv2 >= 10, 0, dv2)])
-    rep = (m == m[:, :1]).all(axis=1)
-    m[rep, 0] = (m[rep, 0] + 1) % 10   # never a repeated-digit CPF (recomputed below)
-    if rep.any():
-        out = _join(m)
-        out[rep] = [ids.with_dv(v[:9], "cpf") for v in out[rep]]
-        return out
-    return _join(m)
-
-
-def cnss(count: int, salt: int, rng: np.random.Generator) -> np.ndarray:
-    """Half definitive (1/2 + PIS-like base), half provisional (7/8/9), all valid."""
-    body = _digits(_bijective(count, 10**12, salt), 12)
-    first = rng.choice(np.array([1, 2, 7, 8, 9]), size=count)
-    m = np.zeros((count, 15), dtype=np.int64)
-    m[:, 0] = first
-    definitive = first <= 2
-    # definitive: d0 + 10 digits + 00 + {0,1} + dv
-    m[:, 1:11] = body[:, 2:12]
-    s = m[:, :11] @ _W_CNS[:11]
-    dv = 11 - s % 11
-    dv = np.where(dv == 11, 0, dv)
-    ten = dv == 10
-    dv = np.where(ten, 11 - (s + 2) % 11, dv)
-    d_def = m.copy()
-    d_def[:, 13] = np.where(ten, 1, 0)
-    d_def[:, 14] = dv
-    # provisional: d0 + 13 digits + dv, sum ≡ 0 (mod 11); tweak digit 13 when dv would be 10
-    p = m.copy()
-    p[:, 1:13] = body
-    p[:, 13] = rng.integers(0, 10, size=count)
-    for _ in range(12):
-        dv = (-(p[:, :14] @ _W_CNS[:14])) % 11
-        bad = dv == 10
-        p[:, 14] = np.where(bad, 0, dv)
-        if not bad.any():
-            break
-        p[bad, 13] = (p[bad, 13] + 1) % 10
-    out = np.where(definitive[:, None], d_def, p)
-    return _join(out)
 
 
 # --------------------------------------------------------------------------- model
@@ -193,14 +69,14 @@ def build(spec: Spec) -> Model:
     n_other = max(1, n_ubs // 8)
     cnes_codes: list[str] = list(spec.cnes)
     taken = set(cnes_codes)
-    for b in _bijective(n_ubs + n_other + 8, 900000, spec.seed + 1):
+    for b in bijective(n_ubs + n_other + 8, 900000, spec.seed + 1):
         code = ids.with_dv(f"{b + 100000:06d}", "cnes")
         if code not in taken:
             taken.add(code)
             cnes_codes.append(code)
     cnpj = spec.cnpj or ids.with_dv(f"{13927801 + spec.seed % 1000:08d}0001", "cnpj")
     ine_iter = iter(ids.with_dv(f"{b:09d}", "ine")
-                    for b in _bijective(5 * n_ubs + 16, 10**9, spec.seed + 2))
+                    for b in bijective(5 * n_ubs + 16, 10**9, spec.seed + 2))
     roles: list[tuple[str, str, str]] = []        # (cnes, ine, role) team slots
     for u in range(n_ubs + n_other):
         code = cnes_codes[u]
@@ -293,8 +169,6 @@ def build(spec: Spec) -> Model:
         t["DT_DESATIVACAO"] = "30/06/2026"
     _inject(md, spec)
     if spec.changes is not None:
-        from .nextmonth import evolve
-
         md.expected = evolve(md, spec, spec.changes)
     return md
 
@@ -576,7 +450,7 @@ def write_demo(folder: str | os.PathLike) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m esus_runbook.cnes.synth",
+    ap = argparse.ArgumentParser(prog="python -m esus_runbook.demo.cnes_xml",
                                  description="Gera XMLs do CNES sintéticos e determinísticos.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ex = sub.add_parser("examples", help="regrava os ZIPs de demonstração")

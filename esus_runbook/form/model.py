@@ -1,17 +1,12 @@
-"""The site form: create or edit a site file from JupyterLab with ipywidgets.
+"""The site form's document model: where a site lives and its YAML, edited without widgets.
 
-Two layers:
-
-* :class:`SiteDocument` (no widgets) finds where the site lives (a site file, an item of an
-  inventory, a file in a folder of sites, or a new file), reads the YAML in ruamel's
-  round-trip mode, applies new values and saves. Saving validates with
-  :func:`esus_runbook.sites.validate_site` — the validation the CLI runs — on the exact text
-  that will be written, then writes it atomically. Comments, key order, quoting and keys the
-  form does not show survive, because only the keys whose value changed are touched and new
-  keys are inserted at their schema position.
-* :class:`SiteForm` builds one widget per :data:`esus_runbook.sites.SCHEMA` field (pt-BR label,
-  help, default), shows each problem next to its field and calls back after a save. A key
-  added to ``SCHEMA`` appears in the form without touching this module.
+:class:`SiteDocument` finds where the site lives (a site file, an item of an inventory, a file
+in a folder of sites, or a new file; folders and inventory items by the one rule of
+:mod:`esus_runbook.site_files`), reads the YAML in ruamel's round-trip mode, applies new
+values and saves. Saving validates with :func:`esus_runbook.sites.validate_site` — the
+validation the CLI runs — on the exact text that will be written, then writes it atomically.
+Comments, key order, quoting and keys the form does not show survive, because only the keys
+whose value changed are touched and new keys are inserted at their schema position.
 
 The form never reads or writes secrets: the site file only holds references (``*_env`` names,
 ``*_file`` paths). On top of the CLI's validation the form refuses an ``*_env`` value that is
@@ -24,30 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import sites
-from .errors import InputError, Problem
-from .results import write_text_atomic
-from .sites import SCHEMA, SECTIONS, Field
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
-SECTION_TITLES: dict[str | None, str] = {
-    None: "Identificação",
-    "cenario": "Cenário",
-    "ambiente": "Ambiente (servidor)",
-    "instalador": "Instalador",
-    "instalacao": "Instalação",
-    "contra_chave": "Contra-chave",
-    "xml": "XML do CNES",
-    "servidor": "Servidor (acesso SSH)",
-}
-"""pt-BR titles of the form's sections; a section missing here is titled by its key."""
+from .. import sites
+from ..errors import InputError, Problem
+from ..results import write_text_atomic
+from ..site_files import inventory_item
+from ..sites import SCHEMA, SECTIONS, Field
 
 ENV_NAME_STRICT = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-NEW_SITE = "__novo__"
 HEADER = "Arquivo do site criado pelo formulário do esus-runbook (notebook 01_cenario)."
 
 
@@ -62,8 +49,6 @@ def fields() -> list[tuple[str | None, Field]]:
 
 # --------------------------------------------------------------------------- YAML
 def _rt_yaml():
-    from ruamel.yaml import YAML
-
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.indent(mapping=2, sequence=4, offset=2)
@@ -75,8 +60,6 @@ def _rt_yaml():
 
 
 def _load_rt(text: str, path: Path) -> Any:
-    from ruamel.yaml.error import YAMLError
-
     try:
         return _rt_yaml().load(text)
     except YAMLError:
@@ -98,8 +81,6 @@ def _dump(doc: Any) -> str:
 
 def _last_leaf(cm: Any) -> tuple[Any, Any] | None:
     """The mapping and key that hold the comment lines written after ``cm``'s last value."""
-    from ruamel.yaml.comments import CommentedMap
-
     if not isinstance(cm, CommentedMap) or not cm:
         return None
     key = list(cm.keys())[-1]
@@ -111,8 +92,6 @@ def _move_trailing_comment(holder: tuple[Any, Any] | None, new_map: Any, new_key
     """ruamel attaches the comment lines that follow a value (e.g. the heading of the next
     section) to that value. When a key is inserted right after it, move those lines after
     the new key so they stay above what they describe."""
-    from ruamel.yaml.tokens import CommentToken
-
     if holder is None:
         return
     cm, key = holder
@@ -230,24 +209,15 @@ def _read(path: Path) -> tuple[str, Any]:
 
 def _raw_site_id(path: Path) -> str | None:
     try:
-        raw = sites.read_mapping_file(path)
+        return sites.raw_site_id(path)
     except InputError:
         return None
-    sid = raw.get("site_id") if isinstance(raw, dict) else None
-    return sid if isinstance(sid, str) else None
 
 
 def folder_sites(folder: Path) -> dict[str, Path]:
-    """site_id → file for the site files of a folder (unreadable files are left out)."""
-    out: dict[str, Path] = {}
-    if not folder.is_dir():
-        return out
-    for p in sorted(folder.iterdir()):
-        if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."):
-            sid = _raw_site_id(p)
-            if sid and sid not in out:
-                out[sid] = p
-    return out
+    """site_id → file for the site files of a folder (the rule of ``load_sites``; the
+    chooser leaves unreadable files out: the CLI and ``lab`` name their problems)."""
+    return sites.folder_site_ids(folder)[0]
 
 
 def locate(site_file: str | Path, site_id: str | None = None) -> Target:
@@ -283,7 +253,7 @@ def locate(site_file: str | Path, site_id: str | None = None) -> Target:
     ids: list[str | None] = []
     for item in items:
         if isinstance(item, str):
-            ids.append(_raw_site_id((path.parent / item).resolve()))
+            ids.append(_raw_site_id(inventory_item(path, item)))
         else:
             ids.append(item.get("site_id") if isinstance(item, dict) else None)
     if site_id is None:
@@ -300,7 +270,7 @@ def locate(site_file: str | Path, site_id: str | None = None) -> Target:
     others = tuple(i for n, i in enumerate(ids) if n != index and i)
     item = items[index]
     if isinstance(item, str):
-        return Target((path.parent / item).resolve(), defaults=defaults, inventory=path,
+        return Target(inventory_item(path, item), defaults=defaults, inventory=path,
                       other_ids=others)
     return Target(path, item=index, defaults=defaults, inventory=path, other_ids=others,
                   text=text, doc=raw)
@@ -379,8 +349,6 @@ class SiteDocument:
     # -- writing ------------------------------------------------------------------------
     def render(self, values: dict[str, Any]) -> tuple[str, bool]:
         """The file text with ``values`` applied, and whether anything changed."""
-        from ruamel.yaml.comments import CommentedMap
-
         doc = _load_rt(self.text, self.target.path) if self.text else None
         if doc is None:
             doc = CommentedMap()
@@ -420,8 +388,6 @@ class SiteDocument:
         """Problems of the text about to be written: the CLI's validation (YAML read the way
         the CLI reads it, ``padroes`` merged, ``site_id`` unique) plus the form's secret
         guard."""
-        from ruamel.yaml.error import YAMLError
-
         t = self.target
         display = str(t.path or self.base)
         try:
@@ -476,266 +442,3 @@ class SiteDocument:
         self.text, self.doc = self._rendered
         self.is_new = False
         return SaveOutcome(True, t.path, sid, [], changed)
-
-
-# --------------------------------------------------------------------------- widgets
-_LABEL_WIDTH = "230px"
-_INPUT_WIDTH = "360px"
-
-
-def _css_class(name: str) -> str:
-    return "esus-f-" + name.replace(".", "-").replace("_", "-")
-
-
-class FieldWidget:
-    """One field: label, input, help line and the problem shown next to it."""
-
-    def __init__(self, section: str | None, f: Field):
-        import ipywidgets as w
-
-        self.section, self.field, self.name = section, f, dotted(section, f.key)
-        layout = w.Layout(width=_INPUT_WIDTH)
-        if f.kind == "bool":
-            self.input = w.Dropdown(options=self._bool_options(None), layout=layout)
-        elif f.kind == "enum":
-            self.input = w.Dropdown(options=self._enum_options(None), layout=layout)
-        else:
-            self.input = w.Text(layout=layout, placeholder=self._placeholder())
-        self.input.add_class(_css_class(self.name))
-        required = " *" if f.required else ""
-        self.label = w.HTML(f"<div style='line-height:1.35'><b>{_esc(f.label)}{required}</b>"
-                            f"<br><code style='font-size:11px'>{_esc(self.name)}</code></div>",
-                            layout=w.Layout(width=_LABEL_WIDTH))
-        self.help = w.HTML(f"<div style='color:#52606d;font-size:12px;line-height:1.35'>"
-                           f"{_esc(f.help)}</div>",
-                           layout=w.Layout(width=_INPUT_WIDTH))
-        self.error = w.HTML("", layout=w.Layout(width="auto"))
-        self.error.add_class("esus-erro")
-        self.error.add_class(_css_class(self.name) + "-erro")
-        self.box = w.HBox([self.label, w.VBox([self.input, self.help]), self.error],
-                          layout=w.Layout(align_items="flex-start", margin="2px 0"))
-        self.box.add_class("esus-campo")
-
-    def _placeholder(self) -> str:
-        f = self.field
-        if f.kind == "env":
-            return "NOME_DA_VARIAVEL (nunca o valor)"
-        if f.kind == "date":
-            return "AAAA-MM-DD"
-        if f.kind == "path":
-            return "caminho relativo à pasta do arquivo do site"
-        return ""
-
-    @staticmethod
-    def _bool_options(extra: Any) -> list[tuple[str, Any]]:
-        opts: list[tuple[str, Any]] = [("— não informado —", None), ("Sim", True),
-                                       ("Não", False)]
-        if extra is not None and not isinstance(extra, bool):
-            opts.append((f"{extra} (inválido)", extra))
-        return opts
-
-    def _enum_options(self, extra: Any) -> list[tuple[str, Any]]:
-        f = self.field
-        opts: list[tuple[str, Any]] = [] if f.default is not None else \
-            [("— não informado —", None)]
-        opts += [(c, c) for c in f.choices]
-        if extra is not None and extra not in f.choices:
-            opts.append((f"{extra} (inválido)", extra))
-        return opts
-
-    def set(self, raw: Any, inherited: Any) -> None:
-        """Show the file's value, else the inherited one (``padroes`` or schema default)."""
-        value = inherited if raw is None else raw
-        f = self.field
-        if f.kind == "bool":
-            self.input.options = self._bool_options(value)
-            self.input.value = value
-        elif f.kind == "enum":
-            self.input.options = self._enum_options(value)
-            self.input.value = value if value is not None else self.input.options[0][1]
-        else:
-            self.input.value = to_text(value)
-        self.show_problem(None)
-
-    def get(self) -> Any:
-        if self.field.kind in ("bool", "enum"):
-            return self.input.value
-        return from_text(self.field, self.input.value)
-
-    def show_problem(self, problem: Problem | None) -> None:
-        if problem is None:
-            self.error.value = ""
-            self.input.remove_class("esus-invalido")
-            return
-        text = problem.message + (f" — {problem.remedy}" if problem.remedy else "")
-        self.error.value = (f"<div style='color:#c81e1e;font-size:12px;line-height:1.35;"
-                            f"max-width:420px'>✖ {_esc(text)}</div>")
-        self.input.add_class("esus-invalido")
-
-
-def _esc(text: Any) -> str:
-    import html
-
-    return html.escape(str(text))
-
-
-class SiteForm:
-    """The ipywidgets form. ``form.widget`` is what the notebook displays; ``form.output``
-    receives what ``on_save`` displays (the cenário result, guidance, status)."""
-
-    def __init__(self, site_file: str | Path, site_id: str | None = None,
-                 on_save: Callable[[SaveOutcome], None] | None = None):
-        import ipywidgets as w
-
-        self.site_file = Path(site_file).expanduser()
-        self.doc = SiteDocument(site_file, site_id)
-        self.on_save = on_save
-        self.fields: dict[str, FieldWidget] = {}
-        sections = []
-        for section, group in SCHEMA.items():
-            rows = []
-            for f in group:
-                fw = FieldWidget(section, f)
-                self.fields[fw.name] = fw
-                rows.append(fw.box)
-            title = w.HTML(f"<h4 style='margin:10px 0 4px'>"
-                           f"{_esc(SECTION_TITLES.get(section, section))}</h4>")
-            box = w.VBox([title, *rows], layout=w.Layout(
-                border="1px solid #d9e2ec", padding="4px 10px", margin="6px 0"))
-            box.add_class(f"esus-secao-{section or 'site'}")
-            sections.append(box)
-        self.header = w.HTML()
-        self.chooser = None
-        if self.doc.target.folder is not None:
-            self.chooser = w.Dropdown(description="Site:", layout=w.Layout(width="420px"))
-            self.chooser.add_class("esus-escolher-site")
-            self._fill_chooser(site_id)
-            self.chooser.observe(self._chosen, names="value")
-        self.save_button = w.Button(description="Salvar", button_style="primary",
-                                    icon="save", tooltip="Validar e gravar o arquivo do site")
-        self.save_button.add_class("esus-salvar")
-        self.save_button.on_click(self.save)
-        self.reload_button = w.Button(description="Recarregar do arquivo", icon="refresh")
-        self.reload_button.add_class("esus-recarregar")
-        self.reload_button.on_click(lambda _: self.reload())
-        self.message = w.HTML()
-        self.message.add_class("esus-form-msg")
-        self.output = w.Output()
-        self.output.add_class("esus-form-saida")
-        note = w.HTML(
-            "<div style='background:#fff8e1;border-left:4px solid #f0b429;padding:6px 10px;"
-            "font-size:12px'>Campos com * são obrigatórios. <b>Nunca digite senhas nem a "
-            "contra-chave</b>: nos campos de variável informe só o NOME da variável de "
-            "ambiente (ex.: PEC_CONTRA_CHAVE) e nos de arquivo o caminho de um arquivo "
-            "protegido. Caminhos relativos valem a partir da pasta do arquivo do site.</div>")
-        top = [self.header] + ([self.chooser] if self.chooser else []) + [note]
-        self.widget = w.VBox([*top, *sections,
-                              w.HBox([self.save_button, self.reload_button]),
-                              self.message, self.output])
-        self.widget.add_class("esus-form")
-        self._fill()
-
-    # -- state ----------------------------------------------------------------------------
-    @property
-    def site_id(self) -> str | None:
-        value = self.fields["site_id"].get()
-        return value if isinstance(value, str) else None
-
-    def _fill_chooser(self, selected: str | None) -> None:
-        known = folder_sites(self.doc.target.folder)
-        self.chooser.options = [("(novo site)", NEW_SITE)] + [(k, k) for k in known]
-        self.chooser.value = selected if selected in known else NEW_SITE
-
-    def _chosen(self, change: dict) -> None:
-        sid = None if change["new"] == NEW_SITE else change["new"]
-        self.doc = SiteDocument(self.doc.target.folder, sid)
-        self._fill()
-        self.message.value = ""
-
-    def _fill(self) -> None:
-        raw = self.doc.raw_values()
-        for section, f in fields():
-            self.fields[dotted(section, f.key)].set(raw[dotted(section, f.key)],
-                                                    self.doc.inherited(section, f))
-        self._header()
-
-    def _header(self) -> None:
-        d = self.doc
-        if d.path is None:
-            where = (f"novo site: será gravado em <code>{_esc(d.target.folder)}/"
-                     "&lt;site_id&gt;.yaml</code>")
-        elif d.is_new:
-            where = f"novo site: será gravado em <code>{_esc(d.path)}</code>"
-        else:
-            where = f"arquivo <code>{_esc(d.path)}</code>"
-            if d.target.item is not None:
-                where += f" (item {d.target.item + 1} da lista sites:)"
-        self.header.value = (f"<h3 style='margin:4px 0'>Formulário do site</h3>"
-                             f"<div class='esus-form-arquivo'>{where}</div>")
-
-    def values(self) -> dict[str, Any]:
-        return {name: fw.get() for name, fw in self.fields.items()}
-
-    def set_value(self, name: str, value: Any) -> None:
-        """Set a field as the analyst would (used by tests and scripts)."""
-        fw = self.fields[name]
-        fw.input.value = value if fw.field.kind in ("bool", "enum") else to_text(value)
-
-    # -- actions --------------------------------------------------------------------------
-    def reload(self) -> None:
-        self.doc.reload()
-        self._fill()
-        self.message.value = ""
-
-    def save(self, _button: Any = None) -> SaveOutcome:
-        """Validate and write the site file; show problems next to their fields."""
-        try:
-            outcome = self.doc.save(self.values())
-        except InputError as exc:  # e.g. the file became unreadable meanwhile
-            outcome = SaveOutcome(False, self.doc.path, self.site_id, list(exc.problems))
-        except OSError as exc:  # disk full, no permission: the old file is untouched
-            outcome = SaveOutcome(False, self.doc.path, self.site_id, [Problem(
-                str(self.doc.path or self.doc.base), None,
-                f"não foi possível gravar ({exc.strerror or exc.__class__.__name__})",
-                "confira a permissão e o espaço da pasta; o arquivo anterior continua igual")])
-        return self._report(outcome, saving=True)
-
-    def check(self) -> SaveOutcome:
-        """Validate what the form shows without writing (used when an existing site is
-        opened); a valid site is passed to ``on_save`` like after a save."""
-        text, changed = self.doc.render(self.values())
-        problems = self.doc.check(text)
-        outcome = SaveOutcome(not problems, self.doc.path, self.site_id, problems, changed)
-        return self._report(outcome, saving=False)
-
-    def _report(self, outcome: SaveOutcome, saving: bool) -> SaveOutcome:
-        loose: list[Problem] = []
-        by_field: dict[str, Problem] = {}
-        for p in outcome.problems:
-            if p.key in self.fields and p.key not in by_field:
-                by_field[p.key] = p
-            else:
-                loose.append(p)
-        for name, fw in self.fields.items():
-            fw.show_problem(by_field.get(name))
-        now = dt.datetime.now().strftime("%H:%M:%S")
-        if outcome.ok:
-            if saving:
-                what = "Salvo" if outcome.changed else "Nada mudou; arquivo conferido"
-                self.message.value = (f"<div style='color:#0e7c3a' data-ok='1'>✔ {what}: "
-                                      f"<code>{_esc(outcome.path)}</code> ({now})</div>")
-                if self.chooser is not None:
-                    self.chooser.unobserve(self._chosen, names="value")
-                    self._fill_chooser(outcome.site_id)
-                    self.chooser.observe(self._chosen, names="value")
-                self._header()
-            if self.on_save is not None:
-                self.on_save(outcome)
-        else:
-            items = "".join(f"<li>{_esc(p)}</li>" for p in loose)
-            nothing = " nada foi gravado." if saving else " o arquivo ainda não é válido."
-            self.message.value = (
-                f"<div style='color:#c81e1e' data-ok='0'>✖ {len(outcome.problems)} "
-                f"problema(s);{nothing} Corrija os campos marcados e salve."
-                f"{'<ul>' + items + '</ul>' if items else ''}</div>")
-        return outcome

@@ -1,7 +1,8 @@
 """Release registry: the PEC installers a team knows, with size and SHA-256.
 
-The Ministry publishes no checksum for the installers (docs/dominio.md, "Instalador e download"). The registry therefore
-has two layers, both CSV files with the same columns (``COLUMNS``):
+The Ministry publishes no checksum for the installers (docs/dominio.md, "Instalador e
+download"). The registry therefore has two layers, both CSV files with the same columns
+(``COLUMNS``):
 
 * the packaged table ``esus_runbook/data/releases.csv``: versions and sizes seen in the field,
   read only, corrected by editing the data file, never by code;
@@ -25,14 +26,17 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .csvcells import read_cell, safe_cell
-from .errors import InputError
-from .inputfiles import read_bounded, resolved
+from filelock import FileLock, Timeout
+
+from ..csvcells import read_cell, safe_cell
+from ..data import path as data_path
+from ..errors import InputError
+from ..inputfiles import read_bounded, resolved
+from ..results import write_text_atomic
+from .naming import PLATFORM_TAG
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",
            "origem", "observacao")
-PLATFORM_TAG = {"linux": "Linux64", "windows": "Win64"}
-TAG_PLATFORM = {v: k for k, v in PLATFORM_TAG.items()}
 PACKAGED = "registro do pacote (esus_runbook/data/releases.csv)"
 TEAM_FILE_NAME = "registro-instaladores.csv"
 MAX_REGISTRY_BYTES = 5 * 1024 * 1024
@@ -141,8 +145,6 @@ def read_registry_file(path: str | os.PathLike) -> dict[Key, Release]:
 
 
 def packaged_releases() -> dict[Key, Release]:
-    from .data import path as data_path
-
     text = data_path("releases.csv").read_text(encoding="utf-8")
     return _parse(text, PACKAGED, "esus_runbook/data/releases.csv")
 
@@ -186,10 +188,6 @@ class Registry:
             raise ValueError("no team registry file")
         if not release.sha256:
             raise ValueError("record needs a sha256")
-        from filelock import FileLock, Timeout
-
-        from .results import write_text_atomic
-
         lock_path = self.team_file.with_name(f".{self.team_file.name}.lock")
         self.team_file.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -9,9 +9,9 @@ support, 403/404/5xx. Every answer says it comes from a simulator (field ``simul
 
 Standard library only (``http.server``), so it starts fast and runs anywhere::
 
-    python -m esus_runbook.simulator --instancia 18080=0.0.1 --instancia 18081=0.0.0
-    python -m esus_runbook.simulator --instancia 18090 --servir /pasta/com/instaladores
-    python -m esus_runbook.simulator --pronto /tmp/sim.pid   # writes its pid once listening
+    python -m esus_runbook.demo.pec_simulator --instancia 18080=0.0.1 --instancia 18081=0.0.0
+    python -m esus_runbook.demo.pec_simulator --instancia 18090 --servir /pasta/com/instaladores
+    python -m esus_runbook.demo.pec_simulator --pronto /tmp/sim.pid   # writes its pid once listening
 """
 
 from __future__ import annotations
@@ -320,28 +320,6 @@ def installer_bytes(size: int, seed: bytes = b"a") -> bytes:
     data = buf.getvalue()
     assert len(data) == size, (len(data), size)
     return data
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    return f"http://127.0.0.1:{free_port()}"
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def _instance(text: str) -> tuple[int, str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import warnings
 from pathlib import Path
+
+import papermill as pm
 
 from .errors import InputError
 
 
 def notebook_parameters(path: str | Path) -> dict[str, dict]:
-    import papermill as pm
-
     path = Path(path)
     if not path.exists():
         raise InputError("notebook não encontrado", file=str(path), remedy="confira o caminho")
@@ -29,8 +30,6 @@ def notebook_parameters(path: str | Path) -> dict[str, dict]:
 def _literal_type(default: str | None) -> str:
     """The Python type of a parameter's literal default (papermill infers only annotated
     ones)."""
-    import ast
-
     try:
         value = ast.literal_eval(default or "")
     except (ValueError, SyntaxError):

@@ -1,29 +1,25 @@
 """Controlled changes between two months of a generated CNES file (for ``xml diff``).
 
-:class:`Changes` lists how many changes of each sort to make; :func:`evolve` applies them to
-a generated :class:`~.synth.Model` and returns the counts a diff must find, per change kind
-of :mod:`.diff`. Every count is exact: each operation picks its own professionals, teams
+:class:`~.cnes_model.Changes` lists how many changes of each sort to make; :func:`evolve` applies them to
+a generated :class:`~.cnes_model.Model` and returns the counts a diff must find, per change kind
+of :mod:`esus_runbook.cnes.diff`. Every count is exact: each operation picks its own professionals, teams
 and units (a professional is touched by one operation at most) and the operations that
 move people (a team or a unit leaving the file) count the lotações they move.
 
-Used through :class:`~.synth.Spec` (``Spec(..., changes=Changes(...))``) and
-:func:`~.synth.write_pair`; ``months=-1`` makes the *previous* month of the base file (the
+Used through :class:`~.cnes_model.Spec` (``Spec(..., changes=Changes(...))``) and
+:func:`~.cnes_xml.write_pair`; ``months=-1`` makes the *previous* month of the base file (the
 demo's ``xml.anterior``), and the returned counts are then those of ``diff(this, base)``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import ids
-from .catalog import team_description
-
-if TYPE_CHECKING:
-    from .synth import Model, Spec
+from ..cnes.catalog import team_description
+from .cnes_model import FIRST, LAST, OTHER_ROLES, ROLE, Changes, Model, Spec, bijective, cnss, cpfs
 
 KINDS = ("PROFESSIONAL_REMOVED", "PROFESSIONAL_ADDED", "CNS_CHANGED", "LOTACAO_REMOVED",
          "LOTACAO_ADDED", "LOTACAO_CHANGED", "TEAM_ADDED", "TEAM_REMOVED", "TEAM_DEACTIVATED",
@@ -39,61 +35,6 @@ ALT_CBO = {"225125": "225170", "223505": "223545", "322205": "322230", "411010":
            "515140": "515140", "131210": "131210"}
 ALT_CBO = {k: v for k, v in ALT_CBO.items() if k != v}
 ACS = "515105"
-
-
-@dataclass(frozen=True)
-class Changes:
-    """How many changes of each sort the next (or previous) month brings.
-
-    professionals_removed: professionals with one lotação outside teams leave the file.
-    professionals_added: new professionals, one lotação outside teams.
-    cns_changed: professionals keep their CPF with a new CNS.
-    lotacoes_removed / lotacoes_added: a professional with two lotações loses the second /
-        one with a single lotação outside teams gets a second one in another unit.
-    lotacoes_team_changed: an ACS moves to another eSF team of the same unit.
-    lotacoes_cbo_changed: occupation changes within its family (same unit, no team).
-    lotacoes_unit_changed: a lotação outside teams moves to another unit.
-    teams_added: new eMulti teams, no members yet. teams_removed: teams leave the file
-        (fewest members first); their members stay in the unit without team (one
-        LOTACAO_CHANGED each). teams_deactivated / teams_reactivated: DT_DESATIVACAO set /
-        cleared (reactivation needs inactive teams: ``Spec.inactive_teams``).
-    units_added: new units with no team or lotação yet. units_removed: units without teams
-        leave; their lotações move to other units (one LOTACAO_CHANGED each).
-    version / ibge: the layout version / municipality of the changed file.
-    months: +1 next month, -1 previous month (the file is then the *older* one).
-    """
-
-    professionals_removed: int = 0
-    professionals_added: int = 0
-    cns_changed: int = 0
-    lotacoes_removed: int = 0
-    lotacoes_added: int = 0
-    lotacoes_team_changed: int = 0
-    lotacoes_cbo_changed: int = 0
-    lotacoes_unit_changed: int = 0
-    teams_added: int = 0
-    teams_removed: int = 0
-    teams_deactivated: int = 0
-    teams_reactivated: int = 0
-    units_added: int = 0
-    units_removed: int = 0
-    version: str | None = None
-    ibge: str | None = None
-    months: int = 1
-    seed: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> Changes:
-        """``"professionals_removed=3,version=3.0"`` → Changes (for the command line)."""
-        kinds = {f.name: f.type for f in fields(cls)}
-        values: dict = {}
-        for item in filter(None, (x.strip() for x in text.split(","))):
-            key, _, value = item.partition("=")
-            key = key.strip()
-            if key not in kinds:
-                raise ValueError(f"unknown change {key!r}; known: {', '.join(kinds)}")
-            values[key] = value.strip() if key in ("version", "ibge") else int(value)
-        return cls(**values)
 
 
 def shifted_date(date: str, months: int) -> str:
@@ -123,8 +64,6 @@ class _Picker:
 def _fresh(kind: str, count: int, taken: set[str], salt: int,
            rng: np.random.Generator) -> list[str]:
     """``count`` valid identifiers (cpf or cns) not in ``taken`` (which is updated)."""
-    from .synth import cnss, cpfs
-
     out: list[str] = []
     while len(out) < count:
         batch = cpfs(count * 2 + 8, salt) if kind == "cpf" else cnss(count * 2 + 8, salt, rng)
@@ -140,11 +79,9 @@ def _fresh(kind: str, count: int, taken: set[str], salt: int,
 
 def _fresh_codes(kind: str, count: int, taken: set[str], salt: int) -> list[str]:
     """``count`` CNES (kind 'cnes') or INE ('ine') codes with check digit, not in ``taken``."""
-    from .synth import _bijective
-
     width = 6 if kind == "cnes" else 9
     out: list[str] = []
-    for b in _bijective(count * 3 + 16, 10 ** width - 10 ** (width - 1), salt):
+    for b in bijective(count * 3 + 16, 10 ** width - 10 ** (width - 1), salt):
         code = ids.with_dv(f"{b + 10 ** (width - 1):0{width}d}", kind)
         if code not in taken:
             taken.add(code)
@@ -157,8 +94,6 @@ def _fresh_codes(kind: str, count: int, taken: set[str], salt: int) -> list[str]
 def evolve(md: Model, spec: Spec, ch: Changes) -> dict[str, int]:
     """Apply ``ch`` to ``md`` (in place); return the counts per change kind that
     ``diff(base, this)`` must find (``diff(this, base)`` when ``ch.months < 0``)."""
-    from .synth import FIRST, LAST, OTHER_ROLES, ROLE
-
     rng = np.random.default_rng([spec.seed, ch.seed, 2026])
     exp = dict.fromkeys(KINDS, 0)
     lot = {k: v.copy() for k, v in md.lot.items()}
