@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,18 @@ def main(argv: list[str] | None = None) -> int:
         wall, cpu = a["seconds"] / floor["seconds"], a["cpu_seconds"] / floor["cpu_seconds"]
         print(f"auditoria / {label}: {wall:.2f}x no tempo, {cpu:.2f}x na CPU  (meta ≤ 2,5x) "
               f"{'OK' if wall <= 2.5 else 'ACIMA DA META'}")
+    # the same ratios round by round (floor and audit run back to back, so they saw the
+    # same load): less sensitive than best-of-each to a quiet moment hitting one row only
+    rounds = [au["seconds"] / fl["seconds"] for fl, au in zip(runs["floor"], runs["audit"],
+                                                               strict=True)]
+    print("auditoria / piso puro, rodada a rodada: "
+          + ", ".join(f"{r:.2f}x" for r in rounds) + f" (mediana {statistics.median(rounds):.2f}x)")
+    if "baseline" in runs:
+        before = [b["seconds"] / fl["seconds"] for fl, b in zip(runs["floor"], runs["baseline"],
+                                                                 strict=True)]
+        print("antes / piso puro, rodada a rodada: "
+              + ", ".join(f"{r:.2f}x" for r in before)
+              + f" (mediana {statistics.median(before):.2f}x)")
     print(f"auditoria / ingênua (pico de memória): {m_ratio:.0%}  (meta ≤ 25%) "
           f"{'OK' if m_ratio <= 0.25 else 'ACIMA DA META'}")
     print(f"auditoria / ingênua (tempo): {a['seconds'] / n['seconds']:.2f}x")
