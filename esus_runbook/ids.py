@@ -12,6 +12,7 @@ four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside f
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,23 +47,37 @@ _CNS_PROVISIONAL = re.compile(r"[5789]\d{14}")
 
 # --------------------------------------------------------------------------- helpers
 def _matrix(values: pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of rows that are exactly ``n`` ASCII digits, int matrix of those rows' digits).
+    """(mask of rows that are exactly ``n`` ASCII digits, ``uint8`` matrix of those rows'
+    digits).
 
     No per-row Python: rows of the right length are joined and encoded once (a non-ASCII
     character becomes ``?``, one byte, so every row keeps ``n`` bytes), then checked as a
-    ``uint8`` matrix.
+    ``uint8`` matrix (``byte - 48`` wraps every non-digit above 9). A column of ``str`` (what
+    the parser makes) is read as it is; anything else (missing values, numbers) goes through
+    ``astype("string")`` first (missing → "").
     """
-    s = pd.Series(values, copy=False).astype("string").fillna("")
-    right_len = (s.str.len() == n).to_numpy(dtype=bool)
-    good = s.to_numpy(dtype=object)[right_len]
-    if len(good) == 0:
-        return right_len, np.zeros((0, n), dtype=np.int64)
-    raw = np.frombuffer("".join(good).encode("ascii", "replace"), dtype=np.uint8)
-    m = raw.reshape(-1, n).astype(np.int64) - 48
-    digits = ((m >= 0) & (m <= 9)).all(axis=1)
-    fmt = right_len.copy()
-    fmt[right_len] = digits
+    obj = pd.Series(values, copy=False).to_numpy(dtype=object)
+    try:
+        fmt, joined = _joined(obj, n)
+    except TypeError:     # not all str: None, NaN, numbers
+        obj = pd.Series(values, copy=False).astype("string").fillna("").to_numpy(dtype=object)
+        fmt, joined = _joined(obj, n)
+    if not joined:
+        return fmt, np.zeros((0, n), dtype=np.uint8)
+    m = np.frombuffer(joined.encode("ascii", "replace"), dtype=np.uint8).reshape(-1, n) \
+        - np.uint8(48)
+    digits = (m <= 9).all(axis=1)
+    if digits.all():
+        return fmt, m
+    fmt[fmt] = digits
     return fmt, m[digits]
+
+
+def _joined(obj: np.ndarray, n: int) -> tuple[np.ndarray, str]:
+    """(mask of the values of length ``n``, those values joined). TypeError unless every
+    value of length ``n`` is a ``str`` and every value has a length."""
+    right_len = np.fromiter(map(len, obj), dtype=np.int64, count=len(obj)) == n
+    return right_len, "".join(obj if right_len.all() else obj[right_len])
 
 
 def _scalar_digits(value: object, n: int) -> np.ndarray | None:
@@ -125,6 +140,43 @@ def cns_valid_series(values: pd.Series) -> pd.Series:
     return _result(values.index, fmt, _cns_rows(m))
 
 
+# --------------------------------------------------------------------------- columns
+_POW10 = 10 ** np.arange(17, -1, -1, dtype=np.int64)          # 10^17 .. 10^0
+_KINDS = {"cpf": (11, _cpf_rows), "cns": (15, _cns_rows)}
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """A column of CPF or CNS read once (:func:`check_column`); arrays aligned with it."""
+
+    valid: np.ndarray   # bool: a valid identifier (as cpf_valid_series / cns_valid_series)
+    blank: np.ndarray   # bool: the value is ""
+    key: np.ndarray     # int64: equal exactly where the texts are equal (for duplicates)
+
+
+def check_column(values: pd.Series, kind: str) -> ColumnCheck:
+    """Validity, blanks and an integer key per value of a column of ``kind`` ("cpf" or
+    "cns"), from a single pass over its strings. On a capital's file (200 000 professionals,
+    each string its own object scattered in memory) that pass is what costs, so the check
+    digits, the blanks and the duplicates share it. The key of a value of exactly n ASCII
+    digits is the number itself (n ≤ 15: it fits an int64); any other text gets a
+    negative code, one per distinct text."""
+    n, rows = _KINDS[kind]
+    fmt, m = _matrix(values, n)
+    valid = np.zeros(len(fmt), dtype=bool)
+    valid[fmt] = rows(m)
+    key = np.empty(len(fmt), dtype=np.int64)
+    key[fmt] = m @ _POW10[-n:]
+    blank = np.zeros(len(fmt), dtype=bool)
+    other = ~fmt
+    if other.any():
+        text = pd.Series(values, copy=False).to_numpy(dtype=object)[other]
+        codes, _ = pd.factorize(text, use_na_sentinel=False)
+        key[other] = -1 - codes
+        blank[other] = text == ""
+    return ColumnCheck(valid, blank, key)
+
+
 # --------------------------------------------------------------------------- CNPJ
 def _cnpj_rows(m: np.ndarray) -> np.ndarray:
     s1 = (m[:, :12] @ _CNPJ_W1) % 11
@@ -182,10 +234,6 @@ def _mod11_zero(m: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def cnes_format(value: object) -> bool:
     return _scalar_digits(value, 7) is not None
-
-
-def ine_format(value: object) -> bool:
-    return _scalar_digits(value, 10) is not None
 
 
 def cnes_dv_valid(value: object) -> bool:

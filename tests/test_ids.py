@@ -195,3 +195,54 @@ def test_scrub_masks_identifiers(text):
 def test_scrub_leaves_other_numbers():
     text = "CNPJ 11222333000181, telefone 71 3333-4444, linha 1234, CNES 2386224"
     assert ids.scrub(text) == text
+
+
+@pytest.mark.parametrize("values", [["52998224725", "11144477735"],      # every row 11 digits
+                                    ["1", "", "123456789012"],          # no row of 11
+                                    ["a" * 11, "5299822472x"],          # 11 chars, no digits
+                                    ["52998224725", "529.982.247", "١" * 11]])
+def test_digit_matrix_branches(values):
+    """The fast paths of the digit matrix (all rows of the right length, all digits) give
+    what the scalar rule gives."""
+    s = pd.Series(values, dtype="str")
+    assert ids.cpf_valid_series(s).tolist() == [ids.cpf_valid(v) for v in values]
+    assert ids.digits_format_series(s, 11).tolist() == \
+        [len(v) == 11 and v.isascii() and v.isdigit() for v in values]
+
+
+@pytest.mark.parametrize("kind,n", [("cpf", 11), ("cns", 15)])
+def test_check_column_validity_blanks_and_keys(kind, n):
+    """One pass gives the validity of the scalar rule, the blanks, and keys that are equal
+    exactly where the texts are equal (duplicates), on every kind of edge case."""
+    scalar = getattr(ids, f"{kind}_valid")
+    rng = np.random.default_rng(11)
+    if kind == "cpf":
+        good = [ids.with_dv(b, "cpf") for b in _random_digits(rng, 9, 300)]
+    else:
+        good = [ids.cns_from_pis("1" + b) for b in _random_digits(rng, 10, 300)]
+    values = good + _random_digits(rng, n, 300)
+    values += [d * n for d in "0123456789"]                     # all the same digit
+    values += ["", "", " " * n, "1" * (n - 1), "1" * (n + 1), "0" * (n - 1), "a" * n,
+               "é" + "1" * (n - 1), "١" * n, good[0][:-1] + "x", good[0] + " "]
+    values += good[:20] + values[300:310] + ["", "1" * (n - 1), "a" * n]   # repeats
+    s = pd.Series(values, dtype="str")
+    c = ids.check_column(s, kind)
+    assert c.valid.tolist() == [scalar(v) for v in values]
+    assert c.valid.tolist() == getattr(ids, f"{kind}_valid_series")(s).tolist()
+    assert c.blank.tolist() == [v == "" for v in values]
+    assert c.key.dtype == np.int64
+    assert pd.factorize(c.key)[0].tolist() == pd.factorize(s)[0].tolist()
+    assert pd.Series(c.key).duplicated().tolist() == s.duplicated().tolist()
+    assert 0 < c.valid.sum() < len(values)
+    empty = ids.check_column(pd.Series([], dtype="str"), kind)
+    assert empty.valid.tolist() == empty.blank.tolist() == empty.key.tolist() == []
+
+
+def test_check_column_missing_values():
+    """Missing values (object column) are neither valid nor blank and count as equal to
+    each other, as pandas' duplicated counts them."""
+    s = pd.Series(["52998224725", None, "52998224725", None, ""], dtype=object)
+    c = ids.check_column(s, "cpf")
+    assert c.valid.tolist() == [True, False, True, False, False]
+    assert c.blank.tolist() == [False, False, False, False, True]
+    assert pd.Series(c.key).duplicated().tolist() == s.duplicated().tolist()

@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from .. import ids
 from ..errors import InputError
 from ..outputs import write_report
 from . import catalog, rules, summary
 from .archive import Limits
+from .jsontext import dumps, flat_records, nested_records, to_python
 from .parser import CnesFile, normalize_version, parse
 
 SCHEMA = "esus-runbook/xml-audit/1"
@@ -30,8 +32,6 @@ HTML_TABLE_LIMIT = 500
 
 def check_ibge_arg(value: str | None) -> str | None:
     """``--ibge``: 6 or 7 digits (a 7-digit code must have a valid check digit)."""
-    from .. import ids
-
     if value is None:
         return None
     v = str(value).strip()
@@ -152,8 +152,6 @@ class AuditReport(ReportFiles):
     def document(self) -> dict[str, Any]:
         """The full report (every finding and every summary row) with the tables as
         :class:`~.jsontext.Records` (see :meth:`json_text` and :meth:`to_json`)."""
-        from .jsontext import flat_records, nested_records
-
         return {"schema": SCHEMA, "file": self.file_info(), "expected_ibge": self.expected_ibge,
                 "counts": self.counts, "errors": self.errors, "warnings": self.warnings,
                 "rules": self.rule_counts(),
@@ -165,14 +163,10 @@ class AuditReport(ReportFiles):
 
     def json_text(self) -> str:
         """The JSON file's text: indented, one finding or summary row per line."""
-        from .jsontext import dumps
-
         return dumps(self.document())
 
     def to_json(self) -> dict[str, Any]:
         """The full report as Python objects (what :meth:`write_json` writes)."""
-        from .jsontext import to_python
-
         return to_python(self.document())
 
     def compact(self, per_rule: int = 10, total: int = 200) -> dict[str, Any]:
@@ -207,6 +201,8 @@ class AuditReport(ReportFiles):
         }
 
     def to_html(self) -> str:
+        # HTML only (lazy, measured): jinja2 and the template environment ≈ 0.18 s of import,
+        # matplotlib more, for the many audits that write only JSON or a stage result
         from ..render.charts import to_svg
         from ..render.env import environment
         from ..results import now_iso
@@ -241,11 +237,15 @@ def audit(path: str | os.PathLike, ibge: str | None = None, *, limits: Limits | 
     t0 = time.perf_counter()
     cf = parse(path, limits=limits, display_name=display_name)
     t1 = time.perf_counter()
+    # computed once, shared by the rules and the summaries
     family = catalog.family_of(cf.lotacoes["cbo"])
-    composition = rules.composition_table(cf, family)
-    findings = rules.run(cf, expected, family=family, composition=composition)
+    codes = rules.LotacaoCodes(cf.lotacoes, family)
+    composition = rules.composition_table(cf, family, codes)
+    gaps = rules.composition_gaps(composition)
+    findings = rules.run(cf, expected, family=family, composition=composition, codes=codes,
+                         gaps=gaps)
     t2 = time.perf_counter()
-    summaries = summary.build(cf, family, composition)
+    summaries = summary.build(cf, family, composition, codes=codes, gaps=gaps)
     t3 = time.perf_counter()
     return AuditReport(cf, findings, summaries, expected,
                        {"parse": round(t1 - t0, 3), "rules": round(t2 - t1, 3),

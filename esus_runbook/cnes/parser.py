@@ -41,7 +41,9 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from lxml import etree
 
 from ..errors import HostileFileError, InputError
 from .archive import CountingReader, Limits, SourceInfo, Utf8Probe, open_cnes
@@ -49,7 +51,6 @@ from .xmlerrors import describe as describe_syntax_error
 
 ROOT = "ImportarXMLCNES"
 HEADER = "IDENTIFICACAO"
-HEADER_KEYS = ("DATA", "ORIGEM", "DESTINO", "CO_IBGE_MUN", "VERSAO_XSD")
 SUPPORTED_VERSIONS = ("2.1", "3.0", "3.1")
 ENCODINGS = {"utf-8", "utf8", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1",
              "l1", "us-ascii", "ascii", "windows-1252", "cp1252"}
@@ -115,8 +116,6 @@ def _sniff(reader: CountingReader, info: SourceInfo, limits: Limits) -> dict[str
     """Read the head of the stream and refuse what must never reach the parser: not XML,
     unsupported encodings, any DTD. Then parse only the head to check the root element and
     read the IDENTIFICACAO header early. The head is pushed back for the real parse."""
-    from lxml import etree
-
     source = info.extra.get("display", info.name)
     head = reader.read(limits.head_bytes)
     reader.unread(head)
@@ -217,8 +216,6 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     A file where that does not hold (not the layout) raises ``_Irregular`` and is read
     again with ``exact=True``: each professional's lotações are its DADOS_LOTACOES
     descendants, as written."""
-    from lxml import etree
-
     est: dict[str, list] = {k: [] for k in ("cnes", "cnpj", "nome", "tp_unid", "ds_tp_unid",
                                             "ibge", "uf", "complexidade")}
     est_line = array("q")
@@ -251,7 +248,7 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     n_text: dict[str, str] = {}
 
     def lotacao(g, prof: int, line: int) -> None:
-        """Append one DADOS_LOTACOES (``g`` is its ``get``)."""
+        """Append one DADOS_LOTACOES (``g`` is its ``get``); the fast pass inlines this."""
         v = g("CNES", "")
         x = n_cnes.get(v)
         if x is None:
@@ -293,13 +290,38 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
         first = None       # first lotação read since the last professional ended
+        l_cnes_append, l_ine_append, l_cbo_append = l_cnes.append, l_ine.append, l_cbo.append
+        l_micro_append, l_prof_append, l_line_append = l_micro.append, l_prof.append, \
+            l_line.append
         try:
             for _, el in ctx:
                 tag = el.tag
-                if tag == "DADOS_LOTACOES":
+                if tag == "DADOS_LOTACOES":    # most frequent: lotacao() inlined
                     if first is None:
                         first = el
-                    lotacao(el.get, n_prof, el.sourceline or 0)
+                    g = el.get
+                    v = g("CNES", "")
+                    x = n_cnes.get(v)
+                    if x is None:
+                        x = n_cnes[v] = _code(v, 7)
+                    l_cnes_append(x)
+                    v = g("CO_INE", "")
+                    x = n_ine.get(v)
+                    if x is None:
+                        x = n_ine[v] = _code(v, 10)
+                    l_ine_append(x)
+                    v = g("CO_CBO", "")
+                    x = n_cbo.get(v)
+                    if x is None:
+                        x = n_cbo[v] = v.strip().upper()
+                    l_cbo_append(x)
+                    v = g("MICROAREA", "")
+                    x = n_text.get(v)
+                    if x is None:
+                        x = n_text[v] = v.strip()
+                    l_micro_append(x)
+                    l_prof_append(n_prof)
+                    l_line_append(el.sourceline or 0)
                 elif tag == "DADOS_PROFISSIONAIS":
                     if first is not None:
                         lots = first.getparent()
@@ -392,8 +414,7 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     professionals.index.name = "prof"
     lotacoes = _frame({"cnes": l_cnes, "ine": l_ine, "cbo": l_cbo, "microarea": l_micro},
                       l_line)
-    lotacoes.insert(0, "prof", pd.Series(l_prof, dtype="int64") if len(l_prof)
-                    else pd.Series([], dtype="int64"))
+    lotacoes.insert(0, "prof", _int64(l_prof))
     return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
 
 
@@ -407,11 +428,16 @@ def _code(value: str, width: int) -> str:
 
 def _frame(cols: dict[str, list], lines: array) -> pd.DataFrame:
     """A DataFrame of string columns (already trimmed while reading) plus ``line``."""
-    data = {k: pd.Series(v, dtype="str") if len(v) else pd.Series([], dtype="str")
-            for k, v in cols.items()}
-    df = pd.DataFrame(data)
-    df["line"] = pd.Series(lines, dtype="int64") if len(lines) else pd.Series([], dtype="int64")
-    return df
+    data: dict[str, Any] = {k: pd.Series(v, dtype="str") if len(v) else
+                            pd.Series([], dtype="str") for k, v in cols.items()}
+    data["line"] = _int64(lines)
+    return pd.DataFrame(data)
+
+
+def _int64(values: array) -> pd.Series:
+    """An ``array('q')`` as an int64 Series (read through the buffer, not item by item)."""
+    return pd.Series(np.frombuffer(values, dtype=np.int64).copy() if len(values) else
+                     np.zeros(0, dtype=np.int64))
 
 
 def _pad(s: pd.Series, n: int) -> pd.Series:

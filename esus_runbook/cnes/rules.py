@@ -10,6 +10,7 @@ reach a finding; professional names are never used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -123,13 +124,68 @@ def _findings(rule: str, n: int | pd.Index, message, *, cnes=None, ine=None, cpf
                          "line": col(line, "Int64"), "message": col(message)})
 
 
-def on_uniques(s: pd.Series, fn) -> pd.Series:
-    """Apply a vectorized ``fn`` to the distinct values of a low-cardinality column (CNES,
-    INE, CBO of lotações) and map the result back: same answer, a fraction of the work."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=False)
-    res = fn(pd.Series(uniques, dtype="str")).to_numpy()
-    return pd.Series(res[codes] if len(codes) else np.zeros(0, dtype=bool), index=s.index,
-                     dtype=bool)
+class LotacaoCodes:
+    """Integer codes of the lotações' low-cardinality columns (CNES, INE, CBO, CBO family),
+    each computed on first use and shared by the rules and the summaries: on a capital's
+    200 000 lotações, reading a text column is what costs; checking each distinct value once
+    and counting on the codes (``bincount``, :func:`distinct`) is nearly free. Every pair is
+    ``(codes, values)``: ``values[codes]`` is the column."""
+
+    def __init__(self, lotacoes: pd.DataFrame, family: pd.Series | None = None):
+        self._lot = lotacoes
+        self._family = family
+        self.prof = lotacoes["prof"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def cnes(self) -> tuple[np.ndarray, np.ndarray]:
+        return _factorize(self._lot["cnes"])
+
+    @cached_property
+    def ine(self) -> tuple[np.ndarray, np.ndarray]:
+        return _factorize(self._lot["ine"])
+
+    @cached_property
+    def cbo(self) -> tuple[np.ndarray, np.ndarray]:
+        return _factorize(self._lot["cbo"])
+
+    @cached_property
+    def family(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._family is None:
+            self._family = catalog.family_of(self._lot["cbo"])
+        return _factorize(self._family)
+
+    @cached_property
+    def has_ine(self) -> np.ndarray:
+        """Lotações in a team (INE not empty)."""
+        codes, values = self.ine
+        return (values != "")[codes]
+
+    def on_values(self, column: str, fn) -> np.ndarray:
+        """A vectorized check ``fn`` (Series of str → bool Series) run on the distinct
+        values of ``column`` and mapped back to every lotação."""
+        codes, values = getattr(self, column)
+        return fn(pd.Series(values, dtype="str")).to_numpy(dtype=bool)[codes]
+
+
+def distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct integer keys, sorted (``np.unique`` without its overhead: this numpy's
+    ``unique`` takes ~50x longer on 200 000 int64 than a sort and a diff)."""
+    s = np.sort(keys)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+def distinct_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys sorted, how many times each occurs)."""
+    s = np.sort(keys)
+    if not len(s):
+        return s, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return s[starts], np.diff(np.append(starts, len(s))).astype(np.int64)
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
 class MaskedCpf:
@@ -306,38 +362,42 @@ def team_rules(cf: CnesFile) -> list[pd.DataFrame]:
     return out
 
 
-def professional_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame]:
+def professional_rules(cf: CnesFile, cpf_masked: MaskedCpf,
+                       codes: LotacaoCodes | None = None) -> list[pd.DataFrame]:
     p = cf.professionals
     out = []
-    bad = ~ids.cpf_valid_series(p["cpf"])
-    shown = np.where(p.loc[bad, "cpf"] == "", "vazio", cpf_masked[bad])
+    # one pass over each column of strings: check digits, blanks and duplicates
+    cpf = ids.check_column(p["cpf"], "cpf")
+    cns = ids.check_column(p["cns"], "cns")
+    bad = ~cpf.valid
+    shown = np.where(cpf.blank[bad], "vazio", cpf_masked[bad])
     out.append(_findings("CPF_INVALID", p.index[bad],
                          "CPF " + pd.Series(shown, index=p.index[bad], dtype="str") +
                          " inválido no profissional da " + _line_txt(p.loc[bad, "line"]) + ". " +
                          RULES["CPF_INVALID"].remedy,
                          cpf=cpf_masked[bad], line=p.loc[bad, "line"]))
-    bad = ~ids.cns_valid_series(p["cns"])
+    bad = ~cns.valid
     cns_m = ids.mask_cns_series(p.loc[bad, "cns"])
-    shown = np.where(p.loc[bad, "cns"] == "", "vazio", cns_m)
+    shown = np.where(cns.blank[bad], "vazio", cns_m)
     out.append(_findings("CNS_INVALID", p.index[bad],
                          "CNS " + pd.Series(shown, index=p.index[bad], dtype="str") +
                          " inválido no profissional da " + _line_txt(p.loc[bad, "line"]) + ". " +
                          RULES["CNS_INVALID"].remedy,
                          cpf=cpf_masked[bad], line=p.loc[bad, "line"]))
-    for col, rule, label in (("cpf", "PROFESSIONAL_DUPLICATE_CPF", "CPF"),
-                             ("cns", "PROFESSIONAL_DUPLICATE_CNS", "CNS")):
-        filled = p[col] != ""
-        dup = p[col].duplicated(keep="first") & filled
+    for check, col, rule, label in ((cpf, "cpf", "PROFESSIONAL_DUPLICATE_CPF", "CPF"),
+                                    (cns, "cns", "PROFESSIONAL_DUPLICATE_CNS", "CNS")):
+        dup = pd.Series(check.key).duplicated(keep="first").to_numpy() & ~check.blank
         if not dup.any():
             continue
-        first = p.groupby(col, sort=False)["line"].transform("first")
+        first = p["line"].groupby(check.key, sort=False).transform("first")
         shown = cpf_masked[dup] if col == "cpf" else ids.mask_cns_series(p.loc[dup, "cns"])
         out.append(_findings(rule, p.index[dup],
                              f"{label} " + shown.astype("str") + " repetido: profissional da " +
                              _line_txt(p.loc[dup, "line"]) + " tem o mesmo " + label +
                              " do profissional da " + _line_txt(first[dup]) + ". " +
                              RULES[rule].remedy, cpf=cpf_masked[dup], line=p.loc[dup, "line"]))
-    without = ~p.index.isin(cf.lotacoes["prof"].unique())
+    prof = codes.prof if codes is not None else cf.lotacoes["prof"].to_numpy()
+    without = ~p.index.isin(pd.unique(prof))
     out.append(_findings("PROFESSIONAL_NO_LOTACAO", p.index[without],
                          "Profissional CPF " + cpf_masked[without] + " (" +
                          _line_txt(p.loc[without, "line"]) + ") não tem lotação. " +
@@ -346,8 +406,10 @@ def professional_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame
     return out
 
 
-def lotacao_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame]:
+def lotacao_rules(cf: CnesFile, cpf_masked: MaskedCpf,
+                  codes: LotacaoCodes | None = None) -> list[pd.DataFrame]:
     lot = cf.lotacoes
+    codes = codes if codes is not None else LotacaoCodes(lot)
     out = []
 
     def emit(rule, mask, text):
@@ -363,45 +425,54 @@ def lotacao_rules(cf: CnesFile, cpf_masked: MaskedCpf) -> list[pd.DataFrame]:
                              ine=rows["ine"].where(rows["ine"] != "", None), cpf=cpf,
                              line=rows["line"]))
 
-    cnes_fmt = on_uniques(lot["cnes"], lambda u: ids.digits_format_series(u, 7))
+    # every check runs once per distinct CNES / INE / CBO, then maps back by code
+    cnes_fmt = codes.on_values("cnes", lambda u: ids.digits_format_series(u, 7))
     emit("CNES_FORMAT", ~cnes_fmt, lambda r: "Lotação com CNES '" + r["cnes"] + "' fora do formato")
-    known_cnes = lot["cnes"].isin(set(cf.establishments["cnes"]))
+    known = set(cf.establishments["cnes"])
+    known_cnes = codes.on_values("cnes", lambda u: u.isin(known))
     emit("LOTACAO_UNKNOWN_CNES", cnes_fmt & ~known_cnes,
          lambda r: "Lotação na unidade " + r["cnes"] + ", que não está no arquivo")
-    has_ine = lot["ine"] != ""
-    ine_fmt = on_uniques(lot["ine"], lambda u: ids.digits_format_series(u, 10))
+    has_ine = codes.has_ine
+    ine_fmt = codes.on_values("ine", lambda u: ids.digits_format_series(u, 10))
     emit("INE_FORMAT", has_ine & ~ine_fmt,
          lambda r: "Lotação com INE '" + r["ine"] + "' fora do formato")
     check = has_ine & ine_fmt & cnes_fmt & known_cnes
     if check.any():
+        # each distinct (CNES, INE) of the lotações looked up once among the teams
         teams = cf.teams.groupby(["cnes", "ine"], sort=False)["ativa"].any().rename("_ativa")
-        keyed = lot.loc[check, ["cnes", "ine"]].join(teams, on=["cnes", "ine"])
-        unknown = pd.Series(False, index=lot.index)
-        unknown[keyed.index] = keyed["_ativa"].isna().to_numpy()
-        inactive = pd.Series(False, index=lot.index)
-        inactive[keyed.index] = keyed["_ativa"].eq(False).to_numpy()
+        (cnes_c, cnes_v), (ine_c, ine_v) = codes.cnes, codes.ine
+        pair, pairs = pd.factorize(cnes_c[check] * len(ine_v) + ine_c[check])
+        keyed = pd.DataFrame({"cnes": pd.Series(cnes_v[pairs // len(ine_v)], dtype="str"),
+                              "ine": pd.Series(ine_v[pairs % len(ine_v)], dtype="str")}) \
+            .join(teams, on=["cnes", "ine"])["_ativa"]
+        unknown = np.zeros(len(lot), dtype=bool)
+        unknown[check] = keyed.isna().to_numpy()[pair]
+        inactive = np.zeros(len(lot), dtype=bool)
+        inactive[check] = keyed.eq(False).to_numpy()[pair]
         emit("LOTACAO_UNKNOWN_TEAM", unknown,
              lambda r: "Lotação na equipe INE " + r["ine"] +
              ", que não está cadastrada na unidade " + r["cnes"])
         emit("LOTACAO_INACTIVE_TEAM", inactive,
              lambda r: "Lotação na equipe INE " + r["ine"] + " da unidade " + r["cnes"] +
              ", que está desativada")
-    known_cbo = lot["cbo"].isin(catalog.cbo_codes())
-    cbo_fmt = known_cbo.copy()
-    cbo_fmt[~known_cbo] = on_uniques(lot.loc[~known_cbo, "cbo"], lambda u: u.str.fullmatch(
-        _CBO).fillna(False).astype(bool))
+    cbo_codes = catalog.cbo_codes()
+    known_cbo = codes.on_values("cbo", lambda u: u.isin(cbo_codes))
+    cbo_fmt = known_cbo | codes.on_values(
+        "cbo", lambda u: u.str.fullmatch(_CBO).fillna(False).astype(bool))
     emit("CBO_FORMAT", ~cbo_fmt, lambda r: "Lotação com CBO '" + r["cbo"] + "' fora do formato")
     emit("CBO_UNKNOWN", cbo_fmt & ~known_cbo,
          lambda r: "CBO " + r["cbo"] + " fora do catálogo de ocupações")
     return out
 
 
-def composition_table(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
+def composition_table(cf: CnesFile, family: pd.Series,
+                      codes: LotacaoCodes | None = None) -> pd.DataFrame:
     """Per team: distinct professionals per CBO family (wide), with type and status.
 
     Columns: cnes, ine, tp_equipe, sigla, composicao, ativa, line, <family counts...>,
     profissionais.
     """
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes, family)
     t = cf.teams.drop_duplicates(["cnes", "ine"]).copy()
     t["tp_equipe"] = catalog.normalize_team_type(t["tp_equipe"])
     types = catalog.team_types().set_index("codigo")
@@ -410,18 +481,18 @@ def composition_table(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
     # distinct (professional, team, family) and (professional, team) counted on integer
     # codes: the same result as groupby/drop_duplicates on the text columns, a fraction of
     # the work on a capital's 150 000 team lotações
-    lot = cf.lotacoes
-    has = (lot["ine"] != "").to_numpy()
-    cn, cn_u = pd.factorize(lot["cnes"].to_numpy(dtype=object)[has])
-    ie, ie_u = pd.factorize(lot["ine"].to_numpy(dtype=object)[has])
-    fa, fa_u = pd.factorize(family.to_numpy(dtype=object)[has])
-    prof = lot["prof"].to_numpy()[has].astype(np.int64)
-    tc, tu = pd.factorize(cn.astype(np.int64) * max(len(ie_u), 1) + ie)
+    has = codes.has_ine
+    (cn, cn_u), (ie, ie_u), (fa, fa_u) = codes.cnes, codes.ine, codes.family
+    cn, ie, fa = cn[has], ie[has], fa[has]
+    prof = codes.prof[has]
+    tc, tu = pd.factorize(cn * max(len(ie_u), 1) + ie)
     nt, nf = len(tu), len(fa_u)
-    counts = np.bincount(np.unique((prof * nt + tc) * nf + fa) % (nt * nf),
+    counts = np.bincount(distinct((prof * nt + tc) * nf + fa) % (nt * nf),
                          minlength=nt * nf).reshape(nt, nf) if nt else np.zeros((0, nf))
-    people = np.bincount(np.unique(prof * nt + tc) % nt, minlength=nt) if nt else []
-    fam_cols = sorted(fa_u)
+    people = np.bincount(distinct(prof * nt + tc) % nt, minlength=nt) if nt else []
+    present = np.zeros(nf, dtype=bool)       # families of the team lotações only
+    present[fa] = True
+    fam_cols = sorted(fa_u[present])
     wide = pd.DataFrame(counts, columns=list(fa_u))[fam_cols]
     wide.insert(0, "cnes", cn_u[tu // max(len(ie_u), 1)] if nt else [])
     wide.insert(1, "ine", ie_u[tu % max(len(ie_u), 1)] if nt else [])
@@ -455,8 +526,11 @@ def composition_gaps(table: pd.DataFrame) -> pd.DataFrame:
     return gaps.groupby("row", sort=True)["faltando"].agg(", ".join).reset_index()
 
 
-def composition_rules(table: pd.DataFrame) -> list[pd.DataFrame]:
-    gaps = composition_gaps(table)
+def composition_rules(table: pd.DataFrame,
+                      gaps: pd.DataFrame | None = None) -> list[pd.DataFrame]:
+    """TEAM_COMPOSITION for the teams of :func:`composition_gaps` (``gaps``, when the
+    caller already has them)."""
+    gaps = composition_gaps(table) if gaps is None else gaps
     if gaps.empty:
         return []
     rows = table.loc[gaps["row"].to_numpy()]
@@ -469,16 +543,21 @@ def composition_rules(table: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | None = None,
-        composition: pd.DataFrame | None = None) -> pd.DataFrame:
-    """All rules → findings sorted by severity, rule order and line."""
+        composition: pd.DataFrame | None = None, codes: LotacaoCodes | None = None,
+        gaps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All rules → findings sorted by severity, rule order and line. ``family``,
+    ``composition``, ``codes`` and ``gaps`` are computed here unless the caller (the audit,
+    which shares them with the summaries) passes them."""
     cpf_masked = MaskedCpf(cf.professionals["cpf"])
     if family is None:
         family = catalog.family_of(cf.lotacoes["cbo"])
+    if codes is None:
+        codes = LotacaoCodes(cf.lotacoes, family)
     if composition is None:
-        composition = composition_table(cf, family)
+        composition = composition_table(cf, family, codes)
     parts = (file_rules(cf) + header_rules(cf, expected_ibge) + establishment_rules(cf)
-             + team_rules(cf) + professional_rules(cf, cpf_masked) + lotacao_rules(cf, cpf_masked)
-             + composition_rules(composition))
+             + team_rules(cf) + professional_rules(cf, cpf_masked, codes)
+             + lotacao_rules(cf, cpf_masked, codes) + composition_rules(composition, gaps))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line" else "object")

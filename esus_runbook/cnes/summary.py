@@ -14,23 +14,26 @@ import pandas as pd
 from .. import ids
 from . import catalog
 from .parser import CnesFile
-from .rules import composition_gaps
+from .rules import LotacaoCodes, composition_gaps, distinct, distinct_counts
 
 
-def by_establishment(cf: CnesFile, composition: pd.DataFrame) -> pd.DataFrame:
+def by_establishment(cf: CnesFile, composition: pd.DataFrame,
+                     codes: LotacaoCodes | None = None) -> pd.DataFrame:
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes)
     e = cf.establishments.drop_duplicates("cnes")[["cnes", "nome", "ds_tp_unid"]]
-    lot = cf.lotacoes
-    per = pd.DataFrame({"lotacoes": lot["cnes"].value_counts(sort=False),
-                        "profissionais": lot.drop_duplicates(["cnes", "prof"])["cnes"]
-                        .value_counts(sort=False)})
-    no_team = lot.loc[lot["ine"] == "", "cnes"].value_counts(sort=False) \
-        .rename("lotacoes_sem_equipe")
+    # lotações, distinct professionals and lotações without team per CNES, on codes
+    c, values = codes.cnes
+    n = len(values)
+    per = pd.DataFrame({"lotacoes": np.bincount(c, minlength=n),
+                        "profissionais": np.bincount(distinct(codes.prof * n + c) % n,
+                                                     minlength=n),
+                        "lotacoes_sem_equipe": np.bincount(c[~codes.has_ine], minlength=n)},
+                       index=pd.Index(values, dtype=cf.lotacoes["cnes"].dtype))
     teams = composition.groupby("cnes").agg(equipes=("ine", "size"), equipes_ativas=("ativa", "sum"))
     active = composition[composition["ativa"]]
     tipo = active["sigla_tipo"].where(active["sigla_tipo"] != "", "tipo " + active["tp_equipe"])
     types_txt = _joined_counts(active["cnes"], tipo).rename("equipes_por_tipo")
-    out = e.join(teams, on="cnes").join(types_txt, on="cnes").join(per, on="cnes") \
-        .join(no_team, on="cnes")
+    out = e.join(teams, on="cnes").join(types_txt, on="cnes").join(per, on="cnes")
     num = ["equipes", "equipes_ativas", "profissionais", "lotacoes", "lotacoes_sem_equipe"]
     out[num] = out[num].fillna(0).astype("int64")
     out["equipes_por_tipo"] = out["equipes_por_tipo"].fillna("")
@@ -51,11 +54,12 @@ def _joined_counts(key: pd.Series, label: pd.Series) -> pd.Series:
     return out.astype("str")
 
 
-def by_team(composition: pd.DataFrame) -> pd.DataFrame:
-    """One row per team: type, active, professionals per family, minimum met, missing."""
+def by_team(composition: pd.DataFrame, gaps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per team: type, active, professionals per family, minimum met, missing
+    (``gaps``: :func:`.rules.composition_gaps` of ``composition``, when already known)."""
     t = composition.copy()
-    gaps = composition_gaps(t).set_index("row")["faltando"]
-    t["faltando"] = gaps.reindex(t.index).fillna("")
+    gaps = composition_gaps(t) if gaps is None else gaps
+    t["faltando"] = gaps.set_index("row")["faltando"].reindex(t.index).fillna("")
     applies = t["ativa"] & (t["composicao"] != "")
     t["atende_minimo"] = pd.Series(pd.NA, index=t.index, dtype="boolean")
     t.loc[applies, "atende_minimo"] = t.loc[applies, "faltando"] == ""
@@ -65,40 +69,57 @@ def by_team(composition: pd.DataFrame) -> pd.DataFrame:
     return t[cols]
 
 
-def by_family(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
-    lot = cf.lotacoes.assign(familia=family)
-    g = lot.groupby("familia").agg(profissionais=("prof", "nunique"), lotacoes=("prof", "size"),
-                                   em_equipe=("ine", lambda s: int((s != "").sum())))
+def by_family(cf: CnesFile, family: pd.Series,
+              codes: LotacaoCodes | None = None) -> pd.DataFrame:
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes, family)
+    c, values = codes.family
+    n = len(values)
+    order = np.argsort(values, kind="stable")            # as groupby("familia") sorts
+    g = pd.DataFrame({"familia": pd.Series(values[order], dtype=family.dtype),
+                      "profissionais": np.bincount(distinct(codes.prof * n + c) % n,
+                                                   minlength=n)[order],
+                      "lotacoes": np.bincount(c, minlength=n)[order],
+                      "em_equipe": np.bincount(c[codes.has_ine], minlength=n)[order]})
     labels = catalog.family_labels()
     order = {f: i for i, f in enumerate(labels)}
-    g = g.reset_index()
     g["categoria"] = g["familia"].map(labels).fillna(g["familia"])
     g["_o"] = g["familia"].map(order).fillna(len(order))
     return g.sort_values("_o").drop(columns="_o")[
         ["familia", "categoria", "profissionais", "lotacoes", "em_equipe"]].reset_index(drop=True)
 
 
-def multi_lotacao(cf: CnesFile) -> pd.DataFrame:
+def multi_lotacao(cf: CnesFile, codes: LotacaoCodes | None = None) -> pd.DataFrame:
     """Professionals with more than one lotação (masked CPF, line, counts)."""
-    lot = cf.lotacoes
-    sizes = lot.groupby("prof").size()
-    several = sizes.index[sizes > 1]
-    lot = lot[lot["prof"].isin(several)]
-    g = lot.groupby("prof").agg(lotacoes=("cnes", "size"), unidades=("cnes", "nunique"))
-    g["equipes"] = lot[lot["ine"] != ""].groupby("prof")["ine"].nunique() \
-        .reindex(g.index).fillna(0).astype("int64")
-    p = cf.professionals.loc[g.index]
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes)
+    prof = codes.prof
+    sizes = np.bincount(prof, minlength=len(cf.professionals))
+    several = np.flatnonzero(sizes > 1)                  # sorted, as groupby("prof")
+    (c, cnes), (i, ine) = codes.cnes, codes.ine
+    units = np.bincount(distinct(prof * len(cnes) + c) // len(cnes), minlength=len(sizes)) \
+        if len(prof) else sizes
+    has = codes.has_ine
+    teams = np.bincount(distinct(prof[has] * len(ine) + i[has]) // len(ine),
+                        minlength=len(sizes)) if has.any() else np.zeros_like(sizes)
+    p = cf.professionals.loc[several]
     out = pd.DataFrame({"cpf": ids.mask_cpf_series(p["cpf"]), "line": p["line"],
-                        "lotacoes": g["lotacoes"], "unidades": g["unidades"],
-                        "equipes": g["equipes"]})
+                        "lotacoes": sizes[several], "unidades": units[several],
+                        "equipes": teams[several]})
     return out.sort_values(["lotacoes", "line"], ascending=[False, True]).reset_index(drop=True)
 
 
-def without_team(cf: CnesFile, family: pd.Series) -> pd.DataFrame:
+def without_team(cf: CnesFile, family: pd.Series,
+                 codes: LotacaoCodes | None = None) -> pd.DataFrame:
     """Lotações without team, per establishment and CBO family."""
-    lot = cf.lotacoes.assign(familia=family)
-    lot = lot[lot["ine"] == ""]
-    g = lot.groupby(["cnes", "familia"]).size().rename("lotacoes").reset_index()
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes, family)
+    no = ~codes.has_ine
+    (c, cnes), (f, fam) = codes.cnes, codes.family
+    pairs, counts = distinct_counts(c[no] * len(fam) + f[no])
+    g = pd.DataFrame({"cnes": pd.Series(cnes[pairs // max(len(fam), 1)],
+                                        dtype=cf.lotacoes["cnes"].dtype),
+                      "familia": pd.Series(fam[pairs % max(len(fam), 1)], dtype=family.dtype),
+                      "lotacoes": counts.astype("int64")})
+    # the order of groupby(["cnes", "familia"]): by the texts
+    g = g.sort_values(["cnes", "familia"], kind="stable").reset_index(drop=True)
     g["categoria"] = g["familia"].map(catalog.family_labels()).fillna(g["familia"])
     return g.sort_values(["cnes", "lotacoes"], ascending=[True, False]).reset_index(drop=True)
 
@@ -125,14 +146,19 @@ def team_type_composition(teams: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().sort_values("equipes", ascending=False).reset_index(drop=True)
 
 
-def build(cf: CnesFile, family: pd.Series, composition: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    teams = by_team(composition)
+def build(cf: CnesFile, family: pd.Series, composition: pd.DataFrame, *,
+          codes: LotacaoCodes | None = None, gaps: pd.DataFrame | None = None
+          ) -> dict[str, pd.DataFrame]:
+    """Every summary. ``codes`` and ``gaps`` are computed here unless the caller (the
+    audit, which shares them with the rules) passes them."""
+    codes = codes if codes is not None else LotacaoCodes(cf.lotacoes, family)
+    teams = by_team(composition, gaps)
     return {
-        "estabelecimentos": by_establishment(cf, composition),
+        "estabelecimentos": by_establishment(cf, composition, codes),
         "equipes": teams,
         "tipos_de_equipe": team_type_composition(teams),
-        "familias_cbo": by_family(cf, family),
-        "varias_lotacoes": multi_lotacao(cf),
-        "lotacoes_sem_equipe": without_team(cf, family),
+        "familias_cbo": by_family(cf, family, codes),
+        "varias_lotacoes": multi_lotacao(cf, codes),
+        "lotacoes_sem_equipe": without_team(cf, family, codes),
         "equipes_inativas": inactive_teams(composition),
     }
