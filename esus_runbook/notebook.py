@@ -14,7 +14,7 @@ Everything here also works from plain Python, which is how the tests exercise it
 
 In JupyterLab (``interactive=True``) ``show`` also displays what is missing for the stage,
 what to do next and the six stages' status (see ``guide.py``), input errors appear as pt-BR
-problems instead of a traceback, and notebook 01 calls ``site_form`` (see ``form.py``).
+problems instead of a traceback, and notebook 01 calls ``site_form`` (see ``form/``).
 Under papermill none of that runs.
 """
 
