@@ -402,3 +402,11 @@ def test_split_launcher_only_takes_ipykernel_command_lines():
                            "c.json", "--x=1"]) == (["/py", "-Xfrozen_modules=off"],
                                                    ["-f", "c.json", "--x=1"])
     assert split_launcher(["/usr/bin/R", "--slave", "-e", "IRkernel::main()", "c.json"]) is None
+
+
+def test_the_zygote_chart_warm_up_draws():
+    """The zygote draws one throw-away chart before forking (warmup.warm_charts): what it
+    calls must exist in the chart module (a renamed chart helper broke every forked kernel)."""
+    from esus_runbook.batch import warmup
+
+    warmup.warm_charts()
