@@ -39,7 +39,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from . import sites, stages
+from . import site_fields, sites, stages
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
@@ -94,7 +94,7 @@ def discover(target: str | Path) -> list[SiteEntry]:
                 sid = sites.raw_site_id(inventory_item(path, item))
             elif isinstance(item, dict):
                 sid = item.get("site_id")
-            if not isinstance(sid, str) or not sites.SLUG.match(sid):
+            if not isinstance(sid, str) or not site_fields.SLUG.match(sid):
                 raise InputError("item sem site_id válido", file=str(path), key=f"sites[{i}]",
                                  remedy="cada site precisa de site_id (ex.: ubs-centro)")
             out.append(SiteEntry(sid, path, sid))
@@ -103,7 +103,7 @@ def discover(target: str | Path) -> list[SiteEntry]:
                              remedy="liste os sites com '- site_id: ...' ou caminhos")
         return out
     sid = raw.get("site_id") if isinstance(raw, dict) else None
-    if isinstance(sid, str) and sites.SLUG.match(sid):
+    if isinstance(sid, str) and site_fields.SLUG.match(sid):
         return [SiteEntry(sid, path, sid)]
     return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
 

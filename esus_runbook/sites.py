@@ -20,7 +20,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,241 +35,12 @@ from .inputfiles import (
     read_bounded,
     resolved,
 )
+from .site_fields import CONTROL, ENV_NAME, SCHEMA, SECTIONS, Field, check_cnes, check_ibge
 from .site_files import folder_site_files, inventory_item
-from .ssh_target import parse_target
-from .urls import db_url_problem, http_url_problem, is_hostname
 
 # Lazy imports: ids (numpy 0.2 s) and ruamel's constructor and errors only when a YAML site file
 # is read or validated; a kernel reading the site snapshot (site.json) never needs them.
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-TIPOS_INSTALACAO = ("prontuario", "centralizador_municipal", "centralizador_estadual")
-PLATAFORMAS = ("linux", "windows")
-MODOS = ("producao", "treinamento")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of the site file: its type, whether required, its default and pt-BR texts.
-
-    ``kind`` is one of: str, int, float, bool, date, path, env (an environment variable
-    name), enum (see ``choices``). ``check`` returns a pt-BR problem text or None.
-    """
-
-    key: str
-    kind: str
-    label: str
-    help: str
-    required: bool = False
-    default: Any = None
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    check: Callable[[Any], str | tuple[str, str] | None] | None = None
-    remedy: str | None = None
-
-
-def _check_slug(v: str) -> str | None:
-    return None if SLUG.match(v) else "identificador inválido"
-
-
-def _check_ibge(v: str) -> str | None:
-    if not (len(v) == 7 and v.isdigit()):
-        return "código IBGE deve ter 7 dígitos"
-    from . import ids  # here: ids imports numpy, which a notebook reading a snapshot skips
-
-    return None if ids.ibge_valid(v) else "dígito verificador do código IBGE inválido"
-
-
-def _check_confirmation(v: str) -> str | None:
-    ok = len(v) == 12 and all(c in "0123456789abcdef" for c in v)
-    return None if ok else "código de confirmação deve ter 12 caracteres (0-9, a-f)"
-
-
-def _check_cnes(v: str) -> str | None:
-    from . import ids
-
-    return None if ids.cnes_format(v) else "CNES deve ter 7 dígitos"
-
-
-def _check_version(v: str) -> str | None:
-    return None if VERSION.match(v) else "versão deve ter o formato N.N.N"
-
-
-def _check_sha256(v: str) -> str | None:
-    return None if re.fullmatch(r"[0-9a-fA-F]{64}", v) else "SHA-256 deve ter 64 dígitos hex"
-
-
-def _check_url(v: str) -> tuple[str, str] | None:
-    return http_url_problem(v, "do instalador")
-
-
-def _check_pec_url(v: str) -> tuple[str, str] | None:
-    return http_url_problem(v, "do PEC")
-
-
-def _check_link_url(v: str) -> tuple[str, str] | None:
-    return http_url_problem(v, "pública da instalação")
-
-
-def _check_db_url(v: str) -> tuple[str, str] | None:
-    return db_url_problem(v)
-
-
-def _check_hostname(v: str) -> str | None:
-    return None if is_hostname(v) and not v.startswith("[") and ":" not in v else \
-        "domínio inválido (RFC 1123: letras, números, '-' e '.')"
-
-
-def _check_ssh(v: str) -> str | None:
-    try:
-        parse_target(v)
-    except InputError as exc:
-        return exc.problems[0].message
-    return None
-
-
-def _check_key_path(v: str) -> str | None:
-    if "PRIVATE KEY" in v or "BEGIN " in v or "\n" in v:
-        return "parece o conteúdo de uma chave, não o caminho do arquivo"
-    return None
-
-
-SCHEMA: dict[str | None, tuple[Field, ...]] = {
-    None: (
-        Field("site_id", "str", "Identificador do site",
-              "Letras minúsculas, números e hífens; único no inventário (ex.: ubs-centro).",
-              required=True, check=_check_slug,
-              remedy="use só letras minúsculas, números e hífens, ex.: ubs-centro"),
-        Field("nome", "str", "Nome", "Nome do estabelecimento ou da instalação.",
-              required=True),
-        Field("municipio_ibge", "str", "Município (IBGE)",
-              "Código IBGE do município com 7 dígitos, ex.: 2927408 (Salvador).",
-              required=True, check=_check_ibge,
-              remedy="confira o código de 7 dígitos em https://www.ibge.gov.br/explica/codigos-dos-municipios.php"),
-        Field("cnes", "str", "CNES da unidade",
-              "CNES (7 dígitos) da UBS numa instalação descentralizada; vazio numa "
-              "centralizada.", check=_check_cnes,
-              remedy="informe os 7 dígitos do CNES (com zeros à esquerda) ou deixe vazio"),
-    ),
-    "cenario": (
-        Field("tipo_instalacao", "enum", "Tipo de instalação",
-              "prontuario (PEC completo, onde as unidades atendem) ou centralizador "
-              "municipal/estadual (recebe os dados de outras instalações e envia ao SISAB).",
-              default="prontuario", choices=TIPOS_INSTALACAO),
-        Field("usuarios_simultaneos", "int", "Usuários simultâneos",
-              "Quantos profissionais usam o PEC ao mesmo tempo no pico.", minimum=1,
-              maximum=100_000),
-        Field("ubs_atendidas", "int", "UBS atendidas",
-              "Quantas unidades atendem nesta instalação (mais de 1 = cenário "
-              "centralizado).",
-              default=1, minimum=1, maximum=10_000),
-        Field("infraestrutura_adequada", "bool", "Infraestrutura adequada",
-              "Servidor, rede e computadores mantêm o PEC rápido em todas as unidades?"),
-        Field("internet_estavel", "bool", "Internet estável",
-              "A conexão entre as unidades e o servidor é estável?"),
-        Field("energia_estavel", "bool", "Energia estável",
-              "Não há quedas frequentes de energia?"),
-        Field("equipe_ti", "bool", "Equipe de TI",
-              "Há equipe de TI com conhecimento do e-SUS APS?"),
-        Field("backup_automatizado", "bool", "Backup automatizado",
-              "Há rotina diária e automática de backup do banco?"),
-        Field("politica_seguranca", "bool", "Política de segurança",
-              "Há política de segurança da informação formalizada?"),
-        Field("banda_mbps", "float", "Banda (Mbps)",
-              "Banda contratada do link do servidor (opcional).", minimum=0,
-              maximum=1_000_000),
-    ),
-    "ambiente": (
-        Field("probe", "path", "Arquivo de sondagem",
-              "JSON gerado por `esus-runbook probe --json` no servidor."),
-        Field("passmark", "int", "PassMark da CPU",
-              "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0,
-              maximum=1_000_000),
-    ),
-    "instalador": (
-        Field("versao", "str", "Versão do PEC", "Versão a instalar, ex.: 5.5.24.",
-              check=_check_version),
-        Field("plataforma", "enum", "Plataforma", "linux ou windows.",
-              default="linux", choices=PLATAFORMAS),
-        Field("arquivo", "path", "Arquivo do instalador",
-              "Caminho do instalador já baixado."),
-        Field("url", "str", "URL do instalador",
-              "Endereço de download copiado do portal SISAPS.", check=_check_url),
-        Field("sha256", "str", "SHA-256 esperado",
-              "Hash esperado do instalador; vazio = usar o registro de versões.",
-              check=_check_sha256),
-    ),
-    "instalacao": (
-        Field("modo", "enum", "Modo", "producao ou treinamento.", default="producao",
-              choices=MODOS),
-        Field("atualizacao", "bool", "Atualização",
-              "true quando já existe um PEC instalado que será atualizado.", default=False),
-        Field("pec_url", "str", "URL do PEC",
-              "Endereço do PEC instalado, ex.: http://10.0.0.5:8080.", check=_check_pec_url),
-        Field("db_url", "str", "URL do banco",
-              "postgresql://usuario@host:5433/esus (sem senha).", check=_check_db_url,
-              remedy="tire a senha da URL e informe o nome da variável em db_password_env"),
-        Field("db_password_env", "env", "Variável da senha do banco",
-              "Nome da variável de ambiente com a senha do banco (nunca a senha)."),
-        Field("db_password_file", "path", "Arquivo da senha do banco",
-              "Arquivo (permissão 600) com a senha do banco."),
-        Field("link_instalacao", "str", "Link público da instalação",
-              "Endereço pelo qual o PEC é acessado da internet (LINKINSTALACAO), ex.: "
-              "https://pec.exemplo.gov.br; sem porta, http usa 80.", check=_check_link_url),
-        Field("https_dominio", "str", "Domínio HTTPS",
-              "Domínio público para o HTTPS automático (-cert-domain), se desejado.",
-              check=_check_hostname, remedy="informe só o nome, ex.: pec.municipio.gov.br"),
-        Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
-              default=443, minimum=1, maximum=65535),
-        Field("data_instalacao", "date", "Data da instalação",
-              "Quando o PEC foi instalado (uma contra-chave de antes desta data é "
-              "conferida: a chave pode ter mudado)."),
-    ),
-    "contra_chave": (
-        Field("chave", "str", "Chave",
-              "Chave de 32 dígitos (8 grupos de 4) exibida pelo PEC na ativação; a etapa "
-              "contra-chave confere o formato."),
-        Field("contra_chave_env", "env", "Variável da contra-chave",
-              "Nome da variável de ambiente com a contra-chave (nunca a contra-chave)."),
-        Field("contra_chave_file", "path", "Arquivo da contra-chave",
-              "Arquivo (permissão 600) com a contra-chave."),
-        Field("gerada_em", "date", "Gerada em", "Data em que a contra-chave foi gerada."),
-        Field("gerada_por", "str", "Gerada por", "Quem gerou a contra-chave no e-Gestor."),
-    ),
-    "xml": (
-        Field("arquivo", "path", "XML do CNES",
-              "XML ou ZIP gerado no e-Gestor AB para o município."),
-        Field("anterior", "path", "XML anterior",
-              "O último XML importado no PEC, para comparar o que muda."),
-        Field("alteracoes_confirmadas", "str", "Alterações confirmadas",
-              "Código de confirmação que a etapa 6 mostra ao comparar com xml.anterior: "
-              "informe-o depois de revisar quem perde o acesso, CNS alterados e remoções.",
-              check=_check_confirmation,
-              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml diff'"),
-    ),
-    "servidor": (
-        Field("ssh", "str", "Acesso SSH ao servidor",
-              "usuario@host ou usuario@host:porta (padrão 22), ex.: suporte@10.0.0.5.",
-              check=_check_ssh,
-              remedy="use usuario@host ou usuario@host:porta, ex.: suporte@10.0.0.5"),
-        Field("chave_ssh_file", "path", "Chave SSH (arquivo)",
-              "Caminho da chave privada, ex.: ~/.ssh/id_ed25519; vazio = agente SSH.",
-              check=_check_key_path,
-              remedy="informe o CAMINHO do arquivo da chave, nunca o conteúdo"),
-        Field("known_hosts", "path", "Hosts conhecidos",
-              "Arquivo known_hosts com a chave do servidor (padrão: ~/.ssh/known_hosts)."),
-        Field("senha_env", "env", "Variável da senha SSH",
-              "Nome da variável de ambiente com a senha SSH, se não usar chave (nunca a "
-              "senha)."),
-        Field("sudo", "bool", "Usar sudo -n",
-              "true: leituras só de root (log do instalador) com sudo -n.", default=False),
-    ),
-}
-SECTIONS = tuple(k for k in SCHEMA if k is not None)
 SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
 MAX_UNKNOWN_KEYS = 20  # unknown keys reported one by one per mapping
 MAX_PROBLEMS = 100  # problems reported for one inventory
@@ -523,7 +294,7 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         # an unedited snapshot skips only the check digits (numpy); every other check is
         # cheap and runs always: the digest proves no edit, not who wrote the snapshot
         msg = ((None if re.fullmatch(r"\d{7}", value) else "deve ter 7 dígitos")
-               if trusted and f.check in (_check_ibge, _check_cnes) else f.check(value))
+               if trusted and f.check in (check_ibge, check_cnes) else f.check(value))
         if isinstance(msg, tuple):
             return bad(*msg)
         if msg:

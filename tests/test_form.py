@@ -12,7 +12,8 @@ from esus_runbook import form as form_mod
 from esus_runbook import sites
 from esus_runbook.errors import InputError
 from esus_runbook.form import SiteDocument, SiteForm
-from esus_runbook.sites import SCHEMA, Field, load_site, load_sites
+from esus_runbook.site_fields import SCHEMA, Field
+from esus_runbook.sites import load_site, load_sites
 
 from .conftest import EXAMPLES, run_cli
 from .site_texts import COMMENTED, comment_lines, write

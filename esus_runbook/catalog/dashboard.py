@@ -21,6 +21,7 @@ import pandas as pd
 from ..csvcells import write_csv
 from ..render.charts import STATUS_COLORS, pyplot, to_svg
 from ..render.env import environment
+from ..render.numbers import number
 from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
 from .history import READY, latest, output_error, stage_results, status_changes, when
 
@@ -190,8 +191,7 @@ def days_chart(days: pd.DataFrame) -> str | None:
     ax.axvline(values.median(), color="#1f2933", linestyle="--", linewidth=1)
     ax.set_xlabel("dias da primeira execução até ficar pronto (ok/alerta)")
     ax.set_ylabel("sites")
-    ax.set_title(f"Dias até ficar pronto — mediana {values.median():.1f}".replace(".", ","),
-                 loc="left")
+    ax.set_title(f"Dias até ficar pronto — mediana {number(values.median(), 1)}", loc="left")
     return to_svg(fig)
 
 

@@ -31,8 +31,8 @@ from ruamel.yaml.tokens import CommentToken
 from .. import sites
 from ..errors import InputError, Problem
 from ..results import write_text_atomic
+from ..site_fields import SCHEMA, SECTIONS, Field
 from ..site_files import inventory_item
-from ..sites import SCHEMA, SECTIONS, Field
 
 ENV_NAME_STRICT = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HEADER = "Arquivo do site criado pelo formulário do esus-runbook (notebook 01_cenario)."

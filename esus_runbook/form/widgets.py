@@ -1,4 +1,4 @@
-"""The site form's ipywidgets UI: one widget per :data:`esus_runbook.sites.SCHEMA` field.
+"""The site form's ipywidgets UI: one widget per :data:`esus_runbook.site_fields.SCHEMA` field.
 
 :class:`SiteForm` shows each field with its pt-BR label, help and default, shows each problem
 next to its field and calls back after a save; the document (reading, validation, atomic
@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InputError, Problem
-from ..sites import SCHEMA, Field
+from ..site_fields import SCHEMA, Field
 from .model import (
     SaveOutcome,
     SiteDocument,

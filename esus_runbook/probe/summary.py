@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..render.numbers import number
+
 GIB = 1024 ** 3
 PORT_LABEL = {"free": "livre", "in_use": "em uso", "unknown": "não verificada"}
 
 
 def gib(n: int | float | None) -> str:
-    return "não medido" if n is None else f"{n / GIB:.1f} GiB".replace(".", ",")
+    return "não medido" if n is None else f"{number(n / GIB, 1)} GiB"
 
 
 def _yes(v: bool | None, yes: str = "sim", no: str = "não") -> str:

@@ -34,6 +34,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["fmt"] = fmt
+    env.filters["number"] = number
     env.filters["label"] = lambda s: LABELS[Status(s)]
     env.filters["tojson_compact"] = lambda v: json.dumps(v, ensure_ascii=False)
     env.globals["colors"] = STATUS_COLORS

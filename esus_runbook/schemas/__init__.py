@@ -1,6 +1,6 @@
 """JSON Schemas of every file esus-runbook reads or writes, shipped with the package.
 
-``site.schema.json`` is generated from the site file's field table (:data:`sites.SCHEMA`) by
+``site.schema.json`` is generated from the site file's field table (:data:`site_fields.SCHEMA`) by
 :func:`site_schema` and kept in sync by a test; the others are written by hand next to the
 code that produces the file. Editors use them for completion and validation of site files
 (``# yaml-language-server: $schema=...``); the tests validate the demo's outputs with them.
@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import InputError
-from ..sites import ENV_NAME, SCHEMA, Field
+from ..site_fields import ENV_NAME, SCHEMA, Field
 
 NAMES = ("site", "inventario", "probe", "stage-result", "run", "xml-audit", "xml-diff",
          "xml-reconcile")

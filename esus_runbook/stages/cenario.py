@@ -22,7 +22,8 @@ from typing import Any
 
 from ..data import read_csv
 from ..results import StageResult, Status
-from ..sites import SCHEMA, Site
+from ..site_fields import SCHEMA
+from ..sites import Site
 from .steps import Step
 
 # (site key, check id, question, remedy if centralized, remedy if decentralized)
