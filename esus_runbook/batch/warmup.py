@@ -31,7 +31,7 @@ _ENV = dict(os.environ)
 _SYS_PATH = list(sys.path)
 # what the batch notebooks import lazily (esus_runbook.notebook, its show()/report helpers)
 MODULES = ("esus_runbook.notebook", "esus_runbook.report", "esus_runbook.report.site",
-           "esus_runbook.render.env", "esus_runbook.ids", "esus_runbook.secrets",
+           "esus_runbook.render.env", "esus_runbook.ids", "esus_runbook.secret_refs",
            "IPython.display", "pandas")
 
 
