@@ -7,7 +7,6 @@ problem on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from .errors import RunbookError
 from .outputs import check_distinct, output_problem
-from .results import check_output_path
+from .results import check_output_path, json_text
 from .secret_refs import read_secret
 from .sites import check as check_sites
 from .version import package_version
@@ -196,7 +195,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     text = "\n".join(summary_lines(normalize(facts)))
     print(text, file=sys.stderr if to_stdout else sys.stdout)
     if to_stdout:
-        print(json.dumps(facts, ensure_ascii=False, indent=2))
+        print(json_text(facts), end="")
     elif args.json:
         write_probe(facts, args.json)
         print(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "

@@ -7,12 +7,8 @@ from html import escape
 from typing import Any
 
 from ..render.charts import STATUS_COLORS, pyplot
-from ..render.numbers import number
 from ..results import StageResult
-
-
-def _num(x: float | None, digits: int = 1) -> str:
-    return number(x, digits, trim=True)
+from .ambiente_checks import num
 
 
 def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
@@ -26,7 +22,7 @@ def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
     ax.barh(labels, shown, color=colors)
     ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
     for i, r in enumerate(rows):
-        ax.text(shown[i] + 3, i, f"{_num(r['medido'])} / {_num(r['exigido'])} {r['unidade']}",
+        ax.text(shown[i] + 3, i, f"{num(r['medido'])} / {num(r['exigido'])} {r['unidade']}",
                 va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 360)
@@ -50,11 +46,11 @@ def memory_budget(plan: dict[str, Any]) -> Any:
     for label, mb, color in parts:
         if mb > 0:
             ax.barh([0], [mb / 1024], left=left / 1024, color=color, label=f"{label} "
-                    f"({_num(mb / 1024)} GB)")
+                    f"({num(mb / 1024)} GB)")
             left += mb
     ax.axvline(b["ram_mb"] / 1024, color="#c62828", linewidth=1.5)
     ax.set_yticks([])
-    ax.set_xlabel(f"GB (linha vermelha = RAM do servidor, {_num(b['ram_mb'] / 1024)} GB)")
+    ax.set_xlabel(f"GB (linha vermelha = RAM do servidor, {num(b['ram_mb'] / 1024)} GB)")
     ax.legend(ncol=3, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
     return fig
 

@@ -22,7 +22,7 @@ CHECK_REMOVEIPC, CHECK_PORTAS = "AMB_REMOVEIPC", "AMB_PORTAS"
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
 
 
-def _num(x: float | None, digits: int = 1) -> str:
+def num(x: float | None, digits: int = 1) -> str:
     """Measurements in check texts: one decimal unless told, trailing zeros dropped."""
     return number(x, digits, trim=True)
 
@@ -65,9 +65,9 @@ class Checks:
             return
         limit = m["cgroup_limit_bytes"]
         eff = min(total, limit) if limit else total
-        observed = f"{_num(eff / GIB)} GiB"
+        observed = f"{num(eff / GIB)} GiB"
         if limit and limit < total:
-            observed += f" (limite do contêiner; a máquina tem {_num(total / GIB)} GiB)"
+            observed += f" (limite do contêiner; a máquina tem {num(total / GIB)} GiB)"
         tol = float(self.s["ram_tolerancia"])
         if eff >= req * GIB * tol:
             self.add("AMB_RAM", title, OK, expected, observed)
@@ -85,7 +85,7 @@ class Checks:
         c, prof = self.p["cpu"], self.profile
         req = prof["cpu_cores"]
         title = f"Núcleos de CPU ({self.target})"
-        ghz = f" de {_num(prof['cpu_ghz'])} GHz" if prof.get("cpu_ghz") else ""
+        ghz = f" de {num(prof['cpu_ghz'])} GHz" if prof.get("cpu_ghz") else ""
         expected = f"≥ {req} núcleos{ghz}"
         phys, logi, usable = c["physical_cores"], c["logical_cores"], c["usable_cores"]
         parts = [f"{phys} físicos" if phys else "físicos ?", f"{logi} lógicos" if logi else
@@ -118,16 +118,16 @@ class Checks:
             want = prof["cpu_ghz"] * 1000
             title = f"Frequência da CPU ({self.target})"
             if mhz is None:
-                self.add("AMB_CPU_FREQUENCIA", title, ALERTA, f"≥ {_num(prof['cpu_ghz'])} GHz",
+                self.add("AMB_CPU_FREQUENCIA", title, ALERTA, f"≥ {num(prof['cpu_ghz'])} GHz",
                          "não medida", "Confira a frequência no modelo da CPU "
                          f"({c['model'] or 'modelo não informado'}); a pontuação PassMark é a "
                          "referência mais segura.")
             elif mhz >= want * float(self.s["cpu_ghz_tolerancia"]):
-                self.add("AMB_CPU_FREQUENCIA", title, OK, f"≥ {_num(prof['cpu_ghz'])} GHz",
-                         f"{_num(mhz / 1000, 2)} GHz")
+                self.add("AMB_CPU_FREQUENCIA", title, OK, f"≥ {num(prof['cpu_ghz'])} GHz",
+                         f"{num(mhz / 1000, 2)} GHz")
             else:
                 self.add("AMB_CPU_FREQUENCIA", title, ALERTA,
-                         f"≥ {_num(prof['cpu_ghz'])} GHz", f"{_num(mhz / 1000, 2)} GHz",
+                         f"≥ {num(prof['cpu_ghz'])} GHz", f"{num(mhz / 1000, 2)} GHz",
                          "CPU abaixo da frequência do perfil: confira se a pontuação PassMark "
                          "atende; senão, use uma CPU mais rápida.")
 
@@ -164,9 +164,9 @@ class Checks:
                      "A sondagem não trouxe o disco: rode de novo com --install-path apontando "
                      "para onde o PEC será instalado.")
             return
-        observed = f"{_num(free / GIB)} GiB livres"
+        observed = f"{num(free / GIB)} GiB livres"
         if inst["total_bytes"]:
-            observed += f" de {_num(inst['total_bytes'] / GIB)} GiB"
+            observed += f" de {num(inst['total_bytes'] / GIB)} GiB"
         if inst["mount"]:
             observed += f" (partição {inst['mount']})"
         if free >= req * GIB * float(self.s["disco_tolerancia"]):
@@ -188,14 +188,14 @@ class Checks:
                      "temporário de 256 MB e o apaga).")
             return
         w, rd, method = ds["write_mb_s"], ds["read_mb_s"], ds["read_method"]
-        observed = f"gravação {_num(w)} MB/s, leitura {_num(rd)} MB/s"
+        observed = f"gravação {num(w)} MB/s, leitura {num(rd)} MB/s"
         if method:
             observed += f" (leitura via {method})"
         problems, warnings = [], []
         if w is not None and w < w_req:
-            problems.append(f"gravação {_num(w)} < {w_req} MB/s")
+            problems.append(f"gravação {num(w)} < {w_req} MB/s")
         if rd is not None and rd < r_req and method != "cache":
-            problems.append(f"leitura {_num(rd)} < {r_req} MB/s")
+            problems.append(f"leitura {num(rd)} < {r_req} MB/s")
         if w is None or rd is None:
             warnings.append("um dos sentidos não foi medido")
         if method == "cache":
