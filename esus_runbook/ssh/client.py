@@ -250,6 +250,7 @@ class SshSession:
         key = client.get_transport().get_remote_server_key()
         self.fingerprint = fingerprint(key)
         self.host_key_type = key.get_name()
+        self._stopping = False
 
     def __enter__(self) -> SshSession:
         return self
@@ -343,13 +344,17 @@ class SshSession:
         _send_signal(chan)
         chan.close()
         pid, _ = _session_pid(err)
-        if pid is None or not self.transport or not self.transport.is_active():
-            return
+        if self._stopping or pid is None or not self.transport \
+                or not self.transport.is_active():
+            return  # (a kill that itself timed out is not chased by another one)
+        self._stopping = True
         try:
             self.run(f"kill -TERM -- -{pid} 2>/dev/null || kill -TERM {pid}", timeout=KILL_S,
                      sudo=False)
         except SshError:
             pass
+        finally:
+            self._stopping = False
 
     def _exec(self, chan: paramiko.Channel, command: str, left, timeout: float) -> None:
         """``chan.exec_command`` bounded by the deadline (it waits for the server's answer

@@ -91,7 +91,7 @@ def collect(session: SshSession, *, expected_version: str | None,
     if marker not in out:
         if session.options.sudo and "sudo" in err:
             return [Check("SRV_COLETA", "Evidências do servidor", Status.FALHA,
-                          "leitura por SSH com sudo -n", mask_line(err.strip()[:200]),
+                          "leitura por SSH com sudo -n", mask_line(stderr_excerpt(err)),
                           "O sudo pediu senha ou terminal: libere sudo sem senha para este "
                           "usuário (NOPASSWD) ou use servidor.sudo: false com um usuário que "
                           "leia os arquivos.")]
