@@ -477,3 +477,16 @@ def test_tunnel_error_names_the_servers_address(sshd):
     text = str(exc.value)
     assert f"não alcançou 127.0.0.1:{port} no servidor" in text and "recusada" in text
     assert sshd.target() in text
+
+
+def test_verify_install_tunnel_error_names_the_servers_address(sshd, cli_main, monkeypatch):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    port = free_port()
+    proc = cli_main("verify-install", "--pec-url", f"http://127.0.0.1:{free_port()}",
+                    "--db-url", f"postgresql://esus@127.0.0.1:{port}/esus", "--ssh",
+                    sshd.target(), "--identity", sshd.client_key, "--known-hosts",
+                    sshd.known_hosts())
+    assert proc.returncode == 1, proc.stdout
+    assert f"não alcançou 127.0.0.1:{port} no servidor" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert_clean(proc.stderr)
