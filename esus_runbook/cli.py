@@ -208,7 +208,7 @@ def _probe_ssh(args: argparse.Namespace) -> dict:
 
     target = parse_target(args.ssh)
     opts = SshOptions(identity=args.identity, known_hosts=args.known_hosts,
-                      password_env=args.password_env)
+                      password_env=args.password_env, command_timeout=args.ssh_timeout)
     with connect(target, opts) as session:
         if args.disk_speed:
             print(f"medindo a velocidade do disco ({args.disk_speed_mb} MB)...",
@@ -316,7 +316,8 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
 def cmd_ssh_accept(args: argparse.Namespace) -> int:
     from .ssh import accept_text, parse_target
 
-    print(accept_text(parse_target(args.target), args.known_hosts, timeout=args.timeout))
+    print(accept_text(parse_target(args.target), args.fingerprint, args.known_hosts,
+                      timeout=args.timeout))
     return 0
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -366,7 +367,8 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--out", default="execucoes", help="pasta das execuções (padrão: execucoes)")
     sp.add_argument("--timeout", type=_seconds, default=None, metavar="SEGUNDOS",
                     help="tempo máximo de cada notebook; ao estourar, o kernel é encerrado e "
-                         "a etapa fica com erro (padrão: sem limite)")
+                         "a etapa fica com erro (padrão: 3600 nas etapas que falam com um "
+                         "servidor — 02 a 06 —, sem limite nas outras)")
     sp.add_argument("--retries", type=_retries, default=0, metavar="N",
                     help="novas tentativas para uma etapa que deu erro (não para tempo "
                          "esgotado; padrão: 0)")
@@ -444,6 +446,9 @@ def add_probe(sub) -> None:
                     help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
     sp.add_argument("--password-env", metavar="NOME", default=None,
                     help="variável de ambiente com a senha SSH (nunca a senha em si)")
+    sp.add_argument("--ssh-timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
+                    help="com --ssh: prazo de cada comando remoto, do pedido ao fim da saída "
+                         "(padrão: 60; a medição de --disk-speed tem 300)")
     sp.set_defaults(func=cmd_probe)
 
 def add_xml_audit(xsub) -> None:
@@ -678,11 +683,15 @@ def add_ssh(sub) -> None:
     ap = ssub.add_parser(
         "aceitar", formatter_class=_Formatter,
         help="registra a chave do servidor em known_hosts",
-        description="Busca a chave de host do servidor, mostra a impressão digital SHA256 e a "
-                    "registra em known_hosts. Rode só depois de conferir a impressão digital "
-                    "com o responsável pelo servidor. Uma chave diferente já registrada é "
-                    "recusada (pode ser um ataque).")
+        description="Registra em known_hosts a chave de host do servidor, só se a impressão "
+                    "digital dela for a informada em --fingerprint (a que você conferiu com o "
+                    "responsável pelo servidor). Se já houver qualquer chave registrada para o "
+                    "servidor (de qualquer tipo), nada é gravado: pode ser um ataque.")
     ap.add_argument("target", metavar="USUARIO@HOST[:PORTA]", help="ex.: suporte@10.0.0.5")
+    ap.add_argument("--fingerprint", required=True, metavar="SHA256:...",
+                    help="impressão digital confirmada com o responsável pelo servidor "
+                         "(obrigatória; a mensagem 'chave do servidor desconhecida' mostra o "
+                         "comando completo)")
     ap.add_argument("--known-hosts", default=None, metavar="ARQUIVO",
                     help="arquivo de hosts conhecidos (padrão: ~/.ssh/known_hosts)")
     ap.add_argument("--timeout", type=_seconds, default=10.0,

@@ -18,6 +18,8 @@ from esus_runbook.net import free_port
 
 VERSION = "5.5.24"
 LEAKED = "segredo-no-log-771"  # must never appear in a check's output
+# the external-database password /etc/pec.config holds in clear text: never leaves the server
+PEC_CONFIG_SECRET = "senha-do-banco-externo-5521"
 BROKEN_JVM = "-Xms512M -Xmx30720M -XX:MaxMetaspaceSize=128M"  # heap above any 16 GB plan
 
 SYSTEMCTL = """#!/bin/sh
@@ -76,9 +78,17 @@ def build_installation(root: Path, kind: str, jvm_flags: list[str]) -> Path:
     os.chmod(log, 0o600 if healthy else 0o664)
     etc = root / "etc"
     etc.mkdir()
+    # the keys and layout of /etc/pec.config after an installation with an external database,
+    # as shown in the startup script of github.com/filiperochalopes/e-SUS-PEC (a comment
+    # holding a real file: 'key" : value', two-space indent)
     (etc / "pec.config").write_text(json.dumps(
-        {"success": healthy, "version": VERSION if healthy else "5.5.23",
-         "databaseUrl": "jdbc:postgresql://localhost:5433/esus"}))
+        {"success": healthy, "directory": "/opt/e-SUS",
+         "version": VERSION if healthy else "5.5.23", "production": True,
+         "customDatabase": True, "databaseUrl": "jdbc:postgresql://db.interno:5432/esus",
+         "databaseUsername": "esus", "databasePassword": PEC_CONFIG_SECRET,
+         "webserverVersion": VERSION if healthy else "5.5.23",
+         "webserverDirectory": "/opt/e-SUS/webserver"}, indent=2, separators=(",", " : ")))
+    os.chmod(etc / "pec.config", 0o600 if healthy else 0o644)
     state = root / "systemd"
     state.mkdir()
     units = {"e-SUS-PEC.service": "active enabled" if healthy else "failed enabled",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
 
@@ -57,8 +58,10 @@ def test_unknown_host_refused_then_accepted(sshd, tmp_path, cli):
     text = str(exc.value)
     assert exc.value.kind == "host_desconhecido"
     assert sshd.host_fingerprint in text
-    assert f"esus-runbook ssh aceitar root@127.0.0.1:{sshd.port} --known-hosts {kh}" in text
-    proc = cli("ssh", "aceitar", sshd.target(), "--known-hosts", kh)
+    command = (f"esus-runbook ssh aceitar root@127.0.0.1:{sshd.port} --fingerprint "
+               f"{sshd.host_fingerprint} --known-hosts {kh}")
+    assert text.endswith(command)  # the exact command, the confirmed fingerprint pinned
+    proc = cli(*shlex.split(command)[1:])
     assert proc.returncode == 0, proc.stderr
     assert sshd.host_fingerprint in proc.stdout
     line = kh.read_text()
@@ -70,7 +73,7 @@ def test_unknown_host_refused_then_accepted(sshd, tmp_path, cli):
     ssh = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{sshd.port}", "-f", str(kh)],
                          capture_output=True, text=True)
     assert ssh.returncode == 0 and "Host [127.0.0.1]" in ssh.stdout
-    again = cli("ssh", "aceitar", sshd.target(), "--known-hosts", kh)
+    again = cli(*shlex.split(command)[1:])
     assert again.returncode == 0 and "já estava registrada" in again.stdout
     assert kh.read_text() == line
 
@@ -86,7 +89,8 @@ def test_changed_host_key_refused(sshd, tmp_path, cli):
         connect(parse_target(sshd.target()), opts)
     assert exc.value.kind == "host_alterado"
     assert "pode ser um ataque" in str(exc.value) and sshd.host_fingerprint in str(exc.value)
-    proc = cli("ssh", "aceitar", sshd.target(), "--known-hosts", kh)
+    proc = cli("ssh", "aceitar", sshd.target(), "--fingerprint", sshd.host_fingerprint,
+               "--known-hosts", kh)
     assert proc.returncode == 1 and "pode ser um ataque" in proc.stderr
     assert kh.read_text() == f"[127.0.0.1]:{sshd.port} {other}\n"
 

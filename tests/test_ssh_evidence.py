@@ -9,7 +9,7 @@ import pytest
 from esus_runbook.results import Status
 from esus_runbook.ssh import SshOptions, connect, parse_target
 from esus_runbook.ssh.evidence import collect, mask_line
-from tests.pec_server_fixture import LEAKED, VERSION
+from tests.pec_server_fixture import LEAKED, PEC_CONFIG_SECRET, VERSION
 
 
 def _checks(server, profile=None):
@@ -22,7 +22,8 @@ def _checks(server, profile=None):
     return {c.id: c for c in checks}
 
 
-EXPECTED_IDS = {"SRV_UNIDADE_PEC", "SRV_UNIDADE_BANCO", "SRV_PEC_CONFIG", "SRV_JVM",
+EXPECTED_IDS = {"SRV_UNIDADE_PEC", "SRV_UNIDADE_BANCO", "SRV_PEC_CONFIG", "SRV_PEC_CONFIG_MODO",
+                "SRV_JVM",
                 "SRV_BANCO_PORTA", "SRV_CREDENCIAIS_MODO", "SRV_LOG_MODO", "SRV_LOG_ERROS",
                 "SRV_DISCO"}
 
@@ -108,3 +109,33 @@ def test_sudo_refused_is_a_clear_falha(sshd, monkeypatch):
     assert [c.id for c in checks] == ["SRV_COLETA"]
     assert checks[0].status is Status.FALHA and "NOPASSWD" in checks[0].remedy
     assert PASSWORD not in checks[0].observed
+
+
+def test_pec_config_password_never_leaves_the_server(pec_sshd, monkeypatch):
+    """/etc/pec.config of an external-database install holds the database password in clear
+    text: only the keys the check reads cross the wire, and the file's mode is checked."""
+    from esus_runbook.ssh import evidence
+
+    received = []
+    real_parse = evidence.parse_output
+
+    def spy(out, marker):
+        sections, files = real_parse(out, marker)
+        received.append((out, sections, files))
+        return sections, files
+
+    monkeypatch.setattr(evidence, "parse_output", spy)
+    checks = _checks(pec_sshd)
+    assert received
+    for out, sections, files in received:
+        texts = [out, repr(sections)] + [v[1].decode("utf-8", "replace") for v in
+                                         files.values() if isinstance(v, tuple) and v[0] == "F"]
+        for text in texts:
+            for word in (PEC_CONFIG_SECRET, "databasePassword", "databaseUsername"):
+                assert word not in text
+    mode = checks["SRV_PEC_CONFIG_MODO"]
+    if pec_sshd.extra["kind"] == "saudavel":
+        assert mode.status is Status.OK and mode.observed == "/etc/pec.config: modo 600, dono root"
+    else:
+        assert mode.status is Status.FALHA and "modo 644" in mode.observed
+        assert "chmod 600 /etc/pec.config" in mode.remedy

@@ -15,6 +15,9 @@ _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?/?$")
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]
+SERVER_STAGES = frozenset({"ambiente", "download", "instalacao", "contra_chave", "xml"})
+"""Stages whose notebook may talk to a server (PEC's HTTP, SSH, the database, downloads)."""
+SERVER_STAGE_TIMEOUT = 3600.0
 
 
 def default_notebooks_dir() -> Path:
@@ -42,7 +45,13 @@ class BatchOptions:
     """An earlier run folder to continue: complete stages with unchanged inputs are reused."""
     timeout: float | None = None
     """Seconds one notebook may take (kernel start included) before its kernel is killed and
-    the stage marked ``erro``; None waits forever."""
+    the stage marked ``erro``; None: :attr:`server_timeout` for the stages that talk to a
+    server, no limit for the others."""
+    server_timeout: float = SERVER_STAGE_TIMEOUT
+    """Without ``--timeout``: seconds a notebook of a stage that talks to a server
+    (:data:`SERVER_STAGES`: SSH probe, download, SSH evidence and database checks, XML
+    reconciliation) may take. Generous on purpose (one hour: a slow download of the
+    installer fits); it only ends a stage that hung on a server that stopped answering."""
     retries: int = 0
     """How many more times a stage that crashed (``erro``, not a timeout) is executed."""
     kernel_name: str = KERNEL_NAME
@@ -58,6 +67,13 @@ class BatchOptions:
     kernel_per_notebook: bool = False
     """``--kernel-por-notebook``: every notebook in a fresh kernel of its own (the engine of
     earlier versions, for debugging); by default a site's notebooks share one warm kernel."""
+
+    def stage_timeout(self, stage: str) -> float | None:
+        """The limit of ``stage``'s notebook: ``--timeout``, else :attr:`server_timeout` for a
+        stage that talks to a server, else none."""
+        if self.timeout is not None:
+            return self.timeout
+        return self.server_timeout if stage in SERVER_STAGES else None
 
     @property
     def engine(self) -> str:
@@ -87,6 +103,7 @@ class BatchOptions:
         """What run.json records about how the run was made."""
         return {"engine": self.engine, "scheduler": self.scheduler,
                 "workers": self.local_workers if self.engine == "local" else self.workers,
-                "timeout": self.timeout, "retries": self.retries,
+                "timeout": self.timeout, "server_timeout": self.server_timeout,
+                "retries": self.retries,
                 "kernel": self.kernel_name, "notebooks_dir": str(self.notebooks_dir),
                 "kernel_per": "notebook" if self.kernel_per_notebook else "site"}

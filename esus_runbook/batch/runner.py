@@ -325,7 +325,8 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
              json.dumps(executor.describe(), ensure_ascii=False), options.timeout,
              options.retries)
     jobs = [SiteJob(s.site_id, str(run_dir), options.kernel_name, run_key, options.timeout,
-                    options.retries, options.kernel_per_notebook) for s in sites]
+                    options.retries, options.kernel_per_notebook,
+                    server_timeout=options.server_timeout) for s in sites]
 
     bar = _progress(options, len(jobs) * len(NOTEBOOKS))
     lock = threading.Lock()

@@ -27,6 +27,7 @@ from ..sites import load_site
 from . import resume
 from .execution import execute_notebook
 from .kernels import WATCHER, _safe
+from .options import SERVER_STAGES
 from .site_engine import SiteKernels, open_pool
 
 REPORT = "relatorio"
@@ -47,6 +48,9 @@ class SiteJob:
     kernel_per_notebook: bool = False
     """True: each notebook in a fresh kernel of its own (``--kernel-por-notebook``); False:
     the site's notebooks share one warm kernel (see :mod:`.site_engine`)."""
+    server_timeout: float | None = None
+    """Without ``timeout``: the limit of a stage that talks to a server
+    (``options.SERVER_STAGES``)."""
 
     @property
     def site_dir(self) -> Path:
@@ -182,6 +186,13 @@ def draw_charts(result_path: Path) -> None:
         pass
 
 
+def stage_timeout(job: SiteJob, stage: str) -> float | None:
+    """``job.timeout``, else ``job.server_timeout`` for a stage that talks to a server."""
+    if job.timeout is not None:
+        return job.timeout
+    return job.server_timeout if stage in SERVER_STAGES else None
+
+
 def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
              stopped: Callable[[], bool], abandoned: Callable[[], bool] | None = None,
              kernels: SiteKernels | None = None) -> NotebookTiming | None:
@@ -200,7 +211,7 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
         else:
             resume.forget_report(site_dir)
         ex = execute_notebook(job.notebooks_dir / notebook, site_dir / notebook, params,
-                              kernel_name=job.kernel_name, timeout=job.timeout,
+                              kernel_name=job.kernel_name, timeout=stage_timeout(job, stage),
                               run_key=job.run_key, cwd=site_dir, abandoned=abandoned,
                               kernels=kernels)
         seconds += ex.seconds

@@ -42,6 +42,10 @@ def __getattr__(name: str) -> Any:
         from .. import ssh_target
 
         return getattr(ssh_target, name)
+    if name == "SshError":
+        from .errors import SshError
+
+        return SshError
     if name in __all__:
         from . import client
 

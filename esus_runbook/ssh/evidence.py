@@ -24,12 +24,13 @@ from ..errors import RunbookError
 from ..ids import scrub
 from ..results import Check, Status
 from ..ssh_target import parse_target
-from .client import SshSession, connect, options_for
+from .client import SshSession, connect, options_for, stderr_excerpt
 from .remote_probe import listening_ports, parse_output, prelude
 
 MAX_LOG_LINES = 5
 _SECRETISH = re.compile(r"(?i)\b(senha|password|passwd|pwd|secret|segredo|token|"
                         r"credencia\w*)(\s*[:=]\s*|\s+)(\S+)")
+PEC_CONFIG_KEYS = ("success", "version", "versao", "pecVersion")
 _JVM = re.compile(r"(?<!\S)(-Xms\S+|-Xmx\S+|-XX:MetaspaceSize=\S+|-XX:MaxMetaspaceSize=\S+)")
 
 
@@ -56,7 +57,15 @@ def _script(marker: str, log_paths: list[str]) -> str:
         lines.append(f"sec unit{i}; if command -v systemctl >/dev/null; then "
                      f"systemctl is-active {q(unit)} 2>&1; systemctl is-enabled {q(unit)} 2>&1;"
                      " end 0; else echo sem-systemctl; end 127; fi")
-    lines += [f"file {q(value('pec_config'))}", f"file {pec}",
+    config = q(value("pec_config"))
+    # /etc/pec.config holds the database user and password in clear text when the database is
+    # external: only the keys the check reads leave the server (grep there, not here).
+    keys = "|".join(PEC_CONFIG_KEYS)
+    lines += [f"[ -e {config} ] && {{ sec pecconfig; if [ -r {config} ]; then "
+              f"grep -o -E '\"({keys})\"[[:space:]]*:[[:space:]]*(\"[^\"]*\"|true|false|null|"
+              f"-?[0-9][0-9.]*)' {config} | head -n 20; end 0; else end 13; fi; }}",
+              f"[ -e {config} ] && {{ sec stat_pecconfig; stat -L -c '%a %U' {config}; "
+              "end $?; }", f"file {pec}",
               "sec procs; for p in /proc/[0-9]*; do c=$(tr '\\000' ' ' < \"$p/cmdline\" "
               "2>/dev/null) || continue; case \"$c\" in *java*) echo \"$c\";; esac; done; end 0",
               "file /proc/net/tcp", "file /proc/net/tcp6"]
@@ -82,22 +91,25 @@ def collect(session: SshSession, *, expected_version: str | None,
     if marker not in out:
         if session.options.sudo and "sudo" in err:
             return [Check("SRV_COLETA", "Evidências do servidor", Status.FALHA,
-                          "leitura por SSH com sudo -n", mask_line(err.strip()[:200]),
+                          "leitura por SSH com sudo -n", mask_line(stderr_excerpt(err)),
                           "O sudo pediu senha ou terminal: libere sudo sem senha para este "
                           "usuário (NOPASSWD) ou use servidor.sudo: false com um usuário que "
                           "leia os arquivos.")]
+        said = f": {mask_line(stderr_excerpt(err))}" if err.strip() else ""
         return [Check("SRV_COLETA", "Evidências do servidor", Status.FALHA,
-                      "leitura por SSH", f"o servidor não executou sh (código {rc})",
+                      "leitura por SSH", f"o servidor não executou sh (código {rc}){said}",
                       "A coleta por SSH precisa de um servidor Linux com sh.")]
     sections, files = parse_output(out, marker)
     pec_dir = value("pec_dir")
-    if pec_dir not in files and value("pec_config") not in files:
+    if pec_dir not in files and "pecconfig" not in sections:
         return [Check("SRV_INSTALACAO", "PEC instalado no servidor", Status.PENDENTE,
                       f"{pec_dir} e {value('pec_config')}", "nenhum dos dois existe",
                       "Rode o instalador no servidor e execute esta etapa de novo.")]
     checks = [_unit(sections, "unit0", value("unidade_pec"), "SRV_UNIDADE_PEC"),
               _unit(sections, "unit1", value("unidade_banco"), "SRV_UNIDADE_BANCO"),
-              _pec_config(files, expected_version),
+              _pec_config(sections, expected_version),
+              _mode(sections, "stat_pecconfig", value("pec_config"), "SRV_PEC_CONFIG_MODO",
+                    "/etc/pec.config só para root (pode conter a senha do banco)"),
               _jvm(sections, jvm_plan),
               _db_port(files, int(db_port or value("porta_banco"))),
               _mode(sections, "stat0", value("credenciais"), "SRV_CREDENCIAIS_MODO",
@@ -140,26 +152,38 @@ def _unit(sections, name: str, unit: str, cid: str) -> Check:
                  f"journalctl -u {unit} -n 50 e {value('pec_dir')}/webserver/logs/pec.log.")
 
 
-def _pec_config(files, expected_version: str | None) -> Check:
+def pec_config_fields(text: str) -> dict[str, Any]:
+    """The ``"key": value`` pairs the server's grep let through (first of each key)."""
+    data: dict[str, Any] = {}
+    for line in text.splitlines():
+        try:
+            pair = json.loads("{" + line.strip() + "}")
+        except ValueError:
+            continue
+        for k, v in pair.items():
+            if k in PEC_CONFIG_KEYS and k not in data and not isinstance(v, (dict, list)):
+                data[k] = v
+    return data
+
+
+def _pec_config(sections, expected_version: str | None) -> Check:
     path = value("pec_config")
     title = "Instalador concluído (/etc/pec.config)"
     expected = f"success: true; versão {expected_version or '(não informada)'}"
-    got = files.get(path)
-    if got is None:
+    if "pecconfig" not in sections:
         return Check("SRV_PEC_CONFIG", title, Status.PENDENTE, expected,
                      f"{path} não encontrado",
                      "O instalador grava esse arquivo ao terminar: rode-o ou confira se "
                      "terminou.")
-    if got[0] != "F":
+    rc, text = sections["pecconfig"]
+    if rc != 0:
         return Check("SRV_PEC_CONFIG", title, Status.PENDENTE, expected,
                      f"{path} sem permissão de leitura",
                      "Use um usuário que leia o arquivo ou servidor.sudo: true.")
-    try:
-        data = json.loads(got[1].decode("utf-8", "replace"))
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return Check("SRV_PEC_CONFIG", title, Status.FALHA, expected, "não é JSON válido",
+    data = pec_config_fields(text)
+    if "success" not in data:
+        return Check("SRV_PEC_CONFIG", title, Status.FALHA, expected,
+                     "sem o campo success (não é o JSON do instalador?)",
                      "Rode o instalador de novo e confira a saída dele.")
     success = data.get("success")
     version = next((str(data[k]) for k in ("version", "versao", "pecVersion") if k in data),

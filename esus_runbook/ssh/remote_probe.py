@@ -30,7 +30,7 @@ from ..probe import linux
 from ..probe.facts import PORTS, SCHEMA, _java_bits, _now_iso, _pg_major, _tool, java_properties
 from ..results import write_json_atomic
 from ..ssh_target import parse_target
-from .client import SshSession, connect, options_for
+from .client import SshSession, connect, options_for, stderr_excerpt
 
 # Text files the parsers of probe.linux read (cgroup files of the session are added by the
 # script, which knows its own cgroup path).
@@ -112,12 +112,24 @@ def _script(marker: str, install_path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+SKIPPED = "\0ignorados"  # key of ``files``: how many forged paths were skipped
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def parse_output(text: str, marker: str) -> tuple[dict[str, tuple[int, str]], dict[str, Any]]:
-    """(sections name -> (rc, text), files path -> ("F", bytes) / ("L", target) / ("D"|"E"))."""
+    """(sections name -> (rc, text), files path -> ("F", bytes) / ("L", target) / ("D"|"E")).
+    A path or link target with NUL or another control character (no real file the script
+    reads has one: a forged answer) is skipped and counted in ``files[SKIPPED]``."""
     sections: dict[str, tuple[int, str]] = {}
-    files: dict[str, Any] = {}
+    files: dict[str, Any] = {SKIPPED: 0}
     current: tuple[str, str] | None = None
     buf: list[str] = []
+
+    def forged(*values: str) -> bool:
+        if any(_CONTROL.search(v) for v in values):
+            files[SKIPPED] += 1
+            return True
+        return False
 
     def close() -> None:
         if current and current[0] == "F":
@@ -142,12 +154,13 @@ def parse_output(text: str, marker: str) -> tuple[dict[str, tuple[int, str]], di
             close()
             current, buf = None, []
             if kind == "F":
-                current = ("F", rest)
+                current = None if forged(rest) else ("F", rest)
             elif kind == "L":
                 path, _, target = rest.partition(" ")
-                files.setdefault(path, ("L", target))
-                files[path + "\0link"] = target
-            elif kind in ("D", "E"):
+                if not forged(path, target):
+                    files.setdefault(path, ("L", target))
+                    files[path + "\0link"] = target
+            elif kind in ("D", "E") and not forged(rest):
                 files.setdefault(rest, (kind,))
     close()
     return sections, files
@@ -158,7 +171,7 @@ def _mirror(files: dict[str, Any], root: Path) -> None:
     server sends, nothing is written outside ``root``."""
     inside = root.resolve()
     for path, value in files.items():
-        if path.endswith("\0link") or not path.startswith("/") or ".." in Path(path).parts:
+        if "\0" in path or not path.startswith("/") or ".." in Path(path).parts:
             continue
         dest = root / path.lstrip("/")
         if not dest.parent.resolve().is_relative_to(inside) or (
@@ -320,6 +333,9 @@ def build_probe(sections: dict[str, tuple[int, str]], files: dict[str, Any], *,
         "pec": {"installed": f"{linux.PEC_DIR}/webserver" in files, "path": linux.PEC_DIR},
         "errors": errors,
     }
+    if files.get(SKIPPED):
+        errors["caminhos"] = (f"{files[SKIPPED]} caminho(s) com caracteres de controle na "
+                              "resposta do servidor foram ignorados (resposta forjada?)")
     mount = inst.get("mount")
     if mount and not any(d["mount"] == mount for d in disks) and inst.get("total_bytes"):
         disks.append({"mount": mount, "device": None, "fstype": None,
@@ -449,8 +465,9 @@ def collect_ssh(session: SshSession, install_path: str | None = None,
                 f"{session.target}: o servidor é Windows; a sondagem por SSH é só para Linux",
                 remedy="rode a sondagem local no servidor (esus-runbook probe --json "
                        "sondagem.json) e informe o arquivo em ambiente.probe")
+        said = f": {stderr_excerpt(err)}" if err.strip() else ""
         raise RunbookError(f"{session.target}: o servidor não executou o shell 'sh' "
-                           f"(código {rc})", remedy="a sondagem por SSH precisa de um "
+                           f"(código {rc}){said}", remedy="a sondagem por SSH precisa de um "
                            "servidor Linux com sh; use a sondagem local")
     sections, files = parse_output(out, marker)
     probe = build_probe(sections, files, install_path=install_path,

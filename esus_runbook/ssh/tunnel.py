@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+import paramiko
+
 from ..ssh_target import Target
-from .client import SshError, SshOptions, SshSession, connect
+from .client import SshOptions, SshSession, connect
+from .errors import SshError
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+OPEN_TIMEOUT = 10.0
 
 
 class Tunnel:
@@ -34,6 +38,7 @@ class Tunnel:
         self.local_port = 0
 
     def __enter__(self) -> Tunnel:
+        self.check()
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.bind(("127.0.0.1", 0))
         server.listen(8)
@@ -45,6 +50,29 @@ class Tunnel:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def check(self) -> None:
+        """Open (and close) one forwarded connection, so a server that cannot reach
+        ``remote`` is reported naming the server and ITS host:port — not as a database error
+        about the tunnel's local port, which means nothing to the analyst."""
+        where = f"{self.remote[0]}:{self.remote[1]}"
+        try:
+            chan = self.session.transport.open_channel("direct-tcpip", self.remote,
+                                                       ("127.0.0.1", 0), timeout=OPEN_TIMEOUT)
+        except paramiko.ChannelException as exc:
+            why = {2: "conexão recusada: nada escuta nessa porta do servidor",
+                   1: "encaminhamento proibido pelo sshd (AllowTcpForwarding no?)"}.get(
+                exc.code, exc.text or "recusado")
+            raise SshError(f"{self.session.target}: o túnel SSH não alcançou {where} no "
+                           f"servidor ({why})", kind="inacessivel",
+                           remedy=f"confira no servidor se o banco escuta em {where} "
+                                  "(ss -ltn) e se o sshd permite túneis (AllowTcpForwarding "
+                                  "yes)") from None
+        except (paramiko.SSHException, OSError, EOFError, AttributeError) as exc:
+            raise SshError(f"{self.session.target}: o túnel SSH até {where} no servidor não "
+                           f"abriu ({exc.__class__.__name__})", kind="inacessivel",
+                           remedy="tente de novo; confira a rede (VPN) e o servidor") from None
+        chan.close()
 
     def close(self) -> None:
         self._stop.set()
@@ -80,7 +108,7 @@ class Tunnel:
                 return
             try:
                 chan = self.session.transport.open_channel("direct-tcpip", self.remote, peer,
-                                                           timeout=10)
+                                                           timeout=OPEN_TIMEOUT)
             except Exception:  # noqa: BLE001 - refused by the server: drop this client
                 conn.close()
                 continue
