@@ -360,6 +360,19 @@ def cmd_painel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ops_output(rec) -> int:
+    print(rec.text())
+    print(f"Evidência: {rec.path}")
+    return rec.exit_code
+
+
+def cmd_certificado(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    return _ops_output(ops.certificate(ops.load(args.site, args.site_id), args.out,
+                                       timeout=args.timeout))
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -705,6 +718,28 @@ SUBCOMMANDS = [
     add_painel,
     add_ssh,
 ]
+
+
+def _ops_common(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("site", metavar="SITE.yaml", help="arquivo do site (ou inventário)")
+    sp.add_argument("--site-id", default=None, metavar="SITE_ID",
+                    help="o site, quando o arquivo é um inventário")
+    sp.add_argument("--out", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções; a evidência vai para PASTA/operacoes/<site_id>/")
+    sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
+                    help="prazo de cada conexão (padrão: 10)")
+
+
+def add_certificado(sub) -> None:
+    sp = sub.add_parser("certificado", help="confere o certificado HTTPS do link do PEC",
+                        formatter_class=_Formatter,
+                        description="Handshake TLS com o link do PEC: dias até vencer, nome, "
+                                    "cadeia e domínio .gov.br. Grava a evidência.")
+    _ops_common(sp)
+    sp.set_defaults(func=cmd_certificado)
+
+
+SUBCOMMANDS.append(add_certificado)
 
 
 def build_parser() -> argparse.ArgumentParser:
