@@ -373,6 +373,13 @@ def cmd_certificado(args: argparse.Namespace) -> int:
                                        timeout=args.timeout))
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    return _ops_output(ops.backup(ops.load(args.site, args.site_id), args.out,
+                                  restore=args.restaurar_teste))
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -739,7 +746,21 @@ def add_certificado(sub) -> None:
     sp.set_defaults(func=cmd_certificado)
 
 
-SUBCOMMANDS.append(add_certificado)
+def add_backup(sub) -> None:
+    sp = sub.add_parser("backup", help="confere os backups do banco no servidor (sem copiá-los)",
+                        formatter_class=_Formatter,
+                        description="Lê a pasta backup.pasta no servidor (SSH, ou esta "
+                                    "máquina sem servidor.ssh): idade, tamanho, permissão, "
+                                    "SHA-256, pg_restore --list e o último bloco do dump mais "
+                                    "novo. Grava a evidência.")
+    _ops_common(sp)
+    sp.add_argument("--restaurar-teste", action="store_true",
+                    help="restaura o dump mais novo num banco temporário em "
+                         "backup.restaurar_em (criado e apagado pelo comando)")
+    sp.set_defaults(func=cmd_backup)
+
+
+SUBCOMMANDS.extend([add_certificado, add_backup])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,12 +4,19 @@ record the evidence file (:mod:`.record`) and return it (the CLI only maps optio
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 from ..results import Status
 from ..sites import Site, load_site
+from ..ssh.client import connect, options_for
+from ..ssh_target import parse_target
+from .backup import evidence as backup_evidence
+from .backup import restore_refused
 from .certificate import TlsTarget, check_certificate, site_target
 from .record import OpsRecord, save
+from .shell import LocalShell, RemoteShell
 
 
 def load(site_file: str | os.PathLike, site_id: str | None) -> Site:
@@ -35,5 +42,39 @@ def certificate(site: Site, executions: str | os.PathLike, *,
                                             timeout=timeout)
         rec.checks.extend(checks)
         rec.metrics.update(metrics)
+    save(rec, executions)
+    return rec
+
+
+@contextmanager
+def server_shell(site: Site, env: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """The site's server: over SSH when ``servidor.ssh`` is set, else this machine."""
+    servidor = site.data.get("servidor") or {}
+    if not servidor.get("ssh"):
+        yield LocalShell()
+        return
+    session = connect(parse_target(servidor["ssh"], file=site.source, key="servidor.ssh"),
+                      options_for(servidor, env))
+    shell = RemoteShell(session)
+    try:
+        yield shell
+    finally:
+        shell.close()
+
+
+def backup(site: Site, executions: str | os.PathLike, *, restore: bool = False,
+           env: Mapping[str, str] | None = None) -> OpsRecord:
+    """Measure the site's backups (and, with ``restore``, restore the newest into a scratch
+    database) and record it."""
+    cfg = site.data.get("backup") or {}
+    if restore:
+        restore_refused(cfg, (site.data.get("instalacao") or {}).get("db_url"))
+    rec = OpsRecord(site.site_id, "backup")
+    if cfg.get("pasta"):
+        with server_shell(site, env) as shell:
+            rec.metrics.update(backup_evidence(shell, site.data, rec.checks, restore=restore,
+                                               env=env))
+    else:
+        rec.metrics.update(backup_evidence(None, site.data, rec.checks))
     save(rec, executions)
     return rec
