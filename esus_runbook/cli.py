@@ -380,6 +380,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
                                   restore=args.restaurar_teste))
 
 
+def cmd_atualizacao(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    rec = ops.update(ops.load(args.site, args.site_id), args.out, args.para, args.fase,
+                     installer=args.instalador)
+    code = _ops_output(rec)
+    for key, label in (("notas", "Notas da versão"), ("comando", "Comando da atualização "
+                                                               "(no servidor, como root)")):
+        if rec.metrics.get(key):
+            print(f"{label}: {rec.metrics[key]}")
+    return code
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -760,7 +773,25 @@ def add_backup(sub) -> None:
     sp.set_defaults(func=cmd_backup)
 
 
-SUBCOMMANDS.extend([add_certificado, add_backup])
+def add_atualizacao(sub) -> None:
+    sp = sub.add_parser("atualizacao", help="atualização de versão do PEC: antes e depois",
+                        formatter_class=_Formatter,
+                        description="Metade 'antes': registro e instalador da versão alvo, "
+                                    "disco, backup verificado, trava do Liquibase, RemoveIPC, "
+                                    "serviços e o comando exato. Metade 'depois': versões da "
+                                    "aplicação e do banco, serviços, log sem falha de "
+                                    "migração, link e HTTPS iguais aos de antes.")
+    _ops_common(sp)
+    sp.add_argument("--para", required=True, metavar="VERSAO", help="versão alvo, ex.: 5.5.24")
+    sp.add_argument("--fase", choices=("antes", "depois"), default="antes",
+                    help="qual metade (padrão: antes)")
+    sp.add_argument("--instalador", default=None, metavar="ARQUIVO",
+                    help="instalador da versão alvo (padrão: instalador.arquivo do site, se "
+                         "for desta versão)")
+    sp.set_defaults(func=cmd_atualizacao)
+
+
+SUBCOMMANDS.extend([add_certificado, add_backup, add_atualizacao])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -293,6 +293,18 @@ SCHEMA.update({
         Field("backup_instalador", "bool", "Backup pelo instalador (-backup)",
               "true: o comando de atualização mostrado inclui -backup (o instalador faz um "
               "dump antes de migrar).", default=False),
+        Field("pasta_pec", "str", "Pasta do PEC no servidor",
+              "Onde o PEC está instalado (o espaço livre é medido nela).",
+              default="/opt/e-SUS", check=_check_server_path,
+              remedy="informe o caminho absoluto, ex.: /opt/e-SUS"),
+        Field("log_pec", "str", "Log do PEC no servidor",
+              "O pec.log da aplicação, lido depois da atualização.",
+              default="/opt/e-SUS/webserver/logs/pec.log", check=_check_server_path,
+              remedy="informe o caminho absoluto do pec.log"),
+        Field("ssl_properties", "str", "Configuração HTTPS no servidor",
+              "Arquivo da configuração do HTTPS (só o SHA-256 dele é guardado).",
+              default="/opt/e-SUS/webserver/config/ssl.properties", check=_check_server_path,
+              remedy="informe o caminho absoluto do ssl.properties"),
     ),
 })
 SECTIONS = tuple(k for k in SCHEMA if k is not None)

@@ -8,15 +8,22 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import InputError
+from ..installer.releases import Registry
 from ..results import Status
+from ..secret_refs import read_secret
+from ..site_fields import VERSION
 from ..sites import Site, load_site
+from ..ssh import site_db_url
 from ..ssh.client import connect, options_for
 from ..ssh_target import parse_target
 from .backup import evidence as backup_evidence
 from .backup import restore_refused
 from .certificate import TlsTarget, check_certificate, site_target
-from .record import OpsRecord, save
+from .record import OpsRecord, latest, save
 from .shell import LocalShell, RemoteShell
+from .update import after as update_after
+from .update import before as update_before
 
 
 def load(site_file: str | os.PathLike, site_id: str | None) -> Site:
@@ -76,5 +83,35 @@ def backup(site: Site, executions: str | os.PathLike, *, restore: bool = False,
                                                env=env))
     else:
         rec.metrics.update(backup_evidence(None, site.data, rec.checks))
+    save(rec, executions)
+    return rec
+
+
+def update(site: Site, executions: str | os.PathLike, target: str, phase: str, *,
+           installer: str | None = None, env: Mapping[str, str] | None = None) -> OpsRecord:
+    """One half (``antes`` or ``depois``) of the update to ``target``, recorded."""
+    if not VERSION.match(target or ""):
+        raise InputError(f"versão '{target}' inválida", file="--para", remedy="use N.N.N, "
+                         "ex.: 5.5.24")
+    inst = site.data.get("instalacao") or {}
+    password = read_secret(inst.get("db_password_env"), inst.get("db_password_file"),
+                           what="senha do banco do PEC", env=env)
+    if installer is None and (site.data.get("instalador") or {}).get("versao") == target:
+        installer = site.data["instalador"].get("arquivo")
+    kind = "atualizacao_antes" if phase == "antes" else "atualizacao_depois"
+    rec = OpsRecord(site.site_id, kind)
+    earlier = latest(executions, site.site_id, "atualizacao_antes", para=target)
+    with server_shell(site, env) as shell, \
+            site_db_url(site.data.get("servidor"), inst.get("db_url"), env) as db_url:
+        data = {**site.data, "instalacao": {**inst, "db_url": db_url}}
+        if phase == "antes":
+            rec.metrics.update(update_before(
+                data, target, shell=shell, registry=Registry(
+                    site.extra.get("registro_instaladores")), installer=installer,
+                db_password=password, checks=rec.checks, env=env))
+        else:
+            rec.metrics.update(update_after(data, target, shell=shell, before_rec=earlier,
+                                            db_password=password, checks=rec.checks))
+    rec.metrics["para"] = target
     save(rec, executions)
     return rec
