@@ -92,14 +92,17 @@ def script(marker: str, folder: str, pattern: str, pg_restore: str) -> str:
         "2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)",
         "[ -n \"$newest\" ] || exit 0",
         "f=\"$d/$newest\"",
-        f"echo '{m} sha'; sha256sum \"$f\" 2>&1 | cut -d' ' -f1",
         f"echo '{m} toc'; \"$pgr\" --list \"$f\" 2>&1; echo \"{m} toc_rc $?\"",
         "last=$(\"$pgr\" --list \"$f\" 2>/dev/null | grep -E '^[0-9]+; [0-9]+ [0-9]+ TABLE DATA ' "
         "| tail -n 1 | awk '{print $6\" \"$7}')",
-        "[ -n \"$last\" ] || exit 0",
-        "set -- $last",
-        f"echo \"{m} last $1.$2\"; o=$(\"$pgr\" --data-only -n \"$1\" -t \"$2\" -f /dev/null "
-        f"\"$f\" 2>&1); r=$?; printf '%s' \"$o\" | head -c 400; echo; echo \"{m} last_rc $r\"",
+        # the hash reads the whole file: it runs beside the read of the last block, and each
+        # prints only once both are done (no interleaved output)
+        f"( h=$(sha256sum \"$f\" 2>/dev/null | cut -d' ' -f1); echo \"{m} sha $h\" ) &",
+        "if [ -n \"$last\" ]; then set -- $last; o=$(\"$pgr\" --data-only -n \"$1\" -t \"$2\" "
+        "-f /dev/null \"$f\" 2>&1); r=$?; fi",
+        "wait",
+        f"if [ -n \"$last\" ]; then echo \"{m} last $1.$2\"; printf '%s\\n' \"$o\" | "
+        f"head -c 400; echo; echo \"{m} last_rc $r\"; fi",
         "",
     ])
 
@@ -107,7 +110,7 @@ def script(marker: str, folder: str, pattern: str, pg_restore: str) -> str:
 def parse(out: str, marker: str) -> Listing:
     """The :class:`Listing` of the script's output."""
     lst = Listing()
-    section, toc_err = "", []
+    section, previous, toc_err = "", "", []
     for line in out.splitlines():
         if line.startswith(marker + " "):
             head = line[len(marker) + 1:].split(" ", 1)
@@ -119,6 +122,11 @@ def parse(out: str, marker: str) -> Listing:
                 lst.last_table = head[1]
             elif section == "last_rc":
                 lst.last_rc = int(head[1])
+            elif section == "sha":
+                value = head[1].strip() if len(head) > 1 else ""
+                lst.sha256 = value if re.fullmatch(r"[0-9a-f]{64}", value) else None
+                section = previous  # the hash line may land inside another section
+            previous = section
             continue
         if section == "pasta":
             lst.folder_ok = line.strip() == "sim"
@@ -128,8 +136,6 @@ def parse(out: str, marker: str) -> Listing:
             parts = line.split(" ", 3)
             if len(parts) == 4:
                 lst.dumps.append(Dump(parts[3], float(parts[0]), int(parts[1]), parts[2]))
-        elif section == "sha" and re.fullmatch(r"[0-9a-f]{64}", line.strip()):
-            lst.sha256 = line.strip()
         elif section == "toc":
             m = _TOC_TABLE.match(line)
             if m:
@@ -418,11 +424,13 @@ def evidence(shell: Any, site_data: Mapping[str, Any], checks: Checks, *,
         offsite_check(cfg, checks)
         return {}
     lst = collect(shell, cfg)
-    metrics = judge(lst, cfg, checks)
+    own = Checks()  # the scenario check reads only this measurement's checks
+    metrics = judge(lst, cfg, own)
     if restore and lst.newest is not None and lst.toc_rc == 0:
-        metrics.update(restore_test(shell, cfg, lst.newest.name, checks, env=env))
-    offsite_check(cfg, checks)
-    scenario_check((site_data.get("cenario") or {}).get("backup_automatizado"), checks)
+        metrics.update(restore_test(shell, cfg, lst.newest.name, own, env=env))
+    offsite_check(cfg, own)
+    scenario_check((site_data.get("cenario") or {}).get("backup_automatizado"), own)
+    checks.extend(own)
     metrics["servidor"] = shell.where
     return metrics
 
