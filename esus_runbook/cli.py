@@ -360,9 +360,12 @@ def cmd_painel(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ops_output(rec) -> int:
+def _ops_output(rec, executions: str) -> int:
+    from .catalog.operations import record_after_operation
+
     print(rec.text())
     print(f"Evidência: {rec.path}")
+    record_after_operation(executions, rec)
     return rec.exit_code
 
 
@@ -370,14 +373,14 @@ def cmd_certificado(args: argparse.Namespace) -> int:
     from .upkeep import commands as ops
 
     return _ops_output(ops.certificate(ops.load(args.site, args.site_id), args.out,
-                                       timeout=args.timeout))
+                                       timeout=args.timeout), args.out)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from .upkeep import commands as ops
 
     return _ops_output(ops.backup(ops.load(args.site, args.site_id), args.out,
-                                  restore=args.restaurar_teste))
+                                  restore=args.restaurar_teste), args.out)
 
 
 def cmd_atualizacao(args: argparse.Namespace) -> int:
@@ -385,7 +388,7 @@ def cmd_atualizacao(args: argparse.Namespace) -> int:
 
     rec = ops.update(ops.load(args.site, args.site_id), args.out, args.para, args.fase,
                      installer=args.instalador)
-    code = _ops_output(rec)
+    code = _ops_output(rec, args.out)
     for key, label in (("notas", "Notas da versão"), ("comando", "Comando da atualização "
                                                                "(no servidor, como root)")):
         if rec.metrics.get(key):
