@@ -40,7 +40,9 @@ INSERT INTO tb_config_sistema VALUES ('VERSAOBANCODADOS', 'Versão do banco de d
   '5.5.24', NULL);
 INSERT INTO tb_prof SELECT g, lpad(g::text, 11, '0'), NULL, 'Profissional ' || g
   FROM generate_series(1, 20000) g;
-"""
+INSERT INTO tb_prof VALUES (999999, '52998224725', '898001160651806', '{CONTENT_MARKER}');
+""".replace("{CONTENT_MARKER}", "MARCADOR-CONTEUDO-DO-BACKUP-7f3a")
+CONTENT_MARKER = "MARCADOR-CONTEUDO-DO-BACKUP-7f3a"  # a row the outputs must never show
 
 
 def _dump(pg, db: str, path: Path) -> Path:

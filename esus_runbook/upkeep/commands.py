@@ -33,7 +33,7 @@ def load(site_file: str | os.PathLike, site_id: str | None) -> Site:
 def certificate(site: Site, executions: str | os.PathLike, *,
                 timeout: float = 10.0) -> OpsRecord:
     """Check the certificate of the site's HTTPS link and record it."""
-    rec = OpsRecord(site.site_id, "certificado")
+    rec = OpsRecord(site.site_id, "certificado", nome=site.nome)
     target = site_target(site.data)
     cert_cfg: Mapping = site.data.get("certificado") or {}
     if target is None:
@@ -76,7 +76,7 @@ def backup(site: Site, executions: str | os.PathLike, *, restore: bool = False,
     cfg = site.data.get("backup") or {}
     if restore:
         restore_refused(cfg, (site.data.get("instalacao") or {}).get("db_url"))
-    rec = OpsRecord(site.site_id, "backup")
+    rec = OpsRecord(site.site_id, "backup", nome=site.nome)
     if cfg.get("pasta"):
         with server_shell(site, env) as shell:
             rec.metrics.update(backup_evidence(shell, site.data, rec.checks, restore=restore,
@@ -99,7 +99,7 @@ def update(site: Site, executions: str | os.PathLike, target: str, phase: str, *
     if installer is None and (site.data.get("instalador") or {}).get("versao") == target:
         installer = site.data["instalador"].get("arquivo")
     kind = "atualizacao_antes" if phase == "antes" else "atualizacao_depois"
-    rec = OpsRecord(site.site_id, kind)
+    rec = OpsRecord(site.site_id, kind, nome=site.nome)
     earlier = latest(executions, site.site_id, "atualizacao_antes", para=target)
     with server_shell(site, env) as shell, \
             site_db_url(site.data.get("servidor"), inst.get("db_url"), env) as db_url:

@@ -31,6 +31,7 @@ class OpsRecord:
     started_at: str = field(default_factory=now_iso)
     finished_at: str | None = None
     path: Path | None = None
+    nome: str | None = None  # the site's name, for a catalog that has no run of it yet
 
     def __post_init__(self) -> None:
         if self.tipo not in KINDS:
@@ -43,7 +44,7 @@ class OpsRecord:
         return self.checks.status
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "site_id": self.site_id, "tipo": self.tipo,
+        return {"schema": SCHEMA, "site_id": self.site_id, "nome": self.nome, "tipo": self.tipo,
                 "status": self.status.value, "started_at": self.started_at,
                 "finished_at": self.finished_at or now_iso(), "esus_runbook": package_version(),
                 "checks": self.checks.to_list(), "metrics": self.metrics}
@@ -52,7 +53,7 @@ class OpsRecord:
     def from_dict(cls, d: dict[str, Any], path: Path | None = None) -> OpsRecord:
         return cls(d["site_id"], d["tipo"], Checks.from_list(d.get("checks") or []),
                    d.get("metrics") or {}, d.get("started_at") or "", d.get("finished_at"),
-                   path)
+                   path, d.get("nome") if isinstance(d.get("nome"), str) else None)
 
     def text(self) -> str:
         return "\n".join([self.checks.text(), f"Situação: {self.status.value}"])
