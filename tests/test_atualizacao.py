@@ -154,6 +154,8 @@ def test_after_half_good_and_bad(tmp_path, postgres, pec, installer, dumps, http
     site = _site(tmp_path, postgres, pec[0], old.url)
     _, metrics = _before(site, installer, postgres)
     done = datetime.now().astimezone()
+    assert metrics["hora_servidor"]  # the server's clock, read by the before half
+    metrics["hora_servidor"] = (done - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
     rec = OpsRecord("ubs-x", "atualizacao_antes", metrics=metrics,
                     finished_at=(done - timedelta(minutes=10)).isoformat(timespec="seconds"))
     log = Path(site["atualizacao"]["log_pec"])

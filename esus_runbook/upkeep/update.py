@@ -111,7 +111,8 @@ def read_http(pec_url: str | None, timeout: float = 10.0) -> dict[str, Any]:
 def server_script(marker: str, pec_dir: str, ssl_path: str, logind_dir: str) -> str:
     q = shlex.quote
     units = (server_fact("unidade_pec"), server_fact("unidade_banco"))
-    lines = [f"echo '{marker} disco'; df -P -B1 {q(pec_dir)} 2>/dev/null | tail -n 1"]
+    lines = [f"echo '{marker} agora'; date '+%Y-%m-%dT%H:%M:%S'",
+             f"echo '{marker} disco'; df -P -B1 {q(pec_dir)} 2>/dev/null | tail -n 1"]
     for i, unit in enumerate(units):
         lines.append(f"echo '{marker} unit{i}'; if command -v systemctl >/dev/null; then "
                      f"systemctl is-active {q(unit)} 2>&1; else echo sem-systemctl; fi")
@@ -142,6 +143,9 @@ def read_server(shell: Any, cfg: Mapping[str, Any]) -> dict[str, Any]:
         elif current is not None:
             sections[current].append(line.strip())
     facts_: dict[str, Any] = {}
+    clock = (sections.get("agora") or [""])[0]
+    facts_["hora_servidor"] = clock if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", clock) \
+        else None
     disk = (sections.get("disco") or [""])[0].split()
     facts_["disco_livre"] = int(disk[3]) if len(disk) >= 4 and disk[3].isdigit() else None
     for i, unit in enumerate((server_fact("unidade_pec"), server_fact("unidade_banco"))):
@@ -255,12 +259,14 @@ def before(site_data: Mapping[str, Any], target: str, *, shell: Any, registry: R
                      "versões. Confira --para.")
     server = read_server(shell, cfg)
     metrics.update(ssl_sha256=server["ssl_sha256"], servicos=server["servicos"],
-                   disco_livre=server["disco_livre"])
+                   disco_livre=server["disco_livre"], hora_servidor=server["hora_servidor"])
     size, free = db.get("tamanho_banco"), server["disco_livre"]
     if size is None or free is None:
         checks.add("ATU_DISCO", "Espaço livre ≥ 2× o banco", Status.PENDENTE,
                    "disco livre ≥ 2 × pg_database_size",
-                   f"banco: {db.get('erro') or size}; disco: {free}",
+                   f"banco: {db.get('erro') or size}; disco livre: "
+                   + (f"{free / 1e9:.1f} GB".replace(".", ",") if free is not None else
+                      "não lido"),
                    "Informe instalacao.db_url (e a senha) e confira o acesso ao servidor.")
     else:
         checks.judge("ATU_DISCO", "Espaço livre ≥ 2× o banco", free >= 2 * size,
@@ -374,8 +380,10 @@ def after(site_data: Mapping[str, Any], target: str, *, shell: Any, before_rec: 
     _services(checks, server["servicos"], after=True)
     log_path = cfg.get("log_pec") or facts()["log_pec"]
     rc, out, err = shell.run(f"tail -c {LOG_TAIL_BYTES} {shlex.quote(log_path)}", timeout=120)
-    since = None
-    if before_rec is not None and before_rec.finished_at:
+    since = None  # the server's own clock at the before half: the log is in its local time
+    if before_rec is not None and before_rec.metrics.get("hora_servidor"):
+        since = datetime.fromisoformat(before_rec.metrics["hora_servidor"])
+    elif before_rec is not None and before_rec.finished_at:
         since = datetime.fromisoformat(before_rec.finished_at).replace(tzinfo=None)
     if rc != 0:
         checks.add("ATU_LOG", "Log do PEC sem falha de migração", Status.PENDENTE,
@@ -408,12 +416,18 @@ def after(site_data: Mapping[str, Any], target: str, *, shell: Any, before_rec: 
                        "antes de atualizar.")
         return metrics
     old_link = before_rec.metrics.get("link_instalacao")
-    checks.judge("ATU_LINK", "LINKINSTALACAO igual ao de antes",
-                 db.get("link_instalacao") == old_link and "erro" not in db, old_link,
-                 db.get("link_instalacao") if "erro" not in db else db["erro"],
-                 "O link da instalação mudou: corrija-o no PEC (Administração → Configurações "
-                 "da instalação) para o valor de antes; sem ele os links e o login externo "
-                 "quebram.")
+    if "erro" in db or old_link is None:
+        checks.add("ATU_LINK", "LINKINSTALACAO igual ao de antes", Status.PENDENTE,
+                   old_link or "LINKINSTALACAO lido na metade 'antes'",
+                   db.get("erro") or "não lido na metade 'antes'",
+                   "Informe instalacao.db_url e a senha para comparar o link da instalação.")
+    else:
+        checks.judge("ATU_LINK", "LINKINSTALACAO igual ao de antes",
+                     db.get("link_instalacao") == old_link, old_link,
+                     db.get("link_instalacao"),
+                     "O link da instalação mudou: corrija-o no PEC (Administração → "
+                     "Configurações da instalação) para o valor de antes; sem ele os links e o "
+                     "login externo quebram.")
     old_ssl = before_rec.metrics.get("ssl_sha256")
     shown = lambda v: f"SHA-256 {v[:16]}…" if v else "ausente"  # noqa: E731
     checks.judge("ATU_HTTPS", "Configuração HTTPS (ssl.properties) igual à de antes",
