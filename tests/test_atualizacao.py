@@ -18,9 +18,11 @@ from esus_runbook.demo.pec_simulator import PecConfig, installer_bytes
 from esus_runbook.installer.releases import COLUMNS, Registry
 from esus_runbook.results import Checks, Status
 from esus_runbook.secret_refs import Secret
+from esus_runbook.ssh.client import SshOptions, connect
+from esus_runbook.ssh_target import parse_target
 from esus_runbook.upkeep.record import OpsRecord
-from esus_runbook.upkeep.shell import LocalShell
-from esus_runbook.upkeep.update import after, before
+from esus_runbook.upkeep.shell import LocalShell, RemoteShell
+from esus_runbook.upkeep.update import _services, after, before, read_server
 
 from . import test_backup
 from .test_backup import _folder
@@ -246,3 +248,23 @@ def test_atualizacao_refuses_a_bad_version(tmp_path, cli):
     proc = cli("atualizacao", str(site), "--para", "5.5;rm -rf /", "--out", str(tmp_path / "e"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--para" in proc.stderr and not (tmp_path / "e").exists()
+
+
+def test_services_and_server_facts_over_ssh(pec_sshd):
+    """The server reads of both halves over the real sshd standing in for a PEC server (its
+    systemctl answers from the fixture: healthy = both active, broken = PEC failed)."""
+    session = connect(parse_target(pec_sshd.target()),
+                      SshOptions(identity=str(pec_sshd.client_key),
+                                 known_hosts=str(pec_sshd.known_hosts())))
+    shell = RemoteShell(session)
+    try:
+        facts = read_server(shell, {"pasta_pec": "/opt/e-SUS"})
+    finally:
+        shell.close()
+    assert facts["disco_livre"] > 0 and facts["hora_servidor"]
+    assert facts["ssl_sha256"] is None  # the fixture installation has no ssl.properties
+    checks = Checks()
+    _services(checks, facts["servicos"], after=True)
+    healthy = pec_sshd.extra["kind"] == "saudavel"
+    assert facts["servicos"]["e-SUS-PEC.service"] == ("active" if healthy else "failed")
+    assert checks[0].status is (Status.OK if healthy else Status.FALHA)

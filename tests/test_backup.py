@@ -233,3 +233,23 @@ backup:
     proc = cli("backup", str(site), "--out", str(tmp_path / "ex"), "--restaurar-teste")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "banco do PEC" in proc.stderr and not (tmp_path / "ex").exists()
+
+
+def test_hostile_backup_fields_are_refused_in_one_line_each(tmp_path, cli):
+    site = tmp_path / "site.yaml"
+    site.write_text("""site_id: ubs-x
+nome: X
+municipio_ibge: "2927408"
+backup:
+  pasta: /opt/backups/$(rm -rf ~)
+  padrao: ../../etc/*
+  pg_restore: pg_restore; reboot
+  restaurar_em: postgresql://postgres:SenhaNaUrl@10.0.0.9/postgres
+""", encoding="utf-8")
+    proc = cli("backup", str(site), "--out", str(tmp_path / "ex"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    for key in ("backup.pasta", "backup.padrao", "backup.pg_restore", "backup.restaurar_em"):
+        assert sum(key in line for line in lines) == 1, (key, lines)
+    assert "SenhaNaUrl" not in proc.stderr
+    assert not (tmp_path / "ex").exists()
