@@ -361,6 +361,42 @@ def cmd_painel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ops_output(rec, executions: str) -> int:
+    from .catalog.operations import record_after_operation
+
+    print(rec.text())
+    print(f"Evidência: {rec.path}")
+    record_after_operation(executions, rec)
+    return rec.exit_code
+
+
+def cmd_certificado(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    return _ops_output(ops.certificate(ops.load(args.site, args.site_id), args.out,
+                                       timeout=args.timeout), args.out)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    return _ops_output(ops.backup(ops.load(args.site, args.site_id), args.out,
+                                  restore=args.restaurar_teste), args.out)
+
+
+def cmd_atualizacao(args: argparse.Namespace) -> int:
+    from .upkeep import commands as ops
+
+    rec = ops.update(ops.load(args.site, args.site_id), args.out, args.para, args.fase,
+                     installer=args.instalador)
+    code = _ops_output(rec, args.out)
+    for key, label in (("notas", "Notas da versão"), ("comando", "Comando da atualização "
+                                                               "(no servidor, como root)")):
+        if rec.metrics.get(key):
+            print(f"{label}: {rec.metrics[key]}")
+    return code
+
+
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
@@ -714,6 +750,60 @@ SUBCOMMANDS = [
     add_painel,
     add_ssh,
 ]
+
+
+def _ops_common(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("site", metavar="SITE.yaml", help="arquivo do site (ou inventário)")
+    sp.add_argument("--site-id", default=None, metavar="SITE_ID",
+                    help="o site, quando o arquivo é um inventário")
+    sp.add_argument("--out", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções; a evidência vai para PASTA/operacoes/<site_id>/")
+    sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
+                    help="prazo de cada conexão (padrão: 10)")
+
+
+def add_certificado(sub) -> None:
+    sp = sub.add_parser("certificado", help="confere o certificado HTTPS do link do PEC",
+                        formatter_class=_Formatter,
+                        description="Handshake TLS com o link do PEC: dias até vencer, nome, "
+                                    "cadeia e domínio .gov.br. Grava a evidência.")
+    _ops_common(sp)
+    sp.set_defaults(func=cmd_certificado)
+
+
+def add_backup(sub) -> None:
+    sp = sub.add_parser("backup", help="confere os backups do banco no servidor (sem copiá-los)",
+                        formatter_class=_Formatter,
+                        description="Lê a pasta backup.pasta no servidor (SSH, ou esta "
+                                    "máquina sem servidor.ssh): idade, tamanho, permissão, "
+                                    "SHA-256, pg_restore --list e o último bloco do dump mais "
+                                    "novo. Grava a evidência.")
+    _ops_common(sp)
+    sp.add_argument("--restaurar-teste", action="store_true",
+                    help="restaura o dump mais novo num banco temporário em "
+                         "backup.restaurar_em (criado e apagado pelo comando)")
+    sp.set_defaults(func=cmd_backup)
+
+
+def add_atualizacao(sub) -> None:
+    sp = sub.add_parser("atualizacao", help="atualização de versão do PEC: antes e depois",
+                        formatter_class=_Formatter,
+                        description="Metade 'antes': registro e instalador da versão alvo, "
+                                    "disco, backup verificado, trava do Liquibase, RemoveIPC, "
+                                    "serviços e o comando exato. Metade 'depois': versões da "
+                                    "aplicação e do banco, serviços, log sem falha de "
+                                    "migração, link e HTTPS iguais aos de antes.")
+    _ops_common(sp)
+    sp.add_argument("--para", required=True, metavar="VERSAO", help="versão alvo, ex.: 5.5.24")
+    sp.add_argument("--fase", choices=("antes", "depois"), default="antes",
+                    help="qual metade (padrão: antes)")
+    sp.add_argument("--instalador", default=None, metavar="ARQUIVO",
+                    help="instalador da versão alvo (padrão: instalador.arquivo do site, se "
+                         "for desta versão)")
+    sp.set_defaults(func=cmd_atualizacao)
+
+
+SUBCOMMANDS.extend([add_certificado, add_backup, add_atualizacao])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,6 +103,17 @@ def _check_ssh(v: str) -> str | None:
     return None
 
 
+def _check_server_path(v: str) -> str | None:
+    if not v.startswith("/") or "/../" in f"{v}/" or any(c in v for c in "'\"`$\\"):
+        return "caminho absoluto no servidor Linux, sem aspas, '$', '`' ou '..'"
+    return None
+
+
+def _check_glob(v: str) -> str | None:
+    ok = re.fullmatch(r"[A-Za-z0-9_.*?\[\]-]{1,80}", v) and "/" not in v
+    return None if ok else "padrão de nome de arquivo: letras, números, '.', '_', '-', '*', '?'"
+
+
 def _check_key_path(v: str) -> str | None:
     if "PRIVATE KEY" in v or "BEGIN " in v or "\n" in v:
         return "parece o conteúdo de uma chave, não o caminho do arquivo"
@@ -240,4 +251,60 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "true: leituras só de root (log do instalador) com sudo -n.", default=False),
     ),
 }
+SCHEMA.update({
+    "backup": (
+        Field("pasta", "str", "Pasta dos backups no servidor",
+              "Pasta onde a rotina diária grava os dumps do banco (pg_dump -Fc), ex.: "
+              "/opt/e-SUS/backups.", check=_check_server_path,
+              remedy="informe o caminho absoluto da pasta no servidor, ex.: /opt/e-SUS/backups"),
+        Field("padrao", "str", "Nome dos arquivos de backup",
+              "Padrão dos nomes dos dumps na pasta, ex.: esus-*.backup.",
+              default="*.backup", check=_check_glob,
+              remedy="use um padrão simples como esus-*.backup"),
+        Field("janela_horas", "int", "Janela do backup (horas)",
+              "O backup mais novo deve ter no máximo estas horas (24 = diário; 168 = "
+              "semanal).", default=24, minimum=1, maximum=24 * 62),
+        Field("copia_externa", "bool", "Cópia fora do servidor",
+              "Há cópia dos backups fora do servidor (outra máquina, nuvem, mídia)?"),
+        Field("copia_externa_onde", "str", "Onde fica a cópia externa",
+              "Onde a cópia fora do servidor é guardada (texto livre, sem senhas)."),
+        Field("pg_restore", "str", "pg_restore no servidor",
+              "Caminho do pg_restore no servidor (o do PostgreSQL que gerou o dump), ex.: "
+              "/opt/e-SUS/database/postgresql-9.6.13-linux-x64/bin/pg_restore.",
+              default="pg_restore", check=lambda v: None if v == "pg_restore" else
+              _check_server_path(v),
+              remedy="informe o caminho absoluto do pg_restore no servidor"),
+        Field("restaurar_em", "str", "PostgreSQL para o teste de restauração",
+              "postgresql://usuario@host:porta/postgres de um PostgreSQL de teste (nunca o do "
+              "PEC): o teste cria e apaga lá um banco temporário.", check=_check_db_url,
+              remedy="tire a senha da URL e informe o nome da variável em restaurar_senha_env"),
+        Field("restaurar_senha_env", "env", "Variável da senha do teste de restauração",
+              "Nome da variável de ambiente com a senha do PostgreSQL de teste."),
+    ),
+    "certificado": (
+        Field("endereco", "str", "Endereço para o teste do certificado",
+              "IP ou nome onde conectar quando o domínio ainda não aponta para o servidor "
+              "(o nome conferido continua o do domínio).", check=_check_hostname,
+              remedy="informe só o IP ou o nome, ex.: 10.0.0.5"),
+        Field("ca_arquivo", "path", "Autoridade certificadora (arquivo PEM)",
+              "CA a usar em vez das do sistema, para uma cadeia interna do município."),
+    ),
+    "atualizacao": (
+        Field("backup_instalador", "bool", "Backup pelo instalador (-backup)",
+              "true: o comando de atualização mostrado inclui -backup (o instalador faz um "
+              "dump antes de migrar).", default=False),
+        Field("pasta_pec", "str", "Pasta do PEC no servidor",
+              "Onde o PEC está instalado (o espaço livre é medido nela).",
+              default="/opt/e-SUS", check=_check_server_path,
+              remedy="informe o caminho absoluto, ex.: /opt/e-SUS"),
+        Field("log_pec", "str", "Log do PEC no servidor",
+              "O pec.log da aplicação, lido depois da atualização.",
+              default="/opt/e-SUS/webserver/logs/pec.log", check=_check_server_path,
+              remedy="informe o caminho absoluto do pec.log"),
+        Field("ssl_properties", "str", "Configuração HTTPS no servidor",
+              "Arquivo da configuração do HTTPS (só o SHA-256 dele é guardado).",
+              default="/opt/e-SUS/webserver/config/ssl.properties", check=_check_server_path,
+              remedy="informe o caminho absoluto do ssl.properties"),
+    ),
+})
 SECTIONS = tuple(k for k in SCHEMA if k is not None)

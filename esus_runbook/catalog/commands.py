@@ -10,6 +10,7 @@ from ..errors import InputError
 from . import DASHBOARD_NAME, dossier_path
 from .dashboard import write_dashboard
 from .dossier import write_dossier
+from .operations import import_operations
 from .pdf import html_to_pdf
 from .store import catalog_path, connect, import_folders, run_folders
 
@@ -25,11 +26,23 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
     target = Path(catalog) if catalog else catalog_path(
         folders[0].parent if folders[0] == Path(folder) else folder)
     records = import_folders(folders, target)
+    operations, op_skipped = _import_operations(target)
     notices = [f"{path}: resultado ilegível ou de outro esquema — não importado"
-               for rec in records for path in rec.skipped]
+               for rec in records for path in [*rec.skipped]] + \
+        [f"{path}: evidência ilegível ou de outro esquema — não importada" for path in op_skipped]
     sites = {s["site_id"] for rec in records for s in rec.sites}
     return (f"Catálogo: {target} ({len(records)} execução(ões), {len(sites)} site(s) "
-            "importados)", "\n".join(notices))
+            "importados" + (f", {operations} evidência(s) depois da implantação" if operations
+                            else "") + ")", "\n".join(notices))
+
+
+def _import_operations(catalog: Path) -> tuple[int, list[str]]:
+    """The evidence files after go-live beside the catalog (``operacoes/``)."""
+    conn = connect(catalog)
+    try:
+        return import_operations(conn, catalog.parent)
+    finally:
+        conn.close()
 
 
 def dossier(site_id: str, executions: str | Path = "execucoes", out: str | Path | None = None,

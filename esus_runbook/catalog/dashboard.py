@@ -24,6 +24,7 @@ from ..render.env import environment
 from ..render.numbers import number
 from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
 from .history import READY, latest, output_error, stage_results, status_changes, when
+from .operations import field_overview
 
 ORDER = [s.value for s in Status]
 _SEV = {s.value: n for s, n in SEVERITY.items()}
@@ -232,7 +233,8 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
         weekly_svg=weekly_chart(d.weekly), days_svg=days_chart(d.days),
         totals=d.current["situacao"].value_counts().to_dict(), order=ORDER,
         ready_median=None if ready_days.empty else float(ready_days.median()),
-        stages={s: s for s in STAGES}, records=lambda df: df.to_dict("records"))
+        stages={s: s for s in STAGES}, records=lambda df: df.to_dict("records"),
+        campo=field_overview(conn, today))
     try:
         write_text_atomic(out, html)
     except OSError as exc:

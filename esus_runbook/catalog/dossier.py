@@ -19,6 +19,7 @@ from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
 from ..stages import title
 from .history import READY, latest, output_error, stage_results, status_changes, when
+from .operations import site_operations
 
 EVIDENCE_LABELS = {
     ("arquivo", "ambiente.probe"): "Arquivo da sondagem (SHA-256)",
@@ -145,7 +146,8 @@ def write_dossier(conn: sqlite3.Connection, site_id: str, out: str | Path,
                   source: str = "catálogo") -> Path:
     """Write the dossier HTML to ``out`` (atomically) and return it."""
     out = Path(out)
-    html = render_dossier(build_dossier(conn, site_id, source))
+    html = render_dossier({**build_dossier(conn, site_id, source),
+                           "operacoes": site_operations(conn, site_id)})
     try:
         write_text_atomic(out, html)
     except OSError as exc:

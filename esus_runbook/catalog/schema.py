@@ -95,6 +95,24 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_pk, site_id, notebook)
     );
     """,
+    # 2: evidence after go-live (certificate, backup, update halves): <execucoes>/operacoes
+    """
+    CREATE TABLE operations (
+        op_pk INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        site_id TEXT NOT NULL,
+        tipo TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        de TEXT,
+        para TEXT,
+        metrics TEXT,
+        checks TEXT,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX operations_site ON operations(site_id, tipo, finished_at);
+    """,
 )
 VERSION = len(MIGRATIONS)
 

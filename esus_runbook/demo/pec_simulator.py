@@ -50,6 +50,7 @@ class PecConfig:
     delay_s: float = 0.0
     drop: bool = False
     info_body: str | None = None  # raw body instead of the JSON (e.g. not JSON at all)
+    log_path: Path | None = None  # where the simulated PEC writes its log (like pec.log)
 
 
 @dataclass
@@ -118,7 +119,29 @@ class SimServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def log(self, *lines: str) -> None:
+        """Append ``lines`` to the simulated PEC's log, each with a time stamp like PEC's."""
+        if self.pec is None or self.pec.log_path is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.pec.log_path, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{stamp}.000 INFO  [{LABEL}] {line}\n" for line in lines)
+
+    def upgrade(self, versao: str, *, migration_fails: bool = False) -> None:
+        """What running the installer of ``versao`` does to the simulated PEC: a restart that
+        migrates the database (the log says so) and then answers the new version — or, with
+        ``migration_fails``, a log with "Falha ao migrar" and the old version."""
+        old = self.pec.versao
+        self.log(f"Parando e-SUS APS PEC {old}", f"Iniciando e-SUS APS PEC {versao}")
+        if migration_fails:
+            self.log("ERROR Falha ao migrar o Banco de Dados")
+            return
+        self.log(f"Migração do banco de dados de {old} para {versao} concluída")
+        self.pec.versao = versao
+
     def start(self) -> SimServer:
+        if self.pec is not None:
+            self.log(f"Iniciando e-SUS APS PEC {self.pec.versao}")
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name=f"simulador-{self.port}")
         self._thread.start()

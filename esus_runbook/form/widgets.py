@@ -38,6 +38,9 @@ SECTION_TITLES: dict[str | None, str] = {
     "contra_chave": "Contra-chave",
     "xml": "XML do CNES",
     "servidor": "Servidor (acesso SSH)",
+    "backup": "Backup do banco",
+    "certificado": "Certificado HTTPS",
+    "atualizacao": "Atualização de versão",
 }
 """pt-BR titles of the form's sections; a section missing here is titled by its key."""
 

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..site_fields import ENV_NAME, SCHEMA, Field
 
 NAMES = ("site", "inventario", "probe", "stage-result", "run", "xml-audit", "xml-diff",
-         "xml-reconcile")
+         "xml-reconcile", "operacao")
 _KINDS = {"str": "string", "path": "string", "date": "string", "env": "string",
           "enum": "string", "int": "integer", "float": "number", "bool": "boolean"}
 

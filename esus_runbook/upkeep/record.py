@@ -1,0 +1,121 @@
+"""The evidence files of the operations after go-live, one per measurement:
+``<execucoes>/operacoes/<site_id>/<tipo>-<AAAAMMDDTHHMMSS>-<n>.json``, schema
+``esus-runbook/operacao/1`` (``schemas/operacao.schema.json``). A new measurement never
+replaces an earlier one (each is a new file, written atomically); readers take the newest by
+``finished_at``. Readers skip a file of another schema instead of guessing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..results import Checks, Status, now_iso, write_json_atomic
+from ..version import package_version
+
+SCHEMA = "esus-runbook/operacao/1"
+FOLDER = "operacoes"
+KINDS = ("certificado", "backup", "atualizacao_antes", "atualizacao_depois")
+
+
+@dataclass
+class OpsRecord:
+    site_id: str
+    tipo: str
+    checks: Checks = field(default_factory=Checks)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    started_at: str = field(default_factory=now_iso)
+    finished_at: str | None = None
+    path: Path | None = None
+    nome: str | None = None  # the site's name, for a catalog that has no run of it yet
+
+    def __post_init__(self) -> None:
+        if self.tipo not in KINDS:
+            raise ValueError(f"unknown record kind {self.tipo!r}")
+        if not isinstance(self.checks, Checks):
+            self.checks = Checks(self.checks)
+
+    @property
+    def status(self) -> Status:
+        return self.checks.status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "site_id": self.site_id, "nome": self.nome, "tipo": self.tipo,
+                "status": self.status.value, "started_at": self.started_at,
+                "finished_at": self.finished_at or now_iso(), "esus_runbook": package_version(),
+                "checks": self.checks.to_list(), "metrics": self.metrics}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], path: Path | None = None) -> OpsRecord:
+        return cls(d["site_id"], d["tipo"], Checks.from_list(d.get("checks") or []),
+                   d.get("metrics") or {}, d.get("started_at") or "", d.get("finished_at"),
+                   path, d.get("nome") if isinstance(d.get("nome"), str) else None)
+
+    def text(self) -> str:
+        return "\n".join([self.checks.text(), f"Situação: {self.status.value}"])
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status in (Status.FALHA, Status.ERRO) else 0
+
+
+def site_folder(executions: str | os.PathLike, site_id: str) -> Path:
+    return Path(executions) / FOLDER / site_id
+
+
+def save(record: OpsRecord, executions: str | os.PathLike) -> Path:
+    """Write ``record`` as a new file in its site's folder and return the path."""
+    record.finished_at = record.finished_at or now_iso()
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    path = site_folder(executions, record.site_id) / \
+        f"{record.tipo}-{stamp}-{secrets.token_hex(2)}.json"
+    write_json_atomic(path, record.to_dict())
+    record.path = path
+    return path
+
+
+def _valid(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        return False
+    if data.get("tipo") not in KINDS or not isinstance(data.get("site_id"), str):
+        return False
+    try:
+        Checks.from_list(data.get("checks") or [])
+        Status(data.get("status"))
+    except (TypeError, ValueError):
+        return False
+    return isinstance(data.get("metrics", {}), dict)
+
+
+def read_folder(folder: str | os.PathLike) -> tuple[list[OpsRecord], list[str]]:
+    """Every record under ``folder`` (``<execucoes>/operacoes`` or one site's folder), oldest
+    first, and the files skipped (unreadable or of another schema)."""
+    folder = Path(folder)
+    records, skipped = [], []
+    if not folder.is_dir():
+        return records, skipped
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            skipped.append(str(path))
+            continue
+        if not _valid(data):
+            skipped.append(str(path))
+            continue
+        records.append(OpsRecord.from_dict(data, path))
+    records.sort(key=lambda r: (r.finished_at or "", str(r.path)))
+    return records, skipped
+
+
+def latest(executions: str | os.PathLike, site_id: str, tipo: str,
+           **metrics: Any) -> OpsRecord | None:
+    """The newest record of ``tipo`` for a site whose metrics hold every ``metrics`` pair."""
+    records, _ = read_folder(site_folder(executions, site_id))
+    found = [r for r in records if r.tipo == tipo and r.site_id == site_id
+             and all(r.metrics.get(k) == v for k, v in metrics.items())]
+    return found[-1] if found else None

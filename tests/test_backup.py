@@ -1,0 +1,255 @@
+"""Backup evidence (esus_runbook.upkeep.backup) on dumps made by PostgreSQL's own pg_dump of
+the real test database: a good dump, a truncated dump, an empty file, a dump of another
+database, a world-readable and an old one; read on this machine and through the test sshd;
+the restore test into a scratch database that the command creates and drops."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from esus_runbook import schemas
+from esus_runbook.results import Checks, Status
+from esus_runbook.upkeep.backup import SCRATCH_PREFIX, evidence
+from esus_runbook.upkeep.shell import LocalShell
+
+# The PEC tables a dump must hold, with the columns docs/dominio.md ("Instalação e banco do
+# PEC") sources: tb_config_sistema [H]; tb_prof, tb_unidade_saude, tb_equipe, tb_ator_papel,
+# tb_lotacao [M: public dumps of real PEC databases, see docs/dominio.md].
+PEC_DDL = """
+CREATE TABLE tb_config_sistema (co_config_sistema varchar(60) PRIMARY KEY,
+  ds_config_sistema varchar(255), ds_texto text, ds_inteiro bigint);
+CREATE TABLE tb_prof (co_seq_prof bigint PRIMARY KEY, nu_cpf varchar(11), nu_cns varchar(15),
+  no_profissional varchar(255));
+CREATE TABLE tb_unidade_saude (co_seq_unidade_saude bigint PRIMARY KEY, nu_cnes varchar(7),
+  no_unidade_saude varchar(255), st_ativo integer);
+CREATE TABLE tb_equipe (co_seq_equipe bigint PRIMARY KEY, nu_ine varchar(10),
+  no_equipe varchar(255), co_unidade_saude bigint, tp_equipe integer, st_ativo integer);
+CREATE TABLE tb_ator_papel (co_seq_ator_papel bigint PRIMARY KEY, co_prof bigint,
+  no_tipo_ator_papel varchar(60), st_ativo integer);
+CREATE TABLE tb_lotacao (co_ator_papel bigint PRIMARY KEY, co_prof bigint,
+  co_unidade_saude bigint, co_cbo bigint, co_equipe bigint, dt_desativacao_lotacao date,
+  st_importada integer);
+INSERT INTO tb_config_sistema VALUES ('VERSAOBANCODADOS', 'Versão do banco de dados',
+  '5.5.24', NULL);
+INSERT INTO tb_prof SELECT g, lpad(g::text, 11, '0'), NULL, 'Profissional ' || g
+  FROM generate_series(1, 20000) g;
+INSERT INTO tb_prof VALUES (999999, '52998224725', '898001160651806', '{CONTENT_MARKER}');
+""".replace("{CONTENT_MARKER}", "MARCADOR-CONTEUDO-DO-BACKUP-7f3a")
+CONTENT_MARKER = "MARCADOR-CONTEUDO-DO-BACKUP-7f3a"  # a row the outputs must never show
+
+
+def _dump(pg, db: str, path: Path) -> Path:
+    env = {**os.environ, "PGPASSWORD": pg.superuser_password}
+    subprocess.run([str(pg.bin / "pg_dump"), "-Fc", "-h", pg.host, "-p", str(pg.port), "-U",
+                    "postgres", "-f", str(path), db], env=env, check=True, timeout=120)
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dumps(postgres, tmp_path_factory):
+    """A good PEC dump and a dump of another database, made by pg_dump."""
+    folder = tmp_path_factory.mktemp("dumps")
+    postgres.execute('CREATE DATABASE "pec_bkp" OWNER esus')
+    postgres.execute('CREATE DATABASE "outro_bkp" OWNER esus')
+    with postgres.connect("pec_bkp") as conn:
+        for statement in PEC_DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    with postgres.connect("outro_bkp") as conn:
+        conn.execute("CREATE TABLE clientes (id int, nome text)")
+        conn.execute("INSERT INTO clientes SELECT g, 'x' || g FROM generate_series(1, 5000) g")
+    out = {"good": _dump(postgres, "pec_bkp", folder / "good.dump"),
+           "other": _dump(postgres, "outro_bkp", folder / "other.dump")}
+    yield out
+    for db in ("pec_bkp", "outro_bkp"):
+        postgres.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def _folder(tmp_path: Path, dumps, newest: str, *, history: int = 3, newest_age_h: float = 1,
+            mode: int = 0o600) -> Path:
+    """A backup folder: ``history`` earlier good dumps a day apart, then ``newest``."""
+    folder = tmp_path / "backups"
+    folder.mkdir(parents=True)
+    now = time.time()
+    for i in range(history):
+        p = folder / f"esus-2026-01-0{i + 1}.backup"
+        shutil.copy(dumps["good"], p)
+        os.chmod(p, 0o600)
+        t = now - newest_age_h * 3600 - (history - i) * 86400
+        os.utime(p, (t, t))
+    p = folder / "esus-2026-01-09.backup"
+    if newest == "good":
+        shutil.copy(dumps["good"], p)
+    elif newest == "truncated":  # cut inside the last data block: same size trend
+        data = dumps["good"].read_bytes()
+        p.write_bytes(data[:len(data) - 2000])
+    elif newest == "empty":
+        p.write_bytes(b"")
+    elif newest == "other":
+        shutil.copy(dumps["other"], p)
+    os.chmod(p, mode)
+    t = now - newest_age_h * 3600
+    os.utime(p, (t, t))
+    return folder
+
+
+def _site(folder: Path, pg, **extra) -> dict:
+    return {"backup": {"pasta": str(folder), "padrao": "esus-*.backup", "janela_horas": 26,
+                       "copia_externa": True, "copia_externa_onde": "NAS da secretaria",
+                       "pg_restore": str(pg.bin / "pg_restore"), **extra},
+            "cenario": {"backup_automatizado": True}}
+
+
+def _checks(site: dict, **kw) -> tuple[dict, dict]:
+    checks = Checks()
+    metrics = evidence(LocalShell(), site, checks, **kw)
+    return {c.id: c for c in checks}, metrics
+
+
+def test_good_dump_is_evidence(tmp_path, dumps, postgres):
+    checks, metrics = _checks(_site(_folder(tmp_path, dumps, "good"), postgres))
+    assert {k: c.status for k, c in checks.items() if c.status is not Status.OK} == {}
+    import hashlib
+
+    assert metrics["sha256"] == hashlib.sha256(dumps["good"].read_bytes()).hexdigest()
+    assert metrics["arquivo"] == "esus-2026-01-09.backup" and metrics["dumps"] == 4
+    assert metrics["banco_do_dump"] == "pec_bkp"
+    assert 0.9 < metrics["idade_horas"] < 1.5
+
+
+def test_truncated_dump_passes_the_listing_but_not_the_last_block(tmp_path, dumps, postgres):
+    checks, _ = _checks(_site(_folder(tmp_path, dumps, "truncated"), postgres))
+    assert checks["BKP_LISTA"].status is Status.OK  # the table of contents is at the head
+    assert checks["BKP_COMPLETO"].status is Status.FALHA
+    assert "tb_prof" in checks["BKP_COMPLETO"].observed or \
+        "tb_" in checks["BKP_COMPLETO"].observed
+    assert checks["BKP_CENARIO"].status is Status.FALHA  # declared yes, measured no
+
+
+def test_empty_file_fails_size_and_listing(tmp_path, dumps, postgres):
+    checks, _ = _checks(_site(_folder(tmp_path, dumps, "empty"), postgres))
+    assert checks["BKP_TAMANHO"].status is Status.FALHA
+    assert checks["BKP_LISTA"].status is Status.FALHA
+    assert "BKP_TABELAS" not in checks
+
+
+def test_dump_of_another_database_lacks_the_pec_tables(tmp_path, dumps, postgres):
+    checks, metrics = _checks(_site(_folder(tmp_path, dumps, "other"), postgres))
+    assert checks["BKP_LISTA"].status is Status.OK
+    assert checks["BKP_TABELAS"].status is Status.FALHA
+    assert "tb_config_sistema" in checks["BKP_TABELAS"].observed
+    assert metrics["banco_do_dump"] == "outro_bkp"
+
+
+def test_sudden_drop_old_and_world_readable(tmp_path, dumps, postgres):
+    folder = _folder(tmp_path, dumps, "other", newest_age_h=50, mode=0o644)
+    checks, _ = _checks(_site(folder, postgres))
+    assert checks["BKP_TAMANHO"].status is Status.FALHA  # much smaller than the good ones
+    assert checks["BKP_RECENTE"].status is Status.FALHA
+    assert checks["BKP_PERMISSAO"].status is Status.FALHA
+    assert checks["BKP_PERMISSAO"].observed == "644"
+
+
+def test_missing_folder_and_missing_section(tmp_path, postgres):
+    checks, _ = _checks(_site(tmp_path / "nao-existe", postgres))
+    assert checks["BKP_PASTA"].status is Status.FALHA
+    checks, metrics = _checks({"backup": {}, "cenario": {}})
+    assert checks["BKP_PASTA"].status is Status.PENDENTE and metrics == {}
+
+
+def _scratch_databases(pg) -> list[str]:
+    with pg.connect() as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname "
+                                           "LIKE %s", (SCRATCH_PREFIX + "%",))]
+
+
+def test_restore_test_reads_the_version_back_and_drops_the_scratch(tmp_path, dumps, postgres):
+    url = f"postgresql://postgres@{postgres.host}:{postgres.port}/postgres"
+    site = _site(_folder(tmp_path, dumps, "good"), postgres, restaurar_em=url,
+                 restaurar_senha_env="PG_TESTE")
+    checks, metrics = _checks(site, restore=True, env={"PG_TESTE": postgres.superuser_password})
+    assert checks["BKP_RESTAURACAO"].status is Status.OK, checks["BKP_RESTAURACAO"]
+    assert metrics["versao_restaurada"] == "5.5.24"
+    assert _scratch_databases(postgres) == []
+    site = _site(_folder(tmp_path / "t", dumps, "truncated"), postgres, restaurar_em=url,
+                 restaurar_senha_env="PG_TESTE")
+    checks, _ = _checks(site, restore=True, env={"PG_TESTE": postgres.superuser_password})
+    assert checks["BKP_RESTAURACAO"].status is Status.FALHA
+    assert postgres.superuser_password not in json.dumps(checks["BKP_RESTAURACAO"].observed)
+    assert _scratch_databases(postgres) == []
+
+
+def test_backup_command_over_ssh(tmp_path, dumps, postgres, sshd, cli):
+    folder = _folder(tmp_path, dumps, "good")
+    site = tmp_path / "site.yaml"
+    site.write_text(f"""site_id: ubs-bkp
+nome: UBS Backup
+municipio_ibge: "2927408"
+cenario:
+  backup_automatizado: true
+servidor:
+  ssh: {sshd.target()}
+  chave_ssh_file: {sshd.client_key}
+  known_hosts: {sshd.known_hosts()}
+backup:
+  pasta: {folder}
+  padrao: "esus-*.backup"
+  janela_horas: 24
+  copia_externa: false
+  pg_restore: {postgres.bin / 'pg_restore'}
+""", encoding="utf-8")
+    out = tmp_path / "execucoes"
+    proc = cli("backup", str(site), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "BKP_COPIA_EXTERNA" in proc.stdout and "alerta" in proc.stdout
+    files = list((out / "operacoes" / "ubs-bkp").glob("backup-*.json"))
+    data = json.loads(files[0].read_text(encoding="utf-8"))
+    assert schemas.errors("operacao", data) == []
+    assert data["metrics"]["servidor"] == sshd.target()
+    assert data["status"] == "alerta"
+    # no row of the dump reaches the record or the terminal
+    assert "Profissional 1" not in json.dumps(data) and "Profissional" not in proc.stdout
+
+
+def test_restore_test_against_pec_database_is_refused(tmp_path, cli):
+    site = tmp_path / "site.yaml"
+    site.write_text("""site_id: ubs-x
+nome: X
+municipio_ibge: "2927408"
+instalacao:
+  db_url: postgresql://esus@127.0.0.1:5433/esus
+backup:
+  pasta: /opt/e-SUS/backups
+  restaurar_em: postgresql://esus@127.0.0.1:5433/esus
+""", encoding="utf-8")
+    proc = cli("backup", str(site), "--out", str(tmp_path / "ex"), "--restaurar-teste")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "banco do PEC" in proc.stderr and not (tmp_path / "ex").exists()
+
+
+def test_hostile_backup_fields_are_refused_in_one_line_each(tmp_path, cli):
+    site = tmp_path / "site.yaml"
+    site.write_text("""site_id: ubs-x
+nome: X
+municipio_ibge: "2927408"
+backup:
+  pasta: /opt/backups/$(rm -rf ~)
+  padrao: ../../etc/*
+  pg_restore: pg_restore; reboot
+  restaurar_em: postgresql://postgres:SenhaNaUrl@10.0.0.9/postgres
+""", encoding="utf-8")
+    proc = cli("backup", str(site), "--out", str(tmp_path / "ex"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    for key in ("backup.pasta", "backup.padrao", "backup.pg_restore", "backup.restaurar_em"):
+        assert sum(key in line for line in lines) == 1, (key, lines)
+    assert "SenhaNaUrl" not in proc.stderr
+    assert not (tmp_path / "ex").exists()
