@@ -267,9 +267,11 @@ def test_10_layout_is_compared_with_the_pec_version(tmp_path):
     def check(versao, xml):
         return by_id(evaluate("xml", load_site(xml_site(tmp_path, versao, xml))))["XML_VERSAO"]
 
-    old = check("5.1.3", v31)
-    assert old.status is FALHA and "5.2.0" in old.remedy
-    assert check("5.2.0", v31).status is OK
+    old = check("5.1.20", v31)
+    assert old.status is FALHA and "5.1.21" in old.remedy
+    # layout 3.1 arrived with 5.1.21 (official release notes), not with 5.2
+    for versao in ("5.1.21", "5.1.25", "5.2.0"):
+        assert check(versao, v31).status is OK, versao
     assert check("4.2.7", v30).status is FALHA
     assert check("5.0.12", v30).status is OK
     assert check("4.2.7", v31).remedy.startswith("O PEC 4.2.7 não importa o layout 3.1")

@@ -404,16 +404,18 @@ class Checks:
                                               "próprio Java")
             return
         j = self.p["java"]
-        rec = int(self.s["java_instalador_recomendado"])
+        # the manual asks for Java 8 (64-bit) to open the installer; the PEC >= 5.3 itself
+        # runs on the JRE 17 it brings (docs/dominio.md, "Ambiente")
+        low = int(self.s["java_instalador_minimo"])
         title = "Java 64 bits no sistema (para abrir o instalador .jar)"
-        expected = f"Java 64 bits (recomendado {rec}+)"
+        expected = f"Java {low} ou mais novo, 64 bits (o manual pede o Java {low})"
         if windows:
-            how = (f"`winget install EclipseAdoptium.Temurin.{rec}.JRE` (ou outro Java {rec} "
+            how = (f"`winget install EclipseAdoptium.Temurin.{low}.JRE` (ou outro Java {low}+ "
                    "de 64 bits) e confira com `java -version` num PowerShell novo (deve "
                    "mostrar \"64-Bit\")")
         else:
             how = "`sudo apt install -y openjdk-17-jre-headless` (RHEL: `sudo dnf install -y " \
-                  "java-17-openjdk-headless`)"
+                  f"java-17-openjdk-headless`; qualquer Java {low}+ de 64 bits serve)"
         if j["found"] is None:
             self.add("AMB_JAVA", title, ALERTA, expected, "não verificado",
                      f"Confira com `java -version`; se faltar: {how}.")
@@ -427,12 +429,12 @@ class Checks:
         if j["bits"] == 32:
             self.add("AMB_JAVA", title, FALHA, expected, observed,
                      f"O Java do sistema é de 32 bits e não abre o instalador x64: {how}.")
-        elif j["major"] is not None and j["major"] < rec:
+        elif j["major"] is not None and j["major"] < low:
             self.add("AMB_JAVA", title, ALERTA, expected, observed,
-                     f"Java antigo pode não abrir o instalador das versões 5.x: {how}.")
+                     f"Java anterior ao {low}, que o manual pede para o instalador: {how}.")
         elif j["bits"] is None or j["major"] is None:
             self.add("AMB_JAVA", title, ALERTA, expected, observed,
-                     f"Confira com `java -version` que é um Java {rec}+ de 64 bits.")
+                     f"Confira com `java -version` que é um Java {low}+ de 64 bits.")
         else:
             self.add("AMB_JAVA", title, OK, expected, observed)
 
