@@ -427,3 +427,44 @@ def test_15_lab_in_the_browser_names_the_tool_and_asks_no_news(tmp_path, browser
             assert "JupyterLab" not in page.title()
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- 16
+def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp_path):
+    """issue 22: a training installation is not activated (docs/dominio.md, "Contra-chave");
+    when it passes everything the site report and the roll-up say "pronto (treinamento)" and
+    that nothing reaches the SISAB."""
+    from esus_runbook.report.rollup import write_rollup
+    from esus_runbook.report.site import render_site_report, summary_html
+    from esus_runbook.results import STAGES, StageResult, write_json_atomic
+
+    run = tmp_path / "runs" / "20261201-100000-aaaa"
+    for sid, modo in (("ubs-treino", "treinamento"), ("ubs-prod", "producao")):
+        site = validate_site({"site_id": sid, "nome": sid.upper(), "municipio_ibge": "2927408",
+                              "instalacao": {"modo": modo}}, source=tmp_path / f"{sid}.yaml")
+        write_json_atomic(run / sid / "site.json", site.to_json())
+        for stage in STAGES:
+            if stage == "contra_chave":
+                r = evaluate("contra_chave", site, StageContext(run / sid, env={}))
+            else:
+                r = StageResult(sid, stage)
+                r.add("X_OK", "evidência", OK, "x", "x")
+                r.finish()
+            r.save(run / sid)
+    html = render_site_report(run / "ubs-treino").read_text("utf-8")
+    assert "Pronto (treinamento)" in html and "nada chega ao SISAB" in html
+    assert "Pronto para produção" not in html
+    assert "Pronto (treinamento)" in summary_html(run / "ubs-treino")
+    prod = render_site_report(run / "ubs-prod").read_text("utf-8")
+    assert "Pronto (treinamento)" not in prod and 'id="treinamento"' not in prod
+    assert by_id(StageResult.load(run / "ubs-prod" / "contra_chave.json"))[
+        "CC_CONTRA_CHAVE"].status is PENDENTE       # production still needs the contra-chave
+    paths = write_rollup(run)
+    rollup = paths["html"].read_text("utf-8")
+    row = re.search(r'<tr data-site="ubs-treino">.*?</tr>', rollup, re.S).group(0)
+    assert "pronto (treinamento)" in row
+    assert "pronto (treinamento)" not in re.search(r'<tr data-site="ubs-prod">.*?</tr>',
+                                                   rollup, re.S).group(0)
+    assert "nada do que é registrado nelas chega ao SISAB" in rollup
+    data = json.loads(paths["json"].read_text("utf-8"))
+    assert data["prontos_treinamento"] == ["ubs-treino"] and data["treinamento"] == ["ubs-treino"]
