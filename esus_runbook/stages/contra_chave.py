@@ -63,10 +63,6 @@ def extra_fingerprint(site: Site) -> dict[str, Any]:
     return {"contra_chave": fingerprint(secret, resume_salt(site.site_id))}
 
 
-TRAINING_GUIDE = ("guia oficial da instalação de treinamento (Manual e-SUS APS, Apoio à "
-                  "implantação › Instalação de Treinamento)")
-
-
 def _training(site: Site, ctx) -> StageResult:
     """Stage 05 of a training installation: no activation, so no chave nor contra-chave."""
     r = StageResult(site.site_id, "contra_chave")
@@ -88,7 +84,8 @@ def _training(site: Site, ctx) -> StageResult:
     else:
         r.add("CC_TREINAMENTO", title, Status.OK, expected,
               "instalação de treinamento: ativação não exigida (instalacao.modo: treinamento;"
-              f" {TRAINING_GUIDE}: chave e contra-chave desabilitadas, AVANÇAR)")
+              " no guia oficial de treinamento a tela de ativação traz chave e contra-chave "
+              "desabilitadas)")
     return r.finish(modo="treinamento", ativacao_exigida=False,
                     aviso="Instalação de treinamento: nada do que for registrado nela chega "
                           "ao SISAB.")

@@ -49,6 +49,11 @@ CHECKLIST = (
     ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ambiente.CHECK_LOCALE, True,
      "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
      "ou dpkg-reconfigure locales)"),
+    ("INST_PRE_LOCALE_SISTEMA", "Locale padrão do sistema pt_BR.UTF-8 (o do serviço do PEC)",
+     ambiente.CHECK_LOCALE_SISTEMA, True,
+     "localectl status ou cat /etc/default/locale /etc/locale.conf (deve ser "
+     "LANG=pt_BR.UTF-8; se não: update-locale LANG=pt_BR.UTF-8 ou localectl set-locale "
+     "LANG=pt_BR.UTF-8, e reinicie o servidor)"),
     ("INST_PRE_FUSO", "Fuso horário configurado", ambiente.CHECK_FUSO, False,
      "{fuso}"),
     ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ambiente.CHECK_REMOVEIPC, True,
