@@ -468,3 +468,40 @@ def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp
     assert "nada do que é registrado nelas chega ao SISAB" in rollup
     data = json.loads(paths["json"].read_text("utf-8"))
     assert data["prontos_treinamento"] == ["ubs-treino"] and data["treinamento"] == ["ubs-treino"]
+
+
+# --------------------------------------------------------------------------- 17
+@pytest.mark.parametrize("value,words", [
+    ("https://pec.municipio.gov.br", "sem http://"),
+    ("pec.municipio.gov.br:8443", "sem a porta"),
+    ("pec.municipio.gov.br/esus", "sem caminho"),
+    ("10.0.0.5", "não um endereço IP"),
+    ("pec", "domínio público completo"),
+])
+def test_17_cert_domain_is_a_bare_host_name(tmp_path, cli_main, value, words):
+    """-cert-domain takes the public domain only (docs/dominio.md, "Instalação e banco do
+    PEC"): a scheme, a port or a path is refused in pt-BR with exit 2 before anything runs."""
+    site = tmp_path / "s.yaml"
+    site.write_text('site_id: s\nnome: S\nmunicipio_ibge: "2927408"\ninstalacao:\n'
+                    f'  https_dominio: "{value}"\n', encoding="utf-8")
+    proc = cli_main("run", site, "--out", tmp_path / "out")
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    err = proc.stderr
+    assert "instalacao.https_dominio" in err and words in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_17_cert_domain_in_the_install_command_is_validated_and_quoted(tmp_path):
+    site = validate_site({"site_id": "s", "nome": "S", "municipio_ibge": "2927408",
+                          "instalador": {"versao": "5.5.24"},
+                          "instalacao": {"https_dominio": "pec.municipio.gov.br",
+                                         "https_porta": 8443}}, source=tmp_path / "s.yaml")
+    cmd = instalacao.installer_command(site, "eSUS-AB-PEC-5.5.24-Linux64.jar")
+    assert "-cert-domain=pec.municipio.gov.br -cert-port=8443" in cmd["texto"]
+    assert not cmd["problemas"]
+    # a snapshot edited by hand never reaches the command shown to the user
+    site.instalacao["https_dominio"] = "https://pec.municipio.gov.br:443"
+    cmd = instalacao.installer_command(site, "eSUS-AB-PEC-5.5.24-Linux64.jar")
+    assert "-cert-domain" not in cmd["texto"]
+    assert any("instalacao.https_dominio" in p and "sem http://" in p
+               for p in cmd["problemas"])

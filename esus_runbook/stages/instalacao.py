@@ -29,6 +29,7 @@ from ..installer.releases import version_tuple
 from ..render.charts import pyplot
 from ..results import Check, StageResult, Status, worst
 from ..secret_refs import read_secret
+from ..site_fields import cert_domain_problem
 from ..sites import Site
 from ..ssh import site_db_url
 from . import ambiente
@@ -108,7 +109,11 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
                          "histórico) e passada por variável; durante a instalação ela fica "
                          "visível na lista de processos do servidor: instale sem outros "
                          "usuários logados.")
-    if inst["https_dominio"]:
+    domain_problem = cert_domain_problem(inst["https_dominio"]) if inst["https_dominio"] \
+        else None
+    if domain_problem:   # a snapshot edited by hand: never put it in the command
+        problems.append(f"instalacao.https_dominio: {domain_problem}")
+    elif inst["https_dominio"]:
         if version_tuple(cfg["versao"]) < HTTPS_SINCE:
             problems.append(f"o HTTPS automático (-cert-domain) só existe a partir do PEC "
                             f"5.3; a versão {cfg['versao']} não tem essa opção")
