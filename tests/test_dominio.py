@@ -505,3 +505,50 @@ def test_17_cert_domain_in_the_install_command_is_validated_and_quoted(tmp_path)
     assert "-cert-domain" not in cmd["texto"]
     assert any("instalacao.https_dominio" in p and "sem http://" in p
                for p in cmd["problemas"])
+
+
+# --------------------------------------------------------------------------- 18
+def test_18_layout_older_than_the_last_imported_is_caught_before_the_import(tmp_path):
+    """PEC refuses a layout older than the last one imported (docs/dominio.md, "XML do
+    CNES"). Without xml.anterior, the previous run's file says which layout was imported:
+    falha when its "Depois da importação" found it in PEC, alerta when that is unknown."""
+    from esus_runbook.results import StageResult
+
+    v31 = synth.write_file(synth.Spec(professionals=80, seed=7, cnes=("2386224",)),
+                           tmp_path / "v31.zip")
+    v30 = synth.write_file(synth.Spec(professionals=80, seed=7, cnes=("2386224",),
+                                      version="3.0"), tmp_path / "v30.zip")
+    site = load_site(xml_site(tmp_path, "5.5.24", v30))
+    runs = tmp_path / "execucoes"
+
+    def earlier(name: str, reconciliacao: dict | None) -> None:
+        prev = StageResult(site.site_id, "xml")
+        prev.add("XML_ARQUIVO", "XML", OK, "x", "v31.zip")
+        metrics = {"xml": {"arquivo": {"name": "v31.zip", "version": "3.1"}}}
+        if reconciliacao is not None:
+            metrics["reconciliacao"] = reconciliacao
+        prev.finish(**metrics).save(runs / name / site.site_id)
+
+    def check(run: str):
+        ctx = StageContext(runs / run / site.site_id)
+        r = evaluate("xml", site, ctx)
+        return by_id(r).get("XML_LAYOUT_IMPORTADO"), r
+
+    # no earlier run: nothing is known, no check (and no guessed verdict)
+    assert check("20261201-100000-aaaa")[0] is None
+    earlier("20261201-100000-aaaa", None)
+    c, r = check("20261202-100000-bbbb")
+    assert c.status is ALERTA and "importação não conferida" in c.observed
+    assert "xml.anterior" in c.remedy and "execucao_anterior.xml" in r.inputs
+    earlier("20261202-100000-bbbb", {"situacao": "ok", "counts": {"NOT_IMPORTED": 0}})
+    c, _ = check("20261203-100000-cccc")
+    assert c.status is FALHA and "conferido no banco" in c.observed
+    assert "layout 3.1 ou mais recente" in c.remedy
+    # the earlier file was not imported after all: only an alerta
+    earlier("20261203-100000-cccc", {"situacao": "ok", "counts": {"NOT_IMPORTED": 1}})
+    assert check("20261204-100000-dddd")[0].status is ALERTA
+    # the same or a newer layout passes, with what it was compared with
+    newer = load_site(xml_site(tmp_path, "5.5.24", v31))
+    c = by_id(evaluate("xml", newer, StageContext(runs / "20261204-100000-dddd" /
+                                                  newer.site_id)))["XML_LAYOUT_IMPORTADO"]
+    assert c.status is OK and c.observed.startswith("3.1; execução anterior")
