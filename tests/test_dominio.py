@@ -552,3 +552,30 @@ def test_18_layout_older_than_the_last_imported_is_caught_before_the_import(tmp_
     c = by_id(evaluate("xml", newer, StageContext(runs / "20261204-100000-dddd" /
                                                   newer.site_id)))["XML_LAYOUT_IMPORTADO"]
     assert c.status is OK and c.observed.startswith("3.1; execução anterior")
+
+
+# --------------------------------------------------------------------------- 19
+def test_19_grades_follow_their_sources():
+    """issue 22 item 5: facts resting on community evidence only are [M] with the source;
+    facts the manual states are [H] with the page (docs/dominio.md)."""
+    layouts = {str(r["layout"]): r for r in read_csv("xml_layouts.csv")}
+    assert layouts["3.1"]["pec_minimo"] == "5.1.21" and layouts["3.1"]["confidence"] == "H"
+    assert "Adicionada compatibilidade com a versão 3.1 do XML do CNES" in \
+        layouts["3.1"]["source"]
+    srv = {r["chave"]: r for r in read_csv("servidor_pec.csv")}
+    for key in ("unidade_banco", "pec_config"):
+        assert srv[key]["confidence"] == "M" and "comunitária" in srv[key]["source"], key
+    assert srv["unidade_pec"]["confidence"] == "H" and "Manual" in srv["unidade_pec"]["source"]
+    sized = [r for r in read_csv("releases.csv") if r["tamanho_bytes"]]
+    assert sized and all("[M: evidência comunitária" in r["origem"] for r in sized)
+    java = {r["chave"]: r for r in read_csv("ambiente.csv")}["java_instalador_minimo"]
+    assert (java["valor"], java["confidence"]) == (8, "H") and "Java 8" in java["source"]
+    doc = (ROOT / "docs" / "dominio.md").read_text("utf-8")
+    for fact in ("`GET /api/public/info`", "`e-SUS-AB-PostgreSQL.service`", "`/etc/pec.config`",
+                 "737 144 580 bytes", "recusa o arquivo", "`TREINAMENTO` (1 = treinamento"):
+        at = doc.index(fact)
+        assert "[M" in doc[max(0, at - 400):at + 500], fact
+    for fact in ("Unificacao_de_bases", "PEC 5.1.21", "Java 8", "Treinamento/",
+                 "Nota\n  Técnica 13/2025-SAPS", "Portaria SAPS 31/2024", "HTTPS_Automatizado/"):
+        assert fact in doc, fact
+    assert "o 3.1 chegou com o PEC 5.2" not in doc
