@@ -579,3 +579,30 @@ def test_19_grades_follow_their_sources():
                  "Nota\n  Técnica 13/2025-SAPS", "Portaria SAPS 31/2024", "HTTPS_Automatizado/"):
         assert fact in doc, fact
     assert "o 3.1 chegou com o PEC 5.2" not in doc
+
+
+def test_16_dossier_of_a_training_site_reads_pronto_treinamento(tmp_path):
+    from datetime import datetime, timezone
+
+    from esus_runbook.catalog import catalog_path, connect, record_run
+    from esus_runbook.catalog.dossier import build_dossier
+    from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
+    from esus_runbook.results import STAGES
+
+    def stages(cc):
+        out = {s: [(f"{s.upper()}_BASE", f"Base de {s}", "ok")] for s in STAGES}
+        out["contra_chave"] = [cc]
+        return out
+
+    when = datetime(2026, 9, 7, 9, 0, tzinfo=timezone.utc)
+    run = write_run_folder(tmp_path, "20260907-090000-aaa1", when, [
+        SiteSpec("ubs-treino", "UBS Treino", stages=stages(
+            ("CC_TREINAMENTO", "Ativação da instalação (treinamento)", "ok"))),
+        SiteSpec("ubs-prod", "UBS Prod", stages=stages(("CC_CHAVE", "Chave", "ok")))])
+    record_run(run)
+    conn = connect(catalog_path(tmp_path))
+    try:
+        assert build_dossier(conn, "ubs-treino")["verdict"].startswith("Pronto (treinamento)")
+        assert build_dossier(conn, "ubs-prod")["verdict"] == "Pronto para produção"
+    finally:
+        conn.close()
