@@ -116,7 +116,8 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
         status=status.value, verdict=verdict, rows=rows,
-        training_note=TRAINING_NOTE if training else None, charts=_charts(results, run_site_dir), sections=_sections(results),
+        training_note=TRAINING_NOTE if training else None,
+        charts=_charts(results, run_site_dir), sections=_sections(results),
         overview_svg=overview)
     out = run_site_dir / "relatorio.html"
     write_text_atomic(out, html)

@@ -287,6 +287,7 @@ def _imported_layout_check(r: StageResult, ctx, info: dict[str, Any]) -> None:
     if old_key is None or new_key is None:
         return
     rec = prev.metrics.get("reconciliacao") or {}
+    # reconcile.report's OK and DIFFERENCES: that run found the file's lotações in PEC
     imported = rec.get("situacao") in ("ok", "diferencas") and \
         not (rec.get("counts") or {}).get("NOT_IMPORTED")
     title = "Layout não é mais antigo que o do último XML importado"
