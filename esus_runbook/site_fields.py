@@ -4,6 +4,7 @@ Schema (``schemas/site.schema.json`` is generated from :data:`SCHEMA`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,9 +91,32 @@ def _check_db_url(v: str) -> tuple[str, str] | None:
     return db_url_problem(v)
 
 
-def _check_hostname(v: str) -> str | None:
-    return None if is_hostname(v) and not v.startswith("[") and ":" not in v else \
-        "domínio inválido (RFC 1123: letras, números, '-' e '.')"
+def cert_domain_problem(v: str) -> str | None:
+    """What is wrong with a value for the installer's ``-cert-domain`` (the public domain of
+    the automatic HTTPS): a bare host name, no scheme, no port, no path, not an IP address
+    (docs/dominio.md, "Instalação e banco do PEC"). None when it is fine."""
+    bad = "domínio inválido"
+    text = str(v)
+    if "://" in text or text.lower().startswith(("http:", "https:")):
+        return f"{bad}: informe só o nome, sem http:// ou https://"
+    if "/" in text:
+        return f"{bad}: informe só o nome, sem caminho ('/')"
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return (f"{bad}: informe um nome de domínio, não um endereço IP (o certificado é "
+                "emitido para o domínio)")
+    except ValueError:
+        pass
+    host, sep, port = text.rpartition(":")
+    if sep and host and port.isdigit():
+        return f"{bad}: informe só o nome, sem a porta (a porta vai em instalacao.https_porta)"
+    if text.endswith("."):
+        return f"{bad}: informe o nome sem o ponto final"
+    if not is_hostname(text) or ":" in text or text.startswith("["):
+        return f"{bad} (RFC 1123: letras, números, '-' e '.')"
+    if "." not in text:
+        return f"{bad}: informe o domínio público completo, ex.: pec.municipio.gov.br"
+    return None
 
 
 def _check_ssh(v: str) -> str | None:
@@ -204,7 +228,9 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "https://pec.exemplo.gov.br; sem porta, http usa 80.", check=_check_link_url),
         Field("https_dominio", "str", "Domínio HTTPS",
               "Domínio público para o HTTPS automático (-cert-domain), se desejado.",
-              check=_check_hostname, remedy="informe só o nome, ex.: pec.municipio.gov.br"),
+              check=cert_domain_problem,
+              remedy="ex.: pec.municipio.gov.br (o domínio público que aponta para o "
+                     "servidor)"),
         Field("https_porta", "int", "Porta HTTPS", "Porta do HTTPS automático.",
               default=443, minimum=1, maximum=65535),
         Field("data_instalacao", "date", "Data da instalação",

@@ -53,7 +53,7 @@ def test_a_good_server_passes_every_check(tmp_path):
     assert r.status is OK, [(c.id, c.status, c.remedy) for c in r.checks if c.status != OK]
     expected = {"AMB_SONDAGEM", "AMB_RAM", "AMB_CPU_NUCLEOS", "AMB_CPU_FREQUENCIA",
                 "AMB_PASSMARK", "AMB_DISCO_LIVRE", "AMB_DISCO_VELOCIDADE", "AMB_64BITS",
-                "AMB_SO", "AMB_LOCALE", "AMB_FUSO", "AMB_PORTAS", "AMB_REMOVEIPC", "AMB_JAVA",
+                "AMB_SO", "AMB_LOCALE", "AMB_LOCALE_SISTEMA", "AMB_FUSO", "AMB_PORTAS", "AMB_REMOVEIPC", "AMB_JAVA",
                 "AMB_POSTGRES", "AMB_JVM"}
     assert set(checks(r)) == expected
     for c in r.checks:
@@ -192,10 +192,24 @@ CASES = [
                                          "https_porta": 8443}}, ALERTA),  # not probed
     ("AMB_REMOVEIPC", mutate("systemd.remove_ipc", "yes"), {}, FALHA),
     ("AMB_REMOVEIPC", mutate("systemd", None), {}, ALERTA),
+    # the system default locale, the PEC service's (not the probing shell's LANG)
+    ("AMB_LOCALE_SISTEMA", None, {}, OK),
+    ("AMB_LOCALE_SISTEMA", mutate("locale.system_lang", "C.UTF-8"), {}, ALERTA),
+    ("AMB_LOCALE_SISTEMA", mutate("locale.system_lang", None), {}, ALERTA),
+    ("AMB_LOCALE_SISTEMA", mutate("locale.system_ctype", "pt_BR.utf8"),
+     {}, OK),
+    ("AMB_LOCALE_SISTEMA", lambda d: d["locale"].update(system_lang="en_US.UTF-8",
+                                                        system_ctype="pt_BR.UTF-8"), {}, OK),
+    ("AMB_LOCALE_SISTEMA", lambda d: d["locale"].update(pt_BR_utf8=False, found=[]), {}, ALERTA),
+    ("AMB_LOCALE_SISTEMA", lambda d: [d["locale"].pop(k) for k in
+                                      ("system_lang", "system_ctype", "system_source")], {},
+     ALERTA),
     ("AMB_JAVA", mutate("java", {"found": False}), {}, FALHA),
     ("AMB_JAVA", mutate("java.bits", 32), {}, FALHA),
-    ("AMB_JAVA", mutate("java.version", "11.0.24"), {}, ALERTA),
-    ("AMB_JAVA", mutate("java.version", "1.8.0_392"), {}, ALERTA),
+    # the manual asks for Java 8 64-bit (docs/dominio.md): 8 and newer pass, 7 does not
+    ("AMB_JAVA", mutate("java.version", "11.0.24"), {}, OK),
+    ("AMB_JAVA", mutate("java.version", "1.8.0_392"), {}, OK),
+    ("AMB_JAVA", mutate("java.version", "1.7.0_80"), {}, ALERTA),
     ("AMB_POSTGRES", mutate("postgres", {"found": True, "version": "9.5.25"}), {}, FALHA),
     ("AMB_POSTGRES", mutate("postgres", {"found": True, "version": "12.20"}), {}, OK),
     ("AMB_POSTGRES", mutate("postgres", {"found": True, "version": "16.4"}), {}, ALERTA),
@@ -372,3 +386,31 @@ def test_copy_of_base_is_not_shared():
     a, b = base(), base()
     a["memory"]["total_bytes"] = 1
     assert b["memory"]["total_bytes"] != 1 and copy.deepcopy(a) == a
+
+
+def test_system_locale_check_says_what_the_service_starts_with(tmp_path):
+    """docs/dominio.md, "Ambiente": the PEC service inherits the system default locale; the
+    installer command's LANG=pt_BR.UTF-8 does not reach it."""
+    probe = base()
+    probe["locale"].update(lang="pt_BR.UTF-8", system_lang=None,
+                           system_source="/etc/default/locale")
+    r = run(make_site(tmp_path, probe))
+    c = checks(r)["AMB_LOCALE_SISTEMA"]
+    assert c.status is ALERTA
+    assert c.observed.startswith("nenhum LANG configurado (/etc/default/locale)")
+    assert "update-locale LANG=pt_BR.UTF-8" in c.remedy and "reinicie o servidor" in c.remedy
+    old = base()
+    for k in ("system_lang", "system_ctype", "system_source"):
+        old["locale"].pop(k)
+    c = checks(run(make_site(tmp_path, old)))["AMB_LOCALE_SISTEMA"]
+    assert c.observed == "não verificado" and "localectl status" in c.remedy
+    # the pre-install checklist of stage 04 reads it
+    from esus_runbook.stages import instalacao
+
+    site = make_site(tmp_path, probe)
+    pre = {x.id: x for x in instalacao.checklist(site, run(site))}["INST_PRE_LOCALE_SISTEMA"]
+    assert pre.status is ALERTA and "AMB_LOCALE_SISTEMA: nenhum LANG" in pre.observed
+    win = make_site(tmp_path, "windows-server-2019", instalador={"plataforma": "windows"})
+    r = run(win)
+    assert "AMB_LOCALE_SISTEMA" not in checks(r)
+    assert "INST_PRE_LOCALE_SISTEMA" not in {x.id for x in instalacao.checklist(win, r)}

@@ -463,9 +463,12 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
         assert old in text
         path.write_text(text.replace(old, new), encoding="utf-8")
 
+    # vila-nova is a training installation, which needs no contra-chave (issue 22): its
+    # half-copied chave fails, and is fixed, with the site in production mode
+    edit(vila, "modo: treinamento", "modo: producao")
     first = batch()
-    edit(vila, "chave: 0916-0409-8915-9622-2161-0480-1336 ",
-         "chave: 0916-0409-8915-9622-2161-0480-1336-1227 ")
+    edit(vila, "chave: 0916-0409-8915-9622-2161-0480-1336\n",
+         "chave: 0916-0409-8915-9622-2161-0480-1336-1227\n")
     edit(centro, "XmlParaESUS31_292740.zip", "XmlParaESUS31_292740-com-problemas.zip")
     second = batch()
     edit(centro, "XmlParaESUS31_292740-com-problemas.zip", "XmlParaESUS31_292740.zip")

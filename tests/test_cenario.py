@@ -73,3 +73,41 @@ def test_above_largest_profile_fails(tmp_path):
 def test_centralized_without_bandwidth_warns(tmp_path):
     r = evaluate("cenario", site(tmp_path, ubs_atendidas=3))
     assert by_id(r)["CEN_BANDA"].status is Status.ALERTA
+
+
+def test_criteria_are_the_manuals_advice_and_the_runbooks_policy(tmp_path):
+    """docs/dominio.md, "Cenário": the six criteria are advice in the manual's "Unificação de
+    bases" §3 ("não é recomendado"); the falha is this runbook's policy and cites the page."""
+    r = evaluate("cenario", site(tmp_path, ubs_atendidas=6, usuarios_simultaneos=90,
+                                 internet_estavel=False, energia_estavel=False,
+                                 banda_mbps=50))
+    c = by_id(r)
+    for cid in ("CEN_INTERNET", "CEN_ENERGIA"):
+        assert c[cid].status is Status.FALHA
+        assert "Política deste runbook" in c[cid].remedy
+        assert "Unificação de bases" in c[cid].remedy and "não é recomendado" in c[cid].remedy
+        assert "Unificacao_de_bases" in c[cid].remedy
+        assert "A SAPS orienta" not in c[cid].remedy
+    # centralizing without internet: the offline route is named
+    assert "centralizador do município" in c["CEN_INTERNET"].remedy
+    assert "PEC online" in c["CEN_INTERNET"].remedy
+    assert c["CEN_INTERNET"].title == "Internet estável entre as unidades e o servidor"
+
+
+def test_single_unit_titles_do_not_speak_of_units_and_server(tmp_path):
+    r = evaluate("cenario", site(tmp_path, internet_estavel=False))
+    titles = {c.id: c.title for c in r.checks}
+    assert not any("entre as unidades" in t or "todas as unidades" in t
+                   for t in titles.values()), titles
+    internet = by_id(r)["CEN_INTERNET"]
+    assert internet.status is Status.ALERTA
+    assert "centralizador do município" in internet.remedy
+
+
+def test_profile_check_reads_as_a_match(tmp_path):
+    perfil = by_id(evaluate("cenario", site(tmp_path)))["CEN_PERFIL"]
+    assert perfil.expected == "perfil oficial para 30 usuários simultâneos"
+    assert perfil.observed == 'perfil "Até 40 usuários" (1 servidor)'
+    central = by_id(evaluate("cenario", site(tmp_path, tipo_instalacao="centralizador_municipal",
+                                             usuarios_simultaneos=None)))["CEN_PERFIL"]
+    assert central.expected == "perfil oficial do centralizador municipal"

@@ -2,7 +2,7 @@ import datetime as dt
 import json
 import os
 
-from esus_runbook.results import Status
+from esus_runbook.results import StageResult, Status
 from esus_runbook.sites import validate_site
 from esus_runbook.stages import StageContext, evaluate
 from esus_runbook.stages.contra_chave import extra_fingerprint, normalize_chave
@@ -141,3 +141,44 @@ def test_earlier_run_is_read_through_the_context_and_fingerprinted(tmp_path):
     # a later run is never "earlier", and a run without one records nothing to compare
     first, _ = run(tmp_path, site(tmp_path), run_name="20261101-100000-zzzz", root="c")
     assert first.inputs.get(key) is None
+
+
+def test_training_installation_needs_no_contra_chave(tmp_path):
+    """docs/dominio.md, "Contra-chave": the official training guide (PEC 5.3.28) shows the
+    activation screen with chave and contra-chave disabled ("clique em AVANÇAR")."""
+    raw = {"site_id": "ubs-treino", "nome": "T", "municipio_ibge": "2927408",
+           "instalacao": {"modo": "treinamento"}}
+    s = validate_site(raw, source=tmp_path / "s.yaml")
+    r, c = run(tmp_path, s, env={})
+    assert r.status is Status.OK, [(x.id, x.status, x.remedy) for x in r.checks]
+    assert set(c) == {"CC_TREINAMENTO"}
+    assert c["CC_TREINAMENTO"].observed.startswith(
+        "instalação de treinamento: ativação não exigida")
+    assert r.metrics["ativacao_exigida"] is False and "SISAB" in r.metrics["aviso"]
+    # the same site in production still waits for the contra-chave
+    prod = validate_site({**raw, "instalacao": {"modo": "producao"}}, source=tmp_path / "p.yaml")
+    r, c = run(tmp_path, prod, env={}, root="prod")
+    assert r.status is Status.PENDENTE and c["CC_CONTRA_CHAVE"].status is Status.PENDENTE
+
+
+def test_training_is_confirmed_or_refuted_by_pecs_database(tmp_path):
+    raw = {"site_id": "ubs-treino", "nome": "T", "municipio_ibge": "2927408",
+           "instalacao": {"modo": "treinamento"}}
+    s = validate_site(raw, source=tmp_path / "s.yaml")
+    for db_status, observed, expected in (
+            (Status.OK, "treinamento (TREINAMENTO = 1)", Status.OK),
+            (Status.FALHA, "producao (TREINAMENTO = 0)", Status.FALHA)):
+        out = tmp_path / db_status.value / "runs" / "20261125-100000-aaaa" / s.site_id
+        inst = StageResult(s.site_id, "instalacao")
+        inst.add("DB_TREINAMENTO", "Modo da instalação (TREINAMENTO)", db_status,
+                 "treinamento", observed, None if db_status is Status.OK else "Reinstale.")
+        inst.finish().save(out)
+        ctx = StageContext(out, env={})
+        r = evaluate("contra_chave", s, ctx)
+        check = r.checks[0]
+        assert (check.id, check.status) == ("CC_TREINAMENTO", expected)
+        assert "resultado.instalacao" in r.inputs     # what it read is fingerprinted
+        if expected is Status.OK:
+            assert "TREINAMENTO = 1" in check.observed
+        else:
+            assert "-treinamento" in check.remedy and "instalacao.modo" in check.remedy

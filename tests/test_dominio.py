@@ -267,9 +267,11 @@ def test_10_layout_is_compared_with_the_pec_version(tmp_path):
     def check(versao, xml):
         return by_id(evaluate("xml", load_site(xml_site(tmp_path, versao, xml))))["XML_VERSAO"]
 
-    old = check("5.1.3", v31)
-    assert old.status is FALHA and "5.2.0" in old.remedy
-    assert check("5.2.0", v31).status is OK
+    old = check("5.1.20", v31)
+    assert old.status is FALHA and "5.1.21" in old.remedy
+    # layout 3.1 arrived with 5.1.21 (official release notes), not with 5.2
+    for versao in ("5.1.21", "5.1.25", "5.2.0"):
+        assert check(versao, v31).status is OK, versao
     assert check("4.2.7", v30).status is FALHA
     assert check("5.0.12", v30).status is OK
     assert check("4.2.7", v31).remedy.startswith("O PEC 4.2.7 não importa o layout 3.1")
@@ -425,3 +427,182 @@ def test_15_lab_in_the_browser_names_the_tool_and_asks_no_news(tmp_path, browser
             assert "JupyterLab" not in page.title()
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- 16
+def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp_path):
+    """issue 22: a training installation is not activated (docs/dominio.md, "Contra-chave");
+    when it passes everything the site report and the roll-up say "pronto (treinamento)" and
+    that nothing reaches the SISAB."""
+    from esus_runbook.report.rollup import write_rollup
+    from esus_runbook.report.site import render_site_report, summary_html
+    from esus_runbook.results import STAGES, StageResult, write_json_atomic
+
+    run = tmp_path / "runs" / "20261201-100000-aaaa"
+    for sid, modo in (("ubs-treino", "treinamento"), ("ubs-prod", "producao")):
+        site = validate_site({"site_id": sid, "nome": sid.upper(), "municipio_ibge": "2927408",
+                              "instalacao": {"modo": modo}}, source=tmp_path / f"{sid}.yaml")
+        write_json_atomic(run / sid / "site.json", site.to_json())
+        for stage in STAGES:
+            if stage == "contra_chave":
+                r = evaluate("contra_chave", site, StageContext(run / sid, env={}))
+            else:
+                r = StageResult(sid, stage)
+                r.add("X_OK", "evidência", OK, "x", "x")
+                r.finish()
+            r.save(run / sid)
+    html = render_site_report(run / "ubs-treino").read_text("utf-8")
+    assert "Pronto (treinamento)" in html and "nada chega ao SISAB" in html
+    assert "Pronto para produção" not in html
+    assert "Pronto (treinamento)" in summary_html(run / "ubs-treino")
+    prod = render_site_report(run / "ubs-prod").read_text("utf-8")
+    assert "Pronto (treinamento)" not in prod and 'id="treinamento"' not in prod
+    assert by_id(StageResult.load(run / "ubs-prod" / "contra_chave.json"))[
+        "CC_CONTRA_CHAVE"].status is PENDENTE       # production still needs the contra-chave
+    paths = write_rollup(run)
+    rollup = paths["html"].read_text("utf-8")
+    row = re.search(r'<tr data-site="ubs-treino">.*?</tr>', rollup, re.S).group(0)
+    assert "pronto (treinamento)" in row
+    assert "pronto (treinamento)" not in re.search(r'<tr data-site="ubs-prod">.*?</tr>',
+                                                   rollup, re.S).group(0)
+    assert "nada do que é registrado nelas chega ao SISAB" in rollup
+    data = json.loads(paths["json"].read_text("utf-8"))
+    assert data["prontos_treinamento"] == ["ubs-treino"] and data["treinamento"] == ["ubs-treino"]
+
+
+# --------------------------------------------------------------------------- 17
+@pytest.mark.parametrize("value,words", [
+    ("https://pec.municipio.gov.br", "sem http://"),
+    ("pec.municipio.gov.br:8443", "sem a porta"),
+    ("pec.municipio.gov.br/esus", "sem caminho"),
+    ("10.0.0.5", "não um endereço IP"),
+    ("pec", "domínio público completo"),
+])
+def test_17_cert_domain_is_a_bare_host_name(tmp_path, cli_main, value, words):
+    """-cert-domain takes the public domain only (docs/dominio.md, "Instalação e banco do
+    PEC"): a scheme, a port or a path is refused in pt-BR with exit 2 before anything runs."""
+    site = tmp_path / "s.yaml"
+    site.write_text('site_id: s\nnome: S\nmunicipio_ibge: "2927408"\ninstalacao:\n'
+                    f'  https_dominio: "{value}"\n', encoding="utf-8")
+    proc = cli_main("run", site, "--out", tmp_path / "out")
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    err = proc.stderr
+    assert "instalacao.https_dominio" in err and words in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_17_cert_domain_in_the_install_command_is_validated_and_quoted(tmp_path):
+    site = validate_site({"site_id": "s", "nome": "S", "municipio_ibge": "2927408",
+                          "instalador": {"versao": "5.5.24"},
+                          "instalacao": {"https_dominio": "pec.municipio.gov.br",
+                                         "https_porta": 8443}}, source=tmp_path / "s.yaml")
+    cmd = instalacao.installer_command(site, "eSUS-AB-PEC-5.5.24-Linux64.jar")
+    assert "-cert-domain=pec.municipio.gov.br -cert-port=8443" in cmd["texto"]
+    assert not cmd["problemas"]
+    # a snapshot edited by hand never reaches the command shown to the user
+    site.instalacao["https_dominio"] = "https://pec.municipio.gov.br:443"
+    cmd = instalacao.installer_command(site, "eSUS-AB-PEC-5.5.24-Linux64.jar")
+    assert "-cert-domain" not in cmd["texto"]
+    assert any("instalacao.https_dominio" in p and "sem http://" in p
+               for p in cmd["problemas"])
+
+
+# --------------------------------------------------------------------------- 18
+def test_18_layout_older_than_the_last_imported_is_caught_before_the_import(tmp_path):
+    """PEC refuses a layout older than the last one imported (docs/dominio.md, "XML do
+    CNES"). Without xml.anterior, the previous run's file says which layout was imported:
+    falha when its "Depois da importação" found it in PEC, alerta when that is unknown."""
+    from esus_runbook.results import StageResult
+
+    v31 = synth.write_file(synth.Spec(professionals=80, seed=7, cnes=("2386224",)),
+                           tmp_path / "v31.zip")
+    v30 = synth.write_file(synth.Spec(professionals=80, seed=7, cnes=("2386224",),
+                                      version="3.0"), tmp_path / "v30.zip")
+    site = load_site(xml_site(tmp_path, "5.5.24", v30))
+    runs = tmp_path / "execucoes"
+
+    def earlier(name: str, reconciliacao: dict | None) -> None:
+        prev = StageResult(site.site_id, "xml")
+        prev.add("XML_ARQUIVO", "XML", OK, "x", "v31.zip")
+        metrics = {"xml": {"arquivo": {"name": "v31.zip", "version": "3.1"}}}
+        if reconciliacao is not None:
+            metrics["reconciliacao"] = reconciliacao
+        prev.finish(**metrics).save(runs / name / site.site_id)
+
+    def check(run: str):
+        ctx = StageContext(runs / run / site.site_id)
+        r = evaluate("xml", site, ctx)
+        return by_id(r).get("XML_LAYOUT_IMPORTADO"), r
+
+    # no earlier run: nothing is known, no check (and no guessed verdict)
+    assert check("20261201-100000-aaaa")[0] is None
+    earlier("20261201-100000-aaaa", None)
+    c, r = check("20261202-100000-bbbb")
+    assert c.status is ALERTA and "importação não conferida" in c.observed
+    assert "xml.anterior" in c.remedy and "execucao_anterior.xml" in r.inputs
+    earlier("20261202-100000-bbbb", {"situacao": "ok", "counts": {"NOT_IMPORTED": 0}})
+    c, _ = check("20261203-100000-cccc")
+    assert c.status is FALHA and "conferido no banco" in c.observed
+    assert "layout 3.1 ou mais recente" in c.remedy
+    # the earlier file was not imported after all: only an alerta
+    earlier("20261203-100000-cccc", {"situacao": "ok", "counts": {"NOT_IMPORTED": 1}})
+    assert check("20261204-100000-dddd")[0].status is ALERTA
+    # the same or a newer layout passes, with what it was compared with
+    newer = load_site(xml_site(tmp_path, "5.5.24", v31))
+    c = by_id(evaluate("xml", newer, StageContext(runs / "20261204-100000-dddd" /
+                                                  newer.site_id)))["XML_LAYOUT_IMPORTADO"]
+    assert c.status is OK and c.observed.startswith("3.1; execução anterior")
+
+
+# --------------------------------------------------------------------------- 19
+def test_19_grades_follow_their_sources():
+    """issue 22 item 5: facts resting on community evidence only are [M] with the source;
+    facts the manual states are [H] with the page (docs/dominio.md)."""
+    layouts = {str(r["layout"]): r for r in read_csv("xml_layouts.csv")}
+    assert layouts["3.1"]["pec_minimo"] == "5.1.21" and layouts["3.1"]["confidence"] == "H"
+    assert "Adicionada compatibilidade com a versão 3.1 do XML do CNES" in \
+        layouts["3.1"]["source"]
+    srv = {r["chave"]: r for r in read_csv("servidor_pec.csv")}
+    for key in ("unidade_banco", "pec_config"):
+        assert srv[key]["confidence"] == "M" and "comunitária" in srv[key]["source"], key
+    assert srv["unidade_pec"]["confidence"] == "H" and "Manual" in srv["unidade_pec"]["source"]
+    sized = [r for r in read_csv("releases.csv") if r["tamanho_bytes"]]
+    assert sized and all("[M: evidência comunitária" in r["origem"] for r in sized)
+    java = {r["chave"]: r for r in read_csv("ambiente.csv")}["java_instalador_minimo"]
+    assert (java["valor"], java["confidence"]) == (8, "H") and "Java 8" in java["source"]
+    doc = (ROOT / "docs" / "dominio.md").read_text("utf-8")
+    for fact in ("`GET /api/public/info`", "`e-SUS-AB-PostgreSQL.service`", "`/etc/pec.config`",
+                 "737 144 580 bytes", "recusa o arquivo", "`TREINAMENTO` (1 = treinamento"):
+        at = doc.index(fact)
+        assert "[M" in doc[max(0, at - 400):at + 500], fact
+    for fact in ("Unificacao_de_bases", "PEC 5.1.21", "Java 8", "Treinamento/",
+                 "Nota\n  Técnica 13/2025-SAPS", "Portaria SAPS 31/2024", "HTTPS_Automatizado/"):
+        assert fact in doc, fact
+    assert "o 3.1 chegou com o PEC 5.2" not in doc
+
+
+def test_16_dossier_of_a_training_site_reads_pronto_treinamento(tmp_path):
+    from datetime import datetime, timezone
+
+    from esus_runbook.catalog import catalog_path, connect, record_run
+    from esus_runbook.catalog.dossier import build_dossier
+    from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
+    from esus_runbook.results import STAGES
+
+    def stages(cc):
+        out = {s: [(f"{s.upper()}_BASE", f"Base de {s}", "ok")] for s in STAGES}
+        out["contra_chave"] = [cc]
+        return out
+
+    when = datetime(2026, 9, 7, 9, 0, tzinfo=timezone.utc)
+    run = write_run_folder(tmp_path, "20260907-090000-aaa1", when, [
+        SiteSpec("ubs-treino", "UBS Treino", stages=stages(
+            ("CC_TREINAMENTO", "Ativação da instalação (treinamento)", "ok"))),
+        SiteSpec("ubs-prod", "UBS Prod", stages=stages(("CC_CHAVE", "Chave", "ok")))])
+    record_run(run)
+    conn = connect(catalog_path(tmp_path))
+    try:
+        assert build_dossier(conn, "ubs-treino")["verdict"].startswith("Pronto (treinamento)")
+        assert build_dossier(conn, "ubs-prod")["verdict"] == "Pronto para produção"
+    finally:
+        conn.close()

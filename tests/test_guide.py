@@ -5,6 +5,7 @@ from __future__ import annotations
 from esus_runbook import guide
 from esus_runbook.results import StageResult, Status
 from esus_runbook.sites import load_site
+from esus_runbook.stages import StageContext, evaluate
 
 from .site_texts import COMMENTED, write
 
@@ -46,9 +47,19 @@ def test_guidance_follows_the_inputs(tmp_path, monkeypatch):
     inst = [s.command for s in steps("instalacao") if s.command]
     assert "java -jar eSUS-AB-PEC-5.5.24-Win64.jar -console -continue -treinamento" in inst
     monkeypatch.delenv("PEC_CC_TESTE", raising=False)
-    assert any("PEC_CC_TESTE não está definida" in s.text for s in steps("contra_chave"))
+    # a training installation is not activated (docs/dominio.md): nothing to do in stage 05
+    trained = guide.guidance(evaluate("contra_chave", site, StageContext(env={})), site)
+    assert trained.status is Status.OK and not trained.missing
+    assert [s.text for s in trained.steps] == [
+        "Próxima etapa: abra 06_xml.ipynb (Importação do XML do CNES)."]
+    prod = site_with(tmp_path, text.replace("modo: treinamento", "modo: producao"))
+
+    def prod_steps(stage):
+        return guide.guidance(StageResult(prod.site_id, stage).finish(), prod).steps
+
+    assert any("PEC_CC_TESTE não está definida" in s.text for s in prod_steps("contra_chave"))
     monkeypatch.setenv("PEC_CC_TESTE", "valor-secreto")
-    cc = steps("contra_chave")
+    cc = prod_steps("contra_chave")
     assert not any("não está definida" in s.text for s in cc)
     assert "valor-secreto" not in repr(cc)
     assert any("XmlParaESUS31_292740.zip" in s.text and "não existe" in s.text

@@ -82,6 +82,7 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
         "rs.status AS site_status FROM run_sites rs JOIN runs r USING (run_pk) "
         "WHERE rs.site_id = ? ORDER BY r.started_at, r.run_id", conn, params=(site_id,))
     stages = []
+    training = False   # a training installation's stage 05 (docs/dominio.md, "Contra-chave")
     for stage in STAGES:
         row: dict[str, Any] = {"stage": stage, "title": title(stage)}
         if stage not in last.index:
@@ -96,6 +97,7 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
             "WHERE result_pk = ? ORDER BY seq", key).fetchall()
         checks = [{"id": c[0], "title": c[1], "status": c[2], "expected": _json(c[3]),
                    "observed": _json(c[4]), "remedy": c[5]} for c in checks]
+        training = training or any(c["id"] == "CC_TREINAMENTO" for c in checks)
         evidence = []
         if r["status"] in READY:
             evidence = [{"label": EVIDENCE_LABELS.get((k, n), f"{k}: {n}"), "value": v}
@@ -116,7 +118,7 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
                    open=[c for c in checks if c["status"] != Status.OK.value],
                    error=r["error"])
         stages.append(row)
-    status, verdict = site_verdict([s["status"] for s in stages])
+    status, verdict = site_verdict([s["status"] for s in stages], training)
     ready_since = None
     if status.value in READY:
         ready_since = max(_ready_streak_start(s["timeline"]) for s in stages)

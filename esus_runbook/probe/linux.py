@@ -165,10 +165,82 @@ def parse_locale_list(text: str) -> dict[str, Any]:
             "source": "locale -a"}
 
 
-def locale_info() -> dict[str, Any]:
-    """Whether pt_BR.UTF-8 is generated (``locale -a``), with the pt_BR locales found."""
+# Where the system's default locale is configured, in the order systemd's PID 1 reads it for
+# the services it starts (e-SUS-PEC.service among them): /etc/locale.conf, then Debian's
+# /etc/default/locale (docs/dominio.md, "Ambiente").
+LOCALE_FILES = ("/etc/locale.conf", "/etc/default/locale")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?(LANG|LC_[A-Z]+)=(.*)$")
+
+
+def parse_locale_conf(text: str) -> dict[str, str]:
+    """``LANG``/``LC_*`` assignments of a locale.conf-style file (quotes removed, comments
+    and other lines ignored; the last assignment wins, as in a shell)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _ASSIGN.match(line)
+        if not m:
+            continue
+        try:
+            words = shlex.split(m.group(2), comments=True)
+        except ValueError:
+            continue
+        out[m.group(1)] = words[0] if words else ""
+    return out
+
+
+def parse_localectl(text: str) -> dict[str, str]:
+    """The "System Locale" assignments of ``localectl status`` (empty when it has none, e.g.
+    "System Locale: n/a" or systemd not running)."""
+    out: dict[str, str] = {}
+    in_block = False
+    for line in text.splitlines():
+        head, sep, rest = line.partition(":")
+        if sep and head.strip() == "System Locale":
+            in_block, line = True, rest
+        elif sep and head.strip():
+            in_block = False
+        if in_block:
+            m = _ASSIGN.match(line.strip())
+            if m:
+                out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def system_locale(root: str = "/", localectl_text: str | None = None) -> dict[str, Any]:
+    """The system's default locale, the one PEC's service starts with: ``system_lang``
+    (``LANG``, None when not set), ``system_ctype`` (``LC_CTYPE`` if set) and
+    ``system_source`` (the file, ``localectl status``, or None when none was found)."""
+    for name in LOCALE_FILES:
+        path = Path(root) / name.lstrip("/")
+        if path.is_file():
+            try:
+                values = parse_locale_conf(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+            return {"system_lang": values.get("LANG") or None,
+                    "system_ctype": values.get("LC_CTYPE") or None, "system_source": name}
+    if localectl_text is not None:
+        values = parse_localectl(localectl_text)
+        if values:
+            return {"system_lang": values.get("LANG") or None,
+                    "system_ctype": values.get("LC_CTYPE") or None,
+                    "system_source": "localectl status"}
+    return {"system_lang": None, "system_ctype": None, "system_source": None}
+
+
+def locale_info(root: str = "/") -> dict[str, Any]:
+    """Whether pt_BR.UTF-8 is generated (``locale -a``), with the pt_BR locales found, and the
+    system's default locale (:func:`system_locale`). ``lang`` is the probing shell's own
+    ``LANG``, kept for older readers: it is not what the PEC service starts with."""
     out: dict[str, Any] = {"pt_BR_utf8": None, "found": [], "lang": os.environ.get("LANG"),
                            "source": None}
+    localectl = None
+    if root == "/" and which("localectl"):
+        try:
+            localectl = run_command(["localectl", "status"])
+        except Exception:  # noqa: BLE001 - no D-Bus, no systemd, timeout: the files decide
+            localectl = None
+    out.update(system_locale(root, localectl))
     try:
         text = run_command(["locale", "-a"])
     except FileNotFoundError:

@@ -74,6 +74,31 @@ class _Reader:
         return value
 
 
+_LOCALE_NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+_LOCALE_SOURCES = ("/etc/locale.conf", "/etc/default/locale", "localectl status")
+
+
+def _system_locale(loc: dict[str, Any], r: Any, is_windows: bool) -> dict[str, Any]:
+    """The system default locale (the PEC service's): ``system_known`` is False for a probe
+    that did not collect it (older probes, Windows), so a check can tell "not collected"
+    from "collected, none configured"."""
+    if is_windows:
+        return {}
+    out: dict[str, Any] = {"system_known": "system_source" in loc,
+                           "system_lang": None, "system_ctype": None, "system_source": None}
+    if not out["system_known"]:
+        return out
+    for key in ("system_lang", "system_ctype"):
+        value = r.get(loc, key, str, "locale")
+        if value is not None and not _LOCALE_NAME.match(value):
+            r.warnings.append(f"locale.{key}: nome de locale inválido; ignorado")
+            value = None
+        out[key] = value
+    source = r.get(loc, "system_source", str, "locale")
+    out["system_source"] = source if source in _LOCALE_SOURCES else None
+    return out
+
+
 def _major(version: str | None) -> int | None:
     """Java major version: "17.0.13" -> 17, "1.8.0_392" -> 8."""
     if not version:
@@ -176,7 +201,7 @@ def normalize(raw: Any, source: str = "<sondagem>") -> dict[str, Any]:
                                                                    "locale"),
                      "found": [x for x in loc.get("found") or [] if isinstance(x, str)][:10]
                      if isinstance(loc.get("found"), list) else [],
-                     "applicable": not is_windows}
+                     "applicable": not is_windows, **_system_locale(loc, r, is_windows)}
     tzi = r.section(raw, "timezone_info")
     tz = raw.get("timezone")
     if isinstance(tz, dict):  # tolerate {"name": ...}

@@ -41,6 +41,12 @@ def lines(p: dict[str, Any]) -> list[str]:
                    f"leitura {ds['read_mb_s']} MB/s (leitura via {ds['read_method'] or '?'})")
     if p["locale"]["applicable"]:
         out.append(f"  Locale pt_BR.UTF-8: {_yes(p['locale']['pt_BR_utf8'], 'instalado', 'AUSENTE')}")
+        loc = p["locale"]
+        if loc.get("system_known"):
+            where = f" ({loc['system_source']})" if loc["system_source"] else ""
+            out.append("  Locale padrão do sistema (o do serviço do PEC): "
+                       + (f"LANG={loc['system_lang']}" if loc["system_lang"]
+                          else "nenhum LANG configurado") + where)
     out.append(f"  Fuso horário: {p['timezone'] or 'não identificado'}")
     out.append("  Portas: " + ", ".join(
         f"{k} {PORT_LABEL[v]}" + (f" ({p['port_owners'][k]})" if k in p["port_owners"] else "")

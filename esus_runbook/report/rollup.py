@@ -20,18 +20,22 @@ from ..results import (
     write_json_atomic,
     write_text_atomic,
 )
-from .site import VERDICTS
+from .site import TRAINING_VERDICTS, VERDICTS, is_training
 
 COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_alerta",
            "n_pendente", "n_falha", "n_erro", "principal_pendencia"]
 
 
 def build_rollup(run_dir: str | Path) -> pd.DataFrame:
-    """Collect every ``<site>/<stage>.json`` of a run (a missing result is ``pendente``)."""
+    """Collect every ``<site>/<stage>.json`` of a run (a missing result is ``pendente``).
+    ``df.attrs["treinamento"]`` lists the training installations' site ids."""
     run_dir = Path(run_dir)
+    training: set[str] = set()
     rows: list[dict[str, Any]] = []
     for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").exists()):
         site = json.loads((site_dir / "site.json").read_text(encoding="utf-8"))
+        if is_training(site):
+            training.add(site["site_id"])
         for stage in STAGES:
             path = site_dir / f"{stage}.json"
             row = {"site_id": site["site_id"], "nome": site["nome"],
@@ -50,7 +54,9 @@ def build_rollup(run_dir: str | Path) -> pd.DataFrame:
                 row["principal_pendencia"] = "Etapa não executada nesta rodada."
             row.update({f"n_{s.value}": n for s, n in counts.items()})
             rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs["treinamento"] = sorted(training)
+    return df
 
 
 def site_statuses(df: pd.DataFrame) -> pd.Series:
@@ -70,10 +76,14 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
     totals = {stage: df.loc[df["stage"] == stage, "status"].value_counts().to_dict()
               for stage in STAGES}
     by_verdict = overall.value_counts().to_dict() if len(overall) else {}
+    training = df.attrs.get("treinamento", [])
+    ready_training = sorted(sid for sid in training
+                            if Status(overall[sid]) in TRAINING_VERDICTS)
     write_json_atomic(paths["json"], {
         "schema": "esus-runbook/rollup/1", "run_id": run_id or run_dir.name,
         "generated_at": now_iso(), "sites": int(df["site_id"].nunique()),
-        "site_status": overall.to_dict(), "totals_by_stage": totals,
+        "site_status": overall.to_dict(), "treinamento": training,
+        "prontos_treinamento": ready_training, "totals_by_stage": totals,
         "rows": df.to_dict(orient="records")})
     matrix = df.pivot(index="site_id", columns="stage", values="status") \
         .reindex(columns=list(STAGES)) if len(df) else pd.DataFrame()
@@ -83,6 +93,7 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
         titles={name: stage.title for name, stage in stages.STAGES.items()},
         matrix=[(sid, names[sid], overall[sid], [matrix.loc[sid, s] for s in STAGES])
                 for sid in matrix.index],
-        totals=totals, by_verdict=by_verdict, verdicts={s.value: v for s, v in VERDICTS.items()})
+        totals=totals, by_verdict=by_verdict, verdicts={s.value: v for s, v in VERDICTS.items()},
+        ready_training=set(ready_training), training=set(training))
     write_text_atomic(paths["html"], html)
     return paths

@@ -21,11 +21,32 @@ VERDICTS = {
 }
 
 
-def site_verdict(statuses: list[Status | str]) -> tuple[Status, str]:
+TRAINING_VERDICTS = {
+    Status.OK: "Pronto (treinamento): nada chega ao SISAB",
+    Status.ALERTA: "Pronto (treinamento), com alertas a tratar: nada chega ao SISAB",
+}
+TRAINING_NOTE = ("Instalação de treinamento (instalacao.modo: treinamento): o que for registrado "
+                 "nela fica só nesta instalação e nada chega ao SISAB. Para atender de verdade, "
+                 "instale em produção (sem -treinamento) e ative com a contra-chave.")
+
+
+def site_verdict(statuses: list[Status | str], training: bool = False) -> tuple[Status, str]:
     """Overall status of a site (the worst stage; no stage at all is pendente) and its
-    pt-BR verdict."""
+    pt-BR verdict; a ready training installation reads "Pronto (treinamento)"."""
     status = worst(statuses) or Status.PENDENTE
+    if training and status in TRAINING_VERDICTS:
+        return status, TRAINING_VERDICTS[status]
     return status, VERDICTS[status]
+
+
+def is_training(site: dict[str, Any] | None) -> bool:
+    """Whether a site snapshot (``site.json``) is a training installation."""
+    return ((site or {}).get("instalacao") or {}).get("modo") == "treinamento"
+
+
+def _snapshot(run_site_dir: Path) -> dict[str, Any] | None:
+    path = run_site_dir / "site.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def load_site_results(run_site_dir: Path) -> dict[str, StageResult | None]:
@@ -73,10 +94,13 @@ def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
 
 def summary_html(run_site_dir: str | Path) -> str:
     """The verdict and the stage table of a site (what notebook 07 shows)."""
-    rows = _stage_rows(load_site_results(Path(run_site_dir)))
-    status, verdict = site_verdict([row["status"] for row in rows])
+    run_site_dir = Path(run_site_dir)
+    rows = _stage_rows(load_site_results(run_site_dir))
+    training = is_training(_snapshot(run_site_dir))
+    status, verdict = site_verdict([row["status"] for row in rows], training)
     return environment().get_template("summary.html.j2").render(
-        status=status.value, verdict=verdict, rows=rows)
+        status=status.value, verdict=verdict, rows=rows,
+        training_note=TRAINING_NOTE if training else None)
 
 
 def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> Path:
@@ -85,12 +109,14 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     site = json.loads((run_site_dir / "site.json").read_text(encoding="utf-8"))
     results = load_site_results(run_site_dir)
     rows = _stage_rows(results)
-    status, verdict = site_verdict([row["status"] for row in rows])
+    training = is_training(site)
+    status, verdict = site_verdict([row["status"] for row in rows], training)
     overview = status_bars_svg([(row["title"], row["counts"]) for row in rows],
                                "Verificações por etapa")
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
         status=status.value, verdict=verdict, rows=rows,
+        training_note=TRAINING_NOTE if training else None,
         charts=_charts(results, run_site_dir), sections=_sections(results),
         overview_svg=overview)
     out = run_site_dir / "relatorio.html"

@@ -40,6 +40,7 @@ FILES = ["/proc/cpuinfo", "/proc/meminfo", "/proc/self/cgroup", "/etc/os-release
          "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
          "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
          "/etc/timezone", "/etc/sysconfig/clock", "/proc/net/tcp", "/proc/net/tcp6",
+         *linux.LOCALE_FILES,
          *(f"/{d}/logind.conf" for d in linux._LOGIND_DIRS)]
 GLOBS = [f"/{d}/logind.conf.d/*.conf" for d in linux._LOGIND_DIRS]
 EXISTS = ["/etc/localtime", "/etc", "/run/systemd/system", "/lib/systemd/systemd-logind",
@@ -57,6 +58,7 @@ COMMANDS = {
     "uname": "uname -s; uname -r; uname -m; uname -v; uname -n",
     "cpus": "getconf _NPROCESSORS_ONLN; nproc",
     "locale": "locale -a",
+    "localectl": "localectl status",
     "utc_offset": "date +%z",
     "user": "id -un; id -u",
     "java": "java -XshowSettings:properties -version; command -v java; "
@@ -299,6 +301,10 @@ def build_probe(sections: dict[str, tuple[int, str]], files: dict[str, Any], *,
         locale = {"pt_BR_utf8": None, "found": [], "lang": None, "source": None}
         if locale_text is not None:
             locale.update(linux.parse_locale_list(locale_text))
+        # the system default the PEC service starts with: the mirrored locale files, else
+        # `localectl status` (optional: no systemd, no D-Bus is not an error)
+        ctl = sections.get("localectl")
+        locale.update(linux.system_locale(str(root), ctl[1] if ctl and ctl[0] == 0 else None))
         systemd = {"running": (root / "run/systemd/system").is_dir(),
                    **linux.remove_ipc_from_config(str(root))}
         if systemd["running"] and "busctl" in sections and sections["busctl"][0] == 0:

@@ -28,6 +28,7 @@ from .ambiente_checks import (
     ALERTA,
     CHECK_FUSO,
     CHECK_LOCALE,
+    CHECK_LOCALE_SISTEMA,
     CHECK_PORTAS,
     CHECK_REMOVEIPC,
     FALHA,
@@ -43,8 +44,8 @@ from .context import StageContext
 from .steps import Step, file_step, site_folder
 from .view import show_charts, show_checks, show_plain_html
 
-__all__ = ["CHECK_FUSO", "CHECK_LOCALE", "CHECK_PORTAS", "CHECK_REMOVEIPC", "charts",
-           "evaluate", "jvm_html", "municipality_zone", "next_steps", "probe_command",
+__all__ = ["CHECK_FUSO", "CHECK_LOCALE", "CHECK_LOCALE_SISTEMA", "CHECK_PORTAS",
+           "CHECK_REMOVEIPC", "charts", "evaluate", "jvm_html", "municipality_zone", "next_steps", "probe_command",
            "timezone_command", "view"]
 
 # Lazy imports: the local probe (psutil) and the SSH probe (paramiko 1.1-1.3 s) only when the

@@ -18,8 +18,14 @@ from ..sites import Site
 GIB = 1024 ** 3
 # Checks that the instalacao stage's pre-install checklist reads from this stage's result.
 CHECK_LOCALE, CHECK_FUSO = "AMB_LOCALE", "AMB_FUSO"
+CHECK_LOCALE_SISTEMA = "AMB_LOCALE_SISTEMA"
 CHECK_REMOVEIPC, CHECK_PORTAS = "AMB_REMOVEIPC", "AMB_PORTAS"
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
+
+
+def _norm_locale(name: str) -> str:
+    """pt_BR.UTF-8, pt_BR.utf8 and pt_br.UTF8 are the same locale."""
+    return name.strip().lower().replace("-", "")
 
 
 def num(x: float | None, digits: int = 1) -> str:
@@ -298,6 +304,45 @@ class Checks:
         else:
             self.add(CHECK_LOCALE, title, ALERTA, "pt_BR.UTF-8 instalado", "não verificado",
                      f"Confira com `locale -a | grep -i pt_BR`; se faltar: {how}.")
+        self._system_locale(loc, rhel)
+
+    def _system_locale(self, loc: dict, rhel: bool) -> None:
+        """The system default locale, the one e-SUS-PEC.service starts with (the probe's
+        /etc/locale.conf, /etc/default/locale or `localectl status`), not the probing
+        shell's LANG: docs/dominio.md, "Ambiente"."""
+        title = "Locale padrão do sistema (o do serviço do PEC)"
+        expected = "LANG=pt_BR.UTF-8"
+        how = ("`sudo localectl set-locale LANG=pt_BR.UTF-8`" if rhel else
+               "`sudo update-locale LANG=pt_BR.UTF-8` (ou `sudo localectl set-locale "
+               "LANG=pt_BR.UTF-8`)") + " e reinicie o servidor para o serviço do PEC subir " \
+            "com ele"
+        if not loc.get("system_known"):
+            self.add(CHECK_LOCALE_SISTEMA, title, ALERTA, expected, "não verificado",
+                     "A sondagem não trouxe o locale padrão do sistema (sondagem de uma versão "
+                     "anterior do esus-runbook?): gere a sondagem de novo ou confira com "
+                     f"`localectl status` ou `cat /etc/default/locale /etc/locale.conf`; se "
+                     f"não for pt_BR.UTF-8: {how}.")
+            return
+        lang, ctype, source = loc["system_lang"], loc.get("system_ctype"), loc["system_source"]
+        where = f" ({source})" if source else ""
+        if not lang:
+            observed = ("nenhum LANG configurado" + where + ": o serviço sobe com o locale C "
+                        "(POSIX)")
+        else:
+            observed = f"LANG={lang}" + (f", LC_CTYPE={ctype}" if ctype else "") + where
+        effective = _norm_locale(ctype or lang or "")
+        if effective == "pt_br.utf8":
+            if loc["pt_BR_utf8"] is False:
+                self.add(CHECK_LOCALE_SISTEMA, title, ALERTA, expected, observed,
+                         "O padrão do sistema é pt_BR.UTF-8, mas esse locale não está gerado "
+                         "(veja AMB_LOCALE): gere-o e reinicie o servidor.")
+            else:
+                self.add(CHECK_LOCALE_SISTEMA, title, OK, expected, observed)
+            return
+        self.add(CHECK_LOCALE_SISTEMA, title, ALERTA, expected, observed,
+                 "O PEC roda como serviço e herda o locale padrão do sistema, não o "
+                 "LANG=pt_BR.UTF-8 usado no comando do instalador: com outro locale, acentos "
+                 f"e formatos podem sair errados. Defina o padrão: {how}.")
 
     def timezone(self) -> None:
         p = self.p
@@ -404,16 +449,18 @@ class Checks:
                                               "próprio Java")
             return
         j = self.p["java"]
-        rec = int(self.s["java_instalador_recomendado"])
+        # the manual asks for Java 8 (64-bit) to open the installer; the PEC >= 5.3 itself
+        # runs on the JRE 17 it brings (docs/dominio.md, "Ambiente")
+        low = int(self.s["java_instalador_minimo"])
         title = "Java 64 bits no sistema (para abrir o instalador .jar)"
-        expected = f"Java 64 bits (recomendado {rec}+)"
+        expected = f"Java {low} ou mais novo, 64 bits (o manual pede o Java {low})"
         if windows:
-            how = (f"`winget install EclipseAdoptium.Temurin.{rec}.JRE` (ou outro Java {rec} "
+            how = (f"`winget install EclipseAdoptium.Temurin.{low}.JRE` (ou outro Java {low}+ "
                    "de 64 bits) e confira com `java -version` num PowerShell novo (deve "
                    "mostrar \"64-Bit\")")
         else:
             how = "`sudo apt install -y openjdk-17-jre-headless` (RHEL: `sudo dnf install -y " \
-                  "java-17-openjdk-headless`)"
+                  f"java-17-openjdk-headless`; qualquer Java {low}+ de 64 bits serve)"
         if j["found"] is None:
             self.add("AMB_JAVA", title, ALERTA, expected, "não verificado",
                      f"Confira com `java -version`; se faltar: {how}.")
@@ -427,12 +474,12 @@ class Checks:
         if j["bits"] == 32:
             self.add("AMB_JAVA", title, FALHA, expected, observed,
                      f"O Java do sistema é de 32 bits e não abre o instalador x64: {how}.")
-        elif j["major"] is not None and j["major"] < rec:
+        elif j["major"] is not None and j["major"] < low:
             self.add("AMB_JAVA", title, ALERTA, expected, observed,
-                     f"Java antigo pode não abrir o instalador das versões 5.x: {how}.")
+                     f"Java anterior ao {low}, que o manual pede para o instalador: {how}.")
         elif j["bits"] is None or j["major"] is None:
             self.add("AMB_JAVA", title, ALERTA, expected, observed,
-                     f"Confira com `java -version` que é um Java {rec}+ de 64 bits.")
+                     f"Confira com `java -version` que é um Java {low}+ de 64 bits.")
         else:
             self.add("AMB_JAVA", title, OK, expected, observed)
 

@@ -26,31 +26,49 @@ from ..site_fields import SCHEMA
 from ..sites import Site
 from .steps import Step
 
-# (site key, check id, question, remedy if centralized, remedy if decentralized)
+# The six criteria are the manual's advice ("Unificação de bases", §3: centralizing "não é
+# recomendado" without them); failing them in a centralized scenario is this runbook's policy
+# (docs/dominio.md, "Cenário").
+MANUAL_UNIFICACAO = ("Manual e-SUS APS, \"Unificação de bases\", §3 (https://saps-ms.github.io/"
+                     "Manual-eSUS_APS/docs/Apoio%20a%20Implanta%C3%A7%C3%A3o/"
+                     "Unificacao_de_bases/)")
+OFFLINE_ROUTE = ("Uma unidade sem internet estável pode ter o seu próprio PEC "
+                 "(descentralizado): os dados dela chegam ao SISAB por um PEC online ou pelo "
+                 "centralizador do município, que recebe os dados das instalações e os envia.")
+
+# (site key, check id, title if centralized, title if decentralized, remedy if centralized,
+#  remedy if decentralized)
 CRITERIA = (
     ("infraestrutura_adequada", "CEN_INFRA",
      "Infraestrutura adequada para manter o PEC eficiente em todas as unidades",
+     "Infraestrutura adequada para manter o PEC eficiente na unidade",
      "Dimensione servidor, rede e computadores das unidades para que o PEC responda bem em "
      "todas elas antes de centralizar (perfil de servidor na etapa 2).",
      "Confira se o servidor e os computadores da unidade comportam o PEC (perfil de servidor "
      "na etapa 2)."),
     ("internet_estavel", "CEN_INTERNET", "Internet estável entre as unidades e o servidor",
+     "Internet estável no local do PEC (envio ao SISAB)",
      "Estabilize o link (contrate redundância) antes de centralizar; sem internet as "
-     "unidades param de atender.",
+     "unidades param de atender. " + OFFLINE_ROUTE,
      "Sem internet estável os dados não chegam ao SISAB: a transmissão roda às 00:00 e "
-     "precisa de conexão; melhore o link da unidade."),
+     "precisa de conexão; melhore o link da unidade ou envie os dados por um PEC online ou "
+     "pelo centralizador do município, que os transmite."),
     ("energia_estavel", "CEN_ENERGIA", "Energia estável (sem quedas frequentes)",
+     "Energia estável (sem quedas frequentes)",
      "Instale nobreak/gerador no servidor e nos pontos de rede antes de centralizar.",
      "Instale nobreak no servidor: ele precisa ficar ligado para a transmissão ao SISAB "
      "(00:00) e quedas corrompem o banco."),
     ("equipe_ti", "CEN_EQUIPE_TI", "Equipe de TI com conhecimento do e-SUS APS",
+     "Equipe de TI com conhecimento do e-SUS APS",
      "Designe e capacite uma equipe de TI responsável pelo PEC antes de centralizar.",
      "Defina quem dá suporte ao PEC na unidade (atualizações, backup, certificados)."),
     ("backup_automatizado", "CEN_BACKUP", "Rotina diária e automática de backup",
+     "Rotina diária e automática de backup",
      "Automatize o backup diário do banco (pg_dump -Fc) e teste a restauração antes de "
      "centralizar.",
      "Automatize o backup diário do banco (pg_dump -Fc) e teste a restauração."),
     ("politica_seguranca", "CEN_SEGURANCA", "Política de segurança da informação",
+     "Política de segurança da informação",
      "Formalize uma política de segurança da informação (acessos, senhas, LGPD) antes de "
      "centralizar.",
      "Formalize regras de acesso, senhas e cópias de segurança (LGPD)."),
@@ -100,9 +118,11 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
     profile = select_profile(tipo, users)
     if profile is not None:
+        servers = "1 servidor" if profile["servers"] == 1 else f"{profile['servers']} servidores"
         r.add("CEN_PERFIL", "Perfil de servidor (tabela oficial)", Status.OK,
-              f"{users} usuários simultâneos" if tipo == "prontuario" else tipo,
-              profile["label"])
+              f"perfil oficial para {users} usuários simultâneos" if tipo == "prontuario"
+              else f"perfil oficial do {TIPOS[tipo]}",
+              f"perfil \"{profile['label']}\" ({servers})")
     elif tipo == "prontuario" and users is None:
         r.add("CEN_PERFIL", "Perfil de servidor (tabela oficial)", Status.PENDENTE,
               "número de usuários simultâneos", None,
@@ -135,7 +155,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               "Informe o CNES da UBS no arquivo do site: a auditoria do XML confere se a "
               "unidade está no arquivo.")
 
-    for key, cid, title, remedy_central, remedy_local in CRITERIA:
+    for key, cid, title_central, title_local, remedy_central, remedy_local in CRITERIA:
+        title = title_central if centralized else title_local
         answer = c[key]
         if answer is True:
             r.add(cid, title, Status.OK, "sim", "sim")
@@ -144,7 +165,9 @@ def evaluate(site: Site, ctx=None) -> StageResult:
                   f"Responda cenario.{key} (true/false) no arquivo do site.")
         elif centralized:
             r.add(cid, title, Status.FALHA, "sim", "não",
-                  f"A SAPS orienta não centralizar sem isto. {remedy_central}")
+                  "Política deste runbook: não centralizar sem isto (o "
+                  f"{MANUAL_UNIFICACAO} diz que centralizar nesse caso não é recomendado). "
+                  f"{remedy_central}")
         else:
             r.add(cid, title, Status.ALERTA, "sim", "não", remedy_local)
 

@@ -4,6 +4,12 @@ The *chave* (32 digits shown by PEC, 8 groups of 4) is not secret and is validat
 *contra-chave* generated in e-Gestor AB is a credential: it is read only through a reference
 (``contra_chave_env`` / ``contra_chave_file``) and the result keeps only a masked form and a
 salted fingerprint, so a later run can tell whether it changed without storing it.
+
+A training installation (``instalacao.modo: treinamento``) is not activated: the official
+training guide (PEC 5.3.28) shows the activation screen with chave and contra-chave disabled
+and says "clique em AVANÇAR" (docs/dominio.md, "Contra-chave"). Such a site passes this stage
+on the one check ``CC_TREINAMENTO``, whose evidence is the site's mode and, when stage 04 read
+PEC's database, ``TREINAMENTO = 1`` there (a database in production mode is a ``falha``).
 """
 
 from __future__ import annotations
@@ -57,7 +63,37 @@ def extra_fingerprint(site: Site) -> dict[str, Any]:
     return {"contra_chave": fingerprint(secret, resume_salt(site.site_id))}
 
 
+def _training(site: Site, ctx) -> StageResult:
+    """Stage 05 of a training installation: no activation, so no chave nor contra-chave."""
+    r = StageResult(site.site_id, "contra_chave")
+    title = "Ativação da instalação (treinamento)"
+    expected = "instalação de treinamento: ativação não exigida"
+    inst = ctx.previous("instalacao") if ctx is not None else None
+    db = [c for c in (inst.checks if inst is not None else ()) if c.id == "DB_TREINAMENTO"]
+    if db and db[0].status is Status.FALHA:
+        r.add("CC_TREINAMENTO", title, Status.FALHA, expected,
+              f"o banco do PEC não está em modo de treinamento ({db[0].observed})",
+              "O site diz treinamento (instalacao.modo), mas o PEC instalado é de produção e "
+              "exige a ativação com contra-chave: reinstale com -treinamento ou, se a "
+              "instalação é mesmo de produção, corrija instalacao.modo e informe a chave e a "
+              "contra-chave.")
+    elif db and db[0].status is Status.OK:
+        r.add("CC_TREINAMENTO", title, Status.OK, expected,
+              "instalação de treinamento: ativação não exigida (TREINAMENTO = 1 no banco do "
+              "PEC, etapa 4)")
+    else:
+        r.add("CC_TREINAMENTO", title, Status.OK, expected,
+              "instalação de treinamento: ativação não exigida (instalacao.modo: treinamento;"
+              " no guia oficial de treinamento a tela de ativação traz chave e contra-chave "
+              "desabilitadas)")
+    return r.finish(modo="treinamento", ativacao_exigida=False,
+                    aviso="Instalação de treinamento: nada do que for registrado nela chega "
+                          "ao SISAB.")
+
+
 def evaluate(site: Site, ctx=None) -> StageResult:
+    if site.instalacao["modo"] == "treinamento":
+        return _training(site, ctx)
     cc = site.contra_chave
     r = StageResult(site.site_id, "contra_chave")
     generated = cc["gerada_em"]
@@ -172,6 +208,8 @@ def _env_defined(name: str | None, env: Mapping[str, str]) -> bool:
 
 def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
     env = os.environ if env is None else env
+    if site.instalacao["modo"] == "treinamento":
+        return []   # a training installation is not activated
     cc = site.contra_chave
     steps = []
     if not cc["chave"]:

@@ -29,6 +29,7 @@ from ..installer.releases import version_tuple
 from ..render.charts import pyplot
 from ..results import Check, StageResult, Status, worst
 from ..secret_refs import read_secret
+from ..site_fields import cert_domain_problem
 from ..sites import Site
 from ..ssh import site_db_url
 from . import ambiente
@@ -49,6 +50,11 @@ CHECKLIST = (
     ("INST_PRE_LOCALE", "Locale pt_BR.UTF-8 antes da instalação", ambiente.CHECK_LOCALE, True,
      "locale -a | grep -i 'pt_BR.utf8' (se faltar: localedef -i pt_BR -f UTF-8 pt_BR.UTF-8, "
      "ou dpkg-reconfigure locales)"),
+    ("INST_PRE_LOCALE_SISTEMA", "Locale padrão do sistema pt_BR.UTF-8 (o do serviço do PEC)",
+     ambiente.CHECK_LOCALE_SISTEMA, True,
+     "localectl status ou cat /etc/default/locale /etc/locale.conf (deve ser "
+     "LANG=pt_BR.UTF-8; se não: update-locale LANG=pt_BR.UTF-8 ou localectl set-locale "
+     "LANG=pt_BR.UTF-8, e reinicie o servidor)"),
     ("INST_PRE_FUSO", "Fuso horário configurado", ambiente.CHECK_FUSO, False,
      "{fuso}"),
     ("INST_PRE_REMOVEIPC", "RemoveIPC=no no systemd-logind", ambiente.CHECK_REMOVEIPC, True,
@@ -103,7 +109,11 @@ def installer_command(site: Site, name: str) -> dict[str, Any]:
                          "histórico) e passada por variável; durante a instalação ela fica "
                          "visível na lista de processos do servidor: instale sem outros "
                          "usuários logados.")
-    if inst["https_dominio"]:
+    domain_problem = cert_domain_problem(inst["https_dominio"]) if inst["https_dominio"] \
+        else None
+    if domain_problem:   # a snapshot edited by hand: never put it in the command
+        problems.append(f"instalacao.https_dominio: {domain_problem}")
+    elif inst["https_dominio"]:
         if version_tuple(cfg["versao"]) < HTTPS_SINCE:
             problems.append(f"o HTTPS automático (-cert-domain) só existe a partir do PEC "
                             f"5.3; a versão {cfg['versao']} não tem essa opção")

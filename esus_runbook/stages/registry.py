@@ -39,7 +39,7 @@ _DECLARED = (
           evaluate=Lazy("instalacao", "evaluate"), view=Lazy("instalacao", "view"),
           next_steps=Lazy("instalacao", "next_steps"), charts=Lazy("instalacao", "charts")),
     Stage(name="contra_chave", title="Contra-chave", notebook="05_contra_chave.ipynb",
-          input_keys=("contra_chave", "instalacao.data_instalacao"),
+          input_keys=("contra_chave", "instalacao.data_instalacao", "instalacao.modo"),
           input_files=("contra_chave.contra_chave_file",),
           evaluate=Lazy("contra_chave", "evaluate"), view=standard,
           next_steps=Lazy("contra_chave", "next_steps"),

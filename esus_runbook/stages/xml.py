@@ -2,7 +2,9 @@
 
 Checks: the file exists and can be read safely (``XML_ARQUIVO``), its municipality is the
 site's (``XML_MUNICIPIO``, compared on 6 digits), its layout version is supported and
-imported by the site's PEC version (``XML_VERSAO``, against ``instalador.versao``), the
+imported by the site's PEC version (``XML_VERSAO``, against ``instalador.versao``), not
+older than the layout last imported (``XML_LAYOUT_IMPORTADO``, from this site's previous run
+when there is no ``xml.anterior``), the
 site's CNES is in it (``XML_CNES_SITE``, decentralized sites), then one check per audit
 rule that found something (``XML_<RULE>``: ``falha`` for error rules, ``alerta`` for
 warning rules) or a single ``XML_REGRAS`` ok when none did. Metrics hold the
@@ -111,6 +113,8 @@ def evaluate(site: Site, ctx=None) -> StageResult:
               "O XML é de outro município: baixe no e-Gestor AB o arquivo do município "
               f"{site_ibge}; o PEC recusa arquivo de outro município.")
     _layout_check(r, info, (site.instalador or {}).get("versao"))
+    if not (site.xml or {}).get("anterior"):   # with xml.anterior, XML_DIFF_VERSAO says it
+        _imported_layout_check(r, ctx, info)
     cnes = site.data.get("cnes")
     if cnes:
         units = report.cnes.establishments
@@ -259,6 +263,54 @@ def _layout_check(r: StageResult, info: dict[str, Any], pec_version: str | None)
               "ou mais novo: atualize o PEC (etapas 3 e 4) antes de importar.")
     else:
         r.add("XML_VERSAO", title, Status.OK, expected, f"{layout}; PEC {pec_version}")
+
+
+def _layout_key(layout: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(x) for x in str(layout).split(".")) if layout else None
+    except ValueError:
+        return None
+
+
+def _imported_layout_check(r: StageResult, ctx, info: dict[str, Any]) -> None:
+    """XML_LAYOUT_IMPORTADO: PEC refuses a layout older than the last one imported
+    (docs/dominio.md, "XML do CNES"). Without ``xml.anterior`` the last layout known is the
+    file of this site's previous run: imported for sure when that run's "Depois da
+    importação" found it in PEC's database (``falha`` if this one is older), otherwise only
+    perhaps imported (``alerta``). No previous run, or none with a layout: no check."""
+    prev = ctx.earlier_run("xml") if ctx is not None else None
+    if prev is None:
+        return
+    old_file = (prev.metrics.get("xml") or {}).get("arquivo") or {}
+    old_layout, new_layout = old_file.get("version"), info.get("version")
+    old_key, new_key = _layout_key(old_layout), _layout_key(new_layout)
+    if old_key is None or new_key is None:
+        return
+    rec = prev.metrics.get("reconciliacao") or {}
+    # reconcile.report's OK and DIFFERENCES: that run found the file's lotações in PEC
+    imported = rec.get("situacao") in ("ok", "diferencas") and \
+        not (rec.get("counts") or {}).get("NOT_IMPORTED")
+    title = "Layout não é mais antigo que o do último XML importado"
+    expected = f"layout {old_layout} ou mais recente"
+    name = old_file.get("name") or "?"
+    when = prev.finished_at or prev.started_at or "?"
+    seen = (f"execução anterior ({when}): {name}, layout {old_layout}, "
+            + ("importado no PEC (conferido no banco)" if imported else
+               "importação não conferida"))
+    if new_key >= old_key:
+        r.add("XML_LAYOUT_IMPORTADO", title, Status.OK, expected,
+              f"{new_layout}; {seen}")
+        return
+    remedy = (f"O PEC recusa importar um layout mais antigo que o do último XML importado: "
+              f"gere o XML de novo no e-Gestor AB (layout {old_layout} ou mais recente).")
+    if imported:
+        r.add("XML_LAYOUT_IMPORTADO", title, Status.FALHA, expected, f"{new_layout}; {seen}",
+              remedy)
+    else:
+        r.add("XML_LAYOUT_IMPORTADO", title, Status.ALERTA, expected, f"{new_layout}; {seen}",
+              f"Se o XML da execução anterior foi importado no PEC, este será recusado. "
+              f"{remedy} Se não foi, informe em xml.anterior o XML importado por último "
+              "para a comparação exata.")
 
 
 # review checks: id, title, kinds, what "none" means, what the alerta says
