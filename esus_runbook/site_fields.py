@@ -119,6 +119,12 @@ def cert_domain_problem(v: str) -> str | None:
     return None
 
 
+def _check_hostname(v: str) -> str | None:
+    """A host to connect to: an IPv4 address or an RFC 1123 name, no port, no brackets."""
+    return None if is_hostname(v) and not v.startswith("[") and ":" not in v else \
+        "endereço inválido (IP ou nome RFC 1123: letras, números, '-' e '.')"
+
+
 def _check_ssh(v: str) -> str | None:
     try:
         parse_target(v)
