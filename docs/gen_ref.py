@@ -90,7 +90,7 @@ def site_fields_page() -> str:
             default = "" if f.default is None else str(f.default).lower() \
                 if isinstance(f.default, bool) else f.default
             out.append(f"| `{key}` | {_cell(kind)} | {'sim' if f.required else 'não'} | "
-                       f"{_cell(default)} | {_cell(f.help)} |")
+                       f"{_cell(default)} | **{_cell(f.label)}.** {_cell(f.help)} |")
         out.append("")
     return "\n".join(out)
 
