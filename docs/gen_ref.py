@@ -452,34 +452,40 @@ def xml_rules_page() -> str:
 
 
 # --------------------------------------------------------------------------- exit codes
+EXIT_CODES = {
+    0: "concluído sem falhas (pode haver alertas e pendências)",
+    1: "concluído com falhas encontradas: uma verificação falhou, uma etapa deu erro, um achado "
+       "de erro no XML",
+    2: "entrada rejeitada ou inutilizável: uma linha em português por problema (arquivo, chave, "
+       "correção), sem traceback, nada gravado com o nome final",
+    130: "interrompido pelo usuário (Ctrl-C ou SIGTERM)",
+}
+"""The meaning of each exit code; the build fails if the code returns one not listed here."""
+
+
 def exit_codes_page() -> str:
-    rows = []
-    for cls in sorted((c for c in vars(errors).values() if inspect.isclass(c)
-                       and issubclass(c, errors.RunbookError)), key=lambda c: c.exit_code):
-        doc = (inspect.getdoc(cls) or "").split("\n")[0]
-        rows.append(f"| **{cls.exit_code}** | `{cls.__name__}` | {_cell(doc)} |")
-    main = next(n for n in ast.walk(ast.parse(Path(inspect.getfile(cli)).read_text("utf-8")))
-                if isinstance(n, ast.FunctionDef) and n.name == "main")
-    literal = sorted({r.value.value for r in ast.walk(main) if isinstance(r, ast.Return)
-                      and isinstance(r.value, ast.Constant)})
+    classes: dict[int, list[str]] = defaultdict(list)
+    for cls in (c for c in vars(errors).values() if inspect.isclass(c)
+                and issubclass(c, errors.RunbookError)):
+        classes[cls.exit_code].append(cls.__name__)
+    tree = ast.parse(Path(inspect.getfile(cli)).read_text("utf-8"))
+    returned = {r.value.value for r in ast.walk(tree) if isinstance(r, ast.Return)
+                and isinstance(r.value, ast.Constant) and isinstance(r.value.value, int)}
+    unknown = (set(classes) | returned) - set(EXIT_CODES)
+    if unknown:
+        raise RuntimeError(f"exit codes without a meaning in docs/gen_ref.py: {sorted(unknown)}")
+    rows = [f"| **{code}** | {text} | "
+            + ", ".join(f"`{n}`" for n in sorted(classes.get(code, []))) + " |"
+            for code, text in EXIT_CODES.items()]
     return "\n".join([
         "# Códigos de saída\n",
         "Com esta página você sabe o que significa o código de saída de um comando, para "
         "usá-lo num script, num hook de pre-commit ou na CI.\n",
-        NOTE.format(src="`esus_runbook/errors.py` e `cli.main`"),
-        "| código | significado |\n|---|---|",
-        "| **0** | concluído sem falhas (pode haver alertas e pendências) |",
-        "| **1** | concluído com falhas encontradas: uma verificação falhou, uma etapa deu "
-        "erro, um achado de erro no XML |",
-        "| **2** | entrada rejeitada ou inutilizável: uma linha em português por problema "
-        "(arquivo, chave, correção), sem traceback, nada gravado com o nome final |",
-        "| **130** | interrompido pelo usuário (Ctrl-C ou SIGTERM) |\n",
+        NOTE.format(src="`esus_runbook/errors.py` e os `return` de `esus_runbook/cli.py`"),
+        "| código | significado | erros do programa com este código |\n|---|---|---|", *rows, "",
         "Cada comando detalha os seus casos na descrição "
-        "(`esus-runbook COMANDO --help` e [Comandos](comandos.md)).\n",
-        "## Erros e códigos no código\n",
-        "| código | classe | quando |\n|---|---|---|", *rows, "",
-        "Códigos que `cli.main` devolve diretamente: "
-        + ", ".join(f"**{c}**" for c in literal) + ".\n"])
+        "(`esus-runbook COMANDO --help` e [Comandos](comandos.md)). "
+        "`python -m esus_runbook` devolve os mesmos códigos.\n"])
 
 
 # --------------------------------------------------------------------------- hook

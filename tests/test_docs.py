@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from esus_runbook import cli
+from esus_runbook import cli, errors
 from esus_runbook.cnes import diff as cnes_diff
 from esus_runbook.cnes import rules as cnes_rules
 from esus_runbook.reconcile import compare as reconcile_compare
@@ -122,10 +122,11 @@ def test_docs_site_builds_strict_and_the_reference_lists_everything(tmp_path):
             for flag in action.option_strings:
                 assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", commands), (path, flag)
 
-    exits = _text(ref / "codigos-de-saida.html")
-    for code in ("0", "1", "2", "130"):
-        assert re.search(rf"\b{code}\b", exits), code
-    assert "InputError" in exits and "RunbookError" in exits
+    exit_rows = {r.split()[0]: r for r in _rows(ref / "codigos-de-saida.html")[1:]}
+    assert {"0", "1", "2", "130"} <= set(exit_rows), exit_rows
+    for cls in vars(errors).values():
+        if isinstance(cls, type) and issubclass(cls, errors.RunbookError):
+            assert cls.__name__ in exit_rows[str(cls.exit_code)], cls
 
     home = _text(site / "index.html")
     assert "Por onde começar" in home and (site / "img" / "relatorio.png").is_file()
