@@ -103,48 +103,62 @@ def _num(v: float | None) -> str:
 
 # --------------------------------------------------------------------------- commands
 def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...]):
-    """(command path, parser, aliases, help) for every (sub)command under ``parser``."""
+    """(command path, parser, aliases, help) for every (sub)command under ``parser``.
+
+    Names of one parser object are one command (the name with help first). A hidden
+    subcommand (no help) whose parser runs the same ``func`` as a visible one is listed only
+    as an alias of it; any other hidden subcommand is still documented, as a command."""
     for action in parser._actions:
         if not isinstance(action, argparse._SubParsersAction):
             continue
         shown = {a.dest: a.help for a in action._choices_actions}
-        names: dict[int, list[str]] = defaultdict(list)
+        groups: dict[int, list[str]] = {}
+        parsers: dict[int, argparse.ArgumentParser] = {}
         for name, sub in action.choices.items():
-            names[id(sub)].append(name)
-        for name, sub in action.choices.items():
-            group = names[id(sub)]
-            primary = next((n for n in group if n in shown), group[0])
-            if name != primary:
+            groups.setdefault(id(sub), []).append(name)
+            parsers[id(sub)] = sub
+        visible = {k: g for k, g in groups.items() if any(n in shown for n in g)}
+        extra: dict[int, list[str]] = defaultdict(list)
+        for k, g in groups.items():
+            if k in visible:
                 continue
-            yield path + (name,), sub, [n for n in group if n != primary], shown.get(name)
-            yield from _walk(sub, path + (name,))
+            func = parsers[k].get_default("func")
+            target = next((v for v in visible if func is not None
+                           and parsers[v].get_default("func") is func), None)
+            if target is None:
+                visible[k] = g
+            else:
+                extra[target] += g
+        for k, g in visible.items():
+            primary = next((n for n in g if n in shown), g[0])
+            aliases = [n for n in g if n != primary] + extra[k]
+            yield path + (primary,), parsers[k], aliases, shown.get(primary, "(comando oculto)")
+            yield from _walk(parsers[k], path + (primary,))
 
 
 def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
-    visible: dict[str, argparse.Action] = {}
-    hidden: list[argparse.Action] = []
-    for a in parser._actions:
-        if isinstance(a, argparse._SubParsersAction):
-            continue
-        (hidden if a.help == argparse.SUPPRESS else []).append(a)
-        if a.help != argparse.SUPPRESS:
-            visible.setdefault(a.dest, a)
+    """One table row per option; a hidden option (``help=SUPPRESS``) with the ``dest`` of a
+    visible one is shown only as an alias of it, any other hidden option as "(oculta)"."""
+    actions = [a for a in parser._actions if not isinstance(a, argparse._SubParsersAction)]
+    visible_dests = {a.dest for a in actions if a.help != argparse.SUPPRESS}
     aliases: dict[str, list[str]] = defaultdict(list)
-    for a in hidden:
-        aliases[a.dest].extend(a.option_strings or [a.dest])
+    for a in actions:
+        if a.help == argparse.SUPPRESS and a.dest in visible_dests:
+            aliases[a.dest].extend(a.option_strings)
     rows = []
-    for a in parser._actions:
-        if isinstance(a, argparse._SubParsersAction) or a.help == argparse.SUPPRESS:
+    for a in actions:
+        hidden = a.help == argparse.SUPPRESS
+        if hidden and a.dest in visible_dests:
             continue
         if a.option_strings:
             longs = [o for o in a.option_strings if o.startswith("--")] or a.option_strings
-            name = ", ".join(f"`{o}`" for o in a.option_strings if o in longs[:1]) \
-                or f"`{a.option_strings[0]}`"
-            others = [o for o in a.option_strings if o != longs[0]] + aliases.get(a.dest, [])
+            name = f"`{longs[0]}`"
+            others = [o for o in a.option_strings if o != longs[0]]
+            if not hidden:
+                others += aliases.pop(a.dest, [])
         else:
             name, others = f"`{a.metavar or a.dest}`", []
-        if a.nargs == 0 or isinstance(a, (argparse._StoreTrueAction, argparse._HelpAction,
-                                           argparse._VersionAction)):
+        if a.nargs == 0:
             value = ""
         elif a.choices:
             value = " \\| ".join(f"`{c}`" for c in a.choices)
@@ -152,15 +166,15 @@ def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
             value = f"`{a.metavar or a.dest.upper()}`" if a.option_strings else ""
         default = a.default if a.default not in (None, False, argparse.SUPPRESS) else ""
         required = "sim" if a.required or not a.option_strings and a.nargs is None else ""
-        text = _cell(a.help).rstrip(".")
+        text = "(oculta)" if hidden else _cell(a.help).rstrip(".")
         if others:
             text += ". Também: " + ", ".join(f"`{o}`" for o in others)
         rows.append(f"| {name} | {value} | {required} | {_cell(default)} | {text} |")
     return rows
 
 
-def commands_page() -> str:
-    parser = cli.build_parser()
+def commands_page(parser: argparse.ArgumentParser | None = None) -> str:
+    parser = parser or cli.build_parser()
     out = ["# Comandos e opções\n",
            "Com esta página você encontra cada comando do `esus-runbook`, o que ele faz e "
            "todas as suas opções, com o valor padrão. `python -m esus_runbook` funciona igual. "

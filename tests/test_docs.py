@@ -24,6 +24,7 @@ from esus_runbook.reconcile import compare as reconcile_compare
 from esus_runbook.site_fields import SCHEMA
 
 from .conftest import EXAMPLES, ROOT, demo_env, require, require_tool
+from .docs_ref import gen_ref
 
 README = ROOT / "README.md"
 CHECK_CODE = re.compile(r"(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]*[A-Z0-9]")
@@ -224,3 +225,30 @@ def test_readme_seven_steps_end_in_a_signed_dossier(tmp_path, demo_simulator, ht
     assert {c["id"]: c["status"] for c in stage5["checks"]}["CC_CONTRA_CHAVE"] == "ok"
     assert demo_env()["ESUS_CC_UBS_CENTRO"] not in page
     assert (tmp_path / "implantacao" / "ubs-norte-dossie.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_generated_commands_list_hidden_aliases_only_as_aliases():
+    """What the CLI's hidden aliases (old names kept for scripts) look like in the reference:
+    never a command or an option of their own."""
+    def novo(args):  # the function both names run
+        return 0
+
+    parser = argparse.ArgumentParser(prog="esus-runbook")
+    sub = parser.add_subparsers(dest="command")
+    visible = sub.add_parser("novo", help="cria um arquivo de site", aliases=["criar"])
+    visible.add_argument("--saida", help="pasta do arquivo")
+    visible.add_argument("--out", dest="saida", help=argparse.SUPPRESS)
+    visible.add_argument("--segredo", help=argparse.SUPPRESS)
+    visible.set_defaults(func=novo)
+    sub.add_parser("new").set_defaults(func=novo)  # hidden (no help), same function
+    sub.add_parser("interno")  # hidden, runs nothing visible: still documented
+
+    page = gen_ref().commands_page(parser)
+    headings = re.findall(r"(?m)^## `esus-runbook ([^`]+)`", page)
+    assert headings == ["novo", "interno"], headings
+    assert "Também aceito como: `criar`, `new`." in page
+    row = next(r for r in page.splitlines() if r.startswith("| `--saida`"))
+    assert "Também: `--out`" in row
+    assert not any(r.startswith("| `--out`") for r in page.splitlines())
+    assert any(r.startswith("| `--segredo`") and "(oculta)" in r for r in page.splitlines())
+    assert "(comando oculto)" in page.split("## `esus-runbook interno`")[1]
