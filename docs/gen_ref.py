@@ -338,13 +338,30 @@ class _Module:
         while node in self.parents:
             node = self.parents[node]
             if isinstance(node, (ast.For, ast.comprehension)) \
-                    and isinstance(node.target, ast.Tuple) and isinstance(node.iter, ast.Name):
+                    and isinstance(node.target, ast.Tuple):
                 names = [getattr(e, "id", None) for e in node.target.elts]
-                table = self.consts.get(node.iter.id)
+                table = self.consts.get(node.iter.id) if isinstance(node.iter, ast.Name) \
+                    else node.iter
                 if name.id in names and isinstance(table, (ast.Tuple, ast.List)):
                     return [dict(zip(names, row.elts, strict=False)) for row in table.elts
                             if isinstance(row, ast.Tuple)]
         return []
+
+    def _param_envs(self, name: ast.Name) -> list[dict[str, ast.AST]]:
+        """For a parameter of the enclosing function: one parameter → argument map per call
+        of that function in the module."""
+        func = self._enclosing(name, (ast.FunctionDef, ast.AsyncFunctionDef))
+        params = [a.arg for a in func.args.args] if func is not None else []
+        if name.id not in params:
+            return []
+        envs = []
+        for call in ast.walk(self.tree):
+            if isinstance(call, ast.Call) and getattr(
+                    call.func, "id", getattr(call.func, "attr", None)) == func.name:
+                env = dict(zip(params, call.args, strict=False))
+                env.update({k.arg: k.value for k in call.keywords if k.arg})
+                envs.append(env)
+        return envs
 
     def _param_codes(self, name: ast.Name) -> list[str]:
         func = self._enclosing(name, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -366,7 +383,8 @@ class _Module:
             if name not in ("add", "judge", "Check"):
                 continue
             first = node.args[0]
-            rows = self._loop_rows(first) if isinstance(first, ast.Name) else []
+            rows = (self._loop_rows(first) or self._param_envs(first)) \
+                if isinstance(first, ast.Name) else []
             for env in rows or [{}]:
                 codes = self.codes(first, env)
                 if not codes:
