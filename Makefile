@@ -1,11 +1,11 @@
-# esus-runbook — alvos: setup, demo, test, bench (cada um cria o .venv se faltar)
+# esus-runbook — alvos: setup, demo, test, bench, docs, wheel (cada um cria o .venv se faltar)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.instalado
 KERNEL := esus-runbook
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint docs wheel clean
 
 setup: $(STAMP)
 
@@ -44,5 +44,16 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# Site de documentação (pt-BR) em site-docs/; as páginas de referência são geradas do código
+# (docs/gen_ref.py) a cada build. --strict: um link quebrado ou aviso para o build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet
+	@echo "Documentação: $$(pwd)/site-docs/index.html"
+
+# A roda (inclui os notebooks) para instalar sem o checkout: docs/instalacao.md.
+wheel: setup
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+	@ls dist/esus_runbook-*.whl
+
 clean:
-	rm -rf $(VENV) execucoes .pytest_cache
+	rm -rf $(VENV) execucoes .pytest_cache site-docs dist

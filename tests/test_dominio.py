@@ -28,6 +28,7 @@ from esus_runbook.sites import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
 
 from .conftest import EXAMPLES, NOTEBOOKS, ROOT
+from .docs_ref import reference_pages, user_docs
 from .lab_server import lab_cli
 from .test_ambiente import make_site
 
@@ -51,7 +52,7 @@ def cenario_site(tmp_path, **cen):
 def test_01_sixth_criterion_infrastructure_is_asked_and_checked(tmp_path):
     keys = {f"{section}.{f.key}" for section, f in fields()}
     assert "cenario.infraestrutura_adequada" in keys              # the form shows it
-    assert "`cenario.infraestrutura_adequada`" in (ROOT / "README.md").read_text("utf-8")
+    assert "`cenario.infraestrutura_adequada`" in reference_pages()["referencia/arquivo-do-site.md"]
     central = evaluate("cenario", cenario_site(tmp_path, ubs_atendidas=4, banda_mbps=50,
                                                infraestrutura_adequada=False))
     c = by_id(central)["CEN_INFRA"]
@@ -242,7 +243,7 @@ def test_09_unit_address_must_be_in_the_files_municipality(tmp_path):
     row = f.iloc[0]
     assert row["severity"] == "error" and row["cnes"] == "2386224"
     assert "2919207" in row["message"] and "2927408" in row["message"]
-    assert "`UNIT_MUNICIPALITY_MISMATCH`" in (ROOT / "README.md").read_text("utf-8")
+    assert "`UNIT_MUNICIPALITY_MISMATCH`" in reference_pages()["referencia/regras-xml.md"]
 
 
 # --------------------------------------------------------------------------- 10
@@ -352,7 +353,7 @@ def test_13_notebook_06_says_access_ends_at_import_and_cnpj_is_not_a_rule():
 
 # --------------------------------------------------------------------------- 14
 def _user_texts() -> dict[str, str]:
-    out = {"README.md": (ROOT / "README.md").read_text("utf-8")}
+    out = {"README.md": (ROOT / "README.md").read_text("utf-8"), **user_docs()}
     for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
         out[nb.name] = nb.read_text("utf-8")
     for f in sorted((ROOT / "esus_runbook").rglob("*")):
@@ -367,8 +368,8 @@ def test_14_wording_reads_as_brazilian_portuguese():
         hits = [name for name, text in texts.items() if wrong in text]
         assert not hits, (wrong, hits)
     assert "capturas de tela" in texts["README.md"]
-    assert "identificadores das entradas" in texts["README.md"]
-    assert "não heap" in texts["README.md"]
+    assert "identificadores das entradas" in texts["docs/lote.md"]
+    assert "não heap" in texts["docs/sondagem.md"]
 
 
 # --------------------------------------------------------------------------- 15

@@ -6,6 +6,7 @@ from esus_runbook.errors import InputError
 from esus_runbook.sites import load_site, load_sites
 
 from .conftest import EXAMPLES
+from .docs_ref import reference_pages
 
 GOOD = """
 site_id: ubs-teste
@@ -132,11 +133,11 @@ def test_cli_rejects_bad_inventory(tmp_path, cli):
     assert not (tmp_path / "out").exists()
 
 
-def test_readme_documents_every_site_key():
+def test_docs_reference_documents_every_site_key():
     from esus_runbook.sites import SCHEMA
 
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    reference = reference_pages()["referencia/arquivo-do-site.md"]
     for section, fields in SCHEMA.items():
         for f in fields:
             key = f"{section}.{f.key}" if section else f.key
-            assert f"`{key}`" in readme, key
+            assert f"`{key}`" in reference, key

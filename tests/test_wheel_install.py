@@ -1,7 +1,7 @@
 """A user who installs the wheel (not the checkout) can run the demo batch.
 
 The wheel is built from this checkout, installed with its dependencies into a fresh virtual
-environment outside the checkout, the kernel is registered the way the README says, and the
+environment outside the checkout, the kernel is registered the way docs/instalacao.md says, and the
 demo inventory (copied outside the checkout too) runs from there.
 """
 
@@ -36,7 +36,9 @@ def test_wheel_runs_the_demo_batch_outside_the_checkout(tmp_path: Path, demo_sim
     _run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
     _run([str(python), "-m", "pip", "install", "-q", f"{wheel}[dask]"])
-    # The README's command to register the kernel for an installed (non-editable) package.
+    # docs/instalacao.md's command to register the kernel for an installed (non-editable) package.
+    assert ('python -m ipykernel install --sys-prefix --name esus-runbook --display-name '
+            '"Python (esus-runbook)"') in (ROOT / "docs" / "instalacao.md").read_text("utf-8")
     _run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "esus-runbook",
           "--display-name", "Python (esus-runbook)"])
 
