@@ -289,7 +289,7 @@ def test_dashboard_ranks_the_blocking_checks(tmp_path):
     assert weekly.loc["2026-09-14", "ok"] == 2 and weekly.loc["2026-09-14", "falha"] == 4
 
     paths, info = write_dashboard(conn, tmp_path / "painel" / "painel.html", 14, today)
-    assert info == {"sites": 6, "prontos": 2, "parados": 4, "bloqueios": 3}
+    assert info == {"sites": 6, "prontos": 2, "parados": 4, "bloqueios": 3, "sem_data": 0}
     with open(paths["bloqueios"], encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["check_id"], r["sites"]) for r in rows] == \
@@ -498,3 +498,53 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
     ids = set(build_dashboard(conn, 14, datetime.now(timezone.utc)).blocking["check_id"])
     assert "AMB_RAM" in ids and "CC_CHAVE" not in ids and "XML_CPF_INVALID" in ids
     conn.close()
+
+
+# ----------------------------------------------------------------------------- painel, hostile
+def test_painel_on_an_empty_catalog_says_so(tmp_path, cli, cli_main):
+    """A failed import used to leave an empty catalog and painel crashed on it: now one
+    pt-BR line, exit 2, and the last good dashboard stays as it was."""
+    base = tmp_path / "execucoes"
+    connect(catalog_path(base)).close()  # what a failed import left behind
+    (base / "painel.html").write_text("painel anterior")
+    proc = cli("painel", "--execucoes", base)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "nenhuma execução importada" in proc.stderr and "catalogo importar" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert (base / "painel.html").read_text() == "painel anterior"
+    assert not list(base.glob("painel_*.csv"))
+
+
+@pytest.mark.parametrize("sql,undated", [
+    ("UPDATE stage_results SET finished_at = 'ontem', started_at = 'x'; "
+     "UPDATE runs SET started_at = 'y'", 45),
+    ("UPDATE stage_results SET finished_at = NULL, started_at = NULL; "
+     "UPDATE runs SET started_at = 'quando?' WHERE run_pk = 1", 15),
+    ("UPDATE stage_results SET finished_at = 12345, started_at = X'FF00'", 0),
+    ("UPDATE stage_results SET finished_at = '1200-01-01T00:00:00+00:00' "
+     "WHERE result_pk % 2 = 0", 0),
+    ("UPDATE stage_results SET finished_at = '9999-01-01T00:00:00+00:00', "
+     "started_at = '0001-01-01T00:00:00+00:00'; "
+     "UPDATE runs SET started_at = '1200-01-01T00:00:00+00:00'", 45),
+    ("DELETE FROM stage_results", 0),
+], ids=["todas-ilegiveis", "sem-data-e-execucao-ilegivel", "tipos-errados", "fora-do-alcance",
+        "todas-fora-do-alcance", "sem-resultados"])
+def test_painel_and_dossier_skip_dates_they_cannot_parse(sql, undated, tmp_path, cli_main):
+    """A catalog edited by hand or written by an older version: results without a date
+    that parses are left out and counted, never a traceback."""
+    base = tmp_path / "execucoes"
+    three_batches(base)
+    import_folders(run_folders(base), catalog_path(base))
+    conn = sqlite3.connect(catalog_path(base))
+    conn.executescript(sql)
+    conn.close()
+    proc = cli_main("painel", "--execucoes", base)
+    assert proc.returncode == 0, proc.stderr
+    assert "Sites: 3" in proc.stdout
+    assert (f"{undated} resultado(s) de etapa sem data legível" in proc.stdout) == \
+        bool(undated)
+    assert (base / "painel.html").exists()
+    with open(base / "painel_semanas.csv", encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) <= 3  # three weeks, not one bar per week since 1200
+    proc = cli_main("dossie", "ubs-centro", "--execucoes", base)
+    assert proc.returncode == 0, proc.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..commands import sh
 from ..errors import InputError
 from . import DASHBOARD_NAME, dossier_path
 from .dashboard import write_dashboard
@@ -56,11 +57,23 @@ def dashboard(executions: str | Path = "execucoes", out: str | Path | None = Non
     out = Path(out) if out else Path(executions) / DASHBOARD_NAME
     conn = connect(catalog, create=False)
     try:
+        if conn.execute("SELECT count(*) FROM sites").fetchone()[0] == 0:
+            # a failed or interrupted import leaves an empty catalog: no page of zeros
+            # replaces the last good dashboard
+            raise InputError("o catálogo não tem nenhuma execução importada, então o painel "
+                             "não foi gerado", file=str(catalog),
+                             remedy="importe as execuções com 'esus-runbook catalogo importar "
+                                    f"{sh(executions)}' (ou execute um lote com --out nessa "
+                                    "pasta)")
         paths, info = write_dashboard(conn, out, stalled_days, source=str(catalog))
     finally:
         conn.close()
-    return "\n".join([
+    lines = [
         f"Painel: {paths['html']}",
         f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
         f"{stalled_days} dias ou mais); verificações que bloqueiam: {info['bloqueios']}",
-        "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")])
+        "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")]
+    if info["sem_data"]:
+        lines.append(f"Atenção: {info['sem_data']} resultado(s) de etapa sem data legível "
+                     "ficaram de fora (reimporte com 'esus-runbook catalogo importar')")
+    return "\n".join(lines)
