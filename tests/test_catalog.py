@@ -500,6 +500,199 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
     conn.close()
 
 
+# ----------------------------------------------------------------------------- hostile run folders
+# Issue 23 item 7: each row edits one file of a valid run of two sites (ubs-a, ubs-b) the way
+# a hostile or broken share could; `catalogo importar` skips that file with its name and a
+# pt-BR reason, records the rest, and never gives a traceback.
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _set(*keys, value):
+    def change(data):
+        node = data
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return change
+
+
+def _raw(text: str | bytes):
+    def write(path: Path) -> None:
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return write
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE_RUN_ROWS = [
+    # (id, file under the run folder, edit (dict change or raw writer), pt-BR words,
+    #  ubs-b's results recorded (of 6), run recorded)
+    ("resultado-tipo-errado", "ubs-b/cenario.json", _set("checks", 0, "title", value=5),
+     "checks/0/title: tipo errado", 5, True),
+    ("resultado-situacao-invalida", "ubs-b/ambiente.json", _set("status", value="talvez"),
+     "status: valor fora dos permitidos", 5, True),
+    ("resultado-sem-checks", "ubs-b/xml.json", lambda d: d.pop("checks"),
+     "falta a chave checks", 5, True),
+    ("resultado-metrics-lista", "ubs-b/xml.json", _set("metrics", value=[1, 2]),
+     "metrics: tipo errado", 5, True),
+    ("resultado-aninhado", "ubs-b/download.json", _raw(DEEP), "JSON aninhado demais", 5,
+     True),
+    ("resultado-aninhado-em-metrics", "ubs-b/download.json",
+     _set("metrics", "x", value=json.loads("[" * 100 + "]" * 100)), "aninhado demais", 5,
+     True),
+    ("resultado-inteiro-5000-digitos", "ubs-b/download.json",
+     _raw('{"schema": "esus-runbook/stage-result/1", "n": ' + "9" * 5000 + "}"),
+     "número inválido", 5, True),
+    ("resultado-nan", "ubs-b/download.json", _raw('{"a": NaN}'), "número inválido", 5, True),
+    ("resultado-utf8-invalido", "ubs-b/cenario.json",
+     _raw(b'{"schema": "esus-runbook/stage-result/1", "site_id": "ubs-b\xff"}'),
+     "não está em UTF-8", 5, True),
+    ("resultado-de-outro-site", "ubs-b/cenario.json", _set("site_id", value="ubs-a"),
+     "é do site ubs-a", 5, True),
+    ("resultado-site-id-caminho", "ubs-b/cenario.json", _set("site_id", value="../../x"),
+     "site_id: formato inválido", 5, True),
+    ("resultado-data-impossivel", "ubs-b/instalacao.json",
+     _set("finished_at", value="2026-13-45T99:00:00+00:00"), "finished_at: data inválida", 5,
+     True),
+    ("resultado-ano-1200", "ubs-b/instalacao.json",
+     _set("started_at", value="1200-01-01T00:00:00+00:00"), "started_at: data fora do intervalo",
+     5, True),
+    ("resultado-truncado", "ubs-b/instalacao.json", _raw('{"schema": "esus-'),
+     "JSON inválido na linha 1", 5, True),
+    ("resultado-grande-demais", "ubs-b/instalacao.json",
+     _raw(b'{"x": "' + b"a" * (17 * 1024 * 1024) + b'"}'), "grande demais", 5, True),
+    ("site-id-caminho", "ubs-b/site.json", _set("site_id", value="../../x"),
+     "site_id inválido", 0, True),
+    ("site-id-numero", "ubs-b/site.json", _set("site_id", value=7),
+     "site_id: tipo errado", 0, True),
+    ("site-nome-lista", "ubs-b/site.json", _set("nome", value=["a"]), "nome: tipo errado",
+     0, True),
+    ("site-nome-escape", "ubs-b/site.json", _set("nome", value="UBS \x1b]0;x\x07"),
+     "caractere de controle", 0, True),
+    ("site-sem-municipio", "ubs-b/site.json", lambda d: d.pop("municipio_ibge"),
+     "falta a chave municipio_ibge", 0, True),
+    ("run-inicio-ilegivel", "run.json", _set("started_at", value="ontem"),
+     "started_at: data inválida", 0, False),
+    ("run-id-numero", "run.json", _set("run_id", value=5), "run_id: tipo errado", 0, False),
+    ("run-aninhado", "run.json", _raw('{"schema": "esus-runbook/run/1", "x": ' + DEEP + "}"),
+     "JSON aninhado demais", 0, False),
+    ("run-versao-objeto", "run.json", _set("versions", value=[]), "versions: tipo errado", 0,
+     False),
+    ("rollup-lixo", "rollup.json", _raw(b"\xff\xfe"), "não está em UTF-8", 6, True),
+]
+
+
+@pytest.mark.parametrize("row", HOSTILE_RUN_ROWS, ids=[r[0] for r in HOSTILE_RUN_ROWS])
+def test_import_skips_a_hostile_file_and_keeps_the_rest(row, tmp_path, cli_main):
+    name, rel, edit, words, b_results, run_recorded = row
+    base = tmp_path / "execucoes"
+    good = write_run_folder(base, "20260910-100000-0001", T0,
+                            [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    run = write_run_folder(base, "20260917-100000-0002", T0 + timedelta(days=7),
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok()),
+                            SiteSpec("ubs-b", "UBS B", stages=all_ok())])
+    target = run / rel
+    (edit(target) if edit.__name__ == "write" else _edit_json(target, edit))
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    notice = next(line for line in proc.stderr.splitlines() if str(target) in line)
+    assert words in notice and notice.endswith("não importado"), notice
+    assert "is not" not in notice and "required property" not in notice  # no English
+    assert ("2 execução(ões)" if run_recorded else "1 execução(ões)") in proc.stdout
+    conn = connect(catalog_path(base))
+    runs = {r[0] for r in conn.execute("SELECT run_id FROM runs")}
+    assert runs == ({good.name, run.name} if run_recorded else {good.name})
+    assert conn.execute("SELECT count(*) FROM stage_results WHERE site_id = 'ubs-b'"
+                        ).fetchone()[0] == b_results
+    assert conn.execute("SELECT count(*) FROM stage_results WHERE site_id = 'ubs-a'"
+                        ).fetchone()[0] == (12 if run_recorded else 6)
+    assert {r[0] for r in conn.execute("SELECT site_id FROM sites")} <= {"ubs-a", "ubs-b"}
+    conn.close()
+    assert cli_main("painel", "--execucoes", base).returncode == 0
+
+
+def test_numbers_beyond_sqlite_are_stored_as_null(tmp_path, cli, cli_main):
+    """run.json's notebook timings and duration are free-form numbers: one beyond SQLite's
+    64-bit integers (or a double) is stored as NULL, the run is recorded."""
+    base = tmp_path / "execucoes"
+    run = write_run_folder(base, "20260910-100000-0001", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    huge = 10 ** 400
+
+    def change(meta):
+        meta["duration_s"] = huge
+        meta["sites"]["ubs-a"]["notebooks"] = [
+            {"notebook": "01_cenario.ipynb", "seconds": huge, "attempts": 2 ** 70},
+            {"notebook": "02_ambiente.ipynb", "seconds": 1.5, "attempts": 1},
+            "não é um objeto", {"notebook": ["lista"]}]
+    _edit_json(run / "run.json", change)
+    _edit_json(run / "ubs-a" / "cenario.json",
+               _set("checks", 0, "observed", value=-(2 ** 80)))
+    proc = cli("catalogo", "importar", base)  # a real process: the interpreter's own limits
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr == ""
+    conn = connect(catalog_path(base))
+    assert conn.execute("SELECT duration_s FROM runs").fetchone() == (None,)
+    assert conn.execute("SELECT notebook, seconds, attempts FROM timings ORDER BY notebook"
+                        ).fetchall() == [("01_cenario.ipynb", None, None),
+                                         ("02_ambiente.ipynb", 1.5, 1)]
+    assert conn.execute("SELECT observed FROM checks WHERE check_id = 'CENARIO_BASE'"
+                        ).fetchone() == (str(-(2 ** 80)),)
+    conn.close()
+    assert cli_main("dossie", "ubs-a", "--execucoes", base).returncode == 0
+
+
+def test_import_of_nothing_but_refused_runs_creates_no_catalog(tmp_path, cli_main):
+    base = tmp_path / "execucoes"
+    run = write_run_folder(base, "20260910-100000-0001", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    _edit_json(run / "run.json", _set("started_at", value="ontem"))
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert str(run / "run.json") in lines[0] and "started_at: data inválida" in lines[0]
+    assert "nenhuma execução importada" in lines[-1]
+    assert not catalog_path(base).exists()
+
+
+@pytest.mark.parametrize("site_id", ["../../x", "ubs-a/../../x", "/tmp/x", "UBS-A", "ubs-a.",
+                                     "ubs-a\n", "a" * 64, "..", ""])
+def test_dossier_refuses_a_site_id_outside_the_rule(site_id, tmp_path, cli_main):
+    base = tmp_path / "execucoes"
+    write_run_folder(base, "20260910-100000-0001", T0,
+                     [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    assert cli_main("catalogo", "importar", base).returncode == 0
+    # a catalog written before the import checked the rule may hold such a site
+    conn = connect(catalog_path(base))
+    conn.execute("INSERT OR IGNORE INTO sites VALUES (?, 'X', '2927408', NULL, '')",
+                 (site_id,))
+    conn.close()
+    before = sorted(p for p in tmp_path.rglob("*"))
+    proc = cli_main("dossie", site_id, "--execucoes", base)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "site_id" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere
+    assert not (tmp_path / "x.html").exists() and not Path("/tmp/x.html").exists()
+
+
+def test_dossier_never_writes_through_a_link_out_of_its_folder(tmp_path, cli_main):
+    base = tmp_path / "execucoes"
+    write_run_folder(base, "20260910-100000-0001", T0,
+                     [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    assert cli_main("catalogo", "importar", base).returncode == 0
+    (base / "dossies").mkdir()
+    outside = tmp_path / "fora.html"
+    outside.write_text("original")
+    (base / "dossies" / "ubs-a.html").symlink_to(outside)
+    proc = cli_main("dossie", "ubs-a", "--execucoes", base)
+    assert proc.returncode == 2 and "fora da pasta dos dossiês" in proc.stderr, proc.stderr
+    assert outside.read_text() == "original"
+
+
 # ----------------------------------------------------------------------------- painel, hostile
 def test_painel_on_an_empty_catalog_says_so(tmp_path, cli, cli_main):
     """A failed import used to leave an empty catalog and painel crashed on it: now one
