@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
 from esus_runbook.stages import title
 
-from .conftest import ROOT, require_tool
+from .conftest import ROOT, require, require_tool
 
 BRT = timezone(timedelta(hours=-3))
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=BRT)  # a Monday
@@ -741,3 +743,88 @@ def test_painel_and_dossier_skip_dates_they_cannot_parse(sql, undated, tmp_path,
         assert len(list(csv.DictReader(fh))) <= 3  # three weeks, not one bar per week since 1200
     proc = cli_main("dossie", "ubs-centro", "--execucoes", base)
     assert proc.returncode == 0, proc.stderr
+
+
+# ----------------------------------------------------------------------------- PDF renderer
+# Issue 23 item 10: a page printed to PDF runs no script and reads no local file. Neither
+# text below may reach the PDF (pdftotext): the scripts write SCRIPT-EXECUTOU, the frames and
+# objects point at /etc/passwd and at a local file of the test.
+HOSTILE_PAGE = """<!DOCTYPE html>
+<script>document.write("<p>SCRIPT-EXECUTOU antes do head</p>")</script>
+<html lang="pt-BR"><head><meta charset="utf-8"><title>página hostil</title></head>
+<body><p>TEXTO-NORMAL da página, com acentuação</p>
+<script>document.write("<p>SCRIPT-EXECUTOU</p>")</script>
+<img src="x" onerror="document.body.append('SCRIPT-EXECUTOU onerror')">
+<iframe src="file:///etc/passwd" width="600" height="300"></iframe>
+<iframe src="{local}" width="600" height="100"></iframe>
+<object data="file:///etc/passwd" width="600" height="100"></object>
+<embed src="{local}" width="600" height="100">
+</body></html>
+"""
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run([require_tool("pdftotext"), "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _hostile_page(tmp_path: Path) -> Path:
+    local = tmp_path / "segredo-local.txt"
+    local.write_text("CONTEUDO-LOCAL-SECRETO\n")
+    page = tmp_path / "hostil.html"
+    page.write_text(HOSTILE_PAGE.format(local=local.as_uri()), encoding="utf-8")
+    return page
+
+
+def test_pdf_renderer_runs_no_script_and_reads_no_local_file(tmp_path, monkeypatch):
+    from esus_runbook.catalog import pdf as renderer
+
+    require(renderer.find_chromium() is not None, "Chromium")
+    page = _hostile_page(tmp_path)
+    text = _pdf_text(renderer.html_to_pdf(page, tmp_path / "hostil.pdf"))
+    assert "TEXTO-NORMAL da página, com acentuação" in text
+    for leaked in ("SCRIPT-EXECUTOU", "root:x:0:0", "/usr/sbin/nologin",
+                   "CONTEUDO-LOCAL-SECRETO"):
+        assert leaked not in text, leaked
+    assert renderer.CSP_META in renderer.with_csp(page.read_bytes())
+    assert page.read_text(encoding="utf-8") == HOSTILE_PAGE.format(
+        local=(tmp_path / "segredo-local.txt").as_uri())  # the HTML itself is left as it was
+    # each layer alone: without the CSP, JavaScript is still off (the profile's setting
+    # works under --print-to-pdf; --blink-settings=scriptEnabled=false writes no PDF at all)
+    monkeypatch.setattr(renderer, "with_csp", lambda html: html)
+    text = _pdf_text(renderer.html_to_pdf(page, tmp_path / "sem-csp.pdf"))
+    assert "TEXTO-NORMAL" in text and "SCRIPT-EXECUTOU" not in text
+
+
+def test_pdf_renderer_keeps_the_sandbox_when_not_root(tmp_path, monkeypatch):
+    """Only root gets --no-sandbox (Chromium refuses to start as root with it); an ordinary
+    user prints with the sandbox on (run for real as 'nobody' when the test runs as root)."""
+    from esus_runbook.catalog import pdf as renderer
+
+    monkeypatch.setattr(renderer, "as_root", lambda: False)
+    assert "--no-sandbox" not in renderer.chromium_command("chromium", "p", "o.pdf", "file:///x")
+    monkeypatch.setattr(renderer, "as_root", lambda: True)
+    assert "--no-sandbox" in renderer.chromium_command("chromium", "p", "o.pdf", "file:///x")
+    require(renderer.find_chromium() is not None, "Chromium")
+    setpriv = shutil.which("setpriv")
+    require(os.geteuid() == 0 and setpriv is not None, "root and setpriv (to run as nobody)")
+    with tempfile.TemporaryDirectory(prefix="esus-nobody-") as work:  # pytest's is root-only
+        _print_as_nobody(setpriv, Path(work))
+
+
+def _print_as_nobody(setpriv: str, folder: Path) -> None:
+    page = _hostile_page(folder)
+    for p in (folder, *folder.iterdir()):
+        os.chown(p, 65534, 65534)
+    script = ("import sys; from esus_runbook.catalog import pdf; "
+              "assert not pdf.as_root(); "
+              "assert '--no-sandbox' not in pdf.chromium_command('c', 'p', 'o', 'u'); "
+              "pdf.html_to_pdf(sys.argv[1], sys.argv[2])")
+    proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                           sys.executable, "-c", script, str(page), str(folder / "h.pdf")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "HOME": str(folder), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = _pdf_text(folder / "h.pdf")
+    assert "TEXTO-NORMAL" in text and "SCRIPT-EXECUTOU" not in text
+    assert "root:x:0:0" not in text and "CONTEUDO-LOCAL-SECRETO" not in text
