@@ -244,10 +244,10 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
     meta = rec.meta
     status = meta["status"]
     values = (rec.run_id, status, int(status == "interrompido"), meta["started_at"],
-              meta["finished_at"], validate.real(meta.get("duration_s")), rec.folder,
-              validate.text(meta["inventory"]["path"]),
-              validate.text(meta["versions"].get("esus-runbook")), _json(_run_inputs(meta)),
-              now_iso())
+              meta.get("finished_at"), validate.real(meta.get("duration_s")), rec.folder,
+              validate.text((meta.get("inventory") or {}).get("path")),
+              validate.text((meta.get("versions") or {}).get("esus-runbook")),
+              _json(_run_inputs(meta)), now_iso())
     with transaction(conn):
         run_pk = conn.execute(
             "INSERT INTO runs (run_id, status, interrupted, started_at, finished_at, "

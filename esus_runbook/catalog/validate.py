@@ -113,11 +113,17 @@ def _text_value(value: Any, key: str) -> None:
             raise Refused(f"{key}: caractere de controle não permitido")
 
 
+RUN_REQUIRED = ("schema", "run_id", "status", "started_at")
+"""The keys of ``run.json`` the catalog cannot do without; the schema's other keys are
+checked when present (a run folder written before they existed is still imported)."""
+
+
 def check_run(meta: Any) -> None:
-    """``run.json`` as the run schema says, with dates that parse."""
-    _schema("run", meta)
+    """``run.json`` as the run schema says (its types and values; of its required keys,
+    :data:`RUN_REQUIRED`), with dates that parse."""
+    _schema("run", meta, {**schemas.load("run"), "required": list(RUN_REQUIRED)})
     _date(meta["started_at"], "started_at")
-    _date(meta["finished_at"], "finished_at", optional=True)
+    _date(meta.get("finished_at"), "finished_at", optional=True)
 
 
 def check_site(site: Any) -> None:
