@@ -19,6 +19,7 @@ from .outputs import check_distinct, output_problem
 from .results import check_output_path, json_text
 from .secret_refs import read_secret
 from .sites import check as check_sites
+from .terminal import say
 from .version import package_version
 
 # argparse's English messages (Python 3.11-3.13) → pt-BR, applied in order to the whole
@@ -66,6 +67,14 @@ class _Parser(argparse.ArgumentParser):
         self._positionals.title = "argumentos"
         self._optionals.title = "opções"
         self.add_argument("-h", "--help", action="help", help="mostra esta ajuda e sai")
+
+    def _print_message(self, message: str, file=None) -> None:
+        """Help, usage and errors go through the terminal filter like every other line."""
+        if message:
+            try:
+                say(message, file=file or sys.stderr, end="")
+            except (AttributeError, OSError):
+                pass
 
     def error(self, message: str):  # noqa: D401
         message = " ".join(translate_argparse(message).split())  # one line, always
@@ -161,21 +170,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts.one_site = True
     summary = run_batch(args.inventory, opts)
     out, err = summary.render(args.inventory)
-    print(out)
+    say(out)
     if err:
-        print(err, file=sys.stderr)
+        say(err, file=sys.stderr)
     return summary.exit_code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    print(check_sites(args.path))  # the same validation (and lines, exit 2) as run and batch
+    say(check_sites(args.path))  # the same validation (and lines, exit 2) as run and batch
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .notebook_params import describe_parameters
 
-    print(describe_parameters(args.notebook))
+    say(describe_parameters(args.notebook))
     return 0
 
 
@@ -183,22 +192,22 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from .probe import collect, load_probe, normalize, summary_lines, write_probe
 
     if args.read:
-        print("\n".join(summary_lines(load_probe(args.read))))
+        say("\n".join(summary_lines(load_probe(args.read))))
         return 0
     if args.ssh:
         facts = _probe_ssh(args)
     else:
         facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
                         disk_speed_mb=args.disk_speed_mb,
-                        progress=lambda msg: print(msg, file=sys.stderr))
+                        progress=lambda msg: say(msg, file=sys.stderr))
     to_stdout = args.json == "-"
     text = "\n".join(summary_lines(normalize(facts)))
-    print(text, file=sys.stderr if to_stdout else sys.stdout)
+    say(text, file=sys.stderr if to_stdout else sys.stdout)
     if to_stdout:
-        print(json_text(facts), end="")
+        say(json_text(facts), end="")
     elif args.json:
         write_probe(facts, args.json)
-        print(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
+        say(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
               "para a pasta do site e informe o caminho em ambiente.probe.")
     return 0
 
@@ -211,7 +220,7 @@ def _probe_ssh(args: argparse.Namespace) -> dict:
                       password_env=args.password_env, command_timeout=args.ssh_timeout)
     with connect(target, opts) as session:
         if args.disk_speed:
-            print(f"medindo a velocidade do disco ({args.disk_speed_mb} MB)...",
+            say(f"medindo a velocidade do disco ({args.disk_speed_mb} MB)...",
                   file=sys.stderr)
         return collect_ssh(session, args.install_path, args.disk_speed, args.disk_speed_mb)
 
@@ -222,7 +231,7 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
     check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
     _write_files(report, args)
-    print(report.text())
+    say(report.text())
     return report.exit_code
 
 
@@ -247,9 +256,9 @@ def cmd_download(args: argparse.Namespace) -> int:
                    trust_first_use=args.confiar_primeiro_uso)
     text, notices = out.render()
     if text:
-        print(text)
+        say(text)
     if notices:
-        print(notices, file=sys.stderr)
+        say(notices, file=sys.stderr)
     return out.exit_code()
 
 
@@ -289,7 +298,7 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
                                 link_instalacao=args.link_instalacao)
     report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
-    print(report.text())
+    say(report.text())
     if args.json:
         write_json_atomic(args.json, report.to_dict())
     return report.exit_code
@@ -307,17 +316,17 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     password = None
     _write_files(report, args)
     text, notice = report.render(args.examples)
-    print(text)
+    say(text)
     if notice:
-        print(notice, file=sys.stderr)
+        say(notice, file=sys.stderr)
     return report.exit_code
 
 
 def cmd_ssh_accept(args: argparse.Namespace) -> int:
     from .ssh import accept_text, parse_target
 
-    print(accept_text(parse_target(args.target), args.fingerprint, args.known_hosts,
-                      timeout=args.timeout))
+    say(accept_text(parse_target(args.target), args.fingerprint, args.known_hosts,
+                    timeout=args.timeout))
     return 0
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -332,7 +341,7 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
     check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
     _write_files(report, args)
-    print(report.text(args.examples))
+    say(report.text(args.examples))
     return report.exit_code
 
 
@@ -341,8 +350,8 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
     text, notices = import_runs(args.pasta, args.catalogo)
     if notices:
-        print(notices, file=sys.stderr)
-    print(text)
+        say(notices, file=sys.stderr)
+    say(text)
     return 0
 
 
@@ -350,22 +359,22 @@ def cmd_dossie(args: argparse.Namespace) -> int:
     from .catalog.commands import dossier
 
     for line in dossier(args.site_id, args.execucoes, args.out, args.pdf):
-        print(line)
+        say(line)
     return 0
 
 
 def cmd_painel(args: argparse.Namespace) -> int:
     from .catalog.commands import dashboard
 
-    print(dashboard(args.execucoes, args.out, args.parado_dias))
+    say(dashboard(args.execucoes, args.out, args.parado_dias))
     return 0
 
 
 def _ops_output(rec, executions: str) -> int:
     from .catalog.operations import record_after_operation
 
-    print(rec.text())
-    print(f"Evidência: {rec.path}")
+    say(rec.text())
+    say(f"Evidência: {rec.path}")
     record_after_operation(executions, rec)
     return rec.exit_code
 
@@ -393,7 +402,7 @@ def cmd_atualizacao(args: argparse.Namespace) -> int:
     for key, label in (("notas", "Notas da versão"), ("comando", "Comando da atualização "
                                                                "(no servidor, como root)")):
         if rec.metrics.get(key):
-            print(f"{label}: {rec.metrics[key]}")
+            say(f"{label}: {rec.metrics[key]}")
     return code
 
 
@@ -828,10 +837,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except RunbookError as exc:
-        print(str(exc), file=sys.stderr)
+        say(str(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrompido pelo usuário", file=sys.stderr)
+        say("interrompido pelo usuário", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `esus-runbook ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,9 +9,13 @@ parsing, with one pt-BR line naming the file (limits: ``docs/limites-de-entrada.
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import stat
+from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 from .errors import HostileFileError, InputError
 
@@ -64,11 +68,61 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, remedy: str) ->
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the stat above
             raise HostileFileError(f"{what}: não é um arquivo comum", file=str(p),
                                    remedy=remedy)
-        data = fh.read(limit + 1)
+        # as much as stat said (read(limit) would allocate the whole limit for a small file),
+        # then what the file grew since, up to the limit
+        data = fh.read(min(limit, st.st_size) + 1)
+        if len(data) > st.st_size:
+            data += fh.read(limit + 1 - len(data))
     if len(data) > limit:
         raise HostileFileError(f"{what}: arquivo grande demais (limite {_size_text(limit)})",
                                file=str(p), remedy=remedy)
     return data
+
+
+# A JSON string (possessive: no backtracking state per character of a long string) and what
+# is left once strings are gone and only brackets remain.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.S)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]++")
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(data: bytes) -> int:
+    """Nesting depth of a JSON document, measured on its bytes without parsing (the parser
+    recurses once per level: 100 000 ``[`` exhaust the interpreter's stack)."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", data))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def read_json_bounded(path: str | os.PathLike, limit: int, what: str, remedy: str,
+                      max_depth: int = MAX_NESTING) -> Any:
+    """The parsed JSON of ``path``: :func:`read_bounded` (a regular file of at most ``limit``
+    bytes), then nested at most ``max_depth`` levels (checked before parsing), UTF-8, valid
+    JSON, without NaN/Infinity and without integers of more digits than Python parses.
+    Every refusal is an :class:`InputError` with one pt-BR line naming the file."""
+    data = read_bounded(path, limit, what, remedy)
+    if json_depth(data) > max_depth:
+        raise HostileFileError(f"{what}: JSON aninhado demais (mais de {max_depth} níveis)",
+                               file=str(path), remedy=remedy)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: não está em UTF-8 (byte inválido na posição {exc.start})",
+                         file=str(path), remedy=remedy) from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what}: JSON inválido na linha {exc.lineno} (arquivo corrompido "
+                         "ou truncado)", file=str(path), remedy=remedy) from None
+    except ValueError:  # NaN/Infinity, or an integer beyond int_max_str_digits
+        raise InputError(f"{what}: número inválido (NaN, infinito ou com dígitos demais)",
+                         file=str(path), remedy=remedy) from None
+    except RecursionError:  # depth was checked; a smaller stack than usual still ends here
+        raise HostileFileError(f"{what}: JSON aninhado demais", file=str(path),
+                               remedy=remedy) from None
 
 
 def resolved(path: str | os.PathLike) -> Path:

@@ -47,6 +47,7 @@ from .inputfiles import resolved
 from .net import free_port
 from .results import write_text_atomic
 from .site_files import SITE_SUFFIXES, inventory_item
+from .terminal import say
 
 DEFAULT_OUT = Path("execucoes") / "interativo"
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
@@ -302,16 +303,16 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
     server = None
     try:
         server = start_lab(root, port=port, open_path=open_path, open_browser=open_browser)
-        print("JupyterLab do esus-runbook pronto (Ctrl+C encerra).", flush=True)
-        print(f"Pasta: {root}")
+        say("JupyterLab do esus-runbook pronto (Ctrl+C encerra).", flush=True)
+        say(f"Pasta: {root}")
         if names:
-            print("Sites: " + ", ".join(names))
-        print(f"Abra no navegador: {server.url(open_path)}", flush=True)
+            say("Sites: " + ", ".join(names))
+        say(f"Abra no navegador: {server.url(open_path)}", flush=True)
         code = server.process.wait()
-        print(f"O JupyterLab terminou (código {code}).", file=sys.stderr)
+        say(f"O JupyterLab terminou (código {code}).", file=sys.stderr)
         return 0 if code == 0 else 1
     except (KeyboardInterrupt, _Stop):
-        print("Encerrando o JupyterLab e os kernels…", file=sys.stderr, flush=True)
+        say("Encerrando o JupyterLab e os kernels…", file=sys.stderr, flush=True)
         return 0
     finally:
         if server is not None:

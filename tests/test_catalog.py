@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
 from esus_runbook.stages import title
 
-from .conftest import ROOT, require_tool
+from .conftest import ROOT, require, require_tool
 
 BRT = timezone(timedelta(hours=-3))
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=BRT)  # a Monday
@@ -289,7 +291,7 @@ def test_dashboard_ranks_the_blocking_checks(tmp_path):
     assert weekly.loc["2026-09-14", "ok"] == 2 and weekly.loc["2026-09-14", "falha"] == 4
 
     paths, info = write_dashboard(conn, tmp_path / "painel" / "painel.html", 14, today)
-    assert info == {"sites": 6, "prontos": 2, "parados": 4, "bloqueios": 3}
+    assert info == {"sites": 6, "prontos": 2, "parados": 4, "bloqueios": 3, "sem_data": 0}
     with open(paths["bloqueios"], encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["check_id"], r["sites"]) for r in rows] == \
@@ -501,3 +503,349 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
     ids = set(build_dashboard(conn, 14, datetime.now(timezone.utc)).blocking["check_id"])
     assert "AMB_RAM" in ids and "CC_CHAVE" not in ids and "XML_CPF_INVALID" in ids
     conn.close()
+
+
+# ----------------------------------------------------------------------------- hostile run folders
+# Issue 23 item 7: each row edits one file of a valid run of two sites (ubs-a, ubs-b) the way
+# a hostile or broken share could; `catalogo importar` skips that file with its name and a
+# pt-BR reason, records the rest, and never gives a traceback.
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _set(*keys, value):
+    def change(data):
+        node = data
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return change
+
+
+def _raw(text: str | bytes):
+    def write(path: Path) -> None:
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return write
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE_RUN_ROWS = [
+    # (id, file under the run folder, edit (dict change or raw writer), pt-BR words,
+    #  ubs-b's results recorded (of 6), run recorded)
+    ("resultado-tipo-errado", "ubs-b/cenario.json", _set("checks", 0, "title", value=5),
+     "checks/0/title: tipo errado", 5, True),
+    ("resultado-situacao-invalida", "ubs-b/ambiente.json", _set("status", value="talvez"),
+     "status: valor fora dos permitidos", 5, True),
+    ("resultado-sem-checks", "ubs-b/xml.json", lambda d: d.pop("checks"),
+     "falta a chave checks", 5, True),
+    ("resultado-metrics-lista", "ubs-b/xml.json", _set("metrics", value=[1, 2]),
+     "metrics: tipo errado", 5, True),
+    ("resultado-aninhado", "ubs-b/download.json", _raw(DEEP), "JSON aninhado demais", 5,
+     True),
+    ("resultado-aninhado-em-metrics", "ubs-b/download.json",
+     _set("metrics", "x", value=json.loads("[" * 100 + "]" * 100)), "aninhado demais", 5,
+     True),
+    ("resultado-inteiro-5000-digitos", "ubs-b/download.json",
+     _raw('{"schema": "esus-runbook/stage-result/1", "n": ' + "9" * 5000 + "}"),
+     "número inválido", 5, True),
+    ("resultado-nan", "ubs-b/download.json", _raw('{"a": NaN}'), "número inválido", 5, True),
+    ("resultado-utf8-invalido", "ubs-b/cenario.json",
+     _raw(b'{"schema": "esus-runbook/stage-result/1", "site_id": "ubs-b\xff"}'),
+     "não está em UTF-8", 5, True),
+    ("resultado-de-outro-site", "ubs-b/cenario.json", _set("site_id", value="ubs-a"),
+     "é do site ubs-a", 5, True),
+    ("resultado-site-id-caminho", "ubs-b/cenario.json", _set("site_id", value="../../x"),
+     "site_id: formato inválido", 5, True),
+    ("resultado-data-impossivel", "ubs-b/instalacao.json",
+     _set("finished_at", value="2026-13-45T99:00:00+00:00"), "finished_at: data inválida", 5,
+     True),
+    ("resultado-ano-1200", "ubs-b/instalacao.json",
+     _set("started_at", value="1200-01-01T00:00:00+00:00"), "started_at: data fora do intervalo",
+     5, True),
+    ("resultado-truncado", "ubs-b/instalacao.json", _raw('{"schema": "esus-'),
+     "JSON inválido na linha 1", 5, True),
+    ("resultado-grande-demais", "ubs-b/instalacao.json",
+     _raw(b'{"x": "' + b"a" * (17 * 1024 * 1024) + b'"}'), "grande demais", 5, True),
+    ("site-id-caminho", "ubs-b/site.json", _set("site_id", value="../../x"),
+     "site_id inválido", 0, True),
+    ("site-id-numero", "ubs-b/site.json", _set("site_id", value=7),
+     "site_id: tipo errado", 0, True),
+    ("site-nome-lista", "ubs-b/site.json", _set("nome", value=["a"]), "nome: tipo errado",
+     0, True),
+    ("site-nome-escape", "ubs-b/site.json", _set("nome", value="UBS \x1b]0;x\x07"),
+     "caractere de controle", 0, True),
+    ("site-sem-municipio", "ubs-b/site.json", lambda d: d.pop("municipio_ibge"),
+     "falta a chave municipio_ibge", 0, True),
+    ("run-inicio-ilegivel", "run.json", _set("started_at", value="ontem"),
+     "started_at: data inválida", 0, False),
+    ("run-id-numero", "run.json", _set("run_id", value=5), "run_id: tipo errado", 0, False),
+    ("run-aninhado", "run.json", _raw('{"schema": "esus-runbook/run/1", "x": ' + DEEP + "}"),
+     "JSON aninhado demais", 0, False),
+    ("run-versao-objeto", "run.json", _set("versions", value=[]), "versions: tipo errado", 0,
+     False),
+    ("rollup-lixo", "rollup.json", _raw(b"\xff\xfe"), "não está em UTF-8", 6, True),
+]
+
+
+@pytest.mark.parametrize("row", HOSTILE_RUN_ROWS, ids=[r[0] for r in HOSTILE_RUN_ROWS])
+def test_import_skips_a_hostile_file_and_keeps_the_rest(row, tmp_path, cli_main):
+    name, rel, edit, words, b_results, run_recorded = row
+    base = tmp_path / "execucoes"
+    good = write_run_folder(base, "20260910-100000-0001", T0,
+                            [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    run = write_run_folder(base, "20260917-100000-0002", T0 + timedelta(days=7),
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok()),
+                            SiteSpec("ubs-b", "UBS B", stages=all_ok())])
+    target = run / rel
+    (edit(target) if edit.__name__ == "write" else _edit_json(target, edit))
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    notice = next(line for line in proc.stderr.splitlines() if str(target) in line)
+    assert words in notice and notice.endswith("não importado"), notice
+    assert "is not" not in notice and "required property" not in notice  # no English
+    assert ("2 execução(ões)" if run_recorded else "1 execução(ões)") in proc.stdout
+    conn = connect(catalog_path(base))
+    runs = {r[0] for r in conn.execute("SELECT run_id FROM runs")}
+    assert runs == ({good.name, run.name} if run_recorded else {good.name})
+    assert conn.execute("SELECT count(*) FROM stage_results WHERE site_id = 'ubs-b'"
+                        ).fetchone()[0] == b_results
+    assert conn.execute("SELECT count(*) FROM stage_results WHERE site_id = 'ubs-a'"
+                        ).fetchone()[0] == (12 if run_recorded else 6)
+    assert {r[0] for r in conn.execute("SELECT site_id FROM sites")} <= {"ubs-a", "ubs-b"}
+    conn.close()
+    assert cli_main("painel", "--execucoes", base).returncode == 0
+
+
+def test_numbers_beyond_sqlite_are_stored_as_null(tmp_path, cli, cli_main):
+    """run.json's notebook timings and duration are free-form numbers: one beyond SQLite's
+    64-bit integers (or a double) is stored as NULL, the run is recorded."""
+    base = tmp_path / "execucoes"
+    run = write_run_folder(base, "20260910-100000-0001", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    huge = 10 ** 400
+
+    def change(meta):
+        meta["duration_s"] = huge
+        meta["sites"]["ubs-a"]["notebooks"] = [
+            {"notebook": "01_cenario.ipynb", "seconds": huge, "attempts": 2 ** 70},
+            {"notebook": "02_ambiente.ipynb", "seconds": 1.5, "attempts": 1},
+            "não é um objeto", {"notebook": ["lista"]}]
+    _edit_json(run / "run.json", change)
+    _edit_json(run / "ubs-a" / "cenario.json",
+               _set("checks", 0, "observed", value=-(2 ** 80)))
+    proc = cli("catalogo", "importar", base)  # a real process: the interpreter's own limits
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr == ""
+    conn = connect(catalog_path(base))
+    assert conn.execute("SELECT duration_s FROM runs").fetchone() == (None,)
+    assert conn.execute("SELECT notebook, seconds, attempts FROM timings ORDER BY notebook"
+                        ).fetchall() == [("01_cenario.ipynb", None, None),
+                                         ("02_ambiente.ipynb", 1.5, 1)]
+    assert conn.execute("SELECT observed FROM checks WHERE check_id = 'CENARIO_BASE'"
+                        ).fetchone() == (str(-(2 ** 80)),)
+    conn.close()
+    assert cli_main("dossie", "ubs-a", "--execucoes", base).returncode == 0
+
+
+def test_a_run_json_without_the_later_keys_is_still_imported(tmp_path, cli_main):
+    """The catalog needs schema, run_id, status and started_at; the run schema's other keys
+    are checked when present, so a run.json older than them is imported."""
+    base = tmp_path / "execucoes"
+    run = write_run_folder(base, "20260910-100000-0001", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+
+    def old(meta):
+        for key in ("site_snapshots", "notebooks", "versions", "options", "passes",
+                    "inventory", "finished_at"):
+            meta.pop(key)
+    _edit_json(run / "run.json", old)
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "1 execução(ões), 1 site(s)" in proc.stdout
+
+
+def test_import_of_nothing_but_refused_runs_creates_no_catalog(tmp_path, cli_main):
+    base = tmp_path / "execucoes"
+    run = write_run_folder(base, "20260910-100000-0001", T0,
+                           [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    _edit_json(run / "run.json", _set("started_at", value="ontem"))
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert str(run / "run.json") in lines[0] and "started_at: data inválida" in lines[0]
+    assert "nenhuma execução importada" in lines[-1]
+    assert not catalog_path(base).exists()
+
+
+@pytest.mark.parametrize("site_id", ["../../x", "ubs-a/../../x", "{tmp}/x", "UBS-A", "ubs-a.",
+                                     "ubs-a\n", "a" * 64, "..", ""])
+def test_dossier_refuses_a_site_id_outside_the_rule(site_id, tmp_path, cli_main):
+    site_id = site_id.replace("{tmp}", str(tmp_path))  # an absolute path of this test
+    base = tmp_path / "execucoes"
+    write_run_folder(base, "20260910-100000-0001", T0,
+                     [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    assert cli_main("catalogo", "importar", base).returncode == 0
+    # a catalog written before the import checked the rule may hold such a site
+    conn = connect(catalog_path(base))
+    conn.execute("INSERT OR IGNORE INTO sites VALUES (?, 'X', '2927408', NULL, '')",
+                 (site_id,))
+    conn.close()
+    before = sorted(p for p in tmp_path.rglob("*"))
+    proc = cli_main("dossie", site_id, "--execucoes", base)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "site_id" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_dossier_never_writes_through_a_link_out_of_its_folder(tmp_path, cli_main):
+    base = tmp_path / "execucoes"
+    write_run_folder(base, "20260910-100000-0001", T0,
+                     [SiteSpec("ubs-a", "UBS A", stages=all_ok())])
+    assert cli_main("catalogo", "importar", base).returncode == 0
+    (base / "dossies").mkdir()
+    outside = tmp_path / "fora.html"
+    outside.write_text("original")
+    (base / "dossies" / "ubs-a.html").symlink_to(outside)
+    proc = cli_main("dossie", "ubs-a", "--execucoes", base)
+    assert proc.returncode == 2 and "fora da pasta dos dossiês" in proc.stderr, proc.stderr
+    assert outside.read_text() == "original"
+
+
+# ----------------------------------------------------------------------------- painel, hostile
+def test_painel_on_an_empty_catalog_says_so(tmp_path, cli, cli_main):
+    """A failed import used to leave an empty catalog and painel crashed on it: now one
+    pt-BR line, exit 2, and the last good dashboard stays as it was."""
+    base = tmp_path / "execucoes"
+    connect(catalog_path(base)).close()  # what a failed import left behind
+    (base / "painel.html").write_text("painel anterior")
+    proc = cli("painel", "--execucoes", base)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "nenhuma execução importada" in proc.stderr and "catalogo importar" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert (base / "painel.html").read_text() == "painel anterior"
+    assert not list(base.glob("painel_*.csv"))
+
+
+@pytest.mark.parametrize("sql,undated", [
+    ("UPDATE stage_results SET finished_at = 'ontem', started_at = 'x'; "
+     "UPDATE runs SET started_at = 'y'", 45),
+    ("UPDATE stage_results SET finished_at = NULL, started_at = NULL; "
+     "UPDATE runs SET started_at = 'quando?' WHERE run_pk = 1", 15),
+    ("UPDATE stage_results SET finished_at = 12345, started_at = X'FF00'", 0),
+    ("UPDATE stage_results SET finished_at = '1200-01-01T00:00:00+00:00' "
+     "WHERE result_pk % 2 = 0", 0),
+    ("UPDATE stage_results SET finished_at = '9999-01-01T00:00:00+00:00', "
+     "started_at = '0001-01-01T00:00:00+00:00'; "
+     "UPDATE runs SET started_at = '1200-01-01T00:00:00+00:00'", 45),
+    ("DELETE FROM stage_results", 0),
+], ids=["todas-ilegiveis", "sem-data-e-execucao-ilegivel", "tipos-errados", "fora-do-alcance",
+        "todas-fora-do-alcance", "sem-resultados"])
+def test_painel_and_dossier_skip_dates_they_cannot_parse(sql, undated, tmp_path, cli_main):
+    """A catalog edited by hand or written by an older version: results without a date
+    that parses are left out and counted, never a traceback."""
+    base = tmp_path / "execucoes"
+    three_batches(base)
+    import_folders(run_folders(base), catalog_path(base))
+    conn = sqlite3.connect(catalog_path(base))
+    conn.executescript(sql)
+    conn.close()
+    proc = cli_main("painel", "--execucoes", base)
+    assert proc.returncode == 0, proc.stderr
+    assert "Sites: 3" in proc.stdout
+    assert (f"{undated} resultado(s) de etapa sem data legível" in proc.stdout) == \
+        bool(undated)
+    assert (base / "painel.html").exists()
+    with open(base / "painel_semanas.csv", encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) <= 3  # three weeks, not one bar per week since 1200
+    proc = cli_main("dossie", "ubs-centro", "--execucoes", base)
+    assert proc.returncode == 0, proc.stderr
+
+
+# ----------------------------------------------------------------------------- PDF renderer
+# Issue 23 item 10: a page printed to PDF runs no script and reads no local file. Neither
+# text below may reach the PDF (pdftotext): the scripts write SCRIPT-EXECUTOU, the frames and
+# objects point at /etc/passwd and at a local file of the test.
+HOSTILE_PAGE = """<!DOCTYPE html>
+<script>document.write("<p>SCRIPT-EXECUTOU antes do head</p>")</script>
+<html lang="pt-BR"><head><meta charset="utf-8"><title>página hostil</title></head>
+<body><p>TEXTO-NORMAL da página, com acentuação</p>
+<script>document.write("<p>SCRIPT-EXECUTOU</p>")</script>
+<img src="x" onerror="document.body.append('SCRIPT-EXECUTOU onerror')">
+<iframe src="file:///etc/passwd" width="600" height="300"></iframe>
+<iframe src="{local}" width="600" height="100"></iframe>
+<object data="file:///etc/passwd" width="600" height="100"></object>
+<embed src="{local}" width="600" height="100">
+</body></html>
+"""
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run([require_tool("pdftotext"), "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _hostile_page(tmp_path: Path) -> Path:
+    local = tmp_path / "segredo-local.txt"
+    local.write_text("CONTEUDO-LOCAL-SECRETO\n")
+    page = tmp_path / "hostil.html"
+    page.write_text(HOSTILE_PAGE.format(local=local.as_uri()), encoding="utf-8")
+    return page
+
+
+def test_pdf_renderer_runs_no_script_and_reads_no_local_file(tmp_path, monkeypatch):
+    from esus_runbook.catalog import pdf as renderer
+
+    require(renderer.find_chromium() is not None, "Chromium")
+    page = _hostile_page(tmp_path)
+    text = _pdf_text(renderer.html_to_pdf(page, tmp_path / "hostil.pdf"))
+    assert "TEXTO-NORMAL da página, com acentuação" in text
+    for leaked in ("SCRIPT-EXECUTOU", "root:x:0:0", "/usr/sbin/nologin",
+                   "CONTEUDO-LOCAL-SECRETO"):
+        assert leaked not in text, leaked
+    assert renderer.CSP_META in renderer.with_csp(page.read_bytes())
+    assert page.read_text(encoding="utf-8") == HOSTILE_PAGE.format(
+        local=(tmp_path / "segredo-local.txt").as_uri())  # the HTML itself is left as it was
+    # each layer alone: without the CSP, JavaScript is still off (the profile's setting
+    # works under --print-to-pdf; --blink-settings=scriptEnabled=false writes no PDF at all)
+    monkeypatch.setattr(renderer, "with_csp", lambda html: html)
+    text = _pdf_text(renderer.html_to_pdf(page, tmp_path / "sem-csp.pdf"))
+    assert "TEXTO-NORMAL" in text and "SCRIPT-EXECUTOU" not in text
+
+
+def test_pdf_renderer_keeps_the_sandbox_when_not_root(tmp_path, monkeypatch):
+    """Only root gets --no-sandbox (Chromium refuses to start as root with it); an ordinary
+    user prints with the sandbox on (run for real as 'nobody' when the test runs as root)."""
+    from esus_runbook.catalog import pdf as renderer
+
+    monkeypatch.setattr(renderer, "as_root", lambda: False)
+    assert "--no-sandbox" not in renderer.chromium_command("chromium", "p", "o.pdf", "file:///x")
+    monkeypatch.setattr(renderer, "as_root", lambda: True)
+    assert "--no-sandbox" in renderer.chromium_command("chromium", "p", "o.pdf", "file:///x")
+    require(renderer.find_chromium() is not None, "Chromium")
+    setpriv = shutil.which("setpriv")
+    require(os.geteuid() == 0 and setpriv is not None, "root and setpriv (to run as nobody)")
+    with tempfile.TemporaryDirectory(prefix="esus-nobody-") as work:  # pytest's is root-only
+        _print_as_nobody(setpriv, Path(work))
+
+
+def _print_as_nobody(setpriv: str, folder: Path) -> None:
+    page = _hostile_page(folder)
+    for p in (folder, *folder.iterdir()):
+        os.chown(p, 65534, 65534)
+    script = ("import sys; from esus_runbook.catalog import pdf; "
+              "assert not pdf.as_root(); "
+              "assert '--no-sandbox' not in pdf.chromium_command('c', 'p', 'o', 'u'); "
+              "pdf.html_to_pdf(sys.argv[1], sys.argv[2])")
+    proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                           sys.executable, "-c", script, str(page), str(folder / "h.pdf")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "HOME": str(folder), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = _pdf_text(folder / "h.pdf")
+    assert "TEXTO-NORMAL" in text and "SCRIPT-EXECUTOU" not in text
+    assert "root:x:0:0" not in text and "CONTEUDO-LOCAL-SECRETO" not in text

@@ -320,3 +320,112 @@ def test_a_second_broken_file_in_one_process_is_described_by_its_own_error(input
     assert "<ENDERECO> aberto na linha 5" in str(first.value)
     assert "entidades" in str(second.value) and "linha 5" in str(second.value)
     assert "ENDERECO" not in str(second.value)
+
+
+# --------------------------------------------------------------------------- terminal escapes
+# What a hostile server puts in the values the CLI prints (issue 23 item 5): OSC 0 (window
+# title), CSI 2J (clear screen) in 7-bit and 8-bit (0x9b) form, OSC 52 (write the clipboard,
+# 0x9d), a carriage return that hides the line, BEL, DEL and a NUL.
+ESCAPES = "\x1b]0;JANELA-TOMADA\x07\x1b[2J\x9b2J\x9d52;c;Y2xpcGJvYXJk\x9c\rOCULTO\x7f\x00"
+_CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0))]
+
+
+def assert_no_terminal_control(*texts: str) -> None:
+    for text in texts:
+        found = sorted({hex(ord(c)) for c in text if c in _CONTROL_CHARS})
+        assert not found, (found, text[-2000:])
+
+
+def _hostile(value: str) -> str:
+    return value + ESCAPES
+
+
+def test_terminal_clean_strips_every_control_character():
+    from esus_runbook.terminal import clean
+
+    assert clean("srv\x1b]0;x\x07 \x9b2J ok\n\tfim\r\x7f\x00") == "srv]0;x 2J ok\n\tfim"
+    assert_no_terminal_control(clean("".join(_CONTROL_CHARS)))
+    assert clean("a\tb\n" + "".join(_CONTROL_CHARS) + "c") == "a\tb\nc"
+    assert clean("José \u00a0São Paulo ✓") == "José \u00a0São Paulo ✓"  # printable kept
+    assert clean("nome-\udcff.json") == "nome-\ufffd.json"  # undecodable byte: no traceback
+
+
+def test_probe_values_from_a_hostile_server_reach_the_terminal_clean(tmp_path, cli_main):
+    raw = json.loads((Path(__file__).parent / "data" / "probes" / "linux-ok.json").read_text())
+    raw["hostname"] = _hostile("srv-teste")
+    raw["os"]["distro"] = _hostile("Ubuntu 22.04.5 LTS")
+    raw["cpu"]["model"] = _hostile("Intel Xeon")
+    raw["timezone"] = _hostile("America/Sao_Paulo")
+    probe = tmp_path / "sondagem.json"
+    probe.write_text(json.dumps(raw))
+    for runner in (run_cli, cli_main):
+        proc = runner("probe", "--read", probe)
+        assert proc.returncode == 0, proc.stderr
+        assert_no_terminal_control(proc.stdout, proc.stderr)
+        # the values are still shown, only without the control characters
+        for shown in ("Servidor srv-teste]0;JANELA-TOMADA", "Intel Xeon", "America/Sao_Paulo"):
+            assert shown in proc.stdout, proc.stdout
+
+
+def test_pec_version_from_a_hostile_server_reaches_the_terminal_clean(http_server, cli_main):
+    from esus_runbook.demo.pec_simulator import PecConfig
+
+    srv = http_server(pec=PecConfig(versao=_hostile("5.5.24")))
+    proc = run_cli("verify-install", "--pec-url", srv.url, "--expect-version", "5.5.24",
+                   "--timeout", "30")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the version differs: falha
+    assert "5.5.24]0;JANELA-TOMADA" in proc.stdout
+    assert_no_terminal_control(proc.stdout, proc.stderr)
+    srv = http_server(pec=PecConfig(info_body=_hostile('{"versao": 1}')))  # not PEC's JSON
+    proc = cli_main("verify-install", "--pec-url", srv.url, "--timeout", "30")
+    assert "JANELA-TOMADA" in proc.stdout
+    assert_no_terminal_control(proc.stdout, proc.stderr)
+
+
+def test_database_version_from_a_hostile_pec_reaches_the_terminal_clean(http_server, postgres,
+                                                                       pec_db, cli_main):
+    from esus_runbook.demo.pec_simulator import PecConfig
+
+    srv = http_server(pec=PecConfig(versao="5.5.24"))
+    # PostgreSQL text holds every control character but NUL
+    db = pec_db(VERSAOBANCODADOS=(_hostile("5.5.24").replace("\x00", ""), None))
+    proc = cli_main("verify-install", "--pec-url", srv.url, "--db-url", postgres.url(db=db),
+                    "--timeout", "30", env={"PGPASSWORD": postgres.esus_password})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "DB_VERSAO_BANCO" in proc.stdout and "JANELA-TOMADA" in proc.stdout
+    assert_no_terminal_control(proc.stdout, proc.stderr)
+
+
+def test_refusals_naming_a_hostile_value_reach_the_terminal_clean(tmp_path, cli_main):
+    """The one-line refusals (RunbookError, argparse) quote the value they refuse."""
+    missing = tmp_path / _hostile("execucoes")
+    proc = cli_main("catalogo", "importar", missing)
+    assert proc.returncode == 2 and "pasta não encontrada" in proc.stderr, proc.stderr
+    assert_no_terminal_control(proc.stdout, proc.stderr)
+    proc = run_cli(_hostile("instalar").replace("\x00", ""))  # argv cannot hold NUL
+    assert proc.returncode == 2 and "opção inválida" in proc.stderr, proc.stderr
+    assert_no_terminal_control(proc.stdout, proc.stderr)
+
+
+def test_every_print_of_the_package_goes_through_the_terminal_filter():
+    """No module of the product prints but through terminal.say (the demo tools are not the
+    product): print(), sys.stdout/sys.stderr .write() calls are found in the syntax tree."""
+    import ast
+
+    package = Path(cli.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.parts[0] == "demo" or rel == Path("terminal.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            if isinstance(f, ast.Name) and f.id == "print":
+                offenders.append(f"{rel}:{node.lineno} print")
+            elif (isinstance(f, ast.Attribute) and f.attr in ("write", "writelines")
+                  and isinstance(f.value, ast.Attribute) and f.value.attr in ("stdout", "stderr")
+                  and isinstance(f.value.value, ast.Name) and f.value.value.id == "sys"):
+                offenders.append(f"{rel}:{node.lineno} sys.{f.value.attr}.{f.attr}")
+    assert not offenders, offenders

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import lxml.html
+import pytest
 
 from esus_runbook.catalog import catalog_path, connect
 from esus_runbook.catalog.schema import MIGRATIONS, VERSION, _statements
@@ -126,3 +127,31 @@ certificado:
     expected_days = (datetime.now(timezone.utc) - (T0 + timedelta(minutes=6))).days
     assert str(expected_days) in xml["ubs-centro"]
 
+
+
+@pytest.mark.parametrize("name,content", [
+    ("fora-da-regra", '{"schema": "esus-runbook/operacao/1", "site_id": "../../x", '
+                      '"tipo": "backup", "status": "ok", "checks": [], "metrics": {}, '
+                      '"started_at": "2026-09-01T09:00:00+00:00"}'),
+    ("aninhado", "[" * 100_000 + "]" * 100_000),
+    ("numero-gigante", '{"schema": "esus-runbook/operacao/1", "x": ' + "9" * 5000 + "}"),
+    ("utf8-invalido", b'{"schema": "\xff"}'),
+    ("tipo-errado", '{"schema": "esus-runbook/operacao/1", "site_id": "ubs-centro", '
+                    '"tipo": "backup", "status": "ok", "checks": "nada", "metrics": [], '
+                    '"started_at": 5}'),
+])
+def test_forged_operation_files_are_skipped_by_name(tmp_path, cli_main, name, content):
+    """catalogo importar distrusts operacoes/ as it distrusts the run folders: a forged file
+    is skipped with its name, the good records are still imported."""
+    base = _executions(tmp_path)
+    forged = base / "operacoes" / "ubs-centro" / f"{name}.json"
+    if isinstance(content, bytes):
+        forged.write_bytes(content)
+    else:
+        forged.write_text(content, encoding="utf-8")
+    proc = cli_main("catalogo", "importar", base)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 evidência(s) depois da implantação" in proc.stdout
+    assert f"{name}.json: evidência ilegível" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()

@@ -35,6 +35,7 @@ from ..ids import scrub
 from ..results import RUN_SCHEMA, Status, now_iso, write_bytes_atomic, write_json_atomic
 from ..sites import Site, inventory_files, load_sites
 from ..stages import NOTEBOOK_FILES as NOTEBOOKS
+from ..terminal import say
 from . import preflight, resume
 from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome
@@ -189,7 +190,7 @@ def _stopping():
         return
 
     def notice(signum, frame):
-        print("encerrando os kernels, aguarde…", file=sys.stderr, flush=True)
+        say("encerrando os kernels, aguarde…", file=sys.stderr, flush=True)
 
     old = {s: signal.signal(s, notice) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

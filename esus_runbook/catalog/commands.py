@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import InputError
-from . import DASHBOARD_NAME, dossier_path
+from ..commands import sh
+from ..errors import InputError, Problem
+from ..inputfiles import resolved
+from . import DASHBOARD_NAME, DOSSIERS_DIR, dossier_path
 from .dashboard import write_dashboard
 from .dossier import write_dossier
 from .operations import import_operations
 from .pdf import html_to_pdf
 from .store import catalog_path, connect, import_folders, run_folders
+from .validate import site_id_problem
 
 
 def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[str, str]:
@@ -26,12 +29,18 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
     target = Path(catalog) if catalog else catalog_path(
         folders[0].parent if folders[0] == Path(folder) else folder)
     records = import_folders(folders, target)
+    skipped = [(path, reason) for rec in records for path, reason in rec.skipped]
+    recorded = [rec for rec in records if not rec.refused]
+    if not recorded:
+        raise InputError.from_problems(
+            [Problem(path, None, f"{reason} — não importado") for path, reason in skipped]
+            + [Problem(str(folder), "PASTA", "nenhuma execução importada",
+                       "confira os arquivos acima (ou refaça as execuções)")])
     operations, op_skipped = _import_operations(target)
-    notices = [f"{path}: resultado ilegível ou de outro esquema — não importado"
-               for rec in records for path in [*rec.skipped]] + \
+    notices = [f"{path}: {reason} — não importado" for path, reason in skipped] + \
         [f"{path}: evidência ilegível ou de outro esquema — não importada" for path in op_skipped]
-    sites = {s["site_id"] for rec in records for s in rec.sites}
-    return (f"Catálogo: {target} ({len(records)} execução(ões), {len(sites)} site(s) "
+    sites = {s["site_id"] for rec in recorded for s in rec.sites}
+    return (f"Catálogo: {target} ({len(recorded)} execução(ões), {len(sites)} site(s) "
             "importados" + (f", {operations} evidência(s) depois da implantação" if operations
                             else "") + ")", "\n".join(notices))
 
@@ -49,8 +58,13 @@ def dossier(site_id: str, executions: str | Path = "execucoes", out: str | Path 
             pdf: str | Path | None = None) -> Iterator[str]:
     """Write a site's dossier (HTML, and a PDF when asked); yield each line as its file is
     written, so the HTML's line is shown even if the PDF then fails."""
+    problem = site_id_problem(site_id)
+    if problem:
+        raise InputError(problem, file=f"SITE_ID '{site_id[:80]}'", remedy="informe o site_id do arquivo do site "
+                         "(o mesmo do relatório), ex.: ubs-centro")
     catalog = catalog_path(executions)
-    out = Path(out) if out else dossier_path(executions, site_id)
+    out = Path(out) if out else _inside(Path(executions) / DOSSIERS_DIR,
+                                        dossier_path(executions, site_id))
     conn = connect(catalog, create=False)
     try:
         write_dossier(conn, site_id, out, source=str(catalog))
@@ -62,6 +76,16 @@ def dossier(site_id: str, executions: str | Path = "execucoes", out: str | Path 
         yield f"PDF: {pdf}"
 
 
+def _inside(folder: Path, path: Path) -> Path:
+    """``path``, refused unless it resolves inside ``folder`` (the default dossier path is
+    built from the site id: it must never land elsewhere)."""
+    if not resolved(path).is_relative_to(resolved(folder)):
+        raise InputError("o dossiê ficaria fora da pasta dos dossiês", file=str(path),
+                         key="SITE_ID", remedy=f"confira a pasta {folder} (um link simbólico "
+                         "para fora dela?) ou informe --out")
+    return path
+
+
 def dashboard(executions: str | Path = "execucoes", out: str | Path | None = None,
               stalled_days: int = 14) -> str:
     """Write the state dashboard (HTML and CSV tables); return its summary."""
@@ -69,11 +93,23 @@ def dashboard(executions: str | Path = "execucoes", out: str | Path | None = Non
     out = Path(out) if out else Path(executions) / DASHBOARD_NAME
     conn = connect(catalog, create=False)
     try:
+        if conn.execute("SELECT count(*) FROM sites").fetchone()[0] == 0:
+            # a failed or interrupted import leaves an empty catalog: no page of zeros
+            # replaces the last good dashboard
+            raise InputError("o catálogo não tem nenhuma execução importada, então o painel "
+                             "não foi gerado", file=str(catalog),
+                             remedy="importe as execuções com 'esus-runbook catalogo importar "
+                                    f"{sh(executions)}' (ou execute um lote com --out nessa "
+                                    "pasta)")
         paths, info = write_dashboard(conn, out, stalled_days, source=str(catalog))
     finally:
         conn.close()
-    return "\n".join([
+    lines = [
         f"Painel: {paths['html']}",
         f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
         f"{stalled_days} dias ou mais); verificações que bloqueiam: {info['bloqueios']}",
-        "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")])
+        "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")]
+    if info["sem_data"]:
+        lines.append(f"Atenção: {info['sem_data']} resultado(s) de etapa sem data legível "
+                     "ficaram de fora (reimporte com 'esus-runbook catalogo importar')")
+    return "\n".join(lines)

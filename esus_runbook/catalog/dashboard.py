@@ -45,6 +45,7 @@ class Dashboard:
     current: pd.DataFrame      # site_id, nome, municipio_ibge, situacao
     today: pd.Timestamp
     stalled_days: int
+    undated: int = 0           # results left out: no date that parses
 
 
 def overall_over_time(results: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +111,15 @@ def _blocking(conn: sqlite3.Connection, results: pd.DataFrame) -> pd.DataFrame:
                            kind="stable").reset_index(drop=True)[cols]
 
 
+def _lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """``values[key]`` for each of ``keys`` (NaT/NaN when absent), keeping the dtype of
+    ``values``: reindex, not map (map on an empty datetime series fails)."""
+    if values.empty:
+        values = pd.Series(dtype="datetime64[ns, UTC]")
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index,
+                     dtype=values.dtype)
+
+
 def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
                     today: datetime | None = None) -> Dashboard:
     today_ts = pd.Timestamp(today or datetime.now(timezone.utc))
@@ -129,11 +139,12 @@ def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
     last_change = changes.groupby("site_id")["when"].max()
     last_run = results.groupby("site_id")["run_when"].max()
     stalled = current[~current["situacao"].isin(READY)].copy()
-    stalled["ultima_mudanca"] = stalled["site_id"].map(last_change)
-    stalled["ultima_execucao"] = stalled["site_id"].map(last_run)
+    stalled["ultima_mudanca"] = _lookup(last_change, stalled["site_id"])
+    stalled["ultima_execucao"] = _lookup(last_run, stalled["site_id"])
     idle = (today_ts - stalled["ultima_mudanca"]).dt.total_seconds() / 86400
     stalled["dias_sem_progresso"] = np.floor(idle).astype("Int64")
-    stalled = stalled[stalled["dias_sem_progresso"] >= stalled_days] \
+    # a site without any dated result has no last change: not counted as stalled
+    stalled = stalled[(stalled["dias_sem_progresso"] >= stalled_days).fillna(False)] \
         .sort_values(["dias_sem_progresso", "site_id"], ascending=[False, True])
 
     muni = pd.crosstab(current["municipio_ibge"].fillna("—"), current["situacao"]) \
@@ -150,7 +161,8 @@ def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
         blocking=_blocking(conn, results),
         stalled=stalled[["site_id", "nome", "municipio_ibge", "situacao", "ultima_mudanca",
                          "ultima_execucao", "dias_sem_progresso"]].reset_index(drop=True),
-        municipalities=muni, current=current, today=today_ts, stalled_days=stalled_days)
+        municipalities=muni, current=current, today=today_ts, stalled_days=stalled_days,
+        undated=results.attrs.get("undated", 0))
 
 
 # ----------------------------------------------------------------------------- charts
@@ -245,4 +257,4 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
 def dashboard_info(d: Dashboard) -> dict[str, Any]:
     """A short summary for the command line."""
     return {"sites": len(d.current), "prontos": int(d.current["situacao"].isin(READY).sum()),
-            "parados": len(d.stalled), "bloqueios": len(d.blocking)}
+            "parados": len(d.stalled), "bloqueios": len(d.blocking), "sem_data": d.undated}

@@ -4,7 +4,7 @@ changes (the timeline) derived from it. Shared by the dossier and the dashboard.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -17,28 +17,52 @@ READY = (Status.OK.value, Status.ALERTA.value)
 _RESULTS_SQL = """
 SELECT s.result_pk, r.run_pk, r.run_id, r.status AS run_status, r.interrupted,
        r.started_at AS run_started, s.site_id, s.stage, s.status, s.started_at, s.finished_at,
-       s.error, COALESCE(s.finished_at, s.started_at, r.started_at) AS when_text
+       s.error
 FROM stage_results s JOIN runs r USING (run_pk)
 {where}
 """
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""No run of esus-runbook is older (the dashboard draws one bar per week from the first)."""
+FUTURE = timedelta(days=366)
+"""How far past today a date may be (clocks drift; a year more is an error)."""
+
+
+def in_range(moment: datetime, now: datetime | None = None) -> bool:
+    """``moment`` (aware) between :data:`EARLIEST` and a year from now."""
+    return EARLIEST <= moment <= (now or datetime.now(timezone.utc)) + FUTURE
+
+
 def to_time(values: pd.Series) -> pd.Series:
-    """ISO timestamps (with their UTC offset) as UTC datetimes; unparseable ones are NaT."""
-    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    """ISO timestamps (with their UTC offset) as UTC datetimes; unparseable ones, values that
+    are not text and dates outside :func:`in_range` (year 1200 would make the weekly chart
+    43 000 weeks wide) are NaT."""
+    text = values.where(values.map(lambda v: isinstance(v, str)))
+    out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    latest = pd.Timestamp(datetime.now(timezone.utc) + FUTURE)
+    return out.where((out >= pd.Timestamp(EARLIEST)) & (out <= latest))
 
 
 def stage_results(conn: sqlite3.Connection, site_id: str | None = None) -> pd.DataFrame:
     """Every recorded stage result (of one site, or of all), ordered by when it was produced
-    (the result's ``finished_at``, else its start, else its run's start)."""
+    (the result's ``finished_at``, else its start, else its run's start: the first of them
+    that parses). A result without any date that parses cannot be placed in time: it is left
+    out, and ``df.attrs["undated"]`` counts it (a catalog written by an older version, or
+    edited by hand, may hold one; the import refuses them now)."""
     where, params = ("WHERE s.site_id = ?", (site_id,)) if site_id else ("", ())
     df = pd.read_sql_query(_RESULTS_SQL.format(where=where), conn, params=params)
-    df["when"] = to_time(df["when_text"])
     runs = df["run_started"].drop_duplicates()  # a few runs: parse each start once
-    df["run_when"] = df["run_started"].map(dict(zip(runs, to_time(runs), strict=True)))
-    df["run_when"] = pd.to_datetime(df["run_when"], utc=True)
-    return df.sort_values(["site_id", "stage", "when", "run_when", "run_id"],
-                          kind="stable").reset_index(drop=True)
+    df["run_when"] = pd.to_datetime(
+        df["run_started"].map(dict(zip(runs, to_time(runs), strict=True))), utc=True)
+    when = to_time(df["finished_at"]).fillna(to_time(df["started_at"]))
+    df["when"] = when.fillna(df["run_when"]) if len(df) else when
+    undated = int(df["when"].isna().sum())
+    df = df[df["when"].notna()]
+    df = df.sort_values(["site_id", "stage", "when", "run_when", "run_id"],
+                        kind="stable").reset_index(drop=True)
+    df.attrs["undated"] = undated
+    return df
 
 
 def status_changes(results: pd.DataFrame) -> pd.DataFrame:

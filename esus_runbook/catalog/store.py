@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..results import RUN_SCHEMA, STAGES, Status, now_iso, worst
-from ..results import SCHEMA as RESULT_SCHEMA
+from . import validate
 from .evidence import stage_evidence
 from .schema import migrate
 
@@ -71,80 +71,90 @@ def transaction(conn: sqlite3.Connection):
 # ----------------------------------------------------------------------------- reading
 @dataclass
 class RunRecord:
-    """Everything the catalog keeps about one run, read from its folder."""
+    """Everything the catalog keeps about one run, read from its folder. ``skipped`` holds
+    ``(file, pt-BR reason)`` for each file left out; ``refused`` the reason when the run
+    itself (its ``run.json``) cannot be recorded."""
 
     run_id: str
     folder: str
     meta: dict[str, Any]
     sites: list[dict[str, Any]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    refused: str | None = None
 
 
 def is_run_folder(path: Path) -> bool:
-    meta = _read_json(path / "run.json") if (path / "run.json").is_file() else None
-    return isinstance(meta, dict) and meta.get("schema") == RUN_SCHEMA
+    """``path`` holds a ``run.json`` (whether it is a valid one, :func:`read_run` says)."""
+    try:
+        return (path / "run.json").is_file()
+    except OSError:
+        return False
+
+
+def _refused_run(run_dir: Path, reason: str) -> RunRecord:
+    return RunRecord("", str(run_dir), {}, skipped=[(str(run_dir / "run.json"), reason)],
+                     refused=reason)
 
 
 def read_run(run_dir: str | Path) -> RunRecord:
-    """Read ``run.json``, every ``<site>/site.json`` and ``<site>/<stage>.json`` of a run.
+    """Read ``run.json``, every ``<site>/site.json`` and ``<site>/<stage>.json`` of a run,
+    each bounded and validated (:mod:`.validate`).
 
-    A result file that is unreadable or of another schema is left out and named in
-    ``skipped`` (one broken file does not hide the rest of the run)."""
+    A ``site.json`` or result that is unreadable, of another schema or breaks a rule is left
+    out and named in ``skipped`` with why (one broken file does not hide the rest of the
+    run); a ``run.json`` that does is the whole run refused (``refused``)."""
     run_dir = Path(run_dir)
-    meta = _read_json(run_dir / "run.json")
-    if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA or not meta.get("run_id"):
-        raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
-                         remedy="informe a pasta das execuções ou uma pasta <run-id> "
-                                "(a que contém run.json)")
-    rec = RunRecord(str(meta["run_id"]), str(run_dir.resolve()), meta)
-    rollup = _read_json(run_dir / "rollup.json")
-    reported = rollup.get("site_status", {}) if isinstance(rollup, dict) else {}
+    try:
+        meta = validate.read(run_dir / "run.json", "run.json")
+        if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
+            raise validate.Refused("não é o run.json de uma execução do esus-runbook")
+        validate.check_run(meta)
+    except validate.Refused as exc:
+        return _refused_run(run_dir, str(exc))
+    rec = RunRecord(meta["run_id"], str(run_dir.resolve()), meta)
+    try:
+        rollup = validate.read(run_dir / "rollup.json", "rollup.json") \
+            if (run_dir / "rollup.json").is_file() else None
+    except validate.Refused as exc:
+        rec.skipped.append((str(run_dir / "rollup.json"), str(exc)))
+        rollup = None
+    reported = rollup.get("site_status") if isinstance(rollup, dict) else None
+    reported = reported if isinstance(reported, dict) else {}
+    snapshots = meta.get("site_snapshots") or {}
     for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").is_file()):
-        site = _read_json(site_dir / "site.json")
-        if not isinstance(site, dict) or not site.get("site_id"):
-            rec.skipped.append(str(site_dir / "site.json"))
+        try:
+            site = validate.read(site_dir / "site.json", "site.json")
+            validate.check_site(site)
+        except validate.Refused as exc:
+            rec.skipped.append((str(site_dir / "site.json"), str(exc)))
             continue
-        sid = str(site["site_id"])
+        sid = site["site_id"]
         statuses = []
         for stage in STAGES:
             path = site_dir / f"{stage}.json"
             if not path.is_file():
                 statuses.append(Status.PENDENTE.value)  # not run: pendente, as in the roll-up
                 continue
-            data = _read_json(path)
-            if not _valid_result(data, sid, stage):
-                rec.skipped.append(str(path))
+            try:
+                data = validate.read(path, f"resultado da etapa {stage}")
+                validate.check_result(data, sid, stage)
+            except validate.Refused as exc:
+                rec.skipped.append((str(path), str(exc)))
                 statuses.append(Status.PENDENTE.value)
                 continue
             rec.results.append(data)
             statuses.append(data["status"])
+        status = reported.get(sid)
         rec.sites.append({
             "site_id": sid, "nome": site.get("nome"), "municipio_ibge":
             site.get("municipio_ibge"), "cnes": site.get("cnes"),
-            "status": reported.get(sid) or worst(statuses).value,
-            "snapshot": (meta.get("site_snapshots") or {}).get(sid)})
+            "status": status if status in _STATUSES else worst(statuses).value,
+            "snapshot": validate.text(snapshots.get(sid))})
     return rec
 
 
-def _valid_result(data: Any, site_id: str, stage: str) -> bool:
-    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA:
-        return False
-    if data.get("site_id") != site_id or data.get("stage") != stage:
-        return False
-    try:
-        Status(data.get("status"))
-        return all(isinstance(c, dict) and c.get("id") and Status(c.get("status"))
-                   for c in data.get("checks") or [])
-    except ValueError:
-        return False
+_STATUSES = {s.value for s in Status}
 
 
 def run_folders(path: str | Path) -> list[Path]:
@@ -181,7 +191,7 @@ def _rows(rec: RunRecord, run_pk: int, first_result_pk: int) -> dict[str, list[t
                                  s["cnes"], s["status"], s["snapshot"]))
     for result_pk, r in enumerate(rec.results, start=first_result_pk):
         out["stage_results"].append((result_pk, run_pk, r["site_id"], r["stage"], r["status"],
-                                     r.get("started_at"), r.get("finished_at"), r.get("error"),
+                                     r["started_at"], r["finished_at"], r.get("error"),
                                      _json(_public_inputs(r.get("inputs")))))
         for seq, c in enumerate(r.get("checks") or []):
             out["checks"].append((result_pk, seq, c["id"], c.get("title"), c["status"],
@@ -191,9 +201,11 @@ def _rows(rec: RunRecord, run_pk: int, first_result_pk: int) -> dict[str, list[t
             out["evidence"].append((result_pk, kind, name, value))
     for sid, info in (rec.meta.get("sites") or {}).items():
         for nb in (info or {}).get("notebooks") or []:
-            out["timings"].append((run_pk, sid, nb.get("notebook"), nb.get("seconds"),
-                                   nb.get("attempts"), int(bool(nb.get("skipped"))),
-                                   info.get("host")))
+            if not isinstance(nb, dict) or not isinstance(nb.get("notebook"), str):
+                continue
+            out["timings"].append((run_pk, sid, nb["notebook"], validate.real(nb.get("seconds")),
+                                   validate.integer(nb.get("attempts")),
+                                   int(bool(nb.get("skipped"))), validate.text(info.get("host"))))
     return out
 
 
@@ -224,14 +236,18 @@ def _run_inputs(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
-    """Upsert one run (its previous rows, if any, are replaced) in one transaction."""
+    """Upsert one run (its previous rows, if any, are replaced) in one transaction. ``rec``
+    comes from :func:`read_run` (validated)."""
+    if rec.refused:
+        raise InputError(rec.refused, file=str(Path(rec.folder) / "run.json"),
+                         remedy="refaça a execução ou restaure o arquivo original")
     meta = rec.meta
-    status = str(meta.get("status") or "em_andamento")
-    values = (rec.run_id, status, int(status == "interrompido"), meta.get("started_at"),
-              meta.get("finished_at"), meta.get("duration_s"), rec.folder,
-              (meta.get("inventory") or {}).get("path"),
-              (meta.get("versions") or {}).get("esus-runbook"), _json(_run_inputs(meta)),
-              now_iso())
+    status = meta["status"]
+    values = (rec.run_id, status, int(status == "interrompido"), meta["started_at"],
+              meta.get("finished_at"), validate.real(meta.get("duration_s")), rec.folder,
+              validate.text((meta.get("inventory") or {}).get("path")),
+              validate.text((meta.get("versions") or {}).get("esus-runbook")),
+              _json(_run_inputs(meta)), now_iso())
     with transaction(conn):
         run_pk = conn.execute(
             "INSERT INTO runs (run_id, status, interrupted, started_at, finished_at, "
@@ -250,7 +266,7 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
             .fetchone()[0]
         for table, rows in _rows(rec, run_pk, first).items():
             conn.executemany(_INSERT[table], rows)
-        started = meta.get("started_at") or ""
+        started = meta["started_at"]
         conn.executemany(
             "INSERT INTO sites VALUES (?,?,?,?,?) ON CONFLICT(site_id) DO UPDATE SET "
             "nome=excluded.nome, municipio_ibge=excluded.municipio_ibge, cnes=excluded.cnes, "
@@ -265,6 +281,9 @@ def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRec
     that holds the run). Returns what was recorded."""
     run_dir = Path(run_dir)
     rec = read_run(run_dir)
+    if rec.refused:  # before the catalog is opened (or created)
+        raise InputError(rec.refused, file=rec.skipped[0][0],
+                         remedy="refaça a execução ou restaure o arquivo original")
     conn = connect(catalog or catalog_path(run_dir.resolve().parent))
     try:
         write_run(conn, rec)
@@ -274,14 +293,19 @@ def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRec
 
 
 def import_folders(paths: Iterable[Path], catalog: str | Path) -> list[RunRecord]:
-    """Record every run folder of ``paths`` into ``catalog`` (idempotent)."""
-    conn = connect(catalog)
+    """Record every run folder of ``paths`` into ``catalog`` (idempotent); a refused run
+    (``rec.refused``) is returned, not recorded, and the others go on. No run to record, no
+    catalog created."""
+    conn = None  # opened (or created) at the first run to record
     out = []
     try:
         for run_dir in paths:
             rec = read_run(run_dir)
-            write_run(conn, rec)
+            if not rec.refused:
+                conn = conn or connect(catalog)
+                write_run(conn, rec)
             out.append(rec)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
     return out

@@ -74,6 +74,9 @@ def write_run_folder(base: str | Path, run_id: str, started: datetime,
         "finished_at": None if status == "em_andamento" else
         finished.isoformat(timespec="seconds"),
         "inventory": {"path": "inventario.yaml", "files": {}},
+        # the other keys the run schema requires (the catalog validates run.json)
+        "site_snapshots": {}, "notebooks": {}, "versions": {}, "options": {"engine": "local"},
+        "passes": [{"started_at": started.isoformat(timespec="seconds"), "status": status}],
         "sites": {s: {"status": st, "host": "sintetico", "notebooks": []}
                   for s, st in site_status.items()}})
     return run_dir

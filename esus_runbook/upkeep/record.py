@@ -6,7 +6,6 @@ replaces an earlier one (each is a new file, written atomically); readers take t
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -14,12 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+from ..inputfiles import read_json_bounded
 from ..results import Checks, Status, now_iso, write_json_atomic
+from ..schemas import errors as schema_errors
+from ..site_fields import SLUG
 from ..version import package_version
 
 SCHEMA = "esus-runbook/operacao/1"
 FOLDER = "operacoes"
 KINDS = ("certificado", "backup", "atualizacao_antes", "atualizacao_depois")
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # a record is a few KB; the catalog's bound for a result
+MAX_RECORD_DEPTH = 64
 
 
 @dataclass
@@ -81,7 +86,10 @@ def save(record: OpsRecord, executions: str | os.PathLike) -> Path:
 def _valid(data: Any) -> bool:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         return False
-    if data.get("tipo") not in KINDS or not isinstance(data.get("site_id"), str):
+    if data.get("tipo") not in KINDS or not isinstance(data.get("site_id"), str) \
+            or not SLUG.fullmatch(data["site_id"]) or len(data["site_id"]) > 63:
+        return False
+    if schema_errors("operacao", data):
         return False
     try:
         Checks.from_list(data.get("checks") or [])
@@ -99,9 +107,10 @@ def read_folder(folder: str | os.PathLike) -> tuple[list[OpsRecord], list[str]]:
     if not folder.is_dir():
         return records, skipped
     for path in sorted(folder.rglob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # bounded before parsing: the folder may hold a forged file
+            data = read_json_bounded(path, MAX_RECORD_BYTES, "evidência depois da implantação",
+                                     "refaça a medição", max_depth=MAX_RECORD_DEPTH)
+        except InputError:
             skipped.append(str(path))
             continue
         if not _valid(data):
