@@ -50,8 +50,8 @@ from lxml import etree
 
 from ..errors import HostileFileError, InputError
 from . import structure
-from .structure import Violation
 from .archive import CountingReader, Limits, SourceInfo, Utf8Probe, open_cnes
+from .structure import Violation
 from .xmlerrors import describe as describe_syntax_error
 
 ROOT = "ImportarXMLCNES"

@@ -45,7 +45,8 @@ class Node:
 ROOT = "ImportarXMLCNES"
 SPEC: dict[str, Node] = {
     ROOT: Node((("IDENTIFICACAO", 1, 1),)),
-    "IDENTIFICACAO": Node((("ESTABELECIMENTOS", 1, 1), ("PROFISSIONAIS", 1, 1))),
+    # (an IDENTIFICACAO with neither is FILE_EMPTY; no source says the XSD requires them)
+    "IDENTIFICACAO": Node((("ESTABELECIMENTOS", 0, 1), ("PROFISSIONAIS", 0, 1))),
     "ESTABELECIMENTOS": Node((("DADOS_GERAIS_ESTABELECIMENTOS", 0, None),)),
     "DADOS_GERAIS_ESTABELECIMENTOS": Node((("ENDERECO", 0, 1), ("COMPLEXIDADE", 0, 1),
                                            ("EQUIPES", 0, 1)), required=("CNES",)),
