@@ -4,6 +4,7 @@ or broken files (fast, with bounded memory, nothing leaking into messages)."""
 from __future__ import annotations
 
 import io
+import re
 import resource
 import time
 import zipfile
@@ -256,7 +257,7 @@ def test_identificacao_closed_early_is_a_structure_error(tmp_path):
                  "<IDENTIFICACAO>") in found
     assert (prof, "<PROFISSIONAIS> dentro de <ImportarXMLCNES>; o lugar dele é dentro de "
                   "<IDENTIFICACAO>") in found
-    assert {v.line for v in cf.structure} == {est, est + 1, prof, prof + 1}
+    assert {v.line for v in cf.structure} == {est, est + 1, prof}
     # the CLI refuses it: errors, exit 1, never "pode ser importado"
     proc = run_cli("xml", "audit", str(tmp_path / "early.xml"), "--ibge", "2927408")
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -286,6 +287,12 @@ def test_structure_violations_with_lines(tmp_path):
                                 "elemento <FOO> desconhecido dentro de <PROFISSIONAIS>"),
         "repetido": (base.replace("<ENDERECO/>", "<ENDERECO/><ENDERECO/>", 1),
                      "<ENDERECO> repetido dentro de <DADOS_PROFISSIONAIS> (no máximo 1)"),
+        "embrulho": (base.replace("</LOTACOES>", '<FOO><DADOS_LOTACOES CNES="2386224" '
+                                  'CO_CBO="225142"/></FOO></LOTACOES>', 1),
+                     "elemento <FOO> desconhecido dentro de <LOTACOES>"),
+        "lotacao-com-filho": (re.sub(r"(<DADOS_LOTACOES [^>]*?)/>", r"\1><X/></DADOS_LOTACOES>",
+                                     base, count=1),
+                              "elemento <X> desconhecido dentro de <DADOS_LOTACOES>"),
         "lotacao-no-endereco": (base.replace("<ENDERECO/>", '<ENDERECO><DADOS_LOTACOES CNES='
                                              '"2386224" CO_CBO="225142"/></ENDERECO>', 1),
                                 "<DADOS_LOTACOES> dentro de <ENDERECO>; o lugar dele é dentro "
@@ -295,6 +302,7 @@ def test_structure_violations_with_lines(tmp_path):
         cf = parse(write(tmp_path, f"{name}.xml", text.encode("latin-1")))
         assert [v.message for v in cf.structure] == [message], name
         needle = {"ordem": "<ENDERECO>", "desconhecido": "<X/>", "atributo": "CO_CBX",
+                  "embrulho": "<FOO>", "lotacao-com-filho": "<X/>",
                   "cpf": "CPF_PROFX", "entre-profissionais": "<FOO/>",
                   "repetido": "<ENDERECO/><ENDERECO/>",
                   "lotacao-no-endereco": "<ENDERECO><DADOS_LOTACOES"}[name]

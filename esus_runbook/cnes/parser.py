@@ -186,18 +186,21 @@ def _sniff(reader: CountingReader, info: SourceInfo, limits: Limits) -> dict[str
 
 
 # --------------------------------------------------------------------------- parse
-def _purge(el, found: _Found) -> None:
+def _purge(el, found: _Found, expected: int | None = None) -> None:
     """Drop the already-read siblings before ``el`` (they were copied to lists); any other
-    element among them is a structural violation of their container, reported first."""
+    element among them is a structural violation of their container, reported first. When
+    the caller knows how many siblings of the same kind come before ``el`` (``expected``),
+    they are only looked at if the count differs."""
     parent = el.getparent()
     if parent is not None:
         idx = parent.index(el)
         if idx:
-            tag = el.tag
-            for c in parent[:idx]:
-                if c.tag != tag:
-                    found.add(structure.check(parent, found.layout))
-                    break
+            if idx != expected:
+                tag = el.tag
+                for c in parent[:idx]:
+                    if c.tag != tag:
+                        found.add(structure.check(parent, found.layout))
+                        break
             del parent[:idx]
 
 
@@ -327,6 +330,9 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
         first = None       # first lotação read since the last professional ended
+        first_lots = None  # its parent
+        odd = False        # a lotação since then is not a childless sibling of the first
+        mark = 0           # lotações read before the current professional
         l_cnes_append, l_ine_append, l_cbo_append = l_cnes.append, l_ine.append, l_cbo.append
         l_micro_append, l_prof_append, l_line_append = l_micro.append, l_prof.append, \
             l_line.append
@@ -336,6 +342,11 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                 if tag == "DADOS_LOTACOES":    # most frequent: lotacao() inlined
                     if first is None:
                         first = el
+                        first_lots = el.getparent()
+                    elif el.getparent() is not first_lots:
+                        odd = True      # not a sibling of the first: the full check decides
+                    if len(el):
+                        odd = True      # a lotação holds no element
                     g = el.get
                     v = g("CNES")          # None when absent: a structural violation
                     x = n_cnes.get(v)
@@ -366,22 +377,36 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                     l_prof_append(n_prof)
                     l_line_append(el.sourceline or 0)
                 elif tag == "DADOS_PROFISSIONAIS":
+                    # Structure of the professional, without creating an element object per
+                    # child where it can be avoided: the shape of every real export is
+                    # ENDERECO (empty or one childless DADOS_ENDERECO) then LOTACOES, whose
+                    # children are exactly the childless DADOS_LOTACOES read since the last
+                    # professional (all siblings of the first, none holding an element: see
+                    # ``odd``). Anything else goes to the full description.
+                    plain = False
                     if first is not None:
-                        lots = first.getparent()
+                        lots = first_lots
                         if lots is None or lots.tag != "LOTACOES" or lots.getparent() is not el:
                             raise _Irregular
                         first = None
-                    parent = el.getparent()
-                    if parent is not prof_parent:
-                        if structure.chain_ok(parent, "PROFISSIONAIS"):
-                            prof_parent = parent
-                        elif id(parent) not in bad_parents:
-                            bad_parents.add(id(parent))
-                            found.add([structure.misplaced(el)])
-                    # structure of the professional: the common shape checked inline
-                    # (ENDERECO with at most one DADOS_ENDERECO, then LOTACOES holding only
-                    # childless DADOS_LOTACOES); anything else by the full description
-                    if exact or not _plain_professional(el):
+                        if not odd and len(el) == 2 and lots.getnext() is None \
+                                and len(lots) == len(l_line) - mark:
+                            addr = lots.getprevious()
+                            if addr.tag == "ENDERECO":
+                                k = len(addr)
+                                plain = k == 0 or (k == 1 and addr[0].tag == "DADOS_ENDERECO"
+                                                   and not len(addr[0]))
+                        odd = False
+                    mark = len(l_line)
+                    if exact:    # the slow pass also places each professional
+                        parent = el.getparent()
+                        if parent is not prof_parent:
+                            if structure.chain_ok(parent, "PROFISSIONAIS"):
+                                prof_parent = parent
+                            elif id(parent) not in bad_parents:
+                                bad_parents.add(id(parent))
+                                found.add([structure.misplaced(el)])
+                    if not plain:
                         found.add(structure.check_tree(el, found.layout))
                     get = el.get
                     v = get("CPF_PROF")
@@ -413,7 +438,9 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                             lotacao(lot.get, n_prof, lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
-                        _purge(el, found)
+                        # siblings before it: the professionals since the last purge (the
+                        # one kept by the last purge included)
+                        _purge(el, found, _PURGE_EVERY - (n_prof == _PURGE_EVERY))
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
                     if first is not None:      # a lotação read before, outside professionals
                         raise _Irregular
@@ -500,25 +527,6 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     lotacoes.insert(0, "prof", _int64(l_prof))
     return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line,
                     structure=found.sorted())
-
-
-def _plain_professional(el) -> bool:
-    """Whether a DADOS_PROFISSIONAIS has the shape of every real export: ENDERECO (empty or
-    one childless DADOS_ENDERECO) then LOTACOES with childless DADOS_LOTACOES only. True
-    implies :func:`.structure.check_tree` finds nothing but missing attributes (checked by
-    the caller); False sends the professional to the full check."""
-    if len(el) != 2:
-        return False
-    addr, lots = el[0], el[1]
-    if addr.tag != "ENDERECO" or lots.tag != "LOTACOES":
-        return False
-    n = len(addr)
-    if n > 1 or (n == 1 and (addr[0].tag != "DADOS_ENDERECO" or len(addr[0]))):
-        return False
-    for c in lots:
-        if c.tag != "DADOS_LOTACOES" or len(c):
-            return False
-    return True
 
 
 def _code(value: str, width: int) -> str:
