@@ -236,3 +236,17 @@ def test_team_composition_is_a_financing_matter_not_an_import_blocker():
     remedy = rules.RULES["TEAM_COMPOSITION"].remedy
     assert "antes de importar" not in remedy
     assert "O PEC importa a equipe" in remedy and "repasse suspenso" in remedy
+
+
+def test_alphanumeric_cnpj_is_accepted_by_the_audit(tmp_path):
+    """IN RFB 2.229/2024: a unit registered with an alphanumeric CNPJ (the Receita's example)
+    audits clean; one wrong check digit is still CNPJ_INVALID."""
+    text = synth.write_file(CLEAN, tmp_path / "base.xml").read_bytes().decode("latin-1")
+    cnpj = re.search(r'CNPJ="(\d{14})"', text).group(1)
+    good = text.replace(f'CNPJ="{cnpj}"', 'CNPJ="12ABC34501DE35"', 1)
+    (tmp_path / "alnum.xml").write_bytes(good.encode("latin-1"))
+    assert audit(tmp_path / "alnum.xml", "2927408").findings.empty
+    bad = text.replace(f'CNPJ="{cnpj}"', 'CNPJ="12ABC34501DE36"', 1)
+    (tmp_path / "bad.xml").write_bytes(bad.encode("latin-1"))
+    f = audit(tmp_path / "bad.xml", "2927408").findings
+    assert f["rule"].tolist() == ["CNPJ_INVALID"] and "'12ABC34501DE36'" in f.iloc[0]["message"]
