@@ -250,3 +250,16 @@ def test_alphanumeric_cnpj_is_accepted_by_the_audit(tmp_path):
     (tmp_path / "bad.xml").write_bytes(bad.encode("latin-1"))
     f = audit(tmp_path / "bad.xml", "2927408").findings
     assert f["rule"].tolist() == ["CNPJ_INVALID"] and "'12ABC34501DE36'" in f.iloc[0]["message"]
+
+
+def test_structure_findings_are_errors_listed_up_to_a_limit(tmp_path):
+    text = synth.write_file(CLEAN, tmp_path / "base.xml").read_bytes().decode("latin-1")
+    n = text.count("<LOTACOES>")
+    (tmp_path / "x.xml").write_bytes(text.replace("<LOTACOES>", "<LOTACOES><X/>")
+                                     .encode("latin-1"))
+    report = audit(tmp_path / "x.xml", "2927408")
+    f = report.findings
+    assert set(f["rule"]) == {"XML_STRUCTURE"} and report.errors == rules.STRUCTURE_SHOWN
+    assert f["line"].is_monotonic_increasing
+    assert f"e mais {n - rules.STRUCTURE_SHOWN} violação(ões)" in f.iloc[-1]["message"]
+    assert report.exit_code == 1 and "pode ser importado" not in report.text()

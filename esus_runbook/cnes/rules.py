@@ -243,10 +243,11 @@ def file_rules(cf: CnesFile) -> list[pd.DataFrame]:
     found = cf.structure
     if found:
         shown = found[:STRUCTURE_SHOWN]
-        msg = [f"{v.message} ({'linha ~' if v.line > LINE_EXACT_MAX else 'linha '}{v.line}). "
-               + RULES["XML_STRUCTURE"].remedy for v in shown]
+        where = [f"{'linha ~' if v.line > LINE_EXACT_MAX else 'linha '}{v.line}" for v in shown]
+        msg = [f"{v.message} ({w}). " + RULES["XML_STRUCTURE"].remedy
+               for v, w in zip(shown, where, strict=True)]
         if len(found) > len(shown):
-            msg[-1] = (f"{shown[-1].message} (linha {shown[-1].line}); e mais "
+            msg[-1] = (f"{shown[-1].message} ({where[-1]}); e mais "
                        f"{len(found) - len(shown)} violação(ões) da estrutura depois desta. "
                        + RULES["XML_STRUCTURE"].remedy)
         out.append(_findings("XML_STRUCTURE", len(shown), msg,

@@ -181,4 +181,4 @@ def misplaced(el) -> Violation:
                 "DADOS_PROFISSIONAIS": "PROFISSIONAIS"}.get(el.tag, "?")
     return Violation(el.sourceline or 0,
                      f"<{el.tag}> está em {where}, fora de {ROOT}/IDENTIFICACAO/{expected} "
-                     f"(um elemento fechado antes da hora)")
+                     f"(um elemento fechado antes da hora, por exemplo)")
