@@ -10,7 +10,8 @@
   longest matching prefix wins; 6, 4 or 3 characters). Families drive team composition and
   the "professionals by category" summary; codes with no family are ``outros``.
 - ``team_types.csv`` (codigo, sigla, nome, composicao, fonte): known ``TP_EQUIPE`` codes
-  (current 70-76 and legacy codes) and which composition rule applies.
+  (current 70-76, home care 22/23/46/47, 08 EMSI and legacy codes) and which composition
+  rule applies (none for most: the audit only checks eSF, eAP and eSB).
 - ``team_composition.csv`` (composicao, familias, minimo, rotulo): minimum professionals per
   family for each composition rule (eSF, eAP, eSB; PNAB 2017 / Portaria 2.539/2019).
   ``familias`` may list alternatives separated by ``|``.
