@@ -2,8 +2,9 @@
 
 Each rule exists twice: a scalar ``*_valid(value) -> bool`` for one value and a vectorized
 ``*_valid_series(series) -> pd.Series[bool]`` that checks a whole column with numpy (the CNES
-XML of a capital holds hundreds of thousands of rows). Both take strings of digits; anything
-else (wrong length, letters, None) is invalid. Rules: ``docs/dominio.md``, "Identificadores".
+XML of a capital holds hundreds of thousands of rows). Both take strings of digits (the CNPJ
+also its alphanumeric form, IN RFB 2.229/2024); anything else (wrong length, letters, None)
+is invalid. Rules: ``docs/dominio.md``, "Identificadores".
 
 Masking: CPF keeps at most its six middle digits (``***.456.789-**``), CNS at most its last
 four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside free text.
@@ -178,6 +179,30 @@ def check_column(values: pd.Series, kind: str) -> ColumnCheck:
 
 
 # --------------------------------------------------------------------------- CNPJ
+# IN RFB 2.229/2024: from July 2026 the Receita issues alphanumeric CNPJs: the first 12
+# characters (root and order) are [0-9A-Z], the two check digits stay digits, computed with
+# the same weights over each character's ASCII code minus 48 ('0'..'9' → 0..9, 'A' → 17,
+# 'Z' → 42). Numeric CNPJs are the case where all 12 are digits: nothing changes for them.
+def _cnpj_matrix(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of rows that are a well-formed CNPJ, numeric or alphanumeric, ``int64`` matrix
+    of those rows' values, ASCII minus 48). Vectorized like :func:`_matrix`: the rows of
+    length 14 are joined and encoded once (a non-ASCII character becomes ``?``)."""
+    obj = pd.Series(values, copy=False).to_numpy(dtype=object)
+    try:
+        fmt, joined = _joined(obj, 14)
+    except TypeError:     # not all str: None, NaN, numbers
+        obj = pd.Series(values, copy=False).astype("string").fillna("").to_numpy(dtype=object)
+        fmt, joined = _joined(obj, 14)
+    if not joined:
+        return fmt, np.zeros((0, 14), dtype=np.int64)
+    b = np.frombuffer(joined.encode("ascii", "replace"), dtype=np.uint8).reshape(-1, 14)
+    digit = (b >= 48) & (b <= 57)
+    upper = (b >= 65) & (b <= 90)
+    ok = (digit[:, :12] | upper[:, :12]).all(axis=1) & digit[:, 12:].all(axis=1)
+    fmt[fmt] = ok
+    return fmt, b[ok].astype(np.int64) - 48
+
+
 def _cnpj_rows(m: np.ndarray) -> np.ndarray:
     s1 = (m[:, :12] @ _CNPJ_W1) % 11
     dv1 = np.where(s1 < 2, 0, 11 - s1)
@@ -187,12 +212,16 @@ def _cnpj_rows(m: np.ndarray) -> np.ndarray:
 
 
 def cnpj_valid(value: object) -> bool:
-    d = _scalar_digits(value, 14)
-    return d is not None and bool(_cnpj_rows(d[None, :])[0])
+    """A valid CNPJ: 14 digits, or (IN RFB 2.229/2024) 12 characters [0-9A-Z] and 2 check
+    digits. Upper case only, no punctuation: strip the mask (``12.ABC.345/01DE-35``) first."""
+    if not isinstance(value, str) or len(value) != 14:
+        return False
+    fmt, m = _cnpj_matrix(pd.Series([value], dtype=object))
+    return bool(fmt[0]) and bool(_cnpj_rows(m)[0])
 
 
 def cnpj_valid_series(values: pd.Series) -> pd.Series:
-    fmt, m = _matrix(values, 14)
+    fmt, m = _cnpj_matrix(values)
     return _result(values.index, fmt, _cnpj_rows(m))
 
 

@@ -4,6 +4,7 @@ or broken files (fast, with bounded memory, nothing leaking into messages)."""
 from __future__ import annotations
 
 import io
+import re
 import resource
 import time
 import zipfile
@@ -224,3 +225,102 @@ def test_bytes_stream_roundtrip_matches_file(tmp_path):
     synth.write_xml(spec, buf)
     path = synth.write_file(spec, tmp_path / "a.xml")
     assert path.read_bytes() == buf.getvalue()
+
+
+# --------------------------------------------------------------------------- structure
+def _lines(text: str, needle: str) -> list[int]:
+    return [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+
+
+@pytest.mark.parametrize("ver", ["2.1", "3.0", "3.1"])
+def test_generator_files_follow_the_structure(tmp_path, ver):
+    path = synth.write_file(synth.Spec(professionals=1500, version=ver), tmp_path / "v.xml")
+    assert parse(path).structure == []
+    assert parse(write(tmp_path, "s.xml", small_xml(ver=ver))).structure == []
+
+
+def test_identificacao_closed_early_is_a_structure_error(tmp_path):
+    """A real file whose IDENTIFICACAO is closed before ESTABELECIMENTOS: the data are all
+    read, but PEC's XSD refuses the file (issue 22)."""
+    text = synth.write_file(synth.Spec(professionals=2500), tmp_path / "ok.xml") \
+        .read_bytes().decode("latin-1")
+    start = text.index("<IDENTIFICACAO")
+    end = text.index(">", start)
+    broken = text[:end] + "/" + text[end:]
+    broken = broken.replace("</IDENTIFICACAO>", "", 1)
+    cf = parse(write(tmp_path, "early.xml", broken.encode("latin-1")))
+    assert len(cf.professionals) == 2500 and len(cf.establishments) > 0
+    found = {(v.line, v.message) for v in cf.structure}
+    est = _lines(broken, "<ESTABELECIMENTOS>")[0]
+    prof = _lines(broken, "<PROFISSIONAIS>")[0]
+    assert (est, "<ESTABELECIMENTOS> dentro de <ImportarXMLCNES>; o lugar dele é dentro de "
+                 "<IDENTIFICACAO>") in found
+    assert (prof, "<PROFISSIONAIS> dentro de <ImportarXMLCNES>; o lugar dele é dentro de "
+                  "<IDENTIFICACAO>") in found
+    assert {v.line for v in cf.structure} == {est, est + 1, prof}
+    # the CLI refuses it: errors, exit 1, never "pode ser importado"
+    proc = run_cli("xml", "audit", str(tmp_path / "early.xml"), "--ibge", "2927408")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "XML_STRUCTURE" in proc.stdout and "pode ser importado" not in proc.stdout
+
+
+def test_structure_violations_with_lines(tmp_path):
+    base = synth.write_file(synth.Spec(professionals=1500), tmp_path / "ok.xml") \
+        .read_bytes().decode("latin-1")
+    first_est = base.index("<DADOS_GERAIS_ESTABELECIMENTOS")
+    addr = base.index("<ENDERECO>", first_est)
+    compl = base.index("<COMPLEXIDADE>", first_est)
+    compl_end = base.index("</COMPLEXIDADE>", first_est) + len("</COMPLEXIDADE>")
+    swapped = base[:addr] + base[compl:compl_end] + "\n" + base[addr:compl] + base[compl_end:]
+    # the 1300th professional: beyond the first purge of read professionals
+    prof = [i for i in range(len(base)) if base.startswith("<DADOS_PROFISSIONAIS", i)][1299]
+    cases = {
+        "ordem": (swapped, "<ENDERECO> fora de ordem dentro de <DADOS_GERAIS_ESTABELECIMENTOS> "
+                           "(a ordem é <ENDERECO>, <COMPLEXIDADE>, <EQUIPES>)"),
+        "desconhecido": (base.replace("<LOTACOES>", "<LOTACOES><X/>", 1),
+                         "elemento <X> desconhecido dentro de <LOTACOES>"),
+        "atributo": (base.replace(' CO_CBO="', ' CO_CBX="', 1),
+                     "<DADOS_LOTACOES> sem o atributo obrigatório CO_CBO"),
+        "cpf": (base.replace(' CPF_PROF="', ' CPF_PROFX="', 1),
+                "<DADOS_PROFISSIONAIS> sem o atributo obrigatório CPF_PROF"),
+        "entre-profissionais": (base[:prof] + "<FOO/>" + base[prof:],
+                                "elemento <FOO> desconhecido dentro de <PROFISSIONAIS>"),
+        "repetido": (base.replace("<ENDERECO/>", "<ENDERECO/><ENDERECO/>", 1),
+                     "<ENDERECO> repetido dentro de <DADOS_PROFISSIONAIS> (no máximo 1)"),
+        "embrulho": (base.replace("</LOTACOES>", '<FOO><DADOS_LOTACOES CNES="2386224" '
+                                  'CO_CBO="225142"/></FOO></LOTACOES>', 1),
+                     "elemento <FOO> desconhecido dentro de <LOTACOES>"),
+        "lotacao-com-filho": (re.sub(r"(<DADOS_LOTACOES [^>]*?)/>", r"\1><X/></DADOS_LOTACOES>",
+                                     base, count=1),
+                              "elemento <X> desconhecido dentro de <DADOS_LOTACOES>"),
+        "lotacao-no-endereco": (base.replace("<ENDERECO/>", '<ENDERECO><DADOS_LOTACOES CNES='
+                                             '"2386224" CO_CBO="225142"/></ENDERECO>', 1),
+                                "<DADOS_LOTACOES> dentro de <ENDERECO>; o lugar dele é dentro "
+                                "de <LOTACOES>"),
+    }
+    for name, (text, message) in cases.items():
+        cf = parse(write(tmp_path, f"{name}.xml", text.encode("latin-1")))
+        assert [v.message for v in cf.structure] == [message], name
+        needle = {"ordem": "<ENDERECO>", "desconhecido": "<X/>", "atributo": "CO_CBX",
+                  "embrulho": "<FOO>", "lotacao-com-filho": "<X/>",
+                  "cpf": "CPF_PROFX", "entre-profissionais": "<FOO/>",
+                  "repetido": "<ENDERECO/><ENDERECO/>",
+                  "lotacao-no-endereco": "<ENDERECO><DADOS_LOTACOES"}[name]
+        assert cf.structure[0].line == _lines(text, needle)[0], name
+        assert len(cf.professionals) == 1500, name
+
+
+def test_home_care_links_exist_only_from_layout_30(tmp_path):
+    team = ('<DADOS_EQUIPES TP_EQUIPE="71" CO_INE="0000000019" DT_DESATIVACAO=" ">'
+            '<VINCULACOES_EQUIPES><DADOS_VINCULACAO_EQUIPE INE_EQUIPE_VINCULADA="0000123456"/>'
+            '</VINCULACOES_EQUIPES></DADOS_EQUIPES>')
+    for ver, expected in (("3.1", []), ("3.0", []),
+                          ("2.1", ["<VINCULACOES_EQUIPES> não existe no layout 2.1 (só em "
+                                   "3.0, 3.1)", "<DADOS_VINCULACAO_EQUIPE> não existe no "
+                                   "layout 2.1 (só em 3.0, 3.1)"])):
+        data = small_xml(ver=ver).replace(
+            b'<DADOS_EQUIPES TP_EQUIPE="71" CO_INE="0000000019" DT_DESATIVACAO="01/02/2026"/>',
+            team.encode())
+        cf = parse(write(tmp_path, f"v{ver}.xml", data))
+        assert [v.message for v in cf.structure] == expected, ver
+        assert cf.teams["ine"].tolist() == ["0000123456", "0000000019"]

@@ -27,7 +27,7 @@ def test_design_rule_codes_and_severities():
     warnings = {"CNES_DV", "INE_DV", "TEAM_TYPE_UNKNOWN", "LOTACAO_INACTIVE_TEAM",
                 "CBO_UNKNOWN", "TEAM_COMPOSITION", "ENCODING_MISMATCH"}
     # the whole-file rules (issue 12) come first, then the original catalogue
-    design = ("FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID "
+    design = ("XML_STRUCTURE FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID "
               "UNIT_MUNICIPALITY_MISMATCH CNPJ_INVALID CNES_FORMAT CNES_DV INE_FORMAT INE_DV "
               "TEAM_DUPLICATE TEAM_DEACTIVATION_DATE_INVALID TEAM_TYPE_UNKNOWN CPF_INVALID "
               "CNS_INVALID PROFESSIONAL_DUPLICATE_CPF PROFESSIONAL_DUPLICATE_CNS "
@@ -181,3 +181,85 @@ def test_rules_are_vectorized_on_a_large_file(tmp_path):
     report = audit(path)
     assert report.counts["professionals"] == 20000
     assert set(report.findings["rule"]) == {"CPF_INVALID", "TEAM_COMPOSITION"}
+
+
+# Occupations of a real 3.1 export (a municipality of 2 173 professionals) that the old
+# 96-code catalogue called unknown, the SUS-specific codes CNES uses, and the team types of
+# home care and others (22/23 with ID_TP_EQUIPE "EMAD"/"EMAP", as the real file has them).
+REAL_CBOS = ("782320", "352210", "515135", "422210", "325115", "223305", "2231F8", "2231A2",
+             "2241E1", "5151F1", "322255")
+OTHER_TEAMS = (("22", "EMAD", "EMAD T1"), ("23", "EMAP", "EMAP"), ("08", " ", "EMSI"),
+               ("46", " ", "EMAD T2"), ("47", " ", "EAD"))
+
+
+def test_real_shaped_31_export_has_no_unknown_cbo_nor_team_type(tmp_path):
+    text = synth.write_file(CLEAN, tmp_path / "base.xml").read_bytes().decode("latin-1")
+    ines = [ids.with_dv(f"00015036{i}", "ine") for i in range(len(OTHER_TEAMS))]
+    teams = "".join(
+        f'<DADOS_EQUIPES ID_TP_EQUIPE="{idt}"  TP_EQUIPE="{tp}" SG_EQUIPE="{sg}" '
+        f'DS_EQUIPE="{sg}" CO_INE="{ine}" CO_AREA="0001" DS_AREA="0001" NM_REFERENCIA="{sg}" '
+        'DT_DESATIVACAO="" >\n<VINCULACOES_EQUIPES>\n'
+        f'<DADOS_VINCULACAO_EQUIPE INE_EQUIPE_VINCULADA="{ines[0]}"/>\n'
+        '</VINCULACOES_EQUIPES>\n</DADOS_EQUIPES>\n'
+        for (tp, idt, sg), ine in zip(OTHER_TEAMS, ines, strict=True))
+    unit = text.index('CNES="2386224"')
+    at = text.index("<EQUIPES>", unit) + len("<EQUIPES>")
+    text = text[:at] + "\n" + teams + text[at:]
+    lots = "".join(f'<DADOS_LOTACOES CNES="2386224" CO_INE="{ines[0] if i < 2 else ""}" '
+                   f'CO_CBO="{cbo}" MICROAREA=" "/>\n' for i, cbo in enumerate(REAL_CBOS))
+    prof = (f'<DADOS_PROFISSIONAIS CO_CNS="{ids.cns_from_pis("19876543210")}" NM_PROF="X" '
+            f'CPF_PROF="{ids.with_dv("987650432", "cpf")}" CONSELHO_ID="" SG_UF_EMIS="" '
+            'NU_REGISTRO="" DT_NASC="01/01/1900" SEXO="N" E_MAIL="" TELEFONE="">\n'
+            f'<ENDERECO>\n<DADOS_ENDERECO CO_CEP="" SG_UF="BA" CO_IBGE_MUN="2927408"/>\n'
+            f'</ENDERECO>\n<LOTACOES>\n{lots}</LOTACOES>\n</DADOS_PROFISSIONAIS>\n')
+    at = text.index("</PROFISSIONAIS>")
+    text = text[:at] + prof + text[at:]
+    path = tmp_path / "XmlParaESUS31_292740.xml"
+    path.write_bytes(text.encode("latin-1"))
+    report = audit(path, "2927408")
+    assert report.findings.empty, report.findings[["rule", "message"]].to_dict("records")
+    cf = parse(path)
+    assert set(cf.lotacoes["cbo"]) >= set(REAL_CBOS) and cf.structure == []
+    emad = cf.teams[cf.teams["ine"] == ines[0]].iloc[0]
+    assert emad["tp_equipe"] == "22"
+    # 5151F1 (old SUS code of the ACE) counts as ACE, 322255 as ACS
+    assert catalog.family_of(pd.Series(["5151F1", "322255"])).tolist() == ["ace", "acs"]
+
+
+def test_cbo_unknown_only_outside_catalogue_and_occupation_shape():
+    codes = pd.Series(["225142", "782320", "2231F8", "5151F1", "2241E1", "999999",
+                       "2251ZZ", "22514A", "2241EE"])
+    assert catalog.cbo_known(codes).tolist() == [True] * 6 + [False] * 3
+
+
+def test_team_composition_is_a_financing_matter_not_an_import_blocker():
+    remedy = rules.RULES["TEAM_COMPOSITION"].remedy
+    assert "antes de importar" not in remedy
+    assert "O PEC importa a equipe" in remedy and "repasse suspenso" in remedy
+
+
+def test_alphanumeric_cnpj_is_accepted_by_the_audit(tmp_path):
+    """IN RFB 2.229/2024: a unit registered with an alphanumeric CNPJ (the Receita's example)
+    audits clean; one wrong check digit is still CNPJ_INVALID."""
+    text = synth.write_file(CLEAN, tmp_path / "base.xml").read_bytes().decode("latin-1")
+    cnpj = re.search(r'CNPJ="(\d{14})"', text).group(1)
+    good = text.replace(f'CNPJ="{cnpj}"', 'CNPJ="12ABC34501DE35"', 1)
+    (tmp_path / "alnum.xml").write_bytes(good.encode("latin-1"))
+    assert audit(tmp_path / "alnum.xml", "2927408").findings.empty
+    bad = text.replace(f'CNPJ="{cnpj}"', 'CNPJ="12ABC34501DE36"', 1)
+    (tmp_path / "bad.xml").write_bytes(bad.encode("latin-1"))
+    f = audit(tmp_path / "bad.xml", "2927408").findings
+    assert f["rule"].tolist() == ["CNPJ_INVALID"] and "'12ABC34501DE36'" in f.iloc[0]["message"]
+
+
+def test_structure_findings_are_errors_listed_up_to_a_limit(tmp_path):
+    text = synth.write_file(CLEAN, tmp_path / "base.xml").read_bytes().decode("latin-1")
+    n = text.count("<LOTACOES>")
+    (tmp_path / "x.xml").write_bytes(text.replace("<LOTACOES>", "<LOTACOES><X/>")
+                                     .encode("latin-1"))
+    report = audit(tmp_path / "x.xml", "2927408")
+    f = report.findings
+    assert set(f["rule"]) == {"XML_STRUCTURE"} and report.errors == rules.STRUCTURE_SHOWN
+    assert f["line"].is_monotonic_increasing
+    assert f"e mais {n - rules.STRUCTURE_SHOWN} violação(ões)" in f.iloc[-1]["message"]
+    assert report.exit_code == 1 and "pode ser importado" not in report.text()

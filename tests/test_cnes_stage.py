@@ -126,7 +126,7 @@ def test_stage_folder_as_xml_file_says_it_is_a_folder(tmp_path):
 def test_stage_result_is_bounded_for_many_findings(tmp_path):
     """Thousands of findings: the stage keeps counts and a few examples, not the list."""
     path = synth.write_file(synth.Spec(professionals=6000, seed=2), tmp_path / "m.xml")
-    data = path.read_bytes().replace(b'CO_CBO="515105"', b'CO_CBO="515199"')
+    data = path.read_bytes().replace(b'CO_CBO="515105"', b'CO_CBO="5151ZZ"')
     path.write_bytes(data)
     r = _evaluate(_site(tmp_path, str(path), cnes=None))
     m = r.metrics["xml"]

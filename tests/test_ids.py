@@ -93,6 +93,45 @@ def test_cnpj_ibge_known():
     assert not ids.ibge_valid("2927407")
 
 
+# IN RFB 2.229/2024 (alphanumeric CNPJ, issued from July 2026): the Receita's published
+# example 12.ABC.345/01DE-35. By hand: values (ASCII - 48) 1 2 17 18 19 3 4 5 0 1 20 21;
+# weights 5 4 3 2 9 8 7 6 5 4 3 2 give 459, 459 mod 11 = 8, DV1 = 11 - 8 = 3; with DV1 and
+# weights 6 5 4 3 2 9 8 7 6 5 4 3 2 the sum is 424, 424 mod 11 = 6, DV2 = 11 - 6 = 5.
+RECEITA_ALNUM_CNPJ = "12ABC34501DE35"
+
+
+def _reference_cnpj_dv(base: str) -> str:
+    """The rule written out plainly (one character at a time), independent of ids.py."""
+    def dv(chars: str, weights: list[int]) -> int:
+        r = sum((ord(c) - 48) * w for c, w in zip(chars, weights, strict=True)) % 11
+        return 0 if r < 2 else 11 - r
+    d1 = dv(base, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+    d2 = dv(base + str(d1), [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
+    return f"{base}{d1}{d2}"
+
+
+def test_cnpj_alphanumeric():
+    assert _reference_cnpj_dv("12ABC34501DE") == RECEITA_ALNUM_CNPJ
+    assert ids.cnpj_valid(RECEITA_ALNUM_CNPJ)
+    assert ids.with_dv("12ABC34501DE", "cnpj") == RECEITA_ALNUM_CNPJ
+    for bad in ("12ABC34501DE36", "12ABC34501DF35", "12abc34501de35",   # DV, char, case
+                "12.ABC.345/01DE-35", "12ABC34501D35E", "12ABC34501DÉ35", "12ABC34501DE3"):
+        assert not ids.cnpj_valid(bad), bad
+    rng = np.random.default_rng(2229)
+    alphabet = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    bases = ["".join(rng.choice(alphabet, 12)) for _ in range(400)]
+    good = [_reference_cnpj_dv(b) for b in bases]
+    off = [g[:13] + str((int(g[13]) + 1) % 10) for g in good]
+    values = pd.Series(good + off + REAL_CNPJ + [RECEITA_ALNUM_CNPJ.lower(), "", None],
+                       index=range(100, 100 + 2 * len(good) + len(REAL_CNPJ) + 3), dtype=object)
+    expected = [True] * len(good) + [False] * len(off) + [True] * len(REAL_CNPJ) + [False] * 3
+    out = ids.cnpj_valid_series(values)
+    assert out.index.equals(values.index)
+    assert out.tolist() == expected
+    assert [ids.cnpj_valid(v) for v in values] == expected
+    assert all(ids.with_dv(b, "cnpj") == g for b, g in zip(bases, good, strict=True))
+
+
 def test_ibge_nine_exceptions():
     assert len(ids.IBGE_EXCEPTIONS) == 9
     for code in ids.IBGE_EXCEPTIONS:

@@ -1,11 +1,17 @@
 """Catalogues the audit reads from ``esus_runbook/data`` (CSV, editable without code changes).
 
-- ``cbo.csv`` (cbo, titulo): CBO codes known to the audit (unknown codes are a warning).
+- ``cbo.csv`` (cbo, titulo, fonte): CBO codes the audit knows by name (primary care and the
+  SUS-specific codes CNES uses, each with its source). The complete CBO 2002 list is not
+  shipped by any package the project can install, so a code outside this file is accepted
+  when it has the shape of an occupation (:data:`CBO_OCCUPATION`: six digits, CBO 2002; or
+  four digits, a letter and a digit, the SUS-specific codes) and ``CBO_UNKNOWN`` is kept for
+  the rest (docs/cnes-xml-audit.md, "Catálogo de CBO").
 - ``cbo_familias.csv`` (prefixo, familia, rotulo, ordem): CBO family by code prefix (the
   longest matching prefix wins; 6, 4 or 3 characters). Families drive team composition and
   the "professionals by category" summary; codes with no family are ``outros``.
 - ``team_types.csv`` (codigo, sigla, nome, composicao, fonte): known ``TP_EQUIPE`` codes
-  (current 70-76 and legacy codes) and which composition rule applies.
+  (current 70-76, home care 22/23/46/47, 08 EMSI and legacy codes) and which composition
+  rule applies (none for most: the audit only checks eSF, eAP and eSB).
 - ``team_composition.csv`` (composicao, familias, minimo, rotulo): minimum professionals per
   family for each composition rule (eSF, eAP, eSB; PNAB 2017 / Portaria 2.539/2019).
   ``familias`` may list alternatives separated by ``|``.
@@ -23,6 +29,8 @@ import pandas as pd
 from ..data import path as data_path
 
 OTHER_FAMILY = "outros"
+# the shape of an occupation code: CBO 2002 (six digits) or SUS-specific (2241E1, 5151F1)
+CBO_OCCUPATION = r"[0-9]{6}|[0-9]{4}[A-Z][0-9]"
 OTHER_LABEL = "Outras ocupações"
 
 
@@ -40,6 +48,13 @@ def cbo() -> pd.DataFrame:
 @cache
 def cbo_codes() -> frozenset[str]:
     return frozenset(cbo()["cbo"].str.upper())
+
+
+def cbo_known(codes: pd.Series) -> pd.Series:
+    """True for a code in ``cbo.csv`` or with the shape of an occupation
+    (:data:`CBO_OCCUPATION`); vectorized (the audit runs it on the distinct codes)."""
+    shaped = codes.str.fullmatch(CBO_OCCUPATION).fillna(False).astype(bool)
+    return codes.isin(cbo_codes()) | shaped
 
 
 @cache

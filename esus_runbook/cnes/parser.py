@@ -19,6 +19,9 @@ Columns (all ``str`` unless noted; attributes trimmed, missing = ""):
 - professionals: cpf, cns, conselho, uf_conselho, registro, line (+ nome with ``names=True``)
 - lotacoes: prof (int, row of professionals), cnes, ine, cbo, microarea, line
 
+``structure`` lists where the file breaks the element structure PEC's XSD checks (nesting,
+order, required attributes: :mod:`.structure`), found during the same pass.
+
 ``cnes`` is zero-padded to 7 and ``ine`` to 10 when they are digits only; ``line`` is the
 line of the element's start tag in the XML — exact up to :data:`LINE_EXACT_MAX`; beyond it
 libxml2 (16-bit line numbers in its nodes) reports a neighbouring line, usually within a
@@ -46,7 +49,9 @@ import pandas as pd
 from lxml import etree
 
 from ..errors import HostileFileError, InputError
+from . import structure
 from .archive import CountingReader, Limits, SourceInfo, Utf8Probe, open_cnes
+from .structure import Violation
 from .xmlerrors import describe as describe_syntax_error
 
 ROOT = "ImportarXMLCNES"
@@ -76,6 +81,8 @@ class CnesFile:
     source: SourceInfo
     header_line: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # where the file breaks the layout's element structure (see :mod:`.structure`), by line
+    structure: list[Violation] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -179,13 +186,40 @@ def _sniff(reader: CountingReader, info: SourceInfo, limits: Limits) -> dict[str
 
 
 # --------------------------------------------------------------------------- parse
-def _purge(el) -> None:
-    """Drop the already-read siblings before ``el`` (they were copied to lists)."""
+def _purge(el, found: _Found, expected: int | None = None) -> None:
+    """Drop the already-read siblings before ``el`` (they were copied to lists); any other
+    element among them is a structural violation of their container, reported first. When
+    the caller knows how many siblings of the same kind come before ``el`` (``expected``),
+    they are only looked at if the count differs."""
     parent = el.getparent()
     if parent is not None:
         idx = parent.index(el)
         if idx:
+            if idx != expected:
+                tag = el.tag
+                for c in parent[:idx]:
+                    if c.tag != tag:
+                        found.add(structure.check(parent, found.layout))
+                        break
             del parent[:idx]
+
+
+class _Found:
+    """The structural violations of one pass, each reported once (line and message)."""
+
+    def __init__(self, layout: str | None):
+        self.layout = layout
+        self.items: dict[tuple[int, str], structure.Violation] = {}
+
+    def add(self, violations) -> None:
+        for v in violations:
+            self.items.setdefault((v.line, v.message), v)
+
+    def missing(self, tag: str, name: str, line: int) -> None:
+        self.add([structure.Violation(line, f"<{tag}> sem o atributo obrigatório {name}")])
+
+    def sorted(self) -> list[structure.Violation]:
+        return sorted(self.items.values(), key=lambda v: v.line)
 
 
 class _Irregular(Exception):
@@ -281,6 +315,12 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         info.extra["display"] = source
         sniffed = _sniff(reader, info, limits)
         header, header_line = sniffed["header"], sniffed["header_line"]
+        # the layout decides what the structure allows; an unknown one is checked as the
+        # most recent (its own finding is VERSION_UNSUPPORTED)
+        found = _Found(normalize_version((header or {}).get("VERSAO_XSD")) or
+                       SUPPORTED_VERSIONS[-1])
+        prof_parent = est_parent = None
+        bad_parents: set[int] = set()
         # (no remove_blank_text: libxml2 finds the line of an element beyond line 65535
         # from the whitespace around it; without it every such line would read 65535)
         # libxml2's error log is per thread and outlives a parse: without clearing it, a
@@ -290,6 +330,9 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
         ctx = etree.iterparse(reader, events=("end",), tag=tags, **_SAFE)
         n_prof = 0
         first = None       # first lotação read since the last professional ended
+        first_lots = None  # its parent
+        odd = False        # a lotação since then is not a childless sibling of the first
+        mark = 0           # lotações read before the current professional
         l_cnes_append, l_ine_append, l_cbo_append = l_cnes.append, l_ine.append, l_cbo.append
         l_micro_append, l_prof_append, l_line_append = l_micro.append, l_prof.append, \
             l_line.append
@@ -299,10 +342,18 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                 if tag == "DADOS_LOTACOES":    # most frequent: lotacao() inlined
                     if first is None:
                         first = el
+                        first_lots = el.getparent()
+                    elif el.getparent() is not first_lots:
+                        odd = True      # not a sibling of the first: the full check decides
+                    if len(el):
+                        odd = True      # a lotação holds no element
                     g = el.get
-                    v = g("CNES", "")
+                    v = g("CNES")          # None when absent: a structural violation
                     x = n_cnes.get(v)
                     if x is None:
+                        if v is None:
+                            found.missing(tag, "CNES", el.sourceline or 0)
+                            v = ""
                         x = n_cnes[v] = _code(v, 7)
                     l_cnes_append(x)
                     v = g("CO_INE", "")
@@ -310,9 +361,12 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                     if x is None:
                         x = n_ine[v] = _code(v, 10)
                     l_ine_append(x)
-                    v = g("CO_CBO", "")
+                    v = g("CO_CBO")
                     x = n_cbo.get(v)
                     if x is None:
+                        if v is None:
+                            found.missing(tag, "CO_CBO", el.sourceline or 0)
+                            v = ""
                         x = n_cbo[v] = v.strip().upper()
                     l_cbo_append(x)
                     v = g("MICROAREA", "")
@@ -323,14 +377,48 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                     l_prof_append(n_prof)
                     l_line_append(el.sourceline or 0)
                 elif tag == "DADOS_PROFISSIONAIS":
+                    # Structure of the professional, without creating an element object per
+                    # child where it can be avoided: the shape of every real export is
+                    # ENDERECO (empty or one childless DADOS_ENDERECO) then LOTACOES, whose
+                    # children are exactly the childless DADOS_LOTACOES read since the last
+                    # professional (all siblings of the first, none holding an element: see
+                    # ``odd``). Anything else goes to the full description.
+                    plain = False
                     if first is not None:
-                        lots = first.getparent()
+                        lots = first_lots
                         if lots is None or lots.tag != "LOTACOES" or lots.getparent() is not el:
                             raise _Irregular
                         first = None
+                        if not odd and len(el) == 2 and lots.getnext() is None \
+                                and len(lots) == len(l_line) - mark:
+                            addr = lots.getprevious()
+                            if addr.tag == "ENDERECO":
+                                k = len(addr)
+                                plain = k == 0 or (k == 1 and addr[0].tag == "DADOS_ENDERECO"
+                                                   and not len(addr[0]))
+                        odd = False
+                    mark = len(l_line)
+                    if exact:    # the slow pass also places each professional
+                        parent = el.getparent()
+                        if parent is not prof_parent:
+                            if structure.chain_ok(parent, "PROFISSIONAIS"):
+                                prof_parent = parent
+                            elif id(parent) not in bad_parents:
+                                bad_parents.add(id(parent))
+                                found.add([structure.misplaced(el)])
+                    if not plain:
+                        found.add(structure.check_tree(el, found.layout))
                     get = el.get
-                    p_cpf.append(get("CPF_PROF", "").strip())
-                    p_cns.append(get("CO_CNS", "").strip())
+                    v = get("CPF_PROF")
+                    if v is None:
+                        found.missing(tag, "CPF_PROF", el.sourceline or 0)
+                        v = ""
+                    p_cpf.append(v.strip())
+                    v = get("CO_CNS")
+                    if v is None:
+                        found.missing(tag, "CO_CNS", el.sourceline or 0)
+                        v = ""
+                    p_cns.append(v.strip())
                     v = get("CONSELHO_ID", "")
                     x = n_text.get(v)
                     if x is None:
@@ -350,10 +438,20 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                             lotacao(lot.get, n_prof, lot.sourceline or 0)
                     n_prof += 1
                     if n_prof % _PURGE_EVERY == 0:
-                        _purge(el)
+                        # siblings before it: the professionals since the last purge (the
+                        # one kept by the last purge included)
+                        _purge(el, found, _PURGE_EVERY - (n_prof == _PURGE_EVERY))
                 elif tag == "DADOS_GERAIS_ESTABELECIMENTOS":
                     if first is not None:      # a lotação read before, outside professionals
                         raise _Irregular
+                    parent = el.getparent()
+                    if parent is not est_parent:
+                        if structure.chain_ok(parent, "ESTABELECIMENTOS"):
+                            est_parent = parent
+                        elif id(parent) not in bad_parents:
+                            bad_parents.add(id(parent))
+                            found.add([structure.misplaced(el)])
+                    found.add(structure.check_tree(el, found.layout))
                     get = el.get
                     cnes = get("CNES", "").strip()
                     est["cnes"].append(cnes)
@@ -372,8 +470,9 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                         g = t.get
                         team["cnes"].append(cnes)
                         team["ine"].append(g("CO_INE", "").strip())
-                        # real exports leave ID_TP_EQUIPE empty; older files carried
-                        # the code there too: either is accepted
+                        # real exports carry the code in TP_EQUIPE (ID_TP_EQUIPE is
+                        # empty, or "EMAD"/"EMAP" for home-care teams); files with the code
+                        # only in ID_TP_EQUIPE are accepted too
                         team["tp_equipe"].append(g("TP_EQUIPE", "").strip()
                                                  or g("ID_TP_EQUIPE", "").strip())
                         team["sigla"].append(g("SG_EQUIPE", "").strip())
@@ -381,10 +480,21 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
                         team["area"].append(g("CO_AREA", "").strip())
                         team["dt_desativacao"].append(g("DT_DESATIVACAO", "").strip())
                         team_line.append(t.sourceline or 0)
-                    _purge(el)
+                    _purge(el, found)
                 else:  # IDENTIFICACAO closes at the end of the file
                     header = {k: (v or "").strip() for k, v in el.attrib.items()}
                     header_line = el.sourceline
+            # the levels above units and professionals (what is left of them: purged
+            # children were checked when they were dropped)
+            root = ctx.root
+            if root is not None:
+                found.add(structure.check(root, found.layout))
+                for h in root:
+                    if h.tag == HEADER:
+                        found.add(structure.check(h, found.layout))
+                        for c in h:
+                            if c.tag in ("ESTABELECIMENTOS", "PROFISSIONAIS"):
+                                found.add(structure.check(c, found.layout))
         except etree.XMLSyntaxError as exc:
             raise _malformed(source, exc, reader) from None
         finally:
@@ -415,7 +525,8 @@ def _read(path, names: bool, limits: Limits, display_name: str | None, *,
     lotacoes = _frame({"cnes": l_cnes, "ine": l_ine, "cbo": l_cbo, "microarea": l_micro},
                       l_line)
     lotacoes.insert(0, "prof", _int64(l_prof))
-    return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line)
+    return CnesFile(header, establishments, teams, professionals, lotacoes, info, header_line,
+                    structure=found.sorted())
 
 
 def _code(value: str, width: int) -> str:

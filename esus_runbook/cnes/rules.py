@@ -32,6 +32,10 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("XML_STRUCTURE", ERROR, "Estrutura do XML fora do layout (o PEC recusa o arquivo)",
+         "O PEC confere o arquivo inteiro contra o esquema (XSD) do layout antes de importar "
+         "e recusa tudo se um elemento estiver fora do lugar: gere o XML novamente no "
+         "e-Gestor AB e importe-o sem abrir nem editar em outro programa."),
     Rule("FILE_EMPTY", ERROR, "Arquivo sem estabelecimentos nem profissionais",
          "Gere o XML novamente no e-Gestor AB (o arquivo veio vazio); confira no SCNES se o "
          "município tem unidades de atenção básica ativas."),
@@ -67,7 +71,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "Remova a equipe duplicada no SCNES e gere o XML novamente."),
     Rule("TEAM_DEACTIVATION_DATE_INVALID", ERROR, "Data de desativação da equipe inválida",
          "Corrija a data de desativação da equipe no SCNES (formato dd/MM/aaaa) e gere o XML "
-         "novamente; o PEC recusa o arquivo."),
+         "novamente; relatos da comunidade dizem que o PEC recusa o arquivo (não há texto "
+         "oficial: docs/dominio.md)."),
     Rule("TEAM_TYPE_UNKNOWN", WARNING, "Tipo de equipe desconhecido",
          "Confira o tipo da equipe no SCNES; se o código for novo, inclua-o em "
          "data/team_types.csv."),
@@ -94,12 +99,15 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("CBO_FORMAT", ERROR, "CBO fora do formato (6 caracteres)",
          "Corrija a ocupação (CBO) da lotação no SCNES e gere o XML novamente."),
     Rule("CBO_UNKNOWN", WARNING, "CBO fora do catálogo",
-         "Confira a ocupação no SCNES; se o código estiver certo, inclua-o em data/cbo.csv."),
+         "Confira a ocupação no SCNES; se o código existir (na CBO 2002 ou na tabela de CBO "
+         "do SUS), inclua-o em data/cbo.csv com a fonte."),
     Rule("TEAM_COMPOSITION", WARNING, "Equipe abaixo da composição mínima",
-         "Complete a equipe no SCNES com os profissionais que faltam (PNAB 2017 / Portaria "
-         "2.539/2019) antes de importar."),
+         "O PEC importa a equipe assim mesmo; a composição é assunto do CNES e do "
+         "financiamento: equipe incompleta pode ter o repasse suspenso. Complete a equipe no "
+         "SCNES com os profissionais que faltam (PNAB 2017 / Portaria 2.539/2019)."),
 )}
 _RULE_ORDER = {code: i for i, code in enumerate(RULES)}
+STRUCTURE_SHOWN = 20     # XML_STRUCTURE findings listed one by one; the rest are counted
 _CBO = r"[0-9]{4}[0-9A-Z]{2}"
 
 
@@ -229,9 +237,22 @@ def _line_txt(lines: pd.Series) -> pd.Series:
 
 # --------------------------------------------------------------------------- rules
 def file_rules(cf: CnesFile) -> list[pd.DataFrame]:
-    """The file as a whole: nothing in it (FILE_EMPTY), UTF-8 text under a single-byte
-    declaration (ENCODING_MISMATCH, found while reading: ``source.misencoded``)."""
+    """The file as a whole: elements out of the layout's structure (XML_STRUCTURE, found
+    while reading: ``cf.structure``), nothing in it (FILE_EMPTY), UTF-8 text under a
+    single-byte declaration (ENCODING_MISMATCH, found while reading: ``source.misencoded``)."""
     out = []
+    found = cf.structure
+    if found:
+        shown = found[:STRUCTURE_SHOWN]
+        where = [f"{'linha ~' if v.line > LINE_EXACT_MAX else 'linha '}{v.line}" for v in shown]
+        msg = [f"{v.message} ({w}). " + RULES["XML_STRUCTURE"].remedy
+               for v, w in zip(shown, where, strict=True)]
+        if len(found) > len(shown):
+            msg[-1] = (f"{shown[-1].message} ({where[-1]}); e mais "
+                       f"{len(found) - len(shown)} violação(ões) da estrutura depois desta. "
+                       + RULES["XML_STRUCTURE"].remedy)
+        out.append(_findings("XML_STRUCTURE", len(shown), msg,
+                             line=[v.line for v in shown]))
     if cf.establishments.empty and cf.professionals.empty:
         out.append(_findings("FILE_EMPTY", 1,
                              "O arquivo não tem nenhum estabelecimento nem profissional: a "
@@ -455,13 +476,13 @@ def lotacao_rules(cf: CnesFile, cpf_masked: MaskedCpf,
         emit("LOTACAO_INACTIVE_TEAM", inactive,
              lambda r: "Lotação na equipe INE " + r["ine"] + " da unidade " + r["cnes"] +
              ", que está desativada")
-    cbo_codes = catalog.cbo_codes()
-    known_cbo = codes.on_values("cbo", lambda u: u.isin(cbo_codes))
+    known_cbo = codes.on_values("cbo", catalog.cbo_known)
     cbo_fmt = known_cbo | codes.on_values(
         "cbo", lambda u: u.str.fullmatch(_CBO).fillna(False).astype(bool))
     emit("CBO_FORMAT", ~cbo_fmt, lambda r: "Lotação com CBO '" + r["cbo"] + "' fora do formato")
     emit("CBO_UNKNOWN", cbo_fmt & ~known_cbo,
-         lambda r: "CBO " + r["cbo"] + " fora do catálogo de ocupações")
+         lambda r: "CBO " + r["cbo"] + " não está no catálogo e não tem a forma de uma "
+         "ocupação (6 dígitos da CBO 2002, ou 4 dígitos, letra e dígito nos códigos do SUS)")
     return out
 
 

@@ -274,7 +274,7 @@ def _inject(md: Model, spec: Spec) -> None:
         elif rule == "CBO_UNKNOWN":
             p = next(picks)
             i = int(np.flatnonzero(lot["prof"] == p)[0])
-            lot["CO_CBO"][i] = "999999"
+            lot["CO_CBO"][i] = "2251ZZ"     # CBO-shaped, but no occupation has it
         elif rule == "TEAM_COMPOSITION":
             esf = next((t for t in md.teams if t["cnes"] == target and t["TP_EQUIPE"] == "70"),
                        None)
