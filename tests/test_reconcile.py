@@ -469,6 +469,14 @@ def test_json_capped_per_kind_with_totals(imported, cf, xml_file, tmp_path):
     assert "e mais" not in text or "por tipo" in text
     full = run(imported, cf, xml_file, limit=None)
     assert full.omitted == {} and len(full.differences) == 6
+    out = tmp_path / "cli.json"
+    proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url, "--db-password-env",
+                   "SENHA_TESTE", "--max-per-kind", "2", "--json", out,
+                   env={"SENHA_TESTE": imported.pg.esus_password})
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["omitidas"] == {"LOTACAO_MISSING_IN_PEC": 3} and doc["limite_por_tipo"] == 2
+    assert "até 2 por tipo" in proc.stdout
 
 
 # --------------------------------------------------------------------------- schema
@@ -727,6 +735,12 @@ def test_stage_schema_unknown_and_password_missing(make_pec, xml_file, tmp_path)
     checks = _by_id(_stage(site_file, {}))
     assert checks["XML_PEC_CONEXAO"].status is Status.PENDENTE
     assert "SENHA_PEC_TESTE" in checks["XML_PEC_CONEXAO"].observed
+    retyped = make_pec(retype={"tb_lotacao.co_equipe": "text"})
+    checks = _by_id(_stage(_site(tmp_path, xml_file, retyped.url),
+                           {"SENHA_PEC_TESTE": pec.pg.esus_password}))
+    assert checks["XML_PEC_ESQUEMA"].status is Status.PENDENTE
+    assert "tipo incompatível: tb_lotacao.co_equipe com tipo text" in \
+        checks["XML_PEC_ESQUEMA"].observed
 
 
 @pytest.mark.notebooks

@@ -101,16 +101,20 @@ class ReconcileReport(ReportFiles):
     def wrong_types(self) -> list[str]:
         return list(self.pec.get("tipos_incompativeis") or [])
 
-    def pending_text(self) -> str:
-        """One pt-BR line for an unknown schema (the missing names, the columns of an
-        incompatible type with the type found, and PEC's version)."""
+    def schema_problems(self) -> str:
+        """``faltam ...; tipo incompatível: ...`` (pt-BR) for an unknown schema."""
         what = []
         if self.missing:
             what.append(f"faltam {', '.join(self.missing)}")
         if self.wrong_types:
             what.append(f"tipo incompatível: {', '.join(self.wrong_types)}")
+        return "; ".join(what)
+
+    def pending_text(self) -> str:
+        """One pt-BR line for an unknown schema (the missing names, the columns of an
+        incompatible type with the type found, and PEC's version)."""
         return (f"esquema do banco do PEC desconhecido (versão {self.pec.get('versao') or '?'}): "
-                f"{'; '.join(what)} — a reconciliação não dá veredito com um "
+                f"{self.schema_problems()} — a reconciliação não dá veredito com um "
                 "esquema adivinhado; informe a versão do PEC e os nomes acima à equipe do "
                 "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
                 "para o banco do PEC")
