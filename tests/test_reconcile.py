@@ -877,7 +877,7 @@ def _cluster_pids(pg) -> list[int]:
 
 @pytest.mark.postgres   # a PostgreSQL cluster of its own: frozen here, never the shared one
 @pytest.mark.parametrize("freeze", ["backend", "cluster"])
-def test_frozen_server_ends_within_the_deadline(freeze):
+def test_frozen_server_ends_within_the_deadline(freeze, capfd):
     """SIGSTOP on the backend (the cancel request is accepted but never acted on) or on the
     whole cluster (the cancel request itself hangs): the read still ends at the deadline
     plus the grace periods, with the pt-BR line, because the socket is shut down."""
@@ -894,12 +894,14 @@ def test_frozen_server_ends_within_the_deadline(freeze):
             os.kill(pid, signal.SIGSTOP)
         t0 = time.monotonic()
         with pytest.raises(InputError) as err, \
-                ReadDeadline(conn, 1.0, {"host": "127.0.0.1", "port": pg.port}, grace=1.0):
+                ReadDeadline(conn, 1.0, {"host": "127.0.0.1", "port": pg.port}, grace=1.0), \
+                conn:
             conn.execute("SELECT 1")
         elapsed = time.monotonic() - t0
         assert 1.0 <= elapsed < 1.0 + 2 * 1.0 + 2, elapsed
         assert "não respondeu em 1 s" in str(err.value) and "Traceback" not in str(err.value)
         assert conn.closed or conn.broken
+        assert capfd.readouterr().err == ""     # nothing else reaches the terminal
     finally:
         for pid in frozen:
             try:
