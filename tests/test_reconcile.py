@@ -195,6 +195,22 @@ def test_identifiers_stored_as_numbers_or_padded_still_match(imported, cf, xml_f
     assert counts_of(report) == {} and report.status == "ok"
 
 
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_professionals_read_whole_or_joined_agree(imported, cf, xml_file, analyzed):
+    """tb_prof is read whole when the planner knows it is of the file's size (after
+    ANALYZE) and joined with the file's CPFs on the server otherwise (a state-wide PEC, or
+    no statistics): the same answer either way."""
+    imported.sql("INSERT INTO tb_prof (nu_cpf, nu_cns, no_profissional) VALUES "
+                 "(%s, '898001000000005', 'X')", (NEW_CPF,))
+    edit_cns(imported, cf)
+    if analyzed:
+        imported.sql("ANALYZE tb_prof")
+    rows = imported.one("SELECT reltuples FROM pg_class WHERE relname = 'tb_prof'")
+    assert (rows > 0) is analyzed
+    report = run(imported, cf, xml_file)
+    assert counts_of(report) == {"CNS_MISMATCH": 1}
+
+
 def test_not_imported(make_pec, cf, xml_file):
     report = run(make_pec(), cf, xml_file)
     assert counts_of(report) == {"NOT_IMPORTED": 1}

@@ -126,6 +126,15 @@ def _active(expr: str) -> str:
     return f"CASE WHEN lower(({expr})::text) IN ({values}) THEN 1 ELSE 0 END"
 
 
+def _is_active(schema: SchemaCheck, alias: str, table: str, role: str) -> str:
+    """SQL condition: the flag is active, written for its type (``= 1`` or ``IS TRUE``) so
+    the planner estimates it (a CASE over the text of it made it expect a few rows and
+    choose nested loops: ten times slower on a capital's lotações)."""
+    col = schema.column(table, role)
+    typ = schema.found.get(table, {}).get(col or "", "")
+    return f'{alias}."{col}" IS TRUE' if typ == "boolean" else f'{alias}."{col}" = 1'
+
+
 def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
     """The SELECT of each table (column names resolved by ``schema``, which must be
     complete): joins inside PEC's schema happen in SQL, the comparison with the file in
@@ -153,11 +162,11 @@ def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
            f"LEFT JOIN tb_equipe e ON {c('e', 'tb_equipe', 'id')} = "
            f"{c('l', 'tb_lotacao', 'equipe')} "
            f"LEFT JOIN tb_cbo b ON {c('b', 'tb_cbo', 'id')} = {c('l', 'tb_lotacao', 'cbo')} "
-           f"WHERE {_active(c('a', 'tb_ator_papel', 'ativo'))} = 1")
+           f"WHERE {_is_active(schema, 'a', 'tb_ator_papel', 'ativo')}")
     cpf = _code(c('p', 'tb_prof', 'cpf'), 11)
     return {
         "professionals": (f"SELECT {cpf}, {_code(c('p', 'tb_prof', 'cns'), 15)} "
-                          f"FROM tb_prof p JOIN (SELECT DISTINCT unnest(%s::text[]) AS cpf) f "
+                          f"FROM tb_prof p JOIN unnest(string_to_array(%s, ',')) AS f(cpf) "
                           f"ON f.cpf = {cpf}", ["cpf", "cns"]),
         "units": (f"SELECT {_code(c('u', 'tb_unidade_saude', 'cnes'), 7)}, "
                   f"coalesce(btrim(({c('u', 'tb_unidade_saude', 'nome')})::text), ''), "
@@ -174,15 +183,40 @@ def queries(schema: SchemaCheck) -> dict[str, tuple[str, list[str]]]:
 
 
 FLAGS = ("ativo", "unidade_ativa", "equipe_ativa")
+# tb_prof is read whole (and filtered here) while it holds at most 4 rows per CPF of the file
+# plus 100 000: cheaper than the join with the file's CPFs, and the memory stays of the
+# file's order; a larger tb_prof (a state's) is filtered by the server
+WHOLE_TB_PROF_FACTOR, WHOLE_TB_PROF_ROWS = 4, 100_000
+
+
+def _prof_rows(conn) -> float:
+    """The planner's estimate of tb_prof's rows (``pg_class.reltuples``); unknown (-1, or 0
+    on PostgreSQL before 14, before the first ANALYZE) counts as large."""
+    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass('tb_prof')"
+                       ).fetchone()
+    value = float(row[0]) if row and row[0] is not None else -1.0
+    return value if value > 0 else float("inf")
 
 
 def read_tables(conn, schema: SchemaCheck, cpfs) -> PecTables:
     """The four frames the comparison needs, one COPY each (``schema`` must be complete);
     ``cpfs``: the file's non-empty CPFs (only those professionals are read)."""
+    cpfs = pd.Index([str(c) for c in cpfs])
+    # one comma-separated text, not an array of 200 000 values: psycopg quotes one string
+    # in milliseconds (a CPF with a comma is not a CPF PEC's import would have accepted)
+    wanted = ",".join(c for c in cpfs if "," not in c)
+    whole = _prof_rows(conn) <= WHOLE_TB_PROF_FACTOR * len(cpfs) + WHOLE_TB_PROF_ROWS
     frames = {}
     for name, (sql, cols) in queries(schema).items():
-        params = ([str(c) for c in cpfs],) if name == "professionals" else None
+        params = None
+        if name == "professionals":
+            if whole:     # a tb_prof of the file's size: read it all, keep the file's CPFs
+                sql = sql.split(" JOIN unnest(")[0]
+            else:         # a state's or a capital's: only the file's CPFs leave the server
+                params = (wanted,)
         df = copy_frame(conn, sql, cols, params)
+        if name == "professionals" and whole:
+            df = df[df["cpf"].isin(cpfs)].reset_index(drop=True)
         for flag in FLAGS:
             if flag in df:
                 df[flag] = df[flag].eq("1").to_numpy()
