@@ -312,7 +312,7 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
             check_output_path(path, option)
     password = _db_password(args)
     report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
-                       display_name=args.path)
+                       display_name=args.path, limit=args.max_per_kind or None)
     password = None
     _write_files(report, args)
     text, notice = report.render(args.examples)
@@ -557,6 +557,9 @@ def add_xml_reconcile(xsub) -> None:
     sp.add_argument("--html", default=None, metavar="ARQUIVO", help="grava o relatório em HTML")
     sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
                     help="quantas diferenças mostrar na tela (padrão: 10)")
+    sp.add_argument("--max-per-kind", type=_non_negative_int, default=1000, metavar="N",
+                    help="no JSON e no HTML, no máximo N diferenças de cada tipo (as contagens "
+                         "são sempre completas; 0 = sem limite; padrão: 1000)")
     sp.set_defaults(func=cmd_xml_reconcile)
 
 

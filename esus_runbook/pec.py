@@ -13,13 +13,23 @@ and writes the ``verify-install`` JSON.
 
 The database password arrives as a :class:`~esus_runbook.secret_refs.Secret` and goes to one call
 (``psycopg.connect``); every message that leaves this module is stripped of it.
+
+Every connection (:func:`connect`, used by ``verify-install`` and ``xml reconcile``) carries
+TCP keepalives and ``tcp_user_timeout`` (a dead peer or network ends the socket instead of a
+read waiting forever), and the reads run under a :class:`ReadDeadline` kept by the client:
+``statement_timeout`` is enforced by the server, so a frozen server would never apply it.
+On expiry the query is cancelled (``cancel_safe``); if the server does not act on the cancel
+within a grace period the socket is shut down; either way the caller gets one pt-BR line.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import socket
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +54,14 @@ TIPO_DB = {"prontuario": "PRONTUARIO", "centralizador_municipal": "CENTRALIZADOR
            "centralizador_estadual": "CENTRALIZADORA"}
 CONFIG_KEYS = ("VERSAOBANCODADOS", "TREINAMENTO", "TIPOINSTALACAO", "LINKINSTALACAO",
                "NOMEINSTALACAO")
+# libpq TCP keepalives: a silent peer is probed after 10 s idle, every 5 s, and dropped after
+# 3 unanswered probes; tcp_user_timeout (libpq >= 12, Linux) drops a connection whose sent
+# data stays unacknowledged for 30 s (the runbook's choices, not PEC figures)
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+              "keepalives_count": 3}
+TCP_USER_TIMEOUT_MS = 30_000
+CANCEL_GRACE_S = 5.0   # after the deadline: how long the server has to act on the cancel
+READ_DEADLINE_FACTOR = 3   # verify-install: its reads must end within 3x --timeout
 
 NOT_ANSWERING = (
     "O PEC não responde. Causas prováveis: (1) ainda está iniciando — depois de instalar ou "
@@ -279,12 +297,90 @@ def db_target(info: dict[str, Any]) -> str:
             f"{info.get('port') or 5432}/{info.get('dbname') or ''}")
 
 
+def connection_options(libpq_version: int) -> dict[str, Any]:
+    """The keepalive settings for a libpq of ``libpq_version`` (``psycopg.pq.version()``):
+    ``tcp_user_timeout`` only where libpq knows it (12 and later)."""
+    out: dict[str, Any] = dict(KEEPALIVES)
+    if libpq_version >= 120000:
+        out["tcp_user_timeout"] = TCP_USER_TIMEOUT_MS
+    return out
+
+
+def deadline_error(seconds: float, info: dict[str, Any], where: str = "--db-url"
+                   ) -> InputError:
+    """The pt-BR refusal of a read that outlived the client's deadline."""
+    host = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+    return InputError(f"o banco do PEC em {host} não respondeu em {seconds:g} s (servidor "
+                      "travado, sobrecarregado ou rede perdida): a leitura foi cancelada",
+                      file=where, remedy="confira se o servidor do banco está no ar e a rede "
+                                         "até ele, e repita fora do horário de pico")
+
+
+class ReadDeadline:
+    """``with ReadDeadline(conn, seconds, info): ...``: the reads inside must end within
+    ``seconds``. On expiry a helper thread cancels the running query (``cancel_safe``: a
+    cancel request on a new connection); if the block is still waiting ``grace`` seconds
+    later (the server is frozen or unreachable and never answers the cancel), the socket is
+    shut down, which ends psycopg's wait with an error. A psycopg error leaving the block
+    after expiry becomes :func:`deadline_error` (an :class:`InputError`, no traceback)."""
+
+    def __init__(self, conn, seconds: float, info: dict[str, Any], *, where: str = "--db-url",
+                 grace: float = CANCEL_GRACE_S):
+        self.conn, self.seconds, self.info, self.where = conn, float(seconds), info, where
+        self.grace = grace
+        self.expired = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="esus-db-deadline",
+                                        daemon=True)
+
+    def _watch(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.expired = True
+        try:
+            self.conn.cancel_safe(timeout=self.grace)
+        except Exception:  # noqa: BLE001 — a frozen postmaster: the socket is cut below
+            pass
+        if self._done.wait(self.grace):
+            return
+        self._cut()
+
+    def _cut(self) -> None:
+        try:
+            fd = self.conn.pgconn.socket
+        except Exception:  # noqa: BLE001 — already closed: nothing is waiting on it
+            return
+        try:
+            # a duplicate of the descriptor: shutdown acts on the socket itself, so the
+            # blocked read sees the end of the stream; the original fd stays psycopg's
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __enter__(self) -> ReadDeadline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, et, ev, tb) -> bool:
+        self._done.set()
+        self._thread.join()
+        if self.expired and ev is not None and not isinstance(ev, InputError):
+            import psycopg  # lazy: the optional "postgres" extra (loaded by the caller)
+
+            if isinstance(ev, (psycopg.Error, OSError)):
+                raise deadline_error(self.seconds, self.info, self.where) from None
+        return False
+
+
 def connect(db_url: str, password: Secret | None, *, timeout: float, application_name: str,
             options: str | None = None, where: str = "--db-url"):
-    """A psycopg connection to PEC's database. The password's clear value goes only to
-    ``psycopg.connect``; a refused connection raises :class:`InputError` with a pt-BR
+    """A psycopg connection to PEC's database, with TCP keepalives and
+    ``tcp_user_timeout`` (:func:`connection_options`). The password's clear value goes only
+    to ``psycopg.connect``; a refused connection raises :class:`InputError` with a pt-BR
     message and remedy that never contain it. ``options`` are server settings
-    (``-c name=value ...``) applied to the session."""
+    (``-c name=value ...``) applied to the session. Wrap the reads in
+    :class:`ReadDeadline`."""
     try:
         import psycopg  # lazy: the optional "postgres" extra, absent in a plain install
     except ImportError:
@@ -294,7 +390,8 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
     info = check_db_url(db_url, where)
     secret = password.reveal() if password is not None else None
     kwargs: dict[str, Any] = {"connect_timeout": max(1, int(round(timeout))),
-                              "application_name": application_name}
+                              "application_name": application_name,
+                              **connection_options(psycopg.pq.version())}
     if options:
         kwargs["options"] = options
     if secret is not None:
@@ -306,6 +403,26 @@ def connect(db_url: str, password: Secret | None, *, timeout: float, application
         raise InputError(msg, file=where, remedy=remedy) from None
     finally:
         secret = None  # noqa: F841 — drop the clear value as soon as possible
+
+
+def _read_config(conn) -> tuple[int, str, str, bool, dict[str, tuple[str | None, int | None]]]:
+    """Server version, password encryption and PEC's ``tb_config_sistema`` keys."""
+    config: dict[str, tuple[str | None, int | None]] = {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('server_version_num')::int, "
+                    "current_setting('server_version'), "
+                    "current_setting('password_encryption'), "
+                    "to_regclass('tb_config_sistema') IS NOT NULL")
+        num, text_version, encryption, has_config = cur.fetchone()
+        if has_config:
+            cur.execute("SELECT co_config_sistema, ds_texto, ds_inteiro "
+                        "FROM tb_config_sistema WHERE co_config_sistema = ANY(%s)",
+                        (list(CONFIG_KEYS),))
+            for key, texto, inteiro in cur.fetchall():
+                config[str(key).strip().upper()] = (
+                    texto.strip() if isinstance(texto, str) else texto,
+                    int(inteiro) if inteiro is not None else None)
+    return num, text_version, encryption, has_config, config
 
 
 def check_database(r: VerifyReport, db_url: str, password: Secret | None,
@@ -331,23 +448,15 @@ def check_database(r: VerifyReport, db_url: str, password: Secret | None,
         r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.FALHA, f"conectar em {target}",
               p.message, p.remedy)
         return
-    with conn:
-        conn.read_only = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT current_setting('server_version_num')::int, "
-                        "current_setting('server_version'), "
-                        "current_setting('password_encryption'), "
-                        "to_regclass('tb_config_sistema') IS NOT NULL")
-            num, text_version, encryption, has_config = cur.fetchone()
-            config: dict[str, tuple[str | None, int | None]] = {}
-            if has_config:
-                cur.execute("SELECT co_config_sistema, ds_texto, ds_inteiro "
-                            "FROM tb_config_sistema WHERE co_config_sistema = ANY(%s)",
-                            (list(CONFIG_KEYS),))
-                for key, texto, inteiro in cur.fetchall():
-                    config[str(key).strip().upper()] = (
-                        texto.strip() if isinstance(texto, str) else texto,
-                        int(inteiro) if inteiro is not None else None)
+    try:
+        with ReadDeadline(conn, max(timeout, 1.0) * READ_DEADLINE_FACTOR, info), conn:
+            conn.read_only = True
+            num, text_version, encryption, has_config, config = _read_config(conn)
+    except InputError as exc:   # the client's deadline: a frozen server or a lost network
+        p = exc.problems[0]
+        r.add("DB_CONEXAO", "Conexão com o banco do PEC", Status.FALHA, f"conectar em {target}",
+              p.message, p.remedy)
+        return
     db.update(versao_servidor=text_version, password_encryption=encryption,
               config={k: {"ds_texto": _clean(v[0], None) if v[0] else v[0],
                           "ds_inteiro": v[1]} for k, v in config.items()})

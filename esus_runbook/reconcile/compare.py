@@ -1,10 +1,18 @@
 """The comparison of PEC's tables with the parsed CNES XML: pandas merges, no row loops.
 
 Identity (see ``docs/reconciliacao.md``): unit = CNES; team = (CNES, INE); professional =
-CPF; lotação = (CPF, CNES, INE, CBO). PEC's side is scoped to the XML's municipality as far
-as the known schema allows: the units whose CNES is in the file, plus the units of active
-lotações (these are ``UNIT_ONLY_IN_PEC`` when not in the file). Professionals, teams and units
-without an active lotação are not differences: PEC deactivates, it does not delete.
+CPF; lotação = (CPF, CNES, INE, CBO). A lotação is active as PEC counts it: its
+``tb_ator_papel`` active, its unit active and, with an INE, its team active. PEC's side is
+scoped to the XML's municipality as far as the known schema allows: the units whose CNES is
+in the file, plus the units of active lotações (these are ``UNIT_ONLY_IN_PEC`` when not in
+the file). Professionals, teams and units without an active lotação are not differences:
+PEC deactivates, it does not delete. A unit or an active team of the file that PEC holds
+deactivated is a difference of its own (``UNIT_INACTIVE_IN_PEC``, ``TEAM_INACTIVE_IN_PEC``)
+and its lotações are not listed once more as missing. Lotações of a team the file itself
+deactivates (``DT_DESATIVACAO``) are compared on neither side.
+
+Every kind is counted in full, but at most ``limit`` rows of each are built (messages
+included): a capital-sized difference list never sits in memory or in the JSON.
 
 A lotação of the file without an equal active lotação in PEC and an active PEC lotação not
 in the file, of the same professional, are paired into one ``LOTACAO_MISMATCH`` exactly as
@@ -14,7 +22,7 @@ CNES and INE → the CBO differs; same CBO → the unit differs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -64,11 +72,19 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
          "do PEC e se o XML é o mais recente."),
     Kind("TEAM_MISSING_IN_PEC", ERROR, "Equipe ativa do XML ausente no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro."),
+    Kind("TEAM_INACTIVE_IN_PEC", ERROR, "Equipe ativa do XML desativada no PEC",
+         "Importe o XML de novo (a importação reativa as equipes do arquivo) e confira no "
+         "histórico de importações do PEC se houve erro; enquanto a equipe estiver "
+         "desativada, as lotações nela não valem."),
     Kind("TEAM_ONLY_IN_PEC", WARNING, "Equipe com lotações ativas no PEC fora do XML",
          "Confirme que o XML é o mais recente; se for, importe-o de novo: o PEC desativa a "
          "equipe e as lotações dela."),
     Kind("UNIT_MISSING_IN_PEC", ERROR, "Unidade do XML ausente no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro."),
+    Kind("UNIT_INACTIVE_IN_PEC", ERROR, "Unidade do XML desativada no PEC",
+         "Importe o XML de novo (a importação reativa as unidades do arquivo) e confira no "
+         "histórico de importações do PEC se houve erro; enquanto a unidade estiver "
+         "desativada, as lotações nela não valem."),
     Kind("UNIT_ONLY_IN_PEC", WARNING, "Unidade com lotações ativas no PEC fora do XML",
          "Confirme que o XML é o mais recente do município; numa instalação que atende mais de "
          "um município a unidade pode ser de outro; senão importe o XML de novo."),
@@ -158,13 +174,23 @@ class Sides:
     x_units: pd.DataFrame     # cnes, nome, line, u
     x_teams: pd.DataFrame     # cnes, ine, ativa, line, t
     x_prof: pd.DataFrame      # cpf, cns, line, c — first row of each non-empty CPF
-    x_lot: pd.DataFrame       # cpf, cnes, ine, cbo, line, c, u, t, k — distinct k, with CPF
-    p_units: pd.DataFrame     # cnes, nome, u
-    p_teams: pd.DataFrame     # ine, cnes, t
+    x_lot: pd.DataFrame       # cpf, cnes, ine, cbo, line, c, u, t, k — distinct k, with CPF,
+    #                           outside the teams the file deactivates
+    p_units: pd.DataFrame     # cnes, nome, ativo, u
+    p_teams: pd.DataFrame     # ine, cnes, ativo, t
     p_prof: pd.DataFrame      # cpf, cns, c — first row of each non-empty CPF
-    p_lot: pd.DataFrame       # id, cpf, cnes, ine, cbo, c, u, t, k — active lotações
+    p_lot: pd.DataFrame       # id, cpf, cnes, ine, cbo, c, u, t, k — lotações active as PEC
+    #                           counts them, outside the teams the file deactivates
     n_cpf: int
     n_cnes: int
+    held_back: int = 0        # lotações with an active tb_ator_papel in an inactive unit/team
+    limit: int | None = None  # rows built per kind (None: all)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str, df: pd.DataFrame) -> pd.DataFrame:
+        """Count ``df`` as the differences of ``kind`` and keep the first ``limit`` rows."""
+        self.totals[kind] = self.totals.get(kind, 0) + len(df)
+        return df if self.limit is None else df.head(self.limit)
 
     @property
     def file_units(self) -> np.ndarray:
@@ -172,11 +198,16 @@ class Sides:
         return _mask(self.n_cnes, self.x_units["u"])
 
 
-def sides(cf: CnesFile, pec: PecTables) -> Sides:
+def sides(cf: CnesFile, pec: PecTables, limit: int | None = None) -> Sides:
     prof, lot = cf.professionals, cf.lotacoes
     xu = cf.establishments.drop_duplicates("cnes")[["cnes", "nome", "line"]]
     xt = cf.teams.drop_duplicates(["cnes", "ine"])[["cnes", "ine", "ativa", "line"]]
     pl = pec.lotacoes
+    # active as PEC counts it: tb_ator_papel (the query), the unit and, with an INE, the team
+    counted = pl["unidade_ativa"].to_numpy(dtype=bool) & (
+        (pl["ine"] == "").to_numpy() | pl["equipe_ativa"].to_numpy(dtype=bool))
+    held_back = int((~counted).sum())
+    pl = pl.loc[counted, ["id", "cpf", "cnes", "ine", "cbo"]]
     (c_xp, c_pp, c_pl), cpfs = _shared_codes(prof["cpf"], pec.professionals["cpf"],
                                              pl["cpf"])
     (u_xu, u_xt, u_xl, u_pu, u_pt, u_pl), cnes = _shared_codes(
@@ -199,7 +230,12 @@ def sides(cf: CnesFile, pec: PecTables) -> Sides:
     x_prof = prof.iloc[rows][["cpf", "cns", "line"]].assign(c=c_xp[rows])
     rows = _first(c_pp, c_pp != no_cpf)
     p_prof = pec.professionals.iloc[rows][["cpf", "cns"]].assign(c=c_pp[rows])
-    keep = (c_xl != no_cpf) & ~pd.Series(k_xl).duplicated().to_numpy()
+    # lotações of a team the file deactivates: compared on neither side
+    gone = _mask(int(max(t_xt.max(initial=-1), t_xl.max(initial=-1), t_pt.max(initial=-1),
+                         t_pl.max(initial=-1))) + 1,
+                 t_xt[~xt["ativa"].to_numpy(dtype=bool)])
+    keep = (c_xl != no_cpf) & ~pd.Series(k_xl).duplicated().to_numpy() & ~gone[t_xl]
+    p_keep = ~gone[t_pl]
     x_lot = pd.DataFrame({
         "cpf": prof["cpf"].to_numpy(dtype=object)[lot["prof"].to_numpy()][keep],
         "cnes": lot["cnes"].to_numpy(dtype=object)[keep],
@@ -208,7 +244,8 @@ def sides(cf: CnesFile, pec: PecTables) -> Sides:
         "c": c_xl[keep], "u": u_xl[keep], "t": t_xl[keep], "k": k_xl[keep]})
     return Sides(xu.assign(u=u_xu), xt.assign(t=t_xt), x_prof, x_lot,
                  pec.units.assign(u=u_pu), pec.teams.assign(t=t_pt), p_prof,
-                 pl.assign(c=c_pl, u=u_pl, t=t_pl, k=k_pl), len(cpfs), len(cnes))
+                 pl.assign(c=c_pl, u=u_pl, t=t_pl, k=k_pl)[p_keep], len(cpfs), len(cnes),
+                 held_back, limit)
 
 
 # --------------------------------------------------------------------------- differences
@@ -217,10 +254,45 @@ def not_imported(s: Sides) -> tuple[int, int]:
     return len(s.x_lot), int(pd.Index(s.x_lot["k"]).isin(s.p_lot["k"]).sum())
 
 
+def _lot_count(codes: np.ndarray, size: int, of: np.ndarray) -> np.ndarray:
+    """How many of ``codes`` fall on each of ``of`` (as text, for messages)."""
+    return np.bincount(codes, minlength=size)[of].astype(str).astype(object)
+
+
+def unit_state(s: Sides) -> tuple[np.ndarray, np.ndarray]:
+    """Per CNES code: (the unit exists in PEC, some row of it is active)."""
+    return (_mask(s.n_cnes, s.p_units["u"]),
+            _mask(s.n_cnes, s.p_units.loc[s.p_units["ativo"].to_numpy(dtype=bool), "u"]))
+
+
+def team_state(s: Sides) -> tuple[np.ndarray, np.ndarray]:
+    """Per team code (CNES, INE): (the team exists in PEC, some row of it is active)."""
+    size = int(max(s.x_teams["t"].to_numpy().max(initial=-1),
+                   s.x_lot["t"].to_numpy().max(initial=-1),
+                   s.p_teams["t"].to_numpy().max(initial=-1),
+                   s.p_lot["t"].to_numpy().max(initial=-1))) + 1
+    return (_mask(size, s.p_teams["t"]),
+            _mask(size, s.p_teams.loc[s.p_teams["ativo"].to_numpy(dtype=bool), "t"]))
+
+
+def file_teams(s: Sides) -> pd.DataFrame:
+    """Active teams of the file whose unit is in PEC and active there (a missing or
+    deactivated unit is a difference of the unit, not one more per team)."""
+    exists, active = unit_state(s)
+    unit_ok = s.file_units & exists & active
+    xt = s.x_teams
+    xt_unit = s.x_units.set_index("cnes")["u"].reindex(xt["cnes"]).to_numpy()
+    has_unit = ~pd.isna(xt_unit)
+    ok = np.zeros(len(xt), dtype=bool)
+    ok[has_unit] = unit_ok[xt_unit[has_unit].astype(np.int64)]
+    return xt[xt["ativa"].to_numpy(dtype=bool) & ok]
+
+
 def unit_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
-    in_pec = _mask(s.n_cnes, s.p_units["u"])
-    miss = s.x_units[~in_pec[s.x_units["u"].to_numpy()]]
+    exists, active = unit_state(s)
+    xu = s.x_units["u"].to_numpy()
+    miss = s.take("UNIT_MISSING_IN_PEC", s.x_units[~exists[xu]])
     if len(miss):
         out.append(_frame(
             "UNIT_MISSING_IN_PEC", len(miss),
@@ -228,10 +300,22 @@ def unit_differences(s: Sides) -> list[pd.DataFrame]:
             "existe no PEC: a importação não a criou. Importe o XML de novo e confira no "
             "histórico de importações do PEC se houve erro.",
             cnes=miss["cnes"], line=miss["line"]))
+    off = s.take("UNIT_INACTIVE_IN_PEC", s.x_units[exists[xu] & ~active[xu]])
+    if len(off):
+        n = _lot_count(s.x_lot["u"].to_numpy(), s.n_cnes, off["u"].to_numpy())
+        out.append(_frame(
+            "UNIT_INACTIVE_IN_PEC", len(off),
+            "A unidade CNES " + _s(off["cnes"]) + " (" + _s(off["nome"]) + ") do arquivo está "
+            "desativada no PEC: as " + _s(n) + " lotação(ões) do arquivo nela não valem (o "
+            "PEC só considera ativa a lotação de uma unidade ativa). Importe o XML de novo (a "
+            "importação reativa as unidades do arquivo) e confira no histórico de importações "
+            "do PEC se houve erro.",
+            cnes=off["cnes"], line=off["line"]))
     lot = s.p_lot
     only = lot[(lot["cnes"] != "").to_numpy() & ~s.file_units[lot["u"].to_numpy()]]
     if len(only):
         per = only.groupby("cnes").size().rename("n").reset_index()
+        per = s.take("UNIT_ONLY_IN_PEC", per)
         names = s.p_units.drop_duplicates("cnes")[["cnes", "nome"]]
         per = per.merge(names, on="cnes", how="left")
         out.append(_frame(
@@ -248,15 +332,10 @@ def unit_differences(s: Sides) -> list[pd.DataFrame]:
 def team_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
     xt = s.x_teams
-    # active teams of the file whose unit is in the file and in PEC (a missing unit is
-    # UNIT_MISSING_IN_PEC, not one more difference per team)
-    unit_ok = s.file_units & _mask(s.n_cnes, s.p_units["u"])
-    xt_unit = s.x_units.set_index("cnes")["u"].reindex(xt["cnes"]).to_numpy()
-    has_unit = ~pd.isna(xt_unit)
-    ok = np.zeros(len(xt), dtype=bool)
-    ok[has_unit] = unit_ok[xt_unit[has_unit].astype(np.int64)]
-    active = xt[xt["ativa"].to_numpy(dtype=bool) & ok]
-    miss = active[~pd.Index(active["t"]).isin(s.p_teams["t"])]
+    active = file_teams(s)
+    exists, on = team_state(s)
+    at = active["t"].to_numpy()
+    miss = s.take("TEAM_MISSING_IN_PEC", active[~exists[at]])
     if len(miss):
         out.append(_frame(
             "TEAM_MISSING_IN_PEC", len(miss),
@@ -264,14 +343,25 @@ def team_differences(s: Sides) -> list[pd.DataFrame]:
             "ativa no arquivo mas não existe no PEC: importe o XML de novo e confira no "
             "histórico de importações do PEC se houve erro.",
             cnes=miss["cnes"], ine=miss["ine"], line=miss["line"]))
+    off = s.take("TEAM_INACTIVE_IN_PEC", active[exists[at] & ~on[at]])
+    if len(off):
+        n = _lot_count(s.x_lot["t"].to_numpy(), len(exists), off["t"].to_numpy())
+        out.append(_frame(
+            "TEAM_INACTIVE_IN_PEC", len(off),
+            "A equipe INE " + _s(off["ine"]) + " da unidade " + _s(off["cnes"]) + " está ativa "
+            "no arquivo mas desativada no PEC: as " + _s(n) + " lotação(ões) do arquivo nela "
+            "não valem (o PEC só considera ativa a lotação de uma equipe ativa). Importe o XML "
+            "de novo (a importação reativa as equipes do arquivo) e confira no histórico de "
+            "importações do PEC se houve erro.",
+            cnes=off["cnes"], ine=off["ine"], line=off["line"]))
     # teams of active PEC lotações in the file's units that the file does not list at all
-    # (a team the file lists as deactivated but still holds lotações of is compared through
-    # those lotações)
+    # (a team the file lists as deactivated is compared on neither side)
     lot = s.p_lot
     lot = lot[(lot["ine"] != "").to_numpy() & s.file_units[lot["u"].to_numpy()]]
     lot = lot[~pd.Index(lot["t"]).isin(xt["t"])]
     if len(lot):
-        only = lot.groupby(["cnes", "ine"]).size().rename("n").reset_index()
+        only = s.take("TEAM_ONLY_IN_PEC", lot.groupby(["cnes", "ine"]).size().rename("n")
+                      .reset_index())
         out.append(_frame(
             "TEAM_ONLY_IN_PEC", len(only),
             "A equipe INE " + _s(only["ine"]) + " da unidade " + _s(only["cnes"]) + " tem " +
@@ -286,7 +376,7 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
     out = []
     xc, pc = s.x_prof["c"].to_numpy(), s.p_prof["c"].to_numpy()
     in_pec, in_file = _mask(s.n_cpf, pc), _mask(s.n_cpf, xc)
-    miss = s.x_prof[~in_pec[xc]]
+    miss = s.take("PROFESSIONAL_MISSING_IN_PEC", s.x_prof[~in_pec[xc]])
     if len(miss):
         n_lot = np.bincount(s.x_lot["c"].to_numpy(), minlength=s.n_cpf)[miss["c"].to_numpy()]
         cpf = ids.mask_cpf_series(miss["cpf"])
@@ -302,10 +392,11 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
     cns_pec = s.p_prof["cns"].to_numpy(dtype=object)[pec_row[both["c"].to_numpy()]]
     differ = both["cns"].to_numpy(dtype=object) != cns_pec
     if differ.any():
-        diff = both[differ]
+        diff = s.take("CNS_MISMATCH", both[differ])
+        cns_pec = cns_pec[differ][:len(diff)]
         cpf = ids.mask_cpf_series(diff["cpf"])
         cx = ids.mask_cns_series(diff["cns"]).to_numpy(dtype=object)
-        cp = ids.mask_cns_series(pd.Series(cns_pec[differ], index=diff.index, dtype="str")) \
+        cp = ids.mask_cns_series(pd.Series(cns_pec, index=diff.index, dtype="str")) \
             .to_numpy(dtype=object)
         out.append(_frame(
             "CNS_MISMATCH", len(diff),
@@ -319,8 +410,9 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
     lot = lot[s.file_units[lot["u"].to_numpy()] & (lot["cpf"] != "").to_numpy()
               & ~in_file[lot["c"].to_numpy()]]
     if len(lot):
-        only = lot.groupby("c", sort=True).agg(cpf=("cpf", "first"), n=("id", "size"),
-                                               cnes=("cnes", "first"), cbo=("cbo", "first"))
+        only = s.take("PROFESSIONAL_ONLY_IN_PEC", lot.groupby("c", sort=True).agg(
+            cpf=("cpf", "first"), n=("id", "size"), cnes=("cnes", "first"),
+            cbo=("cbo", "first")))
         cpf = ids.mask_cpf_series(only["cpf"])
         out.append(_frame(
             "PROFESSIONAL_ONLY_IN_PEC", len(only),
@@ -334,9 +426,16 @@ def professional_differences(s: Sides) -> list[pd.DataFrame]:
 
 
 def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
-    """Lotações of professionals present on both sides, in the units of the file."""
+    """Lotações of professionals present on both sides, in the units of the file (those of
+    a unit or team of the file that PEC holds deactivated are that unit's or team's
+    difference, not one more each)."""
     both = _mask(s.n_cpf, s.x_prof["c"]) & _mask(s.n_cpf, s.p_prof["c"])
-    x = s.x_lot[both[s.x_lot["c"].to_numpy()]]
+    u_exists, u_active = unit_state(s)
+    t_exists, t_active = team_state(s)
+    xu, xt = s.x_lot["u"].to_numpy(), s.x_lot["t"].to_numpy()
+    held = (u_exists[xu] & ~u_active[xu]) | (
+        (s.x_lot["ine"] != "").to_numpy() & t_exists[xt] & ~t_active[xt])
+    x = s.x_lot[both[s.x_lot["c"].to_numpy()] & ~held]
     p = s.p_lot[both[s.p_lot["c"].to_numpy()] & s.file_units[s.p_lot["u"].to_numpy()]]
     p = p[~p["k"].duplicated().to_numpy()]
     keys = ["cpf", "cnes", "ine", "cbo"]
@@ -371,7 +470,7 @@ def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
             "what": "na unidade " + unit["cnes_new"].astype(str) + " (" +
                     _s(_team_txt(unit["ine_new"])).to_numpy(dtype=object) + ")"}))
     if changed:
-        c = pd.concat(changed, ignore_index=True)
+        c = s.take("LOTACAO_MISMATCH", pd.concat(changed, ignore_index=True))
         cpf = ids.mask_cpf_series(c["cpf"])
         out.append(_frame(
             "LOTACAO_MISMATCH", len(c),
@@ -381,6 +480,7 @@ def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
             "confira o histórico de importações do PEC e se o XML é o mais recente.",
             cpf=cpf, cnes=c["cnes"], ine=c["ine"], cbo=c["cbo"], cnes_pec=c["cnes_pec"],
             ine_pec=c["ine_pec"], cbo_pec=c["cbo_pec"], lotacao_pec=c["lid"], line=c["line"]))
+    missing = s.take("LOTACAO_MISSING_IN_PEC", missing)
     if len(missing):
         cpf = ids.mask_cpf_series(missing["cpf"])
         out.append(_frame(
@@ -391,6 +491,7 @@ def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
             "e confira no histórico de importações do PEC se houve erro.",
             cpf=cpf, cnes=missing["cnes"], ine=missing["ine"], cbo=missing["cbo"],
             line=missing["line_old"]))
+    extra = s.take("LOTACAO_ONLY_IN_PEC", extra)
     if len(extra):
         cpf = ids.mask_cpf_series(extra["cpf"])
         out.append(_frame(
@@ -422,15 +523,18 @@ def ordered(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return df.drop(columns=["_sev", "_kind"]).reset_index(drop=True)
 
 
-def compare(cf: CnesFile, pec: PecTables) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Every difference (ordered: errors first) and PEC's figures in the file's scope."""
-    s = sides(cf, pec)
+def compare(cf: CnesFile, pec: PecTables, limit: int | None = None
+            ) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    """The differences (ordered: errors first; at most ``limit`` of each kind), PEC's
+    figures in the file's scope and the total of each kind."""
+    s = sides(cf, pec, limit)
     n_lot, found = not_imported(s)
     lot = s.p_lot[s.file_units[s.p_lot["u"].to_numpy()]]
     with_team = lot[(lot["ine"] != "").to_numpy()]
     figures = {"professionals": int(lot.loc[(lot["cpf"] != "").to_numpy(), "c"].nunique()),
                "units": int(lot["u"].nunique()), "teams": int(with_team["t"].nunique()),
                "lotacoes": int(len(lot)), "lotacoes_ativas_total": int(len(s.p_lot)),
+               "lotacoes_em_unidade_ou_equipe_desativada": s.held_back,
                "lotacoes_do_xml_no_pec": int(found), "lotacoes_do_xml": int(n_lot)}
     if n_lot and found < NOT_IMPORTED_BELOW * n_lot:
         pct = 100.0 * found / n_lot
@@ -439,7 +543,7 @@ def compare(cf: CnesFile, pec: PecTables) -> tuple[pd.DataFrame, dict[str, int]]
                "(Administração > Importar CNES) e rode de novo; se já importou, confira no "
                "histórico de importações se o processo terminou (CONCLUIDO) e se o banco "
                "informado é o desta instalação.")
-        return ordered([_frame("NOT_IMPORTED", 1, msg)]), figures
+        return ordered([_frame("NOT_IMPORTED", 1, msg)]), figures, {"NOT_IMPORTED": 1}
     parts = unit_differences(s) + team_differences(s) + professional_differences(s) \
         + lotacao_differences(s)
-    return ordered(parts), figures
+    return ordered(parts), figures, {k: v for k, v in s.totals.items() if v}

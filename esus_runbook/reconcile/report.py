@@ -23,7 +23,7 @@ from ..cnes.charts import kind_bars
 from ..cnes.jsontext import dumps, nested_records, to_python
 from ..cnes.parser import CnesFile, parse
 from ..errors import InputError
-from ..pec import check_db_url, db_target
+from ..pec import ReadDeadline, check_db_url, db_target
 from ..render.charts import to_svg
 from ..render.env import environment
 from ..results import now_iso
@@ -32,6 +32,7 @@ from . import compare as cmp
 from . import pecdb, schema
 
 SCHEMA = "esus-runbook/xml-reconcile/1"
+LIMIT_PER_KIND = 1000    # rows listed per kind in the JSON (the counts stay complete)
 OK, DIFFERENCES, PENDING = "ok", "diferencas", "pendente"
 HTML_LIMIT = 2000
 _DISTINCT = ("message", "cpf", "cns_xml", "cns_pec")
@@ -44,20 +45,39 @@ class ReconcileReport(ReportFiles):
     pec: dict[str, Any]
     differences: pd.DataFrame = field(default_factory=cmp.empty)
     seconds: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, int] | None = None     # every difference per kind (None: the frame's)
+    limit: int | None = None                 # rows listed per kind (None: all)
 
     # -- figures ------------------------------------------------------------------------
     @property
     def counts(self) -> dict[str, int]:
+        """Differences per kind, in full (the list may hold fewer: :attr:`omitted`)."""
+        if self.totals is not None:
+            return {code: int(self.totals.get(code, 0)) for code in cmp.KINDS}
         vc = self.differences["kind"].value_counts()
         return {code: int(vc.get(code, 0)) for code in cmp.KINDS}
 
     @property
+    def omitted(self) -> dict[str, int]:
+        """Per kind, the differences counted but not listed (the cap)."""
+        vc = self.differences["kind"].value_counts()
+        return {code: n - int(vc.get(code, 0)) for code, n in self.counts.items()
+                if n > int(vc.get(code, 0))}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def _by_severity(self, severity: str) -> int:
+        return sum(n for code, n in self.counts.items() if cmp.KINDS[code].severity == severity)
+
+    @property
     def errors(self) -> int:
-        return int((self.differences["severity"] == cmp.ERROR).sum())
+        return self._by_severity(cmp.ERROR)
 
     @property
     def warnings(self) -> int:
-        return int((self.differences["severity"] == cmp.WARNING).sum())
+        return self._by_severity(cmp.WARNING)
 
     @property
     def missing(self) -> list[str]:
@@ -72,15 +92,29 @@ class ReconcileReport(ReportFiles):
         """0 PEC agrees with the file; 1 differences; 2 unknown schema (pendente)."""
         if self.status == PENDING:
             return 2
-        return 1 if len(self.differences) else 0
+        return 1 if self.total else 0
 
     def xml_summary(self) -> dict[str, Any]:
         return {**file_info(self.cnes), "counts": file_counts(self.cnes)}
 
+    @property
+    def wrong_types(self) -> list[str]:
+        return list(self.pec.get("tipos_incompativeis") or [])
+
+    def schema_problems(self) -> str:
+        """``faltam ...; tipo incompatível: ...`` (pt-BR) for an unknown schema."""
+        what = []
+        if self.missing:
+            what.append(f"faltam {', '.join(self.missing)}")
+        if self.wrong_types:
+            what.append(f"tipo incompatível: {', '.join(self.wrong_types)}")
+        return "; ".join(what)
+
     def pending_text(self) -> str:
-        """One pt-BR line for an unknown schema (the missing names and PEC's version)."""
+        """One pt-BR line for an unknown schema (the missing names, the columns of an
+        incompatible type with the type found, and PEC's version)."""
         return (f"esquema do banco do PEC desconhecido (versão {self.pec.get('versao') or '?'}): "
-                f"faltam {', '.join(self.missing)} — a reconciliação não dá veredito com um "
+                f"{self.schema_problems()} — a reconciliação não dá veredito com um "
                 "esquema adivinhado; informe a versão do PEC e os nomes acima à equipe do "
                 "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
                 "para o banco do PEC")
@@ -108,12 +142,13 @@ class ReconcileReport(ReportFiles):
                              f"{counts[code]:>7}  {kind.title}")
         shown = self.differences.head(examples)
         lines += [f"  - {rec['message']}" for rec in self.records(shown).to_python()]
-        if len(self.differences) > len(shown):
-            lines.append(f"  ... e mais {len(self.differences) - len(shown)} (lista completa "
-                         "com --json ou --html)")
+        if self.total > len(shown):
+            more = ("lista com --json ou --html" if not self.omitted else
+                    f"até {self.limit} por tipo com --json ou --html")
+            lines.append(f"  ... e mais {self.total - len(shown)} ({more})")
         if self.not_imported:
             lines.append("Resultado: pendente — o XML ainda não foi importado no PEC")
-        elif len(self.differences):
+        elif self.total:
             lines.append(f"Resultado: {self.errors} erro(s), {self.warnings} alerta(s) — o "
                          "PEC não confere com o arquivo")
         else:
@@ -127,9 +162,12 @@ class ReconcileReport(ReportFiles):
                               integers=("line",), distinct=_DISTINCT)
 
     def document(self) -> dict[str, Any]:
+        """The JSON: ``counts`` hold every difference per kind; ``differences`` lists at most
+        ``limite_por_tipo`` of each kind and ``omitidas`` says how many were left out."""
         return {"schema": SCHEMA, "status": self.status, "xml": self.xml_summary(),
                 "pec": self.pec, "counts": self.counts, "errors": self.errors,
                 "warnings": self.warnings, "differences": self.records(),
+                "limite_por_tipo": self.limit, "omitidas": self.omitted,
                 "seconds": self.seconds}
 
     def json_text(self) -> str:
@@ -148,7 +186,7 @@ class ReconcileReport(ReportFiles):
                 "counts": self.counts, "erros": self.errors, "alertas": self.warnings,
                 "pendencia": self.pending_text() if self.status == PENDING else None,
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind,
-                "total": int(len(self.differences))}
+                "total": self.total}
 
     def to_html(self) -> str:
         fig = differences_chart(self.counts)
@@ -189,12 +227,14 @@ def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) ->
 
 def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | None, *,
               ibge: str | None = None, cnes_file: CnesFile | None = None,
-              display_name: str | None = None, timeout: float = pecdb.CONNECT_TIMEOUT_S
+              display_name: str | None = None, timeout: float = pecdb.CONNECT_TIMEOUT_S,
+              limit: int | None = LIMIT_PER_KIND, deadline: float = pecdb.READ_DEADLINE_S
               ) -> ReconcileReport:
     """Compare PEC's database at ``db_url`` with the CNES XML ``xml`` (or the already parsed
-    ``cnes_file``). Raises InputError for a refused input: a bad file, a bad URL, a database
+    ``cnes_file``), listing at most ``limit`` differences of each kind (every one is
+    counted). Raises InputError for a refused input: a bad file, a bad URL, a database
     that refuses the connection or the password, a file of another municipality than
-    ``ibge``."""
+    ``ibge``, a read that does not end within ``deadline`` seconds."""
     import psycopg  # lazy: the optional "postgres" extra: only when a database is read
 
     expected = check_ibge_arg(ibge)
@@ -210,7 +250,7 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
                            "senha_de": password.source if password is not None else None}
     conn = pecdb.open_readonly(db_url, password, timeout=timeout)
     try:
-        with conn:
+        with ReadDeadline(conn, deadline, info), conn:
             found = schema.inspect(conn)
             if found.unreadable:
                 raise InputError(f"o usuário {info.get('user') or '(padrão)'} não tem permissão "
@@ -218,20 +258,24 @@ def reconcile(xml: str | os.PathLike | None, db_url: str, password: Secret | Non
                                  remedy="use o usuário do banco do PEC (o do instalador) ou "
                                         "conceda SELECT nessas tabelas a este usuário")
             pec.update(versao=found.version, schema_fingerprint=found.fingerprint,
-                       colunas=found.variants(), faltando=found.missing)
+                       layout=found.layout, colunas=found.variants(), faltando=found.missing,
+                       tipos_incompativeis=found.wrong_types)
             if not found.complete:
                 return ReconcileReport(cf, PENDING, pec,
                                        seconds={"parse": round(t1 - t0, 3),
                                                 "schema": round(time.perf_counter() - t1, 3)})
             t2 = time.perf_counter()
-            tables = pecdb.read_tables(conn, found)
+            cpfs = cf.professionals["cpf"]
+            tables = pecdb.read_tables(conn, found, cpfs[cpfs != ""].unique())
     except psycopg.Error as exc:      # a timeout, a lost connection, a refused read
         raise pecdb.read_error(exc, info) from None
     t3 = time.perf_counter()
-    differences, figures = cmp.compare(cf, tables)
+    differences, figures, totals = cmp.compare(cf, tables, limit)
+    del tables
     t4 = time.perf_counter()
     pec["counts"] = figures
-    status = DIFFERENCES if len(differences) else OK
+    status = DIFFERENCES if totals else OK
     return ReconcileReport(cf, status, pec, differences,
                            {"parse": round(t1 - t0, 3), "schema": round(t2 - t1, 3),
-                            "read": round(t3 - t2, 3), "compare": round(t4 - t3, 3)})
+                            "read": round(t3 - t2, 3), "compare": round(t4 - t3, 3)},
+                           totals, limit)

@@ -1,11 +1,14 @@
 """What the reconciliation expects of PEC's schema, and the check made before trusting it.
 
-The expected tables, columns and their known variants live in ``data/pec_schema.csv`` (with
-source and confidence; see ``docs/reconciliacao.md``). :func:`inspect` reads
-``information_schema.columns`` for those tables, resolves each role to the first variant
-present, lists what is missing (a required role with none of its variants) and computes the
-``schema_fingerprint``: sha256 of the sorted ``table.column:type`` lines of every column of
-those tables.
+The expected tables, columns, their accepted type families and the type seen in a real
+PEC live in ``data/pec_schema.csv`` (with source and confidence; see
+``docs/reconciliacao.md``). :func:`inspect` reads ``information_schema.columns`` for those
+tables, resolves each role to the first variant present, lists what is missing (a required
+role with none of its variants) and what has a type the queries cannot use (a join key
+stored as text, a flag stored as a date...), and computes the ``schema_fingerprint``:
+sha256 of the sorted ``table.column:type`` lines of every column of those tables. Only a
+schema with every required role present with a compatible type is the known layout
+(:data:`LAYOUT`); anything else is ``pendente``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ from .. import data
 
 SCHEMA_FILE = "pec_schema.csv"
 VERSION_KEY = "VERSAOBANCODADOS"
+LAYOUT = "PEC 4.x/5.x (lotação = tb_lotacao + tb_ator_papel)"
+# information_schema.columns.data_type -> the family the queries handle
+FAMILIES = {
+    "smallint": "inteiro", "integer": "inteiro", "bigint": "inteiro", "numeric": "inteiro",
+    "character varying": "texto", "character": "texto", "text": "texto",
+    "boolean": "booleano",
+    "timestamp without time zone": "data", "timestamp with time zone": "data", "date": "data",
+}
+FAMILY_TEXT = {"inteiro": "inteiro", "texto": "texto", "booleano": "booleano",
+               "data": "data/hora"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class Role:
     role: str
     columns: tuple[str, ...]
     required: bool
+    types: tuple[str, ...]    # accepted families (FAMILIES' values)
+    source_type: str          # the type seen in a real PEC
     use: str
     source: str
     confidence: str
@@ -44,7 +59,9 @@ def expected() -> tuple[Role, ...]:
     """The rows of ``data/pec_schema.csv``."""
     return tuple(Role(str(r["tabela"]), str(r["papel"]),
                       tuple(c.strip() for c in str(r["colunas"]).split("|") if c.strip()),
-                      str(r["obrigatoria"]).strip().lower() == "sim", str(r["uso"] or ""),
+                      str(r["obrigatoria"]).strip().lower() == "sim",
+                      tuple(t.strip() for t in str(r["tipos"]).split("|") if t.strip()),
+                      str(r["tipo_fonte"] or ""), str(r["uso"] or ""),
                       str(r["fonte"] or ""), str(r["confianca"] or ""))
                  for r in data.read_csv(SCHEMA_FILE))
 
@@ -60,13 +77,19 @@ class SchemaCheck:
     found: dict[str, dict[str, str]]               # table -> {column: data_type}
     resolved: dict[tuple[str, str], str | None]    # (table, role) -> column present or None
     missing: list[str] = field(default_factory=list)
+    wrong_types: list[str] = field(default_factory=list)   # "table.column (type found; ...)"
     fingerprint: str = ""
     version: str | None = None
     unreadable: list[str] = field(default_factory=list)   # tables without SELECT privilege
 
     @property
     def complete(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.wrong_types
+
+    @property
+    def layout(self) -> str | None:
+        """The name of the recognised layout (None when pendente)."""
+        return LAYOUT if self.complete else None
 
     def column(self, table: str, role: str) -> str | None:
         return self.resolved.get((table, role))
@@ -76,21 +99,37 @@ class SchemaCheck:
         return {f"{r.table}.{r.role}": self.resolved[(r.table, r.role)] or "ausente"
                 for r in expected() if len(r.columns) > 1}
 
+    def problems(self) -> list[str]:
+        """What keeps the schema from being the known layout: the missing names, then the
+        columns of an incompatible type (each naming the type found)."""
+        return [*self.missing, *self.wrong_types]
+
 
 def check(found: dict[str, dict[str, str]]) -> SchemaCheck:
     """Resolve every role against the columns ``found`` (pure: no database)."""
     resolved: dict[tuple[str, str], str | None] = {}
     missing: list[str] = []
+    wrong: list[str] = []
     for r in expected():
         cols = found.get(r.table, {})
         hit = next((c for c in r.columns if c in cols), None)
+        if hit is not None and FAMILIES.get(cols[hit]) not in r.types:
+            # present but unusable by the queries: never read (a join on it would end in a
+            # raw SQL error, a flag of another type would give a wrong verdict); an optional
+            # column of another type is only left out
+            if r.required:
+                accepted = " ou ".join(FAMILY_TEXT[t] for t in r.types)
+                wrong.append(f"{r.table}.{hit} com tipo {cols[hit]} (esperado {accepted}; "
+                             f"no PEC: {r.source_type})")
+            resolved[(r.table, r.role)] = None
+            continue
         resolved[(r.table, r.role)] = hit
         if hit is None and r.required:
             missing.append(r.label if r.table in found else f"{r.table} (tabela)")
     missing = list(dict.fromkeys(missing))
     lines = sorted(f"{t}.{c}:{ty}" for t, cols in found.items() for c, ty in cols.items())
     digest = "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-    return SchemaCheck(found, resolved, missing, digest)
+    return SchemaCheck(found, resolved, missing, wrong, digest)
 
 
 COLUMNS_SQL = """

@@ -201,7 +201,7 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
     if rec.status == PENDING:
         r.add("XML_PEC_ESQUEMA", "Depois da importação: esquema do banco do PEC conhecido",
               Status.PENDENTE, "tabelas e colunas de esus_runbook/data/pec_schema.csv",
-              f"versão {rec.pec.get('versao') or '?'}: faltam {', '.join(rec.missing)}",
+              f"versão {rec.pec.get('versao') or '?'}: {rec.schema_problems()}",
               "O banco não tem a estrutura que a reconciliação conhece: confira se "
               "instalacao.db_url aponta para o banco do PEC e informe a versão e os nomes "
               "ausentes à equipe do esus-runbook; nenhum veredito é dado com esquema "
