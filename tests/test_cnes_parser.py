@@ -261,7 +261,7 @@ def test_identificacao_closed_early_is_a_structure_error(tmp_path):
     # the CLI refuses it: errors, exit 1, never "pode ser importado"
     proc = run_cli("xml", "audit", str(tmp_path / "early.xml"), "--ibge", "2927408")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "XML_STRUCTURE" in proc.stdout and "pode ser importado" not in proc.stdout
+    assert "STRUCTURE_INVALID" in proc.stdout and "pode ser importado" not in proc.stdout
 
 
 def test_structure_violations_with_lines(tmp_path):

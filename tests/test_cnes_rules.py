@@ -27,7 +27,7 @@ def test_design_rule_codes_and_severities():
     warnings = {"CNES_DV", "INE_DV", "TEAM_TYPE_UNKNOWN", "LOTACAO_INACTIVE_TEAM",
                 "CBO_UNKNOWN", "TEAM_COMPOSITION", "ENCODING_MISMATCH"}
     # the whole-file rules (issue 12) come first, then the original catalogue
-    design = ("XML_STRUCTURE FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID "
+    design = ("STRUCTURE_INVALID FILE_EMPTY ENCODING_MISMATCH VERSION_UNSUPPORTED MUNICIPALITY_MISMATCH IBGE_INVALID "
               "UNIT_MUNICIPALITY_MISMATCH CNPJ_INVALID CNES_FORMAT CNES_DV INE_FORMAT INE_DV "
               "TEAM_DUPLICATE TEAM_DEACTIVATION_DATE_INVALID TEAM_TYPE_UNKNOWN CPF_INVALID "
               "CNS_INVALID PROFESSIONAL_DUPLICATE_CPF PROFESSIONAL_DUPLICATE_CNS "
@@ -259,7 +259,7 @@ def test_structure_findings_are_errors_listed_up_to_a_limit(tmp_path):
                                      .encode("latin-1"))
     report = audit(tmp_path / "x.xml", "2927408")
     f = report.findings
-    assert set(f["rule"]) == {"XML_STRUCTURE"} and report.errors == rules.STRUCTURE_SHOWN
+    assert set(f["rule"]) == {"STRUCTURE_INVALID"} and report.errors == rules.STRUCTURE_SHOWN
     assert f["line"].is_monotonic_increasing
     assert f"e mais {n - rules.STRUCTURE_SHOWN} violação(ões)" in f.iloc[-1]["message"]
     assert report.exit_code == 1 and "pode ser importado" not in report.text()

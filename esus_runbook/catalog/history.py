@@ -4,13 +4,14 @@ changes (the timeline) derived from it. Shared by the dossier and the dashboard.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
 
 from ..errors import InputError
 from ..results import SEVERITY, Status
+from .validate import EARLIEST, FUTURE
 
 READY = (Status.OK.value, Status.ALERTA.value)
 
@@ -21,17 +22,6 @@ SELECT s.result_pk, r.run_pk, r.run_id, r.status AS run_status, r.interrupted,
 FROM stage_results s JOIN runs r USING (run_pk)
 {where}
 """
-
-
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-"""No run of esus-runbook is older (the dashboard draws one bar per week from the first)."""
-FUTURE = timedelta(days=366)
-"""How far past today a date may be (clocks drift; a year more is an error)."""
-
-
-def in_range(moment: datetime, now: datetime | None = None) -> bool:
-    """``moment`` (aware) between :data:`EARLIEST` and a year from now."""
-    return EARLIEST <= moment <= (now or datetime.now(timezone.utc)) + FUTURE
 
 
 def to_time(values: pd.Series) -> pd.Series:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,19 @@ from .. import schemas
 from ..errors import InputError
 from ..inputfiles import MAX_SITE_ID_CHARS, MAX_TEXT_CHARS, read_json_bounded
 from ..site_fields import CONTROL, SLUG
-from .history import EARLIEST, in_range
+
+# The date bounds live here, not in .history, so that importing the catalog's writer (every
+# notebook does, for the dossier link) does not pull pandas.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""No run of esus-runbook is older (the dashboard draws one bar per week from the first)."""
+FUTURE = timedelta(days=366)
+"""How far past today a date may be (clocks drift; a year more is an error)."""
+
+
+def in_range(moment: datetime, now: datetime | None = None) -> bool:
+    """``moment`` (aware) between :data:`EARLIEST` and a year from now."""
+    return EARLIEST <= moment <= (now or datetime.now(timezone.utc)) + FUTURE
+
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A run.json, site.json, rollup.json or stage result (the largest measured: 37 KB)."""

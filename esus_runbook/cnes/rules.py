@@ -32,7 +32,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
-    Rule("XML_STRUCTURE", ERROR, "Estrutura do XML fora do layout (o PEC recusa o arquivo)",
+    Rule("STRUCTURE_INVALID", ERROR, "Estrutura do XML fora do layout (o PEC recusa o arquivo)",
          "O PEC confere o arquivo inteiro contra o esquema (XSD) do layout antes de importar "
          "e recusa tudo se um elemento estiver fora do lugar: gere o XML novamente no "
          "e-Gestor AB e importe-o sem abrir nem editar em outro programa."),
@@ -107,7 +107,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "SCNES com os profissionais que faltam (PNAB 2017 / Portaria 2.539/2019)."),
 )}
 _RULE_ORDER = {code: i for i, code in enumerate(RULES)}
-STRUCTURE_SHOWN = 20     # XML_STRUCTURE findings listed one by one; the rest are counted
+STRUCTURE_SHOWN = 20     # STRUCTURE_INVALID findings listed one by one; the rest are counted
 _CBO = r"[0-9]{4}[0-9A-Z]{2}"
 
 
@@ -237,7 +237,7 @@ def _line_txt(lines: pd.Series) -> pd.Series:
 
 # --------------------------------------------------------------------------- rules
 def file_rules(cf: CnesFile) -> list[pd.DataFrame]:
-    """The file as a whole: elements out of the layout's structure (XML_STRUCTURE, found
+    """The file as a whole: elements out of the layout's structure (STRUCTURE_INVALID, found
     while reading: ``cf.structure``), nothing in it (FILE_EMPTY), UTF-8 text under a
     single-byte declaration (ENCODING_MISMATCH, found while reading: ``source.misencoded``)."""
     out = []
@@ -245,13 +245,13 @@ def file_rules(cf: CnesFile) -> list[pd.DataFrame]:
     if found:
         shown = found[:STRUCTURE_SHOWN]
         where = [f"{'linha ~' if v.line > LINE_EXACT_MAX else 'linha '}{v.line}" for v in shown]
-        msg = [f"{v.message} ({w}). " + RULES["XML_STRUCTURE"].remedy
+        msg = [f"{v.message} ({w}). " + RULES["STRUCTURE_INVALID"].remedy
                for v, w in zip(shown, where, strict=True)]
         if len(found) > len(shown):
             msg[-1] = (f"{shown[-1].message} ({where[-1]}); e mais "
                        f"{len(found) - len(shown)} violação(ões) da estrutura depois desta. "
-                       + RULES["XML_STRUCTURE"].remedy)
-        out.append(_findings("XML_STRUCTURE", len(shown), msg,
+                       + RULES["STRUCTURE_INVALID"].remedy)
+        out.append(_findings("STRUCTURE_INVALID", len(shown), msg,
                              line=[v.line for v in shown]))
     if cf.establishments.empty and cf.professionals.empty:
         out.append(_findings("FILE_EMPTY", 1,
