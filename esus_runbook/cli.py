@@ -347,9 +347,15 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 
 def cmd_dossie(args: argparse.Namespace) -> int:
-    from .catalog.commands import dossier
+    from .catalog.commands import all_dossiers, dossier
 
-    for line in dossier(args.site_id, args.execucoes, args.out, args.pdf):
+    if args.todos == bool(args.site_id) or (args.todos and (args.out or args.pdf)):
+        print("dossie: informe SITE_ID ou --todos, não os dois (--todos grava cada dossiê "
+              "em PASTA/dossies e não aceita --out nem --pdf)", file=sys.stderr)
+        return 2
+    lines = all_dossiers(args.execucoes) if args.todos else \
+        dossier(args.site_id, args.execucoes, args.out, args.pdf)
+    for line in lines:
         print(line)
     return 0
 
@@ -685,7 +691,10 @@ def add_dossie(sub) -> None:
         description="O histórico do site em todas as execuções do catálogo: a situação atual "
                     "de cada etapa, cada mudança de situação com a data, as evidências de "
                     "cada OK, o que falta e um bloco de assinaturas.")
-    sp.add_argument("site_id", metavar="SITE_ID")
+    sp.add_argument("site_id", metavar="SITE_ID", nargs="?", default=None)
+    sp.add_argument("--todos", action="store_true",
+                    help="grava o dossiê de cada local do catálogo, de uma vez, em "
+                         "PASTA/dossies (o painel aponta para eles)")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
     sp.add_argument("--out", default=None, metavar="ARQUIVO",

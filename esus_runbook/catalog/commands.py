@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError
-from . import DASHBOARD_NAME, dossier_path
+from ..render.words import plural
+from . import DASHBOARD_NAME, DOSSIERS_DIR, dossier_path
 from .dashboard import write_dashboard
 from .dossier import write_dossier
 from .operations import import_operations
@@ -62,6 +63,23 @@ def dossier(site_id: str, executions: str | Path = "execucoes", out: str | Path 
         yield f"PDF: {pdf}"
 
 
+def all_dossiers(executions: str | Path = "execucoes") -> Iterator[str]:
+    """Write every site's dossier in one pass over one catalog connection (the painel links
+    to them); yield one line per file, then a total."""
+    catalog = catalog_path(executions)
+    conn = connect(catalog, create=False)
+    try:
+        ids = [r[0] for r in conn.execute("SELECT site_id FROM sites ORDER BY site_id")]
+        for site_id in ids:
+            out = dossier_path(executions, site_id)
+            write_dossier(conn, site_id, out, source=str(catalog))
+            yield f"Dossiê: {out}"
+    finally:
+        conn.close()
+    yield f"{plural(len(ids), 'dossiê gravado', 'dossiês gravados')} em " \
+          f"{Path(executions) / DOSSIERS_DIR}"
+
+
 def dashboard(executions: str | Path = "execucoes", out: str | Path | None = None,
               stalled_days: int = 14) -> str:
     """Write the state dashboard (HTML and CSV tables); return its summary."""
@@ -74,6 +92,7 @@ def dashboard(executions: str | Path = "execucoes", out: str | Path | None = Non
         conn.close()
     return "\n".join([
         f"Painel: {paths['html']}",
-        f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
+        f"Locais de implantação: {info['sites']} ("
+        f"{plural(info['prontos'], 'pronto')}, {plural(info['parados'], 'parado')} há "
         f"{stalled_days} dias ou mais); verificações que bloqueiam: {info['bloqueios']}",
         "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")])

@@ -4,12 +4,12 @@ changes (the timeline) derived from it. Shared by the dossier and the dashboard.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from ..errors import InputError
+from ..render.dates import when as format_when
 from ..results import SEVERITY, Status
 
 READY = (Status.OK.value, Status.ALERTA.value)
@@ -65,13 +65,9 @@ def latest(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def when(value: Any) -> str:
-    """An ISO timestamp as ``dd/mm/aaaa HH:MM`` (its own UTC offset kept), else as given."""
-    if not value:
-        return "—"
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
-    except ValueError:
-        return str(value)
+    """An ISO timestamp as ``dd/mm/aaaa hh:mm`` in the machine's time zone, converted
+    through its own offset (:func:`esus_runbook.render.dates.when`)."""
+    return format_when(value)
 
 
 def output_error(exc: OSError, path: object, key: str = "--out") -> InputError:
