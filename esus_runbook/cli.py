@@ -221,17 +221,24 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
 
     check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
-    _write_files(report, args)
+    written = _write_files(report, args)
     print(report.text())
+    if written:
+        print(written)
     return report.exit_code
 
 
-def _write_files(report, args: argparse.Namespace) -> None:
-    """``--json``/``--html`` of the XML commands (the report writes itself atomically)."""
+def _write_files(report, args: argparse.Namespace) -> str:
+    """``--json``/``--html`` of the XML commands (the report writes itself atomically); the
+    lines naming each file written, for the end of the command's output."""
+    lines = []
     if args.json:
         report.write_json(args.json)
+        lines.append(f"JSON gravado: {args.json}")
     if args.html:
         report.write_html(args.html)
+        lines.append(f"Página gravada: {args.html}")
+    return "\n".join(lines)
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -305,9 +312,11 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
                        display_name=args.path)
     password = None
-    _write_files(report, args)
+    written = _write_files(report, args)
     text, notice = report.render(args.examples)
     print(text)
+    if written:
+        print(written)
     if notice:
         print(notice, file=sys.stderr)
     return report.exit_code
@@ -331,8 +340,10 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
 
     check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
-    _write_files(report, args)
+    written = _write_files(report, args)
     print(report.text(args.examples))
+    if written:
+        print(written)
     return report.exit_code
 
 

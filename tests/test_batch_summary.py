@@ -15,7 +15,8 @@ def test_summary_counts_sites_by_status():
     assert out.splitlines() == [
         "Execução: /x/execucoes/20261201-1",
         "Consolidado: /x/execucoes/20261201-1/rollup.html",
-        "Sites: 3 (1 falha, 2 ok) em 12.3 s; notebooks: 14 executados, 7 reaproveitados"]
+        "Locais de implantação: 3 (1 falha, 2 ok) em 12.3 s; notebooks: 14 executados, "
+        "7 reaproveitados"]
     assert err == "" and s.exit_code == 1
 
 

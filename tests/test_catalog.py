@@ -176,10 +176,12 @@ def test_dossier_timeline_shows_the_changes_with_their_dates(tmp_path):
     rows = doc.xpath('//section[@id="etapa-ambiente"]//table[@class="linha-do-tempo"]'
                      '/tbody/tr')
     assert [r.get("data-kind") for r in rows] == ["inicio", "ok"]
-    assert [r.xpath('string(td[@class="data"])') for r in rows] == \
-        ["07/09/2026 09:02", "14/09/2026 09:02"]
+    # stored at -03:00, shown in the machine's zone (the page names it)
+    shown = [datetime(2026, 9, d, 9, 2, tzinfo=timezone(timedelta(hours=-3))).astimezone()
+             .strftime("%d/%m/%Y %H:%M") for d in (7, 14)]
+    assert [r.xpath('string(td[@class="data"])') for r in rows] == shown
     assert doc.xpath('string(//*[@id="veredito"]/@data-status)') == "ok"
-    assert "desde 14/09/2026 09:02" in doc.xpath('string(//*[@id="veredito"])')
+    assert f"desde {shown[1]}" in doc.xpath('string(//*[@id="veredito"])')
     assert doc.xpath('//*[@id="assinaturas"]//td[text()="Coordenação"]')
     sms = lxml.html.fromstring(write_dossier(conn, "sms-centralizado", tmp_path / "s.html")
                                .read_text(encoding="utf-8"))
@@ -327,8 +329,8 @@ def test_cli_painel_writes_html_and_csv(tmp_path, cli, cli_main):
     assert (base / "painel.html").exists()
     assert {p.name for p in base.glob("painel_*.csv")} == {
         "painel_semanas.csv", "painel_dias_ate_pronto.csv", "painel_bloqueios.csv",
-        "painel_parados.csv", "painel_municipios.csv"}
-    assert "Sites: 3 (1 prontos" in proc.stdout
+        "painel_parados.csv", "painel_municipios.csv", "painel_locais.csv"}
+    assert "Locais de implantação: 3 (1 pronto," in proc.stdout
 
 
 # ----------------------------------------------------------------------------- real batch
@@ -400,7 +402,7 @@ def test_dossier_pdf_and_pages_render(tmp_path, cli, browser):
     assert page.locator("#bloqueios tbody tr").first.get_attribute("data-check") == \
         "XML_CNES_SITE"
     assert page.locator("svg").count() == 2 and page.locator("svg").first.is_visible()
-    assert page.locator("script").count() == 0
+    assert page.locator("script[src]").count() == 0  # the table script is inline
     assert external == []
     page.close()
 

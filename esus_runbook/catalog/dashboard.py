@@ -161,8 +161,9 @@ def _site_table(conn: sqlite3.Connection, results: pd.DataFrame, current: pd.Dat
     titles = ["nenhuma", *(title(s) for s in STAGES)]
     out["etapa_alcancada"] = out["etapas_prontas"].map(lambda n: titles[n])
     blockers = _main_blocker(conn, results).set_index("site_id")
-    out["bloqueio"] = out["site_id"].map(blockers["bloqueio"]).fillna("")
-    out["bloqueio_titulo"] = out["site_id"].map(blockers["bloqueio_titulo"]).fillna("")
+    for col in ("bloqueio", "bloqueio_titulo"):
+        found = blockers[col].to_dict()
+        out[col] = [found.get(sid, "") for sid in out["site_id"]]
     out["ultima_execucao"] = out["site_id"].map(last_run)
     out["dias_sem_progresso"] = out["site_id"].map(idle_days)
     out.loc[out["situacao"].isin(READY), "dias_sem_progresso"] = pd.NA
