@@ -82,4 +82,6 @@ def zone_label(now: datetime | None = None) -> str:
     hh, mm = divmod(abs(minutes), 60)
     name = _zone_name()
     offset = f"UTC{sign}{hh:02d}:{mm:02d}"
-    return offset if name in ("UTC", offset) else f"{name} ({offset})"
+    if name == "UTC" or (minutes == 0 and "/" not in name):
+        return "UTC"
+    return offset if name == offset else f"{name} ({offset})"
