@@ -52,7 +52,9 @@ def remedy(text: str | None, blocks: bool = False) -> Markup:
     for m in _TICKS.finditer(text):
         out.append(str(escape(text[pos:m.start()])))
         code = m.group(1)
-        out.append(f"<code>{escape(code)}</code>")
+        # a long command may wrap between its words, never inside one (e-SUS-PEC)
+        words = " ".join(f'<span class="w">{escape(w)}</span>' for w in code.split(" "))
+        out.append(f"<code>{words}</code>")
         if blocks and is_command(code) and code not in commands:
             commands.append(code)
         pos = m.end()
@@ -76,6 +78,8 @@ def environment() -> Environment:
     env.filters["remedy"] = remedy
     env.filters["plural"] = plural
     env.filters["municipio"] = municipality_name
+    # a compound word in a header (Contra-chave) must not break at its hyphen
+    env.filters["whole"] = lambda text: str(text).replace("-", "\u2011")
     env.filters["label"] = lambda s: LABELS[Status(s)]
     env.filters["tojson_compact"] = lambda v: json.dumps(v, ensure_ascii=False)
     env.globals["colors"] = STATUS_COLORS
