@@ -229,7 +229,7 @@ def test_cli_dossier_errors_are_one_line(tmp_path, cli, cli_main):
     cli = cli_main  # the rest in this process: same exit codes and messages
     proc = cli("catalogo", "importar", tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "1 execução(ões), 1 site(s)" in proc.stdout
+    assert "importados: 1 execução, 1 local de implantação" in proc.stdout
     proc = cli("dossie", "ubs-b", "--execucoes", tmp_path)
     assert proc.returncode == 2 and "você quis dizer 'ubs-a'" in proc.stderr
     # without Chromium the HTML is written, the PDF is refused with how to get it

@@ -8,6 +8,7 @@ site report and of the painel are written there (the docs show them)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -201,3 +202,22 @@ def test_a_200_site_state_reads_whole(page, state200: Path):
     page.locator('.filtros[data-for="matriz"] label', has_text="Geral").locator("select") \
         .select_option("Falha")
     assert 0 < page.locator("#matriz tbody tr:not([hidden])").count() < total
+
+
+def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(state200: Path, tmp_path):
+    """Printed (JavaScript off, as catalog.pdf prints it), the signature block shares its
+    page with the declaration of what is signed, and every internal link has a target."""
+    from esus_runbook.catalog.pdf import html_to_pdf
+
+    from .conftest import require_tool
+
+    pdftotext = require_tool("pdftotext")
+    html = state200 / "dossies" / "local-00007.html"
+    pdf = html_to_pdf(html, tmp_path / "dossie.pdf")
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = text.split("\f")
+    where = [i for i, p in enumerate(pages) if "Os abaixo-assinados" in p]
+    assert len(where) == 1
+    assert "Coordenação" in pages[where[0]] and "Analista de implantação" in pages[where[0]]
+    assert "Assinaturas" in pages[where[0]]

@@ -32,9 +32,10 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
                for rec in records for path in [*rec.skipped]] + \
         [f"{path}: evidência ilegível ou de outro esquema — não importada" for path in op_skipped]
     sites = {s["site_id"] for rec in records for s in rec.sites}
-    return (f"Catálogo: {target} ({len(records)} execução(ões), {len(sites)} site(s) "
-            "importados" + (f", {operations} evidência(s) depois da implantação" if operations
-                            else "") + ")", "\n".join(notices))
+    return (f"Catálogo: {target}; importados: {plural(len(records), 'execução')}, "
+            f"{plural(len(sites), 'local de implantação')}" +
+            (f", {plural(operations, 'evidência')} depois da implantação" if operations
+             else ""), "\n".join(notices))
 
 
 def _import_operations(catalog: Path) -> tuple[int, list[str]]:
