@@ -274,7 +274,10 @@ def days_chart(days: pd.DataFrame) -> str | None:
 
 # ----------------------------------------------------------------------------- output
 def _fmt_time(series: pd.Series) -> pd.Series:
-    return series.map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M"))
+    """Times for the CSV files: ISO with the offset of the machine's zone (a spreadsheet
+    sorts them; nobody has to guess the zone)."""
+    return series.map(lambda t: "" if pd.isna(t) else
+                      t.to_pydatetime().astimezone().isoformat(timespec="minutes"))
 
 
 def export_tables(d: Dashboard) -> dict[str, pd.DataFrame]:
