@@ -28,11 +28,11 @@ def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
     ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
     for i, r in enumerate(rows):
         tag = "" if r["status"] == "ok" else f" — {LABELS[Status(r['status'])].lower()}"
-        ax.text(min(shown[i], limit * 0.62) + limit * 0.01, i,
+        ax.text(shown[i] + limit * 0.015, i,
                 f"{num(r['medido'])} de {num(r['exigido'])} {r['unidade']}{tag}",
                 va="center", fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlim(0, limit * 1.25)
+    ax.set_xlim(0, limit * 1.6)  # room for the labels after the bars
     ax.set_xlabel("% do exigido pelo perfil; a linha tracejada é 100%")
     ax.set_title(f"Medido × exigido — {target}", loc="left")
     return fig
