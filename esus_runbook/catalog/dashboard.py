@@ -126,8 +126,19 @@ def _main_blocker(conn: sqlite3.Connection, results: pd.DataFrame) -> pd.DataFra
     current = latest(results)[["result_pk", "site_id", "stage"]]
     if current.empty:
         return pd.DataFrame(columns=cols)
-    checks = pd.read_sql_query("SELECT result_pk, seq, check_id, title, status FROM checks "
-                               "WHERE status IN ('falha', 'erro', 'pendente')", conn)
+    # only the latest results' checks, through the checks_result index (a scan of every
+    # check ever recorded for 'pendente' costs seconds in a big catalog)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS painel_latest (result_pk INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM painel_latest")
+    conn.executemany("INSERT INTO painel_latest VALUES (?)",
+                     ((int(pk),) for pk in current["result_pk"]))
+    checks = pd.read_sql_query(
+        "SELECT c.result_pk, c.seq, c.check_id, c.title, c.status FROM painel_latest l "
+        "JOIN checks c ON c.result_pk = l.result_pk "
+        "WHERE c.status IN ('falha', 'erro', 'pendente')", conn)
+    conn.execute("DROP TABLE painel_latest")
+    if conn.in_transaction:  # the implicit one the temp inserts opened: hold no read lock
+        conn.commit()
     checks = checks.merge(current, on="result_pk")
     if checks.empty:
         return pd.DataFrame(columns=cols)
