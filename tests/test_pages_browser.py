@@ -221,3 +221,23 @@ def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(state200: Path
     assert len(where) == 1
     assert "Coordenação" in pages[where[0]] and "Analista de implantação" in pages[where[0]]
     assert "Assinaturas" in pages[where[0]]
+
+
+def test_a_long_table_shows_its_first_rows_and_the_rest_on_request(page, state200: Path):
+    """The painel's page size (300 rows), made 50 in a copy of the 200-site painel: the first
+    50 are laid out, the count says how many match, one click shows them all."""
+    html = (state200 / "painel.html").read_text(encoding="utf-8")
+    assert 'data-pagina="300"' in html and "nth-child(n+301)" in html
+    copy = state200 / "painel_50.html"
+    copy.write_text(html.replace('data-pagina="300"', 'data-pagina="50"')
+                    .replace("nth-child(n+301)", "nth-child(n+51)"), encoding="utf-8")
+    page.goto(copy.as_uri())
+    page.wait_for_selector("html[data-tabelas=prontas]", state="attached")
+    shown = page.locator("#tabela-locais tbody tr:not([hidden])")
+    box = page.locator('.filtros[data-for="tabela-locais"]')
+    assert shown.count() == 50
+    assert box.locator("output").inner_text() == "200 de 200 linhas; mostrando as 50 primeiras"
+    box.locator("button", has_text="mostrar todas").click()
+    assert shown.count() == 200 and not box.locator("button").is_visible()
+    box.locator("label", has_text="Situação").locator("select").select_option("Falha")
+    assert 0 < shown.count() < 200
