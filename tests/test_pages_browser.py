@@ -204,7 +204,8 @@ def test_a_200_site_state_reads_whole(page, state200: Path):
     assert 0 < page.locator("#matriz tbody tr:not([hidden])").count() < total
 
 
-def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(state200: Path, tmp_path):
+def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(page, state200: Path,
+                                                                   tmp_path):
     """Printed (JavaScript off, as catalog.pdf prints it), the signature block shares its
     page with the declaration of what is signed, and every internal link has a target."""
     from esus_runbook.catalog.pdf import html_to_pdf
@@ -221,6 +222,13 @@ def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(state200: Path
     assert len(where) == 1
     assert "Coordenação" in pages[where[0]] and "Analista de implantação" in pages[where[0]]
     assert "Assinaturas" in pages[where[0]]
+    # the rule that keeps them together, as the printing browser applies it
+    page.emulate_media(media="print")
+    page.goto(html.as_uri())
+    assert page.eval_on_selector("#bloco-assinaturas",
+                                 "e => getComputedStyle(e).breakInside") == "avoid"
+    assert page.eval_on_selector("#declaracao", "e => e.closest('#bloco-assinaturas') !== null")
+    page.emulate_media(media="screen")
 
 
 def test_a_long_table_shows_its_first_rows_and_the_rest_on_request(page, state200: Path):
