@@ -360,9 +360,12 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 def cmd_dossie(args: argparse.Namespace) -> int:
     from .catalog.commands import all_dossiers, dossier
 
-    if args.todos == bool(args.site_id) or (args.todos and (args.out or args.pdf)):
-        print("dossie: informe SITE_ID ou --todos, não os dois (--todos grava cada dossiê "
-              "em PASTA/dossies e não aceita --out nem --pdf)", file=sys.stderr)
+    problem = ("informe SITE_ID ou --todos" if not args.todos and not args.site_id else
+               "SITE_ID ou --todos, não os dois" if args.todos and args.site_id else
+               "--todos grava cada dossiê em PASTA/dossies: sem --out nem --pdf"
+               if args.todos and (args.out or args.pdf) else None)
+    if problem:
+        print(f"dossie: {problem}", file=sys.stderr)
         return 2
     lines = all_dossiers(args.execucoes) if args.todos else \
         dossier(args.site_id, args.execucoes, args.out, args.pdf)
@@ -697,9 +700,10 @@ def add_catalogo(sub) -> None:
 
 def add_dossie(sub) -> None:
     sp = sub.add_parser(
-        "dossie", help="dossiê da implantação de um site (HTML e PDF)",
+        "dossie", help="dossiê da implantação de um local (HTML e PDF)",
         formatter_class=_Formatter,
-        description="O histórico do site em todas as execuções do catálogo: a situação atual "
+        description="O histórico do local de implantação em todas as execuções do catálogo: "
+                    "a situação atual "
                     "de cada etapa, cada mudança de situação com a data, as evidências de "
                     "cada OK, o que falta e um bloco de assinaturas.")
     sp.add_argument("site_id", metavar="SITE_ID", nargs="?", default=None)
@@ -717,17 +721,18 @@ def add_dossie(sub) -> None:
 
 def add_painel(sub) -> None:
     sp = sub.add_parser(
-        "painel", help="painel da situação de todos os sites (HTML e CSV)",
+        "painel", help="painel da situação de todos os locais de implantação (HTML e CSV)",
         formatter_class=_Formatter,
-        description="Sites por situação semana a semana, dias até ficar pronto, verificações "
-                    "que mais bloqueiam, sites parados e uma tabela por município; as mesmas "
-                    "tabelas em CSV ao lado do HTML.")
+        description="Os locais de implantação, o pior primeiro, com links para o relatório e "
+                    "o dossiê de cada um; locais por situação semana a semana, dias até ficar "
+                    "pronto, verificações que mais bloqueiam, locais parados e uma tabela por "
+                    "município; as mesmas tabelas em CSV ao lado do HTML.")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
     sp.add_argument("--out", default=None, metavar="ARQUIVO",
                     help="HTML do painel (padrão: PASTA/painel.html)")
     sp.add_argument("--parado-dias", type=_positive_int, default=14, metavar="N",
-                    help="site parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
+                    help="local parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
     sp.set_defaults(func=cmd_painel)
 
 

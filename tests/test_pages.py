@@ -124,3 +124,21 @@ def test_next_steps_put_failures_first_in_stage_order_and_one_remedy_once():
     assert [a["code"] for a in steps[0]["also"]] == ["INST_PRE_LOCALE"]
     assert steps[-1]["code"] == "CEN_PERFIL"  # alertas last
     assert sum(s["remedy"] == locale for s in steps) == 1
+
+
+def test_dossie_todos_writes_every_site_and_refuses_mixed_options(tmp_path, cli_main):
+    ok = {s: [(f"{s.upper()}_A", "Verificação A", "ok")] for s in STAGES}
+    write_run_folder(tmp_path, "20260901-090000-aaa0", datetime(2026, 9, 1, 9, tzinfo=BRT),
+                     [SiteSpec("ubs-a", "UBS A", stages=ok), SiteSpec("ubs-b", "UBS B")])
+    assert cli_main("catalogo", "importar", tmp_path).returncode == 0
+    proc = cli_main("dossie", "--todos", "--execucoes", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"Dossiê: {tmp_path / 'dossies' / 'ubs-a.html'}",
+        f"Dossiê: {tmp_path / 'dossies' / 'ubs-b.html'}",
+        f"2 dossiês gravados em {tmp_path / 'dossies'}"]
+    for args, says in ((("--todos", "ubs-a"), "não os dois"), ((), "informe SITE_ID"),
+                       (("--todos", "--pdf", tmp_path / "x.pdf"), "sem --out nem --pdf")):
+        proc = cli_main("dossie", *args, "--execucoes", tmp_path)
+        assert proc.returncode == 2 and says in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "x.pdf").exists()
