@@ -29,8 +29,8 @@ demo: setup
 	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  $(BIN)/python -m esus_runbook.demo.update_demo --execucoes execucoes || exit $$?; \
+	  $(BIN)/esus-runbook dossie --todos --execucoes execucoes || exit $$?; \
 	  $(BIN)/esus-runbook painel --execucoes execucoes || exit $$?; \
-	  $(BIN)/esus-runbook dossie ubs-centro --execucoes execucoes || exit $$?; \
 	  echo "Abra no navegador o consolidado (rollup.html) e o painel indicados acima."; \
 	  echo "Painel de todas as execuções: $$(pwd)/execucoes/painel.html"
 

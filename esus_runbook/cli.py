@@ -230,17 +230,24 @@ def cmd_xml_audit(args: argparse.Namespace) -> int:
 
     check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
     report = audit(args.path, args.ibge, display_name=args.path)
-    _write_files(report, args)
+    written = _write_files(report, args)
     say(report.text())
+    if written:
+        say(written)
     return report.exit_code
 
 
-def _write_files(report, args: argparse.Namespace) -> None:
-    """``--json``/``--html`` of the XML commands (the report writes itself atomically)."""
+def _write_files(report, args: argparse.Namespace) -> str:
+    """``--json``/``--html`` of the XML commands (the report writes itself atomically); the
+    lines naming each file written, for the end of the command's output."""
+    lines = []
     if args.json:
         report.write_json(args.json)
+        lines.append(f"JSON gravado: {args.json}")
     if args.html:
         report.write_html(args.html)
+        lines.append(f"Página gravada: {args.html}")
+    return "\n".join(lines)
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -314,9 +321,11 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
                        display_name=args.path, limit=args.max_per_kind or None)
     password = None
-    _write_files(report, args)
+    written = _write_files(report, args)
     text, notice = report.render(args.examples)
     say(text)
+    if written:
+        say(written)
     if notice:
         say(notice, file=sys.stderr)
     return report.exit_code
@@ -340,8 +349,10 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
 
     check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
-    _write_files(report, args)
+    written = _write_files(report, args)
     say(report.text(args.examples))
+    if written:
+        say(written)
     return report.exit_code
 
 
@@ -356,9 +367,18 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 
 def cmd_dossie(args: argparse.Namespace) -> int:
-    from .catalog.commands import dossier
+    from .catalog.commands import all_dossiers, dossier
 
-    for line in dossier(args.site_id, args.execucoes, args.out, args.pdf):
+    problem = ("informe SITE_ID ou --todos" if not args.todos and not args.site_id else
+               "SITE_ID ou --todos, não os dois" if args.todos and args.site_id else
+               "--todos grava cada dossiê em PASTA/dossies: sem --out nem --pdf"
+               if args.todos and (args.out or args.pdf) else None)
+    if problem:
+        say(f"dossie: {problem}", file=sys.stderr)
+        return 2
+    lines = all_dossiers(args.execucoes) if args.todos else \
+        dossier(args.site_id, args.execucoes, args.out, args.pdf)
+    for line in lines:
         say(line)
     return 0
 
@@ -692,12 +712,16 @@ def add_catalogo(sub) -> None:
 
 def add_dossie(sub) -> None:
     sp = sub.add_parser(
-        "dossie", help="dossiê da implantação de um site (HTML e PDF)",
+        "dossie", help="dossiê da implantação de um local (HTML e PDF)",
         formatter_class=_Formatter,
-        description="O histórico do site em todas as execuções do catálogo: a situação atual "
+        description="O histórico do local de implantação em todas as execuções do catálogo: "
+                    "a situação atual "
                     "de cada etapa, cada mudança de situação com a data, as evidências de "
                     "cada OK, o que falta e um bloco de assinaturas.")
-    sp.add_argument("site_id", metavar="SITE_ID")
+    sp.add_argument("site_id", metavar="SITE_ID", nargs="?", default=None)
+    sp.add_argument("--todos", action="store_true",
+                    help="grava o dossiê de cada local do catálogo, de uma vez, em "
+                         "PASTA/dossies (o painel aponta para eles)")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
     sp.add_argument("--out", default=None, metavar="ARQUIVO",
@@ -709,17 +733,18 @@ def add_dossie(sub) -> None:
 
 def add_painel(sub) -> None:
     sp = sub.add_parser(
-        "painel", help="painel da situação de todos os sites (HTML e CSV)",
+        "painel", help="painel da situação de todos os locais de implantação (HTML e CSV)",
         formatter_class=_Formatter,
-        description="Sites por situação semana a semana, dias até ficar pronto, verificações "
-                    "que mais bloqueiam, sites parados e uma tabela por município; as mesmas "
-                    "tabelas em CSV ao lado do HTML.")
+        description="Os locais de implantação, o pior primeiro, com links para o relatório e "
+                    "o dossiê de cada um; locais por situação semana a semana, dias até ficar "
+                    "pronto, verificações que mais bloqueiam, locais parados e uma tabela por "
+                    "município; as mesmas tabelas em CSV ao lado do HTML.")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
     sp.add_argument("--out", default=None, metavar="ARQUIVO",
                     help="HTML do painel (padrão: PASTA/painel.html)")
     sp.add_argument("--parado-dias", type=_positive_int, default=14, metavar="N",
-                    help="site parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
+                    help="local parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
     sp.set_defaults(func=cmd_painel)
 
 

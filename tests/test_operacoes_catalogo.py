@@ -62,7 +62,7 @@ def test_old_catalog_migrates_and_imports_the_operations(tmp_path, cli_main):
     conn.close()
     proc = cli_main("catalogo", "importar", base)
     assert proc.returncode == 0, proc.stderr
-    assert "3 evidência(s) depois da implantação" in proc.stdout
+    assert "3 evidências depois da implantação" in proc.stdout
     conn = connect(old)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION == 2
     assert conn.execute("SELECT count(*) FROM operations").fetchone()[0] == 3
@@ -151,7 +151,7 @@ def test_forged_operation_files_are_skipped_by_name(tmp_path, cli_main, name, co
         forged.write_text(content, encoding="utf-8")
     proc = cli_main("catalogo", "importar", base)
     assert proc.returncode == 0, proc.stderr
-    assert "3 evidência(s) depois da implantação" in proc.stdout
+    assert "3 evidências depois da implantação" in proc.stdout
     assert f"{name}.json: evidência ilegível" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x").exists()

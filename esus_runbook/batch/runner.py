@@ -32,7 +32,8 @@ from typing import Any
 from ..commands import sh
 from ..errors import InputError
 from ..ids import scrub
-from ..results import RUN_SCHEMA, Status, now_iso, write_bytes_atomic, write_json_atomic
+from ..report.site import terminal_lines
+from ..results import RUN_SCHEMA, SEVERITY, Status, now_iso, write_bytes_atomic, write_json_atomic
 from ..sites import Site, inventory_files, load_sites
 from ..stages import NOTEBOOK_FILES as NOTEBOOKS
 from ..terminal import say
@@ -46,6 +47,10 @@ from .site_task import SiteJob, SiteOutcome
 LOCK_FILE = ".lock"
 DRAIN_SECONDS = 30.0  # how long an interrupted run waits for its running sites to stop
 log = logging.getLogger("esus_runbook.batch")
+
+
+# more sites than this: one line each in the terminal (the report has the rest)
+COMPACT_ABOVE = 10
 
 
 @dataclass
@@ -82,12 +87,26 @@ class BatchSummary:
         resumo = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         out = (f"Execução: {self.run_dir}\n"
                f"Consolidado: {self.rollup_html}\n"
-               f"Sites: {len(self.site_status)} ({resumo}) em {self.seconds:.1f} s; "
+               f"Locais de implantação: {len(self.site_status)} ({resumo}) em "
+               f"{self.seconds:.1f} s; "
                f"notebooks: {self.notebooks_executed} executados, "
                f"{self.notebooks_reused} reaproveitados")
+        out += "\n" + "\n".join(self.site_lines())
         err = (f"Execução interrompida: retome com: esus-runbook batch {sh(inventory)} "
                f"--resume {sh(self.run_dir)}") if self.interrupted else ""
         return out, err
+
+    def site_lines(self, full_up_to: int = COMPACT_ABOVE) -> list[str]:
+        """Per site, worst first: the verdict, the first next steps and the report's path;
+        one line per site when the batch has more than ``full_up_to`` sites."""
+        compact = len(self.site_status) > full_up_to
+        order = sorted(self.site_status, key=lambda s: (
+            -SEVERITY.get(Status(self.site_status[s]), 0), s))
+        lines: list[str] = []
+        for sid in order:
+            if (self.run_dir / sid / "site.json").exists():
+                lines += terminal_lines(self.run_dir / sid, compact=compact)
+        return lines
 
 
 # ----------------------------------------------------------------------------- helpers

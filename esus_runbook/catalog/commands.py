@@ -9,6 +9,7 @@ from pathlib import Path
 from ..commands import sh
 from ..errors import InputError, Problem
 from ..inputfiles import resolved
+from ..render.words import plural
 from . import DASHBOARD_NAME, DOSSIERS_DIR, dossier_path
 from .dashboard import write_dashboard
 from .dossier import write_dossier
@@ -40,9 +41,10 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
     notices = [f"{path}: {reason} — não importado" for path, reason in skipped] + \
         [f"{path}: evidência ilegível ou de outro esquema — não importada" for path in op_skipped]
     sites = {s["site_id"] for rec in recorded for s in rec.sites}
-    return (f"Catálogo: {target} ({len(recorded)} execução(ões), {len(sites)} site(s) "
-            "importados" + (f", {operations} evidência(s) depois da implantação" if operations
-                            else "") + ")", "\n".join(notices))
+    return (f"Catálogo: {target}; importados: {plural(len(recorded), 'execução')}, "
+            f"{plural(len(sites), 'local de implantação')}" +
+            (f", {plural(operations, 'evidência')} depois da implantação" if operations
+             else ""), "\n".join(notices))
 
 
 def _import_operations(catalog: Path) -> tuple[int, list[str]]:
@@ -86,6 +88,23 @@ def _inside(folder: Path, path: Path) -> Path:
     return path
 
 
+def all_dossiers(executions: str | Path = "execucoes") -> Iterator[str]:
+    """Write every site's dossier in one pass over one catalog connection (the painel links
+    to them); yield one line per file, then a total."""
+    catalog = catalog_path(executions)
+    conn = connect(catalog, create=False)
+    try:
+        ids = [r[0] for r in conn.execute("SELECT site_id FROM sites ORDER BY site_id")]
+        for site_id in ids:
+            out = _inside(Path(executions) / DOSSIERS_DIR, dossier_path(executions, site_id))
+            write_dossier(conn, site_id, out, source=str(catalog))
+            yield f"Dossiê: {out}"
+    finally:
+        conn.close()
+    yield f"{plural(len(ids), 'dossiê gravado', 'dossiês gravados')} em " \
+          f"{Path(executions) / DOSSIERS_DIR}"
+
+
 def dashboard(executions: str | Path = "execucoes", out: str | Path | None = None,
               stalled_days: int = 14) -> str:
     """Write the state dashboard (HTML and CSV tables); return its summary."""
@@ -106,10 +125,11 @@ def dashboard(executions: str | Path = "execucoes", out: str | Path | None = Non
         conn.close()
     lines = [
         f"Painel: {paths['html']}",
-        f"Sites: {info['sites']} ({info['prontos']} prontos, {info['parados']} parados há "
+        f"Locais de implantação: {info['sites']} ("
+        f"{plural(info['prontos'], 'pronto')}, {plural(info['parados'], 'parado')} há "
         f"{stalled_days} dias ou mais); verificações que bloqueiam: {info['bloqueios']}",
         "Tabelas CSV: " + ", ".join(str(p) for k, p in paths.items() if k != "html")]
     if info["sem_data"]:
-        lines.append(f"Atenção: {info['sem_data']} resultado(s) de etapa sem data legível "
-                     "ficaram de fora (reimporte com 'esus-runbook catalogo importar')")
+        lines.append(f"Atenção: {plural(info['sem_data'], 'resultado')} de etapa sem data "
+                     "legível ficaram de fora (reimporte com 'esus-runbook catalogo importar')")
     return "\n".join(lines)

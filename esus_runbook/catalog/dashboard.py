@@ -9,30 +9,37 @@ A check *blocks* a site when it is ``falha`` or ``erro`` in the latest result of
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from ..csvcells import write_csv
 from ..render.charts import STATUS_COLORS, pyplot, to_svg
+from ..render.dates import day, when
 from ..render.env import environment
 from ..render.numbers import number
-from ..results import SEVERITY, STAGES, Status, now_iso, write_text_atomic
-from .history import READY, latest, output_error, stage_results, status_changes, when
+from ..render.places import municipality_name
+from ..results import LABELS, SEVERITY, STAGES, Status, now_iso, write_text_atomic
+from ..stages import title
+from . import DOSSIERS_DIR
+from .history import READY, latest, output_error, stage_results, status_changes
 from .operations import field_overview
 
 ORDER = [s.value for s in Status]
 _SEV = {s.value: n for s, n in SEVERITY.items()}
 _BY_SEV = {n: s.value for s, n in SEVERITY.items()}
 BLOCKING = (Status.FALHA.value, Status.ERRO.value)
+HATCHES = {"ok": "", "alerta": "..", "pendente": "//", "falha": "xx", "erro": "\\\\"}
 CSV_NAMES = {"semanas": "painel_semanas.csv", "dias": "painel_dias_ate_pronto.csv",
              "bloqueios": "painel_bloqueios.csv", "parados": "painel_parados.csv",
-             "municipios": "painel_municipios.csv"}
+             "municipios": "painel_municipios.csv", "locais": "painel_locais.csv"}
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Dashboard:
     stalled: pd.DataFrame      # site_id, nome, municipio_ibge, situacao, ultima_mudanca, dias
     municipalities: pd.DataFrame
     current: pd.DataFrame      # site_id, nome, municipio_ibge, situacao
+    sites: pd.DataFrame        # the site table: one row per site, worst first
     today: pd.Timestamp
     stalled_days: int
     undated: int = 0           # results left out: no date that parses
@@ -120,6 +128,75 @@ def _lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
                      dtype=values.dtype)
 
 
+def _main_blocker(conn: sqlite3.Connection, results: pd.DataFrame) -> pd.DataFrame:
+    """``site_id, bloqueio, bloqueio_titulo``: per site, the first open check of its latest
+    results — a falha or erro before a pendente, then in stage order (what the site report
+    puts first in "Próximos passos")."""
+    cols = ["site_id", "bloqueio", "bloqueio_titulo"]
+    current = latest(results)[["result_pk", "site_id", "stage"]]
+    if current.empty:
+        return pd.DataFrame(columns=cols)
+    # only the latest results' checks, through the checks_result index (a scan of every
+    # check ever recorded for 'pendente' costs seconds in a big catalog)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS painel_latest (result_pk INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM painel_latest")
+    conn.executemany("INSERT INTO painel_latest VALUES (?)",
+                     ((int(pk),) for pk in current["result_pk"]))
+    checks = pd.read_sql_query(
+        "SELECT c.result_pk, c.seq, c.check_id, c.title, c.status FROM painel_latest l "
+        "JOIN checks c ON c.result_pk = l.result_pk "
+        "WHERE c.status IN ('falha', 'erro', 'pendente')", conn)
+    conn.execute("DROP TABLE painel_latest")
+    if conn.in_transaction:  # the implicit one the temp inserts opened: hold no read lock
+        conn.commit()
+    checks = checks.merge(current, on="result_pk")
+    if checks.empty:
+        return pd.DataFrame(columns=cols)
+    checks["grupo"] = (checks["status"] == Status.PENDENTE.value).astype(int)
+    checks["ordem"] = checks["stage"].map({s: i for i, s in enumerate(STAGES)})
+    first = checks.sort_values(["site_id", "grupo", "ordem", "seq"], kind="stable") \
+        .drop_duplicates("site_id")
+    return first.rename(columns={"check_id": "bloqueio", "title": "bloqueio_titulo"})[cols]
+
+
+def _site_table(conn: sqlite3.Connection, results: pd.DataFrame, current: pd.DataFrame,
+                idle_days: pd.Series, last_run: pd.Series) -> pd.DataFrame:
+    """One row per site: situation, main blocker, stage reached (the last of the stages
+    ready in a row from the first), last run and its folder, days without progress; worst
+    first, then the longest without progress."""
+    out = current.copy()
+    out["municipio"] = out["municipio_ibge"].map(municipality_name)
+    if len(results):
+        last = latest(results)
+        wide = last.pivot(index="site_id", columns="stage", values="status") \
+            .reindex(columns=list(STAGES))
+        ready = wide.isin(list(READY)).to_numpy()
+        reached = np.where(ready.all(axis=1), len(STAGES), np.argmin(ready, axis=1))
+        reached_by_site = pd.Series(reached, index=wide.index)
+        newest = results.sort_values("run_when", kind="stable").drop_duplicates(
+            "site_id", keep="last").set_index("site_id")["run_pk"]
+    else:
+        reached_by_site = pd.Series(dtype=int)
+        newest = pd.Series(dtype=int)
+    out["etapas_prontas"] = out["site_id"].map(reached_by_site).fillna(0).astype(int)
+    titles = ["nenhuma", *(title(s) for s in STAGES)]
+    out["etapa_alcancada"] = out["etapas_prontas"].map(lambda n: titles[n])
+    blockers = _main_blocker(conn, results).set_index("site_id")
+    for col in ("bloqueio", "bloqueio_titulo"):
+        found = blockers[col].to_dict()
+        out[col] = [found.get(sid, "") for sid in out["site_id"]]
+    out["ultima_execucao"] = _lookup(last_run, out["site_id"])
+    out["dias_sem_progresso"] = out["site_id"].map(idle_days)
+    out.loc[out["situacao"].isin(READY), "dias_sem_progresso"] = pd.NA
+    folders = dict(conn.execute("SELECT run_pk, folder FROM runs"))
+    out["pasta_execucao"] = out["site_id"].map(newest).map(folders)
+    out["sev"] = out["situacao"].map(_SEV)
+    out = out.sort_values(["sev", "dias_sem_progresso", "etapas_prontas", "site_id"],
+                          ascending=[False, False, True, True], kind="stable",
+                          na_position="last")
+    return out.drop(columns="sev").reset_index(drop=True)
+
+
 def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
                     today: datetime | None = None) -> Dashboard:
     today_ts = pd.Timestamp(today or datetime.now(timezone.utc))
@@ -138,11 +215,13 @@ def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
     changes = status_changes(results)
     last_change = changes.groupby("site_id")["when"].max()
     last_run = results.groupby("site_id")["run_when"].max()
+    idle_all = np.floor((today_ts - _lookup(last_change, current["site_id"]))
+                        .dt.total_seconds() / 86400).astype("Int64")
+    idle_all.index = current["site_id"]
     stalled = current[~current["situacao"].isin(READY)].copy()
     stalled["ultima_mudanca"] = _lookup(last_change, stalled["site_id"])
     stalled["ultima_execucao"] = _lookup(last_run, stalled["site_id"])
-    idle = (today_ts - stalled["ultima_mudanca"]).dt.total_seconds() / 86400
-    stalled["dias_sem_progresso"] = np.floor(idle).astype("Int64")
+    stalled["dias_sem_progresso"] = stalled["site_id"].map(idle_all).astype("Int64")
     # a site without any dated result has no last change: not counted as stalled
     stalled = stalled[(stalled["dias_sem_progresso"] >= stalled_days).fillna(False)] \
         .sort_values(["dias_sem_progresso", "site_id"], ascending=[False, True])
@@ -155,14 +234,19 @@ def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
     muni["parados"] = current.assign(p=current["site_id"].isin(stalled["site_id"])) \
         .groupby(current["municipio_ibge"].fillna("—"))["p"].sum().reindex(muni.index) \
         .fillna(0).astype(int)
-    muni = muni.reset_index().rename(columns={"municipio_ibge": "municipio_ibge"})
+    muni = muni.reset_index()
+    muni.insert(1, "municipio", muni["municipio_ibge"].map(municipality_name))
+    # worst first: the smallest share ready, then the most sites
+    muni = muni.sort_values(["pct_prontos", "sites", "municipio"], ascending=[True, False, True],
+                            kind="stable").reset_index(drop=True)
     return Dashboard(
         weekly=_weekly(timeline), days=_days_to_ready(timeline, sites, first_run),
         blocking=_blocking(conn, results),
         stalled=stalled[["site_id", "nome", "municipio_ibge", "situacao", "ultima_mudanca",
                          "ultima_execucao", "dias_sem_progresso"]].reset_index(drop=True),
         municipalities=muni, current=current, today=today_ts, stalled_days=stalled_days,
-        undated=results.attrs.get("undated", 0))
+        undated=results.attrs.get("undated", 0),
+        sites=_site_table(conn, results, current, idle_all, last_run))
 
 
 # ----------------------------------------------------------------------------- charts
@@ -176,15 +260,18 @@ def weekly_chart(weekly: pd.DataFrame) -> str | None:
     for status in ORDER:
         values = weekly[status].to_numpy()
         if values.any():
-            ax.bar(x, values, bottom=bottom, color=STATUS_COLORS[status], label=status,
-                   width=0.8)
+            # a second cue besides colour: each status has its own hatch
+            ax.bar(x, values, bottom=bottom, color=STATUS_COLORS[status],
+                   label=LABELS[Status(status)], width=0.8, hatch=HATCHES[status],
+                   edgecolor="#ffffff", linewidth=0.3)
             bottom += values
     step = max(1, len(weekly) // 12)
-    ax.set_xticks(x[::step], weekly["semana"].iloc[::step], rotation=30, ha="right")
-    ax.set_ylabel("sites")
+    ax.set_xticks(x[::step], [day(w)[:5] for w in weekly["semana"].iloc[::step]],
+                  rotation=30, ha="right")
+    ax.set_ylabel("locais")
     ax.yaxis.get_major_locator().set_params(integer=True)  # whole sites
-    ax.set_title("Sites por situação geral, semana a semana", loc="left", pad=22)
-    ax.legend(ncol=5, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
+    ax.set_title("Locais por situação geral, semana a semana", loc="left", pad=24)
+    ax.legend(ncol=5, fontsize=9, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
     return to_svg(fig)
 
 
@@ -202,15 +289,18 @@ def days_chart(days: pd.DataFrame) -> str | None:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.axvline(values.median(), color="#1f2933", linestyle="--", linewidth=1)
-    ax.set_xlabel("dias da primeira execução até ficar pronto (ok/alerta)")
-    ax.set_ylabel("sites")
+    ax.set_xlabel("dias da primeira execução até ficar pronto pela primeira vez")
+    ax.set_ylabel("locais")
     ax.set_title(f"Dias até ficar pronto — mediana {number(values.median(), 1)}", loc="left")
     return to_svg(fig)
 
 
 # ----------------------------------------------------------------------------- output
 def _fmt_time(series: pd.Series) -> pd.Series:
-    return series.map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M"))
+    """Times for the CSV files: ISO with the offset of the machine's zone (a spreadsheet
+    sorts them; nobody has to guess the zone)."""
+    return series.map(lambda t: "" if pd.isna(t) else
+                      t.to_pydatetime().astimezone().isoformat(timespec="minutes"))
 
 
 def export_tables(d: Dashboard) -> dict[str, pd.DataFrame]:
@@ -221,8 +311,36 @@ def export_tables(d: Dashboard) -> dict[str, pd.DataFrame]:
     stalled = d.stalled.copy()
     for col in ("ultima_mudanca", "ultima_execucao"):
         stalled[col] = _fmt_time(stalled[col])
+    sites = d.sites.drop(columns=["pasta_execucao"]).copy()
+    sites["ultima_execucao"] = _fmt_time(sites["ultima_execucao"])
     return {"semanas": d.weekly, "dias": days, "bloqueios": d.blocking, "parados": stalled,
-            "municipios": d.municipalities}
+            "municipios": d.municipalities, "locais": sites}
+
+
+def site_rows(d: Dashboard, out_dir: Path, versions: dict[str, str | None]
+              ) -> list[dict[str, Any]]:
+    """The site table as the page shows it: dates and days as text, and links, relative to
+    the painel's folder, to the site's latest report and its dossier — only to files that
+    exist (a dossier not yet written has no link; ``dossie --todos`` writes them all)."""
+    rows = []
+    dossiers = out_dir / DOSSIERS_DIR
+    have = {p.stem for p in dossiers.glob("*.html")} if dossiers.is_dir() else set()
+    for r in d.sites.to_dict("records"):
+        report = None
+        if isinstance(r["pasta_execucao"], str) and r["pasta_execucao"]:
+            path = Path(r["pasta_execucao"]) / r["site_id"] / "relatorio.html"
+            if path.is_file():
+                report = Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+        idle = r["dias_sem_progresso"]
+        rows.append({**r, "relatorio": report,
+                     "dossie": f"{DOSSIERS_DIR}/{quote(r['site_id'])}.html"
+                     if r["site_id"] in have else None,
+                     "ultima": when(r["ultima_execucao"]),
+                     "ultima_v": "" if pd.isna(r["ultima_execucao"])
+                     else r["ultima_execucao"].isoformat(),
+                     "dias": None if pd.isna(idle) else int(idle),
+                     "versao": versions.get(r["site_id"]) or "—"})
+    return rows
 
 
 def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int = 14,
@@ -240,13 +358,17 @@ def write_dashboard(conn: sqlite3.Connection, out: str | Path, stalled_days: int
     except OSError as exc:
         raise output_error(exc, out.parent / name) from None
     ready_days = d.days["dias"].dropna()
+    campo = field_overview(conn, today)
+    versions = {r["site_id"]: r["versao"] for r in campo["sites_versao"]}
+    ready_now = int(d.current["situacao"].isin(READY).sum())
     html = environment().get_template("painel.html.j2").render(
-        d=d, tables=tables, csv=CSV_NAMES, generated_at=when(now_iso()), source=source,
+        d=d, tables=tables, csv=CSV_NAMES, generated_at=now_iso(), source=source,
+        sites=site_rows(d, out.parent, versions), ready_now=ready_now,
         weekly_svg=weekly_chart(d.weekly), days_svg=days_chart(d.days),
         totals=d.current["situacao"].value_counts().to_dict(), order=ORDER,
         ready_median=None if ready_days.empty else float(ready_days.median()),
-        stages={s: s for s in STAGES}, records=lambda df: df.to_dict("records"),
-        campo=field_overview(conn, today))
+        stages={s: title(s) for s in STAGES}, records=lambda df: df.to_dict("records"),
+        campo=campo)
     try:
         write_text_atomic(out, html)
     except OSError as exc:

@@ -8,17 +8,19 @@ from __future__ import annotations
 import difflib
 import json
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import InputError
+from ..render.dates import parse as parse_time
 from ..render.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, Status, now_iso, write_text_atomic
 from ..stages import title
-from .history import READY, latest, output_error, stage_results, status_changes, when
+from .history import READY, latest, output_error, stage_results, status_changes, to_time, when
 from .operations import site_operations
 
 EVIDENCE_LABELS = {
@@ -121,11 +123,17 @@ def build_dossier(conn: sqlite3.Connection, site_id: str, source: str = "catálo
     status, verdict = site_verdict([s["status"] for s in stages], training)
     ready_since = None
     if status.value in READY:
-        ready_since = max(_ready_streak_start(s["timeline"]) for s in stages)
+        starts = [_ready_streak_start(s["timeline"]) for s in stages]
+        ready_since = max(starts, key=lambda v: parse_time(v) or datetime.min.replace(
+            tzinfo=timezone.utc))
     open_count = sum(len(s["open"]) + (not s["executed"]) for s in stages)
-    return {"site": site, "status": status.value, "open_count": open_count, "verdict": verdict, "stages": stages,
-            "runs": runs.to_dict("records"), "ready_since": ready_since,
-            "first_run": runs["started_at"].min() if len(runs) else None}
+    # in time order through each start's own offset: text order mixes -03:00 and +00:00
+    runs = runs.assign(_t=to_time(runs["started_at"])).sort_values(
+        ["_t", "run_id"], kind="stable", na_position="first").drop(columns="_t")
+    return {"site": site, "status": status.value, "open_count": open_count,
+            "verdict": verdict, "stages": stages, "runs": runs.to_dict("records"),
+            "ready_since": ready_since,
+            "first_run": runs["started_at"].iloc[0] if len(runs) else None}
 
 
 def _ready_streak_start(timeline: list[dict[str, Any]]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
+from ..render.dates import when as format_when
 from ..results import SEVERITY, Status
 from .validate import EARLIEST, FUTURE
 
@@ -79,13 +80,9 @@ def latest(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def when(value: Any) -> str:
-    """An ISO timestamp as ``dd/mm/aaaa HH:MM`` (its own UTC offset kept), else as given."""
-    if not value:
-        return "—"
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
-    except ValueError:
-        return str(value)
+    """An ISO timestamp as ``dd/mm/aaaa hh:mm`` in the machine's time zone, converted
+    through its own offset (:func:`esus_runbook.render.dates.when`)."""
+    return format_when(value)
 
 
 def output_error(exc: OSError, path: object, key: str = "--out") -> InputError:

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import stages
 from ..csvcells import safe_cell
 from ..render.env import environment
+from ..render.places import municipality_name
 from ..results import (
     SEVERITY,
     STAGES,
@@ -20,7 +21,7 @@ from ..results import (
     write_json_atomic,
     write_text_atomic,
 )
-from .site import TRAINING_VERDICTS, VERDICTS, is_training
+from .site import TRAINING_VERDICTS, VERDICTS, is_training, load_site_results, next_steps
 
 COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_alerta",
            "n_pendente", "n_falha", "n_erro", "principal_pendencia"]
@@ -87,13 +88,21 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
         "rows": df.to_dict(orient="records")})
     matrix = df.pivot(index="site_id", columns="stage", values="status") \
         .reindex(columns=list(STAGES)) if len(df) else pd.DataFrame()
-    names = df.drop_duplicates("site_id").set_index("site_id")["nome"] if len(df) else {}
+    first = df.drop_duplicates("site_id").set_index("site_id") if len(df) else pd.DataFrame()
+    rows = []
+    for sid in matrix.index:
+        steps = next_steps(load_site_results(run_dir / sid))
+        rows.append({"site_id": sid, "nome": first.loc[sid, "nome"],
+                     "municipio": municipality_name(first.loc[sid, "municipio_ibge"]),
+                     "status": overall[sid], "cells": [matrix.loc[sid, s] for s in STAGES],
+                     "step": steps[0] if steps else None, "open": len(steps)})
+    # worst first, then the most to do, then by id
+    rows.sort(key=lambda r: (-SEVERITY[Status(r["status"])], -r["open"], r["site_id"]))
     html = environment().get_template("rollup.html.j2").render(
         run_id=run_id or run_dir.name, generated_at=now_iso(), stages=STAGES,
         titles={name: stage.title for name, stage in stages.STAGES.items()},
-        matrix=[(sid, names[sid], overall[sid], [matrix.loc[sid, s] for s in STAGES])
-                for sid in matrix.index],
-        totals=totals, by_verdict=by_verdict, verdicts={s.value: v for s, v in VERDICTS.items()},
+        matrix=rows, totals=totals, by_verdict=by_verdict,
+        verdicts={s.value: v for s, v in VERDICTS.items()},
         ready_training=set(ready_training), training=set(training))
     write_text_atomic(paths["html"], html)
     return paths

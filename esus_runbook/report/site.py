@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import stages
-from ..render.charts import status_bars_svg
 from ..render.env import environment
-from ..results import SEVERITY, STAGES, StageResult, Status, now_iso, worst, write_text_atomic
+from ..render.places import municipality_name
+from ..results import STAGES, StageResult, Status, now_iso, worst, write_text_atomic
 
 VERDICTS = {
     Status.OK: "Pronto para produção",
@@ -54,21 +54,63 @@ def load_site_results(run_site_dir: Path) -> dict[str, StageResult | None]:
                 if (run_site_dir / f"{s}.json").exists() else None) for s in STAGES}
 
 
+NOT_RUN = "Etapa ainda não executada nesta rodada."
+# Próximos passos: what blocks first (falha, erro), then what is missing, then what to review
+STEP_GROUP = {Status.FALHA: 0, Status.ERRO: 0, Status.PENDENTE: 1, Status.ALERTA: 2}
+
+
 def _stage_rows(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
     rows = []
     for stage, r in results.items():
         if r is None:
             rows.append({"stage": stage, "title": stages.title(stage), "status": "pendente",
-                         "counts": {}, "remedies": ["Etapa ainda não executada nesta rodada."],
-                         "result": None})
+                         "counts": {}, "open": 1, "result": None})
             continue
         counts = Counter(c.status.value for c in r.checks)
-        bad = sorted((c for c in r.checks if c.status is not Status.OK),
-                     key=lambda c: -SEVERITY[c.status])
         rows.append({"stage": stage, "title": stages.title(stage), "status": r.status.value,
-                     "counts": dict(counts), "remedies": [c.remedy for c in bad[:3]],
-                     "result": r})
+                     "counts": dict(counts), "result": r,
+                     "open": sum(c.status is not Status.OK for c in r.checks)})
     return rows
+
+
+def next_steps(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
+    """One ordered list for the whole site: falhas (and erros), then pendentes, then
+    alertas, each group in stage order; a remedy shared by several checks (the same fix in
+    two stages) appears once, at its most urgent place, naming every check it settles."""
+    found: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
+    for i, (stage, r) in enumerate(results.items()):
+        title = stages.title(stage)
+        if r is None:
+            notebook = stages.get(stage).notebook
+            found.append(((STEP_GROUP[Status.PENDENTE], i, 0), {
+                "status": Status.PENDENTE.value, "stage": stage, "stage_title": title,
+                "code": None, "title": NOT_RUN,
+                "remedy": f"Execute a etapa {title}: o notebook `{notebook}` no JupyterLab "
+                          "ou o lote inteiro com esus-runbook run."}))
+            continue
+        if r.status is Status.ERRO and not any(c.status is not Status.OK for c in r.checks):
+            found.append(((0, i, 0), {
+                "status": Status.ERRO.value, "stage": stage, "stage_title": title,
+                "code": None, "title": "A etapa não pôde ser executada",
+                "remedy": r.error or "Veja o notebook executado da etapa na pasta da execução."}))
+        for j, c in enumerate(r.checks):
+            if c.status is Status.OK:
+                continue
+            found.append(((STEP_GROUP[c.status], i, j + 1), {
+                "status": c.status.value, "stage": stage, "stage_title": title,
+                "code": c.id, "title": c.title, "remedy": c.remedy or ""}))
+    steps: list[dict[str, Any]] = []
+    by_remedy: dict[str, dict[str, Any]] = {}
+    for _, item in sorted(found, key=lambda x: x[0]):
+        key = " ".join(item["remedy"].split()).casefold()
+        if key and key in by_remedy:
+            by_remedy[key]["also"].append(item)
+            continue
+        item["also"] = []
+        steps.append(item)
+        if key:
+            by_remedy[key] = item
+    return steps
 
 
 def _charts(results: dict[str, StageResult | None],
@@ -95,11 +137,12 @@ def _sections(results: dict[str, StageResult | None]) -> dict[str, str]:
 def summary_html(run_site_dir: str | Path) -> str:
     """The verdict and the stage table of a site (what notebook 07 shows)."""
     run_site_dir = Path(run_site_dir)
-    rows = _stage_rows(load_site_results(run_site_dir))
+    results = load_site_results(run_site_dir)
+    rows = _stage_rows(results)
     training = is_training(_snapshot(run_site_dir))
     status, verdict = site_verdict([row["status"] for row in rows], training)
     return environment().get_template("summary.html.j2").render(
-        status=status.value, verdict=verdict, rows=rows,
+        status=status.value, verdict=verdict, rows=rows, steps=next_steps(results),
         training_note=TRAINING_NOTE if training else None)
 
 
@@ -111,14 +154,41 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
     rows = _stage_rows(results)
     training = is_training(site)
     status, verdict = site_verdict([row["status"] for row in rows], training)
-    overview = status_bars_svg([(row["title"], row["counts"]) for row in rows],
-                               "Verificações por etapa")
     html = environment().get_template("site.html.j2").render(
         site=site, run_id=run_id or run_site_dir.parent.name, generated_at=now_iso(),
-        status=status.value, verdict=verdict, rows=rows,
+        status=status.value, verdict=verdict, rows=rows, steps=next_steps(results),
         training_note=TRAINING_NOTE if training else None,
         charts=_charts(results, run_site_dir), sections=_sections(results),
-        overview_svg=overview)
+        municipio=municipality_name(site.get("municipio_ibge")))
     out = run_site_dir / "relatorio.html"
     write_text_atomic(out, html)
     return out
+
+
+def terminal_lines(run_site_dir: str | Path, steps_shown: int = 3,
+                   compact: bool = False) -> list[str]:
+    """What ``run``/``batch`` print for one site: its verdict, its first next steps and the
+    path of its ``relatorio.html``; ``compact`` (large batches) fits it on one line."""
+    run_site_dir = Path(run_site_dir)
+    results = load_site_results(run_site_dir)
+    status, verdict = site_verdict([r.status if r else Status.PENDENTE
+                                    for r in results.values()])
+    steps = next_steps(results)
+    report = run_site_dir / "relatorio.html"
+    where = str(report) if report.exists() else "relatório não gerado"
+    name = run_site_dir.name
+
+    def step_text(s: dict[str, Any]) -> str:
+        code = f"{s['code']} " if s["code"] else ""
+        return f"[{s['status']}] {code}{s['stage_title']}: {s['remedy'].replace('`', '')}"
+
+    if compact:
+        first = f"; 1º passo: {steps[0]['code'] or steps[0]['title']} " \
+                f"({steps[0]['stage_title']})" if steps else ""
+        return [f"{name}: {verdict}{first}; {where}"]
+    lines = [f"{name}: {verdict}"]
+    lines += [f"  {i}. {step_text(s)}" for i, s in enumerate(steps[:steps_shown], 1)]
+    if len(steps) > steps_shown:
+        lines.append(f"  … e mais {len(steps) - steps_shown} no relatório")
+    lines.append(f"  Relatório: {where}")
+    return lines

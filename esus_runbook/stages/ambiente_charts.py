@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from ..render.charts import STATUS_COLORS, pyplot
-from ..results import StageResult
+from ..results import LABELS, StageResult, Status
 from .ambiente_checks import num
 
 
@@ -17,16 +17,23 @@ def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.0))
     labels = [r["rotulo"] for r in rows]
     pct = [100 * r["medido"] / r["exigido"] for r in rows]
-    shown = [min(p, 300) for p in pct]
+    # the axis follows the data (up to twice the requirement; beyond that the bar is cut and
+    # its label says the real value)
+    limit = min(max(max(pct), 100) * 1.1, 200)
+    shown = [min(p, limit) for p in pct]
     colors = [STATUS_COLORS.get(r["status"], "#757575") for r in rows]
-    ax.barh(labels, shown, color=colors)
+    # a second cue besides colour: bars that are not ok are hatched and say their status
+    hatches = ["" if r["status"] == "ok" else "//" for r in rows]
+    ax.barh(labels, shown, color=colors, hatch=hatches, edgecolor="#ffffff")
     ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
     for i, r in enumerate(rows):
-        ax.text(shown[i] + 3, i, f"{num(r['medido'])} / {num(r['exigido'])} {r['unidade']}",
-                va="center", fontsize=8)
+        tag = "" if r["status"] == "ok" else f" — {LABELS[Status(r['status'])].lower()}"
+        ax.text(shown[i] + limit * 0.015, i,
+                f"{num(r['medido'])} de {num(r['exigido'])} {r['unidade']}{tag}",
+                va="center", fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlim(0, 360)
-    ax.set_xlabel("% do exigido pelo perfil (linha tracejada = 100%)")
+    ax.set_xlim(0, limit * 1.6)  # room for the labels after the bars
+    ax.set_xlabel("% do exigido pelo perfil; a linha tracejada é 100%")
     ax.set_title(f"Medido × exigido — {target}", loc="left")
     return fig
 
@@ -45,13 +52,13 @@ def memory_budget(plan: dict[str, Any]) -> Any:
     left = 0
     for label, mb, color in parts:
         if mb > 0:
-            ax.barh([0], [mb / 1024], left=left / 1024, color=color, label=f"{label} "
-                    f"({num(mb / 1024)} GB)")
+            ax.barh([0], [mb / 1024], left=left / 1024, color=color, label=f"{label}: "
+                    f"{num(mb / 1024)} GB")
             left += mb
     ax.axvline(b["ram_mb"] / 1024, color="#c62828", linewidth=1.5)
     ax.set_yticks([])
     ax.set_xlabel(f"GB (linha vermelha = RAM do servidor, {num(b['ram_mb'] / 1024)} GB)")
-    ax.legend(ncol=3, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
+    ax.legend(ncol=3, fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
     return fig
 
 

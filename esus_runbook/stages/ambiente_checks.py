@@ -41,7 +41,7 @@ class Checks:
         self.site, self.r, self.p, self.profile = site, r, p, profile
         self.s = settings()
         self.single = profile is None or profile.get("servers") == 1
-        self.target = "servidor único (aplicação e banco)" if self.single else \
+        self.target = "servidor único: aplicação e banco" if self.single else \
             "servidor de aplicação"
         self.rows: list[dict[str, Any]] = []
         self.not_applicable: dict[str, str] = {}
