@@ -369,8 +369,9 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 def cmd_dossie(args: argparse.Namespace) -> int:
     from .catalog.commands import all_dossiers, dossier
 
-    problem = ("informe SITE_ID ou --todos" if not args.todos and not args.site_id else
-               "SITE_ID ou --todos, não os dois" if args.todos and args.site_id else
+    given = args.site_id is not None  # an empty SITE_ID is refused by the site-id rule
+    problem = ("informe SITE_ID ou --todos" if not args.todos and not given else
+               "SITE_ID ou --todos, não os dois" if args.todos and given else
                "--todos grava cada dossiê em PASTA/dossies: sem --out nem --pdf"
                if args.todos and (args.out or args.pdf) else None)
     if problem:

@@ -758,9 +758,9 @@ def test_painel_and_dossier_skip_dates_they_cannot_parse(sql, undated, tmp_path,
     conn.close()
     proc = cli_main("painel", "--execucoes", base)
     assert proc.returncode == 0, proc.stderr
-    assert "Sites: 3" in proc.stdout
-    assert (f"{undated} resultado(s) de etapa sem data legível" in proc.stdout) == \
-        bool(undated)
+    assert "Locais de implantação: 3" in proc.stdout
+    counted = f"{undated} resultado{'' if undated == 1 else 's'} de etapa sem data legível"
+    assert (counted in proc.stdout) == bool(undated)
     assert (base / "painel.html").exists()
     with open(base / "painel_semanas.csv", encoding="utf-8") as fh:
         assert len(list(csv.DictReader(fh))) <= 3  # three weeks, not one bar per week since 1200

@@ -462,9 +462,9 @@ def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp
         "CC_CONTRA_CHAVE"].status is PENDENTE       # production still needs the contra-chave
     paths = write_rollup(run)
     rollup = paths["html"].read_text("utf-8")
-    row = re.search(r'<tr data-site="ubs-treino">.*?</tr>', rollup, re.S).group(0)
+    row = re.search(r'<tr data-site="ubs-treino"[^>]*>.*?</tr>', rollup, re.S).group(0)
     assert "pronto (treinamento)" in row
-    assert "pronto (treinamento)" not in re.search(r'<tr data-site="ubs-prod">.*?</tr>',
+    assert "pronto (treinamento)" not in re.search(r'<tr data-site="ubs-prod"[^>]*>.*?</tr>',
                                                    rollup, re.S).group(0)
     assert "nada do que é registrado nelas chega ao SISAB" in rollup
     data = json.loads(paths["json"].read_text("utf-8"))
