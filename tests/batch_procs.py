@@ -217,14 +217,10 @@ def _terminal_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+def hanging_sites(run: Path) -> list[str]:
+    """Sites of ``run`` whose kernel is inside the endless cell of tests/notebooks/hangs.ipynb
+    (it marks ``<run>/.pendurado-<site>`` right before sleeping)."""
+    return sorted(p.name.removeprefix(".pendurado-") for p in run.glob(".pendurado-*"))
 
 
 def rollup_triples(run_dir: Path) -> set[tuple[str, str, str]]:
