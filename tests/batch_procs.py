@@ -5,6 +5,7 @@ test can prove none outlives it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -209,6 +210,24 @@ def start_batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Pop
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **demo_env(), **(env or {})}, cwd=ROOT,
                             start_new_session=True, preexec_fn=_terminal_signals)
+
+
+def kill_if_running(proc: subprocess.Popen) -> None:
+    """Kill a batch a failed test left running (its group and whatever it started), so a
+    hanging notebook does not load the machine for the tests after it."""
+    if proc.poll() is not None:
+        return
+    started = []
+    try:
+        started = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for p in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    proc.wait(timeout=30)
 
 
 def _terminal_signals() -> None:

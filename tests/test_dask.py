@@ -15,7 +15,14 @@ import pytest
 from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import dask_cluster, hanging_sites, only_run, rollup_triples, start_batch
+from .batch_procs import (
+    dask_cluster,
+    hanging_sites,
+    kill_if_running,
+    only_run,
+    rollup_triples,
+    start_batch,
+)
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
 from .waiting import wait_until
@@ -143,16 +150,19 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
                        cluster.address, "--no-progress",
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
-    run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                     "the run folder")
-    wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
-               "two sites inside the hanging download notebook")
-    wait_until(lambda: len(cluster.kernels()) >= 2, 60, "kernels on both workers")
-    if how == "kill-9":
-        os.kill(proc.pid, signal.SIGKILL)
-    else:
-        os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=90)
+    try:
+        run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                         "the run folder")
+        wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
+                   "two sites inside the hanging download notebook")
+        wait_until(lambda: len(cluster.kernels()) >= 2, 60, "kernels on both workers")
+        if how == "kill-9":
+            os.kill(proc.pid, signal.SIGKILL)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=90)
+    finally:  # a failed wait must not leave the batch running
+        kill_if_running(proc)
     # the cells sleep for an hour: kernels gone within the deadline were killed
     wait_until(lambda: not cluster.kernels(), 20, "the workers' kernels to stop")
     status = json.loads((run / "run.json").read_text())["status"]

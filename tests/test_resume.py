@@ -19,7 +19,14 @@ from esus_runbook.results import STAGES, StageResult, Status
 from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import KernelSampler, hanging_sites, only_run, rollup_triples, start_batch
+from .batch_procs import (
+    KernelSampler,
+    hanging_sites,
+    kill_if_running,
+    only_run,
+    rollup_triples,
+    start_batch,
+)
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
 from .waiting import wait_until
@@ -54,12 +61,15 @@ def test_kill_9_mid_run_then_resume_gives_the_same_rollup(tmp_path, demo_run):
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
                        "--no-progress")
     with KernelSampler(proc.pid) as sampler:
-        run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                         "the run folder")
-        wait_until(lambda: len(_results(run)) >= 5 and sampler.sample(), 300,
-                   "five stage results and a running kernel")
-        os.kill(proc.pid, signal.SIGKILL)  # kill -9: no cleanup at all
-        proc.wait(timeout=30)
+        try:
+            run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                             "the run folder")
+            wait_until(lambda: len(_results(run)) >= 5 and sampler.sample(), 300,
+                       "five stage results and a running kernel")
+            os.kill(proc.pid, signal.SIGKILL)  # kill -9: no cleanup at all
+            proc.wait(timeout=30)
+        finally:  # a failed wait must not leave the batch running
+            kill_if_running(proc)
     assert proc.returncode == -signal.SIGKILL
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "em_andamento"
@@ -98,16 +108,19 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
                        "--no-progress", env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
-        run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                         "the run folder")
-        wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
-                   "both sites inside the hanging download notebook")
-        wait_until(lambda: len(sampler.sample()) >= 2, 60, "two running kernels")
-        if signum == signal.SIGINT:
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=60)
+        try:
+            run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                             "the run folder")
+            wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
+                       "both sites inside the hanging download notebook")
+            wait_until(lambda: len(sampler.sample()) >= 2, 60, "two running kernels")
+            if signum == signal.SIGINT:
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:  # a failed wait must not leave the batch running
+            kill_if_running(proc)
         kernels = dict(sampler.seen)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
