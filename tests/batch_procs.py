@@ -209,7 +209,7 @@ def start_batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Pop
     return subprocess.Popen([sys.executable, "-m", "esus_runbook", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **demo_env(), **(env or {})}, cwd=ROOT,
-                            start_new_session=True, preexec_fn=_terminal_signals)
+                            start_new_session=True, preexec_fn=terminal_signals)
 
 
 def kill_if_running(proc: subprocess.Popen) -> None:
@@ -230,7 +230,7 @@ def kill_if_running(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def _terminal_signals() -> None:
+def terminal_signals() -> None:
     """A terminal starts its jobs with Ctrl-C's default action, even when these tests run
     from a background job of a script (where SIGINT is inherited as ignored)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -20,7 +20,9 @@ from esus_runbook.errors import HostileFileError, InputError
 from esus_runbook.probe import diskspeed, linux, windows
 from esus_runbook.probe import facts as facts_mod
 
+from .batch_procs import terminal_signals
 from .conftest import ROOT, require, run_cli
+from .waiting import wait_until
 
 PROBES = Path(__file__).parent / "data" / "probes"
 LINUX = platform.system() == "Linux"
@@ -209,17 +211,18 @@ def test_disk_speed_cleans_up_when_interrupted(tmp_path, sig):
     target = tmp_path / "disco"
     target.mkdir()
     require(shutil.disk_usage(target).free > (4 << 30), "4 GB free in the temp folder")
+    # started as a terminal starts a command: with Ctrl-C's default action, even when this
+    # suite runs from a background job (which inherits SIGINT as ignored, and a Python that
+    # starts with SIGINT ignored keeps it so: the measurement then ran to the end, exit 0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "esus_runbook", "probe", "--install-path", str(target),
          "--disk-speed", "--disk-speed-mb", "2048", "--json", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    seen = []
-    while time.monotonic() < deadline and not seen and proc.poll() is None:
-        seen = list(target.glob(diskspeed.PREFIX + "*"))
-        time.sleep(0.01)
-    assert seen, f"temporary file never appeared: {proc.communicate(timeout=60)}"
-    time.sleep(0.05)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=terminal_signals)
+    # the handlers are in place before the file is named: signal once it exists
+    wait_until(lambda: list(target.glob(diskspeed.PREFIX + "*")) or proc.poll() is not None,
+               30, "the temporary file", interval=0.01)
+    assert proc.poll() is None, f"temporary file never appeared: {proc.communicate(timeout=60)}"
     proc.send_signal(getattr(signal, sig))
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, (proc.returncode, stderr)
