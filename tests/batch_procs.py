@@ -146,12 +146,17 @@ ZYGOTE = "esus_runbook.batch.zygote"
 
 def _is_kernel(proc: psutil.Process) -> bool:
     """An ipykernel process: started as one, or forked by the site engine's zygote (same
-    command line as its parent, the zygote)."""
+    command line as its parent, the zygote, whose own parent is not a zygote). A process a
+    forked kernel starts shows the zygote's command line too until it execs: it is the
+    kernel's child, not the zygote's, and is not counted."""
     cmd = proc.cmdline()
     if any("ipykernel" in part for part in cmd):
         return True
     parent = proc.parent()
-    return ZYGOTE in cmd and parent is not None and ZYGOTE in parent.cmdline()
+    if ZYGOTE not in cmd or parent is None or ZYGOTE not in parent.cmdline():
+        return False
+    grandparent = parent.parent()
+    return grandparent is None or ZYGOTE not in grandparent.cmdline()
 
 
 class KernelSampler:
