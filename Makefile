@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.instalado
 KERNEL := esus-runbook
 
-.PHONY: setup demo test bench lint docs wheel clean
+.PHONY: setup demo test flaky bench lint docs wheel clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,13 @@ demo: setup
 test: setup
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# Flakiness finder (docs/testes.md): the slow tiers N times and the fast tier under -n 2 in
+# random order; lists every test whose outcome changed. Reports in test-artifacts/flaky/.
+N ?= 5
+FLAKY_ARGS ?=
+flaky: setup
+	$(BIN)/python -m tests.flaky --runs $(N) $(FLAKY_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -5,6 +5,7 @@ test can prove none outlives it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -145,12 +146,17 @@ ZYGOTE = "esus_runbook.batch.zygote"
 
 def _is_kernel(proc: psutil.Process) -> bool:
     """An ipykernel process: started as one, or forked by the site engine's zygote (same
-    command line as its parent, the zygote)."""
+    command line as its parent, the zygote, whose own parent is not a zygote). A process a
+    forked kernel starts shows the zygote's command line too until it execs: it is the
+    kernel's child, not the zygote's, and is not counted."""
     cmd = proc.cmdline()
     if any("ipykernel" in part for part in cmd):
         return True
     parent = proc.parent()
-    return ZYGOTE in cmd and parent is not None and ZYGOTE in parent.cmdline()
+    if ZYGOTE not in cmd or parent is None or ZYGOTE not in parent.cmdline():
+        return False
+    grandparent = parent.parent()
+    return grandparent is None or ZYGOTE not in grandparent.cmdline()
 
 
 class KernelSampler:
@@ -208,23 +214,37 @@ def start_batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Pop
     return subprocess.Popen([sys.executable, "-m", "esus_runbook", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **demo_env(), **(env or {})}, cwd=ROOT,
-                            start_new_session=True, preexec_fn=_terminal_signals)
+                            start_new_session=True, preexec_fn=terminal_signals)
 
 
-def _terminal_signals() -> None:
+def kill_if_running(proc: subprocess.Popen) -> None:
+    """Kill a batch a failed test left running (its group and whatever it started), so a
+    hanging notebook does not load the machine for the tests after it."""
+    if proc.poll() is not None:
+        return
+    started = []
+    try:
+        started = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for p in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    proc.wait(timeout=30)
+
+
+def terminal_signals() -> None:
     """A terminal starts its jobs with Ctrl-C's default action, even when these tests run
     from a background job of a script (where SIGINT is inherited as ignored)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+def hanging_sites(run: Path) -> list[str]:
+    """Sites of ``run`` whose kernel is inside the endless cell of tests/notebooks/hangs.ipynb
+    (it marks ``<run>/.pendurado-<site>`` right before sleeping)."""
+    return sorted(p.name.removeprefix(".pendurado-") for p in run.glob(".pendurado-*"))
 
 
 def rollup_triples(run_dir: Path) -> set[tuple[str, str, str]]:

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import socket
-import time
 from pathlib import Path
 
 import nbformat
@@ -16,9 +15,17 @@ import pytest
 from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import dask_cluster, only_run, rollup_triples, start_batch, wait_for
+from .batch_procs import (
+    dask_cluster,
+    hanging_sites,
+    kill_if_running,
+    only_run,
+    rollup_triples,
+    start_batch,
+)
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
+from .waiting import wait_until
 
 pytestmark = pytest.mark.notebooks
 
@@ -143,19 +150,21 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
                        cluster.address, "--no-progress",
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
-    run = wait_for(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                   "the run folder")
-    wait_for(lambda: len(list(run.glob("*/ambiente.json"))) >= 2, 300, "two sites")
-    wait_for(lambda: len(cluster.kernels()) >= 2, 60, "kernels on both workers")
-    time.sleep(1.0)
-    t0 = time.monotonic()
-    if how == "kill-9":
-        os.kill(proc.pid, signal.SIGKILL)
-    else:
-        os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=90)
-    wait_for(lambda: not cluster.kernels(), 20, "the workers' kernels to stop")
-    assert time.monotonic() - t0 < 20
+    try:
+        run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                         "the run folder")
+        wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
+                   "two sites inside the hanging download notebook")
+        wait_until(lambda: len(cluster.kernels()) >= 2, 60, "kernels on both workers")
+        if how == "kill-9":
+            os.kill(proc.pid, signal.SIGKILL)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=90)
+    finally:  # a failed wait must not leave the batch running
+        kill_if_running(proc)
+    # the cells sleep for an hour: kernels gone within the deadline were killed
+    wait_until(lambda: not cluster.kernels(), 20, "the workers' kernels to stop")
     status = json.loads((run / "run.json").read_text())["status"]
     if how == "kill-9":
         assert proc.returncode == -signal.SIGKILL and status == "em_andamento"

@@ -27,6 +27,7 @@ from esus_runbook.secret_refs import Secret
 from esus_runbook.sites import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
 
+from .browser import expect
 from .conftest import EXAMPLES, NOTEBOOKS, ROOT
 from .docs_ref import reference_pages, user_docs
 from .lab_server import lab_cli
@@ -414,17 +415,31 @@ def test_15_lab_in_the_browser_names_the_tool_and_asks_no_news(tmp_path, browser
     page.set_default_timeout(120_000)
     try:
         with lab_cli(tmp=tmp_path, env=env, cwd=ROOT) as running:
-            page.goto(running.url)
+            # JupyterLab's announcements plugin decides on the prompt once the app is restored,
+            # the notification settings are loaded and its config section has answered
+            with page.expect_response(lambda r: "/api/config/" in r.url
+                                      and r.url.split("?")[0].endswith("announcements")):
+                page.goto(running.url)
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell"
                                    " && window.jupyterapp.shell.currentWidget")
-            page.wait_for_function("() => document.title.includes('esus-runbook')")
+            expect(page).to_have_title(re.compile("esus-runbook"))
             schema = page.evaluate(
                 "async () => (await window.jupyterapp.serviceManager.settings.fetch("
                 "'@jupyterlab/apputils-extension:notification')).schema")
             assert schema["properties"]["fetchNews"]["default"] == "false"
-            # the prompt, when enabled, is a toast shown right after start-up
-            page.wait_for_timeout(5000)
-            assert page.get_by_text("official Jupyter news").count() == 0
+            # The prompt is a notification emitted at that decision. After it, emit one of
+            # ours and open the notification centre: once ours is listed, the centre shows
+            # every notification of the session, and the prompt is not among them.
+            page.evaluate("async () => { await window.jupyterapp.restored;"
+                          " await window.jupyterapp.commands.execute('apputils:notify',"
+                          " {message: 'sonda-esus-runbook', type: 'info',"
+                          " options: {autoClose: false}}); }")
+            page.evaluate("() => window.jupyterapp.commands.execute("
+                          "'apputils:display-notifications')")
+            center = page.locator(".jp-Notification-Center")
+            expect(center.get_by_text("sonda-esus-runbook")).to_be_visible()
+            expect(center.get_by_text("official Jupyter news")).to_have_count(0)
+            expect(page.get_by_text("official Jupyter news")).to_have_count(0)
             assert "JupyterLab" not in page.title()
     finally:
         page.close()

@@ -15,9 +15,11 @@ import pytest
 from esus_runbook.results import StageResult
 from esus_runbook.sites import load_site, load_sites
 
+from .browser import expect
 from .conftest import NOTEBOOKS, ROOT
 from .lab_server import lab_cli
 from .site_texts import COMMENTED, comment_lines
+from .waiting import wait_equal, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -64,22 +66,53 @@ def open_notebook(page, lab, path: str, first: bool = False):
     return current(page)
 
 
+# Run All, remembering when its promise settles: NotebookActions.runAll resolves once every
+# cell has run (each cell's reply and outputs are in) or a cell failed, so the test waits for
+# the run itself, not for the first output or a momentarily idle kernel between two cells.
+RUN_ALL = """() => {
+  window.__esusRunAll = null;
+  window.jupyterapp.commands.execute('notebook:run-all-cells').then(
+    (ok) => { window.__esusRunAll = {ok: ok === true}; },
+    (err) => { window.__esusRunAll = {ok: false, error: String(err)}; });
+}"""
+# error outputs in the notebook model of the panel in front
+MODEL_ERRORS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter((c) => c.model.type === 'code')
+  .flatMap((c) => c.model.outputs.toJSON())
+  .filter((o) => o.output_type === 'error')
+  .map((o) => o.ename + ': ' + o.evalue)"""
+
+
 def run_all(page, panel, wait_for: str):
-    """Run every cell, wait for ``wait_for`` to appear and the kernel to be idle again."""
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    panel.locator(wait_for).first.wait_for(timeout=LONG)
+    """Run every cell, wait for the run to finish without errors and ``wait_for`` to show."""
+    page.evaluate(RUN_ALL)
+    page.wait_for_function("() => window.__esusRunAll", timeout=LONG)
+    ran = page.evaluate("() => window.__esusRunAll")
+    assert ran["ok"], (ran, page.evaluate(MODEL_ERRORS))
+    assert page.evaluate(MODEL_ERRORS) == []
     page.wait_for_function(IDLE, timeout=LONG)
-    errors = panel.locator("[data-mime-type='application/vnd.jupyter.error']")
-    assert errors.count() == 0, errors.first.inner_text()
+    expect(panel.locator(wait_for).first).to_be_visible(timeout=LONG)
 
 
 def field(panel, name: str, tag: str = "input"):
     return panel.locator(f".esus-f-{name.replace('.', '-').replace('_', '-')} {tag}")
 
 
+# The status strips of a panel, each read in one step ({stage: status}); a strip marked
+# stale (see save) was on screen before the last save and is left out.
+STRIPS = """(els) => els.filter((e) => !e.__esusStale).map((e) => Object.fromEntries(
+  [...e.querySelectorAll('td.esus-etapa')].map((td) => [td.dataset.stage,
+                                                         td.dataset.status])))"""
+
+
 def save(panel, expect_ok: bool):
+    """Click "Salvar" and wait for its message. Strips already on screen are marked stale
+    first: a valid save clears the form's output and shows a new strip."""
+    panel.locator(".esus-status").evaluate_all("(els) => els.forEach((e) => "
+                                               "{ e.__esusStale = true; })")
     panel.locator(".esus-salvar").click()
-    panel.locator(f".esus-form-msg [data-ok='{1 if expect_ok else 0}']").wait_for(timeout=LONG)
+    expect(panel.locator(f".esus-form-msg [data-ok='{1 if expect_ok else 0}']")).to_be_visible(
+        timeout=LONG)
 
 
 def shot(page, name: str) -> Path:
@@ -90,10 +123,19 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def statuses(panel) -> dict[str, str]:
-    cells = panel.locator(".esus-status td.esus-etapa")
-    return {cells.nth(i).get_attribute("data-stage"): cells.nth(i).get_attribute("data-status")
-            for i in range(cells.count())}
+def wait_for_strip(panel, scope: str, run_site: Path) -> dict[str, str]:
+    """Wait until the panel shows one (fresh) status strip under ``scope`` equal to the
+    results on disk, and return them. The strip is rendered after the result is written,
+    but by its widget view, asynchronously: read it whole, again, until it matches."""
+    disk = on_disk(run_site)
+    strips = panel.locator(f"{scope} .esus-status".strip())
+    wait_equal(lambda: strips.evaluate_all(STRIPS), [disk],
+               LONG / 1000, f"the status strip under {scope!r} to show the results on disk")
+    return disk
+
+
+def mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
 
 
 def on_disk(run_site: Path) -> dict[str, str]:
@@ -113,8 +155,8 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
     with lab_cli(tmp=tmp_path, env=env) as lab:
         panel = open_notebook(page, lab, "01_cenario.ipynb", first=True)
         run_all(page, panel, ".esus-form")
-        assert "novo site" in panel.locator(".esus-form-arquivo").inner_text()
-        assert panel.locator(".esus-campo").count() >= 30
+        expect(panel.locator(".esus-form-arquivo")).to_contain_text("novo site")
+        expect(panel.locator(".esus-campo").nth(29)).to_be_attached()  # at least 30 fields
         field(panel, "site_id").fill("ubs-nova-esperanca")
         field(panel, "nome").fill("UBS Nova Esperança")
         field(panel, "municipio_ibge").fill("2927409")  # wrong check digit
@@ -127,9 +169,8 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
         field(panel, "cenario.banda_mbps").fill("20")
         field(panel, "contra_chave.contra_chave_env").fill("PEC_CONTRA_CHAVE")
         save(panel, expect_ok=False)
-        error = panel.locator(".esus-f-municipio-ibge-erro")
-        assert "dígito verificador" in error.inner_text()
-        assert panel.locator(".esus-erro .widget-html-content > div").count() >= 1
+        expect(panel.locator(".esus-f-municipio-ibge-erro")).to_contain_text("dígito verificador")
+        expect(panel.locator(".esus-erro .widget-html-content > div").first).to_be_visible()
         assert not (project / "sites").exists()
         page.evaluate("() => document.querySelector('.esus-form')"
                       ".scrollIntoView({block: 'start'})")
@@ -148,13 +189,13 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
         assert site.cenario["usuarios_simultaneos"] == 35
         assert site.cenario["backup_automatizado"] is False
         assert site.contra_chave["contra_chave_env"] == "PEC_CONTRA_CHAVE"
-        assert panel.locator(".esus-erro .widget-html-content > div").count() == 0
+        expect(panel.locator(".esus-erro .widget-html-content > div")).to_have_count(0)
         # the cenário stage was evaluated below the form, with guidance and status
-        panel.locator(".esus-form-saida .esus-status").wait_for(timeout=LONG)
         run_site = project / "execucoes" / "interativo" / "ubs-nova-esperanca"
-        assert statuses(panel) == on_disk(run_site)
-        assert on_disk(run_site)["cenario"] != "nao-executada"
-        panel.locator(".esus-form-saida .esus-guia").wait_for()
+        wait_until(lambda: (run_site / "cenario.json").is_file(), LONG / 1000,
+                   "the cenário result of the saved site")
+        assert wait_for_strip(panel, ".esus-form-saida", run_site)["cenario"] != "nao-executada"
+        expect(panel.locator(".esus-form-saida .esus-guia")).to_be_visible()
         page.evaluate("() => document.querySelector('.esus-form-saida')"
                       ".scrollIntoView({block: 'start'})")
         shot(page, "formulario-salvo.png")
@@ -171,10 +212,13 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
         assert "/lab/tree/ubs-comentada/01_cenario.ipynb" in lab.url
         panel = open_notebook(page, lab, "ubs-comentada/01_cenario.ipynb", first=True)
         run_all(page, panel, ".esus-form")
-        assert field(panel, "site_id").input_value() == "ubs-comentada"
-        assert field(panel, "cenario.usuarios_simultaneos").input_value() == "30"
+        expect(field(panel, "site_id")).to_have_value("ubs-comentada")
+        expect(field(panel, "cenario.usuarios_simultaneos")).to_have_value("30")
         # opening an existing valid site evaluates it right away
-        panel.locator(".esus-form-saida .esus-status").wait_for(timeout=LONG)
+        run_site = ws / "ubs-comentada"
+        opened = wait_for_strip(panel, ".esus-form-saida", run_site)
+        assert opened["cenario"] != "nao-executada"
+        evaluated = mtime(run_site / "cenario.json")
         field(panel, "cenario.usuarios_simultaneos").fill("45")
         field(panel, "cenario.backup_automatizado", "select").select_option(label="Sim")
         field(panel, "instalacao.pec_url").fill("http://10.0.0.5:8080")
@@ -186,25 +230,21 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
         assert site.cenario["usuarios_simultaneos"] == 45
         assert site.cenario["backup_automatizado"] is True
         assert site.instalacao["pec_url"] == "http://10.0.0.5:8080"
-        run_site = ws / "ubs-comentada"
-        page.wait_for_function(
-            "() => !!document.querySelector(\".esus-form-saida td[data-stage='cenario']\")")
-        assert statuses(panel) == on_disk(run_site)
-        assert on_disk(run_site)["ambiente"] == "nao-executada"
+        # the save evaluated the cenário again (a new result on disk), then showed a new strip
+        wait_until(lambda: mtime(run_site / "cenario.json") != evaluated, LONG / 1000,
+                   "the cenário to be evaluated again after the save")
+        assert wait_for_strip(panel, ".esus-form-saida", run_site)["ambiente"] == \
+            "nao-executada"
 
         panel2 = open_notebook(page, lab, "ubs-comentada/02_ambiente.ipynb")
         run_all(page, panel2, ".esus-status")
-        disk = on_disk(run_site)
+        disk = wait_for_strip(panel2, "", run_site)  # cenário from the form, ambiente now
         assert disk["ambiente"] != "nao-executada"
-        assert statuses(panel2) == disk  # cenário from the form, ambiente just evaluated
-        guide = panel2.locator(".esus-guia").inner_text()
-        assert "esus-runbook probe --json sondagem-ubs-comentada.json" in guide
+        expect(panel2.locator(".esus-guia")).to_contain_text(
+            "esus-runbook probe --json sondagem-ubs-comentada.json")
         shot(page, "ambiente-status.png")
 
         # back in 01, the status widget catches up with its button
         panel = open_notebook(page, lab, "ubs-comentada/01_cenario.ipynb")
-        panel.locator(".esus-status button").first.click()
-        page.wait_for_function(
-            "(s) => { const td = document.querySelector("
-            "\".esus-form-saida td[data-stage='ambiente']\"); "
-            "return td && td.getAttribute('data-status') === s; }", arg=disk["ambiente"])
+        panel.locator(".esus-form-saida .esus-status button").click()
+        assert wait_for_strip(panel, ".esus-form-saida", run_site) == disk

@@ -19,9 +19,17 @@ from esus_runbook.results import STAGES, StageResult, Status
 from esus_runbook.sites import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch, wait_for
+from .batch_procs import (
+    KernelSampler,
+    hanging_sites,
+    kill_if_running,
+    only_run,
+    rollup_triples,
+    start_batch,
+)
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with
+from .waiting import wait_until
 
 # `notebooks` from the demo_run fixture or marked below; the fingerprint tests run no kernel.
 
@@ -53,18 +61,21 @@ def test_kill_9_mid_run_then_resume_gives_the_same_rollup(tmp_path, demo_run):
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
                        "--no-progress")
     with KernelSampler(proc.pid) as sampler:
-        run = wait_for(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                       "the run folder")
-        wait_for(lambda: len(_results(run)) >= 5 and sampler.sample(), 300,
-                 "five stage results and a running kernel")
-        os.kill(proc.pid, signal.SIGKILL)  # kill -9: no cleanup at all
-        proc.wait(timeout=30)
+        try:
+            run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                             "the run folder")
+            wait_until(lambda: len(_results(run)) >= 5 and sampler.sample(), 300,
+                       "five stage results and a running kernel")
+            os.kill(proc.pid, signal.SIGKILL)  # kill -9: no cleanup at all
+            proc.wait(timeout=30)
+        finally:  # a failed wait must not leave the batch running
+            kill_if_running(proc)
     assert proc.returncode == -signal.SIGKILL
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "em_andamento"
     _assert_nothing_half_written(run)
     # orphaned kernels notice their parent died and exit (ipykernel's parent poller)
-    wait_for(lambda: not sampler.alive(), 15, "orphaned kernels to exit")
+    wait_until(lambda: not sampler.alive(), 15, "orphaned kernels to exit")
     done_before = {p: p.stat().st_mtime_ns for p in _results(run)}
 
     proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--resume", run, "--no-progress",
@@ -97,17 +108,19 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
                        "--no-progress", env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
-        run = wait_for(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
-                       "the run folder")
-        wait_for(lambda: len(list(run.glob("*/ambiente.json"))) >= 2, 300,
-                 "two sites past ambiente")
-        wait_for(lambda: len(sampler.sample()) >= 2, 60, "two running kernels")
-        time.sleep(1.0)  # both sites are inside the hanging download notebook
-        if signum == signal.SIGINT:
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=60)
+        try:
+            run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
+                             "the run folder")
+            wait_until(lambda: len(hanging_sites(run)) >= 2, 300,
+                       "both sites inside the hanging download notebook")
+            wait_until(lambda: len(sampler.sample()) >= 2, 60, "two running kernels")
+            if signum == signal.SIGINT:
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:  # a failed wait must not leave the batch running
+            kill_if_running(proc)
         kernels = dict(sampler.seen)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr

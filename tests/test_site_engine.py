@@ -17,6 +17,7 @@ from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch
 from .conftest import EXAMPLES, demo_env, run_cli
 from .test_batch import _notebooks_with, one_site
+from .waiting import wait_until
 
 SITE = "sms-centralizado"  # the site one_site() copies
 
@@ -334,25 +335,32 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
 @pytest.mark.notebooks
 def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     import threading
-    import time
 
     from esus_runbook.batch.kernels import WATCHER
     from esus_runbook.batch.site_engine import KernelPool, SiteKernels
 
-    hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
+    inside = tmp_path / "dentro-da-celula"  # marked right before the endless sleep
+    hang = _notebook(tmp_path, "trava.ipynb", f"import pathlib, time\n"
+                                              f"pathlib.Path({str(inside)!r}).touch()\n"
+                                              f"time.sleep(3600)")
     pool = KernelPool("esus-runbook", "cancelar", str(tmp_path), spare=1, budget=2)
     kernels = SiteKernels(pool)
+    waited: list[AssertionError] = []
+
     def cancel_once_it_hangs():
-        while kernels.kernel is None or kernels.kernel.notebooks == 0:
-            time.sleep(0.1)
-        time.sleep(2)  # in the notebook's sleep by now
-        WATCHER.cancel("cancelar")
+        try:  # cancel once the kernel is inside the endless cell
+            wait_until(inside.exists, 300, "the notebook inside its endless cell")
+        except AssertionError as exc:
+            waited.append(exc)
+        finally:  # cancel anyway, so the run below returns
+            WATCHER.cancel("cancelar")
 
     try:
         canceller = threading.Thread(target=cancel_once_it_hangs, daemon=True)
         canceller.start()
         ex, _ = _run(tmp_path, kernels, hang, timeout=None, run_key="cancelar")
         canceller.join()
+        assert not waited, waited[0]
         assert ex.interrupted and not (tmp_path / "out-trava.ipynb").exists()
         assert ex.kernel_pid is not None and _gone(ex.kernel_pid)
         spare = pool._ready[0].pid if pool._ready else None

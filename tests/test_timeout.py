@@ -4,7 +4,6 @@ stage again, but not one that timed out."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -17,21 +16,19 @@ from .test_batch import _notebooks_with, one_site
 def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600):
     nbdir = _notebooks_with(tmp_path, replace)
     out = tmp_path / "out"
-    t0 = time.monotonic()
     proc = start_batch("run", one_site(tmp_path), "--out", out, "--no-progress", *options,
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         stdout, stderr = proc.communicate(timeout=timeout)
-    seconds = time.monotonic() - t0
     run = only_run(out)
     meta = json.loads((run / "run.json").read_text())
     timings = {t["stage"]: t for t in meta["sites"]["sms-centralizado"]["notebooks"]}
-    return proc.returncode, stderr, run, timings, seconds, sampler
+    return proc.returncode, stderr, run, timings, sampler
 
 
 @pytest.mark.notebooks
 def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
-    rc, stderr, run, timings, seconds, sampler = _run(
+    rc, stderr, run, timings, sampler = _run(
         tmp_path, {NOTEBOOKS["instalacao"]: "hangs"}, "--timeout", "6", "--retries", "2")
     assert rc == 1, stderr
     site = run / "sms-centralizado"
@@ -40,9 +37,9 @@ def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
     assert "tempo limite de 6 s excedido" in result["error"]
     assert result["checks"][0]["id"] == "ETAPA_ERRO"
     # a timeout is not retried; the notebook was stopped near the deadline, not after the hour
+    # (the whole run's wall time is not asserted: it is the machine's load, not the timeout)
     assert timings["instalacao"]["attempts"] == 1
     assert 5.5 <= timings["instalacao"]["seconds"] < 20
-    assert seconds < 120
     # the executed notebook is kept (it shows where it stopped) and the run went on
     assert (site / NOTEBOOKS["instalacao"]).exists()
     assert json.loads((site / "xml.json").read_text())["status"] != "erro"
@@ -56,7 +53,7 @@ def test_hung_notebook_is_killed_at_the_timeout(tmp_path):
 
 @pytest.mark.notebooks
 def test_crashed_stage_is_retried(tmp_path):
-    rc, stderr, run, timings, _, _ = _run(
+    rc, stderr, run, timings, _ = _run(
         tmp_path, {NOTEBOOKS["download"]: "flaky"}, "--retries", "1")
     assert rc in (0, 1), stderr
     result = json.loads((run / "sms-centralizado" / "download.json").read_text())
@@ -68,7 +65,7 @@ def test_crashed_stage_is_retried(tmp_path):
 
 @pytest.mark.notebooks
 def test_without_retries_a_crash_stays_erro(tmp_path):
-    rc, stderr, run, timings, _, _ = _run(tmp_path, {NOTEBOOKS["download"]: "flaky"})
+    rc, stderr, run, timings, _ = _run(tmp_path, {NOTEBOOKS["download"]: "flaky"})
     assert rc == 1, stderr
     result = json.loads((run / "sms-centralizado" / "download.json").read_text())
     assert result["status"] == "erro" and "falha passageira" in result["error"]

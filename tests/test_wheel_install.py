@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLES, ROOT, demo_env
+from .conftest import EXAMPLES, ROOT, demo_env, require
 
 pytestmark = pytest.mark.notebooks
 
@@ -28,6 +28,14 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def test_wheel_runs_the_demo_batch_outside_the_checkout(tmp_path: Path, demo_simulator):
+    # the wheel's dependencies come from the package index: without it (a private network
+    # namespace, `unshare -n`, as make flaky uses) this is a missing component, not a failure
+    index = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
+                            str(tmp_path / "sonda"), "papermill>=2.6,<3"],
+                           capture_output=True, text=True, timeout=600)
+    require(index.returncode == 0, "the package index (pip install of the wheel's "
+                                   "dependencies): "
+                                   + (index.stderr.strip().splitlines() or [""])[-1][:200])
     wheels = tmp_path / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)])
     wheel = next(wheels.glob("esus_runbook-*.whl"))
