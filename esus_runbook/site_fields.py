@@ -224,6 +224,10 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
     "ambiente": (
         Field("probe", "path", "Arquivo de sondagem",
               "JSON gerado por `esus-runbook probe --json` no servidor."),
+        Field("sondar_esta_maquina", "bool", "Sondar esta máquina",
+              "true só quando o JupyterLab (ou o lote) roda no próprio servidor do PEC: a "
+              "etapa 2 sonda a máquina onde roda. Sem isto, sem ambiente.probe e sem "
+              "servidor.ssh, a etapa fica pendente com os comandos.", default=False),
         Field("passmark", "int", "PassMark da CPU",
               "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0,
               maximum=1_000_000),
