@@ -26,7 +26,7 @@ demo: setup
 	  for i in $$(seq 100); do [ -f $$pronto ] && break; kill -0 $$sim 2>/dev/null || break; sleep 0.1; done; \
 	  [ -f $$pronto ] || { echo "o simulador de PEC não iniciou (portas 18080/18081 ocupadas?)" >&2; exit 2; }; \
 	  set -a; . examples/demo.env; set +a; \
-	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
+	  $(BIN)/esus-runbook lote examples/inventario.yaml --execucoes execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  $(BIN)/python -m esus_runbook.demo.update_demo --execucoes execucoes || exit $$?; \
 	  $(BIN)/esus-runbook painel --execucoes execucoes || exit $$?; \

@@ -186,7 +186,7 @@ class LabServer:
             if time.monotonic() > deadline:
                 self.stop()
                 raise RunbookError(f"o JupyterLab não respondeu em {timeout:.0f} s",
-                                   remedy="tente de novo; confira a porta com --port")
+                                   remedy="tente de novo; confira a porta com --porta")
             time.sleep(0.3)
 
     def stop(self, timeout: float = 30) -> int | None:
@@ -238,8 +238,8 @@ def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
     if port is None:
         port = free_port()
     elif not _port_free(port):
-        raise InputError(f"a porta {port} já está em uso", key="--port",
-                         remedy="escolha outra com --port ou omita para usar uma livre")
+        raise InputError(f"a porta {port} já está em uso", key="--porta",
+                         remedy="escolha outra com --porta ou omita para usar uma livre")
     token = token or secrets.token_urlsafe(32)
     default_url = "/lab" + ("/tree/" + open_path if open_path else "")
     cmd = [sys.executable, "-m", "jupyterlab",
@@ -293,7 +293,7 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
                 prepare_workspace(entry, out)
         except OSError as exc:
             raise InputError(f"não foi possível gravar os notebooks ({describe_os_error(exc)})",
-                             file=str(out), remedy="informe em --out uma pasta em que este "
+                             file=str(out), remedy="informe em --execucoes uma pasta em que este "
                              "usuário possa gravar") from None
         root = out
         names = [e.name for e in entries]

@@ -223,7 +223,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
     ),
     "ambiente": (
         Field("probe", "path", "Arquivo de sondagem",
-              "JSON gerado por `esus-runbook probe --json` no servidor."),
+              "JSON gerado por `esus-runbook sondar --json` no servidor."),
         Field("sondar_esta_maquina", "bool", "Sondar esta máquina",
               "true só quando o JupyterLab (ou o lote) roda no próprio servidor do PEC: a "
               "etapa 2 sonda a máquina onde roda. Sem isto, sem ambiente.probe e sem "
@@ -291,7 +291,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "Código de confirmação que a etapa 6 mostra ao comparar com xml.anterior: "
               "informe-o depois de revisar quem perde o acesso, CNS alterados e remoções.",
               check=_check_confirmation, pattern=r"^[0-9a-f]{12}$",
-              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml diff'"),
+              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml comparar'"),
     ),
     "servidor": (
         Field("ssh", "str", "Acesso SSH ao servidor",

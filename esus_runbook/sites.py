@@ -501,7 +501,7 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
 
 
 def check(path: str | os.PathLike) -> str:
-    """``esus-runbook check``: validate like ``run`` and ``batch`` (InputError, exit 2, on
+    """``esus-runbook validar``: validate like ``run`` and ``batch`` (InputError, exit 2, on
     any problem) and say which sites are valid."""
     valid = load_sites(path)
     return (f"{path}: {len(valid)} site(s) válido(s): "

@@ -269,8 +269,8 @@ def test_no_probe_under_papermill_is_pending_with_the_command(tmp_path):
     r = run(make_site(tmp_path, None), interactive=False)
     assert r.status is PENDENTE
     c = checks(r)["AMB_SONDAGEM"]
-    assert "esus-runbook probe --json s-sondagem.json --disk-speed" in c.remedy
-    assert r.metrics["comando_sondagem"].startswith("esus-runbook probe")
+    assert "esus-runbook sondar --json s-sondagem.json --velocidade-disco" in c.remedy
+    assert r.metrics["comando_sondagem"].startswith("esus-runbook sondar")
     assert ambiente.charts(r) == []
 
 
@@ -280,7 +280,7 @@ def test_no_probe_in_jupyterlab_never_probes_this_machine(tmp_path):
     assert r.status is PENDENTE
     c = checks(r)["AMB_SONDAGEM"]
     assert c.status is PENDENTE and r.metrics["sondagem"] is None
-    assert "esus-runbook probe --json s-sondagem.json --disk-speed" in c.remedy
+    assert "esus-runbook sondar --json s-sondagem.json --velocidade-disco" in c.remedy
     assert "--ssh usuario@servidor" in c.remedy and "sondar_esta_maquina" in c.remedy
     assert set(checks(r)) == {"AMB_SONDAGEM"}  # nothing of this machine recorded
 
@@ -310,7 +310,7 @@ def test_missing_or_corrupt_probe_fails_the_stage(tmp_path, name, words):
     assert r.status is FALHA
     c = checks(r)["AMB_SONDAGEM"]
     assert c.status is FALHA and words in c.observed and f"{name}.json" in c.observed
-    assert "esus-runbook probe" in c.remedy
+    assert "esus-runbook sondar" in c.remedy
 
 
 def test_odd_fields_warn_but_do_not_stop_the_stage(tmp_path):

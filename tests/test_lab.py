@@ -43,7 +43,7 @@ def test_lab_prepares_one_workspace_per_site_and_keeps_outputs(tmp_path):
 
 def test_lab_rejects_bad_arguments_in_one_line(tmp_path):
     for arg in (tmp_path / "x.txt", tmp_path):
-        proc = run_cli("lab", arg, "--no-browser", timeout=60)
+        proc = run_cli("lab", arg, "--sem-navegador", timeout=60)
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -96,7 +96,7 @@ def test_killed_lab_leaves_no_server_behind(tmp_path):
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
     env = {**os.environ, **jupyter_env(tmp_path),
            "ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")}
-    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", "--no-browser"],
+    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", "--sem-navegador"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=env, cwd=ROOT)
     try:

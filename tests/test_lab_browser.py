@@ -198,7 +198,7 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
         assert disk["ambiente"] != "nao-executada"
         assert statuses(panel2) == disk  # cenário from the form, ambiente just evaluated
         guide = panel2.locator(".esus-guia").inner_text()
-        assert "esus-runbook probe --json sondagem-ubs-comentada.json" in guide
+        assert "esus-runbook sondar --json sondagem-ubs-comentada.json" in guide
         shot(page, "ambiente-status.png")
 
         # back in 01, the status widget catches up with its button

@@ -67,7 +67,7 @@ def test_stage_notebook_interactive_guides_and_shows_status(tmp_path):
                  site_file=str(site), run_dir=str(run), interactive=True)
     html = json.dumps(outputs(nb), ensure_ascii=False)
     assert "O que fazer agora" in html
-    assert "esus-runbook probe --json sondagem-ubs-comentada.json" in html
+    assert "esus-runbook sondar --json sondagem-ubs-comentada.json" in html
     status = StageResult.load(run / "ubs-comentada" / "ambiente.json").status.value
     assert f"data-stage='ambiente' data-status='{status}'" in widget_text(nb)
     assert any(WIDGET in o.get("data", {}) for o in outputs(nb))

@@ -71,7 +71,7 @@ def test_probe_sees_a_port_in_use(tmp_path):
 def test_probe_cli_runs_under_3_seconds(tmp_path):
     out = tmp_path / "sondagem.json"
     t0 = time.perf_counter()
-    proc = run_cli("probe", "--json", out, "--install-path", tmp_path)
+    proc = run_cli("sondar", "--json", out, "--pasta-instalacao", tmp_path)
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     assert elapsed < 3.0, f"probe took {elapsed:.2f} s"
@@ -210,8 +210,8 @@ def test_disk_speed_cleans_up_when_interrupted(tmp_path, sig):
     target.mkdir()
     require(shutil.disk_usage(target).free > (4 << 30), "4 GB free in the temp folder")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "esus_runbook", "probe", "--install-path", str(target),
-         "--disk-speed", "--disk-speed-mb", "2048", "--json", str(out)],
+        [sys.executable, "-m", "esus_runbook", "sondar", "--pasta-instalacao", str(target),
+         "--velocidade-disco", "--velocidade-disco-mb", "2048", "--json", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     seen = []
@@ -433,27 +433,27 @@ def test_not_a_probe_and_hostile_files_are_refused(tmp_path):
 # --------------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("name", ["corrompida.json", "nao-existe.json", "versao-futura.json"])
 def test_cli_read_of_a_bad_probe_exits_2(name):
-    proc = run_cli("probe", "--read", PROBES / name)
+    proc = run_cli("sondar", "--ler", PROBES / name)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert name in proc.stderr
 
 
 def test_cli_read_summarizes_a_probe():
-    proc = run_cli("probe", "--read", PROBES / "windows-server-2019.json")
+    proc = run_cli("sondar", "--ler", PROBES / "windows-server-2019.json")
     assert proc.returncode == 0, proc.stderr
     assert "SRV-PEC-SMS" in proc.stdout and "Windows Server 2019" in proc.stdout
     assert "RemoveIPC" not in proc.stdout  # not a Windows thing
 
 
 def test_cli_json_to_stdout_and_unwritable_target(tmp_path):
-    proc = run_cli("probe", "--json", "-", "--install-path", tmp_path)
+    proc = run_cli("sondar", "--json", "-", "--pasta-instalacao", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema"] == "esus-runbook/probe/1"
     blocker = tmp_path / "arquivo"
     blocker.write_text("x")
-    proc = run_cli("probe", "--json", blocker / "sondagem.json")
+    proc = run_cli("sondar", "--json", blocker / "sondagem.json")
     assert proc.returncode == 2 and "não foi possível gravar" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = run_cli("probe", "--disk-speed-mb", "0")
+    proc = run_cli("sondar", "--velocidade-disco-mb", "0")
     assert proc.returncode == 2

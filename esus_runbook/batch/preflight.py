@@ -30,7 +30,7 @@ from .options import BatchOptions
 # (the kernel, the cluster).
 
 HINTS = {
-    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--out) precisam estar "
+    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--execucoes) precisam estar "
                "num armazenamento compartilhado (NFS, CIFS…) montado no mesmo caminho em todos "
                "os workers",
     "env": "instale nos workers a mesma versão do esus-runbook e registre o kernel "
@@ -215,6 +215,6 @@ def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
     if problems:
-        raise InputError.from_problems([Problem("--scheduler", None, text, HINTS[kind])
+        raise InputError.from_problems([Problem("--agendador", None, text, HINTS[kind])
                                         for kind, text in dict.fromkeys(problems)])
     return reports

@@ -68,12 +68,12 @@ def _profile(site: Site, ctx: StageContext) -> tuple[dict[str, Any] | None, str]
 
 
 def probe_command(site: Site) -> str:
-    return f"esus-runbook probe --json {sh(site.site_id + '-sondagem.json')} --disk-speed"
+    return f"esus-runbook sondar --json {sh(site.site_id + '-sondagem.json')} --velocidade-disco"
 
 
 def probe_ssh_command(site: Site) -> str:
-    return (f"esus-runbook probe --ssh usuario@servidor --json "
-            f"{sh(site.site_id + '-sondagem.json')} --disk-speed")
+    return (f"esus-runbook sondar --ssh usuario@servidor --json "
+            f"{sh(site.site_id + '-sondagem.json')} --velocidade-disco")
 
 
 def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, str | None]:
@@ -105,7 +105,7 @@ def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, s
         origin = "sondagem desta máquina (ambiente.sondar_esta_maquina: true)"
         r.metrics["origem_tipo"] = "esta_maquina"
     else:
-        r.add("AMB_SONDAGEM", title, PENDENTE, "arquivo gerado por esus-runbook probe",
+        r.add("AMB_SONDAGEM", title, PENDENTE, "arquivo gerado por esus-runbook sondar",
               "sem sondagem: ambiente.probe e servidor.ssh não informados",
               f"No servidor onde o PEC será instalado, rode `{probe_command(site)}` (não "
               "precisa de root), copie o arquivo para a pasta do site e informe o caminho em "
@@ -205,8 +205,8 @@ def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
         name = f"sondagem-{site.site_id}.json"
         steps.append(Step("No servidor onde o PEC vai rodar (não precisa de root), instale o "
                           "esus-runbook e faça a sondagem:",
-                          "esus-runbook probe " + join(["--json", name, "--install-path",
-                                                        install], windows) + " --disk-speed"))
+                          "esus-runbook sondar " + join(["--json", name, "--pasta-instalacao",
+                                                        install], windows) + " --velocidade-disco"))
         steps.append(Step(f"Copie o {name} para a pasta do site "
                           f"({site_folder(site)}/probes/) e informe no arquivo do site "
                           f"ambiente.probe: probes/{name}"))
