@@ -362,6 +362,21 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_novo(args: argparse.Namespace) -> int:
+    from .new_site import new_site
+
+    for line in new_site(args.site_id, args.pasta, args.inventario):
+        print(line)
+    return 0
+
+
+def cmd_esquema(args: argparse.Namespace) -> int:
+    from .new_site import write_schema
+
+    print(write_schema(args.saida))
+    return 0
+
+
 def cmd_catalog_import(args: argparse.Namespace) -> int:
     from .catalog.commands import import_runs
 
@@ -686,9 +701,11 @@ def add_lab(sub) -> None:
         "lab", help="abre o JupyterLab com os notebooks prontos para um site",
         formatter_class=_Formatter,
         description="Abre o JupyterLab em 127.0.0.1 (com token) e o kernel esus-runbook. "
-                    "Sem argumento: na pasta de notebooks, com o formulário para um site "
-                    "novo. Com um site, inventário ou pasta: cada site ganha a pasta "
-                    "<--out>/<site_id>/ com os notebooks já configurados para ele.")
+                    "Sem argumento: na pasta atual (copia os notebooks para ./notebooks/; "
+                    "o formulário grava ./sites/<site_id>.yaml). Com um site, inventário ou "
+                    "pasta: cada site ganha a pasta PASTA/interativo/<site_id>/ com os "
+                    "notebooks já configurados para ele. O trabalho feito lá é uma execução "
+                    "(run.json) que o catálogo, o painel e o dossiê incluem.")
     sp.add_argument("target", nargs="?", default=None, metavar="SITE_OU_INVENTARIO",
                     help="arquivo do site (pode ainda não existir), inventário ou pasta")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
@@ -852,8 +869,44 @@ def add_atualizacao(sub) -> None:
 SUBCOMMANDS.extend([add_certificado, add_backup, add_atualizacao])
 
 
+def add_novo(sub) -> None:
+    sp = sub.add_parser("novo", help="cria o arquivo comentado de um site novo",
+                        formatter_class=_Formatter,
+                        description="Escreve PASTA/SITE_ID.yaml com todas as seções e campos "
+                                    "comentados em pt-BR (os obrigatórios ficam vazios, "
+                                    "marcados PREENCHA, e 'validar' aponta cada um), o "
+                                    "esquema site.schema.json ao lado para o editor e, com "
+                                    "--inventario, inclui o arquivo no inventário (mantendo "
+                                    "os comentários). Nunca sobrescreve um arquivo existente.")
+    sp.add_argument("site_id", metavar="SITE_ID", help="identificador, ex.: ubs-centro")
+    sp.add_argument("--pasta", default="sites", metavar="PASTA",
+                    help="pasta dos arquivos de site (padrão: sites)")
+    sp.add_argument("--inventario", default=None, metavar="ARQUIVO",
+                    help="inventário (YAML com sites:) em que incluir o site; criado se "
+                         "não existir")
+    sp.set_defaults(func=cmd_novo)
+
+
+def add_esquema(sub) -> None:
+    sp = sub.add_parser("esquema", help="grava o JSON Schema do arquivo de site (editor)",
+                        formatter_class=_Formatter,
+                        description="Grava o JSON Schema do arquivo de site, gerado da mesma "
+                                    "tabela de campos que 'validar' usa, para o editor "
+                                    "completar e conferir os arquivos de site (linha "
+                                    "'# yaml-language-server: $schema=site.schema.json').")
+    sp.add_argument("--saida", default=str(Path("sites") / "site.schema.json"),
+                    type=_output_file, metavar="ARQUIVO",
+                    help="arquivo a gravar (padrão: sites/site.schema.json)")
+    sp.set_defaults(func=cmd_esquema)
+
+
+SUBCOMMANDS[0:0] = [add_novo, add_esquema]
+
+
 # Every subcommand's example (shown at the end of its --help), by command path.
 EXAMPLES = {
+    ("novo",): "esus-runbook novo ubs-centro --inventario inventario.yaml",
+    ("esquema",): "esus-runbook esquema --saida sites/site.schema.json",
     ("sondar",): "esus-runbook sondar --json ubs-centro-sondagem.json --velocidade-disco\n"
                  "  esus-runbook sondar --ssh suporte@10.0.0.5 --json ubs-centro-sondagem.json",
     ("executar",): "esus-runbook executar sites/ubs-centro.yaml --execucoes execucoes",

@@ -1,7 +1,9 @@
 """``esus-runbook lab``: JupyterLab for analysts who do not know Jupyter.
 
-Without an argument JupyterLab opens in the notebooks folder, where 01_cenario starts a new
-site with its form. With a site file, an inventory or a folder of sites, each site gets a
+Without an argument JupyterLab opens in the current folder (refused inside the package or its
+notebooks folder): the stage notebooks are copied to ``./notebooks/`` (the packaged ones are
+never edited in place), 01_cenario starts a new site with its form, which writes
+``./sites/<site_id>.yaml``, and results go to ``<out>`` as for a site. With a site file, an inventory or a folder of sites, each site gets a
 *workspace* ``<out>/<site_id>/`` holding its own copy of the stage notebooks with the site's
 parameters injected (papermill's ``injected-parameters`` cell, the mechanism the batch uses),
 so the analyst opens ``01_cenario.ipynb`` and runs it without editing anything. Results of
@@ -108,14 +110,14 @@ def discover(target: str | Path) -> list[SiteEntry]:
     return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
 
 
-def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None
-                      ) -> Path:
+def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None,
+                      run_dir: Path | None = None) -> Path:
     """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
-    site; return the folder."""
+    site (results in ``run_dir``, by default ``out``); return the folder."""
     notebooks_dir = notebooks_dir or default_notebooks_dir()
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
-              "run_dir": str(out), "interactive": True}
+              "run_dir": str(run_dir or out), "interactive": True}
     for name in stages.NOTEBOOK_FILES.values():
         dest = folder / name
         source = dest if dest.exists() else notebooks_dir / name
@@ -126,6 +128,21 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
         nb.metadata.get("papermill", {}).pop("default_parameters", None)
         write_text_atomic(dest, nbformat.writes(nb))
     return folder
+
+
+def working_folder() -> Path:
+    """The current folder, where ``lab`` without an argument works; refused when it is the
+    package, its notebooks or inside them (the form and autosave would edit what ships)."""
+    root = Path.cwd().resolve()
+    package = Path(__file__).resolve().parent
+    shipped = {package, package / "notebooks", package.parent / "notebooks",
+               default_notebooks_dir().resolve()}
+    for inside in shipped:
+        if root == inside or inside in root.parents or (root / "notebooks").resolve() == inside:
+            raise InputError("esta pasta é do próprio esus-runbook", file=str(root),
+                             remedy="crie uma pasta de trabalho (ex.: mkdir ~/implantacao && "
+                                    "cd ~/implantacao) e rode esus-runbook lab nela")
+    return root
 
 
 # --------------------------------------------------------------------------- server
@@ -279,11 +296,17 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
             port: int | None = None, open_browser: bool = True) -> int:
     """What ``esus-runbook lab`` does: prepare, start, print the address, wait for Ctrl+C."""
     if target is None:
-        root = default_notebooks_dir().resolve()
-        if not (root / stages.NOTEBOOK_FILES["cenario"]).exists():
-            raise InputError("pasta de notebooks não encontrada", file=str(root),
-                             remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
-        open_path = stages.NOTEBOOK_FILES["cenario"]
+        root = working_folder()
+        out = Path(out).expanduser().resolve()
+        try:
+            (root / "sites").mkdir(exist_ok=True)
+            prepare_workspace(SiteEntry("notebooks", root / "sites", None), root,
+                              run_dir=out)
+        except OSError as exc:
+            raise InputError(f"não foi possível gravar os notebooks ({describe_os_error(exc)})",
+                             file=str(root), remedy="rode o comando numa pasta de trabalho "
+                             "em que este usuário possa gravar") from None
+        open_path = f"notebooks/{stages.NOTEBOOK_FILES['cenario']}"
         names: list[str] = []
     else:
         out = Path(out).expanduser().resolve()
