@@ -42,6 +42,7 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from . import site_fields, sites, stages
+from .batch import preflight
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
@@ -128,6 +129,18 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
         nb.metadata.get("papermill", {}).pop("default_parameters", None)
         write_text_atomic(dest, nbformat.writes(nb))
     return folder
+
+
+def _existing_sites(entries: list[SiteEntry]) -> list[sites.Site]:
+    """The valid sites among ``entries`` (a new or half-written one is the form's job)."""
+    found = []
+    for path in {e.site_file for e in entries if e.site_id}:
+        try:
+            found += sites.load_sites(path)
+        except InputError:
+            continue
+    wanted = {e.site_id for e in entries}
+    return [s for s in found if s.site_id in wanted]
 
 
 def working_folder() -> Path:
@@ -320,6 +333,9 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
                              "usuário possa gravar") from None
         root = out
         names = [e.name for e in entries]
+        quick = preflight.quick_report(_existing_sites(entries))
+        if quick:
+            print(quick, file=sys.stderr, flush=True)
         open_path = f"{names[0]}/{stages.NOTEBOOK_FILES['cenario']}" if len(names) == 1 else None
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     server = None

@@ -219,6 +219,9 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
                          remedy=f"para todos os sites use: esus-runbook lote {sh(inventory)}")
     inv_files = inventory_files(inventory)
     preflight.check_local(options)
+    quick = preflight.quick_report(sites)
+    if quick:
+        print(quick, file=sys.stderr, flush=True)
     lock: RunLock | None = None
     previous: dict[str, Any] = {}
     _quiet_libraries()
