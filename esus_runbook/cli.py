@@ -918,9 +918,9 @@ EXAMPLES = {
                         "--html auditoria.html",
     ("xml", "comparar"): "esus-runbook xml comparar anterior.zip novo.zip --html "
                          "comparacao.html",
-    ("xml", "reconciliar"): "PGPASSWORD_ENV=... esus-runbook xml reconciliar novo.zip "
-                            "--db-url postgresql://leitor@10.0.0.5:5433/esus "
-                            "--db-password-env PEC_DB_SENHA",
+    ("xml", "reconciliar"): "esus-runbook xml reconciliar novo.zip --db-url "
+                            "postgresql://leitor@10.0.0.5:5433/esus --db-password-env "
+                            "PEC_DB_SENHA",
     ("baixar",): "esus-runbook baixar --url 'https://...' --versao-pec 5.5.24 --pasta "
                  "instaladores",
     ("conferir-instalacao",): "esus-runbook conferir-instalacao --pec-url "
