@@ -311,8 +311,7 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
     if target is None:
         root = working_folder()
         out = Path(out).expanduser().resolve()
-        try:
-            (root / "sites").mkdir(exist_ok=True)
+        try:  # the form creates sites/ when the first site is saved
             prepare_workspace(SiteEntry("notebooks", root / "sites", None), root,
                               run_dir=out)
         except OSError as exc:

@@ -84,7 +84,7 @@ def test_lab_without_argument_works_in_the_current_folder(tmp_path):
         code, body = lab.api("/api/contents/notebooks")
         names = {c["name"] for c in json.loads(body)["content"]}
         assert {"01_cenario.ipynb", "07_relatorio.ipynb"} <= names
-    assert (work / "sites").is_dir()
+    assert not (work / "sites").exists()  # the form creates it on the first save
     nb = json.loads((work / "notebooks" / "01_cenario.ipynb").read_text(encoding="utf-8"))
     params = nb["metadata"]["papermill"]["parameters"]
     assert params["site_file"] == str(work / "sites") and params["interactive"] is True

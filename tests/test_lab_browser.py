@@ -107,11 +107,12 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
     """`esus-runbook lab` without argument, 01_cenario with its default parameters: the form
     for a new site; a wrong value is shown next to its field and nothing is written; fixed,
     the site file is written and the cenário is evaluated below the form."""
-    project = tmp_path / "projeto"
-    shutil.copytree(NOTEBOOKS, project / "notebooks")
-    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(project / "notebooks")}
-    with lab_cli(tmp=tmp_path, env=env) as lab:
-        panel = open_notebook(page, lab, "01_cenario.ipynb", first=True)
+    project = tmp_path / "projeto"  # the analyst's working folder (lab copies the notebooks)
+    project.mkdir()
+    shutil.copytree(NOTEBOOKS, tmp_path / "pacote" / "notebooks")
+    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "pacote" / "notebooks")}
+    with lab_cli(tmp=tmp_path, env=env, cwd=project) as lab:
+        panel = open_notebook(page, lab, "notebooks/01_cenario.ipynb", first=True)
         run_all(page, panel, ".esus-form")
         assert "novo site" in panel.locator(".esus-form-arquivo").inner_text()
         assert panel.locator(".esus-campo").count() >= 30
