@@ -17,16 +17,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "Ambiente pronto em $(VENV) (kernel '$(KERNEL)' registrado)."
 
-# A demonstração sobe o SIMULADOR de PEC (examples/pec_simulado.py, portas 18080 e 18081 em
-# 127.0.0.1) durante o lote e sempre o encerra ao sair (trap), com sucesso, erro ou Ctrl+C.
+# A demonstração sobe o SIMULADOR de PEC (examples/pec_simulado.py) em duas portas livres de
+# 127.0.0.1 (ou nas de ESUS_DEMO_PORTA_CENTRO e ESUS_DEMO_PORTA_VILA), copia examples/ para
+# execucoes/.demo-XXXXXX com esses endereços (duas demonstrações na mesma máquina nunca se
+# encontram) e sempre encerra o simulador ao sair (trap), com sucesso, erro ou Ctrl+C.
 demo: setup
-	@pronto=$$(mktemp -u); \
-	  $(BIN)/python examples/pec_simulado.py --pronto $$pronto >/dev/null & sim=$$!; \
+	@mkdir -p execucoes; pronto=$$(mktemp -u); entradas=$$(mktemp -d execucoes/.demo-XXXXXX); \
+	  $(BIN)/python examples/pec_simulado.py --pronto $$pronto \
+	    --instancia $${ESUS_DEMO_PORTA_CENTRO:-0}=0.0.1 --instancia $${ESUS_DEMO_PORTA_VILA:-0}=0.0.0 >/dev/null & sim=$$!; \
 	  trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; rm -f $$pronto' EXIT INT TERM; \
 	  for i in $$(seq 100); do [ -f $$pronto ] && break; kill -0 $$sim 2>/dev/null || break; sleep 0.1; done; \
-	  [ -f $$pronto ] || { echo "o simulador de PEC não iniciou (portas 18080/18081 ocupadas?)" >&2; exit 2; }; \
+	  [ -f $$pronto ] || { echo "o simulador de PEC não iniciou (portas de ESUS_DEMO_PORTA_* ocupadas?)" >&2; exit 2; }; \
+	  inventario=$$($(BIN)/python -m esus_runbook.demo.demo_inputs --pronto $$pronto --destino $$entradas) || exit 2; \
 	  set -a; . examples/demo.env; set +a; \
-	  $(BIN)/esus-runbook batch examples/inventario.yaml --out execucoes; rc=$$?; \
+	  $(BIN)/esus-runbook lote $$inventario --execucoes execucoes; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  $(BIN)/python -m esus_runbook.demo.update_demo --execucoes execucoes || exit $$?; \
 	  $(BIN)/esus-runbook dossie --todos --execucoes execucoes || exit $$?; \

@@ -4,11 +4,11 @@ floor.
     .venv/bin/python benchmarks/batch.py [--sites 12] [--workers 2] [--reps 5] [--dask]
 
 Builds an inventory of ``--sites`` sites from the demo sites (same inputs, distinct site ids)
-and runs ``esus-runbook batch`` on it as a user would (a separate process, wall time measured
+and runs ``esus-runbook lote`` on it as a user would (a separate process, wall time measured
 from outside; the demo's PEC simulator runs meanwhile, as in ``make demo``) with the default
 engine (one warm kernel per site, forked from the kernel zygote) and with
 ``--kernel-por-notebook`` (the earlier engine), for
-1 worker and for ``--workers``. Printed beside them, measured in the same run:
+1 worker and for ``--paralelos``. Printed beside them, measured in the same run:
 
     floor = notebook executions × (bare papermill time of an empty notebook, same kernel)
             / workers
@@ -16,7 +16,7 @@ engine (one warm kernel per site, forked from the kernel zygote) and with
 — what any engine that starts a fresh kernel per notebook must pay. The empty notebook has the
 same parameters cell the stage notebooks have and one empty code cell; it is timed with plain
 ``papermill.execute_notebook`` (default settings), median of ``--reps`` runs before and
-``--reps`` after the batches. Target: with ``--workers`` workers, the site engine gives ≥ 3×
+``--reps`` after the batches. Target: with ``--paralelos`` workers, the site engine gives ≥ 3×
 the sites per hour of the per-notebook engine.
 
 Also printed: time per notebook by stage as the batch measured it, and what importing
@@ -220,10 +220,10 @@ def start_dask(folder: Path, workers: int) -> tuple[str, list[subprocess.Popen]]
 
 def run_batch(inventory: Path, out: Path, workers: int, scheduler: str | None,
               per_notebook: bool = False) -> dict:
-    cmd = [sys.executable, "-m", "esus_runbook", "batch", str(inventory), "--out", str(out),
-           "--workers", str(workers), "--no-progress"]
+    cmd = [sys.executable, "-m", "esus_runbook", "lote", str(inventory), "--execucoes", str(out),
+           "--paralelos", str(workers), "--sem-progresso"]
     if scheduler:
-        cmd += ["--scheduler", scheduler]
+        cmd += ["--agendador", scheduler]
     if per_notebook:
         cmd += ["--kernel-por-notebook"]
     t = time.perf_counter()
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="esus-bench-") as tmp:
         folder = Path(tmp)
         inventory = make_inventory(folder, args.sites)
-        print(f"esus-runbook batch: {args.sites} sites, {args.workers} workers, "
+        print(f"esus-runbook lote: {args.sites} sites, {args.workers} workers, "
               f"{os.cpu_count()} CPUs, carga média {os.getloadavg()[0]:.2f}")
         simulator = start_pec_simulator(folder)
         before = floor_times(folder, args.reps)

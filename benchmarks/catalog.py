@@ -99,7 +99,7 @@ def main() -> int:
         conn.close()
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "esus_runbook", "painel", "--execucoes",
-                               str(base), "--out", str(work / "painel2" / "painel.html")],
+                               str(base), "--saida", str(work / "painel2" / "painel.html")],
                               capture_output=True, text=True)
         cli_s = time.perf_counter() - t
         if proc.returncode != 0:

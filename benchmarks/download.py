@@ -5,7 +5,7 @@ For each size (default 64 MB and 512 MB) a file shaped like an installer is serv
 
 * the baseline, measured in the same run: ``curl -o FILE URL`` followed by ``sha256sum FILE``
   and ``unzip -tqq FILE`` (the ZIP's CRCs: the check the runbook also makes);
-* ``esus-runbook download --sha256 H`` (the CLI as a user runs it, in a subprocess):
+* ``esus-runbook baixar --sha256 H`` (the CLI as a user runs it, in a subprocess):
   streaming, SHA-256 while the bytes arrive, fsync, the ZIP's CRCs and the other checks
   before the rename.
 
@@ -98,8 +98,8 @@ def baseline(url: str, dest: Path, expected: str) -> tuple[float, int, str]:
 def ours(url: str, dest: Path, expected: str) -> tuple[float, int, str]:
     registry = dest.parent / f"{dest.name}-registro.csv"
     seconds, peak, out = run_child(
-        [sys.executable, "-m", "esus_runbook", "download", "--url", url, "--version", "0.0.1",
-         "--dest", str(dest), "--registry", str(registry), "--no-progress", "--sha256",
+        [sys.executable, "-m", "esus_runbook", "baixar", "--url", url, "--versao-pec", "0.0.1",
+         "--pasta", str(dest), "--registro", str(registry), "--sem-progresso", "--sha256",
          expected], cwd=ROOT)
     digest = next(line.split()[1] for line in out.splitlines() if line.startswith("SHA-256:"))
     return seconds, peak, digest
@@ -158,7 +158,7 @@ def main() -> int:
     ok = True
     for r in rows:
         for kind, label in (("base", "curl + sha256sum + unzip -t (ref.)"),
-                            ("ours", "esus-runbook download (CLI)")):
+                            ("ours", "esus-runbook baixar (CLI)")):
             print(f"{r['mb']:>5} MB  {label:<34} {r[kind]:>7.2f}s {r['mb'] / r[kind]:>7.0f} "
                   f"{r[kind + '_mem'] / 2**20:>10.1f} MB")
         ratio = r["ours"] / r["base"]

@@ -5,7 +5,7 @@ the same run.
 
 1. probe collection: ``probe.collect()`` (parts in parallel under one deadline) vs the same
    parts run one after another (baseline); the budget is 3 s.
-2. disk speed: ``--disk-speed`` (write+fsync, read with O_DIRECT) vs ``dd`` doing the same
+2. disk speed: ``--velocidade-disco`` (write+fsync, read with O_DIRECT) vs ``dd`` doing the same
    (``conv=fsync`` / ``iflag=direct``) on the same folder: the figures should agree.
 3. stage evaluation: ``evaluate("ambiente")`` per site from a recorded probe file vs
    ``evaluate("cenario")`` (the lightest stage) as baseline.
@@ -113,7 +113,7 @@ def bench_disk(size_mb: int, rounds: int = 3) -> None:
         return f"{statistics.median(values):12.1f}" if values else f"{'n/d':>12}"
 
     print(f"\n{f'velocidade do disco, {size_mb} MB, mediana de {rounds} (MB/s)':40} "
-          f"{'--disk-speed':>12} {'dd':>12}")
+          f"{'--velocidade-disco':>12} {'dd':>12}")
     print(f"{'  gravação com fsync (dados aleatórios)':40} {f(rows['w'])} {f(rows['dd_w'])}")
     print(f"{'  leitura sem cache (' + method + ')':40} {f(rows['r'])} {f(rows['dd_r'])}")
     print(f"{'  gravação com fsync de zeros (só dd)':40} {'':>12} {f(rows['dd_zero'])}")

@@ -8,7 +8,7 @@ measures:
 1. one server: connect (key auth, strict host key) + ``collect_ssh`` + close, vs the local
    probe ``probe.collect()`` on the same machine (baseline);
 2. a batch of N servers (default 10): N probes one after another vs N at once on threads
-   (as ``esus-runbook batch`` workers would), each with its own SSH connection. The N targets
+   (as ``esus-runbook lote`` workers would), each with its own SSH connection. The N targets
    are N sshd instances on this machine, so the figure is the tool's cost, not the network's.
 """
 

@@ -7,6 +7,7 @@ problem on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import re
@@ -78,7 +79,28 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401
         message = " ".join(translate_argparse(message).split())  # one line, always
+        message += self._hint(message)
         self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
+
+    def _hint(self, message: str) -> str:
+        """"você quis dizer" for a mistyped subcommand or option (difflib over the current
+        names and the old ones, always answering with a current name)."""
+        argv = getattr(self, "_argv", None) or []
+        parsers = getattr(self, "_subparsers_by_path", {})
+        choice = re.search(r"opção inválida: '([^']*)' \(escolha entre (.+)\)$", message)
+        if choice:
+            path = command_path(argv)
+            level = path[:-1] if path and path[-1] == choice.group(1) else path
+            names = {c: c for c in re.findall(r"'([^']+)'", choice.group(2))}
+            names.update(COMMAND_ALIASES.get(level, {}))
+            return _suggestion(choice.group(1), names)
+        unknown = re.search(r"argumentos desconhecidos: (\S+)", message)
+        if unknown:
+            path = command_path(argv)
+            names = {o: o for o in _visible_options(parsers.get(path, self))}
+            names.update(OPTION_ALIASES.get(path, {}))
+            return _suggestion(unknown.group(1).partition("=")[0], names)
+        return ""
 
 
 # Argument types: each raises ArgumentTypeError with pt-BR text (argparse shows it after
@@ -161,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
                         progress=not args.no_progress,
                         kernel_per_notebook=args.kernel_por_notebook)
-    if args.command == "batch":
+    if args.command == "lote":
         opts.workers = args.workers
         opts.scheduler = args.scheduler
         opts.resume = Path(args.resume) if args.resume else None
@@ -289,7 +311,7 @@ def _db_tunnel(args: argparse.Namespace):
 
     check_db_url(args.db_url)
     opts = SshOptions(identity=args.identity, known_hosts=args.known_hosts,
-                      password_env=args.ssh_password_env)
+                      password_env=args.password_env)
     return db_url_via(parse_target(args.ssh), opts, args.db_url)
 
 
@@ -341,7 +363,11 @@ def cmd_ssh_accept(args: argparse.Namespace) -> int:
 def cmd_lab(args: argparse.Namespace) -> int:
     from .lab import run_lab
 
-    return run_lab(args.target, out=Path(args.out), port=args.port,
+    if args.out:  # the old --out named the interactive folder itself
+        say("aviso: '--out' agora é '--execucoes' (a pasta das execuções; o trabalho "
+            "interativo fica em PASTA/interativo)", file=sys.stderr)
+    out = Path(args.out) if args.out else Path(args.execucoes) / "interativo"
+    return run_lab(args.target, out=out, port=args.port,
                    open_browser=not args.no_browser)
 
 def cmd_xml_diff(args: argparse.Namespace) -> int:
@@ -354,6 +380,21 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
     if written:
         say(written)
     return report.exit_code
+
+
+def cmd_novo(args: argparse.Namespace) -> int:
+    from .new_site import new_site
+
+    for line in new_site(args.site_id, args.pasta, args.inventario):
+        say(line)
+    return 0
+
+
+def cmd_esquema(args: argparse.Namespace) -> int:
+    from .new_site import write_schema
+
+    say(write_schema(args.saida))
+    return 0
 
 
 def cmd_catalog_import(args: argparse.Namespace) -> int:
@@ -430,15 +471,17 @@ def cmd_atualizacao(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parsers
 # One function per subcommand adds its parser; each sets ``func`` to its cmd_* above.
 def _common_run_options(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--out", default="execucoes", help="pasta das execuções (padrão: execucoes)")
-    sp.add_argument("--timeout", type=_seconds, default=None, metavar="SEGUNDOS",
+    sp.add_argument("--execucoes", dest="out", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções (padrão: execucoes)")
+    sp.add_argument("--prazo", dest="timeout", type=_seconds, default=None, metavar="SEGUNDOS",
                     help="tempo máximo de cada notebook; ao estourar, o kernel é encerrado e "
                          "a etapa fica com erro (padrão: 3600 nas etapas que falam com um "
                          "servidor — 02 a 06 —, sem limite nas outras)")
-    sp.add_argument("--retries", type=_retries, default=0, metavar="N",
+    sp.add_argument("--tentativas", dest="retries", type=_retries, default=0, metavar="N",
                     help="novas tentativas para uma etapa que deu erro (não para tempo "
                          "esgotado; padrão: 0)")
-    sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.add_argument("--sem-progresso", dest="no_progress", action="store_true",
+                    help="sem barra de progresso")
     sp.add_argument("--kernel-por-notebook", action="store_true",
                     help="cada notebook num kernel novo (mais lento; para depuração). Padrão: "
                          "um kernel por site, com o espaço de nomes limpo entre os notebooks")
@@ -446,33 +489,40 @@ def _common_run_options(sp: argparse.ArgumentParser) -> None:
 
 
 def add_run(sub) -> None:
-    sp = sub.add_parser("run", help="todas as etapas de um site", formatter_class=_Formatter)
+    sp = sub.add_parser("executar", help="todas as etapas de um site", formatter_class=_Formatter,
+                        description="Executa os notebooks das etapas de um site (papermill) e "
+                                    "grava a pasta da execução com os resultados, o relatório "
+                                    "e run.json. Antes, confere em segundos o que pode ser "
+                                    "conferido (variáveis, arquivos, PEC e SSH).")
     sp.add_argument("inventory", metavar="SITE.yaml", help="arquivo do site")
     _common_run_options(sp)
 
 
 def add_batch(sub) -> None:
-    sp = sub.add_parser("batch", help="todas as etapas de todos os sites de um inventário",
-                        formatter_class=_Formatter)
+    sp = sub.add_parser("lote", help="todas as etapas de todos os sites de um inventário",
+                        formatter_class=_Formatter,
+                        description="Executa todas as etapas de todos os sites, em paralelo "
+                                    "(processos locais ou um cluster Dask), e grava uma pasta "
+                                    "de execução com um consolidado (rollup).")
     sp.add_argument("inventory", metavar="INVENTARIO",
                     help="inventário YAML (lista sites:) ou pasta de arquivos de site")
-    sp.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                    help="sites em paralelo (padrão: número de CPUs); com --scheduler, "
+    sp.add_argument("--paralelos", dest="workers", type=_positive_int, default=None, metavar="N",
+                    help="sites em paralelo (padrão: número de CPUs); com --agendador, "
                          "máximo de sites ao mesmo tempo no cluster")
-    sp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORTA",
-                    help="executa num cluster Dask (entradas e --out num armazenamento "
+    sp.add_argument("--agendador", dest="scheduler", default=None, metavar="tcp://HOST:PORTA",
+                    help="executa num cluster Dask (entradas e --execucoes num armazenamento "
                          "compartilhado com os workers)")
-    sp.add_argument("--resume", default=None, metavar="PASTA_DA_EXECUCAO",
+    sp.add_argument("--retomar", dest="resume", default=None, metavar="PASTA_DA_EXECUCAO",
                     help="continua uma execução interrompida: etapas completas com entradas "
                          "inalteradas são reaproveitadas")
     _common_run_options(sp)
 
 
 def add_check(sub) -> None:
-    sp = sub.add_parser("check", help="valida arquivos de site sem executar nada",
+    sp = sub.add_parser("validar", help="valida arquivos de site sem executar nada",
                         formatter_class=_Formatter,
                         description="Valida um arquivo de site, um inventário ou uma pasta de "
-                                    "arquivos de site com as mesmas regras de 'run' e 'batch', "
+                                    "arquivos de site com as mesmas regras de 'executar' e 'lote', "
                                     "sem executar nada: saída 0 se tudo é válido, 2 com uma "
                                     "linha por problema. Para hooks de pre-commit e CI.")
     sp.add_argument("path", metavar="SITE|INVENTARIO|PASTA")
@@ -480,45 +530,52 @@ def add_check(sub) -> None:
 
 
 def add_inspect(sub) -> None:
-    sp = sub.add_parser("inspect", help="parâmetros que um notebook recebe",
-                        formatter_class=_Formatter)
+    sp = sub.add_parser("inspecionar", help="parâmetros que um notebook recebe",
+                        formatter_class=_Formatter,
+                        description="Lista os parâmetros (célula 'parameters') que um notebook "
+                                    "recebe do papermill, com tipo e valor padrão.")
     sp.add_argument("notebook", metavar="NOTEBOOK")
     sp.set_defaults(func=cmd_inspect)
 
 
 def add_probe(sub) -> None:
     sp = sub.add_parser(
-        "probe", formatter_class=_Formatter,
+        "sondar", formatter_class=_Formatter,
         help="sondagem do servidor (rode no servidor; não precisa de root)",
         description="Coleta no servidor os dados que a etapa 2 confere: CPU, RAM, disco onde o "
                     "PEC instala, sistema, locale pt_BR.UTF-8, fuso, portas 80/443/5433/8080, "
                     "Java, PostgreSQL e RemoveIPC. Leva menos de 3 s; não precisa de root.")
     sp.add_argument("--json", metavar="ARQUIVO",
                     help="grava a sondagem neste arquivo JSON ('-' escreve na saída padrão)")
-    sp.add_argument("--install-path", metavar="PASTA", default=None,
+    sp.add_argument("--pasta-instalacao", dest="install_path", metavar="PASTA", default=None,
                     help="onde o PEC será instalado (padrão: /opt ou C:\\Program Files)")
-    sp.add_argument("--disk-speed", action="store_true",
+    sp.add_argument("--velocidade-disco", dest="disk_speed", action="store_true",
                     help="mede gravação e leitura sequenciais com um arquivo temporário "
                          "(apagado ao final, mesmo se interrompido)")
-    sp.add_argument("--disk-speed-mb", type=_disk_mb, default=256, metavar="MB",
+    sp.add_argument("--velocidade-disco-mb", dest="disk_speed_mb", type=_disk_mb, default=256, metavar="MB",
                     help="tamanho do arquivo temporário da medição (padrão: 256)")
-    sp.add_argument("--read", metavar="ARQUIVO", default=None,
+    sp.add_argument("--ler", dest="read", metavar="ARQUIVO", default=None,
                     help="em vez de sondar, lê e resume um arquivo de sondagem existente")
     sp.add_argument("--ssh", metavar="USUARIO@HOST[:PORTA]", default=None,
                     help="sonda um servidor Linux remoto por SSH, sem instalar nada nele")
-    sp.add_argument("--identity", metavar="ARQUIVO", default=None,
-                    help="chave privada SSH (padrão: o agente SSH)")
-    sp.add_argument("--known-hosts", metavar="ARQUIVO", default=None,
-                    help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
-    sp.add_argument("--password-env", metavar="NOME", default=None,
-                    help="variável de ambiente com a senha SSH (nunca a senha em si)")
-    sp.add_argument("--ssh-timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
+    _ssh_options(sp)
+    sp.add_argument("--prazo-ssh", dest="ssh_timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
                     help="com --ssh: prazo de cada comando remoto, do pedido ao fim da saída "
-                         "(padrão: 60; a medição de --disk-speed tem 300)")
+                         "(padrão: 60; a medição de --velocidade-disco tem 300)")
     sp.set_defaults(func=cmd_probe)
 
+def _ssh_options(sp: argparse.ArgumentParser) -> None:
+    """The SSH options of ``sondar --ssh`` and ``conferir-instalacao --ssh`` (one name each)."""
+    sp.add_argument("--chave-ssh", dest="identity", metavar="ARQUIVO", default=None,
+                    help="chave privada SSH (padrão: o agente SSH)")
+    sp.add_argument("--hosts-conhecidos", dest="known_hosts", metavar="ARQUIVO", default=None,
+                    help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
+    sp.add_argument("--senha-env", dest="password_env", metavar="NOME", default=None,
+                    help="variável de ambiente com a senha SSH (nunca a senha em si)")
+
+
 def add_xml_audit(xsub) -> None:
-    sp = xsub.add_parser("audit", help="audita um XML (ou ZIP) do CNES antes da importação",
+    sp = xsub.add_parser("auditar", help="audita um XML (ou ZIP) do CNES antes da importação",
                          formatter_class=_Formatter,
                          description="Audita o XML do CNES gerado no e-Gestor AB. Saída: 0 sem "
                                      "erros, 1 com erros, 2 arquivo recusado.")
@@ -534,7 +591,7 @@ def add_xml_audit(xsub) -> None:
 
 def add_xml_diff(xsub) -> None:
     sp = xsub.add_parser(
-        "diff", help="o que a importação de um XML novo vai mudar no PEC",
+        "comparar", help="o que a importação de um XML novo vai mudar no PEC",
         formatter_class=_Formatter,
         description="Compara o XML do CNES importado por último (ANTERIOR) com o novo (NOVO) "
                     "e lista o que a importação vai mudar no PEC: profissionais que perdem ou "
@@ -548,14 +605,14 @@ def add_xml_diff(xsub) -> None:
                     help="grava todas as alterações em JSON")
     sp.add_argument("--html", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o relatório em HTML")
-    sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
+    sp.add_argument("--exemplos", dest="examples", type=_non_negative_int, default=10, metavar="N",
                     help="quantas alterações a revisar mostrar na tela (padrão: 10)")
     sp.set_defaults(func=cmd_xml_diff)
 
 
 def add_xml_reconcile(xsub) -> None:
     sp = xsub.add_parser(
-        "reconcile", help="depois da importação: o banco do PEC confere com o XML?",
+        "reconciliar", help="depois da importação: o banco do PEC confere com o XML?",
         formatter_class=_Formatter,
         description="Lê o banco do PEC só para leitura (transação READ ONLY, só SELECT) e "
                     "compara com o XML do CNES: unidades, equipes, profissionais (CPF, CNS) e "
@@ -576,9 +633,10 @@ def add_xml_reconcile(xsub) -> None:
     sp.add_argument("--json", default=None, metavar="ARQUIVO",
                     help="grava todas as diferenças em JSON")
     sp.add_argument("--html", default=None, metavar="ARQUIVO", help="grava o relatório em HTML")
-    sp.add_argument("--examples", type=_non_negative_int, default=10, metavar="N",
+    sp.add_argument("--exemplos", dest="examples", type=_non_negative_int, default=10, metavar="N",
                     help="quantas diferenças mostrar na tela (padrão: 10)")
-    sp.add_argument("--max-per-kind", type=_non_negative_int, default=1000, metavar="N",
+    sp.add_argument("--maximo-por-tipo", dest="max_per_kind", type=_non_negative_int,
+                    default=1000, metavar="N",
                     help="no JSON e no HTML, no máximo N diferenças de cada tipo (as contagens "
                          "são sempre completas; 0 = sem limite; padrão: 1000)")
     sp.set_defaults(func=cmd_xml_reconcile)
@@ -594,7 +652,9 @@ XML_SUBCOMMANDS = [
 
 def add_xml(sub) -> None:
     sp = sub.add_parser("xml", help="XML do CNES: auditoria, comparação e reconciliação",
-                        formatter_class=_Formatter)
+                        formatter_class=_Formatter,
+                        description="O XML do CNES (e-Gestor AB): auditar antes de importar, "
+                                    "comparar com o anterior, reconciliar com o banco do PEC.")
     xsub = sp.add_subparsers(dest="xml_command", required=True, metavar="SUBCOMANDO",
                              parser_class=_Parser)
     for add in XML_SUBCOMMANDS:
@@ -608,27 +668,29 @@ def _sha256(text: str) -> str:
 
 
 def add_download(sub) -> None:
-    sp = sub.add_parser("download", help="baixa o instalador do PEC, retomável e verificado",
+    sp = sub.add_parser("baixar", help="baixa o instalador do PEC, retomável e verificado",
                         formatter_class=_Formatter,
                         description="Baixa o instalador (retoma downloads interrompidos), "
                                     "confere nome, tamanho e SHA-256 e registra o hash do "
                                     "primeiro download verificado no registro da equipe.")
     sp.add_argument("--url", required=True, help="link do instalador copiado do portal SISAPS")
-    sp.add_argument("--version", required=True, metavar="VERSAO", help="versão, ex.: 5.5.24")
-    sp.add_argument("--dest", required=True, metavar="PASTA", help="pasta dos instaladores")
+    sp.add_argument("--versao-pec", dest="version", required=True, metavar="VERSAO",
+                    help="versão do PEC (do instalador), ex.: 5.5.24")
+    sp.add_argument("--pasta", dest="dest", required=True, metavar="PASTA", help="pasta dos instaladores")
     sp.add_argument("--sha256", type=_sha256, default=None, metavar="HASH",
                     help="SHA-256 esperado (opcional)")
-    sp.add_argument("--platform", choices=("linux", "windows"), default=None,
+    sp.add_argument("--plataforma", dest="platform", choices=("linux", "windows"), default=None,
                     help="plataforma do servidor (confere com o nome do arquivo)")
-    sp.add_argument("--registry", default=None, metavar="CSV",
+    sp.add_argument("--registro", dest="registry", default=None, metavar="CSV",
                     help="registro de versões da equipe (padrão: "
                          "PASTA/registro-instaladores.csv)")
-    sp.add_argument("--retries", type=_retries, default=5, metavar="N",
+    sp.add_argument("--tentativas", dest="retries", type=_retries, default=5, metavar="N",
                     help="novas tentativas depois da primeira: no máximo N+1 pedidos ao "
                          "servidor (padrão: 5)")
-    sp.add_argument("--timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
+    sp.add_argument("--prazo", dest="timeout", type=_seconds, default=60.0, metavar="SEGUNDOS",
                     help="segundos sem resposta antes de tentar de novo (padrão: 60)")
-    sp.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    sp.add_argument("--sem-progresso", dest="no_progress", action="store_true",
+                    help="sem barra de progresso")
     sp.add_argument("--confiar-primeiro-uso", action="store_true",
                     help="registra o hash de uma versão cujo tamanho nenhum registro conhece "
                          "(primeiro uso), depois de conferi-lo com outra equipe")
@@ -636,7 +698,7 @@ def add_download(sub) -> None:
 
 
 def add_verify_install(sub) -> None:
-    sp = sub.add_parser("verify-install", help="confere o PEC instalado (HTTP e banco)",
+    sp = sub.add_parser("conferir-instalacao", help="confere o PEC instalado (HTTP e banco)",
                         formatter_class=_Formatter,
                         description="Confere se o PEC responde, a versão, os tempos de resposta "
                                     "e, com --db-url, o banco (versão, modo, tipo, link). A "
@@ -649,8 +711,8 @@ def add_verify_install(sub) -> None:
                     help="variável de ambiente com a senha (padrão: PGPASSWORD)")
     sp.add_argument("--db-password-file", default=None, metavar="ARQUIVO",
                     help="arquivo (chmod 600) com a senha")
-    sp.add_argument("--expect-version", default=None, metavar="VERSAO",
-                    help="versão que deve estar em execução")
+    sp.add_argument("--versao-pec", dest="expect_version", default=None, metavar="VERSAO",
+                    help="versão do PEC que deve estar em execução")
     sp.add_argument("--modo", choices=("producao", "treinamento"), default=None,
                     help="modo esperado da instalação")
     sp.add_argument("--tipo-instalacao", default=None,
@@ -658,19 +720,14 @@ def add_verify_install(sub) -> None:
                     help="tipo esperado (TIPOINSTALACAO)")
     sp.add_argument("--link-instalacao", default=None, metavar="URL",
                     help="link público esperado (LINKINSTALACAO; sem porta = 80)")
-    sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
+    sp.add_argument("--prazo", dest="timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="segundos por requisição (padrão: 10)")
     sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
                     help="grava o resultado em JSON")
     sp.add_argument("--ssh", default=None, metavar="USUARIO@HOST[:PORTA]",
                     help="com --db-url em localhost/127.0.0.1: acessa o banco do servidor por "
                          "um túnel SSH")
-    sp.add_argument("--identity", metavar="ARQUIVO", default=None,
-                    help="chave privada SSH (padrão: o agente SSH)")
-    sp.add_argument("--known-hosts", metavar="ARQUIVO", default=None,
-                    help="hosts conhecidos (padrão: ~/.ssh/known_hosts)")
-    sp.add_argument("--ssh-password-env", metavar="NOME", default=None,
-                    help="variável de ambiente com a senha SSH")
+    _ssh_options(sp)
     sp.set_defaults(func=cmd_verify_install)
 
 def add_lab(sub) -> None:
@@ -678,24 +735,29 @@ def add_lab(sub) -> None:
         "lab", help="abre o JupyterLab com os notebooks prontos para um site",
         formatter_class=_Formatter,
         description="Abre o JupyterLab em 127.0.0.1 (com token) e o kernel esus-runbook. "
-                    "Sem argumento: na pasta de notebooks, com o formulário para um site "
-                    "novo. Com um site, inventário ou pasta: cada site ganha a pasta "
-                    "<--out>/<site_id>/ com os notebooks já configurados para ele.")
+                    "Sem argumento: na pasta atual (copia os notebooks para ./notebooks/; "
+                    "o formulário grava ./sites/<site_id>.yaml). Com um site, inventário ou "
+                    "pasta: cada site ganha a pasta PASTA/interativo/<site_id>/ com os "
+                    "notebooks já configurados para ele. O trabalho feito lá é uma execução "
+                    "(run.json) que o catálogo, o painel e o dossiê incluem.")
     sp.add_argument("target", nargs="?", default=None, metavar="SITE_OU_INVENTARIO",
                     help="arquivo do site (pode ainda não existir), inventário ou pasta")
-    sp.add_argument("--out", default=str(Path("execucoes") / "interativo"), metavar="PASTA",
-                    help="pasta dos notebooks e resultados por site "
-                         "(padrão: execucoes/interativo)")
-    sp.add_argument("--port", type=_port, default=None, metavar="PORTA",
+    sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
+                    help="pasta das execuções; o trabalho no JupyterLab fica em "
+                         "PASTA/interativo/<site_id>/ (padrão: execucoes)")
+    sp.add_argument("--out", default=None, help=argparse.SUPPRESS)  # old: the folder itself
+    sp.add_argument("--porta", dest="port", type=_port, default=None, metavar="PORTA",
                     help="porta local, de 1 a 65535 (padrão: uma livre)")
-    sp.add_argument("--no-browser", action="store_true",
+    sp.add_argument("--sem-navegador", dest="no_browser", action="store_true",
                     help="não abre o navegador (só mostra o endereço)")
     sp.set_defaults(func=cmd_lab)
 
 
 def add_catalogo(sub) -> None:
     sp = sub.add_parser("catalogo", help="catálogo de execuções (SQLite) da pasta execucoes",
-                        formatter_class=_Formatter)
+                        formatter_class=_Formatter,
+                        description="O catálogo (SQLite) das execuções: lido pelo painel e "
+                                    "pelo dossiê.")
     csub = sp.add_subparsers(dest="catalogo_command", required=True, metavar="SUBCOMANDO",
                              parser_class=_Parser)
     ip = csub.add_parser(
@@ -725,7 +787,7 @@ def add_dossie(sub) -> None:
                          "PASTA/dossies (o painel aponta para eles)")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
-    sp.add_argument("--out", default=None, metavar="ARQUIVO",
+    sp.add_argument("--saida", dest="out", default=None, metavar="ARQUIVO",
                     help="HTML do dossiê (padrão: PASTA/dossies/SITE_ID.html)")
     sp.add_argument("--pdf", default=None, metavar="ARQUIVO",
                     help="grava também um PDF (A4) com o Chromium sem interface")
@@ -742,7 +804,7 @@ def add_painel(sub) -> None:
                     "município; as mesmas tabelas em CSV ao lado do HTML.")
     sp.add_argument("--execucoes", default="execucoes", metavar="PASTA",
                     help="pasta das execuções com o catalogo.sqlite (padrão: execucoes)")
-    sp.add_argument("--out", default=None, metavar="ARQUIVO",
+    sp.add_argument("--saida", dest="out", default=None, metavar="ARQUIVO",
                     help="HTML do painel (padrão: PASTA/painel.html)")
     sp.add_argument("--parado-dias", type=_positive_int, default=14, metavar="N",
                     help="local parado: nenhuma etapa mudou de situação há N dias (padrão: 14)")
@@ -751,24 +813,26 @@ def add_painel(sub) -> None:
 
 def add_ssh(sub) -> None:
     sp = sub.add_parser("ssh", help="acesso SSH ao servidor do PEC (chaves de host)",
-                        formatter_class=_Formatter)
+                        formatter_class=_Formatter,
+                        description="Acesso SSH ao servidor do PEC: registrar a chave de host "
+                                    "conferida com o responsável pelo servidor.")
     ssub = sp.add_subparsers(dest="ssh_command", required=True, metavar="SUBCOMANDO",
                              parser_class=_Parser)
     ap = ssub.add_parser(
         "aceitar", formatter_class=_Formatter,
         help="registra a chave do servidor em known_hosts",
         description="Registra em known_hosts a chave de host do servidor, só se a impressão "
-                    "digital dela for a informada em --fingerprint (a que você conferiu com o "
+                    "digital dela for a informada em --impressao-digital (a que você conferiu com o "
                     "responsável pelo servidor). Se já houver qualquer chave registrada para o "
                     "servidor (de qualquer tipo), nada é gravado: pode ser um ataque.")
     ap.add_argument("target", metavar="USUARIO@HOST[:PORTA]", help="ex.: suporte@10.0.0.5")
-    ap.add_argument("--fingerprint", required=True, metavar="SHA256:...",
+    ap.add_argument("--impressao-digital", dest="fingerprint", required=True, metavar="SHA256:...",
                     help="impressão digital confirmada com o responsável pelo servidor "
                          "(obrigatória; a mensagem 'chave do servidor desconhecida' mostra o "
                          "comando completo)")
-    ap.add_argument("--known-hosts", default=None, metavar="ARQUIVO",
+    ap.add_argument("--hosts-conhecidos", dest="known_hosts", default=None, metavar="ARQUIVO",
                     help="arquivo de hosts conhecidos (padrão: ~/.ssh/known_hosts)")
-    ap.add_argument("--timeout", type=_seconds, default=10.0,
+    ap.add_argument("--prazo", dest="timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="segundos para conectar (padrão: 10)")
     ap.set_defaults(func=cmd_ssh_accept)
 
@@ -794,9 +858,9 @@ def _ops_common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("site", metavar="SITE.yaml", help="arquivo do site (ou inventário)")
     sp.add_argument("--site-id", default=None, metavar="SITE_ID",
                     help="o site, quando o arquivo é um inventário")
-    sp.add_argument("--out", default="execucoes", metavar="PASTA",
+    sp.add_argument("--execucoes", dest="out", default="execucoes", metavar="PASTA",
                     help="pasta das execuções; a evidência vai para PASTA/operacoes/<site_id>/")
-    sp.add_argument("--timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
+    sp.add_argument("--prazo", dest="timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="prazo de cada conexão (padrão: 10)")
 
 
@@ -844,16 +908,203 @@ def add_atualizacao(sub) -> None:
 SUBCOMMANDS.extend([add_certificado, add_backup, add_atualizacao])
 
 
+def add_novo(sub) -> None:
+    sp = sub.add_parser("novo", help="cria o arquivo comentado de um site novo",
+                        formatter_class=_Formatter,
+                        description="Escreve PASTA/SITE_ID.yaml com todas as seções e campos "
+                                    "comentados em pt-BR (os obrigatórios ficam vazios, "
+                                    "marcados PREENCHA, e 'validar' aponta cada um), o "
+                                    "esquema site.schema.json ao lado para o editor e, com "
+                                    "--inventario, inclui o arquivo no inventário (mantendo "
+                                    "os comentários). Nunca sobrescreve um arquivo existente.")
+    sp.add_argument("site_id", metavar="SITE_ID", help="identificador, ex.: ubs-centro")
+    sp.add_argument("--pasta", default="sites", metavar="PASTA",
+                    help="pasta dos arquivos de site (padrão: sites)")
+    sp.add_argument("--inventario", default=None, metavar="ARQUIVO",
+                    help="inventário (YAML com sites:) em que incluir o site; criado se "
+                         "não existir")
+    sp.set_defaults(func=cmd_novo)
+
+
+def add_esquema(sub) -> None:
+    sp = sub.add_parser("esquema", help="grava o JSON Schema do arquivo de site (editor)",
+                        formatter_class=_Formatter,
+                        description="Grava o JSON Schema do arquivo de site, gerado da mesma "
+                                    "tabela de campos que 'validar' usa, para o editor "
+                                    "completar e conferir os arquivos de site (linha "
+                                    "'# yaml-language-server: $schema=site.schema.json').")
+    sp.add_argument("--saida", default=str(Path("sites") / "site.schema.json"),
+                    type=_output_file, metavar="ARQUIVO",
+                    help="arquivo a gravar (padrão: sites/site.schema.json)")
+    sp.set_defaults(func=cmd_esquema)
+
+
+SUBCOMMANDS[0:0] = [add_novo, add_esquema]
+
+
+# Every subcommand's example (shown at the end of its --help), by command path.
+EXAMPLES = {
+    ("novo",): "esus-runbook novo ubs-centro --inventario inventario.yaml",
+    ("esquema",): "esus-runbook esquema --saida sites/site.schema.json",
+    ("sondar",): "esus-runbook sondar --json ubs-centro-sondagem.json --velocidade-disco\n"
+                 "  esus-runbook sondar --ssh suporte@10.0.0.5 --json ubs-centro-sondagem.json",
+    ("executar",): "esus-runbook executar sites/ubs-centro.yaml --execucoes execucoes",
+    ("lote",): "esus-runbook lote inventario.yaml --execucoes execucoes --paralelos 4",
+    ("validar",): "esus-runbook validar sites/",
+    ("inspecionar",): "esus-runbook inspecionar notebooks/02_ambiente.ipynb",
+    ("xml",): "esus-runbook xml auditar XmlParaESUS31_292740.zip --ibge 2927408",
+    ("xml", "auditar"): "esus-runbook xml auditar XmlParaESUS31_292740.zip --ibge 2927408 "
+                        "--html auditoria.html",
+    ("xml", "comparar"): "esus-runbook xml comparar anterior.zip novo.zip --html "
+                         "comparacao.html",
+    ("xml", "reconciliar"): "esus-runbook xml reconciliar novo.zip --db-url "
+                            "postgresql://leitor@10.0.0.5:5433/esus --db-password-env "
+                            "PEC_DB_SENHA",
+    ("baixar",): "esus-runbook baixar --url 'https://...' --versao-pec 5.5.24 --pasta "
+                 "instaladores",
+    ("conferir-instalacao",): "esus-runbook conferir-instalacao --pec-url "
+                              "http://10.0.0.5:8080 --versao-pec 5.5.24",
+    ("lab",): "esus-runbook lab sites/ubs-centro.yaml",
+    ("catalogo",): "esus-runbook catalogo importar execucoes",
+    ("catalogo", "importar"): "esus-runbook catalogo importar execucoes",
+    ("dossie",): "esus-runbook dossie ubs-centro --execucoes execucoes --pdf ubs-centro.pdf",
+    ("painel",): "esus-runbook painel --execucoes execucoes --saida painel.html",
+    ("ssh",): "esus-runbook ssh aceitar suporte@10.0.0.5 --impressao-digital SHA256:...",
+    ("ssh", "aceitar"): "esus-runbook ssh aceitar suporte@10.0.0.5 --impressao-digital "
+                        "SHA256:...",
+    ("certificado",): "esus-runbook certificado sites/ubs-centro.yaml",
+    ("backup",): "esus-runbook backup sites/ubs-centro.yaml --restaurar-teste",
+    ("atualizacao",): "esus-runbook atualizacao sites/ubs-centro.yaml --para 5.5.24 "
+                      "--fase antes",
+}
+
+# Old (English or earlier) names → the current ones: hidden, each use prints the new name
+# on stderr (one line) and runs the command, so no script breaks.
+COMMAND_ALIASES: dict[tuple[str, ...], dict[str, str]] = {
+    (): {"probe": "sondar", "run": "executar", "batch": "lote", "check": "validar",
+         "inspect": "inspecionar", "download": "baixar",
+         "verify-install": "conferir-instalacao"},
+    ("xml",): {"audit": "auditar", "diff": "comparar", "reconcile": "reconciliar"},
+}
+_TIMEOUT = {"--timeout": "--prazo"}
+_SSH = {"--identity": "--chave-ssh", "--known-hosts": "--hosts-conhecidos"}
+_RUN = {"--out": "--execucoes", "--retries": "--tentativas", "--no-progress": "--sem-progresso",
+        **_TIMEOUT}
+_OPS = {"--out": "--execucoes", **_TIMEOUT}
+OPTION_ALIASES: dict[tuple[str, ...], dict[str, str]] = {
+    ("executar",): _RUN,
+    ("lote",): {**_RUN, "--workers": "--paralelos", "--scheduler": "--agendador",
+                "--resume": "--retomar"},
+    ("sondar",): {"--install-path": "--pasta-instalacao", "--disk-speed": "--velocidade-disco",
+                  "--disk-speed-mb": "--velocidade-disco-mb", "--read": "--ler",
+                  "--password-env": "--senha-env", "--ssh-timeout": "--prazo-ssh", **_SSH},
+    ("xml", "comparar"): {"--examples": "--exemplos"},
+    ("xml", "reconciliar"): {"--examples": "--exemplos", "--max-per-kind": "--maximo-por-tipo"},
+    ("baixar",): {"--version": "--versao-pec", "--dest": "--pasta", "--platform": "--plataforma",
+                  "--registry": "--registro", "--retries": "--tentativas",
+                  "--no-progress": "--sem-progresso", **_TIMEOUT},
+    ("conferir-instalacao",): {"--expect-version": "--versao-pec",
+                               "--ssh-password-env": "--senha-env", **_SSH, **_TIMEOUT},
+    ("lab",): {"--port": "--porta", "--no-browser": "--sem-navegador"},
+    ("dossie",): {"--out": "--saida"},
+    ("painel",): {"--out": "--saida"},
+    ("ssh", "aceitar"): {"--fingerprint": "--impressao-digital",
+                         "--known-hosts": "--hosts-conhecidos", **_TIMEOUT},
+    ("certificado",): _OPS,
+    ("backup",): _OPS,
+    ("atualizacao",): _OPS,
+}
+_NESTED = ("xml", "catalogo", "ssh")  # commands with their own subcommands
+
+
+def _notice(old: str, new: str) -> None:
+    say(f"aviso: '{old}' agora se chama '{new}' (o nome antigo continua funcionando)",
+        file=sys.stderr)
+
+
+def command_path(argv: list[str]) -> tuple[str, ...]:
+    """The (sub)command words of ``argv`` (``("xml", "auditar")``), old names mapped."""
+    path: list[str] = []
+    for word in argv:
+        if word.startswith("-"):
+            if path:
+                break
+            continue
+        word = COMMAND_ALIASES.get(tuple(path), {}).get(word, word)
+        path.append(word)
+        if len(path) == 2 or path[0] not in _NESTED:
+            break
+    return tuple(path)
+
+
+def translate_aliases(argv: list[str]) -> list[str]:
+    """``argv`` with every old command and option name replaced by the current one, a
+    notice on stderr for each (the parser only knows the current names)."""
+    out: list[str] = []
+    path: list[str] = []
+    words_left = 2
+    for i, word in enumerate(argv):
+        if word == "--":
+            return out + argv[i:]
+        if not word.startswith("-") and words_left and (not path or path[0] in _NESTED) \
+                and (not out or not out[-1].startswith("-") or not path):
+            new = COMMAND_ALIASES.get(tuple(path), {}).get(word, word)
+            if new != word:
+                _notice(word, new)
+            path.append(new)
+            words_left -= 1
+            out.append(new)
+            continue
+        if word.startswith("--"):
+            name, eq, value = word.partition("=")
+            new = OPTION_ALIASES.get(tuple(path), {}).get(name)
+            if new and not (tuple(path) == ("lab",) and name == "--out"):
+                _notice(name, new)
+                word = new + eq + value
+        out.append(word)
+    return out
+
+
+def _suggestion(word: str, names: dict[str, str]) -> str:
+    """`` — você quis dizer 'X'?`` for the name closest to ``word`` (``names`` maps every
+    known spelling, current or old, to the current name), or nothing."""
+    near = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
+    return f" — você quis dizer '{names[near[0]]}'?" if near else ""
+
+
+def _visible_options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions if a.help != argparse.SUPPRESS
+            for o in a.option_strings if o.startswith("--")]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="esus-runbook", formatter_class=_Formatter,
                 description="Implantação do e-SUS APS PEC: verificações, notebooks e "
-                            "relatórios por site.")
+                            "relatórios por site.",
+                epilog="Exemplo:\n  esus-runbook novo ubs-centro --inventario inventario.yaml"
+                       "\n  esus-runbook validar sites/ubs-centro.yaml\n"
+                       "  esus-runbook executar sites/ubs-centro.yaml\n\n"
+                       "Ajuda de um comando: esus-runbook COMANDO --help")
     p.add_argument("--version", action="version", version=_version(), help="mostra a versão")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
                            parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(sub)
+    p._subparsers_by_path = {}  # type: ignore[attr-defined]
+    for path, parser in subcommand_parsers(p):
+        p._subparsers_by_path[path] = parser  # type: ignore[attr-defined]
+        if path in EXAMPLES and not parser.epilog:
+            parser.epilog = "Exemplo:\n  " + EXAMPLES[path]
     return p
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Every (command path, parser) below ``parser``, depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sp in action.choices.items():
+                yield (*path, name), sp
+                yield from subcommand_parsers(sp, (*path, name))
 
 
 def _version() -> str:
@@ -862,7 +1113,10 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = translate_aliases(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    parser._argv = argv  # type: ignore[attr-defined]  # for "você quis dizer" on a typo
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except RunbookError as exc:

@@ -6,7 +6,7 @@ the status of the site's six stages.
 * the result's non-``ok`` checks, each with its remedy (so a new check of any stage is
   explained without touching this module);
 * stage-specific next steps computed from the site's inputs — the exact command to run on
-  the server (``esus-runbook probe --json ...``), where to put its output and which key of
+  the server (``esus-runbook sondar --json ...``), where to put its output and which key of
   the site file to fill (each stage's ``next_steps`` in ``stages.registry``).
 
 :class:`StatusWidget` shows the six stages with the status of their latest result in

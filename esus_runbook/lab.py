@@ -1,7 +1,9 @@
 """``esus-runbook lab``: JupyterLab for analysts who do not know Jupyter.
 
-Without an argument JupyterLab opens in the notebooks folder, where 01_cenario starts a new
-site with its form. With a site file, an inventory or a folder of sites, each site gets a
+Without an argument JupyterLab opens in the current folder (refused inside the package or its
+notebooks folder): the stage notebooks are copied to ``./notebooks/`` (the packaged ones are
+never edited in place), 01_cenario starts a new site with its form, which writes
+``./sites/<site_id>.yaml``, and results go to ``<out>`` as for a site. With a site file, an inventory or a folder of sites, each site gets a
 *workspace* ``<out>/<site_id>/`` holding its own copy of the stage notebooks with the site's
 parameters injected (papermill's ``injected-parameters`` cell, the mechanism the batch uses),
 so the analyst opens ``01_cenario.ipynb`` and runs it without editing anything. Results of
@@ -40,6 +42,7 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from . import site_fields, sites, stages
+from .batch import preflight
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
@@ -109,14 +112,14 @@ def discover(target: str | Path) -> list[SiteEntry]:
     return [SiteEntry(_slug(path.stem), path, None)]  # the form shows what is wrong
 
 
-def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None
-                      ) -> Path:
+def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = None,
+                      run_dir: Path | None = None) -> Path:
     """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
-    site; return the folder."""
+    site (results in ``run_dir``, by default ``out``); return the folder."""
     notebooks_dir = notebooks_dir or default_notebooks_dir()
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
-              "run_dir": str(out), "interactive": True}
+              "run_dir": str(run_dir or out), "interactive": True}
     for name in stages.NOTEBOOK_FILES.values():
         dest = folder / name
         source = dest if dest.exists() else notebooks_dir / name
@@ -127,6 +130,33 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
         nb.metadata.get("papermill", {}).pop("default_parameters", None)
         write_text_atomic(dest, nbformat.writes(nb))
     return folder
+
+
+def _existing_sites(entries: list[SiteEntry]) -> list[sites.Site]:
+    """The valid sites among ``entries`` (a new or half-written one is the form's job)."""
+    found = []
+    for path in {e.site_file for e in entries if e.site_id}:
+        try:
+            found += sites.load_sites(path)
+        except InputError:
+            continue
+    wanted = {e.site_id for e in entries}
+    return [s for s in found if s.site_id in wanted]
+
+
+def working_folder() -> Path:
+    """The current folder, where ``lab`` without an argument works; refused when it is the
+    package, its notebooks or inside them (the form and autosave would edit what ships)."""
+    root = Path.cwd().resolve()
+    package = Path(__file__).resolve().parent
+    shipped = {package, package / "notebooks", package.parent / "notebooks",
+               default_notebooks_dir().resolve()}
+    for inside in shipped:
+        if root == inside or inside in root.parents or (root / "notebooks").resolve() == inside:
+            raise InputError("esta pasta é do próprio esus-runbook", file=str(root),
+                             remedy="crie uma pasta de trabalho (ex.: mkdir ~/implantacao && "
+                                    "cd ~/implantacao) e rode esus-runbook lab nela")
+    return root
 
 
 # --------------------------------------------------------------------------- server
@@ -187,7 +217,7 @@ class LabServer:
             if time.monotonic() > deadline:
                 self.stop()
                 raise RunbookError(f"o JupyterLab não respondeu em {timeout:.0f} s",
-                                   remedy="tente de novo; confira a porta com --port")
+                                   remedy="tente de novo; confira a porta com --porta")
             time.sleep(0.3)
 
     def stop(self, timeout: float = 30) -> int | None:
@@ -239,8 +269,8 @@ def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
     if port is None:
         port = free_port()
     elif not _port_free(port):
-        raise InputError(f"a porta {port} já está em uso", key="--port",
-                         remedy="escolha outra com --port ou omita para usar uma livre")
+        raise InputError(f"a porta {port} já está em uso", key="--porta",
+                         remedy="escolha outra com --porta ou omita para usar uma livre")
     token = token or secrets.token_urlsafe(32)
     default_url = "/lab" + ("/tree/" + open_path if open_path else "")
     cmd = [sys.executable, "-m", "jupyterlab",
@@ -280,11 +310,16 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
             port: int | None = None, open_browser: bool = True) -> int:
     """What ``esus-runbook lab`` does: prepare, start, print the address, wait for Ctrl+C."""
     if target is None:
-        root = default_notebooks_dir().resolve()
-        if not (root / stages.NOTEBOOK_FILES["cenario"]).exists():
-            raise InputError("pasta de notebooks não encontrada", file=str(root),
-                             remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
-        open_path = stages.NOTEBOOK_FILES["cenario"]
+        root = working_folder()
+        out = Path(out).expanduser().resolve()
+        try:  # the form creates sites/ when the first site is saved
+            prepare_workspace(SiteEntry("notebooks", root / "sites", None), root,
+                              run_dir=out)
+        except OSError as exc:
+            raise InputError(f"não foi possível gravar os notebooks ({describe_os_error(exc)})",
+                             file=str(root), remedy="rode o comando numa pasta de trabalho "
+                             "em que este usuário possa gravar") from None
+        open_path = f"notebooks/{stages.NOTEBOOK_FILES['cenario']}"
         names: list[str] = []
     else:
         out = Path(out).expanduser().resolve()
@@ -294,10 +329,13 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
                 prepare_workspace(entry, out)
         except OSError as exc:
             raise InputError(f"não foi possível gravar os notebooks ({describe_os_error(exc)})",
-                             file=str(out), remedy="informe em --out uma pasta em que este "
+                             file=str(out), remedy="informe em --execucoes uma pasta em que este "
                              "usuário possa gravar") from None
         root = out
         names = [e.name for e in entries]
+        quick = preflight.quick_report(_existing_sites(entries))
+        if quick:
+            print(quick, file=sys.stderr, flush=True)
         open_path = f"{names[0]}/{stages.NOTEBOOK_FILES['cenario']}" if len(names) == 1 else None
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     server = None

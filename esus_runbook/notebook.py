@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import stages
+from . import interactive_run, stages
 from .catalog.links import show_dossier_link
 from .errors import RunbookError, StageError
 from .render.env import scoped_html
@@ -61,6 +61,8 @@ def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
         result.save(out)
         result._saved_in = out  # type: ignore[attr-defined]  # for show(): chart cache
     result._interactive = interactive  # type: ignore[attr-defined]
+    if interactive and out is not None:  # JupyterLab work is a run (catalog, painel, dossier)
+        interactive_run.record_stage(run_dir, site, site_file)
     if interactive:
         _remember_interactive(result, site, run_dir)
     return result

@@ -1,4 +1,4 @@
-"""``esus-runbook inspect``: the parameters a notebook takes (papermill's inspection)."""
+"""``esus-runbook inspecionar``: the parameters a notebook takes (papermill's inspection)."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ class VerifyReport:
                 "checks": self.checks.to_list(), "metrics": self.metrics}
 
     def text(self) -> str:
-        """The pt-BR text of ``esus-runbook verify-install``: the checks and the verdict."""
+        """The pt-BR text of ``esus-runbook conferir-instalacao``: the checks and the verdict."""
         return "\n".join(x for x in (self.checks.text(), f"Situação: {self.status.value}") if x)
 
     @property
@@ -503,7 +503,7 @@ def _config_checks(r: VerifyReport, config: dict[str, tuple[str | None, int | No
     elif reference is None:
         r.add("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)", Status.PENDENTE,
               "igual à versão do PEC", db_version,
-              "Não há versão do PEC para comparar: informe --expect-version ou repita com o "
+              "Não há versão do PEC para comparar: informe --versao-pec ou repita com o "
               "PEC no ar.")
     else:
         r.checks.judge("DB_VERSAO_BANCO", "Versão do banco (VERSAOBANCODADOS)",
@@ -605,11 +605,11 @@ def command(pec_url: str | None, db_url: str | None = None, password_env: str | 
             password_file: str | None = None, expect_version: str | None = None,
             modo: str | None = None, tipo: str | None = None,
             link_instalacao: str | None = None) -> str:
-    """The ``esus-runbook verify-install`` command line for these values (no secret), every
+    """The ``esus-runbook conferir-instalacao`` command line for these values (no secret), every
     value shell-quoted."""
-    parts = ["esus-runbook verify-install",
+    parts = ["esus-runbook conferir-instalacao",
              option("--pec-url", pec_url, "http://SERVIDOR:8080"),
-             option("--expect-version", expect_version), option("--modo", modo),
+             option("--versao-pec", expect_version), option("--modo", modo),
              option("--tipo-instalacao", tipo), option("--link-instalacao", link_instalacao)]
     if db_url:
         parts.append(option("--db-url", db_url))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,60 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 TIPOS_INSTALACAO = ("prontuario", "centralizador_municipal", "centralizador_estadual")
 PLATAFORMAS = ("linux", "windows")
 MODOS = ("producao", "treinamento")
+
+
+# What people type for a yes/no field (any case; "nao" without the tilde too).
+BOOL_WORDS = {"sim": True, "s": True, "true": True, "yes": True,
+              "não": False, "nao": False, "n": False, "false": False, "no": False}
+_ACCENTED = {"a": "àáâãä", "c": "ç", "e": "èéêë", "i": "ìíîï", "o": "òóôõö", "u": "ùúûü"}
+IBGE_PATTERN = r"^[0-9]{7}$"
+CNES_PATTERN = r"^[0-9]{7}$"
+NUMERIC_TEXT_KEYS = ("municipio_ibge", "cnes")  # written unquoted, read as a number by YAML
+
+
+def fold(text: str) -> str:
+    """An enumeration value as the table spells it: no accents, lower case, '_' for
+    spaces and hyphens (``Prontuário`` → ``prontuario``, ``Centralizador municipal`` →
+    ``centralizador_municipal``)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+    return re.sub(r"[ _-]+", "_", bare.strip().casefold())
+
+
+def normalize(f: Field, value: Any) -> Any:
+    """The one normaliser of typed values, applied on load before validation: yes/no words
+    for booleans, accents and case for enumerations; anything else is returned as is (the
+    validator then says what is wrong with it)."""
+    if f.kind == "bool" and isinstance(value, str):
+        word = value.strip().casefold()
+        return BOOL_WORDS.get(word, value)
+    if f.kind == "enum" and isinstance(value, str):
+        folded = fold(value)
+        return folded if folded in f.choices else value
+    return value
+
+
+def _letter_class(ch: str) -> str:
+    variants = ch + ch.upper() + _ACCENTED.get(ch, "") + _ACCENTED.get(ch, "").upper()
+    return f"[{variants}]" if len(variants) > 1 else re.escape(ch)
+
+
+def words_pattern(words: tuple[str, ...] | list[str], *, enum: bool = False) -> str:
+    """A JSON Schema (ECMA-262) pattern accepting what :func:`normalize` accepts for these
+    words: any case, accents (enumerations) and spaces or hyphens for '_'."""
+    def one(word: str) -> str:
+        out = []
+        for ch in word:
+            if ch == "_" and enum:
+                out.append("[ _-]+")
+            elif ch.isalpha():
+                base = fold(ch) if enum else ch
+                out.append(_letter_class(base) if enum else
+                           f"[{ch}{ch.upper()}]" if ch.upper() != ch else re.escape(ch))
+            else:
+                out.append(re.escape(ch))
+        return "".join(out)
+    return "^\\s*(?:" + "|".join(one(w) for w in words) + ")\\s*$"
 
 
 @dataclass(frozen=True)
@@ -42,6 +97,7 @@ class Field:
     maximum: float | None = None
     check: Callable[[Any], str | tuple[str, str] | None] | None = None
     remedy: str | None = None
+    pattern: str | None = None  # the text's form, for the JSON Schema (``check`` decides)
 
 
 def _check_slug(v: str) -> str | None:
@@ -154,17 +210,17 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
     None: (
         Field("site_id", "str", "Identificador do site",
               "Letras minúsculas, números e hífens; único no inventário (ex.: ubs-centro).",
-              required=True, check=_check_slug,
+              required=True, check=_check_slug, pattern=SLUG.pattern,
               remedy="use só letras minúsculas, números e hífens, ex.: ubs-centro"),
         Field("nome", "str", "Nome", "Nome do estabelecimento ou da instalação.",
               required=True),
         Field("municipio_ibge", "str", "Município (IBGE)",
               "Código IBGE do município com 7 dígitos, ex.: 2927408 (Salvador).",
-              required=True, check=check_ibge,
+              required=True, check=check_ibge, pattern=IBGE_PATTERN,
               remedy="confira o código de 7 dígitos em https://www.ibge.gov.br/explica/codigos-dos-municipios.php"),
         Field("cnes", "str", "CNES da unidade",
               "CNES (7 dígitos) da UBS numa instalação descentralizada; vazio numa "
-              "centralizada.", check=check_cnes,
+              "centralizada.", check=check_cnes, pattern=CNES_PATTERN,
               remedy="informe os 7 dígitos do CNES (com zeros à esquerda) ou deixe vazio"),
     ),
     "cenario": (
@@ -197,14 +253,18 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
     ),
     "ambiente": (
         Field("probe", "path", "Arquivo de sondagem",
-              "JSON gerado por `esus-runbook probe --json` no servidor."),
+              "JSON gerado por `esus-runbook sondar --json` no servidor."),
+        Field("sondar_esta_maquina", "bool", "Sondar esta máquina",
+              "true só quando o JupyterLab (ou o lote) roda no próprio servidor do PEC: a "
+              "etapa 2 sonda a máquina onde roda. Sem isto, sem ambiente.probe e sem "
+              "servidor.ssh, a etapa fica pendente com os comandos.", default=False),
         Field("passmark", "int", "PassMark da CPU",
               "Pontuação PassMark da CPU do servidor, se conhecida.", minimum=0,
               maximum=1_000_000),
     ),
     "instalador": (
         Field("versao", "str", "Versão do PEC", "Versão a instalar, ex.: 5.5.24.",
-              check=_check_version),
+              check=_check_version, pattern=VERSION.pattern),
         Field("plataforma", "enum", "Plataforma", "linux ou windows.",
               default="linux", choices=PLATAFORMAS),
         Field("arquivo", "path", "Arquivo do instalador",
@@ -213,7 +273,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "Endereço de download copiado do portal SISAPS.", check=_check_url),
         Field("sha256", "str", "SHA-256 esperado",
               "Hash esperado do instalador; vazio = usar o registro de versões.",
-              check=_check_sha256),
+              check=_check_sha256, pattern=r"^[0-9a-fA-F]{64}$"),
     ),
     "instalacao": (
         Field("modo", "enum", "Modo", "producao ou treinamento.", default="producao",
@@ -262,8 +322,8 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
         Field("alteracoes_confirmadas", "str", "Alterações confirmadas",
               "Código de confirmação que a etapa 6 mostra ao comparar com xml.anterior: "
               "informe-o depois de revisar quem perde o acesso, CNS alterados e remoções.",
-              check=_check_confirmation,
-              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml diff'"),
+              check=_check_confirmation, pattern=r"^[0-9a-f]{12}$",
+              remedy="copie o código exibido pela etapa 6 ou por 'esus-runbook xml comparar'"),
     ),
     "servidor": (
         Field("ssh", "str", "Acesso SSH ao servidor",

@@ -35,7 +35,17 @@ from .inputfiles import (
     read_bounded,
     resolved,
 )
-from .site_fields import CONTROL, ENV_NAME, SCHEMA, SECTIONS, Field, check_cnes, check_ibge
+from .site_fields import (
+    CONTROL,
+    ENV_NAME,
+    NUMERIC_TEXT_KEYS,
+    SCHEMA,
+    SECTIONS,
+    Field,
+    check_cnes,
+    check_ibge,
+    normalize,
+)
 from .site_files import folder_site_files, inventory_item
 
 # Lazy imports: ids (numpy 0.2 s) and ruamel's constructor and errors only when a YAML site file
@@ -225,13 +235,21 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
         if f.required:
             bad("campo obrigatório ausente", f.remedy or f"preencha {f.key}: {f.help}")
         return f.default
+    value = normalize(f, value)
     kind = f.kind
     if kind in ("str", "path", "env", "enum"):
         if isinstance(value, bool) or isinstance(value, (dict, list)):
             return bad(f"esperado texto, encontrado {type(value).__name__}",
                        f"escreva um texto: {f.help}")
-        if isinstance(value, int) and f.key in ("municipio_ibge", "cnes"):
+        if isinstance(value, float) and value.is_integer() and f.key in NUMERIC_TEXT_KEYS:
+            value = int(value)
+        if isinstance(value, int) and f.key in NUMERIC_TEXT_KEYS:
             value = str(value).zfill(7 if f.key == "cnes" else 0)
+        elif isinstance(value, (int, float)) and (f.check is not None or kind != "str"):
+            # a number where a code, name or path is expected (versao: 5.5): the schema
+            # says the same; plain text fields (nome) keep taking a number as its text
+            return bad(f"esperado texto, encontrado o número {_shown(value)}",
+                       f"escreva o valor entre aspas: {f.help}")
         value = str(value).strip()
         limit = MAX_SITE_ID_CHARS if f.key == "site_id" else \
             MAX_PATH_CHARS if kind == "path" else MAX_TEXT_CHARS
@@ -273,8 +291,8 @@ def _coerce(f: Field, value: Any, where: str, base: Path, problems: list[Problem
             return bad("número inválido (NaN ou infinito)", f"escreva um número: {f.help}")
     elif kind == "bool":
         if not isinstance(value, bool):
-            return bad(f"esperado true ou false, encontrado '{_shown(value)}'",
-                       "escreva true ou false (sem aspas)")
+            return bad(f"esperado sim ou não, encontrado '{_shown(value)}'",
+                       "escreva sim ou não (ou true/false)")
     elif kind == "date":
         if isinstance(value, dt.datetime):
             value = value.date()
@@ -483,7 +501,7 @@ def load_sites(path: str | os.PathLike) -> list[Site]:
 
 
 def check(path: str | os.PathLike) -> str:
-    """``esus-runbook check``: validate like ``run`` and ``batch`` (InputError, exit 2, on
+    """``esus-runbook validar``: validate like ``run`` and ``batch`` (InputError, exit 2, on
     any problem) and say which sites are valid."""
     valid = load_sites(path)
     return (f"{path}: {len(valid)} site(s) válido(s): "

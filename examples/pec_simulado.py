@@ -13,7 +13,7 @@ o mesmo dos servidores dos testes (``esus_runbook.demo.pec_simulator``). ``make 
 simulador em segundo plano e o encerra ao final; para usá-lo à mão::
 
     python examples/pec_simulado.py            # Ctrl+C para parar
-    esus-runbook verify-install --pec-url http://127.0.0.1:18080 --expect-version 0.0.1
+    esus-runbook conferir-instalacao --pec-url http://127.0.0.1:18080 --versao-pec 0.0.1
 """
 
 import sys

@@ -78,8 +78,8 @@ def demo_run(tmp_path_factory, demo_simulator) -> Path:
     """The demo inventory executed once with papermill (the same as `make demo`, with the
     simulated PECs of examples/pec_simulado.py up)."""
     out = tmp_path_factory.mktemp("demo")
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
-                   "--no-progress", env=demo_env())
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
+                   "--sem-progresso", env=demo_env())
     assert proc.returncode in (0, 1), proc.stderr
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1

@@ -81,11 +81,11 @@ def _descendants(pid: int) -> list:
 @contextlib.contextmanager
 def lab_cli(*args: str, tmp: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 240):
-    """Run ``esus-runbook lab ARGS --no-browser`` and yield a :class:`RunningLab`."""
+    """Run ``esus-runbook lab ARGS --sem-navegador`` and yield a :class:`RunningLab`."""
     import psutil
 
     full_env = {**os.environ, **jupyter_env(tmp), **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", *args, "--no-browser"],
+    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", *args, "--sem-navegador"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=full_env, cwd=cwd or ROOT)
     lines: queue.Queue = queue.Queue()

@@ -21,7 +21,8 @@ GIB = 1024 ** 3
 
 
 def make_site(tmp_path: Path, probe: str | Path | dict | None = "linux-ok", *, users=30,
-              passmark=6500, ibge="2927408", instalador=None, instalacao=None, tipo=None):
+              passmark=6500, ibge="2927408", instalador=None, instalacao=None, tipo=None,
+              this_machine=None):
     if isinstance(probe, dict):
         path = tmp_path / "sondagem.json"
         path.write_text(json.dumps(probe))
@@ -31,7 +32,8 @@ def make_site(tmp_path: Path, probe: str | Path | dict | None = "linux-ok", *, u
     raw = {"site_id": "s", "nome": "S", "municipio_ibge": ibge,
            "cenario": {"usuarios_simultaneos": users,
                        **({"tipo_instalacao": tipo} if tipo else {})},
-           "ambiente": {"probe": str(probe) if probe else None, "passmark": passmark},
+           "ambiente": {"probe": str(probe) if probe else None, "passmark": passmark,
+                        "sondar_esta_maquina": this_machine},
            "instalador": instalador or {}, "instalacao": instalacao or {}}
     return validate_site(raw, source=tmp_path / "s.yaml")
 
@@ -281,16 +283,35 @@ def test_no_probe_under_papermill_is_pending_with_the_command(tmp_path):
     r = run(make_site(tmp_path, None), interactive=False)
     assert r.status is PENDENTE
     c = checks(r)["AMB_SONDAGEM"]
-    assert "esus-runbook probe --json s-sondagem.json --disk-speed" in c.remedy
-    assert r.metrics["comando_sondagem"].startswith("esus-runbook probe")
+    assert "esus-runbook sondar --json s-sondagem.json --velocidade-disco" in c.remedy
+    assert r.metrics["comando_sondagem"].startswith("esus-runbook sondar")
     assert ambiente.charts(r) == []
 
 
-def test_no_probe_in_jupyterlab_probes_this_machine(tmp_path):
+def test_no_probe_in_jupyterlab_never_probes_this_machine(tmp_path):
+    """The analyst's own computer is not the site's server: pending, with both commands."""
     r = run(make_site(tmp_path, None), interactive=True)
+    assert r.status is PENDENTE
+    c = checks(r)["AMB_SONDAGEM"]
+    assert c.status is PENDENTE and r.metrics["sondagem"] is None
+    assert "esus-runbook sondar --json s-sondagem.json --velocidade-disco" in c.remedy
+    assert "--ssh usuario@servidor" in c.remedy and "sondar_esta_maquina" in c.remedy
+    assert set(checks(r)) == {"AMB_SONDAGEM"}  # nothing of this machine recorded
+
+
+def test_probe_file_origin_is_shown(tmp_path):
+    r = run(make_site(tmp_path))
+    c = checks(r)["AMB_SONDAGEM"]
+    assert r.metrics["origem_tipo"] == "arquivo" and "origem: arquivo" in c.observed
+
+
+@pytest.mark.parametrize("interactive", [True, False])
+def test_this_machine_is_probed_only_when_the_site_says_so(tmp_path, interactive):
+    r = run(make_site(tmp_path, None, this_machine="sim"), interactive=interactive)
     c = checks(r)
     assert c["AMB_SONDAGEM"].status is OK
-    assert "desta máquina" in r.metrics["origem"]
+    assert r.metrics["origem_tipo"] == "esta_maquina"
+    assert "origem: sondagem desta máquina" in c["AMB_SONDAGEM"].observed
     assert c["AMB_RAM"].status in (OK, FALHA) and "GiB" in c["AMB_RAM"].observed
     assert r.metrics["sondagem"]["cpu"]["logical_cores"]
 
@@ -303,7 +324,7 @@ def test_missing_or_corrupt_probe_fails_the_stage(tmp_path, name, words):
     assert r.status is FALHA
     c = checks(r)["AMB_SONDAGEM"]
     assert c.status is FALHA and words in c.observed and f"{name}.json" in c.observed
-    assert "esus-runbook probe" in c.remedy
+    assert "esus-runbook sondar" in c.remedy
 
 
 def test_odd_fields_warn_but_do_not_stop_the_stage(tmp_path):

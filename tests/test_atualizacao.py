@@ -225,11 +225,11 @@ atualizacao:
     out = tmp_path / "execucoes"
     env = {"PEC_DB_SENHA_TESTE": postgres.esus_password}
     proc = cli_main("atualizacao", inventory, "--site-id", "ubs-atu", "--para", TARGET,
-                    "--out", out, env=env)
+                    "--execucoes", out, env=env)
     assert "ATU_INSTALADOR" in proc.stdout and "Comando da atualização" in proc.stdout
     assert postgres.esus_password not in proc.stdout + proc.stderr
     proc = cli_main("atualizacao", inventory, "--site-id", "ubs-atu", "--para", TARGET,
-                    "--fase", "depois", "--out", out, env=env)
+                    "--fase", "depois", "--execucoes", out, env=env)
     assert proc.returncode == 1  # still 5.5.24: the after half fails
     assert "ATU_VERSAO_APP" in proc.stdout
     files = sorted((out / "operacoes" / "ubs-atu").glob("atualizacao_*.json"))
@@ -245,7 +245,7 @@ atualizacao:
 def test_atualizacao_refuses_a_bad_version(tmp_path, cli):
     site = tmp_path / "site.yaml"
     site.write_text('site_id: ubs-x\nnome: X\nmunicipio_ibge: "2927408"\n', encoding="utf-8")
-    proc = cli("atualizacao", str(site), "--para", "5.5;rm -rf /", "--out", str(tmp_path / "e"))
+    proc = cli("atualizacao", str(site), "--para", "5.5;rm -rf /", "--execucoes", str(tmp_path / "e"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--para" in proc.stderr and not (tmp_path / "e").exists()
 

@@ -207,7 +207,7 @@ backup:
   pg_restore: {postgres.bin / 'pg_restore'}
 """, encoding="utf-8")
     out = tmp_path / "execucoes"
-    proc = cli("backup", str(site), "--out", str(out))
+    proc = cli("backup", str(site), "--execucoes", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "BKP_COPIA_EXTERNA" in proc.stdout and "alerta" in proc.stdout
     files = list((out / "operacoes" / "ubs-bkp").glob("backup-*.json"))
@@ -230,7 +230,7 @@ backup:
   pasta: /opt/e-SUS/backups
   restaurar_em: postgresql://esus@127.0.0.1:5433/esus
 """, encoding="utf-8")
-    proc = cli("backup", str(site), "--out", str(tmp_path / "ex"), "--restaurar-teste")
+    proc = cli("backup", str(site), "--execucoes", str(tmp_path / "ex"), "--restaurar-teste")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "banco do PEC" in proc.stderr and not (tmp_path / "ex").exists()
 
@@ -246,7 +246,7 @@ backup:
   pg_restore: pg_restore; reboot
   restaurar_em: postgresql://postgres:SenhaNaUrl@10.0.0.9/postgres
 """, encoding="utf-8")
-    proc = cli("backup", str(site), "--out", str(tmp_path / "ex"))
+    proc = cli("backup", str(site), "--execucoes", str(tmp_path / "ex"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     for key in ("backup.pasta", "backup.padrao", "backup.pg_restore", "backup.restaurar_em"):

@@ -85,7 +85,7 @@ def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
                                        NOTEBOOKS["contra_chave"]: "forgets_result"})
     out = tmp_path / "out"
-    proc = cli("run", one_site(tmp_path), "--out", out, "--no-progress",
+    proc = cli("executar", one_site(tmp_path), "--execucoes", out, "--sem-progresso",
                env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     assert proc.returncode == 1, proc.stderr
     (run,) = run_folders(out)
@@ -105,10 +105,10 @@ def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
 def test_new_run_never_touches_older_runs(tmp_path, cli):
     out = tmp_path / "out"
     site = one_site(tmp_path)
-    assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
+    assert cli("executar", site, "--execucoes", out, "--sem-progresso").returncode in (0, 1)
     (first,) = run_folders(out)
     before = tree_digest(first)
-    assert cli("run", site, "--out", out, "--no-progress").returncode in (0, 1)
+    assert cli("executar", site, "--execucoes", out, "--sem-progresso").returncode in (0, 1)
     assert len(run_folders(out)) == 2
     assert tree_digest(first) == before
 
@@ -124,13 +124,13 @@ def test_every_notebook_declares_its_parameters(nb_name):
 
 
 def test_inspect_lists_parameters(cli):
-    proc = cli("inspect", ROOT / "notebooks" / "01_cenario.ipynb")
+    proc = cli("inspecionar", ROOT / "notebooks" / "01_cenario.ipynb")
     assert proc.returncode == 0 and "Unable to parse" not in proc.stderr
     for name in ("site_file", "site_id", "run_dir", "interactive"):
         assert name in proc.stdout
-    proc = cli("inspect", FIXTURES / "no_parameters.ipynb")
+    proc = cli("inspecionar", FIXTURES / "no_parameters.ipynb")
     assert proc.returncode == 0 and "não tem célula 'parameters'" in proc.stdout
-    proc = cli("inspect", "nao-existe.ipynb")
+    proc = cli("inspecionar", "nao-existe.ipynb")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 

@@ -27,7 +27,7 @@ def test_interrupted_run_shows_a_resume_command_that_a_shell_reads_back():
     _, err = s.render(inventory)
     prefix = "Execução interrompida: retome com: "
     assert err.startswith(prefix) and s.exit_code == 130
-    assert shlex.split(err[len(prefix):]) == ["esus-runbook", "batch", inventory, "--resume",
+    assert shlex.split(err[len(prefix):]) == ["esus-runbook", "lote", inventory, "--retomar",
                                               str(run_dir)]
 
 

@@ -237,7 +237,7 @@ def test_cli_dossier_errors_are_one_line(tmp_path, cli, cli_main):
     # without Chromium the HTML is written, the PDF is refused with how to get it
     env = {"PATH": str(Path(sys.executable).parent)}
     out = tmp_path / "d.html"
-    proc = cli("dossie", "ubs-a", "--execucoes", tmp_path, "--out", out, "--pdf",
+    proc = cli("dossie", "ubs-a", "--execucoes", tmp_path, "--saida", out, "--pdf",
                tmp_path / "d.pdf", env=env)
     assert proc.returncode == 2, proc.stderr
     assert "apt-get install chromium" in proc.stderr and "Traceback" not in proc.stderr
@@ -421,8 +421,8 @@ def test_cli_input_errors_leave_nothing(tmp_path, cli_main):
     assert cli("catalogo", "importar", tmp_path).returncode == 0
     blocked = tmp_path / "arquivo"
     blocked.write_text("não é pasta")
-    for args in (("dossie", "ubs-a", "--out", blocked / "d.html"),
-                 ("painel", "--out", blocked / "p.html")):
+    for args in (("dossie", "ubs-a", "--saida", blocked / "d.html"),
+                 ("painel", "--saida", blocked / "p.html")):
         proc = cli(*args, "--execucoes", tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert "não foi possível gravar" in proc.stderr and "Traceback" not in proc.stderr
@@ -456,8 +456,8 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
 
     def batch() -> Path:
         before = set(run_folders(base)) if base.exists() else set()
-        proc = cli("batch", examples / "inventario.yaml", "--out", base, "--workers", "2",
-                   "--no-progress", env=demo_env())
+        proc = cli("lote", examples / "inventario.yaml", "--execucoes", base, "--paralelos", "2",
+                   "--sem-progresso", env=demo_env())
         assert proc.returncode in (0, 1), proc.stderr
         (new,) = set(run_folders(base)) - before
         return new

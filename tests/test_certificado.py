@@ -125,7 +125,7 @@ def test_certificado_command_records_the_evidence(tmp_path, ca, cli):
     with TlsServer(cert, key) as server:
         site = _site(tmp_path, server.port, ca.path)
         out = tmp_path / "execucoes"
-        proc = cli("certificado", str(site), "--out", str(out))
+        proc = cli("certificado", str(site), "--execucoes", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "CRT_VALIDADE" in proc.stdout and "alerta" in proc.stdout
     files = list((out / "operacoes" / "ubs-tls").glob("certificado-*.json"))
@@ -139,6 +139,6 @@ def test_certificado_without_an_https_link_is_pending(tmp_path, cli_main):
     site = tmp_path / "site.yaml"
     site.write_text('site_id: ubs-http\nnome: X\nmunicipio_ibge: "2927408"\n'
                     "instalacao:\n  pec_url: http://127.0.0.1:8080\n", encoding="utf-8")
-    proc = cli_main("certificado", str(site), "--out", str(tmp_path / "ex"))
+    proc = cli_main("certificado", str(site), "--execucoes", str(tmp_path / "ex"))
     assert proc.returncode == 0, proc.stderr
     assert "CRT_ALVO" in proc.stdout and "pendente" in proc.stdout

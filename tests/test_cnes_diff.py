@@ -328,7 +328,7 @@ def test_json_document_and_html(tmp_path):
 def test_cli_exit_codes_outputs_and_refusals(tmp_path, cli_main):
     old, new, expected = _pair(tmp_path, Changes(professionals_removed=2, units_added=1))
     j, h = tmp_path / "d.json", tmp_path / "d.html"
-    proc = run_cli("xml", "diff", old, new, "--json", j, "--html", h)
+    proc = run_cli("xml", "comparar", old, new, "--json", j, "--html", h)
     assert proc.returncode == 1, proc.stderr
     assert "PROFESSIONAL_REMOVED" in proc.stdout and "código de confirmação" in proc.stdout
     assert json.loads(j.read_text())["counts"] == expected
@@ -340,7 +340,7 @@ def test_cli_exit_codes_outputs_and_refusals(tmp_path, cli_main):
     sub = tmp_path / "x"
     sub.mkdir()
     a2, b2, _ = _pair(sub, Changes(professionals_added=2, teams_added=1))
-    proc = cli_main("xml", "diff", a2, b2)  # the other calls in this process
+    proc = cli_main("xml", "comparar", a2, b2)  # the other calls in this process
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nada exige atenção" in proc.stdout
     # refused files: exit 2, one pt-BR line naming the file, no traceback, no output
@@ -349,12 +349,12 @@ def test_cli_exit_codes_outputs_and_refusals(tmp_path, cli_main):
     out = tmp_path / "nao.json"
     for run, args, name in ((run_cli, (old, hostile), "hostil.xml"),
                             (cli_main, (tmp_path / "sumiu.zip", new), "sumiu.zip")):
-        proc = run("xml", "diff", *args, "--json", out)
+        proc = run("xml", "comparar", *args, "--json", out)
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in proc.stderr
         assert not out.exists()
-    proc = cli_main("xml", "diff", old)
+    proc = cli_main("xml", "comparar", old)
     assert proc.returncode == 2 and "faltam os argumentos" in proc.stderr
 
 

@@ -205,7 +205,7 @@ def test_refused_message_does_not_leak_identifiers(tmp_path):
 def test_cli_refusal_is_one_line_exit_2(tmp_path):
     p = write(tmp_path, "xxe.xml", XXE)
     out = tmp_path / "out.json"
-    proc = run_cli("xml", "audit", p, "--json", out, "--html", tmp_path / "out.html")
+    proc = run_cli("xml", "auditar", p, "--json", out, "--html", tmp_path / "out.html")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "DOCTYPE" in proc.stderr and not out.exists()

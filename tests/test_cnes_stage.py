@@ -138,7 +138,7 @@ def test_stage_result_is_bounded_for_many_findings(tmp_path):
 def test_cli_audit_exit_codes_and_outputs(tmp_path):
     clean = XML_DIR / "XmlParaESUS31_292740.zip"
     out_json, out_html = tmp_path / "a.json", tmp_path / "a.html"
-    proc = run_cli("xml", "audit", clean, "--ibge", "292740", "--json", out_json,
+    proc = run_cli("xml", "auditar", clean, "--ibge", "292740", "--json", out_json,
                    "--html", out_html)
     assert proc.returncode == 0, proc.stderr
     assert "0 erro(s)" in proc.stdout
@@ -146,17 +146,17 @@ def test_cli_audit_exit_codes_and_outputs(tmp_path):
     assert data["schema"] == "esus-runbook/xml-audit/1" and data["findings"] == []
     assert "<html" in out_html.read_text()
     problems = XML_DIR / "XmlParaESUS31_292740-com-problemas.zip"
-    proc = run_cli("xml", "audit", problems, "--json", out_json)
+    proc = run_cli("xml", "auditar", problems, "--json", out_json)
     assert proc.returncode == 1
     data = json.loads(out_json.read_text())
     assert {f["rule"] for f in data["findings"]} >= {"CPF_INVALID", "TEAM_COMPOSITION"}
-    proc = run_cli("xml", "audit", clean, "--ibge", "3550308")
+    proc = run_cli("xml", "auditar", clean, "--ibge", "3550308")
     assert proc.returncode == 1 and "MUNICIPALITY_MISMATCH" in proc.stdout
     for bad in ("29274", "2927407", "abc"):
-        proc = run_cli("xml", "audit", clean, "--ibge", bad)
+        proc = run_cli("xml", "auditar", clean, "--ibge", bad)
         assert proc.returncode == 2 and "--ibge" in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
-    proc = run_cli("xml", "audit", tmp_path / "nao-existe.zip")
+    proc = run_cli("xml", "auditar", tmp_path / "nao-existe.zip")
     assert proc.returncode == 2 and "não encontrado" in proc.stderr
 
 
@@ -173,7 +173,7 @@ def test_batch_goes_on_when_a_sites_xml_is_missing(tmp_path):
     text = text.replace("probe: ../probes/ubs-centro.json", "probe: null")
     (sites / "ubs-centro.yaml").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_cli("batch", sites, "--out", out, "--workers", "2", "--no-progress")
+    proc = run_cli("lote", sites, "--execucoes", out, "--paralelos", "2", "--sem-progresso")
     assert proc.returncode in (0, 1), proc.stderr
     (run,) = run_folders(out)
     xml = json.loads((run / "ubs-centro" / "xml.json").read_text())

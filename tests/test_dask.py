@@ -38,8 +38,8 @@ def cluster(tmp_path_factory):
 
 def test_dask_gives_the_same_rollup_as_the_local_pool(cluster, demo_run, tmp_path):
     out = tmp_path / "out"
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
-                   cluster.address, "--no-progress", timeout=900)
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--agendador",
+                   cluster.address, "--sem-progresso", timeout=900)
     assert proc.returncode in (0, 1), proc.stderr + cluster.logs()
     assert "Traceback" not in proc.stderr
     run = only_run(out)
@@ -74,7 +74,7 @@ def _closed_port() -> int:
 
 def test_unreachable_scheduler_is_exit_2_before_any_run_folder(tmp_path):
     out = tmp_path / "out"
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--agendador",
                    f"tcp://127.0.0.1:{_closed_port()}", timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "não foi possível conectar ao scheduler Dask" in proc.stderr
@@ -83,10 +83,10 @@ def test_unreachable_scheduler_is_exit_2_before_any_run_folder(tmp_path):
 
 
 def test_bad_scheduler_address_is_exit_2(tmp_path):
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", tmp_path / "out",
-                   "--scheduler", "10.0.0.5:8786")
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", tmp_path / "out",
+                   "--agendador", "10.0.0.5:8786")
     assert proc.returncode == 2
-    assert "--scheduler" in proc.stderr and "tcp://HOST:PORTA" in proc.stderr
+    assert "--agendador" in proc.stderr and "tcp://HOST:PORTA" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -106,14 +106,14 @@ def test_worker_without_shared_storage_is_refused(tmp_path, hidden):
         probe.write_text('{"schema": "esus-runbook/probe/1"}')
     hide = out if hidden == "saida" else probe.parent
     with dask_cluster(tmp_path / "dask", hide=hide) as c:
-        proc = run_cli("batch", inputs / "inventario.yaml", "--out", out, "--scheduler",
-                       c.address, "--no-progress", timeout=300)
+        proc = run_cli("lote", inputs / "inventario.yaml", "--execucoes", out, "--agendador",
+                       c.address, "--sem-progresso", timeout=300)
         assert proc.returncode == 2, proc.stderr + c.logs()
         expected = "não enxerga a pasta de saída" if hidden == "saida" else f"não lê {probe}"
         assert expected in proc.stderr
         assert "armazenamento compartilhado" in proc.stderr
         assert "Traceback" not in proc.stderr
-        assert all(line.startswith("--scheduler: ") for line in proc.stderr.splitlines())
+        assert all(line.startswith("--agendador: ") for line in proc.stderr.splitlines())
         assert list(out.iterdir()) == []  # no run folder, probe folder removed
 
 
@@ -144,11 +144,11 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
                                                                how):
     """The download notebook hangs on the workers. Killing the client (kill -9) releases its
     tasks and the workers kill their kernels; Ctrl-C kills them through the client. Then
-    `--resume` on the cluster finishes the run to the local pool's roll-up."""
+    `--retomar` on the cluster finishes the run to the local pool's roll-up."""
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
     out = tmp_path / "out"
-    proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--scheduler",
-                       cluster.address, "--no-progress",
+    proc = start_batch("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--agendador",
+                       cluster.address, "--sem-progresso",
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     try:
         run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
@@ -172,8 +172,8 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
         assert proc.returncode == 130, stderr
         assert status == "interrompido" and "Traceback" not in stderr
 
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--resume", run, "--scheduler",
-                   cluster.address, "--no-progress", env=demo_env(), timeout=900)
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--retomar", run, "--agendador",
+                   cluster.address, "--sem-progresso", env=demo_env(), timeout=900)
     assert proc.returncode in (0, 1), proc.stderr
     assert rollup_triples(run) == rollup_triples(demo_run)
     meta = json.loads((run / "run.json").read_text())

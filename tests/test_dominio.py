@@ -386,8 +386,9 @@ def test_15_lab_settings_turn_news_off_and_name_the_tool():
 @pytest.mark.notebooks
 def test_15_lab_server_applies_the_settings(tmp_path):
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
+    (tmp_path / "trabalho").mkdir()  # lab without argument works in the current folder
     with lab_cli(tmp=tmp_path, env={"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")},
-                 cwd=ROOT) as running:
+                 cwd=tmp_path / "trabalho") as running:
         code, body = running.api(
             "/lab/api/settings/@jupyterlab/apputils-extension:notification")
         assert code == 200, body
@@ -414,7 +415,8 @@ def test_15_lab_in_the_browser_names_the_tool_and_asks_no_news(tmp_path, browser
     page = browser.new_page()
     page.set_default_timeout(120_000)
     try:
-        with lab_cli(tmp=tmp_path, env=env, cwd=ROOT) as running:
+        (tmp_path / "trabalho").mkdir()  # lab without argument: the current folder
+        with lab_cli(tmp=tmp_path, env=env, cwd=tmp_path / "trabalho") as running:
             # JupyterLab's announcements plugin decides on the prompt once the app is restored,
             # the notification settings are loaded and its config section has answered
             with page.expect_response(lambda r: "/api/config/" in r.url

@@ -67,7 +67,7 @@ def test_demo_sites():
     assert bad.status is Status.FALHA
     assert ids(bad)["DL_TAMANHO"] == "falha" and ids(bad)["DL_REGISTRO"] == "falha"
     pending = stages.evaluate("download", sites["sms-centralizado"])
-    assert pending.status is Status.PENDENTE and "esus-runbook download" in \
+    assert pending.status is Status.PENDENTE and "esus-runbook baixar" in \
         pending.checks[0].remedy
     # the demo registry is only read: nothing was written next to it
     assert not list((EXAMPLES / "installers").glob(".*lock"))
@@ -77,8 +77,8 @@ def test_no_file_no_url_is_pending_with_command(tmp_path):
     (site,) = inventory(tmp_path, [{"site_id": "a", "instalador": {"versao": "5.5.24"}}])
     r = run(site, tmp_path)
     assert r.status is Status.PENDENTE and ids(r) == {"DL_ARQUIVO": "pendente"}
-    assert "--version 5.5.24" in r.metrics["comando"]
-    assert f"--registry {tmp_path / 'registro.csv'}" in r.metrics["comando"]
+    assert "--versao-pec 5.5.24" in r.metrics["comando"]
+    assert f"--registro {tmp_path / 'registro.csv'}" in r.metrics["comando"]
 
 
 def test_missing_local_file_is_falha_with_the_download_command(tmp_path):
@@ -87,7 +87,7 @@ def test_missing_local_file_is_falha_with_the_download_command(tmp_path):
     r = run(site, tmp_path)
     assert ids(r) == {"DL_ARQUIVO": "falha"} and r.checks[0].observed == "não encontrado"
     assert "instalador.arquivo" in r.checks[0].remedy
-    assert f"--dest {tmp_path / 'inst'}" in r.checks[0].remedy
+    assert f"--pasta {tmp_path / 'inst'}" in r.checks[0].remedy
 
 
 def test_local_file_first_use_then_ok(tmp_path):
@@ -220,8 +220,8 @@ def test_url_first_use_is_pending_until_confirmed_with_the_cli(http_server, tmp_
     assert not (cache / NAME).exists() and (cache / f"{NAME}.part").read_bytes() == data
     assert not (tmp_path / "registro.csv").exists()
     n = len(srv.requests)
-    proc = run_cli("download", "--url", url, "--version", "0.0.9", "--dest", cache,
-                   "--registry", tmp_path / "registro.csv", "--no-progress",
+    proc = run_cli("baixar", "--url", url, "--versao-pec", "0.0.9", "--pasta", cache,
+                   "--registro", tmp_path / "registro.csv", "--sem-progresso",
                    "--confiar-primeiro-uso")
     assert proc.returncode == 0, proc.stderr
     assert len(srv.requests) == n

@@ -340,7 +340,7 @@ def test_registry_first_use_wins_across_processes(tmp_path):
 def test_cli_download_ok_progress_and_registry(http_server, tmp_path):
     data = payload(2_000_000)
     srv = http_server(files={PATH: FileConfig(data=data, drop_after=600_000, drops=1)})
-    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
+    proc = run_cli("baixar", "--url", srv.url + PATH, "--versao-pec", "0.0.7", "--pasta",
                    tmp_path, "--sha256", sha(data))
     assert proc.returncode == 0, proc.stderr
     assert f"SHA-256: {sha(data)}" in proc.stdout and "[   ok   ] DL_SHA256" in proc.stdout
@@ -351,8 +351,8 @@ def test_cli_download_ok_progress_and_registry(http_server, tmp_path):
 
 def test_cli_download_mismatch_exits_1_and_quarantines(http_server, tmp_path):
     srv = http_server(files={PATH: FileConfig(data=payload())})
-    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
-                   tmp_path, "--sha256", "f" * 64, "--no-progress")
+    proc = run_cli("baixar", "--url", srv.url + PATH, "--versao-pec", "0.0.7", "--pasta",
+                   tmp_path, "--sha256", "f" * 64, "--sem-progresso")
     assert proc.returncode == 1
     assert "quarentena" in proc.stderr and "[ falha  ] DL_SHA256" in proc.stdout
     assert not (tmp_path / NAME).exists()
@@ -361,8 +361,8 @@ def test_cli_download_mismatch_exits_1_and_quarantines(http_server, tmp_path):
 def test_cli_download_says_when_the_file_was_already_there(http_server, tmp_path):
     data = payload(1_000_000)
     srv = http_server(files={PATH: FileConfig(data=data)})
-    args = ("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest", tmp_path,
-            "--sha256", sha(data), "--no-progress")
+    args = ("baixar", "--url", srv.url + PATH, "--versao-pec", "0.0.7", "--pasta", tmp_path,
+            "--sha256", sha(data), "--sem-progresso")
     assert run_cli(*args).returncode == 0
     n = len(srv.requests)
     proc = run_cli(*args)
@@ -379,8 +379,8 @@ def test_cli_download_refused_before_any_byte_says_nothing_was_written(http_serv
     reg = tmp_path / "r.csv"
     reg.write_text("versao,plataforma,tamanho_bytes\n0.0.7,linux,5\n", encoding="utf-8")
     srv = http_server(files={PATH: FileConfig(data=payload())})
-    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
-                   tmp_path / "d", "--registry", reg, "--no-progress")
+    proc = run_cli("baixar", "--url", srv.url + PATH, "--versao-pec", "0.0.7", "--pasta",
+                   tmp_path / "d", "--registro", reg, "--sem-progresso")
     assert proc.returncode == 1
     assert proc.stdout.startswith("[ falha  ] DL_TAMANHO             Tamanho do arquivo: "
                                   "3.000.000 bytes anunciados pelo servidor\n")
@@ -388,21 +388,21 @@ def test_cli_download_refused_before_any_byte_says_nothing_was_written(http_serv
 
 
 @pytest.mark.parametrize("args,words", [
-    (("--version", "5.5"), "--version: versão '5.5' inválida"),
+    (("--versao-pec", "5.5"), "--versao-pec: versão '5.5' inválida"),
     (("--sha256", "abc"), "SHA-256 deve ter 64"),
 ])
 def test_cli_download_bad_input_one_line_exit_2(tmp_path, args, words):
-    base = {"--url": f"http://127.0.0.1:9{PATH}", "--version": "0.0.7", "--dest": str(tmp_path)}
+    base = {"--url": f"http://127.0.0.1:9{PATH}", "--versao-pec": "0.0.7", "--pasta": str(tmp_path)}
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
-    proc = run_cli("download", *[x for kv in base.items() for x in kv])
+    proc = run_cli("baixar", *[x for kv in base.items() for x in kv])
     assert proc.returncode == 2 and words in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_cli_download_404_one_line_exit_2(http_server, tmp_path):
     srv = http_server(pec=PecConfig())
-    proc = run_cli("download", "--url", srv.url + PATH, "--version", "0.0.7", "--dest",
-                   tmp_path, "--no-progress")
+    proc = run_cli("baixar", "--url", srv.url + PATH, "--versao-pec", "0.0.7", "--pasta",
+                   tmp_path, "--sem-progresso")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "--url: arquivo não encontrado no servidor (HTTP 404) — o endereço tem um trecho "

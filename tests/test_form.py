@@ -146,7 +146,7 @@ def test_problems_next_to_fields_and_nothing_written(tmp_path):
 
 
 def test_form_validation_is_the_cli_validation(tmp_path):
-    """For the same text, the form reports exactly what `esus-runbook run` reports."""
+    """For the same text, the form reports exactly what `esus-runbook executar` reports."""
     path = write(tmp_path / "s" / "ubs-comentada.yaml", COMMENTED)
     doc = SiteDocument(path)
     values = {**doc.raw_values(), "municipio_ibge": "1234567", "cnes": "12A",
@@ -155,7 +155,7 @@ def test_form_validation_is_the_cli_validation(tmp_path):
     text, _ = doc.render(values)
     problems = doc.check(text)
     candidate = write(tmp_path / "s" / "candidato.yaml", text)
-    proc = run_cli("run", candidate, "--out", tmp_path / "out", "--no-progress")
+    proc = run_cli("executar", candidate, "--execucoes", tmp_path / "out", "--sem-progresso")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     cli_lines = [line.split(": ", 1)[1] for line in proc.stderr.strip().splitlines()]
     form_lines = [str(p).split(": ", 1)[1] for p in problems]

@@ -22,12 +22,12 @@ def test_guidance_for_ambiente_without_probe_gives_the_probe_command(tmp_path):
     g = guide.guidance(r.finish(), site)
     assert g.missing == [("AMB_SONDAGEM", "Sondagem do servidor", "Rode a sondagem no servidor.")]
     commands = [s.command for s in g.steps if s.command]
-    assert "esus-runbook probe --json sondagem-ubs-comentada.json --install-path /opt " \
-           "--disk-speed" in commands
+    assert "esus-runbook sondar --json sondagem-ubs-comentada.json --pasta-instalacao /opt " \
+           "--velocidade-disco" in commands
     assert any("ambiente.probe: probes/sondagem-ubs-comentada.json" in s.text for s in g.steps)
     assert any("execute esta célula de novo" in s.text for s in g.steps)
     html = guide.guidance_html(g)
-    assert "data-status='pendente'" in html and "esus-runbook probe --json" in html
+    assert "data-status='pendente'" in html and "esus-runbook sondar --json" in html
 
 
 def test_guidance_follows_the_inputs(tmp_path, monkeypatch):
@@ -43,7 +43,7 @@ def test_guidance_follows_the_inputs(tmp_path, monkeypatch):
     assert any("nao-existe.json" in s.text and "não existe" in s.text
                for s in steps("ambiente"))
     download = [s.command for s in steps("download") if s.command]
-    assert any("--version 5.5.24" in c and "esus-runbook download" in c for c in download)
+    assert any("--versao-pec 5.5.24" in c and "esus-runbook baixar" in c for c in download)
     inst = [s.command for s in steps("instalacao") if s.command]
     assert "java -jar eSUS-AB-PEC-5.5.24-Win64.jar -console -continue -treinamento" in inst
     monkeypatch.delenv("PEC_CC_TESTE", raising=False)
@@ -66,7 +66,7 @@ def test_guidance_follows_the_inputs(tmp_path, monkeypatch):
                for s in steps("xml"))
     write(tmp_path / "sites" / "xml" / "XmlParaESUS31_292740.zip", "zip")
     xml = [s.command for s in steps("xml") if s.command]
-    assert xml == ["esus-runbook xml audit xml/XmlParaESUS31_292740.zip --ibge 2927408 "
+    assert xml == ["esus-runbook xml auditar xml/XmlParaESUS31_292740.zip --ibge 2927408 "
                    "--html auditoria-xml-ubs-comentada.html"]
     ok = StageResult(site.site_id, "cenario")
     ok.add("CEN_PERFIL", "Perfil", Status.OK)

@@ -96,101 +96,101 @@ def _snapshot(folder: Path) -> dict[str, str]:
 # codes 0/1), words that must not appear in the output
 ROWS = [
     # -- numbers out of range / not numbers
-    ("lab-porta-99999", "lab --port 99999", 2, ("--port", "de 1 a 65535"), ()),
-    ("lab-porta-0", "lab --port 0", 2, ("--port", "de 1 a 65535"), ()),
-    ("lab-porta-texto", "lab --port abc", 2, ("--port", "número inteiro inválido"), ()),
-    ("lab-porta-sem-valor", "lab --port", 2, ("--port", "precisa de um valor"), ()),
-    ("download-retries-negativo", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
-     "--dest {out}/pasta --retries -5", 2, ("--retries", "de 0 a 100"), ()),
-    ("download-retries-texto", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
-     "--dest {out}/pasta --retries muitos", 2, ("--retries", "número inteiro inválido"), ()),
-    ("download-timeout-zero", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
-     "--dest {out}/pasta --timeout 0", 2, ("--timeout", "segundos"), ()),
-    ("download-timeout-infinito", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 "
-     "--dest {out}/pasta --timeout inf", 2, ("--timeout", "segundos"), ()),
-    ("run-timeout-nan", "run {out}/site.yaml --timeout nan", 2, ("--timeout", "segundos"), ()),
-    ("run-timeout-texto", "run {out}/site.yaml --timeout x", 2, ("--timeout", "número inválido"),
+    ("lab-porta-99999", "lab --porta 99999", 2, ("--porta", "de 1 a 65535"), ()),
+    ("lab-porta-0", "lab --porta 0", 2, ("--porta", "de 1 a 65535"), ()),
+    ("lab-porta-texto", "lab --porta abc", 2, ("--porta", "número inteiro inválido"), ()),
+    ("lab-porta-sem-valor", "lab --porta", 2, ("--porta", "precisa de um valor"), ()),
+    ("download-retries-negativo", "baixar --url http://127.0.0.1:9/x.jar --versao-pec 5.5.24 "
+     "--pasta {out}/pasta --tentativas -5", 2, ("--tentativas", "de 0 a 100"), ()),
+    ("download-retries-texto", "baixar --url http://127.0.0.1:9/x.jar --versao-pec 5.5.24 "
+     "--pasta {out}/pasta --tentativas muitos", 2, ("--tentativas", "número inteiro inválido"), ()),
+    ("download-timeout-zero", "baixar --url http://127.0.0.1:9/x.jar --versao-pec 5.5.24 "
+     "--pasta {out}/pasta --prazo 0", 2, ("--prazo", "segundos"), ()),
+    ("download-timeout-infinito", "baixar --url http://127.0.0.1:9/x.jar --versao-pec 5.5.24 "
+     "--pasta {out}/pasta --prazo inf", 2, ("--prazo", "segundos"), ()),
+    ("run-timeout-nan", "executar {out}/site.yaml --prazo nan", 2, ("--prazo", "segundos"), ()),
+    ("run-timeout-texto", "executar {out}/site.yaml --prazo x", 2, ("--prazo", "número inválido"),
      ()),
-    ("run-retries-demais", "run {out}/site.yaml --retries 101", 2, ("--retries", "de 0 a 100"),
+    ("run-retries-demais", "executar {out}/site.yaml --tentativas 101", 2, ("--tentativas", "de 0 a 100"),
      ()),
-    ("batch-workers-zero", "batch {out}/pasta --workers 0", 2, ("--workers", "de 1 a 1024"), ()),
-    ("batch-workers-enorme", "batch {out}/pasta --workers 99999999999999999999999", 2,
-     ("--workers", "número inteiro inválido"), ()),
-    ("xml-diff-examples-negativo", "xml diff {in}/limpo.xml {in}/limpo.xml --examples -1", 2,
-     ("--examples", "de 0 a 1000000"), ()),
-    ("probe-disk-mb-texto", "probe --disk-speed-mb x --json {out}/s.json", 2,
-     ("--disk-speed-mb", "de 16 a 16384 MB"), ()),
-    ("verify-timeout-negativo", "verify-install --pec-url http://127.0.0.1:9 --timeout -1", 2,
-     ("--timeout", "segundos"), ()),
+    ("batch-workers-zero", "lote {out}/pasta --paralelos 0", 2, ("--paralelos", "de 1 a 1024"), ()),
+    ("batch-workers-enorme", "lote {out}/pasta --paralelos 99999999999999999999999", 2,
+     ("--paralelos", "número inteiro inválido"), ()),
+    ("xml-diff-examples-negativo", "xml comparar {in}/limpo.xml {in}/limpo.xml --exemplos -1", 2,
+     ("--exemplos", "de 0 a 1000000"), ()),
+    ("probe-disk-mb-texto", "sondar --velocidade-disco-mb x --json {out}/s.json", 2,
+     ("--velocidade-disco-mb", "de 16 a 16384 MB"), ()),
+    ("verify-timeout-negativo", "conferir-instalacao --pec-url http://127.0.0.1:9 --prazo -1", 2,
+     ("--prazo", "segundos"), ()),
     # -- other argparse errors
-    ("escolha-invalida", "download --url http://127.0.0.1:9/x.jar --version 5.5.24 --dest "
-     "{out}/pasta --platform mac", 2, ("--platform", "opção inválida", "escolha entre"), ()),
-    ("modo-invalido", "verify-install --pec-url http://127.0.0.1:9 --modo teste", 2,
+    ("escolha-invalida", "baixar --url http://127.0.0.1:9/x.jar --versao-pec 5.5.24 --pasta "
+     "{out}/pasta --plataforma mac", 2, ("--plataforma", "opção inválida", "escolha entre"), ()),
+    ("modo-invalido", "conferir-instalacao --pec-url http://127.0.0.1:9 --modo teste", 2,
      ("--modo", "opção inválida"), ()),
     ("comando-desconhecido", "instalar", 2, ("COMANDO", "opção inválida", "escolha entre"), ()),
     ("subcomando-desconhecido", "xml validar {in}/limpo.xml", 2, ("opção inválida",), ()),
-    ("faltam-argumentos", "xml diff {in}/limpo.xml", 2, ("faltam os argumentos", "NOVO"), ()),
-    ("faltam-opcoes", "download --version 5.5.24", 2, ("faltam os argumentos", "--url"), ()),
-    ("opcao-desconhecida", "xml audit {in}/limpo.xml --saida x", 2,
+    ("faltam-argumentos", "xml comparar {in}/limpo.xml", 2, ("faltam os argumentos", "NOVO"), ()),
+    ("faltam-opcoes", "baixar --versao-pec 5.5.24", 2, ("faltam os argumentos", "--url"), ()),
+    ("opcao-desconhecida", "xml auditar {in}/limpo.xml --saida x", 2,
      ("argumentos desconhecidos", "--saida"), ()),
-    ("opcao-ambigua", "batch {out}/pasta --re 1", 2, ("opção ambígua", "--resume", "--retries"),
+    ("opcao-ambigua", "lote {out}/pasta --p 1", 2, ("opção ambígua", "--paralelos", "--prazo"),
      ()),
-    ("flag-com-valor", "batch {out}/pasta --no-progress=sim", 2, ("não aceita valor",), ()),
-    ("inspect-pasta", "inspect {out}/pasta", 2, ("é uma pasta",), ()),
-    ("inspect-fifo", "inspect {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
-    ("inspect-nao-notebook", "inspect {in}/limpo.xml", 2, ("não é um notebook válido",),
+    ("flag-com-valor", "lote {out}/pasta --sem-progresso=sim", 2, ("não aceita valor",), ()),
+    ("inspect-pasta", "inspecionar {out}/pasta", 2, ("é uma pasta",), ()),
+    ("inspect-fifo", "inspecionar {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
+    ("inspect-nao-notebook", "inspecionar {in}/limpo.xml", 2, ("não é um notebook válido",),
      ("Error",)),
     # -- output paths, checked before the work
-    ("audit-json-pasta", "xml audit {in}/limpo.xml --json {out}/pasta", 2,
+    ("audit-json-pasta", "xml auditar {in}/limpo.xml --json {out}/pasta", 2,
      ("--json", "é uma pasta"), ()),
-    ("audit-html-dentro-de-arquivo", "xml audit {in}/limpo.xml --html {out}/arquivo/r.html", 2,
+    ("audit-html-dentro-de-arquivo", "xml auditar {in}/limpo.xml --html {out}/arquivo/r.html", 2,
      ("--html", "não é uma pasta"), ()),
-    ("audit-json-pasta-inexistente", "xml audit {in}/limpo.xml --json {out}/nao/existe.json",
+    ("audit-json-pasta-inexistente", "xml auditar {in}/limpo.xml --json {out}/nao/existe.json",
      2, ("--json", "não existe"), ()),
-    ("audit-json-fifo", "xml audit {in}/limpo.xml --json {in}/fifo.xml", 2,
+    ("audit-json-fifo", "xml auditar {in}/limpo.xml --json {in}/fifo.xml", 2,
      ("--json", "não é um arquivo comum"), ()),
-    ("audit-json-e-a-entrada", "xml audit {in}/limpo.xml --json {in}/limpo.xml", 2,
+    ("audit-json-e-a-entrada", "xml auditar {in}/limpo.xml --json {in}/limpo.xml", 2,
      ("--json", "próprio arquivo de entrada"), ()),
-    ("audit-json-igual-html", "xml audit {in}/limpo.xml --json {out}/r --html {out}/r", 2,
+    ("audit-json-igual-html", "xml auditar {in}/limpo.xml --json {out}/r --html {out}/r", 2,
      ("--html", "mesmo arquivo que --json"), ()),
-    ("diff-json-pasta", "xml diff {in}/limpo.xml {in}/ok.zip --json {out}/pasta", 2,
+    ("diff-json-pasta", "xml comparar {in}/limpo.xml {in}/ok.zip --json {out}/pasta", 2,
      ("--json", "é uma pasta"), ()),
-    ("diff-html-dentro-de-arquivo", "xml diff {in}/limpo.xml {in}/ok.zip --html "
+    ("diff-html-dentro-de-arquivo", "xml comparar {in}/limpo.xml {in}/ok.zip --html "
      "{out}/arquivo/x", 2, ("--html", "não é uma pasta"), ()),
-    ("diff-json-e-a-entrada", "xml diff {in}/limpo.xml {in}/ok.zip --json {in}/ok.zip", 2,
+    ("diff-json-e-a-entrada", "xml comparar {in}/limpo.xml {in}/ok.zip --json {in}/ok.zip", 2,
      ("--json", "próprio arquivo de entrada"), ()),
-    ("verify-json-pasta", "verify-install --pec-url http://127.0.0.1:9 --json {out}/pasta", 2,
+    ("verify-json-pasta", "conferir-instalacao --pec-url http://127.0.0.1:9 --json {out}/pasta", 2,
      ("--json", "é uma pasta"), ()),
     # -- XML inputs refused: pt-BR with the line, never libxml2's or zipfile's English
-    ("audit-pasta", "xml audit {in}/pasta-com-xml --json {out}/r.json", 2,
+    ("audit-pasta", "xml auditar {in}/pasta-com-xml --json {out}/r.json", 2,
      ("é uma pasta", "XmlParaESUS"), ()),
-    ("audit-link-em-ciclo", "xml audit {in}/ciclo.xml", 2, ("links simbólicos em ciclo",), ()),
-    ("audit-json-nome-longo", "xml audit {in}/limpo.xml --json {out}/" + "n" * 300 + ".json", 2,
+    ("audit-link-em-ciclo", "xml auditar {in}/ciclo.xml", 2, ("links simbólicos em ciclo",), ()),
+    ("audit-json-nome-longo", "xml auditar {in}/limpo.xml --json {out}/" + "n" * 300 + ".json", 2,
      ("--json", "nome longo demais"), ()),
-    ("audit-fifo", "xml audit {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
-    ("audit-tag-trocada", "xml audit {in}/tag-trocada.xml --json {out}/r.json", 2,
+    ("audit-fifo", "xml auditar {in}/fifo.xml", 2, ("não é um arquivo comum",), ()),
+    ("audit-tag-trocada", "xml auditar {in}/tag-trocada.xml --json {out}/r.json", 2,
      ("XML malformado na linha 6", "<ENDERECO> aberto na linha 5"), ()),
-    ("audit-entidade", "xml audit {in}/entidade.xml", 2, ("entidades", "linha 5"), ()),
-    ("audit-e-comercial", "xml audit {in}/e-comercial.xml", 2, ("'&' sem escape", "linha 4"),
+    ("audit-entidade", "xml auditar {in}/entidade.xml", 2, ("entidades", "linha 5"), ()),
+    ("audit-e-comercial", "xml auditar {in}/e-comercial.xml", 2, ("'&' sem escape", "linha 4"),
      ()),
-    ("audit-atributo-repetido", "xml audit {in}/atributo-repetido.xml", 2,
+    ("audit-atributo-repetido", "xml auditar {in}/atributo-repetido.xml", 2,
      ("atributo CNES repetido", "linha"), ()),
-    ("audit-latin1-declarado-utf8", "xml audit {in}/latin1-declarado-utf8.xml", 2,
+    ("audit-latin1-declarado-utf8", "xml auditar {in}/latin1-declarado-utf8.xml", 2,
      ("codificação declarada", "linha"), ()),
-    ("audit-zip-truncado", "xml audit {in}/truncado.zip --html {out}/r.html", 2,
+    ("audit-zip-truncado", "xml auditar {in}/truncado.zip --html {out}/r.html", 2,
      ("ZIP corrompido",), ("()",)),
-    ("audit-zip-corrompido", "xml audit {in}/corrompido.zip", 2, ("ZIP corrompido",), ("()",)),
-    ("audit-zip-crc-errado", "xml audit {in}/crc-errado.zip", 2,
+    ("audit-zip-corrompido", "xml auditar {in}/corrompido.zip", 2, ("ZIP corrompido",), ("()",)),
+    ("audit-zip-crc-errado", "xml auditar {in}/crc-errado.zip", 2,
      ("ZIP corrompido", "CRC-32 não confere"), ()),
-    ("probe-json-dentro-de-arquivo", "probe --json {out}/arquivo/s.json", 2,
+    ("probe-json-dentro-de-arquivo", "sondar --json {out}/arquivo/s.json", 2,
      ("não foi possível gravar", "não é uma pasta"), ()),
-    ("diff-pasta", "xml diff {in}/pasta-com-xml {in}/ok.zip", 2, ("é uma pasta",), ()),
+    ("diff-pasta", "xml comparar {in}/pasta-com-xml {in}/ok.zip", 2, ("é uma pasta",), ()),
     # -- audited, with the verdict the content deserves
-    ("audit-sem-dados", "xml audit {in}/vazio-de-dados.xml", 1,
+    ("audit-sem-dados", "xml auditar {in}/vazio-de-dados.xml", 1,
      ("FILE_EMPTY", "1 erro(s)"), ("pode ser importado",)),
-    ("audit-utf8-declarado-latin1", "xml audit {in}/utf8-declarado-latin1.xml", 0,
+    ("audit-utf8-declarado-latin1", "xml auditar {in}/utf8-declarado-latin1.xml", 0,
      ("ENCODING_MISMATCH", "revise antes os alertas"), ()),
-    ("audit-latin1-de-verdade", "xml audit {in}/limpo.xml", 0,
+    ("audit-latin1-de-verdade", "xml auditar {in}/limpo.xml", 0,
      ("0 erro(s), 0 alerta(s) — pode ser importado",), ("ENCODING_MISMATCH",)),
 ]
 
@@ -224,8 +224,8 @@ def test_hostile_row(row, inputs, tmp_path, cli_main):
         assert w not in shown, (w, shown)
     if code == 2:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-        # probe shows what it collected (read-only, seconds) before it writes the file
-        assert proc.stdout == "" or argv[0] == "probe", proc.stdout
+        # sondar shows what it collected (read-only, seconds) before it writes the file
+        assert proc.stdout == "" or argv[0] == "sondar", proc.stdout
     assert _snapshot(out) == before_out          # nothing written, not even a temp file
     assert _snapshot(inputs) == before_in        # inputs untouched
 
@@ -237,7 +237,7 @@ def test_encoding_mismatch_names_the_first_line(inputs, tmp_path):
     first = next(i for i, b in enumerate(data) if b > 127)
     line = data.count(b"\n", 0, first) + 1
     out = tmp_path / "r.json"
-    proc = run_cli("xml", "audit", path, "--json", out)
+    proc = run_cli("xml", "auditar", path, "--json", out)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     found = [f for f in doc["findings"] if f["rule"] == "ENCODING_MISMATCH"]

@@ -76,8 +76,8 @@ class Ctx:
         return self.dest / "registro-instaladores.csv"
 
     def download(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-        return run_cli("download", "--url", self.url, "--version", VERSION, "--dest", self.dest,
-                       "--no-progress", *args, env=env)
+        return run_cli("baixar", "--url", self.url, "--versao-pec", VERSION, "--pasta", self.dest,
+                       "--sem-progresso", *args, env=env)
 
 
 @dataclass
@@ -122,7 +122,7 @@ def interrupted_then_file_changed(etag: str | None) -> Callable[[Ctx], None]:
     """A first run is cut after 1 MB (the .part is resumable); then the server publishes another
     file under the same URL and, like a broken cache, ignores If-Range."""
     def before(ctx: Ctx) -> None:
-        first = ctx.download("--retries", "0")
+        first = ctx.download("--tentativas", "0")
         assert first.returncode == 2 and "a próxima execução continua deles" in first.stderr
         assert (ctx.dest / f"{JAR}.part").stat().st_size == 1_000_000
         ctx.srv.files[ctx.path] = FileConfig(data=NEW, etag=etag, if_range=False)
@@ -204,13 +204,13 @@ CASES = [
          recorded=NEW),
     Case("exe-truncado", lambda: FileConfig(data=EXE_DATA[:70_000]), 1,
          ("[ falha  ] DL_FORMATO", "as seções do executável vão até o byte 131584",
-          "REJEITADO"), args=("--platform", "windows", "--confiar-primeiro-uso"), name=EXE),
+          "REJEITADO"), args=("--plataforma", "windows", "--confiar-primeiro-uso"), name=EXE),
     Case("exe-sem-assinatura-pe", lambda: FileConfig(data=b"MZ" + bytes(100_000)), 1,
-         ("[ falha  ] DL_FORMATO",), args=("--platform", "windows", "--confiar-primeiro-uso"),
+         ("[ falha  ] DL_FORMATO",), args=("--plataforma", "windows", "--confiar-primeiro-uso"),
          name=EXE),
     Case("exe-integro", lambda: FileConfig(data=EXE_DATA), 0,
          ("executável PE: 1 seções dentro do arquivo",),
-         args=("--platform", "windows", "--confiar-primeiro-uso"), name=EXE, final=EXE_DATA,
+         args=("--plataforma", "windows", "--confiar-primeiro-uso"), name=EXE, final=EXE_DATA,
          recorded=EXE_DATA),
     # -- 6: retry storm and what the message claims
     Case("ignora-range-e-cai-retries-2",
@@ -218,7 +218,7 @@ CASES = [
                             drops=100), 2,
          ("--url: a conexão caiu durante o download após 3 tentativas; nada foi guardado (o "
           "servidor não aceita retomada (Range)): a próxima execução baixa do início",),
-         args=("--retries", "2"), requests=3,
+         args=("--tentativas", "2"), requests=3,
          never_says=("continua deles", "o download falhou")),
     Case("content-range-malformado",
          lambda: FileConfig(data=NEW, drop_after=1_000_000, drops=1,
@@ -226,12 +226,12 @@ CASES = [
          ("Content-Range inválido ('bytes 1000000-999/abc')", "nada foi guardado"),
          requests=2, never_says=("continua deles", "o download falhou")),
     Case("erro-503-retries-2", lambda: FileConfig(data=NEW, status=503), 2,
-         ("o servidor respondeu erro HTTP 503 após 3 tentativas",), args=("--retries", "2"),
+         ("o servidor respondeu erro HTTP 503 após 3 tentativas",), args=("--tentativas", "2"),
          requests=3, never_says=("continua deles",)),
     Case("cai-com-retries-0-guarda-o-part",
          lambda: FileConfig(data=NEW, drop_after=1_000_000, drops=1), 2,
          ("após 1 tentativa; 1.000.000 bytes guardados em " + JAR + ".part, a próxima "
-          "execução continua deles",), args=("--retries", "0"), part_left=True, requests=1),
+          "execução continua deles",), args=("--tentativas", "0"), part_left=True, requests=1),
 ]
 
 
@@ -335,14 +335,14 @@ def test_read_only_dest_is_one_line_exit_2(http_server, tmp_path, sub, says):
     prefix, reason = _read_only_runner(mnt)
     try:
         proc = subprocess.run(
-            [*prefix, sys.executable, "-m", "esus_runbook", "download", "--url", srv.url + path,
-             "--version", VERSION, "--dest", str(mnt / sub), "--no-progress"],
+            [*prefix, sys.executable, "-m", "esus_runbook", "baixar", "--url", srv.url + path,
+             "--versao-pec", VERSION, "--pasta", str(mnt / sub), "--sem-progresso"],
             capture_output=True, text=True, cwd=ROOT, timeout=120)
     finally:
         mnt.chmod(0o755)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"{mnt / sub}:--dest: {says} ({reason}) — " + (
+        f"{mnt / sub}:--pasta: {says} ({reason}) — " + (
             "a pasta está num sistema de arquivos somente leitura ou sem permissão de "
             "escrita: escolha outra pasta" if sub == "instaladores"
             else "escolha uma pasta com permissão de escrita")]
@@ -361,7 +361,7 @@ def test_truncated_zip_names_a_reason_not_empty_parentheses(tmp_path):
     target = tmp_path / "XmlParaESUS31_292740.zip"
     target.write_bytes(bytes(bad))
     assert zipfile.ZipFile(target).infolist()  # the archive still opens: only data is short
-    proc = run_cli("xml", "audit", target)
+    proc = run_cli("xml", "auditar", target)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"{target}: ZIP corrompido ou truncado (o arquivo acaba no meio dos dados compactados "
@@ -381,5 +381,5 @@ def test_declared_installer_file_missing_is_falha(tmp_path):
     (check,) = r.checks
     assert check.id == "DL_ARQUIVO" and check.observed == "não encontrado"
     assert "Confira instalador.arquivo" in check.remedy
-    assert f"--dest {tmp_path / 'inst'}" in check.remedy
+    assert f"--pasta {tmp_path / 'inst'}" in check.remedy
     assert not (tmp_path / "inst").exists()

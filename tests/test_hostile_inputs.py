@@ -1,6 +1,6 @@
 """Hostile inputs (issue 12): one row per case, so none of them can come back.
 
-Each site-file row is run as ``esus-runbook run SITE --out DIR`` and asserts: exit code 2,
+Each site-file row is run as ``esus-runbook executar SITE --out DIR`` and asserts: exit code 2,
 the pt-BR message naming the file and the key, one line, no traceback, no English from the
 YAML parser, no run folder created; for a secret placed where it does not belong, that
 neither the value, its plain sha256, nor any 8-character piece of it is in the message or in
@@ -173,7 +173,7 @@ def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, cli_m
     site.write_text(text, encoding="utf-8")
     out, cwd = tmp_path / "execucoes", tmp_path / "cwd"
     cwd.mkdir()
-    proc = (run_cli if case in REAL_PROCESS_ROWS else cli_main)("run", site, "--out", out,
+    proc = (run_cli if case in REAL_PROCESS_ROWS else cli_main)("executar", site, "--execucoes", out,
                                                                  cwd=cwd)
     assert_refused(proc, words, str(site) + (f":{key}" if key else ""))
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -198,7 +198,7 @@ def test_hostile_site_file_is_refused_before_anything_is_written(tmp_path, cli_m
 def test_verify_install_uses_the_same_url_rules(tmp_path, cli_main, args, words):
     report = tmp_path / "v.json"
     runner = run_cli if args[1].startswith("http://admin:") else cli_main  # one real process
-    proc = runner("verify-install", *args, "--json", report)
+    proc = runner("conferir-instalacao", *args, "--json", report)
     assert_refused(proc, *words)
     assert not report.exists()
     assert_no_leak(SECRET, [proc.stdout, proc.stderr], [])
@@ -212,7 +212,7 @@ def test_huge_yaml_is_refused_without_parsing(tmp_path):
         for _ in range(50 * 1024 * 1024 // len(line.encode())):
             fh.write(line)
     assert site.stat().st_size > 45 * 1024 * 1024
-    proc = run_cli("run", site, "--out", tmp_path / "out", timeout=120)
+    proc = run_cli("executar", site, "--execucoes", tmp_path / "out", timeout=120)
     assert_refused(proc, "grande demais", "limite 1.0 MiB")
     assert not (tmp_path / "out").exists()
 
@@ -220,7 +220,7 @@ def test_huge_yaml_is_refused_without_parsing(tmp_path):
 def test_thousands_of_unknown_keys_get_a_short_answer(tmp_path, cli_main):
     site = tmp_path / "chaves.yaml"
     site.write_text(BASE + "".join(f"chave_{i}: 1\n" for i in range(5000)))
-    proc = cli_main("run", site, "--out", tmp_path / "out")
+    proc = cli_main("executar", site, "--execucoes", tmp_path / "out")
     assert_refused(proc, "chave desconhecida", "e mais 4980 chaves desconhecidas")
     assert len(proc.stderr.splitlines()) == 21
     assert not (tmp_path / "out").exists()
@@ -230,11 +230,11 @@ def test_inventory_size_and_problem_count_are_bounded(tmp_path, cli_main):
     (tmp_path / "a.yaml").write_text(BASE)
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text("sites:\n" + "  - a.yaml\n" * 5001)
-    proc = cli_main("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("executar", inventory, "--execucoes", tmp_path / "out")
     assert_refused(proc, "5001 sites (limite 5000)")
     inventory.write_text("sites:\n" + "".join(f"  - {{site_id: s{i}, nome: S}}\n"
                                                for i in range(300)))
-    proc = cli_main("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("executar", inventory, "--execucoes", tmp_path / "out")
     assert_refused(proc, "municipio_ibge", "e mais 200 problemas")
     assert len(proc.stderr.splitlines()) == 101
     assert not (tmp_path / "out").exists()
@@ -244,7 +244,7 @@ def test_symlink_loop_is_refused(tmp_path, cli_main):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.symlink_to(b)
     b.symlink_to(a)
-    proc = cli_main("run", a, "--out", tmp_path / "out")
+    proc = cli_main("executar", a, "--execucoes", tmp_path / "out")
     assert_refused(proc, "link simbólico em ciclo", str(a))
     assert not (tmp_path / "out").exists()
 
@@ -255,7 +255,7 @@ def test_symlink_loop_inside_an_inventory_or_a_site_path(tmp_path, cli_main):
     b.symlink_to(a)
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text("sites:\n  - a\n")
-    proc = cli_main("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("executar", inventory, "--execucoes", tmp_path / "out")
     assert_refused(proc, "link simbólico em ciclo", str(a))
     assert not (tmp_path / "out").exists()
     site = tmp_path / "s.yaml"
@@ -269,7 +269,7 @@ def test_fifo_as_site_file_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "site.yaml"
     os.mkfifo(fifo)
     # the timeout only guards against the old hang; the assertion is on the refusal
-    proc = run_cli("run", fifo, "--out", tmp_path / "out", timeout=120)
+    proc = run_cli("executar", fifo, "--execucoes", tmp_path / "out", timeout=120)
     assert_refused(proc, "não é um arquivo comum", str(fifo))
     assert not (tmp_path / "out").exists()
 
@@ -292,15 +292,15 @@ def test_inventory_listing_a_system_file_never_echoes_it(tmp_path, cli_main):
                            f"bin: {SECRET}y\n")
     inventory = tmp_path / "inventario.yaml"
     inventory.write_text(f"sites:\n  - {secret_file}\n")
-    proc = cli_main("run", inventory, "--out", tmp_path / "out")
+    proc = cli_main("executar", inventory, "--execucoes", tmp_path / "out")
     assert_refused(proc, "não é um arquivo de site", str(secret_file))
     assert "chave desconhecida" not in proc.stderr
     assert_no_leak(SECRET, [proc.stderr, proc.stdout], [])
 
 
 def test_run_refuses_an_inventory_of_several_sites(tmp_path, cli_main):
-    proc = cli_main("run", EXAMPLES / "inventario.yaml", "--out", tmp_path / "out")
-    assert_refused(proc, "3 sites", "esus-runbook batch")
+    proc = cli_main("executar", EXAMPLES / "inventario.yaml", "--execucoes", tmp_path / "out")
+    assert_refused(proc, "3 sites", "esus-runbook lote")
     assert not (tmp_path / "out").exists()
 
 
@@ -388,7 +388,7 @@ def test_installer_and_verify_commands_quote_every_site_value(tmp_path):
         assert f"-username={HOSTILE_USER}" in words
         assert "-cert-domain=pec.exemplo.gov.br" in words and "-cert-port=8443" in words
         verify = command("http://10.0.0.5:8080", url, "PEC_SENHA", None, "5.5.24")
-        words = _shell_words(verify.replace("esus-runbook verify-install", "verify"),
+        words = _shell_words(verify.replace("esus-runbook conferir-instalacao", "verify"),
                              "verify", tmp_path)
         assert words[words.index("--db-url") + 1] == url
 
@@ -399,9 +399,9 @@ def test_download_and_probe_commands_quote_paths(tmp_path):
     odd = tmp_path / "pasta $(touch MARK) 'x'"
     site = validate_site({"site_id": "s", "nome": "S", "municipio_ibge": "2927408",
                           "instalador": {"versao": "5.5.24"}}, source=tmp_path / "s.yaml")
-    line = download_command(site, odd).replace("esus-runbook download", "dl")
+    line = download_command(site, odd).replace("esus-runbook baixar", "dl")
     words = _shell_words(line, "dl", tmp_path)
-    assert words[words.index("--dest") + 1] == str(odd)
+    assert words[words.index("--pasta") + 1] == str(odd)
 
 
 @pytest.mark.parametrize("value", ["a b", "it's", "$(id)", "`id`", "a;b", "x\u2019y", "@x",

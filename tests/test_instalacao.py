@@ -133,7 +133,7 @@ def test_checklist_without_ambiente_is_pending_with_manual_commands(tmp_path):
     assert "locale -a" in c["INST_PRE_LOCALE"].remedy
     assert "RemoveIPC" in c["INST_PRE_REMOVEIPC"].remedy
     assert c["INST_VERIFICACAO"].status is Status.PENDENTE
-    assert "esus-runbook verify-install --pec-url" in c["INST_VERIFICACAO"].remedy
+    assert "esus-runbook conferir-instalacao --pec-url" in c["INST_VERIFICACAO"].remedy
     assert r.status is Status.PENDENTE
 
 

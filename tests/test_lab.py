@@ -43,7 +43,7 @@ def test_lab_prepares_one_workspace_per_site_and_keeps_outputs(tmp_path):
 
 def test_lab_rejects_bad_arguments_in_one_line(tmp_path):
     for arg in (tmp_path / "x.txt", tmp_path):
-        proc = run_cli("lab", arg, "--no-browser", timeout=60)
+        proc = run_cli("lab", arg, "--sem-navegador", timeout=60)
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -71,15 +71,36 @@ def test_lab_command_serves_the_site_notebooks_on_localhost(tmp_path):
 
 
 @pytest.mark.notebooks  # starts a JupyterLab server
-def test_lab_without_argument_opens_the_notebooks_folder(tmp_path):
-    shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
-    with lab_cli(tmp=tmp_path, env={"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")},
-                 cwd=ROOT) as lab:
-        assert "/lab/tree/01_cenario.ipynb?token=" in lab.url
-        code, body = lab.api("/api/contents")
+def test_lab_without_argument_works_in_the_current_folder(tmp_path):
+    """The notebooks are copied into ./notebooks (the shipped ones are never edited), the
+    form's site folder is ./sites, results go to execucoes/interativo."""
+    shipped = tmp_path / "pacote" / "notebooks"
+    shutil.copytree(NOTEBOOKS, shipped)
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    work = tmp_path / "trabalho"
+    work.mkdir()
+    with lab_cli(tmp=tmp_path, env={"ESUS_RUNBOOK_NOTEBOOKS": str(shipped)}, cwd=work) as lab:
+        assert "/lab/tree/notebooks/01_cenario.ipynb?token=" in lab.url
+        code, body = lab.api("/api/contents/notebooks")
         names = {c["name"] for c in json.loads(body)["content"]}
-        assert set(n for n in names if n.endswith(".ipynb")) >= {"01_cenario.ipynb",
-                                                                 "07_relatorio.ipynb"}
+        assert {"01_cenario.ipynb", "07_relatorio.ipynb"} <= names
+    assert not (work / "sites").exists()  # the form creates it on the first save
+    nb = json.loads((work / "notebooks" / "01_cenario.ipynb").read_text(encoding="utf-8"))
+    params = nb["metadata"]["papermill"]["parameters"]
+    assert params["site_file"] == str(work / "sites") and params["interactive"] is True
+    assert params["run_dir"] == str(work / "execucoes" / "interativo")
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+
+
+@pytest.mark.notebooks  # would start a JupyterLab server if it did not refuse
+def test_lab_refuses_the_package_and_its_notebooks_folder():
+    from esus_runbook.batch.options import default_notebooks_dir
+
+    for where in (ROOT / "esus_runbook", default_notebooks_dir(), ROOT):
+        proc = run_cli("lab", "--sem-navegador", cwd=where, timeout=60)
+        assert proc.returncode == 2, (where, proc.stderr)
+        assert "esta pasta é do próprio esus-runbook" in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.notebooks  # starts a JupyterLab server
@@ -96,9 +117,11 @@ def test_killed_lab_leaves_no_server_behind(tmp_path):
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
     env = {**os.environ, **jupyter_env(tmp_path),
            "ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "notebooks")}
-    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", "--no-browser"],
+    work = tmp_path / "trabalho"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", "--sem-navegador"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env, cwd=ROOT)
+                            env=env, cwd=work)
     try:
         for line in proc.stdout:
             if "Abra no navegador" in line:

@@ -149,11 +149,12 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
     """`esus-runbook lab` without argument, 01_cenario with its default parameters: the form
     for a new site; a wrong value is shown next to its field and nothing is written; fixed,
     the site file is written and the cenário is evaluated below the form."""
-    project = tmp_path / "projeto"
-    shutil.copytree(NOTEBOOKS, project / "notebooks")
-    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(project / "notebooks")}
-    with lab_cli(tmp=tmp_path, env=env) as lab:
-        panel = open_notebook(page, lab, "01_cenario.ipynb", first=True)
+    project = tmp_path / "projeto"  # the analyst's working folder (lab copies the notebooks)
+    project.mkdir()
+    shutil.copytree(NOTEBOOKS, tmp_path / "pacote" / "notebooks")
+    env = {"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "pacote" / "notebooks")}
+    with lab_cli(tmp=tmp_path, env=env, cwd=project) as lab:
+        panel = open_notebook(page, lab, "notebooks/01_cenario.ipynb", first=True)
         run_all(page, panel, ".esus-form")
         expect(panel.locator(".esus-form-arquivo")).to_contain_text("novo site")
         expect(panel.locator(".esus-campo").nth(29)).to_be_attached()  # at least 30 fields
@@ -241,7 +242,7 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
         disk = wait_for_strip(panel2, "", run_site)  # cenário from the form, ambiente now
         assert disk["ambiente"] != "nao-executada"
         expect(panel2.locator(".esus-guia")).to_contain_text(
-            "esus-runbook probe --json sondagem-ubs-comentada.json")
+            "esus-runbook sondar --json sondagem-ubs-comentada.json")
         shot(page, "ambiente-status.png")
 
         # back in 01, the status widget catches up with its button

@@ -136,8 +136,8 @@ def test_database_passwords_never_leak(tmp_path, postgres, pec_db, demo_simulato
         path.write_text(text, encoding="utf-8")
     env = {**demo_env(), "ESUS_TEST_DB_OK": postgres.esus_password, "ESUS_TEST_DB_BAD": wrong}
     out = tmp_path / "out"
-    proc = cli("batch", examples / "inventario.yaml", "--out", out, "--workers", "2",
-               "--no-progress", env=env)
+    proc = cli("lote", examples / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
+               "--sem-progresso", env=env)
     assert proc.returncode in (0, 1), proc.stderr
     run = next(p for p in out.iterdir() if p.is_dir())
     checks = {site: {c["id"]: c["status"] for c in json.loads(

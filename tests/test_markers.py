@@ -31,8 +31,8 @@ NEEDS = {
     "browser": {"playwright", "sync_playwright", "browser"},
 }
 # Also a reason to be marked `notebooks`: the commands that run notebooks, named as strings
-# (`cli("batch", ...)`). Not a proof: a refused batch runs nothing.
-MAY_RUN_NOTEBOOKS = {"batch", "run", "lab"}
+# (`cli("lote", ...)`). Not a proof: a refused batch runs nothing.
+MAY_RUN_NOTEBOOKS = {"lote", "executar", "lab", "batch", "run"}
 
 # Known lies in files other work is changing now, each with the fix; empty this as they land.
 PENDING: dict[tuple[str, str], str] = {}

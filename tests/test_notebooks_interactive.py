@@ -67,7 +67,7 @@ def test_stage_notebook_interactive_guides_and_shows_status(tmp_path):
                  site_file=str(site), run_dir=str(run), interactive=True)
     html = json.dumps(outputs(nb), ensure_ascii=False)
     assert "O que fazer agora" in html
-    assert "esus-runbook probe --json sondagem-ubs-comentada.json" in html
+    assert "esus-runbook sondar --json sondagem-ubs-comentada.json" in html
     status = StageResult.load(run / "ubs-comentada" / "ambiente.json").status.value
     assert f"data-stage='ambiente' data-status='{status}'" in widget_text(nb)
     assert any(WIDGET in o.get("data", {}) for o in outputs(nb))
@@ -87,3 +87,43 @@ def test_input_error_in_jupyterlab_is_explained_without_traceback(tmp_path):
     assert "Traceback" not in json.dumps(outputs(nb))
     html = json.dumps(outputs(nb), ensure_ascii=False)
     assert "Não foi possível executar a etapa" in html and "arquivo não encontrado" in html
+
+
+def test_interactive_work_is_a_run_the_catalog_imports(tmp_path, cli_main):
+    """Two stage notebooks run as JupyterLab runs them (``esus-runbook lab`` passes the
+    interactive folder as run_dir and interactive=True): the folder becomes a run marked
+    interactive, `catalogo importar` finds it, and the dossier shows the site."""
+    from esus_runbook import schemas
+
+    site = write(tmp_path / "sites" / "ubs-comentada.yaml", COMMENTED)
+    executions = tmp_path / "execucoes"
+    run = executions / "interativo"
+    for name in ("01_cenario.ipynb", "02_ambiente.ipynb"):
+        execute(NOTEBOOKS / name, tmp_path / name, NOTEBOOKS, site_file=str(site),
+                run_dir=str(run), interactive=True)
+    meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert schemas.errors("run", meta) == []
+    assert meta["interactive"] is True and meta["run_id"].startswith("interativo-")
+    assert set(meta["sites"]) == {"ubs-comentada"}
+    first_id = meta["run_id"]
+    assert (run / "ubs-comentada" / "site.json").is_file()
+
+    proc = cli_main("catalogo", "importar", executions)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 execução" in proc.stdout or "1 execuç" in proc.stdout, proc.stdout
+    from esus_runbook.catalog import connect
+
+    with connect(executions / "catalogo.sqlite") as db:
+        rows = db.execute("SELECT r.run_id, s.site_id FROM runs r JOIN run_sites s "
+                          "ON s.run_pk = r.run_pk").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(first_id, "ubs-comentada")]
+    proc = cli_main("dossie", "ubs-comentada", "--execucoes", executions)
+    assert proc.returncode == 0, proc.stderr
+    html = (executions / "dossies" / "ubs-comentada.html").read_text(encoding="utf-8")
+    assert "UBS Comentada" in html and first_id in html
+
+    # one more stage later: the same run (same id), updated
+    execute(NOTEBOOKS / "03_download.ipynb", tmp_path / "03.ipynb", NOTEBOOKS,
+            site_file=str(site), run_dir=str(run), interactive=True)
+    again = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert again["run_id"] == first_id

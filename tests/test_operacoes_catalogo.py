@@ -89,7 +89,7 @@ certificado:
   endereco: 127.0.0.1
   ca_arquivo: {ca.path}
 """, encoding="utf-8")
-        proc = cli_main("certificado", site, "--out", base)  # recorded in the catalog at once
+        proc = cli_main("certificado", site, "--execucoes", base)  # recorded in the catalog at once
     assert proc.returncode == 0, proc.stderr
     cli_main("catalogo", "importar", base)
     proc = cli_main("dossie", "ubs-centro", "--execucoes", base)

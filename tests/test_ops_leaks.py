@@ -70,7 +70,7 @@ atualizacao:
         for args in (("backup", site, "--restaurar-teste"),
                      ("atualizacao", site, "--para", TARGET),
                      ("atualizacao", site, "--para", TARGET, "--fase", "depois")):
-            proc = cli_main(*args, "--out", out, env=env)
+            proc = cli_main(*args, "--execucoes", out, env=env)
             assert proc.returncode in (0, 1), proc.stderr
             streams += [proc.stdout, proc.stderr]
     assert cli_main("dossie", "ubs-leak", "--execucoes", out).returncode == 0

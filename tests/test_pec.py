@@ -207,8 +207,8 @@ def test_cli_wrong_password_fails_cleanly_without_echo(http_server, postgres, pe
     db = pec_db(LINKINSTALACAO=(srv.url, None))
     wrong = "Senha-ERRADA-9f3Kq#x!"
     out = tmp_path / "v.json"
-    proc = run_cli("verify-install", "--pec-url", srv.url, "--db-url", postgres.url(db=db),
-                   "--db-password-env", "SENHA_TESTE", "--expect-version", "5.5.24",
+    proc = run_cli("conferir-instalacao", "--pec-url", srv.url, "--db-url", postgres.url(db=db),
+                   "--db-password-env", "SENHA_TESTE", "--versao-pec", "5.5.24",
                    "--json", out, env={"SENHA_TESTE": wrong})
     assert proc.returncode == 1, proc.stderr
     assert "DB_CONEXAO" in proc.stdout and "usuário ou senha recusados" in proc.stdout
@@ -224,8 +224,8 @@ def test_cli_wrong_password_fails_cleanly_without_echo(http_server, postgres, pe
 def test_cli_good_password_from_pgpassword_and_file(http_server, postgres, pec_db, tmp_path):
     srv = pec_for_db(http_server, postgres)
     db = pec_db(LINKINSTALACAO=(srv.url, None))
-    args = ("verify-install", "--pec-url", srv.url, "--db-url", postgres.url(db=db),
-            "--expect-version", "5.5.24", "--modo", "producao", "--tipo-instalacao",
+    args = ("conferir-instalacao", "--pec-url", srv.url, "--db-url", postgres.url(db=db),
+            "--versao-pec", "5.5.24", "--modo", "producao", "--tipo-instalacao",
             "prontuario")
     proc = run_cli(*args, env={"PGPASSWORD": postgres.esus_password})
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -239,7 +239,7 @@ def test_cli_good_password_from_pgpassword_and_file(http_server, postgres, pec_d
 
 
 def test_cli_down_exit_1(closed_url, tmp_path):
-    proc = run_cli("verify-install", "--pec-url", closed_url, "--json", tmp_path / "v.json")
+    proc = run_cli("conferir-instalacao", "--pec-url", closed_url, "--json", tmp_path / "v.json")
     assert proc.returncode == 1
     assert "[ falha  ] PEC_INFO" in proc.stdout and "ainda está iniciando" in proc.stdout
     assert json.loads((tmp_path / "v.json").read_text())["checks"][0]["id"] == "PEC_INFO"
@@ -254,7 +254,7 @@ def test_cli_down_exit_1(closed_url, tmp_path):
     (("--pec-url", "http://h:8080", "--modo", "teste"), "opção inválida"),
 ])
 def test_cli_verify_bad_input_one_line_exit_2(args, words):
-    proc = run_cli("verify-install", *args, env={"NAO_DEFINIDA_XYZ": ""})
+    proc = run_cli("conferir-instalacao", *args, env={"NAO_DEFINIDA_XYZ": ""})
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr and "segredo123" not in proc.stderr

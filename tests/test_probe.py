@@ -77,7 +77,7 @@ def test_probe_cli_writes_the_facts_within_its_budget(tmp_path):
     on a free machine is measured by benchmarks/probe.py, not asserted here: the wall time of
     a new interpreter on a shared machine is the machine's load."""
     out = tmp_path / "sondagem.json"
-    proc = run_cli("probe", "--json", out, "--install-path", tmp_path)
+    proc = run_cli("sondar", "--json", out, "--pasta-instalacao", tmp_path)
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(out.read_text())
     assert isinstance(facts["duration_s"], float) and facts["duration_s"] >= 0
@@ -217,8 +217,8 @@ def test_disk_speed_cleans_up_when_interrupted(tmp_path, sig):
     # suite runs from a background job (which inherits SIGINT as ignored, and a Python that
     # starts with SIGINT ignored keeps it so: the measurement then ran to the end, exit 0)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "esus_runbook", "probe", "--install-path", str(target),
-         "--disk-speed", "--disk-speed-mb", "2048", "--json", str(out)],
+        [sys.executable, "-m", "esus_runbook", "sondar", "--pasta-instalacao", str(target),
+         "--velocidade-disco", "--velocidade-disco-mb", "2048", "--json", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=terminal_signals)
     # the handlers are in place before the file is named: signal once it exists
@@ -438,29 +438,29 @@ def test_not_a_probe_and_hostile_files_are_refused(tmp_path):
 # --------------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("name", ["corrompida.json", "nao-existe.json", "versao-futura.json"])
 def test_cli_read_of_a_bad_probe_exits_2(name):
-    proc = run_cli("probe", "--read", PROBES / name)
+    proc = run_cli("sondar", "--ler", PROBES / name)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert name in proc.stderr
 
 
 def test_cli_read_summarizes_a_probe():
-    proc = run_cli("probe", "--read", PROBES / "windows-server-2019.json")
+    proc = run_cli("sondar", "--ler", PROBES / "windows-server-2019.json")
     assert proc.returncode == 0, proc.stderr
     assert "SRV-PEC-SMS" in proc.stdout and "Windows Server 2019" in proc.stdout
     assert "RemoveIPC" not in proc.stdout  # not a Windows thing
 
 
 def test_cli_json_to_stdout_and_unwritable_target(tmp_path):
-    proc = run_cli("probe", "--json", "-", "--install-path", tmp_path)
+    proc = run_cli("sondar", "--json", "-", "--pasta-instalacao", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema"] == "esus-runbook/probe/1"
     blocker = tmp_path / "arquivo"
     blocker.write_text("x")
-    proc = run_cli("probe", "--json", blocker / "sondagem.json")
+    proc = run_cli("sondar", "--json", blocker / "sondagem.json")
     assert proc.returncode == 2 and "não foi possível gravar" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = run_cli("probe", "--disk-speed-mb", "0")
+    proc = run_cli("sondar", "--velocidade-disco-mb", "0")
     assert proc.returncode == 2
 
 

@@ -487,7 +487,7 @@ def test_json_capped_per_kind_with_totals(imported, cf, xml_file, tmp_path):
     assert full.omitted == {} and len(full.differences) == 6
     out = tmp_path / "cli.json"
     proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url, "--db-password-env",
-                   "SENHA_TESTE", "--max-per-kind", "2", "--json", out,
+                   "SENHA_TESTE", "--maximo-por-tipo", "2", "--json", out,
                    env={"SENHA_TESTE": imported.pg.esus_password})
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
@@ -503,7 +503,7 @@ def test_missing_column_is_pendente_naming_it(make_pec, cf, xml_file, tmp_path):
     assert report.missing == ["tb_prof.nu_cns", "tb_ator_papel.st_ativo"]
     assert report.pec["versao"] == "5.5.24" and len(report.differences) == 0
     out = tmp_path / "r.json"
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", pec.url, "--db-password-env",
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", pec.url, "--db-password-env",
                    "SENHA_TESTE", "--json", out, env={"SENHA_TESTE": pec.pg.esus_password})
     assert proc.returncode == 2, proc.stderr
     assert "tb_prof.nu_cns" in proc.stderr and "tb_ator_papel.st_ativo" in proc.stderr
@@ -602,7 +602,7 @@ def test_statement_timeout_is_a_clean_error(imported):
 # --------------------------------------------------------------------------- CLI
 def test_cli_agree_and_differences(imported, cf, xml_file, tmp_path):
     env = {"SENHA_TESTE": imported.pg.esus_password}
-    args = ("xml", "reconcile", xml_file, "--db-url", imported.url, "--db-password-env",
+    args = ("xml", "reconciliar", xml_file, "--db-url", imported.url, "--db-password-env",
             "SENHA_TESTE")
     proc = run_cli(*args, "--ibge", "2927408", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -630,7 +630,7 @@ def test_cli_agree_and_differences(imported, cf, xml_file, tmp_path):
 def test_cli_wrong_password_no_secret(imported, xml_file, tmp_path):
     wrong = "Errada-" + "x9Q" * 4
     out = tmp_path / "r.json"
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url,
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", imported.url,
                    "--db-password-env", "SENHA_TESTE", "--json", out,
                    env={"SENHA_TESTE": wrong})
     assert proc.returncode == 2
@@ -639,14 +639,14 @@ def test_cli_wrong_password_no_secret(imported, xml_file, tmp_path):
     secret = tmp_path / "senha"
     secret.write_text(wrong + "\n")
     secret.chmod(0o600)
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url,
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", imported.url,
                    "--db-password-file", secret)
     assert proc.returncode == 2 and wrong not in proc.stdout + proc.stderr
 
 
 def test_cli_refused_connection(xml_file, closed_url, tmp_path):
     port = closed_url.rsplit(":", 1)[1].strip("/")
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url",
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url",
                    f"postgresql://esus@127.0.0.1:{port}/esus", "--db-password-env", "SENHA",
                    env={"SENHA": "Segredo-De-Teste-123"})
     assert proc.returncode == 2
@@ -660,7 +660,7 @@ def test_cli_refused_connection(xml_file, closed_url, tmp_path):
     (("--db-url", "postgresql://esus@127.0.0.1/esus", "--json", "/"), ("--json", "pasta")),
 ])
 def test_cli_bad_input_before_any_work(xml_file, args, words):
-    proc = run_cli("xml", "reconcile", xml_file, *args)
+    proc = run_cli("xml", "reconciliar", xml_file, *args)
     assert proc.returncode == 2
     assert all(w in proc.stderr for w in words), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "segredo123" not in proc.stderr
@@ -669,12 +669,12 @@ def test_cli_bad_input_before_any_work(xml_file, args, words):
 def test_cli_bad_file(tmp_path, imported):
     bad = tmp_path / "x.xml"
     bad.write_text("<ImportarXMLCNES><IDENTIFICACAO")
-    proc = run_cli("xml", "reconcile", bad, "--db-url", imported.url)
+    proc = run_cli("xml", "reconciliar", bad, "--db-url", imported.url)
     assert proc.returncode == 2 and "x.xml" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cli_other_municipality(imported, xml_file):
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url, "--ibge", "3550308",
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", imported.url, "--ibge", "3550308",
                    env={"PGPASSWORD": imported.pg.esus_password})
     assert proc.returncode == 2 and "3550308" in proc.stderr
 

@@ -1,4 +1,4 @@
-"""Resuming a batch: after kill -9, Ctrl-C or SIGTERM, `--resume` finishes the run to the
+"""Resuming a batch: after kill -9, Ctrl-C or SIGTERM, `--retomar` finishes the run to the
 same roll-up as an uninterrupted one; complete stages with unchanged inputs are reused, and
 nothing is ever left half written under a final name."""
 
@@ -58,8 +58,8 @@ def _pass_timings(run: Path) -> dict[tuple[str, str], dict]:
 
 def test_kill_9_mid_run_then_resume_gives_the_same_rollup(tmp_path, demo_run):
     out = tmp_path / "out"
-    proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
-                       "--no-progress")
+    proc = start_batch("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
+                       "--sem-progresso")
     with KernelSampler(proc.pid) as sampler:
         try:
             run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
@@ -78,7 +78,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_rollup(tmp_path, demo_run):
     wait_until(lambda: not sampler.alive(), 15, "orphaned kernels to exit")
     done_before = {p: p.stat().st_mtime_ns for p in _results(run)}
 
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--resume", run, "--no-progress",
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--retomar", run, "--sem-progresso",
                    env=demo_env())
     assert proc.returncode in (0, 1), proc.stderr
     assert [p for p in out.iterdir() if p.is_dir()] == [run]  # no new run folder
@@ -105,8 +105,8 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     or the batch alone (SIGTERM from a service manager)."""
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
     out = tmp_path / "out"
-    proc = start_batch("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
-                       "--no-progress", env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    proc = start_batch("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
+                       "--sem-progresso", env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         try:
             run = wait_until(lambda: next((p for p in out.glob("2*") if p.is_dir()), None), 120,
@@ -124,7 +124,7 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
         kernels = dict(sampler.seen)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert "--resume" in stderr and str(run) in stderr
+    assert "--retomar" in stderr and str(run) in stderr
     assert len(kernels) >= 2
     assert sampler.alive() == []  # no orphan kernel, right when the batch returned
     meta = json.loads((run / "run.json").read_text())
@@ -138,7 +138,7 @@ def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum)
     assert not list(run.rglob(".*.partial.ipynb"))
     assert "interrompida" in (run / "run.log").read_text()
 
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--resume", run, "--no-progress",
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--retomar", run, "--sem-progresso",
                    env=demo_env())
     assert proc.returncode in (0, 1), proc.stderr
     assert rollup_triples(run) == rollup_triples(demo_run)
@@ -170,13 +170,13 @@ def _copy_site(tmp_path: Path, name: str = "ubs-centro.yaml") -> Path:
 def test_resume_reuses_unchanged_stages_and_reruns_changed_ones(tmp_path):
     site_file = _copy_site(tmp_path)
     out = tmp_path / "out"
-    assert run_cli("run", site_file, "--out", out, "--no-progress",
+    assert run_cli("executar", site_file, "--execucoes", out, "--sem-progresso",
                    env={"ESUS_CC_UBS_CENTRO": "DEMO-7Kq2-Zt9w-Lp4x-Rm8v"}).returncode in (0, 1)
     run = only_run(out)
     before = {p.name: p.stat().st_mtime_ns for p in (run / "ubs-centro").iterdir()}
 
     # nothing changed: every notebook is reused, nothing is rewritten
-    proc = run_cli("batch", site_file, "--resume", run, "--no-progress",
+    proc = run_cli("lote", site_file, "--retomar", run, "--sem-progresso",
                    env={"ESUS_CC_UBS_CENTRO": "DEMO-7Kq2-Zt9w-Lp4x-Rm8v"})
     assert proc.returncode in (0, 1), proc.stderr
     assert all(t["skipped"] for t in _pass_timings(run).values())
@@ -188,7 +188,7 @@ def test_resume_reuses_unchanged_stages_and_reruns_changed_ones(tmp_path):
     probe = Path(load_site(site_file).ambiente["probe"])
     probe.parent.mkdir(parents=True, exist_ok=True)
     probe.write_text(json.dumps({"schema": "esus-runbook/probe/1", "alterada": time.time()}))
-    proc = run_cli("batch", site_file, "--resume", run, "--no-progress",
+    proc = run_cli("lote", site_file, "--retomar", run, "--sem-progresso",
                    env={"ESUS_CC_UBS_CENTRO": "DEMO-outra-contra-chave-1234"})
     assert proc.returncode in (0, 1), proc.stderr
     timings = _pass_timings(run)
@@ -210,13 +210,13 @@ def test_resume_refusals(tmp_path, cli):
     site_file = _copy_site(tmp_path)
     out = tmp_path / "out"
     # not a run folder
-    proc = cli("batch", site_file, "--resume", tmp_path)
+    proc = cli("lote", site_file, "--retomar", tmp_path)
     assert proc.returncode == 2 and "não é uma pasta de execução" in proc.stderr
-    assert cli("run", site_file, "--out", out, "--no-progress").returncode in (0, 1)
+    assert cli("executar", site_file, "--execucoes", out, "--sem-progresso").returncode in (0, 1)
     run = only_run(out)
     # an inventory without a site the run has
     other = _copy_site(tmp_path / "b", "ubs-vila-nova.yaml")
-    proc = cli("batch", other, "--resume", run)
+    proc = cli("lote", other, "--retomar", run)
     assert proc.returncode == 2 and "ubs-centro" in proc.stderr
     assert "Traceback" not in proc.stderr
     # a run that another process is executing (holds the lock)
@@ -224,7 +224,7 @@ def test_resume_refusals(tmp_path, cli):
 
     lock = RunLock(run).acquire()
     try:
-        proc = cli("batch", site_file, "--resume", run)
+        proc = cli("lote", site_file, "--retomar", run)
         assert proc.returncode == 2 and "em andamento em outro processo" in proc.stderr
     finally:
         lock.release()

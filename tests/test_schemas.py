@@ -67,13 +67,13 @@ def test_xml_audit_and_diff_outputs_follow_their_schemas(tmp_path: Path, cli_mai
     bad = EXAMPLES / "xml/XmlParaESUS31_292740-com-problemas.zip"
     for xml in (new, bad):
         out = tmp_path / f"{xml.stem}.json"
-        proc = cli_main("xml", "audit", xml, "--json", out)
+        proc = cli_main("xml", "auditar", xml, "--json", out)
         assert proc.returncode in (0, 1), proc.stderr
         data = json.loads(out.read_text(encoding="utf-8"))
         assert schemas.errors("xml-audit", data) == []
     assert data["findings"]  # the file with problems exercises the findings' schema
     out = tmp_path / "diff.json"
-    proc = cli_main("xml", "diff", old, new, "--json", out)
+    proc = cli_main("xml", "comparar", old, new, "--json", out)
     assert proc.returncode in (0, 1), proc.stderr
     diff = json.loads(out.read_text(encoding="utf-8"))
     assert diff["changes"] and schemas.errors("xml-diff", diff) == []
@@ -102,11 +102,11 @@ def test_demo_run_outputs_follow_their_schemas(demo_run: Path):
 
 
 def test_check_command_validates_without_running(tmp_path: Path, cli_main):
-    ok = cli_main("check", EXAMPLES / "inventario.yaml")  # the refusal below: a real process
+    ok = cli_main("validar", EXAMPLES / "inventario.yaml")  # the refusal below: a real process
     assert ok.returncode == 0 and "3 site(s) válido(s)" in ok.stdout
     bad = tmp_path / "site.yaml"
     bad.write_text("site_id: Ubs X\nnome: a\nmunicipio_ibge: '2927408'\n", encoding="utf-8")
-    proc = run_cli("check", bad)
+    proc = run_cli("validar", bad)
     assert proc.returncode == 2
     assert f"{bad}:site_id: identificador inválido" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -24,8 +24,8 @@ SITE = "sms-centralizado"  # the site one_site() copies
 
 def _batch(out: Path, *args, nbdir: Path | None = None) -> Path:
     env = {**demo_env(), **({"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)} if nbdir else {})}
-    proc = run_cli("batch", EXAMPLES / "inventario.yaml", "--out", out, "--workers", "2",
-                   "--no-progress", *args, env=env)
+    proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
+                   "--sem-progresso", *args, env=env)
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
     return only_run(out)
@@ -111,7 +111,7 @@ def crashing_site(tmp_path_factory) -> Path:
                                   NOTEBOOKS["download"]: "checks_clean_start",
                                   NOTEBOOKS["instalacao"]: "kills_kernel"})
     out = tmp / "out"
-    proc = start_batch("run", one_site(tmp), "--out", out, "--no-progress",
+    proc = start_batch("executar", one_site(tmp), "--execucoes", out, "--sem-progresso",
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         _, stderr = proc.communicate(timeout=600)
@@ -160,7 +160,7 @@ def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
     site_file = one_site(tmp_path)
     out = tmp_path / "out"
-    proc = start_batch("run", site_file, "--out", out, "--no-progress", "--timeout", "8",
+    proc = start_batch("executar", site_file, "--execucoes", out, "--sem-progresso", "--prazo", "8",
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         _, stderr = proc.communicate(timeout=600)
@@ -176,7 +176,7 @@ def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     assert json.loads((run / SITE / "xml.json").read_text())["status"] != "erro"
 
     # resume with the real notebook: the erro stage and what depends on it run, in one kernel
-    proc = start_batch("batch", site_file, "--resume", run, "--no-progress")
+    proc = start_batch("lote", site_file, "--retomar", run, "--sem-progresso")
     with KernelSampler(proc.pid) as sampler:
         _, stderr = proc.communicate(timeout=600)
     assert proc.returncode in (0, 1), stderr
@@ -189,7 +189,7 @@ def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     assert len(ran) == 1 and len(sampler.seen) == 1
 
     # nothing left to run: no kernel is started at all
-    proc = start_batch("batch", site_file, "--resume", run, "--no-progress")
+    proc = start_batch("lote", site_file, "--retomar", run, "--sem-progresso")
     with KernelSampler(proc.pid) as sampler:
         _, stderr = proc.communicate(timeout=600)
     assert proc.returncode in (0, 1), stderr

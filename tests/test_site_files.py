@@ -1,5 +1,5 @@
 """The one rule for where site files are (site_files.py), table-driven, and that every face
-that walks a folder or an inventory follows it: ``esus-runbook check`` (the loading ``run``
+that walks a folder or an inventory follows it: ``esus-runbook validar`` (the loading ``run``
 and ``batch`` do), the form's folder chooser and ``lab``."""
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def test_cli_form_and_lab_agree_on_a_folder(tmp_path, capsys, name, make, listed
     folder = folder_with(tmp_path, name, make)
     refused = listed and " " in outcome
     ids = ["ubs-a"] + ([outcome] if listed and not refused else [])
-    # the CLI: `check` loads the folder as `run` and `batch` do
-    code = cli.main(["check", str(folder)])
+    # the CLI: `validar` loads the folder as `run` and `batch` do
+    code = cli.main(["validar", str(folder)])
     out, err = capsys.readouterr()
     if refused:
         assert code == 2 and outcome in err and str(folder / name) in err

@@ -122,7 +122,7 @@ def test_cli_rejects_bad_inventory(tmp_path, cli):
     """Done-when of the foundation: typo in a key, invalid IBGE, duplicated site_id."""
     write(tmp_path, "inv/a.yaml", GOOD.replace("nome:", "nmoe:").replace("2927408", "2927400"))
     write(tmp_path, "inv/b.yaml", GOOD.replace("nome: UBS Teste", "nome: UBS Teste\n"))
-    proc = cli("batch", tmp_path / "inv", "--out", tmp_path / "out")
+    proc = cli("lote", tmp_path / "inv", "--execucoes", tmp_path / "out")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr

@@ -58,8 +58,8 @@ def test_unknown_host_refused_then_accepted(sshd, tmp_path, cli):
     text = str(exc.value)
     assert exc.value.kind == "host_desconhecido"
     assert sshd.host_fingerprint in text
-    command = (f"esus-runbook ssh aceitar root@127.0.0.1:{sshd.port} --fingerprint "
-               f"{sshd.host_fingerprint} --known-hosts {kh}")
+    command = (f"esus-runbook ssh aceitar root@127.0.0.1:{sshd.port} --impressao-digital "
+               f"{sshd.host_fingerprint} --hosts-conhecidos {kh}")
     assert text.endswith(command)  # the exact command, the confirmed fingerprint pinned
     proc = cli(*shlex.split(command)[1:])
     assert proc.returncode == 0, proc.stderr
@@ -89,8 +89,8 @@ def test_changed_host_key_refused(sshd, tmp_path, cli):
         connect(parse_target(sshd.target()), opts)
     assert exc.value.kind == "host_alterado"
     assert "pode ser um ataque" in str(exc.value) and sshd.host_fingerprint in str(exc.value)
-    proc = cli("ssh", "aceitar", sshd.target(), "--fingerprint", sshd.host_fingerprint,
-               "--known-hosts", kh)
+    proc = cli("ssh", "aceitar", sshd.target(), "--impressao-digital", sshd.host_fingerprint,
+               "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "pode ser um ataque" in proc.stderr
     assert kh.read_text() == f"[127.0.0.1]:{sshd.port} {other}\n"
 

@@ -95,8 +95,8 @@ def test_aceitar_refuses_a_key_of_another_type_beside_a_recorded_one(hostile, ke
     kh.write_text(line(name_of(hostile), keys["a"]))
     before = kh.read_bytes()
     hostile.use_key(keys["rsa"])
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                    "--known-hosts", kh)
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                    "--hosts-conhecidos", kh)
     assert proc.returncode == 1, proc.stdout
     err = proc.stderr
     assert f"ssh-ed25519 {_fp(keys['a'])}" in err
@@ -124,8 +124,8 @@ def test_aceitar_records_only_the_fingerprint_the_analyst_confirmed(hostile, key
     assert exc.value.kind == "host_desconhecido"
     command = str(exc.value).split(" e rode: ", 1)[1]
     words = shlex.split(command)  # shell-quoted: the path with a space and a $ survives
-    assert words == ["esus-runbook", "ssh", "aceitar", hostile.target(), "--fingerprint",
-                     _fp(keys["a"]), "--known-hosts", str(kh)]
+    assert words == ["esus-runbook", "ssh", "aceitar", hostile.target(), "--impressao-digital",
+                     _fp(keys["a"]), "--hosts-conhecidos", str(kh)]
     hostile.use_key(keys["b"])  # swapped after the analyst confirmed the first key
     proc = cli_main(*words[1:])
     assert proc.returncode == 1
@@ -144,14 +144,14 @@ def test_aceitar_records_only_the_fingerprint_the_analyst_confirmed(hostile, key
 
 
 @pytest.mark.parametrize("extra,words", [
-    ([], "--fingerprint"),
-    (["--fingerprint", "SHA256:curta"], "impressão digital inválida"),
-    (["--fingerprint", "SHA256:" + "A" * 43 + "; rm -rf ~"], "impressão digital inválida"),
-    (["--fingerprint", "MD5:" + "ab:" * 15 + "ab"], "impressão digital inválida"),
+    ([], "--impressao-digital"),
+    (["--impressao-digital", "SHA256:curta"], "impressão digital inválida"),
+    (["--impressao-digital", "SHA256:" + "A" * 43 + "; rm -rf ~"], "impressão digital inválida"),
+    (["--impressao-digital", "MD5:" + "ab:" * 15 + "ab"], "impressão digital inválida"),
 ], ids=["missing", "short", "shell", "md5"])
 def test_aceitar_needs_a_valid_fingerprint(hostile, tmp_path, cli_main, extra, words):
     kh = tmp_path / "kh"
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--known-hosts", kh, *extra)
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--hosts-conhecidos", kh, *extra)
     assert proc.returncode == 2 and words in proc.stderr
     assert_clean(proc.stderr)
     assert not kh.exists() and hostile.requests == []
@@ -160,8 +160,8 @@ def test_aceitar_needs_a_valid_fingerprint(hostile, tmp_path, cli_main, extra, w
 def test_aceitar_refused_in_a_real_process(hostile, keys, tmp_path, cli):
     kh = tmp_path / "kh"
     kh.write_text(line(name_of(hostile), keys["b"]))
-    proc = cli("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-               "--known-hosts", kh)
+    proc = cli("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+               "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "ssh-keygen -R" in proc.stderr
     assert_clean(proc.stderr)
 
@@ -226,7 +226,7 @@ def _under_a_file(tmp_path: Path) -> Path:
     return tmp_path / "arquivo" / "known_hosts"
 
 
-# (case, the --known-hosts path, a word of the message)
+# (case, the --hosts-conhecidos path, a word of the message)
 BAD_FILE_ROWS = [("binary_garbage", _binary, "conteúdo binário"),
                  ("a_folder", _folder, "é uma pasta"),
                  ("unreadable_path", _under_a_file, "não foi possível ler")]
@@ -239,10 +239,10 @@ def test_unusable_known_hosts_is_a_pt_br_error(hostile, keys, tmp_path, cli_main
     with pytest.raises(SshError) as exc:
         connect(parse_target(hostile.target()), opts(keys, kh))
     assert exc.value.kind == "known_hosts" and words in str(exc.value)
-    for args in (["probe", "--ssh", hostile.target(), "--identity", keys["client"],
-                  "--known-hosts", kh, "--json", tmp_path / "s.json"],
-                 ["ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                  "--known-hosts", kh]):
+    for args in (["sondar", "--ssh", hostile.target(), "--chave-ssh", keys["client"],
+                  "--hosts-conhecidos", kh, "--json", tmp_path / "s.json"],
+                 ["ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                  "--hosts-conhecidos", kh]):
         proc = cli_main(*args)
         assert proc.returncode == 1 and words in proc.stderr, proc.stderr
         assert_clean(proc.stderr)
@@ -254,8 +254,8 @@ def test_aceitar_never_writes_through_a_symlink(hostile, tmp_path, cli_main):
     victim.write_text("ssh-ed25519 AAAA original\n")
     kh = tmp_path / "known_hosts"
     kh.symlink_to(victim)
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                    "--known-hosts", kh)
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                    "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "link simbólico" in proc.stderr
     assert victim.read_text() == "ssh-ed25519 AAAA original\n" and kh.is_symlink()
 
@@ -264,8 +264,8 @@ def test_aceitar_fixes_a_group_readable_file_and_says_so(hostile, keys, tmp_path
     kh = tmp_path / "known_hosts"
     kh.write_text(line("outro.servidor", keys["b"]))
     kh.chmod(0o644)
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                    "--known-hosts", kh)
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                    "--hosts-conhecidos", kh)
     assert proc.returncode == 0, proc.stderr
     assert "corrigido para 600" in proc.stdout and "644" in proc.stdout
     assert kh.stat().st_mode & 0o777 == 0o600
@@ -275,16 +275,16 @@ def test_aceitar_fixes_a_group_readable_file_and_says_so(hostile, keys, tmp_path
 def test_aceitar_refuses_a_revoked_key(hostile, keys, tmp_path, cli_main):
     kh = tmp_path / "known_hosts"
     kh.write_text(line("*", keys["a"], "@revoked"))
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                    "--known-hosts", kh)
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                    "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "REVOGADA" in proc.stderr
     assert kh.read_text() == line("*", keys["a"], "@revoked")
 
 
 def test_aceitar_into_a_location_nobody_can_write(hostile, cli_main):
     """/proc/version: a regular file the kernel refuses to write, even for root."""
-    proc = cli_main("ssh", "aceitar", hostile.target(), "--fingerprint", hostile.fingerprint,
-                    "--known-hosts", "/proc/version")
+    proc = cli_main("ssh", "aceitar", hostile.target(), "--impressao-digital", hostile.fingerprint,
+                    "--hosts-conhecidos", "/proc/version")
     assert proc.returncode == 1 and "não foi possível gravar" in proc.stderr, proc.stderr
     assert_clean(proc.stderr)
 
@@ -315,8 +315,8 @@ def test_probe_ssh_against_a_hostile_server(hostile, keys, tmp_path, cli_main, m
     hostile.exec_mode = mode
     out = tmp_path / "s.json"
     proc, seconds = run_bounded(lambda: cli_main(
-        "probe", "--ssh", hostile.target(), "--identity", keys["client"], "--known-hosts", kh,
-        "--json", out, "--ssh-timeout", "3"), 60)
+        "sondar", "--ssh", hostile.target(), "--chave-ssh", keys["client"], "--hosts-conhecidos", kh,
+        "--json", out, "--prazo-ssh", "3"), 60)
     assert proc.returncode == 1 and words in proc.stderr, proc.stderr
     assert "sem resposta" not in proc.stderr or mode == "silent"
     assert_clean(proc.stderr)
@@ -408,8 +408,8 @@ def test_forged_paths_with_nul_or_control_characters_are_skipped(hostile, keys, 
     hostile.exec_mode = "forged"
     hostile.forged = _forged
     out = tmp_path / "s.json"
-    proc = cli_main("probe", "--ssh", hostile.target(), "--identity", keys["client"],
-                    "--known-hosts", kh, "--json", out, "--ssh-timeout", "10")
+    proc = cli_main("sondar", "--ssh", hostile.target(), "--chave-ssh", keys["client"],
+                    "--hosts-conhecidos", kh, "--json", out, "--prazo-ssh", "10")
     assert proc.returncode == 0, proc.stderr
     assert_clean(proc.stderr)
     raw = json.loads(out.read_text())
@@ -448,7 +448,7 @@ def test_public_key_as_identity_says_so(hostile, keys, tmp_path, cli_main):
     kh = tmp_path / "kh"
     kh.write_text(line(name_of(hostile), keys["a"]))
     pub = Path(str(keys["client"]) + ".pub")
-    proc = cli_main("probe", "--ssh", hostile.target(), "--identity", pub, "--known-hosts", kh)
+    proc = cli_main("sondar", "--ssh", hostile.target(), "--chave-ssh", pub, "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "chave PÚBLICA" in proc.stderr and "sem .pub" in \
         proc.stderr
     assert "conectar" not in proc.stderr
@@ -461,8 +461,8 @@ def test_paramiko_english_never_reaches_the_user(hostile, keys, tmp_path, cli):
     kh = tmp_path / "kh"
     kh.write_text(line(name_of(hostile), keys["a"]))
     hostile.garbage_banner = True
-    proc = cli("probe", "--ssh", hostile.target(), "--identity", keys["client"],
-               "--known-hosts", kh)
+    proc = cli("sondar", "--ssh", hostile.target(), "--chave-ssh", keys["client"],
+               "--hosts-conhecidos", kh)
     assert proc.returncode == 1 and "não foi possível conectar" in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert_clean(proc.stderr)
@@ -482,9 +482,9 @@ def test_tunnel_error_names_the_servers_address(sshd):
 def test_verify_install_tunnel_error_names_the_servers_address(sshd, cli_main, monkeypatch):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     port = free_port()
-    proc = cli_main("verify-install", "--pec-url", f"http://127.0.0.1:{free_port()}",
+    proc = cli_main("conferir-instalacao", "--pec-url", f"http://127.0.0.1:{free_port()}",
                     "--db-url", f"postgresql://esus@127.0.0.1:{port}/esus", "--ssh",
-                    sshd.target(), "--identity", sshd.client_key, "--known-hosts",
+                    sshd.target(), "--chave-ssh", sshd.client_key, "--hosts-conhecidos",
                     sshd.known_hosts())
     assert proc.returncode == 1, proc.stdout
     assert f"não alcançou 127.0.0.1:{port} no servidor" in proc.stderr

@@ -56,8 +56,8 @@ def test_wrong_key_is_falha_without_key_material(sshd, tmp_path):
 def test_cli_and_stage_never_show_the_password(sshd, tmp_path):
     """The CLI (stdout, stderr, process list while it runs) and stage 02's saved result."""
     env = {"SSH_SENHA_TESTE": WRONG}
-    cmd = [sys.executable, "-m", "esus_runbook", "probe", "--ssh", sshd.target(PASSWORD_USER),
-           "--known-hosts", str(sshd.known_hosts()), "--password-env", "SSH_SENHA_TESTE",
+    cmd = [sys.executable, "-m", "esus_runbook", "sondar", "--ssh", sshd.target(PASSWORD_USER),
+           "--hosts-conhecidos", str(sshd.known_hosts()), "--senha-env", "SSH_SENHA_TESTE",
            "--json", str(tmp_path / "s.json")]
 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

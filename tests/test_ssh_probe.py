@@ -75,9 +75,9 @@ def test_missing_command_is_null_with_reason():
 
 def test_cli_probe_ssh_writes_json(sshd, tmp_path, cli):
     out = tmp_path / "sondagem.json"
-    proc = cli("probe", "--ssh", sshd.target(), "--identity", sshd.client_key,
-               "--known-hosts", sshd.known_hosts(), "--json", out, "--disk-speed",
-               "--disk-speed-mb", "16")
+    proc = cli("sondar", "--ssh", sshd.target(), "--chave-ssh", sshd.client_key,
+               "--hosts-conhecidos", sshd.known_hosts(), "--json", out, "--velocidade-disco",
+               "--velocidade-disco-mb", "16")
     assert proc.returncode == 0, proc.stderr
     raw = json.loads(out.read_text())
     assert raw["coletada_via"] == "ssh"
@@ -89,8 +89,8 @@ def test_cli_probe_ssh_writes_json(sshd, tmp_path, cli):
 
 
 def test_cli_probe_ssh_unknown_host(sshd, tmp_path, cli):
-    proc = cli("probe", "--ssh", sshd.target(), "--identity", sshd.client_key,
-               "--known-hosts", tmp_path / "vazio", "--json", tmp_path / "s.json")
+    proc = cli("sondar", "--ssh", sshd.target(), "--chave-ssh", sshd.client_key,
+               "--hosts-conhecidos", tmp_path / "vazio", "--json", tmp_path / "s.json")
     assert proc.returncode == 1
     assert "esus-runbook ssh aceitar" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "s.json").exists()
@@ -106,7 +106,7 @@ def test_windows_server_points_to_local_probe():
 
     with pytest.raises(RunbookError) as exc:
         collect_ssh(FakeWindows())
-    assert "Windows" in str(exc.value) and "esus-runbook probe --json" in str(exc.value)
+    assert "Windows" in str(exc.value) and "esus-runbook sondar --json" in str(exc.value)
 
 
 def test_server_output_cannot_write_or_read_outside_the_mirror(tmp_path):

@@ -42,7 +42,7 @@ def test_servidor_section_is_validated(tmp_path):
     ({"senha": "Segredo1"}, "servidor.senha", "segredos não vão no arquivo"),
     ({"chave_ssh_file": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn"}, "servidor.chave_ssh_file",
      "caminho"),
-    ({"sudo": "sim"}, "servidor.sudo", "true ou false"),
+    ({"sudo": "talvez"}, "servidor.sudo", "sim ou não"),
 ])
 def test_servidor_section_rejects(tmp_path, servidor, key, words):
     with pytest.raises(InputError) as exc:

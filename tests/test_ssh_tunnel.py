@@ -68,10 +68,10 @@ def test_cli_verify_install_through_ssh(sshd, http_server, postgres, pec_db, tmp
     srv = http_server(pec=PecConfig(versao="5.5.24"))
     db = pec_db(LINKINSTALACAO=(srv.url, None))
     out = tmp_path / "v.json"
-    proc = cli("verify-install", "--pec-url", srv.url, "--db-url", _local_url(postgres, db),
-               "--db-password-env", "SENHA_TESTE", "--expect-version", "5.5.24",
-               "--ssh", sshd.target(), "--identity", sshd.client_key,
-               "--known-hosts", sshd.known_hosts(), "--json", out,
+    proc = cli("conferir-instalacao", "--pec-url", srv.url, "--db-url", _local_url(postgres, db),
+               "--db-password-env", "SENHA_TESTE", "--versao-pec", "5.5.24",
+               "--ssh", sshd.target(), "--chave-ssh", sshd.client_key,
+               "--hosts-conhecidos", sshd.known_hosts(), "--json", out,
                env={"SENHA_TESTE": postgres.esus_password})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
@@ -82,9 +82,9 @@ def test_cli_verify_install_through_ssh(sshd, http_server, postgres, pec_db, tmp
 
 
 def test_cli_verify_install_ssh_refused_is_clean(sshd, postgres, tmp_path, cli):
-    proc = cli("verify-install", "--pec-url", "http://127.0.0.1:9", "--db-url",
-               _local_url(postgres, "esus"), "--ssh", sshd.target(), "--identity",
-               sshd.client_key, "--known-hosts", tmp_path / "vazio")
+    proc = cli("conferir-instalacao", "--pec-url", "http://127.0.0.1:9", "--db-url",
+               _local_url(postgres, "esus"), "--ssh", sshd.target(), "--chave-ssh",
+               sshd.client_key, "--hosts-conhecidos", tmp_path / "vazio")
     assert proc.returncode == 1
     assert "esus-runbook ssh aceitar" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -16,7 +16,8 @@ from .test_batch import _notebooks_with, one_site
 def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600):
     nbdir = _notebooks_with(tmp_path, replace)
     out = tmp_path / "out"
-    proc = start_batch("run", one_site(tmp_path), "--out", out, "--no-progress", *options,
+    proc = start_batch("executar", one_site(tmp_path), "--execucoes", out, "--sem-progresso",
+                       *options,
                        env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -75,7 +76,7 @@ def test_without_retries_a_crash_stays_erro(tmp_path):
 def test_timeout_and_retries_are_validated(cli, tmp_path):
     for args, where in ((["--timeout", "0"], "--timeout"), (["--timeout", "x"], "--timeout"),
                         (["--retries", "-1"], "--retries")):
-        proc = cli("run", one_site(tmp_path), "--out", tmp_path / "out", *args)
+        proc = cli("executar", one_site(tmp_path), "--execucoes", tmp_path / "out", *args)
         assert proc.returncode == 2, args
         assert where in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

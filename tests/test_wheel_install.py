@@ -63,9 +63,9 @@ def test_wheel_runs_the_demo_batch_outside_the_checkout(tmp_path: Path, demo_sim
            if k not in ("PYTHONPATH", "ESUS_RUNBOOK_NOTEBOOKS", "VIRTUAL_ENV")}
     env.update(demo_env())
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run([str(venv / "bin" / "esus-runbook"), "batch",
-                           "examples/inventario.yaml", "--out", "execucoes", "--workers", "2",
-                           "--no-progress"], cwd=work, env=env, capture_output=True, text=True,
+    proc = subprocess.run([str(venv / "bin" / "esus-runbook"), "lote",
+                           "examples/inventario.yaml", "--execucoes", "execucoes", "--paralelos", "2",
+                           "--sem-progresso"], cwd=work, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode in (0, 1), proc.stderr[-4000:]
     (run,) = [p for p in (work / "execucoes").iterdir() if p.is_dir()]

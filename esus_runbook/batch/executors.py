@@ -3,7 +3,7 @@
 - :class:`LocalExecutor` (default): ``workers`` sites at a time on threads of this process;
   each site gets one kernel process (:mod:`.site_engine`, started ahead by a pool of
   ``workers`` spare kernels), or each notebook its own with ``--kernel-por-notebook``.
-- :class:`DaskExecutor` (``--scheduler tcp://HOST:PORT``): one Dask task per site on a
+- :class:`DaskExecutor` (``--agendador tcp://HOST:PORT``): one Dask task per site on a
   ``dask.distributed`` cluster; progress events come back through the scheduler
   (``Worker.log_event`` → ``Client.subscribe_topic``).
 
@@ -29,7 +29,7 @@ from .options import BatchOptions
 from .site_engine import close_pool, open_pool
 from .site_task import SiteJob, SiteOutcome, run_site
 
-# Lazy imports: `distributed` (0.9 s) only with --scheduler or on a worker; papermill (2.8 s)
+# Lazy imports: `distributed` (0.9 s) only with --agendador or on a worker; papermill (2.8 s)
 # through execution.import_papermill, only when a notebook runs.
 
 Notify = Callable[[dict[str, Any]], None]
@@ -256,7 +256,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
     try:
         from distributed import Client
     except ImportError:
-        raise InputError("o suporte a Dask não está instalado", file="--scheduler",
+        raise InputError("o suporte a Dask não está instalado", file="--agendador",
                          remedy="instale com: pip install 'esus-runbook[dask]'") from None
     from .preflight import probe_cluster
 
@@ -265,7 +265,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
         client = Client(address, timeout=options.connect_timeout, set_as_default=False)
     except Exception as exc:
         raise InputError(f"não foi possível conectar ao scheduler Dask {address} "
-                         f"({exc.__class__.__name__})", file="--scheduler",
+                         f"({exc.__class__.__name__})", file="--agendador",
                          remedy="inicie o scheduler com 'dask scheduler' e os workers com "
                                 "'dask worker tcp://HOST:8786', ou confira o endereço") \
             from None
@@ -273,7 +273,7 @@ def connect(options: BatchOptions, files: dict[str, int], probe_base: Path) -> D
         try:
             client.wait_for_workers(1, timeout=options.connect_timeout)
         except Exception:
-            raise InputError(f"o scheduler Dask {address} não tem workers", file="--scheduler",
+            raise InputError(f"o scheduler Dask {address} não tem workers", file="--agendador",
                              remedy="inicie ao menos um worker: dask worker " + address) \
                 from None
         reports = probe_cluster(client, probe_base, files, options.kernel_name)

@@ -86,17 +86,17 @@ class BatchOptions:
     def validate(self) -> None:
         """Reject impossible values with a pt-BR message (exit 2) before anything runs."""
         if self.workers is not None and int(self.workers) < 1:
-            raise InputError(f"valor inválido: {self.workers}", file="--workers",
+            raise InputError(f"valor inválido: {self.workers}", file="--paralelos",
                              remedy="informe um número inteiro ≥ 1")
         if self.timeout is not None and not float(self.timeout) > 0:
-            raise InputError(f"valor inválido: {self.timeout}", file="--timeout",
+            raise InputError(f"valor inválido: {self.timeout}", file="--prazo",
                              remedy="informe os segundos por notebook, um número > 0")
         if int(self.retries) < 0:
-            raise InputError(f"valor inválido: {self.retries}", file="--retries",
+            raise InputError(f"valor inválido: {self.retries}", file="--tentativas",
                              remedy="informe um número inteiro ≥ 0")
         if self.scheduler is not None and not _ADDRESS.match(self.scheduler):
             raise InputError(f"endereço de scheduler inválido: '{self.scheduler}'",
-                             file="--scheduler",
+                             file="--agendador",
                              remedy="use tcp://HOST:PORTA, ex.: tcp://10.0.0.5:8786")
 
     def describe(self) -> dict[str, Any]:

@@ -16,13 +16,20 @@ import os
 import secrets
 import shutil
 import socket
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import stages
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, describe_os_error
 from ..results import STAGES
+from ..site_fields import SCHEMA
 from ..sites import Site
+from ..ssh_target import parse_target
 from ..version import package_version
 from .options import BatchOptions
 
@@ -30,7 +37,7 @@ from .options import BatchOptions
 # (the kernel, the cluster).
 
 HINTS = {
-    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--out) precisam estar "
+    "storage": "o inventário, os arquivos dos sites e a pasta de saída (--execucoes) precisam estar "
                "num armazenamento compartilhado (NFS, CIFS…) montado no mesmo caminho em todos "
                "os workers",
     "env": "instale nos workers a mesma versão do esus-runbook e registre o kernel "
@@ -215,6 +222,114 @@ def probe_cluster(client, base: Path, files: dict[str, int], kernel_name: str,
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
     if problems:
-        raise InputError.from_problems([Problem("--scheduler", None, text, HINTS[kind])
+        raise InputError.from_problems([Problem("--agendador", None, text, HINTS[kind])
                                         for kind, text in dict.fromkeys(problems)])
     return reports
+
+
+# --------------------------------------------------------------------------- quick checks
+# What can be known in about a second before `executar`, `lote` and `lab` start: secret
+# variables defined, input files readable, the PEC, its database and the SSH server
+# answering a TCP connection (short timeout, all at once). Only printed: the run still
+# happens and each stage records the same facts as its own evidence.
+QUICK_TIMEOUT = 1.0
+MAX_CONNECTIONS = 32
+
+
+@dataclass(frozen=True)
+class Finding:
+    site_id: str
+    ok: bool
+    text: str
+
+
+def _env_findings(site: Site, env: Mapping[str, str]) -> list[Finding]:
+    out = []
+    for section, fields in SCHEMA.items():
+        values = site.data if section is None else site.data.get(section) or {}
+        for f in fields:
+            name = values.get(f.key)
+            where = f.key if section is None else f"{section}.{f.key}"
+            if not name:
+                continue
+            if f.kind == "env":
+                ok = bool(env.get(name))
+                out.append(Finding(site.site_id, ok, f"variável {name} ({where}) "
+                                   + ("definida" if ok else "NÃO definida: exporte-a antes")))
+            elif f.kind == "path":
+                readable = os.path.isfile(name) and os.access(name, os.R_OK)
+                out.append(Finding(site.site_id, readable, f"arquivo {where} " + (
+                    "legível" if readable else f"não encontrado ou ilegível: {name}")))
+    return out
+
+
+def _endpoints(site: Site) -> list[tuple[str, str, int]]:
+    """(what, host, port) of the servers the site names."""
+    out = []
+    inst = site.data.get("instalacao") or {}
+    for key, label, default in (("pec_url", "PEC", 80), ("db_url", "banco do PEC", 5432)):
+        url = inst.get(key)
+        if url:
+            try:
+                parts = urlsplit(url)
+                port = parts.port or (443 if parts.scheme == "https" else default)
+            except ValueError:
+                continue
+            if parts.hostname:
+                out.append((f"{label} ({key})", parts.hostname, port))
+    ssh = (site.data.get("servidor") or {}).get("ssh")
+    if ssh:
+        target = parse_target(ssh)
+        out.append(("SSH (servidor.ssh)", target.host, target.port))
+    return out
+
+
+def _connect(host: str, port: int, timeout: float) -> str | None:
+    """None when a TCP connection opens, else why not (pt-BR)."""
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout):
+            return None
+    except TimeoutError:
+        return f"sem resposta em {timeout:g} s"
+    except ConnectionRefusedError:
+        return "conexão recusada (serviço parado?)"
+    except socket.gaierror:
+        return "nome não encontrado (DNS)"
+    except OSError as exc:
+        return describe_os_error(exc)
+
+
+def quick_checks(sites: list[Site], env: Mapping[str, str] | None = None,
+                 timeout: float = QUICK_TIMEOUT) -> list[Finding]:
+    """Every quick finding of ``sites`` (connections in parallel, one per host:port)."""
+    env = os.environ if env is None else env
+    findings = [f for s in sites for f in _env_findings(s, env)]
+    wanted = {(s.site_id, what, host, port) for s in sites for what, host, port in _endpoints(s)}
+    targets = sorted({(host, port) for _, _, host, port in wanted})
+    answers: dict[tuple[str, int], str | None] = {}
+    if targets:
+        with ThreadPoolExecutor(min(MAX_CONNECTIONS, len(targets))) as pool:
+            for target, answer in zip(targets, pool.map(
+                    lambda t: _connect(t[0], t[1], timeout), targets), strict=True):
+                answers[target] = answer
+    for sid, what, host, port in sorted(wanted):
+        why = answers[(host, port)]
+        findings.append(Finding(sid, why is None, f"{what} {host}:{port} " +
+                                ("responde" if why is None else f"não responde: {why}")))
+    return findings
+
+
+def quick_report(sites: list[Site], env: Mapping[str, str] | None = None,
+                 timeout: float = QUICK_TIMEOUT) -> str:
+    """The pt-BR block printed before the run (empty when the sites name nothing to check)."""
+    t0 = time.perf_counter()
+    findings = quick_checks(sites, env, timeout)
+    if not findings:
+        return ""
+    problems = [f for f in findings if not f.ok]
+    lines = [f"Verificação prévia ({time.perf_counter() - t0:.1f} s): "
+             f"{len(findings) - len(problems)} ok, {len(problems)} a conferir"
+             + (" — a execução continua; as etapas registram o mesmo" if problems else "")]
+    lines += [f"  [{'ok' if f.ok else 'atenção'}] {f.site_id}: {f.text}"
+              for f in sorted(findings, key=lambda f: (f.ok, f.site_id))]
+    return "\n".join(lines)

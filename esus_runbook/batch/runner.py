@@ -4,7 +4,7 @@ roll-up and ``run.json``.
 
 Interruption: Ctrl-C (SIGINT) and SIGTERM stop the run cleanly — running kernels are killed,
 queued sites never start, the roll-up is written from what finished, ``run.json`` says
-``interrompido`` and the exit code is 130; ``--resume`` finishes the run later. A ``kill -9``
+``interrompido`` and the exit code is 130; ``--retomar`` finishes the run later. A ``kill -9``
 leaves ``run.json`` saying ``em_andamento`` and, at most, files under temporary names that the
 resume deletes: every result, notebook and report appears under its final name only when it
 is complete.
@@ -92,8 +92,8 @@ class BatchSummary:
                f"notebooks: {self.notebooks_executed} executados, "
                f"{self.notebooks_reused} reaproveitados")
         out += "\n" + "\n".join(self.site_lines())
-        err = (f"Execução interrompida: retome com: esus-runbook batch {sh(inventory)} "
-               f"--resume {sh(self.run_dir)}") if self.interrupted else ""
+        err = (f"Execução interrompida: retome com: esus-runbook lote {sh(inventory)} "
+               f"--retomar {sh(self.run_dir)}") if self.interrupted else ""
         return out, err
 
     def site_lines(self, full_up_to: int = COMPACT_ABOVE) -> list[str]:
@@ -142,7 +142,7 @@ def new_run_dir(out: Path) -> Path:
 
 class RunLock:
     """An exclusive lock on a run folder, so two batches never write the same run (a second
-    ``--resume`` of a running batch is refused). Released by the OS if the process dies."""
+    ``--retomar`` of a running batch is refused). Released by the OS if the process dies."""
 
     def __init__(self, run_dir: Path):
         self.path = run_dir / LOCK_FILE
@@ -159,7 +159,7 @@ class RunLock:
         except OSError:
             self.fh.close()
             raise InputError("esta execução está em andamento em outro processo",
-                             file=str(self.path.parent), key="--resume",
+                             file=str(self.path.parent), key="--retomar",
                              remedy="espere ela terminar ou interrompa-a (Ctrl-C) antes de "
                                     "retomar") from None
         return self
@@ -236,9 +236,12 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
     if options.one_site and len(sites) != 1:
         raise InputError(f"o inventário tem {len(sites)} sites e 'run' executa um só",
                          file=str(inventory),
-                         remedy=f"para todos os sites use: esus-runbook batch {sh(inventory)}")
+                         remedy=f"para todos os sites use: esus-runbook lote {sh(inventory)}")
     inv_files = inventory_files(inventory)
     preflight.check_local(options)
+    quick = preflight.quick_report(sites)
+    if quick:
+        print(quick, file=sys.stderr, flush=True)
     lock: RunLock | None = None
     previous: dict[str, Any] = {}
     _quiet_libraries()
@@ -257,7 +260,7 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
                 except OSError as exc:
                     raise InputError(f"não foi possível criar a pasta de saída "
                                      f"({exc.__class__.__name__})", file=str(base),
-                                     key="--out",
+                                     key="--execucoes",
                                      remedy="escolha uma pasta em que você possa gravar") \
                         from None
             from .executors import executor_for
@@ -286,7 +289,7 @@ def _previous_meta(run_dir: Path) -> dict[str, Any]:
         meta = None
     if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
         raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
-                         key="--resume", remedy="informe a pasta <saida>/<run-id> a retomar "
+                         key="--retomar", remedy="informe a pasta <saida>/<run-id> a retomar "
                                                 "(a que contém run.json)")
     return meta
 
@@ -298,7 +301,7 @@ def _check_resume_sites(run_dir: Path, sites: list[Site]) -> None:
     dropped = sorted(known - {s.site_id for s in sites})
     if dropped:
         raise InputError(f"o inventário não tem os sites {', '.join(dropped[:5])} desta "
-                         "execução", file=str(run_dir), key="--resume",
+                         "execução", file=str(run_dir), key="--retomar",
                          remedy="retome com o mesmo inventário da execução (veja "
                                 "inventory.path em run.json) ou inicie uma nova execução")
 

@@ -8,7 +8,7 @@ notebook is the batch's main throughput lever (see ``docs/batch-kernels.md``).
   ``esus_runbook.batch.warmup`` at start, used for the notebooks of ONE site, then killed.
 - :class:`KernelPool`: kernels started ahead, so the next site's kernel boots while the
   current site runs. Per process and per run (``run_key``): the local executor opens it with
-  ``--workers`` spares; a Dask worker's pool keeps none (kernels start on demand).
+  ``--paralelos`` spares; a Dask worker's pool keeps none (kernels start on demand).
 - :class:`SiteKernels`: what a site holds: its current kernel, taken from the pool on the
   first notebook that actually runs (a resumed site with nothing to run starts none), and
   replaced by a fresh one after a kernel died (crash, ``--timeout`` kill).

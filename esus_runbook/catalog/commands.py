@@ -26,7 +26,7 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
     if not folders:
         raise InputError("nenhuma pasta de execução (com run.json) nesta pasta",
                          file=str(folder), key="PASTA",
-                         remedy="informe a pasta --out dos lotes (ex.: execucoes)")
+                         remedy="informe a pasta --execucoes dos lotes (ex.: execucoes)")
     target = Path(catalog) if catalog else catalog_path(
         folders[0].parent if folders[0] == Path(folder) else folder)
     records = import_folders(folders, target)

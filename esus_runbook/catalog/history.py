@@ -85,7 +85,7 @@ def when(value: Any) -> str:
     return format_when(value)
 
 
-def output_error(exc: OSError, path: object, key: str = "--out") -> InputError:
+def output_error(exc: OSError, path: object, key: str = "--saida") -> InputError:
     """A report that cannot be written, as the one-line input error the CLI prints."""
     return InputError(f"não foi possível gravar ({exc.strerror or exc.__class__.__name__})",
                       file=str(path), key=key,

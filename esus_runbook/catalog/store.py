@@ -41,7 +41,7 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     if not create and not path.is_file():
         raise InputError("catálogo de execuções não encontrado", file=str(path),
                          remedy=f"crie-o com: esus-runbook catalogo importar {path.parent} "
-                                "(ou execute um lote com --out nessa pasta)")
+                                "(ou execute um lote com --execucoes nessa pasta)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)

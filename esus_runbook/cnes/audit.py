@@ -115,7 +115,7 @@ class AuditReport(ReportFiles):
         return 1 if self.errors else 0
 
     def text(self) -> str:
-        """The pt-BR summary ``esus-runbook xml audit`` prints: the file, its counts, one
+        """The pt-BR summary ``esus-runbook xml auditar`` prints: the file, its counts, one
         line per rule found and the verdict."""
         c, f = self.counts, self.file_info()
         lines = [f"Arquivo: {f['name']} (layout {f['version'] or '?'}, município "

@@ -637,7 +637,7 @@ class DiffReport(ReportFiles):
         return self.records(self.changes.groupby("kind", sort=False).head(per_kind))
 
     def text(self, examples: int = 10) -> str:
-        """The pt-BR summary ``esus-runbook xml diff`` prints: both files, the count of each
+        """The pt-BR summary ``esus-runbook xml comparar`` prints: both files, the count of each
         kind of change, the notes, the first ``examples`` changes to review and the
         verdict."""
         lines = []

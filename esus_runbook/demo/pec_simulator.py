@@ -357,11 +357,13 @@ def main(argv: list[str] | None = None, default_instances: list[str] | None = No
     p = argparse.ArgumentParser(
         prog="simulador", description=f"{LABEL}: responde como o PEC em 127.0.0.1.")
     p.add_argument("--instancia", action="append", type=_instance, default=[],
-                   metavar="PORTA=VERSAO", help="um PEC simulado nesta porta com esta versão")
+                   metavar="PORTA=VERSAO", help="um PEC simulado nesta porta com esta versão "
+                                                "(porta 0: uma livre, escolhida pelo sistema)")
     p.add_argument("--servir", type=Path, default=None, metavar="PASTA",
                    help="serve os arquivos desta pasta (com Range) em todas as instâncias")
     p.add_argument("--pronto", type=Path, default=None, metavar="ARQUIVO",
-                   help="grava o PID neste arquivo quando todas as portas estiverem abertas")
+                   help="quando todas as portas estiverem abertas, grava neste arquivo o PID "
+                        "e uma linha PORTA=VERSAO por instância (as portas de fato abertas)")
     args = p.parse_args(argv)
     instances = args.instancia or [_instance(t) for t in (default_instances or ["18080=0.0.1"])]
     servers = []
@@ -381,7 +383,8 @@ def main(argv: list[str] | None = None, default_instances: list[str] | None = No
         print(f"{LABEL}: {s.url} (versão {s.pec.versao})", flush=True)
     if args.pronto is not None:
         tmp = args.pronto.with_name(args.pronto.name + ".tmp")
-        tmp.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        tmp.write_text(f"{os.getpid()}\n" + "".join(f"{s.port}={s.pec.versao}\n"
+                                                     for s in servers), encoding="utf-8")
         os.replace(tmp, args.pronto)
     try:
         stop.wait()

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         inventory, log = write_demo_site(folder, args.site, sim.url)
         sim.pec.log_path = log
         sim.log(f"Iniciando e-SUS APS PEC {FROM}")
-        common = [str(inventory), "--site-id", "ubs-centro", "--para", TO, "--out",
+        common = [str(inventory), "--site-id", "ubs-centro", "--para", TO, "--execucoes",
                   str(args.execucoes)]
         print(f"== Atualização de demonstração {FROM} → {TO} (SIMULADOR, não é o PEC) ==")
         cli_main(["atualizacao", *common, "--fase", "antes"])

@@ -105,7 +105,7 @@ class DownloadOutcome:
 
     # -- what the command line prints -----------------------------------------------------
     def render(self) -> tuple[str, str]:
-        """The pt-BR text of ``esus-runbook download``: (standard output, standard error).
+        """The pt-BR text of ``esus-runbook baixar``: (standard output, standard error).
         The checks, then where the verified installer is; notices and the rejection go to
         the error output."""
         out = [self.checks.text()]
@@ -166,7 +166,7 @@ def _check_name(name: str, versao: str, plataforma: str | None) -> None:
     if info.versao != versao:
         raise DownloadError(f"o link é do instalador {info.versao}, não da versão {versao}",
                             file="--url", remedy="copie o link da versão pedida ou corrija "
-                                                "--version")
+                                                "--versao-pec")
     if plataforma and not info.fits(plataforma):
         raise DownloadError(f"o link é do instalador {PLATFORM_TAG[info.plataforma]}, mas o "
                             f"servidor é {plataforma}", file="--url",
@@ -213,7 +213,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
     at most ``retries + 1``. ``max_bytes`` is the ceiling for a release of unknown size
     (default :func:`size_ceiling`)."""
     if not re.fullmatch(r"\d+\.\d+\.\d+", versao or ""):
-        raise InputError(f"versão '{versao}' inválida", file="--version",
+        raise InputError(f"versão '{versao}' inválida", file="--versao-pec",
                          remedy="use o formato N.N.N, ex.: 5.5.24")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -225,7 +225,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"não foi possível criar a pasta ({describe_os_error(exc)})",
-                         file=str(dest), key="--dest",
+                         file=str(dest), key="--pasta",
                          remedy="escolha uma pasta com permissão de escrita") from None
     name = name_from_url(url)
     if parse_installer_name(name) is None:
@@ -252,7 +252,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
             lock.acquire()
         except OSError as exc:
             raise InputError(f"não foi possível gravar na pasta ({describe_os_error(exc)})",
-                             file=str(dest), key="--dest",
+                             file=str(dest), key="--pasta",
                              remedy="a pasta está num sistema de arquivos somente leitura ou "
                                     "sem permissão de escrita: escolha outra pasta") from None
         try:
@@ -265,7 +265,7 @@ def download(url: str, dest: str | os.PathLike, versao: str, *, plataforma: str 
                     if isinstance(exc, requests.exceptions.RequestException):
                         raise
                     raise DownloadError(f"erro ao gravar em {dest} ({describe_os_error(exc)})",
-                                        file=str(dest), key="--dest",
+                                        file=str(dest), key="--pasta",
                                         remedy="confira o espaço livre e as permissões da "
                                                "pasta de destino") from None
                 first = None  # consumed (and closed) by the transfer

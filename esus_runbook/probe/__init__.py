@@ -2,7 +2,7 @@
 
 On the server (no root needed)::
 
-    esus-runbook probe --json sondagem.json [--install-path /opt] [--disk-speed]
+    esus-runbook sondar --json sondagem.json [--pasta-instalacao /opt] [--velocidade-disco]
 
 In Python::
 

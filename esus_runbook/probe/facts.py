@@ -3,7 +3,7 @@
 ``collect()`` runs on the target server, as any user: psutil for CPU, memory, disks and
 listening sockets; the Linux or Windows module for what psutil does not know. Each part runs
 guarded and in parallel under one deadline (2.5 s): whatever cannot be measured is ``null``
-in the file and named in ``errors``, never a crash. ``--disk-speed`` adds the disk measurement
+in the file and named in ``errors``, never a crash. ``--velocidade-disco`` adds the disk measurement
 (seconds to a minute, outside the deadline).
 """
 

@@ -31,7 +31,7 @@ _SCHEMA = re.compile(r"^esus-runbook/probe/(\d+)$")
 PORT_STATES = ("free", "in_use", "unknown")
 _POSIX_PATH = re.compile(r"^/[A-Za-z0-9_./+-]{0,4095}$")
 _WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/][A-Za-z0-9_ .\\/()+-]{0,259}$")
-REMEDY = ("gere o arquivo de novo no servidor com `esus-runbook probe --json ARQUIVO` e "
+REMEDY = ("gere o arquivo de novo no servidor com `esus-runbook sondar --json ARQUIVO` e "
           "copie-o sem editar")
 
 
@@ -320,13 +320,13 @@ def load_probe(path: str | os.PathLike) -> dict[str, Any]:
         p.stat()
     except FileNotFoundError:
         raise InputError("arquivo de sondagem não encontrado", file=str(p),
-                         remedy="rode `esus-runbook probe --json ARQUIVO` no servidor, copie o "
+                         remedy="rode `esus-runbook sondar --json ARQUIVO` no servidor, copie o "
                          "arquivo e confira o caminho em ambiente.probe") from None
     except OSError:
         pass  # a symlink loop, a long name...: read_bounded says which
     # a regular file (a FIFO would block), at most MAX_BYTES, checked before reading
     data = read_bounded(p, MAX_BYTES, "arquivo de sondagem",
-                        "informe o arquivo .json gerado por `esus-runbook probe`")
+                        "informe o arquivo .json gerado por `esus-runbook sondar`")
     try:
         raw = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -120,7 +120,7 @@ class ReconcileReport(ReportFiles):
                 "para o banco do PEC")
 
     def render(self, examples: int = 10) -> tuple[str, str]:
-        """What ``esus-runbook xml reconcile`` prints, in pt-BR: the summary (file, PEC,
+        """What ``esus-runbook xml reconciliar`` prints, in pt-BR: the summary (file, PEC,
         counts, the first ``examples`` differences, verdict) and the line for the error
         stream (the pending schema; empty otherwise)."""
         f, pec = self.xml_summary(), self.pec

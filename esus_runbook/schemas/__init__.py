@@ -17,12 +17,20 @@ from typing import Any
 import jsonschema
 
 from ..errors import InputError
-from ..site_fields import ENV_NAME, SCHEMA, Field
+from ..inputfiles import MAX_PATH_CHARS, MAX_SITE_ID_CHARS, MAX_TEXT_CHARS
+from ..site_fields import (
+    BOOL_WORDS,
+    CONTROL,
+    ENV_NAME,
+    NUMERIC_TEXT_KEYS,
+    SCHEMA,
+    Field,
+    words_pattern,
+)
 
 NAMES = ("site", "inventario", "probe", "stage-result", "run", "xml-audit", "xml-diff",
          "xml-reconcile", "operacao")
-_KINDS = {"str": "string", "path": "string", "date": "string", "env": "string",
-          "enum": "string", "int": "integer", "float": "number", "bool": "boolean"}
+_NO_CONTROL = "^[^" + CONTROL.pattern[1:-1] + "]*$"  # no line break, tab or ESC
 
 
 def path(name: str) -> Path:
@@ -53,16 +61,50 @@ def validate(name: str, data: Any, *, file: str) -> None:
 
 
 def _field_schema(f: Field) -> dict[str, Any]:
+    """One field as JSON Schema: the same forms the loader accepts (``sites._coerce`` after
+    ``site_fields.normalize``); what only code can check (check digits, a URL's parts, an
+    impossible date) stays with ``check``, which is therefore never looser than this."""
     out: dict[str, Any] = {"description": f"{f.label}. {f.help}"}
-    kind = _KINDS[f.kind]
+    limit = MAX_SITE_ID_CHARS if f.key == "site_id" else \
+        MAX_PATH_CHARS if f.kind == "path" else MAX_TEXT_CHARS
+    text: dict[str, Any] = {"type": "string", "maxLength": limit}
     if f.kind == "enum":
-        out["enum"] = [*f.choices, None] if not f.required else list(f.choices)
+        forms: list[dict[str, Any]] = [{"enum": list(f.choices)},
+                                       {"type": "string", "pattern": words_pattern(
+                                           f.choices, enum=True)}]
+    elif f.kind == "bool":
+        forms = [{"type": "boolean"},
+                 {"type": "string", "pattern": words_pattern(tuple(BOOL_WORDS))}]
+    elif f.kind in ("int", "float"):
+        number: dict[str, Any] = {"type": "integer" if f.kind == "int" else "number"}
+        if f.minimum is not None:
+            number["minimum"] = f.minimum
+        if f.maximum is not None:
+            number["maximum"] = f.maximum
+        forms = [number]
+        if f.kind == "int":  # "12" is read as 12 (its range then checked by check only)
+            forms.append({"type": "string", "pattern": r"^\s*[0-9]{1,18}\s*$"})
+    elif f.kind == "date":
+        forms = [{**text, "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"}]
     else:
-        out["type"] = kind if f.required else [kind, "null"]
-    if f.kind == "env":
-        out["pattern"] = ENV_NAME.pattern
-    if f.minimum is not None:
-        out["minimum"] = f.minimum
+        if f.kind == "env":
+            text["pattern"] = ENV_NAME.pattern
+        elif f.pattern:
+            text["pattern"] = f.pattern
+        else:
+            text["pattern"] = _NO_CONTROL
+        forms = [text]
+        if f.key in NUMERIC_TEXT_KEYS:  # municipio_ibge: 2927409 without quotes
+            forms.append({"type": "integer", "minimum": 1_000_000 if f.key == "municipio_ibge"
+                          else 0, "maximum": 9_999_999})
+        elif f.kind == "str" and f.check is None:  # nome: 2024 is the text "2024"
+            forms.append({"type": "number"})
+    if not f.required:
+        forms.append({"type": "null"})
+    if len(forms) == 1:
+        out.update(forms[0])
+    else:
+        out["anyOf"] = forms
     if f.default is not None:
         out["default"] = f.default
     return out

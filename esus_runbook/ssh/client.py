@@ -3,7 +3,7 @@
 Host keys come only from a known_hosts file (default ``~/.ssh/known_hosts``, read by
 :mod:`.known_hosts`). An unknown host is refused with its SHA256 fingerprint and the command
 that records exactly that key after the analyst confirms it (``esus-runbook ssh aceitar ...
---fingerprint SHA256:...``); a key that differs from every recorded one (of any type) is
+--impressao-digital SHA256:...``); a key that differs from every recorded one (of any type) is
 refused as a possible attack, a ``@revoked`` one as revoked. A private key file must be
 readable by its owner only (as OpenSSH demands). Every remote command has one deadline that
 covers the channel, the exec request, the command and its output; a command past it is
@@ -84,9 +84,9 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 def accept_command(target: Target, known_hosts_file: str | None, fp: str) -> str:
     """The ``esus-runbook ssh aceitar`` command that records exactly the key ``fp``."""
-    words = ["esus-runbook", "ssh", "aceitar", str(target), "--fingerprint", fp]
+    words = ["esus-runbook", "ssh", "aceitar", str(target), "--impressao-digital", fp]
     if known_hosts_file:
-        words += ["--known-hosts", known_hosts_file]
+        words += ["--hosts-conhecidos", known_hosts_file]
     return shell_join(words)
 
 
@@ -168,7 +168,7 @@ def load_identity(path_text: str) -> paramiko.PKey:
     """The private key of ``path_text``, refused (pt-BR, nothing of its contents) when missing,
     readable by group or others, a public key, protected by a passphrase or not a key."""
     path = Path(path_text).expanduser()
-    option = "confira chave_ssh_file (ou --identity)"
+    option = "confira chave_ssh_file (ou --chave-ssh)"
     try:
         st = path.stat()
     except OSError:
@@ -187,7 +187,7 @@ def load_identity(path_text: str) -> paramiko.PKey:
         raise SshError(f"{path} é uma chave PÚBLICA; o acesso precisa da chave PRIVADA",
                        kind="autenticacao",
                        remedy="informe o arquivo sem .pub (ex.: ~/.ssh/id_ed25519) em "
-                              "chave_ssh_file ou --identity")
+                              "chave_ssh_file ou --chave-ssh")
     if st.st_mode & 0o077:
         raise SshError(f"a chave privada SSH {path} pode ser lida por outros usuários (modo "
                        f"{stat.S_IMODE(st.st_mode):03o})", kind="autenticacao",
@@ -499,7 +499,7 @@ def fetch_host_key(target: Target, timeout: float = 10.0) -> paramiko.PKey:
 FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
-def check_fingerprint(text: object, option: str = "--fingerprint") -> str:
+def check_fingerprint(text: object, option: str = "--impressao-digital") -> str:
     """The ``SHA256:...`` fingerprint the analyst confirmed; InputError otherwise."""
     if not isinstance(text, str) or not FINGERPRINT.fullmatch(text.strip()):
         raise InputError("impressão digital inválida", file=option,

@@ -92,7 +92,7 @@ def parse(data: bytes, path: Path) -> list[Entry]:
     markers, malformed keys) are skipped; binary content (NUL bytes) is refused."""
     if b"\0" in data:
         raise SshError(f"{_where(path)} não é texto (conteúdo binário)", kind="known_hosts",
-                       remedy="informe o arquivo known_hosts certo (--known-hosts ou "
+                       remedy="informe o arquivo known_hosts certo (--hosts-conhecidos ou "
                               "servidor.known_hosts)")
     text = data.decode("utf-8", "replace")  # a Latin-1 comment is no reason to refuse
     entries = []
@@ -120,7 +120,7 @@ def _refuse_os(path: Path, exc: OSError, doing: str) -> SshError:
     why = exc.strerror or exc.__class__.__name__
     return SshError(f"não foi possível {doing} {_where(path)} ({why})", kind="known_hosts",
                     remedy="confira o caminho, as permissões da pasta e se é um arquivo comum "
-                           "(--known-hosts ou servidor.known_hosts)")
+                           "(--hosts-conhecidos ou servidor.known_hosts)")
 
 
 def _check_regular(path: Path, st: os.stat_result) -> None:
@@ -176,7 +176,7 @@ def append(path: Path, host_name: str, key: paramiko.PKey, *, check) -> tuple[bo
     if st is not None and stat.S_ISLNK(st.st_mode):
         raise SshError(f"{_where(path)} é um link simbólico; o runbook não grava através de "
                        "links", kind="known_hosts",
-                       remedy="informe o arquivo de destino do link (--known-hosts) ou "
+                       remedy="informe o arquivo de destino do link (--hosts-conhecidos) ou "
                               "substitua o link por um arquivo comum")
     if st is not None:
         _check_regular(path, st)

@@ -469,7 +469,7 @@ def collect_ssh(session: SshSession, install_path: str | None = None,
         if WINDOWS.search(out + err):
             raise RunbookError(
                 f"{session.target}: o servidor é Windows; a sondagem por SSH é só para Linux",
-                remedy="rode a sondagem local no servidor (esus-runbook probe --json "
+                remedy="rode a sondagem local no servidor (esus-runbook sondar --json "
                        "sondagem.json) e informe o arquivo em ambiente.probe")
         said = f": {stderr_excerpt(err)}" if err.strip() else ""
         raise RunbookError(f"{session.target}: o servidor não executou o shell 'sh' "

@@ -2,9 +2,12 @@
 
 Inputs: the profile chosen by the cenário stage (``ctx.previous("cenario").metrics["perfil"]``,
 or the official table when cenário has not run) and the site's probe file
-(``ambiente.probe``). Run interactively on the server itself with no probe file, the stage
-probes the local machine; under papermill with no probe file it is ``pendente`` with the
-command to run on the server. A missing or corrupt probe file is ``falha``.
+(``ambiente.probe``), else a probe over SSH (``servidor.ssh``), else the machine running the
+stage only when the site says so (``ambiente.sondar_esta_maquina: true``, JupyterLab on the
+server itself); with none of them it is ``pendente`` with the commands to run, in JupyterLab
+as under papermill (the analyst's own computer is never the site's evidence). The probe's
+origin is recorded (``origem``, ``origem_tipo``) and shown in the AMB_SONDAGEM line. A missing
+or corrupt probe file is ``falha``.
 
 On a two-server profile the probe describes the application server: the checks say so and the
 database server is reported as not verified here (``AMB_POSTGRES``), never assumed.
@@ -66,7 +69,12 @@ def _profile(site: Site, ctx: StageContext) -> tuple[dict[str, Any] | None, str]
 
 
 def probe_command(site: Site) -> str:
-    return f"esus-runbook probe --json {sh(site.site_id + '-sondagem.json')} --disk-speed"
+    return f"esus-runbook sondar --json {sh(site.site_id + '-sondagem.json')} --velocidade-disco"
+
+
+def probe_ssh_command(site: Site) -> str:
+    return (f"esus-runbook sondar --ssh usuario@servidor --json "
+            f"{sh(site.site_id + '-sondagem.json')} --velocidade-disco")
 
 
 def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, str | None]:
@@ -86,23 +94,28 @@ def _load(site: Site, ctx: StageContext, r: StageResult) -> tuple[dict | None, s
                   f"Gere a sondagem de novo no servidor: `{probe_command(site)}` (não precisa "
                   "de root), copie o arquivo sem editar e confira ambiente.probe.")
             return None, None
-        origin = f"arquivo {path}"
+        origin, r.metrics["origem_tipo"] = f"arquivo {path}", "arquivo"
     elif (site.data.get("servidor") or {}).get("ssh"):
         p = _probe_ssh(site, ctx, r, title)
         if p is None:
             return None, None
         origin = f"sondagem por SSH ({site.servidor['ssh']})"
-    elif ctx.interactive:
+        r.metrics["origem_tipo"] = "ssh"
+    elif site.ambiente.get("sondar_esta_maquina"):
         p = normalize(collect())
-        origin = "sondagem desta máquina (JupyterLab no servidor)"
+        origin = "sondagem desta máquina (ambiente.sondar_esta_maquina: true)"
+        r.metrics["origem_tipo"] = "esta_maquina"
     else:
-        r.add("AMB_SONDAGEM", title, PENDENTE, "arquivo gerado por esus-runbook probe",
-              "ambiente.probe não informado",
+        r.add("AMB_SONDAGEM", title, PENDENTE, "arquivo gerado por esus-runbook sondar",
+              "sem sondagem: ambiente.probe e servidor.ssh não informados",
               f"No servidor onde o PEC será instalado, rode `{probe_command(site)}` (não "
               "precisa de root), copie o arquivo para a pasta do site e informe o caminho em "
-              "ambiente.probe.")
+              f"ambiente.probe; ou, daqui, `{probe_ssh_command(site)}`; ou informe "
+              "servidor.ssh. Só se esta máquina for o próprio servidor, informe "
+              "ambiente.sondar_esta_maquina: true.")
         return None, None
-    observed = f"{p['hostname'] or 'servidor ?'}, coletada em {p['collected_at'] or '?'}"
+    observed = f"{p['hostname'] or 'servidor ?'}, coletada em {p['collected_at'] or '?'} " \
+        f"(origem: {origin})"
     if p["errors"]:
         observed += f"; não medido no servidor: {', '.join(sorted(p['errors']))}"
     if p["warnings"]:
@@ -193,8 +206,8 @@ def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
         name = f"sondagem-{site.site_id}.json"
         steps.append(Step("No servidor onde o PEC vai rodar (não precisa de root), instale o "
                           "esus-runbook e faça a sondagem:",
-                          "esus-runbook probe " + join(["--json", name, "--install-path",
-                                                        install], windows) + " --disk-speed"))
+                          "esus-runbook sondar " + join(["--json", name, "--pasta-instalacao",
+                                                        install], windows) + " --velocidade-disco"))
         steps.append(Step(f"Copie o {name} para a pasta do site "
                           f"({site_folder(site)}/probes/) e informe no arquivo do site "
                           f"ambiente.probe: probes/{name}"))

@@ -167,7 +167,7 @@ class Checks:
         free = inst["free_bytes"]
         if free is None:
             self.add("AMB_DISCO_LIVRE", title, PENDENTE, expected, "não medido",
-                     "A sondagem não trouxe o disco: rode de novo com --install-path apontando "
+                     "A sondagem não trouxe o disco: rode de novo com --pasta-instalacao apontando "
                      "para onde o PEC será instalado.")
             return
         observed = f"{num(free / GIB)} GiB livres"
@@ -190,7 +190,7 @@ class Checks:
         expected = f"gravação ≥ {w_req} MB/s, leitura ≥ {r_req} MB/s"
         if ds is None:
             self.add("AMB_DISCO_VELOCIDADE", title, ALERTA, expected, "não medida",
-                     "Rode a sondagem com --disk-speed no servidor (grava e lê um arquivo "
+                     "Rode a sondagem com --velocidade-disco no servidor (grava e lê um arquivo "
                      "temporário de 256 MB e o apaga).")
             return
         w, rd, method = ds["write_mb_s"], ds["read_mb_s"], ds["read_method"]
@@ -217,7 +217,7 @@ class Checks:
         elif warnings:
             self.add("AMB_DISCO_VELOCIDADE", title, ALERTA, expected,
                      observed + "; " + "; ".join(warnings),
-                     "Rode a sondagem com --disk-speed e --install-path no disco onde o PEC "
+                     "Rode a sondagem com --velocidade-disco e --pasta-instalacao no disco onde o PEC "
                      "será instalado, com um usuário que possa gravar ali.")
         else:
             self.add("AMB_DISCO_VELOCIDADE", title, OK, expected, observed)
@@ -495,7 +495,7 @@ class Checks:
                      f"{prof['db_disk_gb']} GB de disco ({prof['db_write_mb_s']}/"
                      f"{prof['db_read_mb_s']} MB/s), PostgreSQL ≥ {s['postgres_min']} com md5",
                      "não verificado: esta sondagem descreve o servidor de aplicação",
-                     "Rode `esus-runbook probe --disk-speed` também no servidor de banco e "
+                     "Rode `esus-runbook sondar --velocidade-disco` também no servidor de banco e "
                      "confira com o perfil; crie o usuário do PEC com password_encryption=md5 "
                      "e regra md5 no pg_hba.conf (o instalador não aceita SCRAM). A etapa de "
                      "instalação (verify-install) confere a conexão.")

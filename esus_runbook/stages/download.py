@@ -64,12 +64,12 @@ def extra_fingerprint(site: Site) -> dict[str, Any]:
 
 def download_command(site: Site, dest: Path | str) -> str:
     inst = site.instalador
-    cmd = (f'esus-runbook download --url "<link copiado do portal SISAPS>" '
-           f"{option('--version', inst['versao'], '<versão>')} {option('--dest', dest)}")
+    cmd = (f'esus-runbook baixar --url "<link copiado do portal SISAPS>" '
+           f"{option('--versao-pec', inst['versao'], '<versão>')} {option('--pasta', dest)}")
     if inst["plataforma"] == "windows":
-        cmd += " --platform windows"
+        cmd += " --plataforma windows"
     if site.extra and site.extra.get("registro_instaladores"):
-        cmd += " " + option("--registry", site.extra["registro_instaladores"])
+        cmd += " " + option("--registro", site.extra["registro_instaladores"])
     return cmd
 
 
@@ -190,10 +190,10 @@ def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
     if not inst["arquivo"]:
         steps.append(Step("Baixe o instalador (o download continua de onde parou e confere o "
                           "SHA-256):",
-                          "esus-runbook download "
+                          "esus-runbook baixar "
                           + option("--url", inst["url"], '"<link copiado do portal SISAPS>"')
-                          + " " + option("--version", versao, "<versão>") + " "
-                          + option("--dest", f"{site_folder(site)}/instaladores")))
+                          + " " + option("--versao-pec", versao, "<versão>") + " "
+                          + option("--pasta", f"{site_folder(site)}/instaladores")))
         steps.append(Step(f"Informe instalador.arquivo: instaladores/{installer_name(site)}"))
     else:
         missing = file_step(site, "instalador.arquivo", "o instalador baixado")

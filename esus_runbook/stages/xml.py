@@ -497,7 +497,7 @@ def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
     if missing:
         return [missing]
     steps.append(Step("A mesma auditoria pela linha de comando (relatório HTML para anexar):",
-                      "esus-runbook xml audit " + join([relative(site, arquivo), "--ibge", ibge,
+                      "esus-runbook xml auditar " + join([relative(site, arquivo), "--ibge", ibge,
                                                         "--html",
                                                         f"auditoria-xml-{site.site_id}.html"])))
     if not site.xml["anterior"]:

@@ -218,11 +218,11 @@ def before(site_data: Mapping[str, Any], target: str, *, shell: Any, registry: R
                  f"{target} ({plataforma}) no registro", "presente" if target in known else
                  f"ausente (conhecidas: {', '.join(known[-5:]) or 'nenhuma'})",
                  "Confira o número no portal SISAPS e registre a versão no registro da equipe "
-                 "(esus-runbook download ... registra ao verificar o instalador).")
+                 "(esus-runbook baixar ... registra ao verificar o instalador).")
     if installer is None:
         checks.add("ATU_INSTALADOR", "Instalador da versão alvo verificado (etapa 03)",
                    Status.PENDENTE, expected_name(target, plataforma), "não informado",
-                   f"Baixe e verifique com esus-runbook download --version {sh(target)} ... e "
+                   f"Baixe e verifique com esus-runbook baixar --versao-pec {sh(target)} ... e "
                    "informe o arquivo em --instalador.")
     elif not Path(installer).is_file():
         checks.add("ATU_INSTALADOR", "Instalador da versão alvo verificado (etapa 03)",
