@@ -335,7 +335,7 @@ def run_lab(target: str | Path | None = None, *, out: Path = DEFAULT_OUT,
         names = [e.name for e in entries]
         quick = preflight.quick_report(_existing_sites(entries))
         if quick:
-            print(quick, file=sys.stderr, flush=True)
+            say(quick, file=sys.stderr, flush=True)
         open_path = f"{names[0]}/{stages.NOTEBOOK_FILES['cenario']}" if len(names) == 1 else None
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     server = None

@@ -241,7 +241,7 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
     preflight.check_local(options)
     quick = preflight.quick_report(sites)
     if quick:
-        print(quick, file=sys.stderr, flush=True)
+        say(quick, file=sys.stderr, flush=True)
     lock: RunLock | None = None
     previous: dict[str, Any] = {}
     _quiet_libraries()

@@ -174,12 +174,18 @@ def check_run(meta: Any) -> None:
 def check_site(site: Any) -> None:
     """The keys of ``site.json`` the catalog records (a snapshot holds more: other
     versions may add sections), by the site schema and the site-id rule."""
+    if isinstance(site, dict):  # the specific reasons first; the schema words them vaguely
+        if isinstance(site.get("site_id"), str):
+            problem = site_id_problem(site["site_id"])
+            if problem:
+                raise Refused(problem)
+        for key in SITE_KEYS:
+            value = site.get(key)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (str, int))):
+                raise Refused(f"{key}: tipo errado (esperado texto)")
+            _text_value(value, key)
     _schema("site", site)
-    problem = site_id_problem(site["site_id"])
-    if problem:
-        raise Refused(problem)
-    for key in SITE_KEYS:
-        _text_value(site.get(key), key)
 
 
 def check_result(data: Any, site_id: str, stage: str) -> None:
