@@ -453,7 +453,7 @@ def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp
     when it passes everything the site report and the roll-up say "pronto (treinamento)" and
     that nothing reaches the SISAB."""
     from esus_runbook.report.rollup import write_rollup
-    from esus_runbook.report.site import render_site_report, summary_html
+    from esus_runbook.report.site import render_site_report, summary_html, terminal_lines
     from esus_runbook.results import STAGES, StageResult, write_json_atomic
 
     run = tmp_path / "runs" / "20261201-100000-aaaa"
@@ -473,6 +473,8 @@ def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp
     assert "Pronto (treinamento)" in html and "nada chega ao SISAB" in html
     assert "Pronto para produção" not in html
     assert "Pronto (treinamento)" in summary_html(run / "ubs-treino")
+    assert "Pronto (treinamento)" in terminal_lines(run / "ubs-treino")[0]  # run/batch print
+    assert "Pronto (treinamento)" not in terminal_lines(run / "ubs-prod")[0]
     prod = render_site_report(run / "ubs-prod").read_text("utf-8")
     assert "Pronto (treinamento)" not in prod and 'id="treinamento"' not in prod
     assert by_id(StageResult.load(run / "ubs-prod" / "contra_chave.json"))[

@@ -172,7 +172,8 @@ def terminal_lines(run_site_dir: str | Path, steps_shown: int = 3,
     run_site_dir = Path(run_site_dir)
     results = load_site_results(run_site_dir)
     status, verdict = site_verdict([r.status if r else Status.PENDENTE
-                                    for r in results.values()])
+                                    for r in results.values()],
+                                   is_training(_snapshot(run_site_dir)))
     steps = next_steps(results)
     report = run_site_dir / "relatorio.html"
     where = str(report) if report.exists() else "relatório não gerado"
