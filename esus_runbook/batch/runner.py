@@ -239,9 +239,6 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
                          remedy=f"para todos os sites use: esus-runbook lote {sh(inventory)}")
     inv_files = inventory_files(inventory)
     preflight.check_local(options)
-    quick = preflight.quick_report(sites)
-    if quick:
-        say(quick, file=sys.stderr, flush=True)
     lock: RunLock | None = None
     previous: dict[str, Any] = {}
     _quiet_libraries()
@@ -267,6 +264,11 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
 
             files = preflight.input_files(sites, inv_files) if options.scheduler else {}
             with executor_for(options, files, base) as executor:
+                # after every refusal (inputs, resume folder, scheduler): a refused input
+                # stays one line; what the preflight finds, the run goes on with
+                quick = preflight.quick_report(sites)
+                if quick:
+                    say(quick, file=sys.stderr, flush=True)
                 if options.resume is None:
                     run_dir = new_run_dir(base)
                     lock = RunLock(run_dir).acquire()
