@@ -486,7 +486,7 @@ def test_json_capped_per_kind_with_totals(imported, cf, xml_file, tmp_path):
     full = run(imported, cf, xml_file, limit=None)
     assert full.omitted == {} and len(full.differences) == 6
     out = tmp_path / "cli.json"
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", imported.url, "--db-password-env",
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", imported.url, "--db-password-env",
                    "SENHA_TESTE", "--maximo-por-tipo", "2", "--json", out,
                    env={"SENHA_TESTE": imported.pg.esus_password})
     assert proc.returncode == 1, proc.stderr
@@ -545,7 +545,7 @@ def test_incompatible_type_is_pendente_naming_it(make_pec, cf, xml_file, column,
     assert report.missing == []
     assert len(report.wrong_types) == 1 and report.wrong_types[0].startswith(
         f"{column} com tipo {found} (esperado ")
-    proc = run_cli("xml", "reconcile", xml_file, "--db-url", pec.url, "--db-password-env",
+    proc = run_cli("xml", "reconciliar", xml_file, "--db-url", pec.url, "--db-password-env",
                    "SENHA_TESTE", env={"SENHA_TESTE": pec.pg.esus_password})
     assert proc.returncode == 2, proc.stderr
     assert f"{column} com tipo {found}" in proc.stderr and "tipo incompatível" in proc.stderr
