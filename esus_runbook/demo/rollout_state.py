@@ -41,8 +41,8 @@ CHECKS: dict[str, list[tuple[str, str, str]]] = {
                   "para pelo menos 100 GB livres."),
                  ("AMB_PORTAS", "Portas livres", "Descubra o processo com "
                   "`sudo ss -ltnp 'sport = :8080'` e pare-o.")],
-    "download": [("DL_ARQUIVO", "Instalador baixado", "Baixe com `esus-runbook download "
-                  "--url URL --version VERSAO`."),
+    "download": [("DL_ARQUIVO", "Instalador baixado", "Baixe com `esus-runbook baixar "
+                  "--url URL --versao-pec VERSAO`."),
                  ("DL_SHA256", "SHA-256 do instalador confere com o registro", "Baixe de novo: "
                   "o arquivo não confere com o registro de versões.")],
     "instalacao": [("INST_SERVICO", "Serviço e-SUS-PEC ativo", "Inicie o serviço: "

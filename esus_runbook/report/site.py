@@ -86,7 +86,7 @@ def next_steps(results: dict[str, StageResult | None]) -> list[dict[str, Any]]:
                 "status": Status.PENDENTE.value, "stage": stage, "stage_title": title,
                 "code": None, "title": NOT_RUN,
                 "remedy": f"Execute a etapa {title}: o notebook `{notebook}` no JupyterLab "
-                          "ou o lote inteiro com esus-runbook run."}))
+                          "ou o local inteiro com esus-runbook executar."}))
             continue
         if r.status is Status.ERRO and not any(c.status is not Status.OK for c in r.checks):
             found.append(((0, i, 0), {
