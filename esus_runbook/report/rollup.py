@@ -15,7 +15,6 @@ from ..render.places import municipality_name
 from ..results import (
     SEVERITY,
     STAGES,
-    StageResult,
     Status,
     now_iso,
     write_json_atomic,
@@ -30,20 +29,30 @@ COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_al
 def build_rollup(run_dir: str | Path) -> pd.DataFrame:
     """Collect every ``<site>/<stage>.json`` of a run (a missing result is ``pendente``).
     ``df.attrs["treinamento"]`` lists the training installations' site ids."""
+    return _collect(run_dir)[0]
+
+
+def _collect(run_dir: str | Path
+             ) -> tuple[pd.DataFrame, dict[str, tuple[dict[str, Any] | None, int]]]:
+    """:func:`build_rollup`'s frame and, per site, its first next step and how many there
+    are (read with the results, so the roll-up page does not load them again)."""
     run_dir = Path(run_dir)
     training: set[str] = set()
+    steps: dict[str, tuple[dict[str, Any] | None, int]] = {}
     rows: list[dict[str, Any]] = []
     for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").exists()):
         site = json.loads((site_dir / "site.json").read_text(encoding="utf-8"))
         if is_training(site):
             training.add(site["site_id"])
+        results = load_site_results(site_dir)
+        todo = next_steps(results)
+        steps[site["site_id"]] = (todo[0] if todo else None, len(todo))
         for stage in STAGES:
-            path = site_dir / f"{stage}.json"
             row = {"site_id": site["site_id"], "nome": site["nome"],
                    "municipio_ibge": site["municipio_ibge"], "stage": stage}
             counts = dict.fromkeys(Status, 0)
-            if path.exists():
-                r = StageResult.load(path)
+            r = results[stage]
+            if r is not None:
                 row["status"] = r.status.value
                 for c in r.checks:
                     counts[c.status] += 1
@@ -57,7 +66,7 @@ def build_rollup(run_dir: str | Path) -> pd.DataFrame:
             rows.append(row)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df.attrs["treinamento"] = sorted(training)
-    return df
+    return df, steps
 
 
 def site_statuses(df: pd.DataFrame) -> pd.Series:
@@ -70,7 +79,7 @@ def site_statuses(df: pd.DataFrame) -> pd.Series:
 def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Path]:
     """Write ``rollup.csv``, ``rollup.json`` and ``rollup.html`` at the top of the run."""
     run_dir = Path(run_dir)
-    df = build_rollup(run_dir)
+    df, steps = _collect(run_dir)
     paths = {k: run_dir / f"rollup.{k}" for k in ("csv", "json", "html")}
     write_text_atomic(paths["csv"], df.map(safe_cell).to_csv(index=False))
     overall = site_statuses(df) if len(df) else pd.Series(dtype=object)
@@ -91,11 +100,11 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
     first = df.drop_duplicates("site_id").set_index("site_id") if len(df) else pd.DataFrame()
     rows = []
     for sid in matrix.index:
-        steps = next_steps(load_site_results(run_dir / sid))
+        first_step, n_steps = steps.get(sid, (None, 0))
         rows.append({"site_id": sid, "nome": first.loc[sid, "nome"],
                      "municipio": municipality_name(first.loc[sid, "municipio_ibge"]),
                      "status": overall[sid], "cells": [matrix.loc[sid, s] for s in STAGES],
-                     "step": steps[0] if steps else None, "open": len(steps)})
+                     "step": first_step, "open": n_steps})
     # worst first, then the most to do, then by id
     rows.sort(key=lambda r: (-SEVERITY[Status(r["status"])], -r["open"], r["site_id"]))
     html = environment().get_template("rollup.html.j2").render(
