@@ -166,7 +166,9 @@ class SiteForm:
                 border="1px solid #d9e2ec", padding="4px 10px", margin="6px 0"))
             box.add_class(f"esus-secao-{section or 'site'}")
             sections.append(box)
-        self.header = w.HTML()
+        # created with its text: its first state (comm open) already names the form, with
+        # no later update message for a saved notebook's widget state to miss
+        self.header = w.HTML(self._header_html())
         self.chooser = None
         if self.doc.target.folder is not None:
             self.chooser = w.Dropdown(description="Site:", layout=w.Layout(width="420px"))
@@ -222,6 +224,9 @@ class SiteForm:
         self._header()
 
     def _header(self) -> None:
+        self.header.value = self._header_html()
+
+    def _header_html(self) -> str:
         d = self.doc
         if d.path is None:
             where = (f"novo site: será gravado em <code>{_esc(d.target.folder)}/"
@@ -232,8 +237,8 @@ class SiteForm:
             where = f"arquivo <code>{_esc(d.path)}</code>"
             if d.target.item is not None:
                 where += f" (item {d.target.item + 1} da lista sites:)"
-        self.header.value = (f"<h3 style='margin:4px 0'>Formulário do site</h3>"
-                             f"<div class='esus-form-arquivo'>{where}</div>")
+        return (f"<h3 style='margin:4px 0'>Formulário do site</h3>"
+                f"<div class='esus-form-arquivo'>{where}</div>")
 
     def values(self) -> dict[str, Any]:
         return {name: fw.get() for name, fw in self.fields.items()}
