@@ -47,7 +47,7 @@ test: setup
 N ?= 5
 FLAKY_ARGS ?=
 flaky: setup
-	$(BIN)/python -m tests.flaky --runs $(N) $(FLAKY_ARGS)
+	$(BIN)/python -m tests.support.flaky --runs $(N) $(FLAKY_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

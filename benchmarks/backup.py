@@ -1,6 +1,6 @@
 """Backup evidence on a large dump, beside ``pg_restore --list`` alone on the same file.
 
-Starts the tests' PostgreSQL (``tests/servers.py``), fills a PEC-like database (the tables of
+Starts the tests' PostgreSQL (``tests/support/servers.py``), fills a PEC-like database (the tables of
 ``tests/test_backup.py``) until ``pg_dump -Fc -Z0`` writes about ``--mb`` megabytes (default
 1024), then measures, in the same run and on the same file: ``pg_restore --list`` alone,
 ``sha256sum`` alone (the floor of any evidence that records the hash: one full read) and the
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from esus_runbook.results import Checks
     from esus_runbook.upkeep.backup import evidence
     from esus_runbook.upkeep.shell import LocalShell
-    from tests.servers import _start_postgres, _stop_postgres
+    from tests.support.servers import _start_postgres, _stop_postgres
     from tests.test_backup import PEC_DDL
 
     pg = _start_postgres()

@@ -56,7 +56,7 @@ def demo_env() -> dict[str, str]:
 
 def make_inventory(folder: Path, n: int) -> Path:
     """``n`` sites cycling through the demo sites (absolute paths, distinct site ids)."""
-    from esus_runbook.sites import load_sites
+    from esus_runbook.sites.loading import load_sites
 
     demo = load_sites(ROOT / "examples" / "inventario.yaml")
     items = []

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from esus_runbook import guide, notebook  # noqa: E402
 from esus_runbook.form import SiteDocument  # noqa: E402
-from esus_runbook.sites import load_site, load_sites  # noqa: E402
+from esus_runbook.sites.loading import load_site, load_sites  # noqa: E402
 
 SITE = """\
 # site de medição

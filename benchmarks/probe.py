@@ -120,7 +120,7 @@ def bench_disk(size_mb: int, rounds: int = 3) -> None:
 
 
 def bench_stage(n_sites: int) -> None:
-    from esus_runbook.sites import validate_site
+    from esus_runbook.sites.loading import validate_site
     from esus_runbook.stages import StageContext, evaluate
 
     probe_file = ROOT / "tests" / "data" / "probes" / "linux-ok.json"

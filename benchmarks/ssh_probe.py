@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/ssh_probe.py [--repeat 5] [--servers 10]
 
-Starts the tests' real sshd on 127.0.0.1 (tests/sshd.py; needs root, sshd and unshare) and
+Starts the tests' real sshd on 127.0.0.1 (tests/support/sshd.py; needs root, sshd and unshare) and
 measures:
 
 1. one server: connect (key auth, strict host key) + ``collect_ssh`` + close, vs the local
@@ -28,7 +28,7 @@ from benchmarks.probe import timed  # noqa: E402
 from esus_runbook import probe  # noqa: E402
 from esus_runbook.ssh import SshOptions, connect, parse_target  # noqa: E402
 from esus_runbook.ssh.remote_probe import collect_ssh  # noqa: E402
-from tests.sshd import start_sshd, stop_sshd  # noqa: E402
+from tests.support.sshd import start_sshd, stop_sshd  # noqa: E402
 
 
 def probe_one(server) -> dict:

@@ -2,8 +2,8 @@
 
 Generates the 200 000-professional file with the project's generator (as
 ``benchmarks/xml_audit.py`` does), starts a PostgreSQL exactly like the tests
-(``tests/servers.py``), creates PEC's real schema and imports the file into it the way
-PEC's import does (``tests/pec_import.py``), then measures, each in its own subprocess,
+(``tests/support/servers.py``), creates PEC's real schema and imports the file into it the way
+PEC's import does (``tests/support/pec_import.py``), then measures, each in its own subprocess,
 interleaved round by round (best of ``--repeat``):
 
 - audit: ``xml audit FILE --json`` (parse, every rule, summaries, JSON written) — the baseline;
@@ -86,12 +86,12 @@ def run_once(mode: str, args: list[str], env: dict[str, str], script: Path | Non
 
 
 # a load script run with sys.path = [the source tree]: PEC's schema and the import as that
-# tree's tests/pec_import.py builds them, then the extra rows (argv: url password xml
+# tree's tests/support/pec_import.py builds them, then the extra rows (argv: url password xml
 # extra_professionals extra_lotacoes)
 LOAD = r"""
 import sys, psycopg
 from esus_runbook.cnes.parser import parse
-from tests.pec_import import create_schema, import_xml
+from tests.support.pec_import import create_schema, import_xml
 url, password, xml, n_prof, n_lot = sys.argv[1:6]
 with psycopg.connect(url, password=password) as conn:
     conn.execute("CREATE TABLE tb_config_sistema (co_config_sistema varchar(60) PRIMARY "
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child[0], args.child[1:])
         return 0
-    from tests.servers import _start_postgres, _stop_postgres
+    from tests.support.servers import _start_postgres, _stop_postgres
 
     extra = (args.pec_professionals, min(args.pec_lotacoes, args.pec_professionals))
     with tempfile.TemporaryDirectory(prefix="xml-rec-bench-") as tmp:

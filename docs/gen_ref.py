@@ -41,7 +41,7 @@ from esus_runbook import cli, errors  # noqa: E402
 from esus_runbook.cnes import diff as cnes_diff  # noqa: E402
 from esus_runbook.cnes import rules as cnes_rules  # noqa: E402
 from esus_runbook.reconcile import compare as reconcile_compare  # noqa: E402
-from esus_runbook.site_fields import SCHEMA  # noqa: E402
+from esus_runbook.sites.fields import SCHEMA  # noqa: E402
 
 CODE = re.compile(r"^(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]+$")
 """What a check code looks like: the prefix says the stage (see ``PREFIX_STAGE``)."""

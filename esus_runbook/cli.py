@@ -16,10 +16,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from .errors import RunbookError
-from .outputs import check_distinct, output_problem
-from .results import check_output_path, json_text
+from .files.atomic import json_text
+from .files.outputs import check_distinct, check_output_path, output_problem
 from .secret_refs import read_secret
-from .sites import check as check_sites
+from .sites.loading import check as check_sites
 from .terminal import say
 from .version import package_version
 
@@ -316,8 +316,8 @@ def _db_tunnel(args: argparse.Namespace):
 
 
 def cmd_verify_install(args: argparse.Namespace) -> int:
+    from .files.atomic import write_json_atomic
     from .pec import verify_install
-    from .results import write_json_atomic
 
     password = _db_password(args) if args.db_url else None
     with _db_tunnel(args) as db_url:

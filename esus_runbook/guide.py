@@ -28,9 +28,10 @@ from typing import Any
 from . import stages
 from .errors import InputError, RunbookError
 from .render.charts import STATUS_COLORS
-from .results import LABELS, STAGES, StageResult, Status
-from .sites import Site
+from .results import STAGES, StageResult
+from .sites.loading import Site
 from .stages import Step
+from .status import LABELS, Status
 
 # Lazy imports: ipywidgets (0.2 s) and IPython's display only in an interactive notebook.
 

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import record_after_batch
-from .results import RUN_SCHEMA, STAGES, Status, worst, write_bytes_atomic, write_json_atomic
-from .sites import Site
+from .files.atomic import write_bytes_atomic, write_json_atomic
+from .results import RUN_SCHEMA, STAGES
+from .sites.loading import Site
+from .status import Status, worst
 from .version import package_version
 
 log = logging.getLogger("esus_runbook.interativo")

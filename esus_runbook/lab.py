@@ -41,15 +41,17 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from . import site_fields, sites, stages
+from . import stages
 from .batch import preflight
 from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
-from .inputfiles import resolved
+from .files.atomic import write_text_atomic
+from .files.reading import resolved
 from .net import free_port
-from .results import write_text_atomic
-from .site_files import SITE_SUFFIXES, inventory_item
+from .sites import fields as site_fields
+from .sites import loading as sites
+from .sites.folders import SITE_SUFFIXES, inventory_item
 from .terminal import say
 
 DEFAULT_OUT = Path("execucoes") / "interativo"

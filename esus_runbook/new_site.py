@@ -21,10 +21,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import InputError
-from .results import write_text_atomic
+from .files.atomic import write_text_atomic
 from .schemas import render_site_schema
-from .site_fields import SCHEMA, SLUG, Field
-from .sites import read_mapping_file
+from .sites.fields import SCHEMA, SLUG, Field
+from .sites.loading import read_mapping_file
 
 SCHEMA_FILE = "site.schema.json"
 WIDTH = 92

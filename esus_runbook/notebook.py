@@ -25,11 +25,12 @@ from pathlib import Path
 from . import interactive_run, stages
 from .catalog.links import show_dossier_link
 from .errors import RunbookError, StageError
+from .files.atomic import write_json_atomic
 from .render.env import scoped_html
 from .report.site import render_site_report, summary_html
-from .results import StageResult, write_json_atomic
+from .results import StageResult
 from .secret_refs import redact, site_secret_values
-from .sites import Site, load_site
+from .sites.loading import Site, load_site
 
 # Lazy imports: the batch process and the CLI import this module for `run_stage`; IPython's
 # display (0.15 s), the guide and the form (ipywidgets 0.2 s) load only in a notebook kernel that

@@ -41,8 +41,9 @@ from .commands import option
 from .errors import InputError
 from .ids import scrub
 from .installer.network import describe_network_error
-from .results import Checks, Status, now_iso
+from .results import Checks, now_iso
 from .secret_refs import Secret
+from .status import Status
 from .urls import check_pec_url, parse_db_url
 
 SCHEMA = "esus-runbook/verify-install/1"

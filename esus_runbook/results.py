@@ -13,49 +13,26 @@ additions do not break older readers; a different major schema is refused.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .files.atomic import write_json_atomic
+from .status import Status, worst
 
 SCHEMA = "esus-runbook/stage-result/1"
 RUN_SCHEMA = "esus-runbook/run/1"  # <run>/run.json, written by the batch runner
 STAGES = ("cenario", "ambiente", "download", "instalacao", "contra_chave", "xml")
 
 
-class Status(str, Enum):
-    """Stage and check statuses, from best to worst."""
-
-    OK = "ok"              # passed, with evidence
-    ALERTA = "alerta"      # passes with warnings
-    PENDENTE = "pendente"  # input not yet available
-    FALHA = "falha"        # a check failed
-    ERRO = "erro"          # the stage itself crashed
-
-    def __str__(self) -> str:
-        return self.value
-
-
-SEVERITY = {Status.OK: 0, Status.ALERTA: 1, Status.PENDENTE: 2, Status.FALHA: 3, Status.ERRO: 4}
-LABELS = {Status.OK: "OK", Status.ALERTA: "Alerta", Status.PENDENTE: "Pendente",
-          Status.FALHA: "Falha", Status.ERRO: "Erro"}
 _CHECK_ID = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
 CHECK_KEYS = ("id", "title", "status", "expected", "observed", "remedy")  # the JSON's order
-
-
-def worst(statuses: Iterable[Status | str]) -> Status | None:
-    """The most severe status of ``statuses`` (None for an empty iterable)."""
-    found = [Status(s) for s in statuses]
-    return max(found, key=SEVERITY.__getitem__) if found else None
 
 
 def now_iso() -> str:
@@ -240,56 +217,3 @@ class StageResult:
             raise InputError(f"JSON inválido ({exc.__class__.__name__})", file=str(path),
                              remedy="apague o arquivo e execute a etapa novamente") from None
         return cls.from_dict(data, str(path))
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new
-    one: a temporary file in the same folder, fsync, then ``os.replace``."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:   # a file where the folder should be: say so, not "exists"
-        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
-                                 str(path.parent)) from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def json_text(data: Any) -> str:
-    """The JSON text of every file this package writes (UTF-8, indented, newline-ended)."""
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    write_text_atomic(path, json_text(data))
-
-
-def check_output_path(path: str | os.PathLike, where: str) -> Path:
-    """An output file a command will write at the end, checked before any work: not a
-    folder, and its folder exists (or can be created) and is writable. Raises InputError."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p} é uma pasta, não um arquivo", file=where,
-                         remedy="informe o caminho de um arquivo (ex.: resultado.json)")
-    folder = p.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"sem permissão para gravar em {folder}", file=where,
-                         remedy="escolha uma pasta onde você pode gravar")
-    return p

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .commands import sh
 from .errors import InputError, SecretError
-from .inputfiles import read_bounded
+from .files.reading import read_bounded
 
 # PBKDF2 work factor: slow enough that a stored fingerprint of a short secret resists
 # guessing, cheap enough (~50 ms) for a batch of hundreds of sites.

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = ROOT / "notebooks"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-pytest_plugins = ("tests.servers", "tests.browser", "tests.sshd")  # real PostgreSQL, HTTP, sshd
+pytest_plugins = ("tests.support.servers", "tests.support.browser", "tests.support.sshd")  # real PostgreSQL, HTTP, sshd
 
 
 def require(condition: bool, what: str) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import load_site, validate_site
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import load_site, validate_site
 from esus_runbook.stages import StageContext, ambiente, evaluate
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES
 

@@ -16,10 +16,11 @@ import pytest
 from esus_runbook import schemas
 from esus_runbook.demo.pec_simulator import PecConfig, installer_bytes
 from esus_runbook.installer.releases import COLUMNS, Registry
-from esus_runbook.results import Checks, Status
+from esus_runbook.results import Checks
 from esus_runbook.secret_refs import Secret
 from esus_runbook.ssh.client import SshOptions, connect
 from esus_runbook.ssh_target import parse_target
+from esus_runbook.status import Status
 from esus_runbook.upkeep.record import OpsRecord
 from esus_runbook.upkeep.shell import LocalShell, RemoteShell
 from esus_runbook.upkeep.update import _services, after, before, read_server

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from esus_runbook import schemas
-from esus_runbook.results import Checks, Status
+from esus_runbook.results import Checks
+from esus_runbook.status import Status
 from esus_runbook.upkeep.backup import SCRATCH_PREFIX, evidence
 from esus_runbook.upkeep.shell import LocalShell
 

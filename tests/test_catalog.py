@@ -25,8 +25,8 @@ from esus_runbook.catalog import catalog_path, connect, import_folders, record_r
 from esus_runbook.catalog.dashboard import build_dashboard, write_dashboard
 from esus_runbook.catalog.dossier import build_dossier, write_dossier
 from esus_runbook.catalog.schema import VERSION
-from esus_runbook.csvcells import safe_cell
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
+from esus_runbook.files.csvcells import safe_cell
 from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
 from esus_runbook.stages import title

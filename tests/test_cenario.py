@@ -1,8 +1,8 @@
 import pytest
 
-from esus_runbook.results import Status
-from esus_runbook.sites import validate_site
+from esus_runbook.sites.loading import validate_site
 from esus_runbook.stages import cenario, evaluate
+from esus_runbook.status import Status
 
 
 def site(tmp_path, **cen):

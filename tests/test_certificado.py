@@ -11,10 +11,10 @@ import pytest
 
 from esus_runbook import schemas
 from esus_runbook.net import free_port
-from esus_runbook.results import Status
+from esus_runbook.status import Status
 from esus_runbook.upkeep.certificate import TlsTarget, check_certificate, site_target
 
-from .tls_server import TlsServer, make_ca, make_leaf
+from .support.tls_server import TlsServer, make_ca, make_leaf
 
 NAME = "pec.municipio.ba.gov.br"
 

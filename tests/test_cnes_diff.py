@@ -25,8 +25,8 @@ from esus_runbook.cnes.display import diff_frames
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.cnes_model import Changes
-from esus_runbook.results import Status
-from esus_runbook.sites import load_site
+from esus_runbook.sites.loading import load_site
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES, run_cli
 

@@ -11,8 +11,9 @@ import pytest
 from esus_runbook import stages
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import load_site
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import load_site
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES, run_cli, run_folders
 

@@ -2,10 +2,11 @@ import datetime as dt
 import json
 import os
 
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import validate_site
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import validate_site
 from esus_runbook.stages import StageContext, evaluate
 from esus_runbook.stages.contra_chave import extra_fingerprint, normalize_chave
+from esus_runbook.status import Status
 
 CHAVE = "0916-0409-8915-9622-2161-0480-1336-1227"
 SECRET = "Qx7-CONTRA-9931-zz"

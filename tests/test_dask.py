@@ -12,10 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from esus_runbook.sites import load_site
+from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import (
+from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_procs import (
     dask_cluster,
     hanging_sites,
     kill_if_running,
@@ -23,9 +24,8 @@ from .batch_procs import (
     rollup_triples,
     start_batch,
 )
-from .conftest import EXAMPLES, demo_env, run_cli
+from .support.waiting import wait_until
 from .test_batch import _notebooks_with
-from .waiting import wait_until
 
 pytestmark = pytest.mark.notebooks
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from esus_runbook.demo.demo_inputs import main as prepare_inputs
 from esus_runbook.demo.demo_inputs import ready_ports
-from esus_runbook.sites import load_sites
+from esus_runbook.sites.loading import load_sites
 
 from .conftest import EXAMPLES, ROOT, run_cli
 

@@ -21,10 +21,10 @@ from esus_runbook import cli, errors
 from esus_runbook.cnes import diff as cnes_diff
 from esus_runbook.cnes import rules as cnes_rules
 from esus_runbook.reconcile import compare as reconcile_compare
-from esus_runbook.site_fields import SCHEMA
+from esus_runbook.sites.fields import SCHEMA
 
 from .conftest import EXAMPLES, ROOT, demo_env, require, require_tool
-from .docs_ref import gen_ref
+from .support.docs_ref import gen_ref
 
 README = ROOT / "README.md"
 CHECK_CODE = re.compile(r"(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]*[A-Z0-9]")

@@ -22,15 +22,15 @@ from esus_runbook.data import read_csv
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.form import fields
-from esus_runbook.results import Status
 from esus_runbook.secret_refs import Secret
-from esus_runbook.sites import load_site, validate_site
+from esus_runbook.sites.loading import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
+from esus_runbook.status import Status
 
-from .browser import expect
 from .conftest import EXAMPLES, NOTEBOOKS, ROOT
-from .docs_ref import reference_pages, user_docs
-from .lab_server import lab_cli
+from .support.browser import expect
+from .support.docs_ref import reference_pages, user_docs
+from .support.lab_server import lab_cli
 from .test_ambiente import make_site
 
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
@@ -452,9 +452,10 @@ def test_16_training_site_reads_pronto_treinamento_and_nothing_reaches_sisab(tmp
     """issue 22: a training installation is not activated (docs/dominio.md, "Contra-chave");
     when it passes everything the site report and the roll-up say "pronto (treinamento)" and
     that nothing reaches the SISAB."""
+    from esus_runbook.files.atomic import write_json_atomic
     from esus_runbook.report.rollup import write_rollup
     from esus_runbook.report.site import render_site_report, summary_html, terminal_lines
-    from esus_runbook.results import STAGES, StageResult, write_json_atomic
+    from esus_runbook.results import STAGES, StageResult
 
     run = tmp_path / "runs" / "20261201-100000-aaaa"
     for sid, modo in (("ubs-treino", "treinamento"), ("ubs-prod", "producao")):

@@ -14,9 +14,9 @@ from ruamel.yaml import YAML
 from esus_runbook import stages
 from esus_runbook.demo.pec_simulator import FileConfig, installer_bytes
 from esus_runbook.installer.releases import read_registry_file
-from esus_runbook.results import Status
-from esus_runbook.sites import load_sites
+from esus_runbook.sites.loading import load_sites
 from esus_runbook.stages import StageContext
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES, run_cli
 

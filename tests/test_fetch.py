@@ -21,7 +21,7 @@ from esus_runbook.installer.downloader import DownloadError, download
 from esus_runbook.installer.releases import Registry, Release, read_registry_file
 from esus_runbook.installer.verify import verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
-from esus_runbook.results import Status
+from esus_runbook.status import Status
 
 from .conftest import ROOT, require_tool, run_cli
 

@@ -1,11 +1,11 @@
-"""The flakiness finder (tests/flaky.py) and the waiting helper (tests/waiting.py)."""
+"""The flakiness finder (tests/support/flaky.py) and the waiting helper (tests/support/waiting.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from . import flaky
-from .waiting import wait_equal, wait_until
+from .support import flaky
+from .support.waiting import wait_equal, wait_until
 
 
 def junit(path, cases: dict[str, str]):

@@ -9,14 +9,14 @@ import shutil
 import pytest
 
 from esus_runbook import form as form_mod
-from esus_runbook import sites
 from esus_runbook.errors import InputError
 from esus_runbook.form import SiteDocument, SiteForm
-from esus_runbook.site_fields import SCHEMA, Field
-from esus_runbook.sites import load_site, load_sites
+from esus_runbook.sites import loading as sites
+from esus_runbook.sites.fields import SCHEMA, Field
+from esus_runbook.sites.loading import load_site, load_sites
 
 from .conftest import EXAMPLES, run_cli
-from .site_texts import COMMENTED, comment_lines, write
+from .support.site_texts import COMMENTED, comment_lines, write
 
 
 def all_names() -> set[str]:

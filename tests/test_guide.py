@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from esus_runbook import guide
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import load_site
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import StageContext, evaluate
+from esus_runbook.status import Status
 
-from .site_texts import COMMENTED, write
+from .support.site_texts import COMMENTED, write
 
 
 def site_with(tmp_path, text=COMMENTED):

@@ -18,7 +18,7 @@ from esus_runbook import cli
 from esus_runbook.cnes.archive import Utf8Probe
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
-from esus_runbook.outputs import write_report
+from esus_runbook.files.outputs import write_report
 
 from .conftest import run_cli
 

@@ -27,7 +27,7 @@ import pytest
 
 from esus_runbook import commands, stages
 from esus_runbook.errors import InputError
-from esus_runbook.sites import Site, load_site, validate_site
+from esus_runbook.sites.loading import Site, load_site, validate_site
 
 from .conftest import EXAMPLES, require_tool, run_cli
 from .test_leaks import secret_needles
@@ -332,7 +332,7 @@ def test_site_snapshot_is_strict_json(tmp_path):
 
 
 def test_forged_snapshot_digest_does_not_skip_the_url_rules(tmp_path):
-    from esus_runbook.sites import _snapshot_digest
+    from esus_runbook.sites.loading import _snapshot_digest
 
     site = validate_site({"site_id": "s", "nome": "S", "municipio_ibge": "2927408"},
                          source=tmp_path / "s.yaml")

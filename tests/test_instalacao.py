@@ -11,9 +11,10 @@ from ruamel.yaml import YAML
 
 from esus_runbook import stages
 from esus_runbook.demo.pec_simulator import PecConfig
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import load_sites
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import load_sites
 from esus_runbook.stages import StageContext
+from esus_runbook.status import Status
 
 LINUX = "LANG=pt_BR.UTF-8 java -jar eSUS-AB-PEC-5.5.24-Linux64.jar -console -continue"
 

@@ -14,7 +14,7 @@ import pytest
 from esus_runbook import lab
 
 from .conftest import EXAMPLES, NOTEBOOKS, ROOT, run_cli
-from .lab_server import lab_cli
+from .support.lab_server import lab_cli
 
 
 def test_lab_prepares_one_workspace_per_site_and_keeps_outputs(tmp_path):
@@ -112,7 +112,7 @@ def test_killed_lab_leaves_no_server_behind(tmp_path):
 
     import psutil
 
-    from .lab_server import jupyter_env
+    from .support.lab_server import jupyter_env
 
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
     env = {**os.environ, **jupyter_env(tmp_path),

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from esus_runbook.results import StageResult
-from esus_runbook.sites import load_site, load_sites
+from esus_runbook.sites.loading import load_site, load_sites
 
-from .browser import expect
 from .conftest import NOTEBOOKS, ROOT
-from .lab_server import lab_cli
-from .site_texts import COMMENTED, comment_lines
-from .waiting import wait_equal, wait_until
+from .support.browser import expect
+from .support.lab_server import lab_cli
+from .support.site_texts import COMMENTED, comment_lines
+from .support.waiting import wait_equal, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from esus_runbook.secret_refs import SITE_SECRET_REFS, site_secret_values
-from esus_runbook.sites import load_sites
+from esus_runbook.sites.loading import load_sites
 
 from .conftest import EXAMPLES, demo_env
 

@@ -90,9 +90,10 @@ def load(path: Path) -> Module:
                     mod.scripts[node.targets[0].id] = ast.parse(node.value.value)
                 except SyntaxError:
                     pass
-        elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            for alias in node.names:
-                mod.imported[alias.asname or alias.name] = (node.module, alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+            for alias in node.names:  # keyed by the module's own name (tests/ or tests/support/)
+                mod.imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1],
+                                                            alias.name)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             (mod.fixtures if _is_fixture(node) else mod.functions)[node.name] = node
     return mod
@@ -100,7 +101,8 @@ def load(path: Path) -> Module:
 
 @pytest.fixture(scope="module")
 def modules() -> dict[str, Module]:
-    return {p.stem: load(p) for p in sorted(TESTS.glob("*.py"))}
+    paths = sorted(TESTS.glob("*.py")) + sorted((TESTS / "support").glob("*.py"))
+    return {p.stem: load(p) for p in paths if p.stem != "__init__"}
 
 
 def _words(node: ast.AST) -> tuple[set[str], set[str], set[str]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from esus_runbook import guide, notebook
 from esus_runbook.form import SiteForm
-from esus_runbook.results import Status
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES, ROOT
-from .site_texts import COMMENTED, write
+from .support.site_texts import COMMENTED, write
 
 
 def test_run_stage_again_after_fixing_the_input(tmp_path):

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from esus_runbook.sites import load_site, load_sites
+from esus_runbook.sites.loading import load_site, load_sites
 
 from .conftest import EXAMPLES
 

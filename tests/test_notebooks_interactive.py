@@ -10,10 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from esus_runbook.results import StageResult, Status
+from esus_runbook.results import StageResult
+from esus_runbook.status import Status
 
 from .conftest import EXAMPLES, NOTEBOOKS
-from .site_texts import COMMENTED, write
+from .support.site_texts import COMMENTED, write
 
 pytestmark = pytest.mark.notebooks
 

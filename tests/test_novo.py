@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from esus_runbook import schemas
-from esus_runbook.site_fields import SCHEMA
-from esus_runbook.sites import load_sites, read_mapping_file
+from esus_runbook.sites.fields import SCHEMA
+from esus_runbook.sites.loading import load_sites, read_mapping_file
 
 from .conftest import run_cli
 

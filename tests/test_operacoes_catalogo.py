@@ -15,12 +15,13 @@ from esus_runbook.catalog import catalog_path, connect
 from esus_runbook.catalog.schema import MIGRATIONS, VERSION, _statements
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
 from esus_runbook.installer.releases import Registry
-from esus_runbook.results import STAGES, Status
+from esus_runbook.results import STAGES
+from esus_runbook.status import Status
 from esus_runbook.upkeep.backup import evidence
 from esus_runbook.upkeep.record import OpsRecord, save
 from esus_runbook.upkeep.shell import LocalShell
 
-from .tls_server import TlsServer, make_ca, make_leaf
+from .support.tls_server import TlsServer, make_ca, make_leaf
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
 

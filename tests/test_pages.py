@@ -20,7 +20,8 @@ from esus_runbook.render.env import remedy
 from esus_runbook.render.places import municipalities, municipality_name
 from esus_runbook.render.words import plural
 from esus_runbook.report.site import next_steps
-from esus_runbook.results import STAGES, Check, StageResult, Status
+from esus_runbook.results import STAGES, Check, StageResult
+from esus_runbook.status import Status
 
 BRT = timezone(timedelta(hours=-3))
 

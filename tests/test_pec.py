@@ -10,8 +10,8 @@ import pytest
 from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.errors import InputError
 from esus_runbook.pec import VerifyReport, server_version_check, verify_install
-from esus_runbook.results import Status
 from esus_runbook.secret_refs import Secret
+from esus_runbook.status import Status
 
 from .conftest import run_cli
 

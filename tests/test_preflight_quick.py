@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from esus_runbook.batch.preflight import quick_checks, quick_report
-from esus_runbook.sites import load_sites
+from esus_runbook.sites.loading import load_sites
 
 from .conftest import run_cli
-from .site_texts import write
+from .support.site_texts import write
 
 SECRET = "valor-secreto-da-contra-chave"
 

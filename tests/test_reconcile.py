@@ -1,5 +1,5 @@
 """``xml reconcile`` (issue 15) against the real PostgreSQL the tests start: a PEC-like schema,
-the file imported like PEC does (tests/pec_import.py), then edits that produce every
+the file imported like PEC does (tests/support/pec_import.py), then edits that produce every
 difference kind; unknown schema → pendente; wrong password and refused connection → exit 2
 without the secret; read-only session; the ``xml`` stage's "Depois da importação"."""
 
@@ -20,6 +20,7 @@ from esus_runbook import stages
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
+from esus_runbook.files.atomic import write_json_atomic
 from esus_runbook.pec import (
     CANCEL_GRACE_S,
     ReadDeadline,
@@ -32,12 +33,12 @@ from esus_runbook.reconcile import KINDS, SCHEMA, reconcile
 from esus_runbook.reconcile.pecdb import open_readonly, read_error
 from esus_runbook.reconcile.schema import LAYOUT
 from esus_runbook.report import render_site_report
-from esus_runbook.results import Status, write_json_atomic
 from esus_runbook.secret_refs import Secret
-from esus_runbook.sites import load_site
+from esus_runbook.sites.loading import load_site
+from esus_runbook.status import Status
 
 from .conftest import ROOT, run_cli
-from .pec_import import add_lotacao, create_schema, deactivate_lotacao, import_xml
+from .support.pec_import import add_lotacao, create_schema, deactivate_lotacao, import_xml
 
 # `postgres` comes from the fixtures (conftest.py): the tests without a database (input
 # refusals, a refused connection, the stage without db_url) are in the fast tier.
@@ -124,7 +125,7 @@ def compared_lotacoes(cf) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- agreement
 def test_clean_import_agrees(imported, cf, xml_file):
-    """PEC's real column list (tests/pec_import.py, sourced), the file loaded as PEC's import
+    """PEC's real column list (tests/support/pec_import.py, sourced), the file loaded as PEC's import
     does: exit 0. (On the invented tb_lotacao.st_ativo layout's code this ended pendente:
     "faltam tb_lotacao.st_ativo".)"""
     report = run(imported, cf, xml_file)
@@ -897,7 +898,7 @@ def test_frozen_server_ends_within_the_deadline(freeze, capfd):
     """SIGSTOP on the backend (the cancel request is accepted but never acted on) or on the
     whole cluster (the cancel request itself hangs): the read still ends at the deadline
     plus the grace periods, with the pt-BR line, because the socket is shut down."""
-    from .servers import _start_postgres, _stop_postgres
+    from .support.servers import _start_postgres, _stop_postgres
 
     pg = _start_postgres()
     frozen: list[int] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import expect
+from .support.browser import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 

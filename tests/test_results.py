@@ -5,14 +5,9 @@ import pytest
 
 from esus_runbook import schemas
 from esus_runbook.errors import InputError
-from esus_runbook.results import (
-    Check,
-    Checks,
-    StageResult,
-    Status,
-    derive_status,
-    write_json_atomic,
-)
+from esus_runbook.files.atomic import write_json_atomic
+from esus_runbook.results import Check, Checks, StageResult, derive_status
+from esus_runbook.status import Status
 
 
 def test_status_derivation():

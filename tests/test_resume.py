@@ -15,11 +15,13 @@ import nbformat
 import pytest
 
 from esus_runbook import stages
-from esus_runbook.results import STAGES, StageResult, Status
-from esus_runbook.sites import load_site
+from esus_runbook.results import STAGES, StageResult
+from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
+from esus_runbook.status import Status
 
-from .batch_procs import (
+from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_procs import (
     KernelSampler,
     hanging_sites,
     kill_if_running,
@@ -27,9 +29,8 @@ from .batch_procs import (
     rollup_triples,
     start_batch,
 )
-from .conftest import EXAMPLES, demo_env, run_cli
+from .support.waiting import wait_until
 from .test_batch import _notebooks_with
-from .waiting import wait_until
 
 # `notebooks` from the demo_run fixture or marked below; the fingerprint tests run no kernel.
 

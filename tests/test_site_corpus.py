@@ -16,7 +16,7 @@ import pytest
 
 from esus_runbook import schemas
 from esus_runbook.errors import InputError
-from esus_runbook.sites import load_sites, read_mapping_file
+from esus_runbook.sites.loading import load_sites, read_mapping_file
 
 BASE = """\
 site_id: ubs-corpus

@@ -14,10 +14,10 @@ import pytest
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import KernelSampler, only_run, rollup_triples, start_batch
 from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_procs import KernelSampler, only_run, rollup_triples, start_batch
+from .support.waiting import wait_until
 from .test_batch import _notebooks_with, one_site
-from .waiting import wait_until
 
 SITE = "sms-centralizado"  # the site one_site() copies
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook import cli, lab, site_files, sites
+from esus_runbook import cli, lab
 from esus_runbook.errors import InputError
 from esus_runbook.form import folder_sites, locate
+from esus_runbook.sites import folders as site_files
+from esus_runbook.sites import loading as sites
 
 
 def site_text(site_id: str) -> str:

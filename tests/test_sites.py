@@ -3,10 +3,10 @@ import json
 import pytest
 
 from esus_runbook.errors import InputError
-from esus_runbook.sites import load_site, load_sites
+from esus_runbook.sites.loading import load_site, load_sites
 
 from .conftest import EXAMPLES
-from .docs_ref import reference_pages
+from .support.docs_ref import reference_pages
 
 GOOD = """
 site_id: ubs-teste
@@ -134,7 +134,7 @@ def test_cli_rejects_bad_inventory(tmp_path, cli):
 
 
 def test_docs_reference_documents_every_site_key():
-    from esus_runbook.sites import SCHEMA
+    from esus_runbook.sites.loading import SCHEMA
 
     reference = reference_pages()["referencia/arquivo-do-site.md"]
     for section, fields in SCHEMA.items():

@@ -1,4 +1,4 @@
-"""SSH access against a real sshd on 127.0.0.1 (tests/sshd.py): targets, host keys, auth."""
+"""SSH access against a real sshd on 127.0.0.1 (tests/support/sshd.py): targets, host keys, auth."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from esus_runbook.errors import InputError
 from esus_runbook.net import free_port
 from esus_runbook.ssh import SshError, SshOptions, connect, parse_target
-from tests.sshd import PASSWORD, PASSWORD_USER
+from tests.support.sshd import PASSWORD, PASSWORD_USER
 
 
 @pytest.mark.parametrize("text,user,host,port", [

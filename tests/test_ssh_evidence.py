@@ -1,4 +1,4 @@
-"""Stage 04's server evidence over SSH against the PEC server stand-in (tests/sshd.py): a real
+"""Stage 04's server evidence over SSH against the PEC server stand-in (tests/support/sshd.py): a real
 sshd in a mount namespace with a healthy or a broken installation bound over /opt/e-SUS and
 /etc/pec.config."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from esus_runbook.results import Status
 from esus_runbook.ssh import SshOptions, connect, parse_target
 from esus_runbook.ssh.evidence import collect, mask_line
-from tests.pec_server_fixture import LEAKED, PEC_CONFIG_SECRET, VERSION
+from esus_runbook.status import Status
+from tests.support.pec_server_fixture import LEAKED, PEC_CONFIG_SECRET, VERSION
 
 
 def _checks(server, profile=None):
@@ -71,7 +71,7 @@ def test_mask_line():
 def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
     """A non-root user reads the root-only installer log only with servidor.sudo (sudo -n)."""
     from tests.conftest import require_tool
-    from tests.sshd import PASSWORD, PASSWORD_USER
+    from tests.support.sshd import PASSWORD, PASSWORD_USER
 
     require_tool("sudo")
     monkeypatch.setenv("SSH_SENHA_TESTE", PASSWORD)
@@ -98,7 +98,7 @@ def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
 def test_sudo_refused_is_a_clear_falha(sshd, monkeypatch):
     """On the plain test server the password user has no sudo rule: sudo -n refuses."""
     from tests.conftest import require_tool
-    from tests.sshd import PASSWORD, PASSWORD_USER
+    from tests.support.sshd import PASSWORD, PASSWORD_USER
 
     require_tool("sudo")
     monkeypatch.setenv("SSH_SENHA_TESTE", PASSWORD)

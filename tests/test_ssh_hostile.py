@@ -1,8 +1,8 @@
 """Hostile SSH servers and hostile known_hosts files (issue 23, SSH items): one row per case.
 
-The servers are real: the suite's OpenSSH ``sshd`` (tests/sshd.py) where the behaviour of a
+The servers are real: the suite's OpenSSH ``sshd`` (tests/support/sshd.py) where the behaviour of a
 real server matters (a killed command, a lost network), and a paramiko server written for
-these tests (tests/hostile_ssh_server.py) for what no honest sshd does: offer only an RSA key
+these tests (tests/support/hostile_ssh_server.py) for what no honest sshd does: offer only an RSA key
 in front of an ed25519 one, swap its key between two connections, never answer the exec
 request, flood its output, forge the probe's answer. Every refusal is one pt-BR message with no
 traceback and no English from paramiko; nothing is written where a refusal happened.
@@ -28,7 +28,7 @@ from esus_runbook.net import free_port
 from esus_runbook.ssh import SshError, SshOptions, connect, parse_target
 from esus_runbook.ssh.remote_probe import SKIPPED, parse_output
 from esus_runbook.ssh.tunnel import Tunnel
-from tests.hostile_ssh_server import FreezingRelay, HostileSshServer, host_key
+from tests.support.hostile_ssh_server import FreezingRelay, HostileSshServer, host_key
 
 ENGLISH = ("Traceback", "Exception", "Error reading", "Channel closed", "SSHException",
            "No existing session", "not a valid")

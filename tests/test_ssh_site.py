@@ -9,9 +9,9 @@ import pytest
 
 from esus_runbook.errors import InputError
 from esus_runbook.net import free_port
-from esus_runbook.results import Status
-from esus_runbook.sites import validate_site
+from esus_runbook.sites.loading import validate_site
 from esus_runbook.stages import StageContext, evaluate
+from esus_runbook.status import Status
 
 
 def site_raw(servidor: dict | None, **sections) -> dict:

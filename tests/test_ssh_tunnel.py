@@ -12,12 +12,13 @@ from ruamel.yaml import YAML
 
 from esus_runbook import stages
 from esus_runbook.demo.pec_simulator import PecConfig
-from esus_runbook.results import StageResult, Status
-from esus_runbook.sites import load_sites
+from esus_runbook.results import StageResult
+from esus_runbook.sites.loading import load_sites
 from esus_runbook.ssh import SshOptions, connect, parse_target
 from esus_runbook.ssh.tunnel import Tunnel, needs_tunnel, through
 from esus_runbook.stages import StageContext
-from tests.pec_server_fixture import VERSION
+from esus_runbook.status import Status
+from tests.support.pec_server_fixture import VERSION
 
 # `postgres` and `ssh` come from the fixtures (conftest.py).
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from esus_runbook import guide, stages
-from esus_runbook.results import STAGES, StageResult, Status
-from esus_runbook.sites import validate_site
+from esus_runbook.results import STAGES, StageResult
+from esus_runbook.sites.loading import validate_site
+from esus_runbook.status import Status
 
 from .conftest import NOTEBOOKS
 

@@ -9,7 +9,7 @@ import pytest
 
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .batch_procs import KernelSampler, only_run, start_batch
+from .support.batch_procs import KernelSampler, only_run, start_batch
 from .test_batch import _notebooks_with, one_site
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from esus_runbook.demo.pec_simulator import PecConfig, SimServer
 from esus_runbook.demo.update_demo import FROM, TO, main
-from esus_runbook.results import Checks, Status
+from esus_runbook.results import Checks
+from esus_runbook.status import Status
 from esus_runbook.upkeep.record import OpsRecord
 from esus_runbook.upkeep.shell import LocalShell
 from esus_runbook.upkeep.update import after

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from .. import stages
 from ..errors import InputError, Problem, describe_os_error
 from ..results import STAGES
-from ..site_fields import SCHEMA
-from ..sites import Site
+from ..sites.fields import SCHEMA
+from ..sites.loading import Site
 from ..ssh_target import parse_target
 from ..version import package_version
 from .options import BatchOptions

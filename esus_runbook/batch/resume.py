@@ -23,8 +23,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import stages
-from ..results import STAGES, StageResult, Status, write_json_atomic
-from ..sites import Site
+from ..files.atomic import write_json_atomic
+from ..results import STAGES, StageResult
+from ..sites.loading import Site
+from ..status import Status
 
 NOTEBOOKS_DIR = "_notebooks"  # not a valid site_id (site ids are [a-z0-9-])
 REPORT_STAMP = ".relatorio.inputs"

@@ -31,11 +31,13 @@ from typing import Any
 
 from ..commands import sh
 from ..errors import InputError
+from ..files.atomic import write_bytes_atomic, write_json_atomic
 from ..ids import scrub
 from ..report.site import terminal_lines
-from ..results import RUN_SCHEMA, SEVERITY, Status, now_iso, write_bytes_atomic, write_json_atomic
-from ..sites import Site, inventory_files, load_sites
+from ..results import RUN_SCHEMA, now_iso
+from ..sites.loading import Site, inventory_files, load_sites
 from ..stages import NOTEBOOK_FILES as NOTEBOOKS
+from ..status import SEVERITY, Status
 from ..terminal import say
 from . import preflight, resume
 from .options import BatchOptions

@@ -22,8 +22,9 @@ from typing import Any
 
 from .. import stages
 from ..ids import scrub
-from ..results import STAGES, StageResult, Status, now_iso
-from ..sites import load_site
+from ..results import STAGES, StageResult, now_iso
+from ..sites.loading import load_site
+from ..status import Status
 from . import resume
 from .execution import execute_notebook
 from .kernels import WATCHER, _safe

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..commands import sh
 from ..errors import InputError, Problem
-from ..inputfiles import resolved
+from ..files.reading import resolved
 from ..render.words import plural
 from . import DASHBOARD_NAME, DOSSIERS_DIR, dossier_path
 from .dashboard import write_dashboard

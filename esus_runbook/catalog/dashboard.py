@@ -20,14 +20,16 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from ..csvcells import write_csv
+from ..files.atomic import write_text_atomic
+from ..files.csvcells import write_csv
 from ..render.charts import STATUS_COLORS, pyplot, to_svg
 from ..render.dates import day, when
 from ..render.env import environment
 from ..render.numbers import number
 from ..render.places import municipality_name
-from ..results import LABELS, SEVERITY, STAGES, Status, now_iso, write_text_atomic
+from ..results import STAGES, now_iso
 from ..stages import title
+from ..status import LABELS, SEVERITY, Status
 from . import DOSSIERS_DIR
 from .history import READY, latest, output_error, stage_results, status_changes
 from .operations import field_overview

@@ -15,11 +15,13 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
+from ..files.atomic import write_text_atomic
 from ..render.dates import parse as parse_time
 from ..render.env import environment
 from ..report.site import site_verdict
-from ..results import STAGES, Status, now_iso, write_text_atomic
+from ..results import STAGES, now_iso
 from ..stages import title
+from ..status import Status
 from .history import READY, latest, output_error, stage_results, status_changes, to_time, when
 from .operations import site_operations
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..render.dates import when as format_when
-from ..results import SEVERITY, Status
+from ..status import SEVERITY, Status
 from .validate import EARLIEST, FUTURE
 
 READY = (Status.OK.value, Status.ALERTA.value)

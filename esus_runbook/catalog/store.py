@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..results import RUN_SCHEMA, STAGES, Status, now_iso, worst
+from ..results import RUN_SCHEMA, STAGES, now_iso
+from ..status import Status, worst
 from . import validate
 from .evidence import stage_evidence
 from .schema import migrate

@@ -22,8 +22,8 @@ import jsonschema
 
 from .. import schemas
 from ..errors import InputError
-from ..inputfiles import MAX_SITE_ID_CHARS, MAX_TEXT_CHARS, read_json_bounded
-from ..site_fields import CONTROL, SLUG
+from ..files.reading import MAX_SITE_ID_CHARS, MAX_TEXT_CHARS, read_json_bounded
+from ..sites.fields import CONTROL, SLUG
 
 # The date bounds live here, not in .history, so that importing the catalog's writer (every
 # notebook does, for the dossier link) does not pull pandas.

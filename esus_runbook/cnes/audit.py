@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import ids
 from ..errors import InputError
-from ..outputs import write_report
+from ..files.outputs import write_report
 from . import catalog, rules, summary
 from .archive import Limits
 from .jsontext import dumps, flat_records, nested_records, to_python

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..results import RUN_SCHEMA, STAGES, Check, StageResult, Status, worst
+from ..results import RUN_SCHEMA, STAGES, Check, StageResult
+from ..status import Status, worst
 
 
 @dataclass

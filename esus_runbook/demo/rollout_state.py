@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..catalog.store import RunRecord
 from ..render.places import municipalities
-from ..results import RUN_SCHEMA, STAGES, Check, StageResult, Status, worst
+from ..results import RUN_SCHEMA, STAGES, Check, StageResult
+from ..status import Status, worst
 from .rollout_history import SiteSpec, write_run_folder
 
 

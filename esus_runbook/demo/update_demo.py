@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..cli import main as cli_main
 from ..installer.releases import COLUMNS
-from ..sites import load_site
+from ..sites.loading import load_site
 from .pec_simulator import PecConfig, SimServer, installer_bytes
 
 FROM, TO = "0.0.1", "0.0.2"

@@ -28,11 +28,11 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from .. import sites
 from ..errors import InputError, Problem
-from ..results import write_text_atomic
-from ..site_fields import SCHEMA, SECTIONS, Field
-from ..site_files import inventory_item
+from ..files.atomic import write_text_atomic
+from ..sites import loading as sites
+from ..sites.fields import SCHEMA, SECTIONS, Field
+from ..sites.folders import inventory_item
 
 ENV_NAME_STRICT = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HEADER = "Arquivo do site criado pelo formulário do esus-runbook (notebook 01_cenario)."

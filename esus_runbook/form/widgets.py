@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InputError, Problem
-from ..site_fields import SCHEMA, Field
+from ..sites.fields import SCHEMA, Field
 from .model import (
     SaveOutcome,
     SiteDocument,

@@ -27,7 +27,9 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from ..errors import InputError, describe_os_error
-from ..results import Check, Checks, Status, now_iso, write_json_atomic
+from ..files.atomic import write_json_atomic
+from ..results import Check, Checks, now_iso
+from ..status import Status
 from .naming import (
     PLATFORM_TAG,
     expected_name,

@@ -28,11 +28,11 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..csvcells import read_cell, safe_cell
 from ..data import path as data_path
 from ..errors import InputError
-from ..inputfiles import read_bounded, resolved
-from ..results import write_text_atomic
+from ..files.atomic import write_text_atomic
+from ..files.csvcells import read_cell, safe_cell
+from ..files.reading import read_bounded, resolved
 from .naming import PLATFORM_TAG
 
 COLUMNS = ("versao", "plataforma", "arquivo", "tamanho_bytes", "sha256", "registrado_em",

@@ -26,8 +26,10 @@ import requests
 from urllib3 import exceptions as u3
 
 from ..errors import describe_os_error
+from ..files.atomic import write_json_atomic
 from ..render.numbers import size_bytes
-from ..results import Check, Status, write_json_atomic
+from ..results import Check
+from ..status import Status
 from .network import (
     HTTP_FATAL,
     DownloadError,

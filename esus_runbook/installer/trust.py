@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from ..errors import InputError
 from ..render.numbers import size_bytes
-from ..results import Checks, Status, now_iso
+from ..results import Checks, now_iso
+from ..status import Status
 from .releases import Registry, Release
 
 # The explicit confirmation needed to record the hash of a release no registry knows the size of.

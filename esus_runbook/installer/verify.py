@@ -16,7 +16,8 @@ from typing import Any
 from ..errors import InputError
 from ..integrity import Integrity, check_pe, check_zip
 from ..render.numbers import size_bytes
-from ..results import Checks, Status
+from ..results import Checks
+from ..status import Status
 from .naming import PATTERN, PLATFORM_TAG, expected_name, parse_installer_name
 from .releases import Registry, Release
 from .trust import check_registry

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..outputs import write_report
-from ..results import json_text
+from ..files.atomic import json_text
+from ..files.outputs import write_report
 from .diskspeed import DEFAULT_MB as DISK_SPEED_DEFAULT_MB
 from .facts import PORTS, SCHEMA, collect
 from .loader import load_probe, normalize

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..data import read_csv
 from ..errors import HostileFileError, InputError
-from ..inputfiles import read_bounded
+from ..files.reading import read_bounded
 from .facts import PORTS, SCHEMA
 
 CURRENT_MAJOR = 1

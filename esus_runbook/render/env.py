@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..results import LABELS, Status
+from ..status import LABELS, Status
 from .charts import STATUS_COLORS
 from .dates import day, when, zone_label
 from .numbers import number

@@ -9,17 +9,12 @@ from typing import Any
 import pandas as pd
 
 from .. import stages
-from ..csvcells import safe_cell
+from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.csvcells import safe_cell
 from ..render.env import environment
 from ..render.places import municipality_name
-from ..results import (
-    SEVERITY,
-    STAGES,
-    Status,
-    now_iso,
-    write_json_atomic,
-    write_text_atomic,
-)
+from ..results import STAGES, now_iso
+from ..status import SEVERITY, Status
 from .site import TRAINING_VERDICTS, VERDICTS, is_training, load_site_results, next_steps
 
 COLUMNS = ["site_id", "nome", "municipio_ibge", "stage", "status", "n_ok", "n_alerta",

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import stages
+from ..files.atomic import write_text_atomic
 from ..render.env import environment
 from ..render.places import municipality_name
-from ..results import STAGES, StageResult, Status, now_iso, worst, write_text_atomic
+from ..results import STAGES, StageResult, now_iso
+from ..status import Status, worst
 
 VERDICTS = {
     Status.OK: "Pronto para produção",

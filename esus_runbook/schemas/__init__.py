@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 
 from ..errors import InputError
-from ..inputfiles import MAX_PATH_CHARS, MAX_SITE_ID_CHARS, MAX_TEXT_CHARS
-from ..site_fields import (
+from ..files.reading import MAX_PATH_CHARS, MAX_SITE_ID_CHARS, MAX_TEXT_CHARS
+from ..sites.fields import (
     BOOL_WORDS,
     CONTROL,
     ENV_NAME,

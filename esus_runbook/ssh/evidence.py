@@ -22,8 +22,9 @@ from typing import Any
 from ..data import read_csv
 from ..errors import RunbookError
 from ..ids import scrub
-from ..results import Check, Status
+from ..results import Check
 from ..ssh_target import parse_target
+from ..status import Status
 from .client import SshSession, connect, options_for, stderr_excerpt
 from .remote_probe import listening_ports, parse_output, prelude
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunbookError
+from ..files.atomic import write_json_atomic
 from ..probe import linux
 from ..probe.facts import PORTS, SCHEMA, _java_bits, _now_iso, _pg_major, _tool, java_properties
-from ..results import write_json_atomic
 from ..ssh_target import parse_target
 from .client import SshSession, connect, options_for, stderr_excerpt
 

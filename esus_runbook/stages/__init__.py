@@ -46,7 +46,7 @@ from typing import Any
 
 from .. import secret_refs
 from ..results import StageResult
-from ..sites import Site
+from ..sites.loading import Site
 from ..version import package_version
 from . import context, view
 from .base import Stage

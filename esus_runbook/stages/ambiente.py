@@ -25,7 +25,7 @@ from ..commands import join, sh
 from ..errors import InputError, RunbookError
 from ..jvm import recommend
 from ..results import StageResult
-from ..sites import Site
+from ..sites.loading import Site
 from .ambiente_charts import charts, jvm_html
 from .ambiente_checks import (
     ALERTA,

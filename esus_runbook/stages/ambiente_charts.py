@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 
 from ..render.charts import STATUS_COLORS, pyplot
-from ..results import LABELS, StageResult, Status
+from ..results import StageResult
+from ..status import LABELS, Status
 from .ambiente_checks import num
 
 

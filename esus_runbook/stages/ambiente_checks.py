@@ -12,8 +12,9 @@ from ..commands import ps, sh
 from ..data import read_csv
 from ..jvm import settings
 from ..render.numbers import number
-from ..results import StageResult, Status
-from ..sites import Site
+from ..results import StageResult
+from ..sites.loading import Site
+from ..status import Status
 
 GIB = 1024 ** 3
 # Checks that the instalacao stage's pre-install checklist reads from this stage's result.

@@ -8,7 +8,7 @@ from importlib import import_module
 from typing import Any
 
 from ..results import StageResult
-from ..sites import Site
+from ..sites.loading import Site
 from .context import StageContext
 from .steps import Step
 

@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..data import read_csv
-from ..results import StageResult, Status
-from ..site_fields import SCHEMA
-from ..sites import Site
+from ..results import StageResult
+from ..sites.fields import SCHEMA
+from ..sites.loading import Site
+from ..status import Status
 from .steps import Step
 
 # The six criteria are the manual's advice ("Unificação de bases", §3: centralizing "não é

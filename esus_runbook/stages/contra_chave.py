@@ -22,9 +22,10 @@ from typing import Any
 
 from ..commands import sh
 from ..errors import SecretError
-from ..results import StageResult, Status
+from ..results import StageResult
 from ..secret_refs import Secret, fingerprint, mask, read_secret, resume_salt, same_secret
-from ..sites import Site
+from ..sites.loading import Site
+from ..status import Status
 from .context import StageContext
 from .steps import Step, file_step
 

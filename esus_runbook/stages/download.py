@@ -28,8 +28,9 @@ from ..errors import InputError
 from ..installer.releases import Registry, default_team_file
 from ..installer.trust import TRUST_FLAG
 from ..installer.verify import size_ceiling, verify_file
-from ..results import Check, StageResult, Status
-from ..sites import Site
+from ..results import Check, StageResult
+from ..sites.loading import Site
+from ..status import Status
 from .base import Stage
 from .context import file_fingerprint
 from .steps import Step, file_step, installer_name, site_folder

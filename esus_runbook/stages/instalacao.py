@@ -28,11 +28,12 @@ from ..installer.naming import expected_name
 from ..installer.releases import version_tuple
 from ..render.charts import pyplot
 from ..render.numbers import number
-from ..results import Check, StageResult, Status, worst
+from ..results import Check, StageResult
 from ..secret_refs import read_secret
-from ..site_fields import cert_domain_problem
-from ..sites import Site
+from ..sites.fields import cert_domain_problem
+from ..sites.loading import Site
 from ..ssh import site_db_url
+from ..status import Status, worst
 from . import ambiente
 from .base import Stage
 from .steps import Step

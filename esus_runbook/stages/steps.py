@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..inputfiles import resolved
-from ..sites import Site
+from ..files.reading import resolved
+from ..sites.loading import Site
 
 
 @dataclass

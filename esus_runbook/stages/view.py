@@ -11,9 +11,11 @@ import json
 import os
 from pathlib import Path
 
+from ..files.atomic import write_json_atomic
 from ..render.charts import to_svg
 from ..render.env import environment, scoped_html
-from ..results import LABELS, StageResult, Status, write_json_atomic
+from ..results import StageResult
+from ..status import LABELS, Status
 from .base import Charts, Stage
 from .context import result_digest
 

@@ -43,10 +43,11 @@ from ..cnes import display as xml_display
 from ..commands import join
 from ..errors import InputError, RunbookError
 from ..installer.releases import version_tuple
-from ..results import StageResult, Status
+from ..results import StageResult
 from ..secret_refs import read_secret
-from ..sites import Site
+from ..sites.loading import Site
 from ..ssh import site_db_url
+from ..status import Status
 from .base import Stage
 from .steps import Step, file_step, relative
 from .view import show_charts, show_checks, show_plain_html

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..results import Checks, Status
+from ..results import Checks
 from ..secret_refs import read_secret
+from ..status import Status
 from ..urls import parse_db_url
 
 # Tables a PEC dump must hold (docs/dominio.md, "Instalação e banco do PEC": tb_config_sistema

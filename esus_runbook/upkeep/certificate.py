@@ -29,7 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from ..results import Checks, Status
+from ..results import Checks
+from ..status import Status
 
 ALERT_DAYS = 20
 SOON_DAYS = 30  # the painel's "expiring soon" list

@@ -10,13 +10,13 @@ from typing import Any
 
 from ..errors import InputError
 from ..installer.releases import Registry
-from ..results import Status
 from ..secret_refs import read_secret
-from ..site_fields import VERSION
-from ..sites import Site, load_site
+from ..sites.fields import VERSION
+from ..sites.loading import Site, load_site
 from ..ssh import site_db_url
 from ..ssh.client import connect, options_for
 from ..ssh_target import parse_target
+from ..status import Status
 from .backup import evidence as backup_evidence
 from .backup import restore_refused
 from .certificate import TlsTarget, check_certificate, site_target

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..inputfiles import read_json_bounded
-from ..results import Checks, Status, now_iso, write_json_atomic
+from ..files.atomic import write_json_atomic
+from ..files.reading import read_json_bounded
+from ..results import Checks, now_iso
 from ..schemas import errors as schema_errors
-from ..site_fields import SLUG
+from ..sites.fields import SLUG
+from ..status import Status
 from ..version import package_version
 
 SCHEMA = "esus-runbook/operacao/1"

@@ -34,9 +34,10 @@ from ..installer.releases import Registry, version_tuple
 from ..installer.verify import verify_file
 from ..pec import INFO_PATH
 from ..pec import connect as pec_connect
-from ..results import Checks, Status
+from ..results import Checks
 from ..ssh.evidence import mask_line
 from ..ssh.evidence import value as server_fact
+from ..status import Status
 from .backup import evidence as backup_evidence
 
 DB_TIMEOUT_MS = 15000

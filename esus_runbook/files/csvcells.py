@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .results import write_text_atomic
+from .atomic import write_text_atomic
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -28,7 +28,7 @@ import pytest
 
 from esus_runbook.net import free_port
 from tests.conftest import require
-from tests.pec_server_fixture import build_installation
+from tests.support.pec_server_fixture import build_installation
 
 SSHD = "/usr/sbin/sshd"
 PASSWORD_USER = "esusteste"

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError
-from .inputfiles import resolved
+from ..errors import InputError
+from ..files.reading import resolved
 
 SITE_SUFFIXES = (".yaml", ".yml")
 

@@ -1,7 +1,7 @@
 """Flakiness finder: run the slow tiers N times (and the fast tier under ``-n 2`` in random
 order) and list every test whose outcome changed between runs.
 
-    python -m tests.flaky --runs 5          # or: make flaky N=5
+    python -m tests.support.flaky --runs 5          # or: make flaky N=5
 
 Each pytest run writes a JUnit XML report (``--junitxml``) and a log into the output folder
 (``test-artifacts/flaky/<date>/`` by default); the finder parses the reports, prints one line
@@ -160,7 +160,7 @@ def positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.flaky",
+        prog="python -m tests.support.flaky",
         description="Roda as camadas lentas N vezes (e a rápida com -n 2 em ordem aleatória) "
                     "e lista os testes cujo resultado mudou entre as execuções.")
     parser.add_argument("--runs", "-N", type=positive_int, default=5,

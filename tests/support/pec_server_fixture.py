@@ -1,4 +1,4 @@
-"""File trees that stand in for a PEC server after the installer ran (used by tests/sshd.py).
+"""File trees that stand in for a PEC server after the installer ran (used by tests/support/sshd.py).
 
 ``saudavel``: units active and enabled, /etc/pec.config with success and version 5.5.24, the
 Java process with the JVM options of the recommendation, the database on 127.0.0.1 only,

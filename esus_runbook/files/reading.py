@@ -17,7 +17,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from .errors import HostileFileError, InputError
+from ..errors import HostileFileError, InputError
 
 # Documented limits (README, "Limites das entradas"; docs/limites-de-entrada.md).
 MAX_SITE_FILE_BYTES = 1024 * 1024

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
-from .ssh_target import parse_target
-from .urls import db_url_problem, http_url_problem, is_hostname
+from ..errors import InputError
+from ..ssh_target import parse_target
+from ..urls import db_url_problem, http_url_problem, is_hostname
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -107,7 +107,7 @@ def _check_slug(v: str) -> str | None:
 def check_ibge(v: str) -> str | None:
     if not (len(v) == 7 and v.isdigit()):
         return "código IBGE deve ter 7 dígitos"
-    from . import ids  # lazy: ids imports numpy (0.2 s), which a notebook reading a snapshot skips
+    from .. import ids  # lazy: ids imports numpy (0.2 s), which a notebook reading a snapshot skips
 
     return None if ids.ibge_valid(v) else "dígito verificador do código IBGE inválido"
 
@@ -118,7 +118,7 @@ def _check_confirmation(v: str) -> str | None:
 
 
 def check_cnes(v: str) -> str | None:
-    from . import ids  # lazy: see above
+    from .. import ids  # lazy: see above
 
     return None if ids.cnes_format(v) else "CNES deve ter 7 dígitos"
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HostileFileError, InputError, Problem
-from .inputfiles import (
+from ..errors import HostileFileError, InputError, Problem
+from ..files.reading import (
     MAX_NESTING,
     MAX_PATH_CHARS,
     MAX_SITE_FILE_BYTES,
@@ -35,7 +35,7 @@ from .inputfiles import (
     read_bounded,
     resolved,
 )
-from .site_fields import (
+from .fields import (
     CONTROL,
     ENV_NAME,
     NUMERIC_TEXT_KEYS,
@@ -46,7 +46,7 @@ from .site_fields import (
     check_ibge,
     normalize,
 )
-from .site_files import folder_site_files, inventory_item
+from .folders import folder_site_files, inventory_item
 
 # Lazy imports: ids (numpy 0.2 s) and ruamel's constructor and errors only when a YAML site file
 # is read or validated; a kernel reading the site snapshot (site.json) never needs them.

@@ -16,8 +16,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import InputError, describe_os_error
-from .results import write_text_atomic
+from ..errors import InputError, describe_os_error
+from .atomic import write_text_atomic
 
 
 def output_problem(text: str) -> str | None:
@@ -93,3 +93,19 @@ def write_report(path: str | os.PathLike, text: str, *, what: str = "",
         raise InputError(f"não foi possível gravar{' ' + what if what else ''} "
                          f"({describe_os_error(exc)})", file=str(path), remedy=remedy) from None
     return Path(path)
+
+
+def check_output_path(path: str | os.PathLike, where: str) -> Path:
+    """An output file a command will write at the end, checked before any work: not a
+    folder, and its folder exists (or can be created) and is writable. Raises InputError."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} é uma pasta, não um arquivo", file=where,
+                         remedy="informe o caminho de um arquivo (ex.: resultado.json)")
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"sem permissão para gravar em {folder}", file=where,
+                         remedy="escolha uma pasta onde você pode gravar")
+    return p

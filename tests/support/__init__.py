@@ -1,0 +1,1 @@
+"""Test support: servers, browsers, waiting and fixtures shared by the test modules."""
