@@ -5,6 +5,7 @@ the restore test into a scratch database that the command creates and drops."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -118,8 +119,6 @@ def _checks(site: dict, **kw) -> tuple[dict, dict]:
 def test_good_dump_is_evidence(tmp_path, dumps, postgres):
     checks, metrics = _checks(_site(_folder(tmp_path, dumps, "good"), postgres))
     assert {k: c.status for k, c in checks.items() if c.status is not Status.OK} == {}
-    import hashlib
-
     assert metrics["sha256"] == hashlib.sha256(dumps["good"].read_bytes()).hexdigest()
     assert metrics["arquivo"] == "esus-2026-01-09.backup" and metrics["dumps"] == 4
     assert metrics["banco_do_dump"] == "pec_bkp"
@@ -254,3 +253,31 @@ backup:
         assert sum(key in line for line in lines) == 1, (key, lines)
     assert "SenhaNaUrl" not in proc.stderr
     assert not (tmp_path / "ex").exists()
+
+
+class _ShellWithout(LocalShell):
+    """This machine's shell with a PATH of the listed tools only (a server without openssl)."""
+
+    def __init__(self, folder: Path, tools: tuple[str, ...]):
+        folder.mkdir()
+        for tool in tools:
+            os.symlink(shutil.which(tool), folder / tool)
+        self.path = str(folder)
+
+    def run(self, command: str, **kw):
+        return super().run(f"PATH={self.path}; export PATH; {command}", **kw)
+
+
+def test_the_hash_falls_back_to_sha256sum_without_openssl(tmp_path, dumps, postgres):
+    """OpenSSL's SHA-256 is the fast one; a server without openssl still gets the hash, from
+    coreutils, and the check says which tool computed it."""
+    tools = ("sh", "find", "sort", "tail", "cut", "date", "grep", "awk", "head", "sha256sum")
+    site = _site(_folder(tmp_path, dumps, "good"), postgres)
+    expected = hashlib.sha256(dumps["good"].read_bytes()).hexdigest()
+    for shell, tool in ((LocalShell(), "openssl"),
+                        (_ShellWithout(tmp_path / "bin", tools), "sha256sum")):
+        checks = Checks()
+        metrics = evidence(shell, site, checks)
+        sha = next(c for c in checks if c.id == "BKP_SHA256")
+        assert metrics["sha256"] == expected and sha.status is Status.OK
+        assert sha.observed == f"{expected} ({tool})"
