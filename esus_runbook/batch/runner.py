@@ -29,6 +29,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from .. import run_folder
 from ..commands import sh
 from ..errors import InputError
@@ -45,8 +47,13 @@ from . import preflight
 from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome
 
-# Lazy imports: the executors (Dask 0.9 s), the roll-up (pandas 0.7 s), the catalog (2 s: pandas,
-# numpy, matplotlib for the painel) and tqdm load when the run reaches them, so a refused
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; a concurrent resume is on the user
+    fcntl = None
+
+# Lazy imports: the executors (Dask 0.9 s), the roll-up (pandas 0.7 s) and the catalog (2 s:
+# pandas, numpy, matplotlib for the painel) load when the run reaches them, so a refused
 # inventory answers in a fraction of a second.
 
 DRAIN_SECONDS = 30.0  # how long an interrupted run waits for its running sites to stop
@@ -155,11 +162,8 @@ class RunLock:
     def acquire(self) -> RunLock:
         self.fh = open(self.path, "a+")  # noqa: SIM115 - held for the whole run
         try:
-            import fcntl
-
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: no advisory lock; a concurrent resume is on the user
-            pass
+            if fcntl is not None:
+                fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.fh.close()
             raise InputError("esta execução está em andamento em outro processo",
@@ -458,7 +462,5 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
 def _progress(options: BatchOptions, total: int):
     if not options.progress:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="notebook", desc="Executando", file=sys.stderr,
                 dynamic_ncols=True, disable=None if not os.environ.get("CI") else True)
