@@ -4,9 +4,9 @@
 ``esus-runbook lab`` gives each site a workspace whose notebooks pass ``run_dir`` (the
 interactive folder, ``execucoes/interativo`` by default) and ``interactive=True``. Each
 stage evaluated there saves its result in the site folder (as a batch does, see
-:mod:`.run_folder`) and then calls :func:`record_stage`, which refreshes the site's
-snapshot and the folder's ``run.json``: its ``run_id`` is chosen once and kept, so importing the folder again
-updates the same run in the catalog. Several kernels of one folder (a lab opened on an
+:mod:`.run_folder`) and then calls :func:`record_stage`, which refreshes the site's snapshot
+and the folder's ``run.json``: its ``run_id`` is chosen once and kept, so importing the
+folder again updates the same run in the catalog. Several kernels of one folder (a lab opened on an
 inventory) update ``run.json`` under a file lock. The catalog of the executions folder (the
 interactive folder's parent) is refreshed too, as after a batch; a catalog that cannot be
 written never fails the notebook (the warning names the command that rebuilds it).

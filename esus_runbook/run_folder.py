@@ -226,6 +226,11 @@ def write_run_meta(run_dir: str | os.PathLike, meta: dict[str, Any]) -> Path:
     return path
 
 
+RUN_STATUS_LABELS = {RunStatus.CONCLUIDO: "concluída", RunStatus.INTERROMPIDO: "interrompida",
+                     RunStatus.EM_ANDAMENTO: "sem fim registrado"}
+"""How a page words whether a run ended (the dossier's runs table)."""
+
+
 def run_status(meta: dict[str, Any] | None) -> RunStatus | None:
     """The status ``run.json`` records; None when it has none this tool knows."""
     try:

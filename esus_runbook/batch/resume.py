@@ -2,8 +2,8 @@
 
 A stage is reused when all of these hold:
 
-- its result (:func:`.run_folder.stage_result_path`) loads, has ``finished_at`` and its status is not ``erro`` (a crashed stage
-  always runs again);
+- its result (:func:`.run_folder.stage_result_path`) loads, has ``finished_at`` and its
+  status is not ``erro`` (a crashed stage always runs again);
 - its executed notebook ``NN_<stage>.ipynb`` exists under its final name (papermill writes
   under a temporary name that is renamed only when the notebook ends);
 - its recorded input fingerprints equal the current ones (:func:`stages.current_inputs`: site

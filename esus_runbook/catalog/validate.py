@@ -1,11 +1,12 @@
 """What the catalog accepts from a run folder, checked before anything is recorded.
 
-A run folder is a set of files anyone with access to the share can edit: each run's json,
-site snapshot, stage result and roll-up json (:mod:`esus_runbook.run_folder`) is read bounded (size and nesting checked
-before parsing, UTF-8, no NaN, no 5000-digit integers), validated against its published
-schema (``esus_runbook/schemas/``) and the site-id rule, and refused with one pt-BR reason
-(:class:`Refused`) that the import shows beside the file's name. Numbers are stored through
-:func:`real` and :func:`integer`, which keep SQLite's ranges. See docs/catalogo.md.
+A run folder (:mod:`esus_runbook.run_folder`) is a set of files anyone with access to the
+share can edit: each run's json, site snapshot, stage result and roll-up json is read bounded
+(size and nesting checked before parsing, UTF-8, no NaN, no 5000-digit integers), validated
+against its published schema (``esus_runbook/schemas/``) and the site-id rule, and refused
+with one pt-BR reason (:class:`Refused`) that the import shows beside the file's name.
+Numbers are stored through :func:`real` and :func:`integer`, which keep SQLite's ranges. See
+docs/catalogo.md.
 """
 
 from __future__ import annotations

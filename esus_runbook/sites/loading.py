@@ -3,7 +3,7 @@
 A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``SCHEMA`` and the
 README). An *inventory* is either a YAML with a ``sites:`` list (items are mappings or paths
 to site files, with optional ``padroes:`` merged under every site) or a folder of site files.
-JSON site snapshots (the ``.json`` copy in each site folder of a run) load through the same validation.
+JSON site snapshots (the copy in each site folder of a run) load through the same validation.
 
 Validation collects every problem before failing, each as ``arquivo:chave: problema — como
 corrigir``; unknown keys get the closest known key as a suggestion.
