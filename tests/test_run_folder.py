@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from esus_runbook import run_folder
+from esus_runbook import notebook, run_folder
 from esus_runbook.catalog import read_run
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
 from esus_runbook.files.atomic import json_text
@@ -21,6 +21,7 @@ from esus_runbook.results import StageResult
 from esus_runbook.status import RunStatus
 
 from .conftest import ROOT
+from .support.site_texts import COMMENTED, write
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=timezone(timedelta(hours=-3)))
 
@@ -242,3 +243,24 @@ def test_only_the_run_folder_module_names_its_files():
              if NAMES.search(line)]
     assert not found, f"name the run folder's files through esus_runbook.run_folder: {found}"
     assert NAMES.search((package / "run_folder.py").read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------- writers
+def test_interactive_work_and_a_report_write_the_layout(tmp_path):
+    """JupyterLab work (notebook.run_stage interactively) and notebook 07's report write the
+    same snapshot, results and run.json a batch does, where the layout says."""
+    path = write(tmp_path / "ubs.yaml", COMMENTED)
+    run = run_folder.interactive_dir(tmp_path / "execucoes")
+    result = notebook.run_stage("cenario", path, None, run, interactive=True)
+    (site,) = run_folder.site_dirs(run)
+    assert run_folder.stage_result_path(site, "cenario").is_file()
+    meta = run_folder.read_run_meta(run)
+    assert meta["interactive"] is True
+    assert run_folder.run_status(meta) is RunStatus.EM_ANDAMENTO
+    assert meta["passes"][0]["status"] == "em_andamento"
+    blob = run_folder.site_file(site).read_bytes()
+    assert meta["site_snapshots"][site.name] == "sha256:" + hashlib.sha256(blob).hexdigest()
+    assert meta["sites"][site.name]["status"] == "pendente"  # five stages not run yet
+    assert result.status.value in ("ok", "alerta", "pendente", "falha")
+    report = notebook.render_report(run, path)
+    assert report == run_folder.report_path(site) and report.is_file()
