@@ -15,6 +15,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from . import run_folder
 from .errors import RunbookError
 from .files.atomic import json_text
 from .files.outputs import check_distinct, check_output_path, output_problem
@@ -366,7 +367,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if args.out:  # the old --out named the interactive folder itself
         say("aviso: '--out' agora é '--execucoes' (a pasta das execuções; o trabalho "
             "interativo fica em PASTA/interativo)", file=sys.stderr)
-    out = Path(args.out) if args.out else Path(args.execucoes) / "interativo"
+    out = Path(args.out) if args.out else run_folder.interactive_dir(args.execucoes)
     return run_lab(args.target, out=out, port=args.port,
                    open_browser=not args.no_browser)
 
@@ -763,7 +764,8 @@ def add_catalogo(sub) -> None:
     ip = csub.add_parser(
         "importar", formatter_class=_Formatter,
         help="(re)constrói o catálogo a partir das pastas de execução",
-        description="Lê cada pasta de execução (run.json, <site>/<etapa>.json, rollup.json) e "
+        description=f"Lê cada pasta de execução ({run_folder.RUN_FILE}, <site>/<etapa>.json, "
+                    f"{run_folder.rollup_name('json')}) e "
                     "grava no catálogo PASTA/catalogo.sqlite. Pode ser repetido: uma execução "
                     "é identificada pelo run_id (uma pasta movida ou copiada é a mesma).")
     ip.add_argument("pasta", metavar="PASTA",

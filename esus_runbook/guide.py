@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import stages
+from . import run_folder, stages
 from .errors import InputError, RunbookError
 from .render.charts import STATUS_COLORS
 from .results import STAGES, StageResult
@@ -115,9 +115,9 @@ def stage_statuses(run_dir: str | Path | None, site_id: str | None
                    ) -> dict[str, tuple[str, str | None]]:
     """stage → (status or ``nao-executada``, finished_at) from ``<run_dir>/<site_id>/``."""
     out: dict[str, tuple[str, str | None]] = {}
-    folder = Path(run_dir) / site_id if run_dir and site_id else None
+    folder = run_folder.site_dir(run_dir, site_id) if run_dir and site_id else None
     for stage in STAGES:
-        path = folder / f"{stage}.json" if folder else None
+        path = run_folder.stage_result_path(folder, stage) if folder else None
         if path is None or not path.exists():
             out[stage] = (NOT_RUN, None)
             continue

@@ -1,12 +1,12 @@
-"""Work done in JupyterLab is a run: ``<run_dir>/run.json`` like the batch's, marked
+"""Work done in JupyterLab is a run: a ``run.json`` like the batch's, marked
 ``"interactive": true``, so ``catalogo importar``, the painel and the dossier include it.
 
 ``esus-runbook lab`` gives each site a workspace whose notebooks pass ``run_dir`` (the
 interactive folder, ``execucoes/interativo`` by default) and ``interactive=True``. Each
-stage evaluated there saves ``<run_dir>/<site_id>/<stage>.json`` (as a batch does) and then
-calls :func:`record_stage`, which refreshes the site's snapshot (``site.json``) and the
-folder's ``run.json``: its ``run_id`` is chosen once and kept, so importing the folder again
-updates the same run in the catalog. Several kernels of one folder (a lab opened on an
+stage evaluated there saves its result in the site folder (as a batch does, see
+:mod:`.run_folder`) and then calls :func:`record_stage`, which refreshes the site's snapshot
+and the folder's ``run.json``: its ``run_id`` is chosen once and kept, so importing the
+folder again updates the same run in the catalog. Several kernels of one folder (a lab opened on an
 inventory) update ``run.json`` under a file lock. The catalog of the executions folder (the
 interactive folder's parent) is refreshed too, as after a batch; a catalog that cannot be
 written never fails the notebook (the warning names the command that rebuilds it).
@@ -24,13 +24,13 @@ import platform
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from . import run_folder
 from .catalog import record_after_batch
-from .files.atomic import write_bytes_atomic, write_json_atomic
-from .results import RUN_SCHEMA, STAGES
+from .results import STAGES
+from .run_folder import RUN_SCHEMA
 from .sites.loading import Site
-from .status import Status, worst
+from .status import RunStatus, Status, worst
 from .version import package_version
 
 log = logging.getLogger("esus_runbook.interativo")
@@ -42,7 +42,7 @@ def _now() -> str:
 
 @contextmanager
 def _locked(run_dir: Path):
-    with open(run_dir / ".run.json.lock", "a") as fh:
+    with open(run_folder.interactive_lock_path(run_dir), "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -50,20 +50,13 @@ def _locked(run_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("schema") == RUN_SCHEMA else None
-
-
 def _site_status(site_dir: Path) -> str:
     statuses = []
     for stage in STAGES:
         data = None
         try:
-            data = json.loads((site_dir / f"{stage}.json").read_text(encoding="utf-8"))
+            data = json.loads(run_folder.stage_result_path(site_dir, stage)
+                              .read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
         try:
@@ -78,35 +71,35 @@ def record_stage(run_dir: str | Path, site: Site, site_file: str | Path) -> Path
     """Write the site's snapshot and (create or update) the interactive ``run.json``;
     return its path. Called after each stage saved its result in JupyterLab."""
     run_dir = Path(run_dir)
-    data = json.dumps(site.to_json(), ensure_ascii=False, indent=2).encode() + b"\n"
-    write_bytes_atomic(run_dir / site.site_id / "site.json", data)
-    snapshot = "sha256:" + hashlib.sha256(data).hexdigest()
+    site_dir = run_folder.site_dir(run_dir, site.site_id)
+    snapshot = run_folder.write_site_snapshot(site_dir, site.to_json())
     source = Path(site_file)
     try:
         source_hash = "sha256:" + hashlib.sha256(source.read_bytes()).hexdigest()
     except OSError:
         source_hash = None
     with _locked(run_dir):
-        meta = _read(run_dir / "run.json")
+        meta = run_folder.read_run_meta(run_dir)
         now = _now()
         if meta is None or not meta.get("interactive"):
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
             meta = {"schema": RUN_SCHEMA, "run_id": f"interativo-{stamp}-{secrets.token_hex(3)}",
-                    "interactive": True, "status": "em_andamento", "started_at": now,
+                    "interactive": True, "status": RunStatus.EM_ANDAMENTO,
+                    "started_at": now,
                     "finished_at": None, "inventory": {"path": str(source.resolve()),
                                                        "files": {}},
                     "site_snapshots": {}, "notebooks": {},
                     "versions": {"esus_runbook": package_version(),
                                  "python": platform.python_version()},
                     "options": {"engine": "local", "interactive": True},
-                    "passes": [{"started_at": now, "status": "em_andamento",
+                    "passes": [{"started_at": now, "status": RunStatus.EM_ANDAMENTO,
                                 "host": platform.node(), "pid": os.getpid()}],
                     "sites": {}}
         meta["inventory"]["files"][str(source.resolve())] = source_hash
         meta["site_snapshots"][site.site_id] = snapshot
-        meta["sites"][site.site_id] = {"status": _site_status(run_dir / site.site_id),
+        meta["sites"][site.site_id] = {"status": _site_status(site_dir),
                                       "updated_at": now}
         meta["updated_at"] = now
-        write_json_atomic(run_dir / "run.json", meta)
+        path = run_folder.write_run_meta(run_dir, meta)
     record_after_batch(run_dir, log)
-    return run_dir / "run.json"
+    return path

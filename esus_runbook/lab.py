@@ -49,12 +49,13 @@ from .errors import InputError, RunbookError, describe_os_error
 from .files.atomic import write_text_atomic
 from .files.reading import resolved
 from .net import free_port
+from .run_folder import interactive_dir
 from .sites import fields as site_fields
 from .sites import loading as sites
 from .sites.folders import SITE_SUFFIXES, inventory_item
 from .terminal import say
 
-DEFAULT_OUT = Path("execucoes") / "interativo"
+DEFAULT_OUT = interactive_dir("execucoes")
 INJECTED_COMMENT = "Parâmetros deste site (gravados por esus-runbook lab)"
 
 

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import interactive_run, stages
+from . import interactive_run, run_folder, stages
 from .catalog.links import show_dossier_link
 from .errors import RunbookError, StageError
-from .files.atomic import write_json_atomic
 from .render.env import scoped_html
 from .report.site import render_site_report, summary_html
 from .results import StageResult
@@ -44,12 +43,13 @@ from .sites.loading import Site, load_site
 
 
 def site_dir(site: Site, run_dir: str | Path | None) -> Path | None:
-    return Path(run_dir) / site.site_id if run_dir else None
+    return run_folder.site_dir(run_dir, site.site_id) if run_dir else None
 
 
 def run_stage(stage: str, site_file: str | Path, site_id: str | None = None,
               run_dir: str | Path | None = None, interactive: bool = False) -> StageResult:
-    """Evaluate ``stage`` for the site and save ``<run_dir>/<site_id>/<stage>.json``."""
+    """Evaluate ``stage`` for the site and save its result in the site's folder of
+    ``run_dir`` (:func:`.run_folder.stage_result_path`)."""
     if interactive:
         _install_error_display()
     site = load_site(site_file, site_id)
@@ -171,16 +171,16 @@ def site_form(site_file: str | Path, site_id: str | None = None,
 
 def render_report(run_dir: str | Path, site_file: str | Path,
                   site_id: str | None = None) -> Path:
-    """Write the site's ``relatorio.html`` for this run and return its path."""
+    """Write the site's report for this run (:func:`.run_folder.report_path`) and return its
+    path."""
     site = load_site(site_file, site_id)
     out = site_dir(site, run_dir)
     if out is None:
         raise ValueError("run_dir is required to render a report")
-    snapshot = out / "site.json"
-    if Path(site_file).resolve() != snapshot.resolve():
+    if Path(site_file).resolve() != run_folder.site_file(out).resolve():
         # interactive: the report must describe the site file as it is now (a batch passes
         # the run's own snapshot, which is already current)
-        write_json_atomic(snapshot, site.to_json())
+        run_folder.write_site_snapshot(out, site.to_json())
     return render_site_report(out)
 
 

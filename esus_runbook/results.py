@@ -24,11 +24,13 @@ from typing import Any
 
 from .errors import InputError
 from .files.atomic import write_json_atomic
+from .run_folder import stage_result_path
 from .status import Status, worst
 
 SCHEMA = "esus-runbook/stage-result/1"
-RUN_SCHEMA = "esus-runbook/run/1"  # <run>/run.json, written by the batch runner
 STAGES = ("cenario", "ambiente", "download", "instalacao", "contra_chave", "xml")
+"""The stage ids in the order they run: the one list of them (``stages.registry`` declares
+each stage in this order and refuses any other)."""
 
 
 _CHECK_ID = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
@@ -200,8 +202,9 @@ class StageResult:
                              remedy="execute a etapa novamente") from None
 
     def save(self, run_site_dir: str | os.PathLike) -> Path:
-        """Write ``<run_site_dir>/<stage>.json`` atomically and return its path."""
-        path = Path(run_site_dir) / f"{self.stage}.json"
+        """Write the stage's result into the site folder atomically and return its path
+        (:func:`.run_folder.stage_result_path`)."""
+        path = stage_result_path(run_site_dir, self.stage)
         write_json_atomic(path, self.to_dict())
         return path
 

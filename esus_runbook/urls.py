@@ -4,7 +4,7 @@ One validator for the site file (``instalacao.pec_url``, ``instalacao.db_url``,
 ``instalador.url``) and the CLI (``verify-install --pec-url/--db-url``). A URL never carries a
 secret: a password in the userinfo or in a ``password``/``senha``/``passfile``/``sslpassword``
 query parameter (any case, percent-encoded or not) is refused, because the URL is copied into
-``site.json``, results, notebooks and the commands the reports show. Only the expected schemes
+the site snapshots, results, notebooks and the commands the reports show. Only the expected schemes
 are accepted. Messages never repeat the URL (it may hold the secret being refused). Parsing is
 done here, without psycopg, so a site with a database URL validates on a machine without the
 ``postgres`` extra. Rules in ``docs/limites-de-entrada.md``.

@@ -2,16 +2,16 @@
 
 A stage is reused when all of these hold:
 
-- ``<stage>.json`` loads, has ``finished_at`` and its status is not ``erro`` (a crashed stage
-  always runs again);
+- its result (:func:`.run_folder.stage_result_path`) loads, has ``finished_at`` and its
+  status is not ``erro`` (a crashed stage always runs again);
 - its executed notebook ``NN_<stage>.ipynb`` exists under its final name (papermill writes
   under a temporary name that is renamed only when the notebook ends);
 - its recorded input fingerprints equal the current ones (:func:`stages.current_inputs`: site
   keys, input files, earlier results it read, package version, ``extra_fingerprint``).
 
-The site report is reused when no stage ran in this pass and ``.relatorio.inputs`` (written
-after notebook 07 succeeded) still matches the digest of the six results and the site
-snapshot it was built from.
+The site report is reused when no stage ran in this pass and its stamp
+(:func:`.run_folder.report_stamp_path`, written after notebook 07 succeeded) still matches
+the digest of the six results and the site snapshot it was built from.
 """
 
 from __future__ import annotations
@@ -22,18 +22,15 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .. import stages
+from .. import run_folder, stages
 from ..files.atomic import write_json_atomic
 from ..results import STAGES, StageResult
 from ..sites.loading import Site
 from ..status import Status
 
-NOTEBOOKS_DIR = "_notebooks"  # not a valid site_id (site ids are [a-z0-9-])
-REPORT_STAMP = ".relatorio.inputs"
-
 
 def stage_reusable(stage: str, site: Site, site_dir: Path) -> bool:
-    path = site_dir / f"{stage}.json"
+    path = run_folder.stage_result_path(site_dir, stage)
     if not path.exists() or not (site_dir / stages.NOTEBOOK_FILES[stage]).exists():
         return False
     try:
@@ -47,7 +44,7 @@ def stage_reusable(stage: str, site: Site, site_dir: Path) -> bool:
 
 def _report_digest(site_dir: Path) -> str:
     h = hashlib.sha256()
-    for name in ("site.json", *(f"{s}.json" for s in STAGES)):
+    for name in (run_folder.SITE_FILE, *map(run_folder.stage_result_name, STAGES)):
         p = site_dir / name
         h.update(name.encode() + b"\0")
         h.update(p.read_bytes() if p.exists() else b"-")
@@ -55,9 +52,9 @@ def _report_digest(site_dir: Path) -> str:
 
 
 def report_current(site_dir: Path) -> bool:
-    stamp = site_dir / REPORT_STAMP
-    if not (stamp.exists() and (site_dir / "relatorio.html").exists()
-            and (site_dir / stages.NOTEBOOK_FILES["relatorio"]).exists()):
+    stamp = run_folder.report_stamp_path(site_dir)
+    if not (stamp.exists() and run_folder.report_path(site_dir).exists()
+            and (site_dir / stages.REPORT_NOTEBOOK).exists()):
         return False
     try:
         return json.loads(stamp.read_text(encoding="utf-8")).get("digest") == \
@@ -67,24 +64,25 @@ def report_current(site_dir: Path) -> bool:
 
 
 def remember_report(site_dir: Path) -> None:
-    write_json_atomic(site_dir / REPORT_STAMP, {"digest": _report_digest(site_dir)})
+    write_json_atomic(run_folder.report_stamp_path(site_dir),
+                      {"digest": _report_digest(site_dir)})
 
 
 def forget_report(site_dir: Path) -> None:
-    (site_dir / REPORT_STAMP).unlink(missing_ok=True)
+    run_folder.report_stamp_path(site_dir).unlink(missing_ok=True)
 
 
 def remove_partials(site_dir: Path) -> list[str]:
-    """Delete what a killed batch may have left under temporary names: papermill's
-    ``.NN_x.partial.ipynb`` and ``write_*_atomic``'s ``.<name>.<random>.tmp``."""
+    """Delete what a killed batch may have left under temporary names
+    (:func:`.run_folder.is_partial`: papermill's partial notebooks and ``write_*_atomic``'s
+    temporary files)."""
     removed = []
     try:
         entries = list(os.scandir(site_dir))
     except FileNotFoundError:
         return removed
     for e in entries:
-        if e.name.startswith(".") and (e.name.endswith(".partial.ipynb")
-                                       or e.name.endswith(".tmp")):
+        if run_folder.is_partial(e.name):
             try:
                 os.unlink(e.path)
                 removed.append(e.name)
@@ -99,7 +97,7 @@ def mark_missing_as_error(site_dir: Path, site_id: str, message: str,
     itself failed), so the roll-up does not show them as merely pending."""
     marked = []
     for stage in only:
-        path = site_dir / f"{stage}.json"
+        path = run_folder.stage_result_path(site_dir, stage)
         try:
             if path.exists() and StageResult.load(path).finished_at is not None:
                 continue

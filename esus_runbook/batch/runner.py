@@ -29,24 +29,33 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from .. import run_folder
 from ..commands import sh
 from ..errors import InputError
-from ..files.atomic import write_bytes_atomic, write_json_atomic
+from ..files.atomic import write_bytes_atomic
 from ..ids import scrub
 from ..report.site import terminal_lines
-from ..results import RUN_SCHEMA, now_iso
+from ..results import now_iso
+from ..run_folder import RUN_FILE, RUN_SCHEMA
 from ..sites.loading import Site, inventory_files, load_sites
 from ..stages import NOTEBOOK_FILES as NOTEBOOKS
-from ..status import SEVERITY, Status
+from ..status import SEVERITY, RunStatus, Status
 from ..terminal import say
-from . import preflight, resume
+from . import preflight
 from .options import BatchOptions
 from .site_task import SiteJob, SiteOutcome
 
-# Lazy imports: the executors (Dask 0.9 s), the report (pandas 0.7 s), the catalog and tqdm load
-# when the run reaches them, so a refused inventory answers in a fraction of a second.
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; a concurrent resume is on the user
+    fcntl = None
 
-LOCK_FILE = ".lock"
+# Lazy imports: the executors (Dask 0.9 s), the roll-up (pandas 0.7 s) and the catalog (2 s:
+# pandas, numpy, matplotlib for the painel) load when the run reaches them, so a refused
+# inventory answers in a fraction of a second.
+
 DRAIN_SECONDS = 30.0  # how long an interrupted run waits for its running sites to stop
 log = logging.getLogger("esus_runbook.batch")
 
@@ -78,7 +87,7 @@ class BatchSummary:
 
     @property
     def rollup_html(self) -> Path:
-        return self.run_dir / "rollup.html"
+        return run_folder.rollup_path(self.run_dir, "html")
 
     def render(self, inventory: str | os.PathLike) -> tuple[str, str]:
         """The pt-BR lines ``run``/``batch`` print: (standard output, standard error — the
@@ -106,8 +115,8 @@ class BatchSummary:
             -SEVERITY.get(Status(self.site_status[s]), 0), s))
         lines: list[str] = []
         for sid in order:
-            if (self.run_dir / sid / "site.json").exists():
-                lines += terminal_lines(self.run_dir / sid, compact=compact)
+            if run_folder.is_site_dir(run_folder.site_dir(self.run_dir, sid)):
+                lines += terminal_lines(run_folder.site_dir(self.run_dir, sid), compact=compact)
         return lines
 
 
@@ -147,17 +156,14 @@ class RunLock:
     ``--retomar`` of a running batch is refused). Released by the OS if the process dies."""
 
     def __init__(self, run_dir: Path):
-        self.path = run_dir / LOCK_FILE
+        self.path = run_folder.lock_path(run_dir)
         self.fh = None
 
     def acquire(self) -> RunLock:
         self.fh = open(self.path, "a+")  # noqa: SIM115 - held for the whole run
         try:
-            import fcntl
-
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: no advisory lock; a concurrent resume is on the user
-            pass
+            if fcntl is not None:
+                fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.fh.close()
             raise InputError("esta execução está em andamento em outro processo",
@@ -173,7 +179,7 @@ class RunLock:
 
 
 def _open_log(run_dir: Path) -> logging.Handler:
-    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler = logging.FileHandler(run_folder.log_path(run_dir), encoding="utf-8")
 
     class Scrubbed(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
@@ -287,27 +293,24 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
 
 
 def _previous_meta(run_dir: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = None
-    if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
+    meta = run_folder.read_run_meta(run_dir)
+    if meta is None:
         raise InputError("não é uma pasta de execução do esus-runbook", file=str(run_dir),
                          key="--retomar", remedy="informe a pasta <saida>/<run-id> a retomar "
-                                                "(a que contém run.json)")
+                                                f"(a que contém {RUN_FILE})")
     return meta
 
 
 def _check_resume_sites(run_dir: Path, sites: list[Site]) -> None:
     """A resumed run keeps its sites: the inventory may change their data (changed stages
     run again) or add sites, not drop sites the run already has."""
-    known = {p.name for p in run_dir.iterdir() if (p / "site.json").exists()}
+    known = set(run_folder.site_ids(run_dir))
     dropped = sorted(known - {s.site_id for s in sites})
     if dropped:
         raise InputError(f"o inventário não tem os sites {', '.join(dropped[:5])} desta "
                          "execução", file=str(run_dir), key="--retomar",
                          remedy="retome com o mesmo inventário da execução (veja "
-                                "inventory.path em run.json) ou inicie uma nova execução")
+                                f"inventory.path em {RUN_FILE}) ou inicie uma nova execução")
 
 
 def _copy_notebooks(options: BatchOptions, run_dir: Path) -> dict[str, str]:
@@ -315,7 +318,7 @@ def _copy_notebooks(options: BatchOptions, run_dir: Path) -> dict[str, str]:
     hashes = {}
     for name in NOTEBOOKS.values():
         data = (Path(options.notebooks_dir) / name).read_bytes()
-        write_bytes_atomic(run_dir / resume.NOTEBOOKS_DIR / name, data)
+        write_bytes_atomic(run_folder.notebooks_dir(run_dir) / name, data)
         hashes[name] = "sha256:" + hashlib.sha256(data).hexdigest()
     return hashes
 
@@ -326,15 +329,14 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
     run_key = f"{run_dir.name}-{secrets.token_hex(4)}"
     snapshots = {}
     for site in sites:
-        data = json.dumps(site.to_json(), ensure_ascii=False, indent=2).encode() + b"\n"
-        write_bytes_atomic(run_dir / site.site_id / "site.json", data)
-        snapshots[site.site_id] = "sha256:" + hashlib.sha256(data).hexdigest()
+        snapshots[site.site_id] = run_folder.write_site_snapshot(
+            run_folder.site_dir(run_dir, site.site_id), site.to_json())
     this_pass: dict[str, Any] = {
-        "started_at": now_iso(), "finished_at": None, "status": "em_andamento",
+        "started_at": now_iso(), "finished_at": None, "status": RunStatus.EM_ANDAMENTO,
         "resumed": bool(previous), "options": options.describe(),
         "executor": executor.describe(), "host": platform.node(), "pid": os.getpid()}
     meta: dict[str, Any] = {
-        "schema": RUN_SCHEMA, "run_id": run_dir.name, "status": "em_andamento",
+        "schema": RUN_SCHEMA, "run_id": run_dir.name, "status": RunStatus.EM_ANDAMENTO,
         "started_at": previous.get("started_at", this_pass["started_at"]),
         "finished_at": None,
         "inventory": {"path": str(inventory.resolve()),
@@ -346,7 +348,7 @@ def _run(inventory: Path, inv_files: list[Path], sites: list[Site], options: Bat
         "passes": [*previous.get("passes", []), this_pass],
         "sites": previous.get("sites", {}),
     }
-    write_json_atomic(run_dir / "run.json", meta)
+    run_folder.write_run_meta(run_dir, meta)
     log.info("execução %s %s: %d sites, motor %s %s, timeout=%s, retries=%d", run_dir.name,
              "retomada" if previous else "iniciada", len(sites), executor.engine,
              json.dumps(executor.describe(), ensure_ascii=False), options.timeout,
@@ -430,15 +432,10 @@ def _noop():
 
 def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
             outcomes: dict[str, SiteOutcome], interrupted: bool, t0: float) -> BatchSummary:
-    from ..report import write_rollup
-    from ..report.rollup import site_statuses
+    from ..report.rollup import write_rollup_with_statuses
 
-    paths = write_rollup(run_dir)
-    import pandas as pd
-
-    df = pd.read_csv(paths["csv"], dtype=str)
-    site_status = site_statuses(df).to_dict() if len(df) else {}
-    status = "interrompido" if interrupted else "concluido"
+    _, site_status = write_rollup_with_statuses(run_dir)
+    status = run_folder.finished_status(interrupted)
     seconds = time.perf_counter() - t0
     notebooks = [t for o in outcomes.values() for t in o.notebooks]
     counts = {"executed": sum(not t.skipped for t in notebooks),
@@ -452,7 +449,7 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
         sites.setdefault(sid, {})["status"] = site_status[sid]
     meta.update(status=status, finished_at=now_iso(), duration_s=round(seconds, 3),
                 sites=sites)
-    write_json_atomic(run_dir / "run.json", meta)
+    run_folder.write_run_meta(run_dir, meta)
     log.info("execução %s %s em %.1f s (%d notebooks executados, %d reaproveitados)",
              run_dir.name, status, seconds, counts["executed"], counts["reused"])
     from ..catalog import record_after_batch
@@ -465,7 +462,5 @@ def _finish(run_dir: Path, meta: dict[str, Any], this_pass: dict[str, Any],
 def _progress(options: BatchOptions, total: int):
     if not options.progress:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="notebook", desc="Executando", file=sys.stderr,
                 dynamic_ncols=True, disable=None if not os.environ.get("CI") else True)

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import stages
+from .. import run_folder, stages
 from ..ids import scrub
 from ..results import STAGES, StageResult, now_iso
 from ..sites.loading import load_site
+from ..stages import REPORT
 from ..status import Status
 from . import resume
 from .execution import execute_notebook
@@ -31,7 +32,6 @@ from .kernels import WATCHER, _safe
 from .options import SERVER_STAGES
 from .site_engine import SiteKernels, open_pool
 
-REPORT = "relatorio"
 Notify = Callable[[dict[str, Any]], None]
 
 
@@ -55,12 +55,12 @@ class SiteJob:
 
     @property
     def site_dir(self) -> Path:
-        return Path(self.run_dir) / self.site_id
+        return run_folder.site_dir(self.run_dir, self.site_id)
 
     @property
     def notebooks_dir(self) -> Path:
-        """The run's own copy of the notebooks (``<run>/_notebooks``)."""
-        return Path(self.run_dir) / resume.NOTEBOOKS_DIR
+        """The run's own copy of the notebooks (:func:`.run_folder.notebooks_dir`)."""
+        return run_folder.notebooks_dir(self.run_dir)
 
 
 @dataclass
@@ -128,7 +128,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
         SiteKernels(open_pool(job.kernel_name, job.run_key, job.run_dir, spare=0))
     try:
         resume.remove_partials(site_dir)
-        site = load_site(site_dir / "site.json")
+        site = load_site(run_folder.site_file(site_dir))
         executed_any = False
         for stage in (*STAGES, REPORT):
             if stopped():
@@ -140,7 +140,7 @@ def run_site(job: SiteJob, notify: Notify | None = None,
                 reusable = resume.stage_reusable(stage, site, site_dir)
             if reusable:
                 status = "ok" if stage == REPORT else \
-                    StageResult.load(site_dir / f"{stage}.json").status.value
+                    StageResult.load(run_folder.stage_result_path(site_dir, stage)).status.value
                 timing = NotebookTiming(stage, notebook, status, skipped=True)
             else:
                 executed_any = True
@@ -164,8 +164,8 @@ def run_site(job: SiteJob, notify: Notify | None = None,
     finally:
         if kernels is not None:
             kernels.close()
-    if (site_dir / "relatorio.html").exists():
-        outcome.report = str(site_dir / "relatorio.html")
+    if run_folder.report_path(site_dir).exists():
+        outcome.report = str(run_folder.report_path(site_dir))
     outcome.seconds = time.perf_counter() - t0
     return outcome
 
@@ -200,8 +200,8 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
     """Run one notebook, again up to ``job.retries`` times while it crashes (not after a
     timeout: a notebook that hung for the whole timeout would most likely hang again)."""
     site_dir = job.site_dir
-    result_path = site_dir / f"{stage}.json"
-    params = {"site_file": str(site_dir / "site.json"), "site_id": job.site_id,
+    result_path = run_folder.stage_result_path(site_dir, stage)
+    params = {"site_file": str(run_folder.site_file(site_dir)), "site_id": job.site_id,
               "run_dir": job.run_dir, "interactive": False}
     attempts, seconds = 0, 0.0
     while True:
@@ -226,8 +226,8 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             if kernels is None or not kernels.draw_charts(result_path):
                 draw_charts(result_path)
         if stage == REPORT:
-            if error is None and not (site_dir / "relatorio.html").exists():
-                error = "o notebook terminou sem gravar relatorio.html"
+            if error is None and not run_folder.report_path(site_dir).exists():
+                error = f"o notebook terminou sem gravar {run_folder.REPORT_FILE}"
             status = Status.ERRO.value if error else Status.OK.value
             if error is None:
                 resume.remember_report(site_dir)

@@ -10,6 +10,7 @@ from ..commands import sh
 from ..errors import InputError, Problem
 from ..files.reading import resolved
 from ..render.words import plural
+from ..run_folder import RUN_FILE
 from . import DASHBOARD_NAME, DOSSIERS_DIR, dossier_path
 from .dashboard import write_dashboard
 from .dossier import write_dossier
@@ -24,7 +25,7 @@ def import_runs(folder: str | Path, catalog: str | Path | None = None) -> tuple[
     return the summary and the notices about results that were not imported."""
     folders = run_folders(folder)
     if not folders:
-        raise InputError("nenhuma pasta de execução (com run.json) nesta pasta",
+        raise InputError(f"nenhuma pasta de execução (com {RUN_FILE}) nesta pasta",
                          file=str(folder), key="PASTA",
                          remedy="informe a pasta --execucoes dos lotes (ex.: execucoes)")
     target = Path(catalog) if catalog else catalog_path(

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from .. import run_folder
 from ..files.atomic import write_text_atomic
 from ..files.csvcells import write_csv
 from ..render.charts import STATUS_COLORS, pyplot, to_svg
@@ -330,7 +331,7 @@ def site_rows(d: Dashboard, out_dir: Path, versions: dict[str, str | None]
     for r in d.sites.to_dict("records"):
         report = None
         if isinstance(r["pasta_execucao"], str) and r["pasta_execucao"]:
-            path = Path(r["pasta_execucao"]) / r["site_id"] / "relatorio.html"
+            path = run_folder.report_path(run_folder.site_dir(r["pasta_execucao"], r["site_id"]))
             if path.is_file():
                 report = Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
         idle = r["dias_sem_progresso"]

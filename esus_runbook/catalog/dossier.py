@@ -20,6 +20,7 @@ from ..render.dates import parse as parse_time
 from ..render.env import environment
 from ..report.site import site_verdict
 from ..results import STAGES, now_iso
+from ..run_folder import RUN_STATUS_LABELS
 from ..stages import title
 from ..status import Status
 from .history import READY, latest, output_error, stage_results, status_changes, to_time, when
@@ -151,7 +152,8 @@ def _ready_streak_start(timeline: list[dict[str, Any]]) -> str:
 
 def render_dossier(data: dict[str, Any]) -> str:
     return environment().get_template("dossie.html.j2").render(
-        **data, when=when, generated_at=now_iso())
+        **data, when=when, generated_at=now_iso(),
+        run_labels={s.value: label for s, label in RUN_STATUS_LABELS.items()})
 
 
 def write_dossier(conn: sqlite3.Connection, site_id: str, out: str | Path,

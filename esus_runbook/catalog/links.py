@@ -36,6 +36,6 @@ def dossier_link_html(run_dir: str | Path, site_id: str) -> str:
 
 
 def show_dossier_link(run_dir: str | Path, report: str | Path) -> None:
-    """Display :func:`dossier_link_html` for the site of ``report``
-    (``<run_dir>/<site_id>/relatorio.html``)."""
+    """Display :func:`dossier_link_html` for the site of ``report`` (the site report,
+    :func:`esus_runbook.run_folder.report_path`)."""
     display(HTML(dossier_link_html(run_dir, Path(report).parent.name)))

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import run_folder
 from ..errors import InputError
-from ..results import RUN_SCHEMA, STAGES, now_iso
-from ..status import Status, worst
+from ..results import STAGES, now_iso
+from ..run_folder import RUN_FILE, RUN_SCHEMA, SITE_FILE
+from ..status import RunStatus, Status, worst
 from . import validate
 from .evidence import stage_evidence
 from .schema import migrate
@@ -85,55 +87,48 @@ class RunRecord:
     refused: str | None = None
 
 
-def is_run_folder(path: Path) -> bool:
-    """``path`` holds a ``run.json`` (whether it is a valid one, :func:`read_run` says)."""
-    try:
-        return (path / "run.json").is_file()
-    except OSError:
-        return False
-
-
 def _refused_run(run_dir: Path, reason: str) -> RunRecord:
-    return RunRecord("", str(run_dir), {}, skipped=[(str(run_dir / "run.json"), reason)],
+    return RunRecord("", str(run_dir), {}, skipped=[(str(run_folder.run_file(run_dir)), reason)],
                      refused=reason)
 
 
 def read_run(run_dir: str | Path) -> RunRecord:
-    """Read ``run.json``, every ``<site>/site.json`` and ``<site>/<stage>.json`` of a run,
-    each bounded and validated (:mod:`.validate`).
+    """Read the run's ``run.json``, every site's snapshot and stage results
+    (:mod:`esus_runbook.run_folder`), each bounded and validated (:mod:`.validate`).
 
-    A ``site.json`` or result that is unreadable, of another schema or breaks a rule is left
+    A snapshot or result that is unreadable, of another schema or breaks a rule is left
     out and named in ``skipped`` with why (one broken file does not hide the rest of the
     run); a ``run.json`` that does is the whole run refused (``refused``)."""
     run_dir = Path(run_dir)
     try:
-        meta = validate.read(run_dir / "run.json", "run.json")
+        meta = validate.read(run_folder.run_file(run_dir), RUN_FILE)
         if not isinstance(meta, dict) or meta.get("schema") != RUN_SCHEMA:
-            raise validate.Refused("não é o run.json de uma execução do esus-runbook")
+            raise validate.Refused(f"não é o {RUN_FILE} de uma execução do esus-runbook")
         validate.check_run(meta)
     except validate.Refused as exc:
         return _refused_run(run_dir, str(exc))
     rec = RunRecord(meta["run_id"], str(run_dir.resolve()), meta)
+    rollup_file = run_folder.rollup_path(run_dir, "json")
     try:
-        rollup = validate.read(run_dir / "rollup.json", "rollup.json") \
-            if (run_dir / "rollup.json").is_file() else None
+        rollup = validate.read(rollup_file, rollup_file.name) if rollup_file.is_file() else None
     except validate.Refused as exc:
-        rec.skipped.append((str(run_dir / "rollup.json"), str(exc)))
+        rec.skipped.append((str(rollup_file), str(exc)))
         rollup = None
     reported = rollup.get("site_status") if isinstance(rollup, dict) else None
     reported = reported if isinstance(reported, dict) else {}
     snapshots = meta.get("site_snapshots") or {}
-    for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").is_file()):
+    for site_dir in run_folder.site_dirs(run_dir):
+        snapshot = run_folder.site_file(site_dir)
         try:
-            site = validate.read(site_dir / "site.json", "site.json")
+            site = validate.read(snapshot, SITE_FILE)
             validate.check_site(site)
         except validate.Refused as exc:
-            rec.skipped.append((str(site_dir / "site.json"), str(exc)))
+            rec.skipped.append((str(snapshot), str(exc)))
             continue
         sid = site["site_id"]
         statuses = []
         for stage in STAGES:
-            path = site_dir / f"{stage}.json"
+            path = run_folder.stage_result_path(site_dir, stage)
             if not path.is_file():
                 statuses.append(Status.PENDENTE.value)  # not run: pendente, as in the roll-up
                 continue
@@ -164,9 +159,9 @@ def run_folders(path: str | Path) -> list[Path]:
     if not path.is_dir():
         raise InputError("pasta não encontrada", file=str(path),
                          remedy="informe a pasta das execuções (ex.: execucoes)")
-    if is_run_folder(path):
+    if run_folder.is_run_dir(path):
         return [path]
-    return sorted(p for p in path.iterdir() if p.is_dir() and is_run_folder(p))
+    return run_folder.run_dirs(path)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -240,11 +235,12 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
     """Upsert one run (its previous rows, if any, are replaced) in one transaction. ``rec``
     comes from :func:`read_run` (validated)."""
     if rec.refused:
-        raise InputError(rec.refused, file=str(Path(rec.folder) / "run.json"),
+        raise InputError(rec.refused, file=str(run_folder.run_file(rec.folder)),
                          remedy="refaça a execução ou restaure o arquivo original")
     meta = rec.meta
     status = meta["status"]
-    values = (rec.run_id, status, int(status == "interrompido"), meta["started_at"],
+    values = (rec.run_id, status, int(run_folder.run_status(meta) is RunStatus.INTERROMPIDO),
+              meta["started_at"],
               meta.get("finished_at"), validate.real(meta.get("duration_s")), rec.folder,
               validate.text((meta.get("inventory") or {}).get("path")),
               validate.text((meta.get("versions") or {}).get("esus-runbook")),

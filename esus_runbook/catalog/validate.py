@@ -1,11 +1,12 @@
 """What the catalog accepts from a run folder, checked before anything is recorded.
 
-A run folder is a set of files anyone with access to the share can edit: each ``run.json``,
-``site.json``, stage result and ``rollup.json`` is read bounded (size and nesting checked
-before parsing, UTF-8, no NaN, no 5000-digit integers), validated against its published
-schema (``esus_runbook/schemas/``) and the site-id rule, and refused with one pt-BR reason
-(:class:`Refused`) that the import shows beside the file's name. Numbers are stored through
-:func:`real` and :func:`integer`, which keep SQLite's ranges. See docs/catalogo.md.
+A run folder (:mod:`esus_runbook.run_folder`) is a set of files anyone with access to the
+share can edit: each run's json, site snapshot, stage result and roll-up json is read bounded
+(size and nesting checked before parsing, UTF-8, no NaN, no 5000-digit integers), validated
+against its published schema (``esus_runbook/schemas/``) and the site-id rule, and refused
+with one pt-BR reason (:class:`Refused`) that the import shows beside the file's name.
+Numbers are stored through :func:`real` and :func:`integer`, which keep SQLite's ranges. See
+docs/catalogo.md.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def in_range(moment: datetime, now: datetime | None = None) -> bool:
 
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
-"""A run.json, site.json, rollup.json or stage result (the largest measured: 37 KB)."""
+"""A run's json, site snapshot, roll-up json or stage result (the largest measured: 37 KB)."""
 MAX_DEPTH = 64
 """Nesting of those files (a stage result measured 6 levels)."""
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
@@ -172,7 +173,7 @@ def check_run(meta: Any) -> None:
 
 
 def check_site(site: Any) -> None:
-    """The keys of ``site.json`` the catalog records (a snapshot holds more: other
+    """The keys of a site snapshot the catalog records (a snapshot holds more: other
     versions may add sections), by the site schema and the site-id rule."""
     if isinstance(site, dict):  # the specific reasons first; the schema words them vaguely
         if isinstance(site.get("site_id"), str):

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from .. import run_folder
 from ..catalog.store import RunRecord
 from ..render.places import municipalities
-from ..results import RUN_SCHEMA, STAGES, Check, StageResult
-from ..status import Status, worst
+from ..results import STAGES, Check, StageResult
+from ..run_folder import RUN_SCHEMA
+from ..status import RunStatus, Status, worst
 from .rollout_history import SiteSpec, write_run_folder
 
 
@@ -103,7 +105,7 @@ def rollout(n_sites: int, n_runs: int, seed: int = 25, n_municipalities: int | N
 
 def write_state(base: str | Path, n_sites: int, n_runs: int, seed: int = 25) -> list[Path]:
     """The rollout as run folders under ``base``, each with its roll-up; the last run also
-    with every site's ``relatorio.html`` (the painel links to the latest report); returns
+    with every site's report (the painel links to the latest report); returns
     the run folders."""
     # lazy: the report layer (Jinja, stages) only when pages are written
     from ..report import render_site_report, write_rollup
@@ -113,7 +115,7 @@ def write_state(base: str | Path, n_sites: int, n_runs: int, seed: int = 25) -> 
         run_dir = write_run_folder(base, run_id, started, sites, stage_minutes=0.05)
         out.append(run_dir)
     for spec in sites:
-        render_site_report(out[-1] / spec.site_id, out[-1].name)
+        render_site_report(run_folder.site_dir(out[-1], spec.site_id), out[-1].name)
     write_rollup(out[-1], out[-1].name)
     return out
 
@@ -125,7 +127,7 @@ def records(base: str | Path, n_sites: int, n_runs: int, seed: int = 25
     260 000 site folders would cost far more than the painel being measured."""
     for run_id, started, sites in rollout(n_sites, n_runs, seed):
         rec = RunRecord(run_id, str(Path(base) / run_id), {
-            "schema": RUN_SCHEMA, "run_id": run_id, "status": "concluido",
+            "schema": RUN_SCHEMA, "run_id": run_id, "status": RunStatus.CONCLUIDO,
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": (started + timedelta(minutes=30)).isoformat(timespec="seconds")})
         for spec in sites:

@@ -2,7 +2,7 @@
 
 A cell that starts with ``= + - @``, a tab or a carriage return is read by Excel and
 LibreOffice as a formula (``=HYPERLINK(...)`` in a site's ``nome`` would run when the analyst
-opens ``rollup.csv``). Every CSV the tool writes passes its cells through :func:`safe_cell`,
+opens a run's roll-up CSV). Every CSV the tool writes passes its cells through :func:`safe_cell`,
 which prefixes such a cell with ``'`` (OWASP's advice); a CSV the tool also reads back (the
 installer registry) undoes it with :func:`read_cell`. :func:`write_csv` writes a whole
 table that way (the dashboard's exports).

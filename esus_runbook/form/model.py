@@ -30,6 +30,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from ..errors import InputError, Problem
 from ..files.atomic import write_text_atomic
+from ..run_folder import SITE_FILE
 from ..sites import loading as sites
 from ..sites.fields import SCHEMA, SECTIONS, Field
 from ..sites.folders import inventory_item
@@ -226,7 +227,7 @@ def locate(site_file: str | Path, site_id: str | None = None) -> Target:
     path = Path(site_file).expanduser()
     text = str(site_file)
     if path.suffix.lower() == ".json":
-        raise InputError("é um retrato (site.json) de uma execução, não o arquivo do site",
+        raise InputError(f"é um retrato ({SITE_FILE}) de uma execução, não o arquivo do site",
                          file=str(path), remedy="abra o formulário com o arquivo .yaml do site")
     if path.is_dir() or (not path.exists() and (text.endswith(("/", "\\")) or not path.suffix)):
         known = folder_sites(path)

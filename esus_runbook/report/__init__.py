@@ -1,4 +1,5 @@
-"""Site reports (``relatorio.html``) and the roll-up of a run, both self-contained HTML.
+"""The site report and the roll-up of a run, both self-contained HTML (their places in the
+run folder: :mod:`esus_runbook.run_folder`).
 
 Names are imported on first use: the roll-up needs pandas, which a stage notebook that only
 shows its checks should not pay for.

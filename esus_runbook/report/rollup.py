@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import stages
+from .. import run_folder, stages
 from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.csvcells import safe_cell
 from ..render.env import environment
@@ -35,8 +34,8 @@ def _collect(run_dir: str | Path
     training: set[str] = set()
     steps: dict[str, tuple[dict[str, Any] | None, int]] = {}
     rows: list[dict[str, Any]] = []
-    for site_dir in sorted(p for p in run_dir.iterdir() if (p / "site.json").exists()):
-        site = json.loads((site_dir / "site.json").read_text(encoding="utf-8"))
+    for site_dir in run_folder.site_dirs(run_dir):
+        site = run_folder.read_site_snapshot(site_dir)
         if is_training(site):
             training.add(site["site_id"])
         results = load_site_results(site_dir)
@@ -72,10 +71,18 @@ def site_statuses(df: pd.DataFrame) -> pd.Series:
 
 
 def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Path]:
-    """Write ``rollup.csv``, ``rollup.json`` and ``rollup.html`` at the top of the run."""
+    """Write the roll-up's CSV, JSON and HTML at the top of the run
+    (:func:`.run_folder.rollup_paths`) and return their paths."""
+    return write_rollup_with_statuses(run_dir, run_id)[0]
+
+
+def write_rollup_with_statuses(run_dir: str | Path, run_id: str | None = None
+                               ) -> tuple[dict[str, Path], dict[str, str]]:
+    """:func:`write_rollup`, and each site's overall status (:func:`site_statuses`), which
+    the batch records in ``run.json``."""
     run_dir = Path(run_dir)
     df, steps = _collect(run_dir)
-    paths = {k: run_dir / f"rollup.{k}" for k in ("csv", "json", "html")}
+    paths = run_folder.rollup_paths(run_dir)
     write_text_atomic(paths["csv"], df.map(safe_cell).to_csv(index=False))
     overall = site_statuses(df) if len(df) else pd.Series(dtype=object)
     totals = {stage: df.loc[df["stage"] == stage, "status"].value_counts().to_dict()
@@ -85,7 +92,7 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
     ready_training = sorted(sid for sid in training
                             if Status(overall[sid]) in TRAINING_VERDICTS)
     write_json_atomic(paths["json"], {
-        "schema": "esus-runbook/rollup/1", "run_id": run_id or run_dir.name,
+        "schema": run_folder.ROLLUP_SCHEMA, "run_id": run_id or run_dir.name,
         "generated_at": now_iso(), "sites": int(df["site_id"].nunique()),
         "site_status": overall.to_dict(), "treinamento": training,
         "prontos_treinamento": ready_training, "totals_by_stage": totals,
@@ -102,11 +109,12 @@ def write_rollup(run_dir: str | Path, run_id: str | None = None) -> dict[str, Pa
                      "step": first_step, "open": n_steps})
     # worst first, then the most to do, then by id
     rows.sort(key=lambda r: (-SEVERITY[Status(r["status"])], -r["open"], r["site_id"]))
-    html = environment().get_template("rollup.html.j2").render(
+    html = environment().get_template("consolidado.html.j2").render(
         run_id=run_id or run_dir.name, generated_at=now_iso(), stages=STAGES,
         titles={name: stage.title for name, stage in stages.STAGES.items()},
         matrix=rows, totals=totals, by_verdict=by_verdict,
         verdicts={s.value: v for s, v in VERDICTS.items()},
-        ready_training=set(ready_training), training=set(training))
+        ready_training=set(ready_training), training=set(training),
+        report_file=run_folder.REPORT_FILE)
     write_text_atomic(paths["html"], html)
-    return paths
+    return paths, overall.to_dict()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .. import stages
+from .. import run_folder, stages
 from ..files.atomic import write_text_atomic
 from ..render.env import environment
 from ..render.places import municipality_name
@@ -42,18 +41,24 @@ def site_verdict(statuses: list[Status | str], training: bool = False) -> tuple[
 
 
 def is_training(site: dict[str, Any] | None) -> bool:
-    """Whether a site snapshot (``site.json``) is a training installation."""
+    """Whether a site snapshot (:func:`.run_folder.read_site_snapshot`) is a training
+    installation."""
     return ((site or {}).get("instalacao") or {}).get("modo") == "treinamento"
 
 
 def _snapshot(run_site_dir: Path) -> dict[str, Any] | None:
-    path = run_site_dir / "site.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not run_folder.site_file(run_site_dir).exists():
+        return None
+    return run_folder.read_site_snapshot(run_site_dir)
 
 
 def load_site_results(run_site_dir: Path) -> dict[str, StageResult | None]:
-    return {s: (StageResult.load(run_site_dir / f"{s}.json")
-                if (run_site_dir / f"{s}.json").exists() else None) for s in STAGES}
+    """Each stage's result in the site folder (None: not run)."""
+    out: dict[str, StageResult | None] = {}
+    for s in STAGES:
+        path = run_folder.stage_result_path(run_site_dir, s)
+        out[s] = StageResult.load(path) if path.exists() else None
+    return out
 
 
 NOT_RUN = "Etapa ainda não executada nesta rodada."
@@ -149,9 +154,10 @@ def summary_html(run_site_dir: str | Path) -> str:
 
 
 def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> Path:
-    """Write ``<run_site_dir>/relatorio.html`` from the stage results there and return it."""
+    """Write the site report (:func:`.run_folder.report_path`) from the snapshot and the
+    stage results in ``run_site_dir`` and return its path."""
     run_site_dir = Path(run_site_dir)
-    site = json.loads((run_site_dir / "site.json").read_text(encoding="utf-8"))
+    site = run_folder.read_site_snapshot(run_site_dir)
     results = load_site_results(run_site_dir)
     rows = _stage_rows(results)
     training = is_training(site)
@@ -162,7 +168,7 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
         training_note=TRAINING_NOTE if training else None,
         charts=_charts(results, run_site_dir), sections=_sections(results),
         municipio=municipality_name(site.get("municipio_ibge")))
-    out = run_site_dir / "relatorio.html"
+    out = run_folder.report_path(run_site_dir)
     write_text_atomic(out, html)
     return out
 
@@ -170,14 +176,14 @@ def render_site_report(run_site_dir: str | Path, run_id: str | None = None) -> P
 def terminal_lines(run_site_dir: str | Path, steps_shown: int = 3,
                    compact: bool = False) -> list[str]:
     """What ``run``/``batch`` print for one site: its verdict, its first next steps and the
-    path of its ``relatorio.html``; ``compact`` (large batches) fits it on one line."""
+    path of its report; ``compact`` (large batches) fits it on one line."""
     run_site_dir = Path(run_site_dir)
     results = load_site_results(run_site_dir)
     status, verdict = site_verdict([r.status if r else Status.PENDENTE
                                     for r in results.values()],
                                    is_training(_snapshot(run_site_dir)))
     steps = next_steps(results)
-    report = run_site_dir / "relatorio.html"
+    report = run_folder.report_path(run_site_dir)
     where = str(report) if report.exists() else "relatório não gerado"
     name = run_site_dir.name
 

@@ -3,7 +3,7 @@
 A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``SCHEMA`` and the
 README). An *inventory* is either a YAML with a ``sites:`` list (items are mappings or paths
 to site files, with optional ``padroes:`` merged under every site) or a folder of site files.
-JSON site snapshots (``site.json`` in a run folder) load through the same validation.
+JSON site snapshots (the copy in each site folder of a run) load through the same validation.
 
 Validation collects every problem before failing, each as ``arquivo:chave: problema — como
 corrigir``; unknown keys get the closest known key as a suggestion.
@@ -49,7 +49,7 @@ from .fields import (
 from .folders import folder_site_files, inventory_item
 
 # Lazy imports: ids (numpy 0.2 s) and ruamel's constructor and errors only when a YAML site file
-# is read or validated; a kernel reading the site snapshot (site.json) never needs them.
+# is read or validated; a kernel reading the site snapshot (JSON) never needs them.
 
 SECRET_LIKE_KEYS = ("senha", "password", "contra_chave_valor", "token")
 MAX_UNKNOWN_KEYS = 20  # unknown keys reported one by one per mapping
@@ -102,7 +102,7 @@ def _snapshot_digest(raw: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- parsing
 def _yaml():
-    from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
+    from ruamel.yaml import YAML  # imported here: a kernel reading a snapshot never needs it
 
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False

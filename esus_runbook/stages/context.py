@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..results import StageResult
+from ..run_folder import earlier_runs, stage_result_path
 
 # Files larger than this are fingerprinted by size and mtime instead of content.
 HASH_LIMIT = 64 * 1024 * 1024
@@ -41,7 +42,7 @@ class StageContext:
         """The latest result of ``stage`` for this site in this run, if any."""
         if self.run_site_dir is None:
             return None
-        path = Path(self.run_site_dir) / f"{stage}.json"
+        path = stage_result_path(self.run_site_dir, stage)
         result = StageResult.load(path) if path.exists() else None
         self.read[f"{PREVIOUS}.{stage}"] = result_digest(result)
         return result
@@ -58,18 +59,12 @@ class StageContext:
 
 
 def earlier_run_result(run_site_dir: str | os.PathLike, stage: str) -> Path | None:
-    """Path of ``<runs>/<earlier run>/<site_id>/<stage>.json`` in the latest run before this
-    one (``run_site_dir`` is ``<runs>/<this run>/<site_id>``) that has a readable result."""
+    """Path of this site's result of ``stage`` in the latest earlier run
+    (:func:`.run_folder.earlier_runs`; ``run_site_dir`` is ``<runs>/<this run>/<site_id>``)
+    that has a readable result."""
     here = Path(run_site_dir).resolve()
-    run, runs = here.parent, here.parent.parent
-    try:
-        candidates = sorted((p for p in runs.iterdir()
-                             if p.is_dir() and p != run and p.name <= run.name),
-                            key=lambda p: p.name, reverse=True)
-    except OSError:
-        return None
-    for candidate in candidates:
-        path = candidate / here.name / f"{stage}.json"
+    for candidate in earlier_runs(here.parent):
+        path = stage_result_path(candidate / here.name, stage)
         if path.exists() and _load_quietly(path) is not None:
             return path
     return None
@@ -91,7 +86,7 @@ def read_inputs(keys, run_site_dir: str | os.PathLike) -> dict[str, str | None]:
     for key in keys:
         prefix, _, stage = key.partition(".")
         if prefix == PREVIOUS:
-            path = Path(run_site_dir) / f"{stage}.json"
+            path = stage_result_path(run_site_dir, stage)
             try:
                 out[key] = result_digest(StageResult.load(path)) if path.exists() else None
             except Exception:  # an unreadable result counts as changed

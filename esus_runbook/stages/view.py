@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from ..files.atomic import write_json_atomic
 from ..render.charts import to_svg
 from ..render.env import environment, scoped_html
 from ..results import StageResult
+from ..run_folder import REPORT_FILE, chart_cache_path
 from ..status import LABELS, Status
 from .base import Charts, Stage
 from .context import result_digest
@@ -37,11 +37,12 @@ def chart_svgs(stage: Stage, result: StageResult,
                run_site_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
     """The stage's charts as inline SVG ``(title, svg)``.
 
-    With ``run_site_dir`` they are cached in ``.<stage>.graficos.json`` beside the result,
+    With ``run_site_dir`` they are cached beside the result
+    (:func:`.run_folder.chart_cache_path`),
     keyed by the result's digest: the site report reuses what the stage notebook drew
     instead of importing matplotlib again (about half a second per notebook). A cache that
     does not match the result is ignored and rewritten."""
-    cache = Path(run_site_dir) / f".{result.stage}.graficos.json" if run_site_dir else None
+    cache = chart_cache_path(run_site_dir, result.stage) if run_site_dir else None
     digest = result_digest(result)
     if cache is not None:
         try:
@@ -91,7 +92,7 @@ def show_charts(stage: Stage, result: StageResult) -> None:
     if saved_in is not None and not getattr(result, "_interactive", True) \
             and draws_charts(stage, result):
         show_plain_html("<p><i>Gráficos desta etapa: no relatório do site "
-                        "(relatorio.html).</i></p>")
+                        f"({REPORT_FILE}).</i></p>")
         return
     from IPython.display import SVG, display
 
