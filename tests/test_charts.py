@@ -92,3 +92,16 @@ def test_stacked_charts_and_histogram_name_their_parts():
     budget = charts.budget_bar([("Heap: 2 GB", 2.0, "#2e7d32"), ("Livre: 0 GB", 0, "#e0e0e0")],
                                6.0, xlabel="GB")
     assert "Heap: 2 GB" in texts(budget) and "Livre: 0 GB" not in texts(budget)
+
+
+def test_reset_gives_the_next_notebook_no_figure_and_the_default_settings():
+    """What a site kernel does between notebooks (batch.warmup.fresh_start)."""
+    import matplotlib.pyplot as plt
+
+    charts.ranked_bars(["x"], [1], title="x", xlabel="x")  # the project's settings applied
+    assert plt.rcParams["svg.fonttype"] == "none"
+    plt.figure()
+    charts.reset()
+    assert plt.get_fignums() == [] and plt.rcParams["svg.fonttype"] == "path"
+    svg = charts.ranked_bars(["Médico"], [3], title="t", xlabel="x")  # style applied again
+    assert "Médico" in texts(svg)

@@ -67,10 +67,7 @@ def warm_charts() -> None:
 
 def fresh_start(cwd: str) -> None:
     """Give the next notebook the state of a new kernel (see the module docstring)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:  # imported by draw_charts or a notebook: no figure, default rc
-        pyplot.close("all")
-        sys.modules["matplotlib"].rc_file_defaults()
+    charts.reset()  # drawn by draw_charts or a notebook: no figure, default rc
     if os.environ != _ENV:
         os.environ.clear()
         os.environ.update(_ENV)

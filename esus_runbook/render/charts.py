@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -197,6 +198,15 @@ def histogram(values: Sequence[float], *, color: str, marker: float, title: str,
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     return _svg(fig)
+
+
+def reset() -> None:
+    """No open figure and matplotlib's default settings, if pyplot was loaded at all (a
+    kernel that runs the next notebook starts as a new one would)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
+        sys.modules["matplotlib"].rc_file_defaults()
 
 
 def warm_up() -> None:
