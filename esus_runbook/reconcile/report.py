@@ -205,7 +205,7 @@ def differences_chart(counts: dict[str, int]) -> str | None:
 def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
                     limit: int | None = None) -> dict[str, Any]:
     """What ``xml_reconcile_section.html.j2`` needs, from :meth:`ReconcileReport.compact`
-    (the stage's metrics) — the CLI's HTML, the site report and notebook 06 share it."""
+    (what a stage result keeps) — the CLI's HTML and the xml stage's views share it."""
     counts = compact.get("counts") or {}
     return {"xml": compact["xml"], "pec": compact["pec"], "status": compact["situacao"],
             "counts": counts, "kinds": cmp.KINDS, "labels": cmp.SEVERITY_LABELS,
@@ -218,8 +218,8 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
 
 
 def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
-    """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
-    (first differences of each kind)."""
+    """The "Depois da importação" section for a bounded :meth:`ReconcileReport.compact`
+    (first differences of each kind): the site report and the xml stage's notebook view."""
     return environment().get_template("xml_reconcile_section.html.j2").render(
         **section_context(compact, charts))
 
