@@ -102,7 +102,7 @@ def instrument() -> list[tuple[int, float]]:
     timed(site_engine.SiteKernel, "client", "kernel: esperar responder")
     timed(execution, "fresh_namespace", "kernel: limpar o espaço de nomes")
     timed(site_engine.SiteKernel, "run_silently", "kernel: desenhar os gráficos")
-    timed(site_task, "draw_charts", "lote: gráficos que o kernel não desenhou")
+    timed(site_task, "draw_charts", "lote: gráficos (um kernel por notebook)")
     timed(site_task, "execute_notebook", "notebook inteiro (execute_notebook)")
     timed(report, "write_rollup", "consolidado (write_rollup)")
     timed(catalog, "record_after_batch", "catálogo (record_after_batch)")

@@ -20,8 +20,8 @@ from esus_runbook.cnes.diff import (
     WHERE,
     confirmation_code,
     diff,
+    example_tables,
 )
-from esus_runbook.cnes.display import diff_frames
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.cnes_model import Changes
@@ -391,9 +391,9 @@ def test_stage_demo_sites():
     assert d["confirmado"] and d["counts"]["PROFESSIONAL_REMOVED"] == 3
     assert "confirmado pelo analista" in next(c.observed for c in r.checks
                                               if c.id == "XML_DIFF_PROFISSIONAIS")
-    titles = [t for t, _ in stages.charts(r)]
+    titles = [t for t, _ in stages.chart_svgs(r)]
     assert titles[-1].startswith("O que a importação vai mudar")
-    frames = diff_frames(r)
+    frames = example_tables(r.metrics["diff"])
     assert "Profissionais que perdem o acesso" in frames
     assert frames["Profissionais que perdem o acesso"]["cpf"].str.fullmatch(CPF_MASK).all()
     r = stages.evaluate("xml", load_site(EXAMPLES / "sites" / "ubs-vila-nova.yaml"))

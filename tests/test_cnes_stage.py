@@ -74,7 +74,7 @@ def test_stage_ok_for_clean_demo():
     assert {"XML_ARQUIVO", "XML_MUNICIPIO", "XML_VERSAO", "XML_CNES_SITE", "XML_REGRAS"} <= ids_
     m = r.metrics["xml"]
     assert m["counts"]["professionals"] == 320 and m["regras"] == {}
-    titles = [t for t, _ in stages.charts(r)]
+    titles = [t for t, _ in stages.chart_svgs(r)]
     assert titles[:2] == ["Composição das equipes", "Profissionais por categoria"]
 
 

@@ -152,7 +152,7 @@ def test_verified_pec_settles_unverified_pre_install_items(http_server, tmp_path
     assert c["INST_PRE_LOCALE"].status is Status.ALERTA  # history now, not a pending input
     assert r.status is Status.ALERTA
     assert r.metrics["verificacao"]["versao_pec"] == "5.5.24"
-    assert stages.charts(r)  # response-time chart from the metrics
+    assert stages.chart_svgs(r)  # response-time chart from the metrics
 
 
 def test_pec_not_answering_is_falha_with_causes(closed_url, tmp_path):

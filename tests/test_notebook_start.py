@@ -86,8 +86,8 @@ def test_report_reuses_the_charts_the_stage_notebook_drew(tmp_path):
 
 
 def test_batch_draws_each_chart_once_outside_the_kernels(demo_run):
-    """In a batch the stage notebooks do not draw (no matplotlib in their kernels): the batch
-    process draws once into the cache, and the report embeds it."""
+    """In a batch the stage notebooks do not draw (no matplotlib in the notebook): the site
+    kernel draws once into the cache after the notebook, and the report embeds it."""
     import nbformat
 
     site = demo_run / "ubs-centro"

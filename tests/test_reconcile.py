@@ -721,7 +721,7 @@ def test_stage_after_import(make_pec, cf, xml_file, tmp_path):
     checks = _by_id(fail)
     assert checks["XML_PEC_UNIT_INACTIVE_IN_PEC"].status is Status.FALHA
     assert fail.status is Status.FALHA
-    titles = [t for t, _ in stages.charts(fail)]
+    titles = [t for t, _ in stages.chart_svgs(fail)]
     assert any("Depois da importação" in t for t in titles)
     assert pec.pg.esus_password not in json.dumps(fail.to_dict(), default=str)
     # the site report shows the section, with the full list beside it

@@ -174,10 +174,11 @@ _CHARTS_LOCK = threading.Lock()  # pyplot keeps global state: one drawing at a t
 
 
 def draw_charts(result_path: Path) -> None:
-    """Draw a stage's charts here, once, into the cache the site report reads (batch stage
-    notebooks do not draw them: each would import matplotlib; this process does it once).
-    With one kernel per site the site kernel draws them first (``SiteKernels.draw_charts``)
-    and this finds them cached. Best effort: if it fails, the report notebook draws them."""
+    """Draw a stage's charts here, once, into the cache the site report reads, when each
+    notebook has a kernel of its own (``--kernel-por-notebook``): batch stage notebooks do
+    not draw, each would import matplotlib; this process does it once. With one kernel per
+    site the site kernel draws them (``SiteKernels.draw_charts``). Best effort: if it fails,
+    the report notebook draws them."""
     try:
         result = StageResult.load(result_path)
         if stages.has_charts(result):
@@ -222,8 +223,11 @@ def _execute(job: SiteJob, stage: str, notebook: str, emit: Callable[..., None],
             return None
         error = ex.error
         if error is None and stage != REPORT:
-            # in the site's kernel; what it could not draw, here
-            if kernels is None or not kernels.draw_charts(result_path):
+            # drawn once, in the site's kernel (a kernel per notebook: here); what that
+            # kernel could not draw (it died, it ran out of time) the site report draws
+            if kernels is not None:
+                kernels.draw_charts(result_path)
+            else:
                 draw_charts(result_path)
         if stage == REPORT:
             if error is None and not run_folder.report_path(site_dir).exists():

@@ -24,7 +24,7 @@ from pathlib import Path
 import IPython
 
 from .. import stages
-from ..render.charts import pyplot, to_svg
+from ..render import charts
 from ..results import STAGES, StageResult
 
 _ENV = dict(os.environ)
@@ -62,18 +62,12 @@ def warm_charts() -> None:
     the font list) by drawing one throw-away chart. Done in the zygote only (see
     :mod:`.zygote`): there it is paid once per run instead of once per site with charts;
     a kernel started on its own would pay it for sites that draw nothing."""
-    fig, ax = pyplot().subplots(figsize=(2, 1))
-    ax.barh(["x"], [1])
-    ax.set_title("x")
-    to_svg(fig)
+    charts.warm_up()
 
 
 def fresh_start(cwd: str) -> None:
     """Give the next notebook the state of a new kernel (see the module docstring)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:  # imported by draw_charts or a notebook: no figure, default rc
-        pyplot.close("all")
-        sys.modules["matplotlib"].rc_file_defaults()
+    charts.reset()  # drawn by draw_charts or a notebook: no figure, default rc
     if os.environ != _ENV:
         os.environ.clear()
         os.environ.update(_ENV)

@@ -23,7 +23,7 @@ import pandas as pd
 from .. import run_folder
 from ..files.atomic import write_text_atomic
 from ..files.csvcells import write_csv
-from ..render.charts import STATUS_COLORS, pyplot, to_svg
+from ..render import charts as draw
 from ..render.dates import day, when
 from ..render.env import environment
 from ..render.numbers import number
@@ -256,46 +256,22 @@ def build_dashboard(conn: sqlite3.Connection, stalled_days: int = 14,
 def weekly_chart(weekly: pd.DataFrame) -> str | None:
     if weekly.empty:
         return None
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    bottom = np.zeros(len(weekly))
-    x = np.arange(len(weekly))
-    for status in ORDER:
-        values = weekly[status].to_numpy()
-        if values.any():
-            # a second cue besides colour: each status has its own hatch
-            ax.bar(x, values, bottom=bottom, color=STATUS_COLORS[status],
-                   label=LABELS[Status(status)], width=0.8, hatch=HATCHES[status],
-                   edgecolor="#ffffff", linewidth=0.3)
-            bottom += values
-    step = max(1, len(weekly) // 12)
-    ax.set_xticks(x[::step], [day(w)[:5] for w in weekly["semana"].iloc[::step]],
-                  rotation=30, ha="right")
-    ax.set_ylabel("locais")
-    ax.yaxis.get_major_locator().set_params(integer=True)  # whole sites
-    ax.set_title("Locais por situação geral, semana a semana", loc="left", pad=24)
-    ax.legend(ncol=5, fontsize=9, loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False)
-    return to_svg(fig)
+    # a second cue besides colour: each status has its own hatch
+    return draw.stacked_columns(
+        [day(w)[:5] for w in weekly["semana"]],
+        [(LABELS[Status(s)], weekly[s].to_numpy(), draw.STATUS_COLORS[s], HATCHES[s])
+         for s in ORDER],
+        title="Locais por situação geral, semana a semana", ylabel="locais")
 
 
 def days_chart(days: pd.DataFrame) -> str | None:
     values = days["dias"].dropna()
     if values.empty:
         return None
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 2.8))
-    # whole days from 0: a site ready on its first day is a bar at 0, not a bar around it
-    top = max(1, int(values.max()))
-    ax.hist(values, bins=range(0, top + 2, max(1, (top + 1) // 30 + 1)), align="left",
-            color=STATUS_COLORS["ok"])
-    ax.set_xlim(left=-0.5)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.axvline(values.median(), color="#1f2933", linestyle="--", linewidth=1)
-    ax.set_xlabel("dias da primeira execução até ficar pronto pela primeira vez")
-    ax.set_ylabel("locais")
-    ax.set_title(f"Dias até ficar pronto — mediana {number(values.median(), 1)}", loc="left")
-    return to_svg(fig)
+    return draw.histogram(values, color=draw.STATUS_COLORS["ok"], marker=values.median(),
+                          title=f"Dias até ficar pronto — mediana {number(values.median(), 1)}",
+                          xlabel="dias da primeira execução até ficar pronto pela primeira vez",
+                          ylabel="locais")
 
 
 # ----------------------------------------------------------------------------- output

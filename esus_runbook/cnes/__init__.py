@@ -3,7 +3,8 @@
 - :mod:`.parser` — ``parse(path) -> CnesFile`` (header + DataFrames), streaming and hardened;
   :mod:`.archive` — the single XML of a ZIP as a stream, with zip-bomb/zip-slip limits.
 - :mod:`.rules` — the audit rules (codes and severities in README, "Regras da auditoria"), vectorized.
-- :mod:`.summary` — pandas summaries; :mod:`.charts` — matplotlib charts from them.
+- :mod:`.summary` — pandas summaries; :mod:`.charts` — the data of their charts (drawn by
+  :mod:`esus_runbook.render.charts`).
 - :mod:`.audit` — ``audit(path, ibge=None) -> AuditReport`` (JSON ``esus-runbook/xml-audit/1``,
   HTML, bounded ``compact()`` for stage results).
 - :mod:`.diff` — ``diff(old, new) -> DiffReport``: what importing the new file changes in PEC

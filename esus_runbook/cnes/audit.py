@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..files.outputs import write_report
 from . import catalog, rules, summary
 from .archive import Limits
+from .charts import all_charts
 from .jsontext import dumps, flat_records, nested_records, to_python
 from .parser import CnesFile, normalize_version, parse
 
@@ -202,14 +203,12 @@ class AuditReport(ReportFiles):
 
     def to_html(self) -> str:
         # HTML only (lazy, measured): jinja2 and the template environment ≈ 0.18 s of import,
-        # matplotlib more, for the many audits that write only JSON or a stage result
-        from ..render.charts import to_svg
+        # for the many audits that write only JSON or a stage result
         from ..render.env import environment
         from ..results import now_iso
-        from .charts import all_charts
 
         compact = self.compact()
-        charts = [(title, to_svg(fig)) for title, fig in all_charts(compact)]
+        charts = all_charts(compact)
         s = self.summaries
         return environment().get_template("xml_audit.html.j2").render(
             file=self.file_info(), counts=self.counts, errors=self.errors,

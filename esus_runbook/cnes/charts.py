@@ -1,96 +1,63 @@
-"""Charts of the XML audit, drawn from the compact summaries (JSON records), never from the
-XML: the stage's ``charts(result)`` and the audit HTML both call these."""
+"""The data of the XML audit's charts, taken from the compact summaries (JSON records), never
+from the XML, and drawn by :mod:`esus_runbook.render.charts`: the stage's ``charts(result)``,
+the audit HTML, the diff and the reconciliation reports all call these."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..render.charts import pyplot
-from ..render.numbers import number
+from ..render import charts as draw
 from . import catalog
 
-PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
-           "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5")
 
-
-def team_composition(types: list[dict[str, Any]]) -> Any | None:
+def team_composition(types: list[dict[str, Any]]) -> str | None:
     """Stacked bars: mean professionals per CBO family in the active teams of each type."""
     if not types:
         return None
-    plt = pyplot()
     labels = catalog.family_labels()
     fams = [f for f in labels if any(f in row for row in types)]
     rows = [f"{r['tipo']} ({r['equipes']} eq., {r.get('abaixo_minimo', 0)} abaixo do mín.)"
             for r in types]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 2) + 1.2))
-    left = [0.0] * len(rows)
-    for i, f in enumerate(fams):
-        values = [float(r.get(f) or 0) for r in types]
-        if any(values):
-            ax.barh(rows, values, left=left, color=PALETTE[i % len(PALETTE)], label=labels[f])
-            left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlabel("profissionais por equipe (média)")
-    ax.set_title("Composição das equipes ativas por tipo", loc="left")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return fig
+    parts = [(labels[f], [r.get(f) or 0 for r in types], draw.PALETTE[i % len(draw.PALETTE)])
+             for i, f in enumerate(fams)]
+    return draw.stacked_bars(rows, parts, title="Composição das equipes ativas por tipo",
+                             xlabel="profissionais por equipe (média)")
 
 
-def professionals_by_category(families: list[dict[str, Any]]) -> Any | None:
+def professionals_by_category(families: list[dict[str, Any]]) -> str | None:
     """Horizontal bars: distinct professionals per CBO family (category)."""
     if not families:
         return None
-    plt = pyplot()
-    cats = [r["categoria"] for r in families]
-    values = [int(r["profissionais"]) for r in families]
-    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(cats), 2) + 0.9))
-    bars = ax.barh(cats, values, color="#1f77b4")
-    ax.bar_label(bars, labels=[number(v) for v in values], fontsize=7,
-                 padding=2)
-    ax.invert_yaxis()
-    ax.set_xlabel("profissionais")
-    ax.set_title("Profissionais por categoria (família CBO)", loc="left")
-    return fig
+    return draw.ranked_bars([r["categoria"] for r in families],
+                            [int(r["profissionais"]) for r in families],
+                            title="Profissionais por categoria (família CBO)",
+                            xlabel="profissionais")
 
 
-def all_charts(compact: dict[str, Any]) -> list[tuple[str, Any]]:
+def all_charts(compact: dict[str, Any]) -> list[tuple[str, str]]:
+    """The audit's charts as ``(title, svg)`` from :meth:`AuditReport.compact`."""
     out = []
-    fig = team_composition(compact.get("tipos_de_equipe") or [])
-    if fig is not None:
-        out.append(("Composição das equipes", fig))
-    fig = professionals_by_category(compact.get("familias_cbo") or [])
-    if fig is not None:
-        out.append(("Profissionais por categoria", fig))
+    svg = team_composition(compact.get("tipos_de_equipe") or [])
+    if svg is not None:
+        out.append(("Composição das equipes", svg))
+    svg = professionals_by_category(compact.get("familias_cbo") or [])
+    if svg is not None:
+        out.append(("Profissionais por categoria", svg))
     return out
 
 
-DIFF_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#1f77b4"}
-
-
 def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, str],
-              title: str, xlabel: str) -> Any | None:
+              title: str, xlabel: str) -> str | None:
     """Bars of ``counts`` per kind (``kinds[code]`` has ``title`` and ``severity``), coloured
     by severity with a legend of ``labels``; None when every count is zero."""
     rows = [(code, n) for code, n in counts.items() if n and code in kinds]
     if not rows:
         return None
-    plt = pyplot()
-    names = [f"{kinds[c].title}" for c, _ in rows]
-    values = [n for _, n in rows]
-    colors = [DIFF_COLORS[kinds[c].severity] for c, _ in rows]
-    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 2) + 1.0))
-    bars = ax.barh(names, values, color=colors)
-    ax.bar_label(bars, labels=[number(v) for v in values], fontsize=7,
-                 padding=2)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
-    seen = []
+    seen: list[str] = []
     for code, _ in rows:
-        sev = kinds[code].severity
-        if sev not in seen:
-            seen.append(sev)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=DIFF_COLORS[s]) for s in seen]
-    ax.legend(handles, [labels[s] for s in seen], fontsize=7, frameon=False,
-              loc="lower right", bbox_to_anchor=(1, 1.0), ncol=len(seen))
-    return fig
+        if kinds[code].severity not in seen:
+            seen.append(kinds[code].severity)
+    return draw.ranked_bars([kinds[c].title for c, _ in rows], [n for _, n in rows],
+                            colors=[draw.SEVERITY_COLORS[kinds[c].severity] for c, _ in rows],
+                            legend=[(labels[s], draw.SEVERITY_COLORS[s]) for s in seen],
+                            title=title, xlabel=xlabel)

@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from .. import ids
-from ..render.charts import to_svg
 from ..render.env import environment
 from ..results import now_iso
 from .archive import Limits
@@ -675,8 +674,8 @@ class DiffReport(ReportFiles):
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind}
 
     def to_html(self) -> str:
-        fig = changes_chart(self.counts)
-        charts = [("Alterações por tipo", to_svg(fig))] if fig is not None else []
+        svg = changes_chart(self.counts)
+        charts = [("Alterações por tipo", svg)] if svg is not None else []
         return environment().get_template("xml_diff.html.j2").render(
             old=self.file_summary(self.old), new=self.file_summary(self.new),
             counts=self.counts, kinds=KINDS, labels=SEVERITY_LABELS, errors=self.errors,
@@ -703,8 +702,43 @@ def confirmation_code(changes: pd.DataFrame) -> str | None:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def changes_chart(counts: dict[str, int]) -> Any | None:
-    """Horizontal bars: changes per kind (kinds with none are left out), coloured by
+def changes_chart(counts: dict[str, int]) -> str | None:
+    """Horizontal bars (SVG): changes per kind (kinds with none are left out), coloured by
     severity; None when nothing changes."""
     return kind_bars(counts, KINDS, SEVERITY_LABELS, "O que a importação vai mudar",
                      "alterações")
+
+
+EXAMPLE_GROUPS = (
+    ("Profissionais que perdem o acesso", ("PROFESSIONAL_REMOVED",)),
+    ("CNS diferente para o mesmo CPF", ("CNS_CHANGED",)),
+    ("Lotações, equipes e unidades removidas ou desativadas",
+     ("LOTACAO_REMOVED", "TEAM_REMOVED", "TEAM_DEACTIVATED", "UNIT_REMOVED")),
+    ("Lotações alteradas (CBO, equipe ou unidade)", ("LOTACAO_CHANGED",)),
+    ("Novidades: profissionais, lotações, equipes e unidades",
+     ("PROFESSIONAL_ADDED", "LOTACAO_ADDED", "TEAM_ADDED", "TEAM_REACTIVATED", "UNIT_ADDED")),
+    ("Layout e município", ("VERSION_DOWNGRADE", "MUNICIPALITY_CHANGED")),
+)
+EXAMPLE_HEADERS = {"cns_old": "cns (anterior)", "cns_new": "cns (novo)",
+                   "cnes_new": "cnes (novo)", "ine_new": "ine (novo)", "cbo_new": "cbo (novo)",
+                   "version_old": "layout (anterior)", "version_new": "layout (novo)",
+                   "ibge_old": "ibge (anterior)", "ibge_new": "ibge (novo)",
+                   "line_old": "linha (anterior)", "line_new": "linha (novo)"}
+
+
+def example_tables(compact: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """:meth:`DiffReport.compact`'s first changes of each kind (masked identifiers) as one
+    table per group of kinds (:data:`EXAMPLE_GROUPS`), with pt-BR headers; groups without
+    changes are left out, and so are columns empty in a group."""
+    rows = [{"tipo": e["kind"], **e["where"], "mensagem": e["message"]}
+            for e in compact.get("exemplos", [])]
+    df = pd.DataFrame(rows, columns=["tipo", *WHERE, "mensagem"])
+    for c in ("line_old", "line_new"):
+        df[c] = df[c].astype("Int64")
+    out = {}
+    for title, kinds in EXAMPLE_GROUPS:
+        part = df[df["tipo"].isin(kinds)].dropna(axis=1, how="all")
+        if len(part):
+            part = part.astype(object).where(part.notna(), "")
+            out[title] = part.rename(columns=EXAMPLE_HEADERS).reset_index(drop=True)
+    return out

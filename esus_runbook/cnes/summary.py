@@ -3,10 +3,13 @@ per CBO family, professionals with several lotações, lotações without team, 
 
 All functions take the parsed :class:`~.parser.CnesFile` plus the family of each lotação
 (:func:`.catalog.family_of`) and return DataFrames with pt-BR-ready columns; CPF appear
-masked, names never.
+masked, names never. :func:`compact_tables` gives back the bounded summaries kept in a stage
+result (``AuditReport.compact``) as DataFrames.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,3 +165,21 @@ def build(cf: CnesFile, family: pd.Series, composition: pd.DataFrame, *,
         "lotacoes_sem_equipe": without_team(cf, family, codes),
         "equipes_inativas": inactive_teams(composition),
     }
+
+
+COMPACT_TABLES = ("tipos_de_equipe", "familias_cbo", "estabelecimentos",
+                  "equipes_abaixo_minimo", "equipes_inativas", "exemplos")
+
+
+def compact_tables(compact: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The tables of :meth:`~.audit.AuditReport.compact` (bounded summaries, CPF masked) as
+    DataFrames, keyed as :data:`COMPACT_TABLES`; the first findings per rule under
+    ``exemplos`` with pt-BR columns."""
+    out = {key: pd.DataFrame(compact.get(key) or [])
+           for key in ("tipos_de_equipe", "familias_cbo", "estabelecimentos")}
+    out["equipes_abaixo_minimo"] = pd.DataFrame(compact["equipes_abaixo_minimo"]["exemplos"])
+    out["equipes_inativas"] = pd.DataFrame(compact["equipes_inativas"]["exemplos"])
+    out["exemplos"] = pd.DataFrame([{"regra": e["rule"], "gravidade": e["severity"],
+                                     **e["where"], "mensagem": e["message"]}
+                                    for e in compact.get("exemplos", [])])
+    return out

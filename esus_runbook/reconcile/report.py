@@ -24,7 +24,6 @@ from ..cnes.jsontext import dumps, nested_records, to_python
 from ..cnes.parser import CnesFile, parse
 from ..errors import InputError
 from ..pec import ReadDeadline, check_db_url, db_target
-from ..render.charts import to_svg
 from ..render.env import environment
 from ..results import now_iso
 from ..secret_refs import Secret
@@ -189,16 +188,16 @@ class ReconcileReport(ReportFiles):
                 "total": self.total}
 
     def to_html(self) -> str:
-        fig = differences_chart(self.counts)
-        charts = [("Diferenças por tipo", to_svg(fig))] if fig is not None else []
+        svg = differences_chart(self.counts)
+        charts = [("Diferenças por tipo", svg)] if svg is not None else []
         doc = {**self.compact(0), "exemplos":
                self.records(self.differences.head(HTML_LIMIT)).to_python()}
         return environment().get_template("xml_reconcile.html.j2").render(
             **section_context(doc, charts, HTML_LIMIT), generated_at=now_iso())
 
 
-def differences_chart(counts: dict[str, int]) -> Any | None:
-    """Horizontal bars: differences per kind, coloured by severity (None when none)."""
+def differences_chart(counts: dict[str, int]) -> str | None:
+    """Horizontal bars (SVG): differences per kind, coloured by severity (None when none)."""
     return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
                      "Depois da importação: o PEC × o XML", "diferenças")
 
@@ -206,7 +205,7 @@ def differences_chart(counts: dict[str, int]) -> Any | None:
 def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
                     limit: int | None = None) -> dict[str, Any]:
     """What ``xml_reconcile_section.html.j2`` needs, from :meth:`ReconcileReport.compact`
-    (the stage's metrics) — the CLI's HTML, the site report and notebook 06 share it."""
+    (what a stage result keeps) — the CLI's HTML and the xml stage's views share it."""
     counts = compact.get("counts") or {}
     return {"xml": compact["xml"], "pec": compact["pec"], "status": compact["situacao"],
             "counts": counts, "kinds": cmp.KINDS, "labels": cmp.SEVERITY_LABELS,
@@ -219,8 +218,8 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
 
 
 def section_html(compact: dict[str, Any], charts: list[tuple[str, str]] = ()) -> str:
-    """The "Depois da importação" section for a stage result's ``metrics["reconciliacao"]``
-    (first differences of each kind)."""
+    """The "Depois da importação" section for a bounded :meth:`ReconcileReport.compact`
+    (first differences of each kind): the site report and the xml stage's notebook view."""
     return environment().get_template("xml_reconcile_section.html.j2").render(
         **section_context(compact, charts))
 

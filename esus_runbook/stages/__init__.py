@@ -55,7 +55,7 @@ from .registry import NOTEBOOK_FILES, REPORT, REPORT_NOTEBOOK, STAGES, get, titl
 from .steps import Step
 
 __all__ = ["NOTEBOOK_FILES", "REPORT", "REPORT_NOTEBOOK", "STAGES", "Stage", "StageContext",
-           "Step", "chart_svgs", "charts", "context", "current_inputs", "evaluate",
+           "Step", "chart_svgs", "context", "current_inputs", "evaluate",
            "file_fingerprint", "fingerprint", "get", "has_charts", "module",
            "report_sections", "result_digest", "title"]
 
@@ -108,12 +108,6 @@ def evaluate(stage: str, site: Site, ctx: StageContext | None = None) -> StageRe
     inputs.update(ctx.read)
     result.inputs = inputs
     return result
-
-
-def charts(result: StageResult) -> list[tuple[str, Any]]:
-    """The stage's charts for a result (matplotlib figures), or none."""
-    decl = get(result.stage)
-    return list(decl.charts(result)) if view.draws_charts(decl, result) else []
 
 
 def has_charts(result: StageResult) -> bool:

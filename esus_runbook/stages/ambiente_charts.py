@@ -1,47 +1,36 @@
-"""The ambiente stage's charts and JVM recommendation, drawn from the result's metrics only
-(reports render from result JSON, never by re-reading the probe)."""
+"""The ambiente stage's charts (their data; :mod:`esus_runbook.render.charts` draws them) and
+JVM recommendation, from the result's metrics only (reports render from result JSON, never by
+re-reading the probe)."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from ..render.charts import STATUS_COLORS, pyplot
+from ..render import charts as draw
 from ..results import StageResult
 from ..status import LABELS, Status
 from .ambiente_checks import num
 
 
-def measured_vs_required(rows: list[dict[str, Any]], target: str) -> Any:
-    """One bar per requirement: measured as % of required, coloured by the check status."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.0))
-    labels = [r["rotulo"] for r in rows]
-    pct = [100 * r["medido"] / r["exigido"] for r in rows]
-    # the axis follows the data (up to twice the requirement; beyond that the bar is cut and
-    # its label says the real value)
-    limit = min(max(max(pct), 100) * 1.1, 200)
-    shown = [min(p, limit) for p in pct]
-    colors = [STATUS_COLORS.get(r["status"], "#757575") for r in rows]
-    # a second cue besides colour: bars that are not ok are hatched and say their status
-    hatches = ["" if r["status"] == "ok" else "//" for r in rows]
-    ax.barh(labels, shown, color=colors, hatch=hatches, edgecolor="#ffffff")
-    ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
-    for i, r in enumerate(rows):
+def measured_vs_required(rows: list[dict[str, Any]], target: str) -> str:
+    """One bar per requirement: measured as % of required, coloured by the check status
+    (bars that are not ok are hatched and say their status: a second cue besides colour)."""
+    notes = []
+    for r in rows:
         tag = "" if r["status"] == "ok" else f" — {LABELS[Status(r['status'])].lower()}"
-        ax.text(shown[i] + limit * 0.015, i,
-                f"{num(r['medido'])} de {num(r['exigido'])} {r['unidade']}{tag}",
-                va="center", fontsize=9)
-    ax.invert_yaxis()
-    ax.set_xlim(0, limit * 1.6)  # room for the labels after the bars
-    ax.set_xlabel("% do exigido pelo perfil; a linha tracejada é 100%")
-    ax.set_title(f"Medido × exigido — {target}", loc="left")
-    return fig
+        notes.append(f"{num(r['medido'])} de {num(r['exigido'])} {r['unidade']}{tag}")
+    return draw.percent_bars([r["rotulo"] for r in rows],
+                             [100 * r["medido"] / r["exigido"] for r in rows],
+                             colors=[draw.STATUS_COLORS.get(r["status"], "#757575")
+                                     for r in rows],
+                             marked=[r["status"] != "ok" for r in rows], notes=notes,
+                             title=f"Medido × exigido — {target}",
+                             xlabel="% do exigido pelo perfil; a linha tracejada é 100%")
 
 
-def memory_budget(plan: dict[str, Any]) -> Any:
+def memory_budget(plan: dict[str, Any]) -> str:
     """The machine's RAM split between OS, PostgreSQL, JVM non-heap and heap (-Xmx)."""
-    plt = pyplot()
     b, v = plan["orcamento"], plan["valores"]
     parts = [("Sistema operacional", b["reserva_so_mb"], "#9e9e9e"),
              ("PostgreSQL", b["reserva_banco_mb"], "#5c6bc0"),
@@ -49,21 +38,13 @@ def memory_budget(plan: dict[str, Any]) -> Any:
              ("Heap (-Xmx)", v["xmx_mb"], "#2e7d32")]
     used = sum(mb for _, mb, _ in parts)
     parts.append(("Livre", max(b["ram_mb"] - used, 0), "#e0e0e0"))
-    fig, ax = plt.subplots(figsize=(7, 1.6))
-    left = 0
-    for label, mb, color in parts:
-        if mb > 0:
-            ax.barh([0], [mb / 1024], left=left / 1024, color=color, label=f"{label}: "
-                    f"{num(mb / 1024)} GB")
-            left += mb
-    ax.axvline(b["ram_mb"] / 1024, color="#c62828", linewidth=1.5)
-    ax.set_yticks([])
-    ax.set_xlabel(f"GB (linha vermelha = RAM do servidor, {num(b['ram_mb'] / 1024)} GB)")
-    ax.legend(ncol=3, fontsize=9, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
-    return fig
+    return draw.budget_bar([(f"{label}: {num(mb / 1024)} GB", mb / 1024, color)
+                            for label, mb, color in parts], b["ram_mb"] / 1024,
+                           xlabel=f"GB (linha vermelha = RAM do servidor, "
+                                  f"{num(b['ram_mb'] / 1024)} GB)")
 
 
-def charts(result: StageResult) -> list[tuple[str, Any]]:
+def charts(result: StageResult) -> list[tuple[str, str]]:
     m = result.metrics
     out = []
     rows = m.get("comparativo") or []
@@ -95,5 +76,3 @@ def jvm_html(result: StageResult) -> str:
     elif where.get("texto"):
         html.append(f"<p>{escape(where['texto'])}</p>")
     return "\n".join(html)
-
-

@@ -12,7 +12,7 @@ from ..sites.loading import Site
 from .context import StageContext
 from .steps import Step
 
-Charts = Callable[[StageResult], list[tuple[str, Any]]]
+Charts = Callable[[StageResult], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Stage:
     evaluate: Callable[[Site, StageContext], StageResult]
     view: Callable[[Stage, StageResult], None]
     next_steps: Callable[[Site, Mapping[str, str]], list[Step]]
-    charts: Charts | None = None                # matplotlib figures from the result
+    charts: Charts | None = None                # (title, SVG) drawn from the result
     report_html: Callable[[StageResult], str | None] | None = None
     extra_fingerprint: Callable[[Site], dict[str, Any]] | None = None
 

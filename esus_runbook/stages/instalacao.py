@@ -26,7 +26,7 @@ from ..commands import ps_invoke, quote
 from ..errors import InputError
 from ..installer.naming import expected_name
 from ..installer.releases import version_tuple
-from ..render.charts import pyplot
+from ..render import charts as draw
 from ..render.numbers import number
 from ..results import Check, StageResult
 from ..secret_refs import read_secret
@@ -333,39 +333,24 @@ def _rows(items: list[Check]) -> list[dict[str, Any]]:
     return [{"id": c.id, "status": c.status.value, "observado": c.observed} for c in items]
 
 
-def charts(result: StageResult) -> list[tuple[str, Any]]:
+def charts(result: StageResult) -> list[tuple[str, str]]:
     """Response times measured by the live checks (from the result's metrics)."""
     times = (result.metrics.get("verificacao") or {}).get("tempos_ms") or {}
     info = [t for t in times.get("info") or [] if t is not None]
     if not info:
         return []
-    plt = pyplot()
     labels = [f"info {i + 1}" for i in range(len(info))]
     values = list(info)
     if times.get("pagina") is not None:
         labels.append("página /")
         values.append(times["pagina"])
-    from ..pec import SLOW_S
+    from ..pec import SLOW_S  # lazy: requests (see the module note)
 
-    limit_ms = SLOW_S * 1000
-    top = max(values)
-    fig, ax = plt.subplots(figsize=(6, 2.6))
-    bars = ax.bar(labels, values, color="#2b6cb0")
-    ax.bar_label(bars, labels=[f"{number(v, 1, trim=True)} ms" for v in values], fontsize=9,
-                 padding=2)
-    # the axis follows the data: a 2 s limit line over 5 ms bars would flatten them
-    if limit_ms <= 1.5 * top:
-        ax.axhline(limit_ms, color="#c05621", linestyle="--", linewidth=1,
-                   label=f"limite do runbook ({number(SLOW_S, 1, trim=True)} s)")
-        ax.legend(loc="upper right", fontsize=9, frameon=False)
-        ax.set_ylim(0, max(top, limit_ms) * 1.2)
-    else:
-        ax.set_ylim(0, top * 1.3)
-        ax.set_title(f"todas abaixo do limite do runbook, {number(SLOW_S, 1, trim=True)} s",
-                     loc="left", fontsize=9, color="#52606d")
-    ax.set_ylabel("ms")
-    fig.tight_layout()
-    return [("Tempo de resposta do PEC", fig)]
+    limit = number(SLOW_S, 1, trim=True)
+    return [("Tempo de resposta do PEC", draw.columns_with_limit(
+        labels, values, value_labels=[f"{number(v, 1, trim=True)} ms" for v in values],
+        limit=SLOW_S * 1000, limit_label=f"limite do runbook ({limit} s)",
+        under_limit_title=f"todas abaixo do limite do runbook, {limit} s", ylabel="ms"))]
 
 
 def view(stage: Stage, result: StageResult) -> None:

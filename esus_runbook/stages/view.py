@@ -11,7 +11,6 @@ import json
 import os
 
 from ..files.atomic import write_json_atomic
-from ..render.charts import to_svg
 from ..render.env import environment, scoped_html
 from ..results import StageResult
 from ..run_folder import REPORT_FILE, chart_cache_path
@@ -52,7 +51,7 @@ def chart_svgs(stage: Stage, result: StageResult,
         except (OSError, ValueError, KeyError, TypeError):
             pass
     draw: Charts | None = stage.charts if draws_charts(stage, result) else None
-    out = [(title, to_svg(fig)) for title, fig in draw(result)] if draw else []
+    out = list(draw(result)) if draw else []
     if out and cache is not None and cache.parent.is_dir():
         write_json_atomic(cache, {"digest": digest, "charts": out})
     return out

@@ -39,7 +39,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..cnes import display as xml_display
 from ..commands import join
 from ..errors import InputError, RunbookError
 from ..installer.releases import version_tuple
@@ -51,6 +50,7 @@ from ..status import Status
 from .base import Stage
 from .steps import Step, file_step, relative
 from .view import show_charts, show_checks, show_plain_html
+from .xml_view import show_after_import, show_changes, show_summaries
 
 # Lazy imports: the kernel of notebook 06 loads this module first; the audit (pandas 0.7 s), the
 # diff, the reconciliation (psycopg, pandas) and the charts (matplotlib 0.9 s) load only on the
@@ -433,12 +433,12 @@ def _where(w: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def charts(result: StageResult) -> list[tuple[str, Any]]:
+def charts(result: StageResult) -> list[tuple[str, str]]:
     """Team composition and professionals by category (and, when the stage compared with
     xml.anterior, the changes per kind), from the result's metrics."""
     metrics = result.metrics or {}
     compact = metrics.get("xml")
-    out: list[tuple[str, Any]] = []
+    out: list[tuple[str, str]] = []
     if compact:
         from ..cnes.charts import all_charts
 
@@ -447,16 +447,16 @@ def charts(result: StageResult) -> list[tuple[str, Any]]:
     if diff and diff.get("counts"):
         from ..cnes.diff import changes_chart
 
-        fig = changes_chart(diff["counts"])
-        if fig is not None:
-            out.append(("O que a importação vai mudar (comparação com o XML anterior)", fig))
+        svg = changes_chart(diff["counts"])
+        if svg is not None:
+            out.append(("O que a importação vai mudar (comparação com o XML anterior)", svg))
     rec = metrics.get("reconciliacao")
     if rec and rec.get("counts"):
         from ..reconcile.report import differences_chart
 
-        fig = differences_chart(rec["counts"])
-        if fig is not None:
-            out.append(("Depois da importação: diferenças entre o PEC e o XML", fig))
+        svg = differences_chart(rec["counts"])
+        if svg is not None:
+            out.append(("Depois da importação: diferenças entre o PEC e o XML", svg))
     return out
 
 
@@ -476,13 +476,11 @@ def view(stage: Stage, result: StageResult) -> None:
     PEC's database holds after the import (all from the result: CPF and CNS masked)."""
     show_checks(stage, result)
     show_charts(stage, result)
-    xml_display.show(result)
+    show_summaries(result)
     show_plain_html("<h3>O que a importação vai mudar</h3>")
-    xml_display.show_diff(result)
+    show_changes(result)
     show_plain_html("<h3>Depois da importação</h3>")
-    from ..reconcile import display as pec_display  # the package imports pandas
-
-    pec_display.show(result)
+    show_after_import(result)
 
 
 def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
