@@ -7,6 +7,7 @@ from typing import Any
 
 from ..render.charts import pyplot
 from ..render.numbers import number
+from ..status import Severity
 from . import catalog
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
@@ -64,7 +65,8 @@ def all_charts(compact: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-DIFF_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#1f77b4"}
+DIFF_COLORS = {Severity.ERROR: "#c62828", Severity.WARNING: "#f9a825",
+               Severity.INFO: "#1f77b4"}
 
 
 def kind_bars(counts: dict[str, int], kinds: dict[str, Any], labels: dict[str, str],
