@@ -28,9 +28,9 @@ import pytest
 from esus_runbook import commands, stages
 from esus_runbook.errors import InputError
 from esus_runbook.net import valid_host
+from esus_runbook.sites.loading import Site, load_site, validate_site
 from esus_runbook.ssh_target import parse_target
 from esus_runbook.urls import db_url_problem, http_url_problem
-from esus_runbook.sites.loading import Site, load_site, validate_site
 
 from .conftest import EXAMPLES, require_tool, run_cli
 from .test_leaks import secret_needles

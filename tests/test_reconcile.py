@@ -35,7 +35,7 @@ from esus_runbook.reconcile.schema import LAYOUT
 from esus_runbook.report import render_site_report
 from esus_runbook.secret_refs import Secret
 from esus_runbook.sites.loading import load_site
-from esus_runbook.status import Status
+from esus_runbook.status import ExitCode, Status
 
 from .conftest import ROOT, run_cli
 from .support.pec_import import add_lotacao, create_schema, deactivate_lotacao, import_xml
