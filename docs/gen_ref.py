@@ -496,7 +496,9 @@ EXIT_CASES = {
                        "quebrou (mesmo que outra etapa esteja pendente); verificações com falha "
                        "em `conferir-instalacao`, `certificado`, `backup`, `atualizacao`; "
                        "`xml auditar`: um achado de erro; `xml comparar`: alterações a revisar; "
-                       "`xml reconciliar`: diferenças; `baixar`: arquivo rejeitado (quarentena)",
+                       "`xml reconciliar`: diferenças; `baixar`: arquivo rejeitado (quarentena); "
+                       "e um erro que impediu o comando de terminar (`RunbookError`: a chave "
+                       "SSH do servidor desconhecida, o Chromium que falhou)",
     ExitCode.REFUSED: "entrada recusada: uma linha em português por problema (arquivo, chave, "
                       "correção), sem traceback, nada gravado com o nome final — arquivo de "
                       "site ou XML inválido, opção inválida, arquivo de saída impossível "
