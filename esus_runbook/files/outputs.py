@@ -22,7 +22,7 @@ from ..errors import InputError, describe_os_error
 from .atomic import write_text_atomic
 
 
-def output_problem(text: str) -> str | None:
+def _path_problem(text: str) -> str | None:
     """Why ``text`` cannot be an output file (pt-BR, one line), or None when it can: it must
     not be a folder or a special file, and its folder must exist and be writable. The file
     itself is created or replaced."""
@@ -58,7 +58,7 @@ def output_problem(text: str) -> str | None:
 def check_outputs(outputs: Iterable[tuple[str, str | os.PathLike | None]],
                   inputs: Iterable[str | os.PathLike | None] = ()) -> None:
     """Refuse, before any work, an output the command could not write or should not: the
-    :func:`output_problem` rule, one of the command's ``inputs`` (it would be overwritten by
+    :func:`_path_problem` rule, one of the command's ``inputs`` (it would be overwritten by
     the report) or the same file as another output. ``outputs`` are ``(option, path or
     None)``; None (an option not given) and None inputs are skipped. Raises InputError."""
     seen: list[tuple[str, Path]] = []
@@ -66,7 +66,7 @@ def check_outputs(outputs: Iterable[tuple[str, str | os.PathLike | None]],
     for option, path in outputs:
         if path is None:
             continue
-        problem = output_problem(str(path))
+        problem = _path_problem(str(path))
         if problem:
             raise InputError(problem, file=option)
         p = Path(path).expanduser()
