@@ -167,11 +167,6 @@ def _seconds(text: str) -> float:
 
 
 # --------------------------------------------------------------------------- commands
-# Lazy imports: each handler imports its command's module when it runs; importing them all
-# would cost every command, even `--help` and `check`, 1.5-3.3 s (measured: `python -c "import time,
-# importlib; t=time.perf_counter(); importlib.import_module('esus_runbook.reconcile');
-# print(time.perf_counter()-t)"` → reconcile 3.3 s, catalog.commands 3.3 s, cnes.audit 2.6 s,
-# lab 1.7 s, batch 1.5 s, ssh.client 1.4 s; cli itself 0.7 s).
 def _report(report: CommandReport, json: str | None = None,
             html: str | None = None) -> ExitCode:
     """Print a command's report the one way and return its exit code: its ``--json`` and
@@ -193,7 +188,12 @@ def _report(report: CommandReport, json: str | None = None,
     return report.exit_code
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+# Lazy imports: each handler imports its command's module when it runs; importing them all
+# would cost every command, even `--help` and `check`, 1.5-3.3 s (measured: `python -c "import time,
+# importlib; t=time.perf_counter(); importlib.import_module('esus_runbook.reconcile');
+# print(time.perf_counter()-t)"` → reconcile 3.3 s, catalog.commands 3.3 s, cnes.audit 2.6 s,
+# lab 1.7 s, batch 1.5 s, ssh.client 1.4 s; cli itself 0.7 s).
+def cmd_run(args: argparse.Namespace) -> ExitCode:
     from .batch import BatchOptions, run_batch
 
     opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
@@ -209,19 +209,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _report(run_batch(args.inventory, opts))
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> ExitCode:
     say(check_sites(args.path))  # the same validation (and lines, exit 2) as run and batch
     return ExitCode.OK
 
 
-def cmd_inspect(args: argparse.Namespace) -> int:
+def cmd_inspect(args: argparse.Namespace) -> ExitCode:
     from .notebook_params import describe_parameters
 
     say(describe_parameters(args.notebook))
     return ExitCode.OK
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
+def cmd_probe(args: argparse.Namespace) -> ExitCode:
     from .probe import collect, load_probe, normalize, summary_lines, write_probe
 
     if args.read:
@@ -260,14 +260,14 @@ def _probe_ssh(args: argparse.Namespace) -> dict:
         return collect_ssh(session, args.install_path, args.disk_speed, args.disk_speed_mb)
 
 
-def cmd_xml_audit(args: argparse.Namespace) -> int:
+def cmd_xml_audit(args: argparse.Namespace) -> ExitCode:
     from .cnes.audit import audit
 
     check_outputs([("--json", args.json), ("--html", args.html)], inputs=[args.path])
     return _report(audit(args.path, args.ibge, display_name=args.path), args.json, args.html)
 
 
-def cmd_download(args: argparse.Namespace) -> int:
+def cmd_download(args: argparse.Namespace) -> ExitCode:
     from .installer.downloader import download
     from .installer.releases import Registry, default_team_file
 
@@ -305,7 +305,7 @@ def _db_tunnel(args: argparse.Namespace):
     return db_url_via(parse_target(args.ssh), opts, args.db_url)
 
 
-def cmd_verify_install(args: argparse.Namespace) -> int:
+def cmd_verify_install(args: argparse.Namespace) -> ExitCode:
     from .pec import verify_install
 
     check_outputs([("--json", args.json)],
@@ -321,7 +321,7 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
     return _report(report, args.json)
 
 
-def cmd_xml_reconcile(args: argparse.Namespace) -> int:
+def cmd_xml_reconcile(args: argparse.Namespace) -> ExitCode:
     from .reconcile import reconcile
 
     check_outputs([("--json", args.json), ("--html", args.html)],
@@ -334,24 +334,24 @@ def cmd_xml_reconcile(args: argparse.Namespace) -> int:
     return _report(report, args.json, args.html)
 
 
-def cmd_ssh_accept(args: argparse.Namespace) -> int:
+def cmd_ssh_accept(args: argparse.Namespace) -> ExitCode:
     from .ssh import accept_text, parse_target
 
     say(accept_text(parse_target(args.target), args.fingerprint, args.known_hosts,
                     timeout=args.timeout))
     return ExitCode.OK
 
-def cmd_lab(args: argparse.Namespace) -> int:
+def cmd_lab(args: argparse.Namespace) -> ExitCode:
     from .lab import run_lab
 
     if args.out:  # the old --out named the interactive folder itself
         say("aviso: '--out' agora é '--execucoes' (a pasta das execuções; o trabalho "
             "interativo fica em PASTA/interativo)", file=sys.stderr)
     out = Path(args.out) if args.out else Path(args.execucoes) / "interativo"
-    return run_lab(args.target, out=out, port=args.port,
-                   open_browser=not args.no_browser)
+    return ExitCode(run_lab(args.target, out=out, port=args.port,
+                            open_browser=not args.no_browser))
 
-def cmd_xml_diff(args: argparse.Namespace) -> int:
+def cmd_xml_diff(args: argparse.Namespace) -> ExitCode:
     from .cnes.diff import diff
 
     check_outputs([("--json", args.json), ("--html", args.html)], inputs=[args.old, args.new])
@@ -360,7 +360,7 @@ def cmd_xml_diff(args: argparse.Namespace) -> int:
     return _report(report, args.json, args.html)
 
 
-def cmd_novo(args: argparse.Namespace) -> int:
+def cmd_novo(args: argparse.Namespace) -> ExitCode:
     from .new_site import new_site
 
     for line in new_site(args.site_id, args.pasta, args.inventario):
@@ -368,7 +368,7 @@ def cmd_novo(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_esquema(args: argparse.Namespace) -> int:
+def cmd_esquema(args: argparse.Namespace) -> ExitCode:
     from .new_site import write_schema
 
     check_outputs([("--saida", args.saida)])
@@ -376,7 +376,7 @@ def cmd_esquema(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_catalog_import(args: argparse.Namespace) -> int:
+def cmd_catalog_import(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import import_runs
 
     text, notices = import_runs(args.pasta, args.catalogo)
@@ -386,7 +386,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_dossie(args: argparse.Namespace) -> int:
+def cmd_dossie(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import all_dossiers, dossier
 
     given = args.site_id is not None  # an empty SITE_ID is refused by the site-id rule
@@ -404,35 +404,35 @@ def cmd_dossie(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_painel(args: argparse.Namespace) -> int:
+def cmd_painel(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import dashboard
 
     say(dashboard(args.execucoes, args.out, args.parado_dias))
     return ExitCode.OK
 
 
-def _ops_output(rec, executions: str) -> int:
+def _ops_output(rec, executions: str) -> ExitCode:
     from .catalog.operations import record_after_operation
 
     record_after_operation(executions, rec)
     return _report(rec)
 
 
-def cmd_certificado(args: argparse.Namespace) -> int:
+def cmd_certificado(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
     return _ops_output(ops.certificate(ops.load(args.site, args.site_id), args.out,
                                        timeout=args.timeout), args.out)
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+def cmd_backup(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
     return _ops_output(ops.backup(ops.load(args.site, args.site_id), args.out,
                                   restore=args.restaurar_teste), args.out)
 
 
-def cmd_atualizacao(args: argparse.Namespace) -> int:
+def cmd_atualizacao(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
     return _ops_output(ops.update(ops.load(args.site, args.site_id), args.out, args.para,
@@ -1086,7 +1086,7 @@ def _version() -> str:
     return f"esus-runbook {v}" if v else "esus-runbook (não instalado)"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> ExitCode:
     argv = translate_aliases(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     parser._argv = argv  # type: ignore[attr-defined]  # for "você quis dizer" on a typo
