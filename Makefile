@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 # A demonstração sobe o SIMULADOR de PEC (examples/pec_simulado.py) em duas portas livres de
 # 127.0.0.1 (ou nas de ESUS_DEMO_PORTA_CENTRO e ESUS_DEMO_PORTA_VILA), copia examples/ para
 # execucoes/.demo-XXXXXX com esses endereços (duas demonstrações na mesma máquina nunca se
-# encontram) e sempre encerra o simulador ao sair (trap), com sucesso, erro ou Ctrl+C.
+# encontram) e sempre encerra o simulador ao sair (trap), com sucesso, erro ou Ctrl+C. O lote
+# da demonstração tem sites com falhas e pendências de propósito: as saídas 0, 1 (falhas) e 3
+# (pendente) seguem; 2 (entrada recusada) e 130 (interrompido) param (docs: Códigos de saída).
 demo: setup
 	@mkdir -p execucoes; pronto=$$(mktemp -u); entradas=$$(mktemp -d execucoes/.demo-XXXXXX); \
 	  $(BIN)/python examples/pec_simulado.py --pronto $$pronto \
@@ -31,7 +33,7 @@ demo: setup
 	  inventario=$$($(BIN)/python -m esus_runbook.demo.demo_inputs --pronto $$pronto --destino $$entradas) || exit 2; \
 	  set -a; . examples/demo.env; set +a; \
 	  $(BIN)/esus-runbook lote $$inventario --execucoes execucoes; rc=$$?; \
-	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+	  case $$rc in 0|1|3) ;; *) exit $$rc;; esac; \
 	  $(BIN)/python -m esus_runbook.demo.update_demo --execucoes execucoes || exit $$?; \
 	  $(BIN)/esus-runbook dossie --todos --execucoes execucoes || exit $$?; \
 	  $(BIN)/esus-runbook painel --execucoes execucoes || exit $$?; \

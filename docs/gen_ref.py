@@ -15,8 +15,9 @@ Sources, one per page, so the reference cannot drift from what the program does:
   (``XML_<regra>``, ``XML_PEC_<tipo>``) are expanded from the rule tables they come from;
 - ``referencia/regras-xml.md``: ``cnes.rules.RULES``, ``cnes.diff.KINDS`` and
   ``reconcile.KINDS``;
-- ``referencia/codigos-de-saida.md``: the ``exit_code`` of the error classes in
-  ``esus_runbook.errors`` and the constant returns of ``cli.main``.
+- ``referencia/codigos-de-saida.md``: ``esus_runbook.status.ExitCode`` (the one table), each
+  code's cases per command and the ``exit_code`` of the error classes in
+  ``esus_runbook.errors``.
 
 ``python docs/gen_ref.py OUT_DIR`` writes the same pages to a folder (to read them without
 MkDocs); tests import :func:`pages`.
@@ -42,6 +43,7 @@ from esus_runbook.cnes import diff as cnes_diff  # noqa: E402
 from esus_runbook.cnes import rules as cnes_rules  # noqa: E402
 from esus_runbook.reconcile import compare as reconcile_compare  # noqa: E402
 from esus_runbook.sites.fields import SCHEMA  # noqa: E402
+from esus_runbook.status import ExitCode  # noqa: E402
 
 CODE = re.compile(r"^(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]+$")
 """What a check code looks like: the prefix says the stage (see ``PREFIX_STAGE``)."""
@@ -54,13 +56,12 @@ PREFIX_STAGE = {
 STAGE_ORDER = ("1 · cenário", "2 · ambiente", "3 · download", "4 · instalação",
                "5 · contra-chave", "6 · XML do CNES")
 STATUS_ORDER = ("ok", "alerta", "pendente", "falha", "erro")
-SEVERITY = {"error": "erro", "warning": "alerta", "info": "informação"}
 KIND_LABEL = {"str": "texto", "int": "inteiro", "float": "número", "bool": "true/false",
               "date": "data AAAA-MM-DD", "path": "caminho", "env": "nome de variável"}
 DYNAMIC = {  # f-string prefix of a check code → the table whose codes complete it
-    "XML_PEC_": lambda: {k: (v.title, SEVERITY[v.severity], v.action)
+    "XML_PEC_": lambda: {k: (v.title, v.severity.status.value, v.action)
                          for k, v in reconcile_compare.KINDS.items()},
-    "XML_": lambda: {k: (v.title, SEVERITY[v.severity], v.remedy)
+    "XML_": lambda: {k: (v.title, v.severity.status.value, v.remedy)
                      for k, v in cnes_rules.RULES.items()},
 }
 NOTE = ("!!! note \"Página gerada do código\"\n    Esta página é escrita a cada `make docs` "
@@ -415,7 +416,7 @@ def check_catalog() -> dict[str, dict]:
             if code.endswith("*"):
                 prefix = code[:-1]
                 table = DYNAMIC[prefix]() if prefix in DYNAMIC else {}
-                expanded = [(prefix + k, [t], {"falha" if s == "erro" else s}, [r])
+                expanded = [(prefix + k, [t], {s}, [r])
                             for k, (t, s, r) in table.items()]
             for c, ts, ss, rs in expanded:
                 entry = found.setdefault(c, {"stage": PREFIX_STAGE[c.split("_")[0]],
@@ -477,22 +478,41 @@ def xml_rules_page() -> str:
     for title, intro, table in tables:
         out += [f"## {title}\n", intro + "\n",
                 "| código | gravidade | significado | consequência / o que fazer |\n|---|---|---|---|"]
-        out += [f"| `{k}` | {SEVERITY.get(s, s)} | {_cell(t)} | {_cell(r)} |"
+        out += [f"| `{k}` | {s.label} | {_cell(t)} | {_cell(r)} |"
                 for k, (s, t, r) in table.items()]
         out.append("")
     return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- exit codes
-EXIT_CODES = {
-    0: "concluído sem falhas (pode haver alertas e pendências)",
-    1: "concluído com falhas encontradas: uma verificação falhou, uma etapa deu erro, um achado "
-       "de erro no XML",
-    2: "entrada rejeitada ou inutilizável: uma linha em português por problema (arquivo, chave, "
-       "correção), sem traceback, nada gravado com o nome final",
-    130: "interrompido pelo usuário (Ctrl-C ou SIGTERM)",
+EXIT_CASES = {
+    ExitCode.OK: "`executar`/`lote`: todas as etapas ok ou com alerta; `conferir-instalacao`, "
+                 "`certificado`, `backup`, `atualizacao`: nenhuma verificação falhou nem ficou "
+                 "pendente; `xml auditar`: nenhum erro (alertas permitidos); `xml comparar`: "
+                 "nada a revisar; `xml reconciliar`: o PEC confere com o XML; `baixar`: "
+                 "instalador verificado; `validar`, `sondar`, `novo`, `esquema`, `catalogo "
+                 "importar`, `painel`, `dossie`, `ssh aceitar`: feito",
+    ExitCode.FINDINGS: "`executar`/`lote`: alguma etapa com falha ou erro, ou um notebook "
+                       "quebrou (mesmo que outra etapa esteja pendente); verificações com falha "
+                       "em `conferir-instalacao`, `certificado`, `backup`, `atualizacao`; "
+                       "`xml auditar`: um achado de erro; `xml comparar`: alterações a revisar; "
+                       "`xml reconciliar`: diferenças; `baixar`: arquivo rejeitado (quarentena); "
+                       "e um erro que impediu o comando de terminar (`RunbookError`: a chave "
+                       "SSH do servidor desconhecida, o Chromium que falhou)",
+    ExitCode.REFUSED: "entrada recusada: uma linha em português por problema (arquivo, chave, "
+                      "correção), sem traceback, nada gravado com o nome final — arquivo de "
+                      "site ou XML inválido, opção inválida, arquivo de saída impossível "
+                      "(pasta, pasta inexistente ou sem permissão, a própria entrada), senha "
+                      "ausente, servidor que não responde a uma conexão que o comando exige",
+    ExitCode.UNDECIDED: "faltam evidências para decidir (pendente), nunca um veredito "
+                        "adivinhado: `executar`/`lote` com alguma etapa pendente e nenhuma "
+                        "falha; `conferir-instalacao`, `certificado`, `backup`, `atualizacao` "
+                        "com uma verificação pendente e nenhuma falha; `xml reconciliar` com "
+                        "esquema do banco desconhecido ou XML ainda não importado; `baixar` "
+                        "com o primeiro uso de uma versão aguardando `--confiar-primeiro-uso`",
+    ExitCode.INTERRUPTED: "Ctrl-C (ou SIGTERM): `lote` mostra o comando que retoma a execução",
 }
-"""The meaning of each exit code; the build fails if the code returns one not listed here."""
+"""Per exit code, the commands' cases; the build fails if a code of the enum is missing."""
 
 
 def exit_codes_page() -> str:
@@ -500,24 +520,23 @@ def exit_codes_page() -> str:
     for cls in (c for c in vars(errors).values() if inspect.isclass(c)
                 and issubclass(c, errors.RunbookError)):
         classes[cls.exit_code].append(cls.__name__)
-    tree = ast.parse(Path(inspect.getfile(cli)).read_text("utf-8"))
-    returned = {r.value.value for r in ast.walk(tree) if isinstance(r, ast.Return)
-                and isinstance(r.value, ast.Constant) and isinstance(r.value.value, int)}
-    unknown = (set(classes) | returned) - set(EXIT_CODES)
-    if unknown:
-        raise RuntimeError(f"exit codes without a meaning in docs/gen_ref.py: {sorted(unknown)}")
-    rows = [f"| **{code}** | {text} | "
+    missing = set(ExitCode) - set(EXIT_CASES)
+    if missing:
+        raise RuntimeError(f"exit codes without their cases in docs/gen_ref.py: {sorted(missing)}")
+    rows = [f"| **{code.value}** | {code.meaning} | {EXIT_CASES[code]} | "
             + ", ".join(f"`{n}`" for n in sorted(classes.get(code, []))) + " |"
-            for code, text in EXIT_CODES.items()]
+            for code in ExitCode]
     return "\n".join([
         "# Códigos de saída\n",
         "Com esta página você sabe o que significa o código de saída de um comando, para "
-        "usá-lo num script, num hook de pre-commit ou na CI.\n",
-        NOTE.format(src="`esus_runbook/errors.py` e os `return` de `esus_runbook/cli.py`"),
-        "| código | significado | erros do programa com este código |\n|---|---|---|", *rows, "",
-        "Cada comando detalha os seus casos na descrição "
-        "(`esus-runbook COMANDO --help` e [Comandos](comandos.md)). "
-        "`python -m esus_runbook` devolve os mesmos códigos.\n"])
+        "usá-lo num script, num hook de pre-commit ou na CI. A mesma tabela vale para todos "
+        "os comandos (e aparece no fim de `esus-runbook --help`).\n",
+        NOTE.format(src="`ExitCode` em `esus_runbook/status.py` e `esus_runbook/errors.py`"),
+        "| código | significado | casos | erros do programa com este código |\n"
+        "|---|---|---|---|", *rows, "",
+        "Num script: `0` segue; `1` há o que corrigir; `2` a entrada foi recusada (corrija e "
+        "repita); `3` falta uma evidência (informe-a e repita). `python -m esus_runbook` "
+        "devolve os mesmos códigos.\n"])
 
 
 # --------------------------------------------------------------------------- hook

@@ -1,7 +1,10 @@
-"""Command line: each subcommand maps its options to one package function and an exit code.
+"""Command line: each subcommand maps its options to one package function and returns an
+:class:`~esus_runbook.status.ExitCode` (the one table, printed at the end of ``--help``).
 
-Exit codes: 0 ok; 1 completed with failures found; 2 input rejected (one pt-BR line per
-problem on stderr, no traceback); 130 interrupted.
+A command that decides something gets a :class:`~esus_runbook.status.CommandReport` back and
+:func:`_report` prints it the one way (files, text, notices) and returns its exit code. A
+refused input is an :class:`~esus_runbook.errors.InputError`: one pt-BR line per problem on
+stderr, no traceback, exit 2.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from pathlib import Path
 from . import run_folder
 from .errors import RunbookError
 from .files.atomic import json_text
-from .files.outputs import check_distinct, check_output_path, output_problem
+from .files.outputs import check_outputs
 from .secret_refs import read_secret
 from .sites.loading import check as check_sites
+from .status import CommandReport, ExitCode
 from .terminal import say
 from .version import package_version
 
@@ -81,7 +85,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D401
         message = " ".join(translate_argparse(message).split())  # one line, always
         message += self._hint(message)
-        self.exit(2, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
+        self.exit(ExitCode.REFUSED, f"{self.prog}: erro: {message} — veja '{self.prog} --help'\n")
 
     def _hint(self, message: str) -> str:
         """"você quis dizer" for a mistyped subcommand or option (difflib over the current
@@ -163,22 +167,34 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _output_file(text: str) -> str:
-    """``--json``/``--html``: a file the command (re)writes, checked before any work so that
-    a bad path costs nothing (the write itself is atomic: temp file + rename)."""
-    problem = output_problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return text
-
-
 # --------------------------------------------------------------------------- commands
+def _report(report: CommandReport, json: str | None = None,
+            html: str | None = None) -> ExitCode:
+    """Print a command's report the one way and return its exit code: its ``--json`` and
+    ``--html`` written first (atomically), then its text on standard output with the files
+    written, then its notices on standard error."""
+    written = []
+    if json:
+        report.write_json(json)
+        written.append(f"JSON gravado: {json}")
+    if html:
+        report.write_html(html)
+        written.append(f"Página gravada: {html}")
+    text = "\n".join(x for x in (report.text(), *written) if x)
+    if text:
+        say(text)
+    notices = report.notices()
+    if notices:
+        say(notices, file=sys.stderr)
+    return report.exit_code
+
+
 # Lazy imports: each handler imports its command's module when it runs; importing them all
 # would cost every command, even `--help` and `check`, 1.5-3.3 s (measured: `python -c "import time,
 # importlib; t=time.perf_counter(); importlib.import_module('esus_runbook.reconcile');
 # print(time.perf_counter()-t)"` → reconcile 3.3 s, catalog.commands 3.3 s, cnes.audit 2.6 s,
 # lab 1.7 s, batch 1.5 s, ssh.client 1.4 s; cli itself 0.7 s).
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> ExitCode:
     from .batch import BatchOptions, run_batch
 
     opts = BatchOptions(out=Path(args.out), timeout=args.timeout, retries=args.retries,
@@ -191,39 +207,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         opts.workers = 1
         opts.one_site = True
-    summary = run_batch(args.inventory, opts)
-    out, err = summary.render(args.inventory)
-    say(out)
-    if err:
-        say(err, file=sys.stderr)
-    return summary.exit_code
+    return _report(run_batch(args.inventory, opts))
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> ExitCode:
     say(check_sites(args.path))  # the same validation (and lines, exit 2) as run and batch
-    return 0
+    return ExitCode.OK
 
 
-def cmd_inspect(args: argparse.Namespace) -> int:
+def cmd_inspect(args: argparse.Namespace) -> ExitCode:
     from .notebook_params import describe_parameters
 
     say(describe_parameters(args.notebook))
-    return 0
+    return ExitCode.OK
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
+def cmd_probe(args: argparse.Namespace) -> ExitCode:
     from .probe import collect, load_probe, normalize, summary_lines, write_probe
 
     if args.read:
         say("\n".join(summary_lines(load_probe(args.read))))
-        return 0
+        return ExitCode.OK
+    to_stdout = args.json == "-"
+    if not to_stdout:
+        check_outputs([("--json", args.json)], inputs=[args.identity, args.known_hosts])
     if args.ssh:
         facts = _probe_ssh(args)
     else:
         facts = collect(install_path=args.install_path, disk_speed=args.disk_speed,
                         disk_speed_mb=args.disk_speed_mb,
                         progress=lambda msg: say(msg, file=sys.stderr))
-    to_stdout = args.json == "-"
     text = "\n".join(summary_lines(normalize(facts)))
     say(text, file=sys.stderr if to_stdout else sys.stdout)
     if to_stdout:
@@ -232,7 +245,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         write_probe(facts, args.json)
         say(f"Sondagem gravada em {args.json} ({facts['duration_s']:.1f} s). Copie o arquivo "
               "para a pasta do site e informe o caminho em ambiente.probe.")
-    return 0
+    return ExitCode.OK
 
 def _probe_ssh(args: argparse.Namespace) -> dict:
     from .ssh import SshOptions, connect, parse_target
@@ -248,32 +261,14 @@ def _probe_ssh(args: argparse.Namespace) -> dict:
         return collect_ssh(session, args.install_path, args.disk_speed, args.disk_speed_mb)
 
 
-def cmd_xml_audit(args: argparse.Namespace) -> int:
+def cmd_xml_audit(args: argparse.Namespace) -> ExitCode:
     from .cnes.audit import audit
 
-    check_distinct([args.path], [("--json", args.json), ("--html", args.html)])
-    report = audit(args.path, args.ibge, display_name=args.path)
-    written = _write_files(report, args)
-    say(report.text())
-    if written:
-        say(written)
-    return report.exit_code
+    check_outputs([("--json", args.json), ("--html", args.html)], inputs=[args.path])
+    return _report(audit(args.path, args.ibge, display_name=args.path), args.json, args.html)
 
 
-def _write_files(report, args: argparse.Namespace) -> str:
-    """``--json``/``--html`` of the XML commands (the report writes itself atomically); the
-    lines naming each file written, for the end of the command's output."""
-    lines = []
-    if args.json:
-        report.write_json(args.json)
-        lines.append(f"JSON gravado: {args.json}")
-    if args.html:
-        report.write_html(args.html)
-        lines.append(f"Página gravada: {args.html}")
-    return "\n".join(lines)
-
-
-def cmd_download(args: argparse.Namespace) -> int:
+def cmd_download(args: argparse.Namespace) -> ExitCode:
     from .installer.downloader import download
     from .installer.releases import Registry, default_team_file
 
@@ -284,12 +279,7 @@ def cmd_download(args: argparse.Namespace) -> int:
                    progress=not args.no_progress, retries=args.retries,
                    timeout=(args.timeout, args.timeout),
                    trust_first_use=args.confiar_primeiro_uso)
-    text, notices = out.render()
-    if text:
-        say(text)
-    if notices:
-        say(notices, file=sys.stderr)
-    return out.exit_code()
+    return _report(out)
 
 
 def _db_password(args: argparse.Namespace):
@@ -316,10 +306,11 @@ def _db_tunnel(args: argparse.Namespace):
     return db_url_via(parse_target(args.ssh), opts, args.db_url)
 
 
-def cmd_verify_install(args: argparse.Namespace) -> int:
-    from .files.atomic import write_json_atomic
+def cmd_verify_install(args: argparse.Namespace) -> ExitCode:
     from .pec import verify_install
 
+    check_outputs([("--json", args.json)],
+                  inputs=[args.db_password_file, args.identity, args.known_hosts])
     password = _db_password(args) if args.db_url else None
     with _db_tunnel(args) as db_url:
         report = verify_install(args.pec_url, db_url=db_url, password=password,
@@ -328,87 +319,75 @@ def cmd_verify_install(args: argparse.Namespace) -> int:
                                 link_instalacao=args.link_instalacao)
     report.db_url = args.db_url  # the server's address, not the tunnel's local end
     password = None
-    say(report.text())
-    if args.json:
-        write_json_atomic(args.json, report.to_dict())
-    return report.exit_code
+    return _report(report, args.json)
 
 
-def cmd_xml_reconcile(args: argparse.Namespace) -> int:
+def cmd_xml_reconcile(args: argparse.Namespace) -> ExitCode:
     from .reconcile import reconcile
 
-    for path, option in ((args.json, "--json"), (args.html, "--html")):
-        if path:
-            check_output_path(path, option)
+    check_outputs([("--json", args.json), ("--html", args.html)],
+                  inputs=[args.path, args.db_password_file])
     password = _db_password(args)
     report = reconcile(args.path, args.db_url, password, ibge=args.ibge,
                        display_name=args.path, limit=args.max_per_kind or None)
     password = None
-    written = _write_files(report, args)
-    text, notice = report.render(args.examples)
-    say(text)
-    if written:
-        say(written)
-    if notice:
-        say(notice, file=sys.stderr)
-    return report.exit_code
+    report.shown = args.examples
+    return _report(report, args.json, args.html)
 
 
-def cmd_ssh_accept(args: argparse.Namespace) -> int:
+def cmd_ssh_accept(args: argparse.Namespace) -> ExitCode:
     from .ssh import accept_text, parse_target
 
     say(accept_text(parse_target(args.target), args.fingerprint, args.known_hosts,
                     timeout=args.timeout))
-    return 0
+    return ExitCode.OK
 
-def cmd_lab(args: argparse.Namespace) -> int:
+def cmd_lab(args: argparse.Namespace) -> ExitCode:
     from .lab import run_lab
 
     if args.out:  # the old --out named the interactive folder itself
         say("aviso: '--out' agora é '--execucoes' (a pasta das execuções; o trabalho "
             "interativo fica em PASTA/interativo)", file=sys.stderr)
     out = Path(args.out) if args.out else run_folder.interactive_dir(args.execucoes)
-    return run_lab(args.target, out=out, port=args.port,
-                   open_browser=not args.no_browser)
+    return ExitCode(run_lab(args.target, out=out, port=args.port,
+                            open_browser=not args.no_browser))
 
-def cmd_xml_diff(args: argparse.Namespace) -> int:
+def cmd_xml_diff(args: argparse.Namespace) -> ExitCode:
     from .cnes.diff import diff
 
-    check_distinct([args.old, args.new], [("--json", args.json), ("--html", args.html)])
+    check_outputs([("--json", args.json), ("--html", args.html)], inputs=[args.old, args.new])
     report = diff(args.old, args.new, display_names=(args.old, args.new))
-    written = _write_files(report, args)
-    say(report.text(args.examples))
-    if written:
-        say(written)
-    return report.exit_code
+    report.shown = args.examples
+    return _report(report, args.json, args.html)
 
 
-def cmd_novo(args: argparse.Namespace) -> int:
+def cmd_novo(args: argparse.Namespace) -> ExitCode:
     from .new_site import new_site
 
     for line in new_site(args.site_id, args.pasta, args.inventario):
         say(line)
-    return 0
+    return ExitCode.OK
 
 
-def cmd_esquema(args: argparse.Namespace) -> int:
+def cmd_esquema(args: argparse.Namespace) -> ExitCode:
     from .new_site import write_schema
 
+    check_outputs([("--saida", args.saida)])
     say(write_schema(args.saida))
-    return 0
+    return ExitCode.OK
 
 
-def cmd_catalog_import(args: argparse.Namespace) -> int:
+def cmd_catalog_import(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import import_runs
 
     text, notices = import_runs(args.pasta, args.catalogo)
     if notices:
         say(notices, file=sys.stderr)
     say(text)
-    return 0
+    return ExitCode.OK
 
 
-def cmd_dossie(args: argparse.Namespace) -> int:
+def cmd_dossie(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import all_dossiers, dossier
 
     given = args.site_id is not None  # an empty SITE_ID is refused by the site-id rule
@@ -418,55 +397,47 @@ def cmd_dossie(args: argparse.Namespace) -> int:
                if args.todos and (args.out or args.pdf) else None)
     if problem:
         say(f"dossie: {problem}", file=sys.stderr)
-        return 2
+        return ExitCode.REFUSED
     lines = all_dossiers(args.execucoes) if args.todos else \
         dossier(args.site_id, args.execucoes, args.out, args.pdf)
     for line in lines:
         say(line)
-    return 0
+    return ExitCode.OK
 
 
-def cmd_painel(args: argparse.Namespace) -> int:
+def cmd_painel(args: argparse.Namespace) -> ExitCode:
     from .catalog.commands import dashboard
 
     say(dashboard(args.execucoes, args.out, args.parado_dias))
-    return 0
+    return ExitCode.OK
 
 
-def _ops_output(rec, executions: str) -> int:
+def _ops_output(rec, executions: str) -> ExitCode:
     from .catalog.operations import record_after_operation
 
-    say(rec.text())
-    say(f"Evidência: {rec.path}")
     record_after_operation(executions, rec)
-    return rec.exit_code
+    return _report(rec)
 
 
-def cmd_certificado(args: argparse.Namespace) -> int:
+def cmd_certificado(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
     return _ops_output(ops.certificate(ops.load(args.site, args.site_id), args.out,
                                        timeout=args.timeout), args.out)
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+def cmd_backup(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
     return _ops_output(ops.backup(ops.load(args.site, args.site_id), args.out,
                                   restore=args.restaurar_teste), args.out)
 
 
-def cmd_atualizacao(args: argparse.Namespace) -> int:
+def cmd_atualizacao(args: argparse.Namespace) -> ExitCode:
     from .upkeep import commands as ops
 
-    rec = ops.update(ops.load(args.site, args.site_id), args.out, args.para, args.fase,
-                     installer=args.instalador)
-    code = _ops_output(rec, args.out)
-    for key, label in (("notas", "Notas da versão"), ("comando", "Comando da atualização "
-                                                               "(no servidor, como root)")):
-        if rec.metrics.get(key):
-            say(f"{label}: {rec.metrics[key]}")
-    return code
+    return _ops_output(ops.update(ops.load(args.site, args.site_id), args.out, args.para,
+                                  args.fase, installer=args.instalador), args.out)
 
 
 # --------------------------------------------------------------------------- parsers
@@ -579,13 +550,14 @@ def add_xml_audit(xsub) -> None:
     sp = xsub.add_parser("auditar", help="audita um XML (ou ZIP) do CNES antes da importação",
                          formatter_class=_Formatter,
                          description="Audita o XML do CNES gerado no e-Gestor AB. Saída: 0 sem "
-                                     "erros, 1 com erros, 2 arquivo recusado.")
+                                     "erros (alertas permitidos), 1 com erros, 2 arquivo "
+                                     "recusado.")
     sp.add_argument("path", metavar="ARQUIVO", help="XmlParaESUS*.zip ou .xml")
     sp.add_argument("--ibge", default=None, metavar="CODIGO",
                     help="município esperado (6 ou 7 dígitos)")
-    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
                     help="grava o relatório completo em JSON")
-    sp.add_argument("--html", type=_output_file, default=None, metavar="ARQUIVO",
+    sp.add_argument("--html", default=None, metavar="ARQUIVO",
                     help="grava o relatório em HTML")
     sp.set_defaults(func=cmd_xml_audit)
 
@@ -602,9 +574,9 @@ def add_xml_diff(xsub) -> None:
                     "município), 2 arquivo recusado.")
     sp.add_argument("old", metavar="ANTERIOR", help="o XML (ou ZIP) importado por último")
     sp.add_argument("new", metavar="NOVO", help="o XML (ou ZIP) que será importado")
-    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
                     help="grava todas as alterações em JSON")
-    sp.add_argument("--html", type=_output_file, default=None, metavar="ARQUIVO",
+    sp.add_argument("--html", default=None, metavar="ARQUIVO",
                     help="grava o relatório em HTML")
     sp.add_argument("--exemplos", dest="examples", type=_non_negative_int, default=10, metavar="N",
                     help="quantas alterações a revisar mostrar na tela (padrão: 10)")
@@ -620,8 +592,8 @@ def add_xml_reconcile(xsub) -> None:
                     "lotações ativas. Antes confere o esquema do banco; se faltar uma tabela "
                     "ou coluna, o resultado é pendente. A senha vem de variável de ambiente "
                     "(padrão PGPASSWORD) ou arquivo, nunca da linha de comando. Saída: 0 o PEC "
-                    "confere, 1 há diferenças, 2 entrada recusada (arquivo, conexão, senha, "
-                    "esquema desconhecido).")
+                    "confere, 1 há diferenças, 2 entrada recusada (arquivo, conexão, senha), "
+                    "3 pendente (esquema desconhecido ou XML ainda não importado).")
     sp.add_argument("path", metavar="XML", help="XmlParaESUS*.zip ou .xml importado no PEC")
     sp.add_argument("--db-url", required=True, metavar="URL",
                     help="postgresql://usuario@host:5433/esus (sem senha)")
@@ -723,7 +695,7 @@ def add_verify_install(sub) -> None:
                     help="link público esperado (LINKINSTALACAO; sem porta = 80)")
     sp.add_argument("--prazo", dest="timeout", type=_seconds, default=10.0, metavar="SEGUNDOS",
                     help="segundos por requisição (padrão: 10)")
-    sp.add_argument("--json", type=_output_file, default=None, metavar="ARQUIVO",
+    sp.add_argument("--json", default=None, metavar="ARQUIVO",
                     help="grava o resultado em JSON")
     sp.add_argument("--ssh", default=None, metavar="USUARIO@HOST[:PORTA]",
                     help="com --db-url em localhost/127.0.0.1: acessa o banco do servidor por "
@@ -936,7 +908,7 @@ def add_esquema(sub) -> None:
                                     "completar e conferir os arquivos de site (linha "
                                     "'# yaml-language-server: $schema=site.schema.json').")
     sp.add_argument("--saida", default=str(Path("sites") / "site.schema.json"),
-                    type=_output_file, metavar="ARQUIVO",
+                    metavar="ARQUIVO",
                     help="arquivo a gravar (padrão: sites/site.schema.json)")
     sp.set_defaults(func=cmd_esquema)
 
@@ -1086,7 +1058,9 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="Exemplo:\n  esus-runbook novo ubs-centro --inventario inventario.yaml"
                        "\n  esus-runbook validar sites/ubs-centro.yaml\n"
                        "  esus-runbook executar sites/ubs-centro.yaml\n\n"
-                       "Ajuda de um comando: esus-runbook COMANDO --help")
+                       "Ajuda de um comando: esus-runbook COMANDO --help\n\n"
+                       "Códigos de saída (todos os comandos):\n"
+                       + "\n".join(f"  {c.value:>3}  {c.meaning}" for c in ExitCode))
     p.add_argument("--version", action="version", version=_version(), help="mostra a versão")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMANDO",
                            parser_class=_Parser)
@@ -1114,7 +1088,7 @@ def _version() -> str:
     return f"esus-runbook {v}" if v else "esus-runbook (não instalado)"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> ExitCode:
     argv = translate_aliases(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     parser._argv = argv  # type: ignore[attr-defined]  # for "você quis dizer" on a typo
@@ -1126,10 +1100,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         say("interrompido pelo usuário", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:  # `esus-runbook ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return ExitCode.FINDINGS  # the output was cut short: never 0
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Error hierarchy.
 
 Every expected failure is a :class:`RunbookError`. The CLI turns it into a pt-BR message on
-stderr and an exit code, never a traceback. :class:`InputError` (exit 2) carries structured
-fields so that a message always names the file, the key and the fix.
+stderr and an exit code (:class:`esus_runbook.status.ExitCode`), never a traceback.
+:class:`InputError` (exit 2, refused) carries structured fields so that a message always names
+the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import errno
+import socket
 from dataclasses import dataclass
+
+from .status import ExitCode
 
 
 @dataclass(frozen=True)
@@ -29,9 +33,10 @@ class Problem:
 
 
 class RunbookError(Exception):
-    """Root of every esus-runbook error. ``exit_code`` is what the CLI returns."""
+    """Root of every esus-runbook error. ``exit_code`` is what the CLI returns: something
+    failed and the command could not finish (FINDINGS, 1)."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FINDINGS
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
                  remedy: str | None = None):
@@ -52,7 +57,7 @@ def _render(p: Problem) -> str:
 class InputError(RunbookError):
     """An input was rejected or is unusable (exit 2). May hold several problems."""
 
-    exit_code = 2
+    exit_code = ExitCode.REFUSED
 
     @classmethod
     def from_problems(cls, problems: list[Problem]) -> InputError:
@@ -77,7 +82,7 @@ class StageError(RunbookError):
     secrets, because it ends up in executed notebooks, results and logs."""
 
 
-# errno → pt-BR, for messages about files (``OSError.strerror`` is English).
+# errno → pt-BR, for messages about files and connections (``OSError.strerror`` is English).
 _OS_ERRORS = {
     "ENOENT": "não existe", "ENOTDIR": "parte do caminho não é uma pasta",
     "EISDIR": "é uma pasta", "EACCES": "sem permissão", "EPERM": "operação não permitida",
@@ -86,11 +91,21 @@ _OS_ERRORS = {
     "ELOOP": "links simbólicos em ciclo", "EEXIST": "já existe", "EBUSY": "em uso",
     "EIO": "erro de leitura/gravação no disco", "EMFILE": "arquivos abertos demais",
     "ETXTBSY": "arquivo em uso", "EXDEV": "em outro sistema de arquivos",
+    "ECONNREFUSED": "conexão recusada (nada escuta nesta porta)",
+    "ECONNRESET": "conexão encerrada pelo outro lado", "ECONNABORTED": "conexão abortada",
+    "ETIMEDOUT": "sem resposta no prazo", "EHOSTUNREACH": "servidor inalcançável",
+    "ENETUNREACH": "rede inalcançável", "EHOSTDOWN": "servidor fora do ar",
+    "EADDRINUSE": "porta já em uso", "EADDRNOTAVAIL": "endereço local indisponível",
+    "EPIPE": "conexão encerrada pelo outro lado",
 }
 
 
 def describe_os_error(exc: OSError) -> str:
     """A short pt-BR description of an ``OSError`` (never its English ``strerror``)."""
+    if isinstance(exc, socket.gaierror):
+        return "nome não encontrado no DNS"
+    if isinstance(exc, TimeoutError) and not exc.errno:
+        return "sem resposta no prazo"
     name = errno.errorcode.get(exc.errno or -1, "")
     return _OS_ERRORS.get(name) or (f"erro do sistema {name}" if name
                                     else "erro do sistema de arquivos")

@@ -32,6 +32,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,11 +40,13 @@ import requests
 
 from .commands import option
 from .errors import InputError
+from .files.atomic import json_text
+from .files.outputs import write_report
 from .ids import scrub
 from .installer.network import describe_network_error
 from .results import Checks, now_iso
 from .secret_refs import Secret
-from .status import Status
+from .status import ExitCode, Status
 from .urls import check_pec_url, parse_db_url
 
 SCHEMA = "esus-runbook/verify-install/1"
@@ -99,10 +102,18 @@ class VerifyReport:
         """The pt-BR text of ``esus-runbook conferir-instalacao``: the checks and the verdict."""
         return "\n".join(x for x in (self.checks.text(), f"Situação: {self.status.value}") if x)
 
+    def notices(self) -> str:
+        return ""
+
     @property
-    def exit_code(self) -> int:
-        """1 when a check failed, else 0."""
-        return 1 if self.status in (Status.FALHA, Status.ERRO) else 0
+    def exit_code(self) -> ExitCode:
+        """FINDINGS when a check failed; UNDECIDED when one is pendente (nothing to decide
+        it with); else OK."""
+        return ExitCode.for_status(self.status)
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        """``--json``: atomically; an OS error is a one-line InputError naming the file."""
+        return write_report(path, json_text(self.to_dict()), what="o resultado")
 
 
 # --------------------------------------------------------------------------- inputs

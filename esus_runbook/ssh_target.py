@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
 from .errors import InputError
+from .net import valid_host
 
 USER = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
-LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 REMEDY = "use usuario@host ou usuario@host:porta, ex.: suporte@10.0.0.5 ou suporte@pec.local:2222"
 
 
@@ -27,21 +26,6 @@ class Target:
     def known_hosts_name(self) -> str:
         """The host's name in known_hosts (OpenSSH writes ``[host]:port`` off port 22)."""
         return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
-
-
-def valid_host(host: str) -> bool:
-    """An IPv4/IPv6 address or an RFC 1123 host name."""
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    if not host or len(host) > 253 or host.endswith("."):
-        return False
-    labels = host.split(".")
-    if all(label.isdigit() for label in labels):  # looks like a (bad) IPv4 address
-        return False
-    return all(LABEL.fullmatch(label) for label in labels)
 
 
 def parse_target(text: object, *, file: str = "--ssh", key: str | None = None) -> Target:
@@ -64,7 +48,7 @@ def parse_target(text: object, *, file: str = "--ssh", key: str | None = None) -
         host, _, port_text = rest.partition(":")
     else:
         host = rest
-    if not valid_host(host):
+    if host.startswith("[") or not valid_host(host):  # brackets only around [IPv6]:porta
         raise bad("host deve ser um nome (RFC 1123) ou endereço IP")
     port = 22
     if port_text is not None:

@@ -12,37 +12,22 @@ done here, without psycopg, so a site with a database URL validates on a machine
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import InputError
+from .net import valid_host
 
 HTTP_SCHEMES = ("http", "https")
 DB_SCHEMES = ("postgresql", "postgres")
 PASSWORD_PARAMS = frozenset({"password", "senha", "passfile", "sslpassword"})
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _PARAM_NAME = re.compile(r"^[a-z_]+$")
 _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f\"'`\\<>{}|^]")
 
 Problem = tuple[str, str]  # (pt-BR problem, how to fix)
 DB_REMEDY = ("tire a senha da URL e informe o NOME da variável com a senha: db_password_env no "
              "arquivo do site, --db-password-env na linha de comando")
-
-
-def is_hostname(text: str) -> bool:
-    """An RFC 1123 host name (labels of letters, digits and inner hyphens, at most 253
-    characters), or an IPv4/IPv6 address."""
-    if not text:
-        return False
-    try:
-        ipaddress.ip_address(text.strip("[]") if text.startswith("[") else text)
-        return True
-    except ValueError:
-        pass
-    name = text[:-1] if text.endswith(".") else text
-    return 0 < len(name) <= 253 and all(_LABEL.match(label) for label in name.split("."))
 
 
 def _decoded(name: str) -> str:
@@ -70,7 +55,7 @@ def _netloc_problem(parts: Any, what: str) -> Problem | None:
     if port == 0:
         return f"porta inválida na URL {what}", "use uma porta de 1 a 65535"
     hostname = parts.hostname or ""
-    if hostname and not is_hostname(hostname):
+    if hostname and not valid_host(hostname):
         return (f"servidor inválido na URL {what}",
                 "use um nome de servidor (letras, números, '-' e '.') ou um endereço IP")
     return None

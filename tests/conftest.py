@@ -80,7 +80,7 @@ def demo_run(tmp_path_factory, demo_simulator) -> Path:
     out = tmp_path_factory.mktemp("demo")
     proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
                    "--sem-progresso", env=demo_env())
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode in (0, 1, 3), proc.stderr  # as `make demo`: findings or pendente
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1
     return runs[0]

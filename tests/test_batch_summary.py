@@ -1,4 +1,4 @@
-"""What ``run``/``batch`` print at the end (BatchSummary.render)."""
+"""What ``run``/``batch`` print at the end and return (BatchSummary: a CommandReport)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,38 @@ import shlex
 from pathlib import Path
 
 from esus_runbook.batch.runner import BatchSummary
+from esus_runbook.status import CommandReport, ExitCode
 
 
 def test_summary_counts_sites_by_status():
     s = BatchSummary(Path("/x/execucoes/20261201-1"), {"a": "ok", "b": "falha", "c": "ok"},
                      seconds=12.34, notebooks_executed=14, notebooks_reused=7)
-    out, err = s.render("inv.yaml")
+    assert isinstance(s, CommandReport)
+    out, err = s.text(), s.notices()
     assert out.splitlines() == [
         "Execução: /x/execucoes/20261201-1",
         "Consolidado: /x/execucoes/20261201-1/rollup.html",
         "Locais de implantação: 3 (1 falha, 2 ok) em 12.3 s; notebooks: 14 executados, "
         "7 reaproveitados"]
-    assert err == "" and s.exit_code == 1
+    assert err == "" and s.exit_code == ExitCode.FINDINGS == 1
+
+
+def test_exit_code_table_failure_over_pendente_over_ok():
+    run = Path("/x/execucoes/20261201-1")
+    assert BatchSummary(run, {"a": "ok", "b": "alerta"}).exit_code == ExitCode.OK
+    assert BatchSummary(run, {"a": "ok", "b": "pendente"}).exit_code == ExitCode.UNDECIDED == 3
+    assert BatchSummary(run, {"a": "pendente", "b": "falha"}).exit_code == ExitCode.FINDINGS
+    assert BatchSummary(run, {"a": "erro"}).exit_code == ExitCode.FINDINGS
+    # a crashed notebook (the report's) is a finding even when every stage is pendente
+    assert BatchSummary(run, {"a": "pendente"}, notebook_errors=1).exit_code == 1
+    assert BatchSummary(run, {"a": "falha"}, interrupted=True).exit_code == 130
 
 
 def test_interrupted_run_shows_a_resume_command_that_a_shell_reads_back():
     inventory = "inv; rm -rf ~ $(id).yaml"
     run_dir = Path("/tmp/saída 'x'/run")
-    s = BatchSummary(run_dir, {"a": "ok"}, interrupted=True)
-    _, err = s.render(inventory)
+    s = BatchSummary(run_dir, {"a": "ok"}, interrupted=True, inventory=inventory)
+    err = s.notices()
     prefix = "Execução interrompida: retome com: "
     assert err.startswith(prefix) and s.exit_code == 130
     assert shlex.split(err[len(prefix):]) == ["esus-runbook", "lote", inventory, "--retomar",
@@ -53,7 +66,7 @@ def _run_with(tmp_path, n: int) -> Path:
 def test_each_site_gets_its_verdict_first_steps_and_report_path(tmp_path):
     run = _run_with(tmp_path, 2)
     s = BatchSummary(run, {"ubs-00": "ok", "ubs-01": "falha"})
-    lines = s.render("inv.yaml")[0].splitlines()[3:]
+    lines = s.text().splitlines()[3:]
     assert lines == [
         "ubs-01: Não pronto: há falhas a corrigir",  # the worst first
         "  1. [falha] AMB_LOCALE Preparação do ambiente: Gere o locale: "
@@ -66,7 +79,7 @@ def test_each_site_gets_its_verdict_first_steps_and_report_path(tmp_path):
 def test_a_large_batch_prints_one_line_per_site(tmp_path):
     run = _run_with(tmp_path, 12)
     s = BatchSummary(run, {f"ubs-{i:02d}": "falha" if i % 2 else "ok" for i in range(12)})
-    lines = s.render("inv.yaml")[0].splitlines()[3:]
+    lines = s.text().splitlines()[3:]
     assert len(lines) == 12
     assert lines[0] == (f"ubs-01: Não pronto: há falhas a corrigir; 1º passo: AMB_LOCALE "
                         f"(Preparação do ambiente); {run / 'ubs-01' / 'relatorio.html'}")

@@ -425,7 +425,8 @@ def test_cli_input_errors_leave_nothing(tmp_path, cli_main):
                  ("painel", "--saida", blocked / "p.html")):
         proc = cli(*args, "--execucoes", tmp_path)
         assert proc.returncode == 2, proc.stderr
-        assert "não foi possível gravar" in proc.stderr and "Traceback" not in proc.stderr
+        assert "--saida" in proc.stderr and "não é uma pasta" in proc.stderr
+        assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
 
 

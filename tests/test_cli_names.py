@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 
 import pytest
 
@@ -108,3 +110,20 @@ def test_typos_get_a_suggestion(cli_main, argv, suggested):
 def test_a_word_far_from_every_name_gets_no_guess(cli_main):
     proc = cli_main("zzzzzz")
     assert proc.returncode == 2 and "você quis dizer" not in proc.stderr
+
+
+def test_every_command_returns_from_the_exit_code_table():
+    """No command returns a literal integer: each returns an ExitCode member (directly, from
+    its report's ``exit_code`` through ``_report``, or from a RunbookError)."""
+    tree = ast.parse(inspect.getsource(cli))
+    literal = [f"{node.lineno}: return {node.value.value}" for node in ast.walk(tree)
+               if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant)
+               and isinstance(node.value.value, int) and not isinstance(node.value.value, bool)]
+    assert not literal, literal
+    # each (sub)command maps to one cmd_* function of this module
+    commands = {f for name, f in vars(cli).items() if name.startswith("cmd_")}
+    leaves = [(path, p) for path, p in cli.subcommand_parsers(cli.build_parser())
+              if not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)]
+    assert len(leaves) >= 19
+    for path, parser in leaves:
+        assert parser.get_default("func") in commands, path

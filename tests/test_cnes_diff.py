@@ -26,7 +26,7 @@ from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.cnes_model import Changes
 from esus_runbook.sites.loading import load_site
-from esus_runbook.status import Status
+from esus_runbook.status import ExitCode, HtmlReport, Status
 
 from .conftest import EXAMPLES, run_cli
 
@@ -317,6 +317,14 @@ def test_json_document_and_html(tmp_path):
     assert len(data["changes"]) == sum(expected.values())
     out = report.write_html(tmp_path / "d.html").read_text(encoding="utf-8")
     assert "<svg" in out and "PROFESSIONAL_REMOVED" in out and report.confirmation_code in out
+    # label and CSS class from Severity (template filters): info is an ok cell, not a warning
+    assert '<tr class="cell-alerta" data-kind="PROFESSIONAL_REMOVED">' in out
+    assert '<tr class="cell-ok" data-kind="TEAM_ADDED">' in out
+    assert '<td class="k">informação</td>' in out and '<td class="k">alerta</td>' in out
+    assert {ch["severity"] for ch in data["changes"]} == {"warning", "info"}
+    assert isinstance(report, HtmlReport) and report.exit_code is ExitCode.FINDINGS
+    report.shown = 1
+    assert len([x for x in report.text().splitlines() if x.startswith("  - ")]) == 1
     secrets = set(parse(old).professionals["cpf"]) | set(parse(old).professionals["cns"]) | \
         set(parse(new).professionals["cpf"]) | set(parse(new).professionals["cns"])
     text = report.json_text() + out + json.dumps(report.compact(), ensure_ascii=False)

@@ -14,6 +14,8 @@ from esus_runbook.cnes import catalog, rules
 from esus_runbook.cnes.audit import SCHEMA, audit
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
+from esus_runbook.schemas import load as load_schema
+from esus_runbook.status import ExitCode, HtmlReport, Severity, Status
 
 CLEAN = synth.Spec(professionals=80, seed=7, cnes=("2386224",))
 
@@ -35,7 +37,7 @@ def test_design_rule_codes_and_severities():
               "LOTACAO_INACTIVE_TEAM CBO_FORMAT CBO_UNKNOWN TEAM_COMPOSITION").split()
     assert list(rules.RULES) == design
     for code, r in rules.RULES.items():
-        assert r.severity == ("warning" if code in warnings else "error"), code
+        assert r.severity is (Severity.WARNING if code in warnings else Severity.ERROR), code
         assert r.remedy and r.title
 
 
@@ -170,6 +172,51 @@ def test_outputs_never_hold_full_cpf_cns_or_names(tmp_path):
         assert set(f) == {"rule", "severity", "where", "message"}
         assert f["severity"] in ("error", "warning")
         assert "line" in f["where"]
+
+
+def test_severity_is_declared_once_with_its_json_value_label_and_status():
+    """One Severity: the JSON keeps its values (the published schemas say so), the pt-BR
+    word and the status (and so the CSS class) come from it, worst first."""
+    assert [s.value for s in Severity] == ["error", "warning", "info"]
+    assert [s.label for s in Severity] == ["erro", "alerta", "informação"]
+    assert [s.status for s in Severity] == [Status.FALHA, Status.ALERTA, Status.OK]
+    assert [s.rank for s in Severity] == [0, 1, 2]
+    enums = {name: [] for name in ("xml-audit", "xml-diff", "xml-reconcile")}
+
+    def walk(node, name):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "severity" and isinstance(value, dict) and "enum" in value:
+                    enums[name].append(value["enum"])
+                walk(value, name)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, name)
+
+    for name in enums:
+        walk(load_schema(name), name)
+        assert enums[name], name
+        for values in enums[name]:
+            assert values == [s.value for s in Severity][:len(values)], (name, values)
+    assert enums["xml-diff"] == [["error", "warning", "info"]]
+
+
+def test_report_protocol_json_values_and_html_classes(tmp_path):
+    """The audit is an HtmlReport; its JSON carries plain severity values; its HTML takes the
+    label and the CSS class from Severity (template filters), never a literal mapping."""
+    path = synth.write_file(synth.Spec(professionals=60, seed=4, inject=(
+        "CPF_INVALID", "CBO_UNKNOWN")), tmp_path / "a.xml")
+    report = audit(path, "2927408")
+    assert isinstance(report, HtmlReport) and report.notices() == ""
+    assert report.exit_code is ExitCode.FINDINGS
+    data = json.loads(report.json_text())
+    assert {f["severity"] for f in data["findings"]} == {"error", "warning"}
+    assert {r["severity"] for r in data["rules"].values()} == {"error", "warning"}
+    html = report.to_html()
+    assert '<tr class="cell-falha" data-rule="CPF_INVALID">' in html
+    assert '<tr class="cell-alerta" data-rule="CBO_UNKNOWN">' in html
+    assert "<td>erro</td>" in html and "<td>alerta</td>" in html
+    assert "  CPF_INVALID" in report.text() and " erro " in report.text()
 
 
 def test_rules_are_vectorized_on_a_large_file(tmp_path):

@@ -40,7 +40,7 @@ def test_dask_gives_the_same_rollup_as_the_local_pool(cluster, demo_run, tmp_pat
     out = tmp_path / "out"
     proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--agendador",
                    cluster.address, "--sem-progresso", timeout=900)
-    assert proc.returncode in (0, 1), proc.stderr + cluster.logs()
+    assert proc.returncode in (0, 1, 3), proc.stderr + cluster.logs()
     assert "Traceback" not in proc.stderr
     run = only_run(out)
     assert rollup_triples(run) == rollup_triples(demo_run)
@@ -174,7 +174,7 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
 
     proc = run_cli("lote", EXAMPLES / "inventario.yaml", "--retomar", run, "--agendador",
                    cluster.address, "--sem-progresso", env=demo_env(), timeout=900)
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode in (0, 1, 3), proc.stderr
     assert rollup_triples(run) == rollup_triples(demo_run)
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "concluido" and meta["passes"][1]["notebooks_reused"] >= 2

@@ -27,7 +27,10 @@ import pytest
 
 from esus_runbook import commands, stages
 from esus_runbook.errors import InputError
+from esus_runbook.net import valid_host
 from esus_runbook.sites.loading import Site, load_site, validate_site
+from esus_runbook.ssh_target import parse_target
+from esus_runbook.urls import db_url_problem, http_url_problem
 
 from .conftest import EXAMPLES, require_tool, run_cli
 from .test_leaks import secret_needles
@@ -75,6 +78,12 @@ SITE_ROWS = [
     ("db_url_scheme",
      _site("instalacao:\n  db_url: mysql://esus@db/esus\n"),
      "instalacao.db_url", "deve começar com postgresql://", None),
+    ("pec_url_trailing_dot",
+     _site("instalacao:\n  pec_url: http://pec.saude.local.:8080\n"),
+     "instalacao.pec_url", "servidor inválido", None),
+    ("pec_url_numeric_tld",
+     _site("instalacao:\n  pec_url: http://pec.123:8080\n"),
+     "instalacao.pec_url", "servidor inválido", None),
     ("pec_url_userinfo_password",
      _site(f"instalacao:\n  pec_url: http://admin:{SECRET}@10.0.0.5:8080\n"),
      "instalacao.pec_url", "não pode conter usuário ou senha", SECRET),
@@ -550,3 +559,43 @@ def test_database_url_without_psycopg_says_how_to_install(tmp_path, monkeypatch)
     db = next(c for c in report.checks if c.id == "DB_CONEXAO")
     assert db.status.value == "pendente"
     assert "pip install 'esus-runbook[postgres]'" in db.remedy
+
+
+# The one host-name rule (esus_runbook.net.valid_host), used by the site file, every URL and
+# every SSH target: (host, valid). Why each: the function's docstring and
+# docs/limites-de-entrada.md.
+HOSTS = [
+    ("10.0.0.5", True), ("pec", True), ("pec-ubs1.saude.local", True),
+    ("PEC.Saude.GOV.br", True), ("a" * 63 + ".local", True),
+    (".".join(["a" * 63] * 3 + ["b" * 61]), True),                # 253 characters
+    (".".join(["a" * 63] * 3 + ["b" * 62]), False),               # 254
+    ("a" * 64 + ".local", False),                                 # a label over 63
+    ("pec.saude.local.", False),                                  # trailing dot
+    ("pec..local", False), (".pec", False), ("", False),
+    ("10.0.0.256", False), ("1.2.3", False), ("127.1", False),    # numbers, not IPv4
+    ("123", False), ("pec.123", False), ("0x7f", False), ("pec.0x1f", False),
+    ("123.pec", True), ("pec1.b2", True),                         # digits inside: a name
+    ("xn--sade-5qa.gov.br", True), ("saúde.gov.br", False),       # IDN: the ASCII form only
+    ("host_1", False), ("_srv.pec.local", False),                 # underscores
+    ("-pec.local", False), ("pec-.local", False),
+    ("::1", True), ("fe80::1", True), ("[::1]", True), ("[2001:db8::5]", True),
+    ("[10.0.0.5]", False), ("[pec.local]", False), ("[::1", False), ("::g", False),
+]
+
+
+@pytest.mark.parametrize("host,valid", HOSTS, ids=[f"{h or 'vazio'}-{v}" for h, v in HOSTS])
+def test_one_host_name_rule(host, valid):
+    assert valid_host(host) is valid
+    # every caller agrees: URLs (IPv6 in brackets there) and SSH targets
+    url_host = host if host.startswith("[") or ":" not in host else f"[{host}]"
+    if host:  # an empty host is another refusal (no server at all)
+        assert (http_url_problem(f"http://{url_host}:8080") is None) is valid, host
+        assert (db_url_problem(f"postgresql://esus@{url_host}:5433/esus") is None) is valid, host
+    ssh_host = f"[{host}]:2222" if ":" in host and not host.startswith("[") else host
+    if not host.startswith("["):  # SSH writes [IPv6]:porta; the brackets are not the host
+        try:
+            parse_target(f"suporte@{ssh_host}")
+            accepted = True
+        except InputError:
+            accepted = False
+        assert accepted is valid, host

@@ -11,7 +11,7 @@ from esus_runbook.demo.pec_simulator import PecConfig
 from esus_runbook.errors import InputError
 from esus_runbook.pec import VerifyReport, server_version_check, verify_install
 from esus_runbook.secret_refs import Secret
-from esus_runbook.status import Status
+from esus_runbook.status import ExitCode, JsonReport, Status
 
 from .conftest import run_cli
 
@@ -274,4 +274,22 @@ def test_report_prints_itself_and_writes_the_published_json():
                        "metrics"]
     assert d["status"] == "falha" and d["checks"] == r.checks.to_list()
     assert list(d["checks"][0]) == ["id", "title", "status", "expected", "observed", "remedy"]
-    assert VerifyReport("http://pec:8080").exit_code == 0  # nothing failed (pendente)
+    assert isinstance(r, JsonReport) and r.notices() == ""
+    # nothing failed, nothing decided (no check at all is pendente): undecided, not ok
+    assert VerifyReport("http://pec:8080").exit_code == ExitCode.UNDECIDED == 3
+
+
+def test_json_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
+    """``--json`` goes through the one report writer: an OSError at write time (the folder
+    became a file after the check) is a pt-BR InputError naming the file, exit 2."""
+    r = VerifyReport("http://pec:8080")
+    (tmp_path / "arquivo").write_text("não sou uma pasta\n")
+    with pytest.raises(InputError) as err:
+        r.write_json(tmp_path / "arquivo" / "r.json")
+    assert err.value.exit_code == ExitCode.REFUSED
+    assert str(err.value).startswith(str(tmp_path / "arquivo" / "r.json") + ": não foi "
+                                     "possível gravar o resultado (parte do caminho não é uma "
+                                     "pasta)")
+    assert len(str(err.value).splitlines()) == 1
+    out = r.write_json(tmp_path / "r.json")
+    assert json.loads(out.read_text())["pec_url"] == "http://pec:8080"

@@ -35,7 +35,7 @@ from esus_runbook.reconcile.schema import LAYOUT
 from esus_runbook.report import render_site_report
 from esus_runbook.secret_refs import Secret
 from esus_runbook.sites.loading import load_site
-from esus_runbook.status import Status
+from esus_runbook.status import ExitCode, Status
 
 from .conftest import ROOT, run_cli
 from .support.pec_import import add_lotacao, create_schema, deactivate_lotacao, import_xml
@@ -215,7 +215,7 @@ def test_professionals_read_whole_or_joined_agree(imported, cf, xml_file, analyz
 def test_not_imported(make_pec, cf, xml_file):
     report = run(make_pec(), cf, xml_file)
     assert counts_of(report) == {"NOT_IMPORTED": 1}
-    assert report.not_imported and report.exit_code == 1
+    assert report.not_imported and report.exit_code == ExitCode.UNDECIDED  # pendente, as stage 6
     assert "não foi importado" in report.differences["message"].iloc[0]
 
 
@@ -482,7 +482,7 @@ def test_json_capped_per_kind_with_totals(imported, cf, xml_file, tmp_path):
     assert doc["counts"]["LOTACAO_MISSING_IN_PEC"] == 5 and doc["errors"] == 5
     assert [d["kind"] for d in doc["differences"]].count("LOTACAO_MISSING_IN_PEC") == 2
     assert doc["limite_por_tipo"] == 2 and doc["omitidas"] == {"LOTACAO_MISSING_IN_PEC": 3}
-    text, _ = report.render(examples=10)
+    text = report.text()
     assert "e mais" not in text or "por tipo" in text
     full = run(imported, cf, xml_file, limit=None)
     assert full.omitted == {} and len(full.differences) == 6
@@ -500,13 +500,13 @@ def test_json_capped_per_kind_with_totals(imported, cf, xml_file, tmp_path):
 def test_missing_column_is_pendente_naming_it(make_pec, cf, xml_file, tmp_path):
     pec = make_pec(omit=("tb_prof.nu_cns", "tb_ator_papel.st_ativo"))
     report = run(pec, cf, xml_file)
-    assert report.status == "pendente" and report.exit_code == 2
+    assert report.status == "pendente" and report.exit_code == ExitCode.UNDECIDED
     assert report.missing == ["tb_prof.nu_cns", "tb_ator_papel.st_ativo"]
     assert report.pec["versao"] == "5.5.24" and len(report.differences) == 0
     out = tmp_path / "r.json"
     proc = run_cli("xml", "reconciliar", xml_file, "--db-url", pec.url, "--db-password-env",
                    "SENHA_TESTE", "--json", out, env={"SENHA_TESTE": pec.pg.esus_password})
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # undecided: not the refused-input code
     assert "tb_prof.nu_cns" in proc.stderr and "tb_ator_papel.st_ativo" in proc.stderr
     assert "5.5.24" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -542,13 +542,13 @@ def test_incompatible_type_is_pendente_naming_it(make_pec, cf, xml_file, column,
     found, never a raw SQL error telling the analyst to check the connection."""
     pec = make_pec(retype={column: typ})
     report = run(pec, cf, xml_file)
-    assert report.status == "pendente" and report.exit_code == 2
+    assert report.status == "pendente" and report.exit_code == ExitCode.UNDECIDED
     assert report.missing == []
     assert len(report.wrong_types) == 1 and report.wrong_types[0].startswith(
         f"{column} com tipo {found} (esperado ")
     proc = run_cli("xml", "reconciliar", xml_file, "--db-url", pec.url, "--db-password-env",
                    "SENHA_TESTE", env={"SENHA_TESTE": pec.pg.esus_password})
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert f"{column} com tipo {found}" in proc.stderr and "tipo incompatível" in proc.stderr
     assert "confira a conexão" not in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -665,6 +665,24 @@ def test_cli_bad_input_before_any_work(xml_file, args, words):
     assert proc.returncode == 2
     assert all(w in proc.stderr for w in words), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "segredo123" not in proc.stderr
+
+
+def test_cli_output_is_never_an_input(xml_file, tmp_path):
+    """The one output rule: ``--json``/``--html`` naming the XML or the password file is
+    refused before any connection (the report would overwrite it)."""
+    secret = tmp_path / "senha"
+    secret.write_text("Segredo-De-Teste-123\n")
+    secret.chmod(0o600)
+    before = xml_file.read_bytes()
+    for option, path in (("--json", xml_file), ("--html", secret)):
+        proc = run_cli("xml", "reconciliar", xml_file, "--db-url",
+                       "postgresql://esus@127.0.0.1:9/esus", "--db-password-file", secret,
+                       option, path)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            f"{option}: o arquivo de saída é o próprio arquivo de entrada e seria sobrescrito "
+            f"— informe em {option} outro nome"]
+    assert xml_file.read_bytes() == before and secret.read_text() == "Segredo-De-Teste-123\n"
 
 
 def test_cli_bad_file(tmp_path, imported):

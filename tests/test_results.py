@@ -6,8 +6,9 @@ import pytest
 from esus_runbook import schemas
 from esus_runbook.errors import InputError
 from esus_runbook.files.atomic import write_json_atomic
+from esus_runbook.files.outputs import check_outputs, write_report
 from esus_runbook.results import Check, Checks, StageResult, derive_status
-from esus_runbook.status import Status
+from esus_runbook.status import ExitCode, Status, worst
 
 
 def test_status_derivation():
@@ -152,3 +153,58 @@ def test_stage_result_json_is_unchanged_by_the_container():
     assert d["checks"] == _three().to_list() and d["status"] == "pendente"
     assert schemas.errors("stage-result", json.loads(json.dumps(d))) == []
     assert StageResult.from_dict(d).to_dict() == d
+
+
+def test_worst_is_the_one_combination_of_statuses():
+    assert worst([]) is None
+    assert worst(["ok", Status.ALERTA]) is Status.ALERTA
+    assert worst(["pendente", "alerta", "ok"]) is Status.PENDENTE
+    assert worst(["pendente", "falha"]) is Status.FALHA and worst(["falha", "erro"]) is Status.ERRO
+
+
+# The one output rule (files/outputs.check_outputs): (what the user names, the option's
+# refusal or None). Every command that writes a named output calls it before any work.
+def _outputs(tmp_path):
+    (tmp_path / "arquivo").write_text("x")
+    (tmp_path / "pasta").mkdir()
+    (tmp_path / "entrada.xml").write_text("<x/>")
+    ro = tmp_path / "somente-leitura"
+    ro.mkdir()
+    ro.chmod(0o555)
+    os.mkfifo(tmp_path / "fifo")
+    return [
+        ("novo.json", None),
+        ("pasta", "é uma pasta"),
+        ("fifo", "não é um arquivo comum"),
+        ("nao/existe.json", "não existe: crie-a antes"),
+        ("arquivo/r.json", "não é uma pasta"),
+        ("entrada.xml", "próprio arquivo de entrada"),
+        ("./pasta/../entrada.xml", "próprio arquivo de entrada"),
+        ("n" * 300 + ".json", "nome longo demais"),
+        ("", "caminho vazio"),
+    ] + ([] if os.geteuid() == 0 else [("somente-leitura/r.json", "sem permissão")])
+
+
+def test_one_output_rule(tmp_path):
+    for name, refusal in _outputs(tmp_path):
+        path = str(tmp_path / name) if name else ""
+        if refusal is None:
+            check_outputs([("--json", path)], inputs=[tmp_path / "entrada.xml"])
+            continue
+        with pytest.raises(InputError) as err:
+            check_outputs([("--json", path), ("--html", None)],
+                          inputs=[tmp_path / "entrada.xml", None])
+        text = str(err.value)
+        assert text.startswith("--json: ") and refusal in text, (name, text)
+        assert len(text.splitlines()) == 1 and err.value.exit_code == ExitCode.REFUSED
+
+
+def test_two_outputs_must_differ_and_writes_are_atomic(tmp_path):
+    with pytest.raises(InputError, match=r"^--html: o mesmo arquivo que --json"):
+        check_outputs([("--json", tmp_path / "r"), ("--html", tmp_path / "r")])
+    (tmp_path / "arquivo").write_text("x")
+    with pytest.raises(InputError) as err:
+        write_report(tmp_path / "arquivo" / "r.json", "{}", what="o relatório")
+    assert "não foi possível gravar o relatório (parte do caminho não é uma pasta)" in \
+        str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arquivo"]   # no temp file left

@@ -41,7 +41,7 @@ from ..results import now_iso
 from ..run_folder import RUN_FILE, RUN_SCHEMA
 from ..sites.loading import Site, inventory_files, load_sites
 from ..stages import NOTEBOOK_FILES as NOTEBOOKS
-from ..status import SEVERITY, RunStatus, Status
+from ..status import SEVERITY, ExitCode, RunStatus, Status, worst
 from ..terminal import say
 from . import preflight
 from .options import BatchOptions
@@ -66,6 +66,8 @@ COMPACT_ABOVE = 10
 
 @dataclass
 class BatchSummary:
+    """What ``executar``/``lote`` did: a :class:`esus_runbook.status.CommandReport`."""
+
     run_dir: Path
     site_status: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
@@ -73,25 +75,25 @@ class BatchSummary:
     notebooks_executed: int = 0
     notebooks_reused: int = 0
     notebook_errors: int = 0
+    inventory: str | os.PathLike = ""   # as the user gave it: the resume command names it
 
     @property
-    def exit_code(self) -> int:
-        """0 every stage ok/alerta/pendente; 1 a failure was found or a notebook crashed
-        (a stage, or the report); 130 interrupted."""
+    def exit_code(self) -> ExitCode:
+        """INTERRUPTED; else FINDINGS when a stage failed or a notebook crashed (a stage, or
+        the report); else UNDECIDED when a stage is pendente; else OK (alerts allowed)."""
         if self.interrupted:
-            return 130
-        bad = {Status.FALHA.value, Status.ERRO.value}
-        if self.notebook_errors or any(s in bad for s in self.site_status.values()):
-            return 1
-        return 0
+            return ExitCode.INTERRUPTED
+        if self.notebook_errors:
+            return ExitCode.FINDINGS
+        status = worst(self.site_status.values())
+        return ExitCode.OK if status is None else ExitCode.for_status(status)
 
     @property
     def rollup_html(self) -> Path:
         return run_folder.rollup_path(self.run_dir, "html")
 
-    def render(self, inventory: str | os.PathLike) -> tuple[str, str]:
-        """The pt-BR lines ``run``/``batch`` print: (standard output, standard error — the
-        command that resumes an interrupted run, every value shell-quoted)."""
+    def text(self) -> str:
+        """The pt-BR lines ``executar``/``lote`` print on standard output."""
         counts: dict[str, int] = {}
         for status in self.site_status.values():
             counts[status] = counts.get(status, 0) + 1
@@ -102,10 +104,15 @@ class BatchSummary:
                f"{self.seconds:.1f} s; "
                f"notebooks: {self.notebooks_executed} executados, "
                f"{self.notebooks_reused} reaproveitados")
-        out += "\n" + "\n".join(self.site_lines())
-        err = (f"Execução interrompida: retome com: esus-runbook lote {sh(inventory)} "
-               f"--retomar {sh(self.run_dir)}") if self.interrupted else ""
-        return out, err
+        return out + "\n" + "\n".join(self.site_lines())
+
+    def notices(self) -> str:
+        """Standard error: the command that resumes an interrupted run (every value
+        shell-quoted), else nothing."""
+        if not self.interrupted:
+            return ""
+        return (f"Execução interrompida: retome com: esus-runbook lote {sh(self.inventory)} "
+                f"--retomar {sh(self.run_dir)}")
 
     def site_lines(self, full_up_to: int = COMPACT_ABOVE) -> list[str]:
         """Per site, worst first: the verdict, the first next steps and the report's path;
@@ -282,8 +289,10 @@ def run_batch(inventory: str | Path, options: BatchOptions | None = None) -> Bat
                     lock = RunLock(run_dir).acquire()
                 handler = _open_log(run_dir)
                 try:
-                    return _run(inventory, inv_files, sites, options, run_dir, previous,
-                                executor)
+                    summary = _run(inventory, inv_files, sites, options, run_dir, previous,
+                                   executor)
+                    summary.inventory = inventory  # for the resume command it prints
+                    return summary
                 finally:
                     log.removeHandler(handler)
                     handler.close()

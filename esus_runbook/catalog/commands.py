@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..commands import sh
 from ..errors import InputError, Problem
+from ..files.outputs import check_outputs
 from ..files.reading import resolved
 from ..render.words import plural
 from ..run_folder import RUN_FILE
@@ -66,6 +67,7 @@ def dossier(site_id: str, executions: str | Path = "execucoes", out: str | Path 
         raise InputError(problem, file=f"SITE_ID '{site_id[:80]}'", remedy="informe o site_id do arquivo do site "
                          "(o mesmo do relatório), ex.: ubs-centro")
     catalog = catalog_path(executions)
+    check_outputs([("--saida", out), ("--pdf", pdf)], inputs=[catalog])
     out = Path(out) if out else _inside(Path(executions) / DOSSIERS_DIR,
                                         dossier_path(executions, site_id))
     conn = connect(catalog, create=False)
@@ -110,6 +112,7 @@ def dashboard(executions: str | Path = "execucoes", out: str | Path | None = Non
               stalled_days: int = 14) -> str:
     """Write the state dashboard (HTML and CSV tables); return its summary."""
     catalog = catalog_path(executions)
+    check_outputs([("--saida", out)], inputs=[catalog])
     out = Path(out) if out else Path(executions) / DASHBOARD_NAME
     conn = connect(catalog, create=False)
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, describe_os_error
 from ..render.dates import when as format_when
 from ..status import SEVERITY, Status
 from .validate import EARLIEST, FUTURE
@@ -87,6 +87,6 @@ def when(value: Any) -> str:
 
 def output_error(exc: OSError, path: object, key: str = "--saida") -> InputError:
     """A report that cannot be written, as the one-line input error the CLI prints."""
-    return InputError(f"não foi possível gravar ({exc.strerror or exc.__class__.__name__})",
+    return InputError(f"não foi possível gravar ({describe_os_error(exc)})",
                       file=str(path), key=key,
                       remedy="escolha um arquivo numa pasta em que você possa gravar")

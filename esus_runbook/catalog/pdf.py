@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError, RunbookError
+from ..errors import InputError, RunbookError, describe_os_error
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 180.0
@@ -78,7 +78,7 @@ def html_to_pdf(html: str | Path, pdf: str | Path) -> Path:
             try:
                 page.write_bytes(with_csp(html.read_bytes()))
             except OSError as exc:
-                raise InputError(f"não foi possível ler o HTML ({exc.strerror})", file=str(html),
+                raise InputError(f"não foi possível ler o HTML ({describe_os_error(exc)})", file=str(html),
                                  remedy="confira o caminho") from None
             cmd = chromium_command(exe, profile, tmp, page.as_uri())
             try:

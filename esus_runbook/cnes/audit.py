@@ -20,6 +20,7 @@ import pandas as pd
 from .. import ids
 from ..errors import InputError
 from ..files.outputs import write_report
+from ..status import ExitCode, Severity
 from . import catalog, rules, summary
 from .archive import Limits
 from .charts import all_charts
@@ -72,7 +73,13 @@ def file_counts(cf: CnesFile) -> dict[str, int]:
 
 class ReportFiles:
     """``write_json``/``write_html`` for a report that renders ``json_text()`` and
-    ``to_html()`` (audit and diff): atomic writes, nothing under the final name on failure."""
+    ``to_html()`` (audit, diff, reconcile): atomic writes, nothing under the final name on
+    failure. With ``text()`` and ``exit_code`` the report is a
+    :class:`esus_runbook.status.HtmlReport`."""
+
+    def notices(self) -> str:
+        """Nothing for the error stream unless the report says otherwise."""
+        return ""
 
     def write_json(self, path: str | os.PathLike) -> Path:
         return write_report(path, self.json_text())
@@ -96,24 +103,24 @@ class AuditReport(ReportFiles):
 
     @property
     def errors(self) -> int:
-        return int((self.findings["severity"] == rules.ERROR).sum())
+        return int((self.findings["severity"] == Severity.ERROR).sum())
 
     @property
     def warnings(self) -> int:
-        return int((self.findings["severity"] == rules.WARNING).sum())
+        return int((self.findings["severity"] == Severity.WARNING).sum())
 
     def rule_counts(self) -> dict[str, dict[str, Any]]:
         vc = self.findings["rule"].value_counts()
-        return {code: {"severity": r.severity, "count": int(vc[code]), "title": r.title}
+        return {code: {"severity": r.severity.value, "count": int(vc[code]), "title": r.title}
                 for code, r in rules.RULES.items() if code in vc.index}
 
     def file_info(self) -> dict[str, Any]:
         return file_info(self.cnes)
 
     @property
-    def exit_code(self) -> int:
-        """0 when the file can be imported; 1 when it has errors."""
-        return 1 if self.errors else 0
+    def exit_code(self) -> ExitCode:
+        """OK when the file can be imported (warnings allowed); FINDINGS when it has errors."""
+        return ExitCode.FINDINGS if self.errors else ExitCode.OK
 
     def text(self) -> str:
         """The pt-BR summary ``esus-runbook xml auditar`` prints: the file, its counts, one
@@ -125,7 +132,7 @@ class AuditReport(ReportFiles):
                  f"({c['active_teams']} ativas)  Profissionais: {c['professionals']}  "
                  f"Lotações: {c['lotacoes']}"]
         for code, r in self.rule_counts().items():
-            sev = "erro" if r["severity"] == "error" else "alerta"
+            sev = Severity(r["severity"]).label
             lines.append(f"  {code:<28} {sev:<6} {r['count']:>7}  {r['title']}")
         verdict = "" if self.errors else " — pode ser importado no PEC" + (
             "; revise antes os alertas" if self.warnings else "")

@@ -43,6 +43,7 @@ import pandas as pd
 from .. import ids
 from ..render.env import environment
 from ..results import now_iso
+from ..status import SEVERITY_LABELS, ExitCode, Severity
 from .archive import Limits
 from .audit import ReportFiles, file_counts, file_info
 from .charts import kind_bars
@@ -50,54 +51,51 @@ from .jsontext import dumps, nested_records, to_python
 from .parser import CnesFile, normalize_version, parse
 
 SCHEMA = "esus-runbook/xml-diff/1"
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITY_LABELS = {ERROR: "erro", WARNING: "alerta", INFO: "informação"}
 HTML_CHANGES_LIMIT = 2000
 
 
 @dataclass(frozen=True)
 class Kind:
     code: str
-    severity: str
+    severity: Severity
     title: str         # pt-BR, short
     consequence: str   # pt-BR: what happens in PEC after the import
 
 
 KINDS: dict[str, Kind] = {k.code: k for k in (
-    Kind("PROFESSIONAL_REMOVED", WARNING, "Profissional removido",
+    Kind("PROFESSIONAL_REMOVED", Severity.WARNING, "Profissional removido",
          "Perde o acesso ao PEC: a importação desativa todas as lotações dele."),
-    Kind("PROFESSIONAL_ADDED", INFO, "Profissional novo",
+    Kind("PROFESSIONAL_ADDED", Severity.INFO, "Profissional novo",
          "A importação cria o usuário dele no PEC, com login igual ao CPF."),
-    Kind("CNS_CHANGED", WARNING, "CNS diferente para o mesmo CPF",
+    Kind("CNS_CHANGED", Severity.WARNING, "CNS diferente para o mesmo CPF",
          "Conflita com o CNS que o PEC já tem para o CPF: a importação pode falhar ou "
          "deixar o cadastro do profissional inconsistente."),
-    Kind("LOTACAO_REMOVED", WARNING, "Lotação removida",
+    Kind("LOTACAO_REMOVED", Severity.WARNING, "Lotação removida",
          "O profissional deixa de atuar naquela unidade/equipe/ocupação no PEC (mantém as "
          "outras lotações)."),
-    Kind("LOTACAO_ADDED", INFO, "Lotação nova",
+    Kind("LOTACAO_ADDED", Severity.INFO, "Lotação nova",
          "O profissional passa a atuar também naquela unidade/equipe/ocupação."),
-    Kind("LOTACAO_CHANGED", INFO, "Lotação alterada (CBO, equipe ou unidade)",
+    Kind("LOTACAO_CHANGED", Severity.INFO, "Lotação alterada (CBO, equipe ou unidade)",
          "O PEC desativa a lotação antiga e ativa a nova: o acesso e a produção passam a "
          "valer para a nova equipe, unidade ou ocupação."),
-    Kind("TEAM_ADDED", INFO, "Equipe nova", "A importação cria a equipe no PEC."),
-    Kind("TEAM_REMOVED", WARNING, "Equipe removida",
+    Kind("TEAM_ADDED", Severity.INFO, "Equipe nova", "A importação cria a equipe no PEC."),
+    Kind("TEAM_REMOVED", Severity.WARNING, "Equipe removida",
          "O PEC desativa a equipe; as lotações nela deixam de valer."),
-    Kind("TEAM_DEACTIVATED", WARNING, "Equipe desativada",
+    Kind("TEAM_DEACTIVATED", Severity.WARNING, "Equipe desativada",
          "O PEC desativa a equipe; os profissionais deixam de atuar por ela."),
-    Kind("TEAM_REACTIVATED", INFO, "Equipe reativada",
+    Kind("TEAM_REACTIVATED", Severity.INFO, "Equipe reativada",
          "O PEC volta a ativar a equipe com as lotações do arquivo."),
-    Kind("UNIT_ADDED", INFO, "Unidade nova", "A importação cria a unidade no PEC."),
-    Kind("UNIT_REMOVED", WARNING, "Unidade removida",
+    Kind("UNIT_ADDED", Severity.INFO, "Unidade nova", "A importação cria a unidade no PEC."),
+    Kind("UNIT_REMOVED", Severity.WARNING, "Unidade removida",
          "O PEC desativa a unidade, com as equipes e as lotações dela."),
-    Kind("VERSION_DOWNGRADE", ERROR, "Layout mais antigo que o do último importado",
+    Kind("VERSION_DOWNGRADE", Severity.ERROR, "Layout mais antigo que o do último importado",
          "O PEC recusa importar um layout mais antigo que o do último XML importado."),
-    Kind("MUNICIPALITY_CHANGED", ERROR, "Município diferente",
+    Kind("MUNICIPALITY_CHANGED", Severity.ERROR, "Município diferente",
          "O PEC recusa arquivo de outro município: um dos arquivos está trocado."),
 )}
 _KIND_ORDER = {code: i for i, code in enumerate(KINDS)}
-_SEV_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 # what the analyst confirms (warnings): a stable code over these columns (no line numbers)
-ACKNOWLEDGED_KINDS = tuple(c for c, k in KINDS.items() if k.severity == WARNING)
+ACKNOWLEDGED_KINDS = tuple(c for c, k in KINDS.items() if k.severity is Severity.WARNING)
 WHERE = ("cpf", "cns_old", "cns_new", "cnes", "cnes_new", "ine", "ine_new", "cbo", "cbo_new",
          "version_old", "version_new", "ibge_old", "ibge_new", "line_old", "line_new")
 COLUMNS = ("kind", "severity", *WHERE, "message")
@@ -123,7 +121,7 @@ def _changes(kind: str, n: int, message, **cols) -> pd.DataFrame:
             return pd.Series(pd.array(np.asarray(v, dtype=np.int64), dtype="Int64"))
         return pd.Series(np.asarray(v, dtype=object), dtype="object")
 
-    data = {"kind": kind, "severity": KINDS[kind].severity}
+    data = {"kind": kind, "severity": KINDS[kind].severity.value}
     data.update({c: col(c) for c in WHERE})
     if isinstance(message, pd.Series):
         message = message.to_numpy(dtype=object)
@@ -506,7 +504,7 @@ def _sorted(parts: list[pd.DataFrame]) -> pd.DataFrame:
                            for c in COLUMNS})
         return df
     df = pd.concat(parts, ignore_index=True)
-    df["_sev"] = df["severity"].map(_SEV_ORDER)
+    df["_sev"] = df["severity"].map({s.value: s.rank for s in Severity})
     df["_kind"] = df["kind"].map(_KIND_ORDER)
     df = df.sort_values(["_sev", "_kind", "cnes", "ine", "line_old", "line_new"], kind="stable",
                         na_position="first")
@@ -573,6 +571,7 @@ class DiffReport(ReportFiles):
     notes: list[str] = field(default_factory=list)
     compared: bool = True
     seconds: dict[str, float] = field(default_factory=dict)
+    shown: int = 10        # changes to review listed in the terminal text
     _code: list = field(default_factory=list, repr=False)    # cache of confirmation_code
 
     @property
@@ -580,21 +579,22 @@ class DiffReport(ReportFiles):
         vc = self.changes["kind"].value_counts()
         return {code: int(vc.get(code, 0)) for code in KINDS}
 
-    def severity_count(self, severity: str) -> int:
+    def severity_count(self, severity: Severity) -> int:
         return int((self.changes["severity"] == severity).sum())
 
     @property
     def errors(self) -> int:
-        return self.severity_count(ERROR)
+        return self.severity_count(Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return self.severity_count(WARNING)
+        return self.severity_count(Severity.WARNING)
 
     @property
-    def exit_code(self) -> int:
-        """0 when nothing needs attention; 1 when something does (errors or warnings)."""
-        return 1 if self.errors or self.warnings else 0
+    def exit_code(self) -> ExitCode:
+        """OK when nothing needs attention; FINDINGS when something does (errors or
+        warnings: a difference to review)."""
+        return ExitCode.FINDINGS if self.errors or self.warnings else ExitCode.OK
 
     @property
     def confirmation_code(self) -> str | None:
@@ -613,7 +613,7 @@ class DiffReport(ReportFiles):
         return {"schema": SCHEMA, "old": self.file_summary(self.old),
                 "new": self.file_summary(self.new), "counts": self.counts,
                 "errors": self.errors, "warnings": self.warnings,
-                "infos": self.severity_count(INFO), "compared": self.compared,
+                "infos": self.severity_count(Severity.INFO), "compared": self.compared,
                 "confirmation_code": self.confirmation_code, "notes": self.notes,
                 "changes": nested_records(self.changes, ("kind", "severity"), "where", WHERE,
                                           ("message",), integers=("line_old", "line_new"),
@@ -635,9 +635,9 @@ class DiffReport(ReportFiles):
     def examples(self, per_kind: int = 20) -> list[dict[str, Any]]:
         return self.records(self.changes.groupby("kind", sort=False).head(per_kind))
 
-    def text(self, examples: int = 10) -> str:
+    def text(self) -> str:
         """The pt-BR summary ``esus-runbook xml comparar`` prints: both files, the count of each
-        kind of change, the notes, the first ``examples`` changes to review and the
+        kind of change, the notes, the first :attr:`shown` changes to review and the
         verdict."""
         lines = []
         for label, cf in (("Anterior", self.old), ("Novo", self.new)):
@@ -647,10 +647,10 @@ class DiffReport(ReportFiles):
         counts = self.counts
         for code, kind in KINDS.items():
             if counts[code]:
-                lines.append(f"  {code:<22} {SEVERITY_LABELS[kind.severity]:<10} "
+                lines.append(f"  {code:<22} {kind.severity.label:<10} "
                              f"{counts[code]:>7}  {kind.title}")
         lines += [f"Nota: {note}" for note in self.notes]
-        shown = self.changes[self.changes["severity"] != INFO].head(examples)
+        shown = self.changes[self.changes["severity"] != Severity.INFO].head(self.shown)
         lines += [f"  - {rec['message']}" for rec in self.records(shown)]
         total = self.errors + self.warnings
         if total > len(shown):
@@ -669,7 +669,7 @@ class DiffReport(ReportFiles):
         """Bounded metrics for the stage result: counts and the first changes per kind."""
         return {"anterior": self.file_summary(self.old), "novo": self.file_summary(self.new),
                 "counts": self.counts, "erros": self.errors, "alertas": self.warnings,
-                "informacoes": self.severity_count(INFO), "comparado": self.compared,
+                "informacoes": self.severity_count(Severity.INFO), "comparado": self.compared,
                 "codigo_confirmacao": self.confirmation_code, "notas": self.notes,
                 "exemplos": self.examples(per_kind), "por_exemplo": per_kind}
 
@@ -678,8 +678,8 @@ class DiffReport(ReportFiles):
         charts = [("Alterações por tipo", svg)] if svg is not None else []
         return environment().get_template("xml_diff.html.j2").render(
             old=self.file_summary(self.old), new=self.file_summary(self.new),
-            counts=self.counts, kinds=KINDS, labels=SEVERITY_LABELS, errors=self.errors,
-            warnings=self.warnings, infos=self.severity_count(INFO), compared=self.compared,
+            counts=self.counts, kinds=KINDS, errors=self.errors,
+            warnings=self.warnings, infos=self.severity_count(Severity.INFO), compared=self.compared,
             code=self.confirmation_code, notes=self.notes, charts=charts,
             changes=self.records(self.changes.head(HTML_CHANGES_LIMIT)),
             changes_total=len(self.changes), changes_limit=HTML_CHANGES_LIMIT,

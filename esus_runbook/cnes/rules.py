@@ -16,92 +16,92 @@ import numpy as np
 import pandas as pd
 
 from .. import ids
+from ..status import Severity
 from . import catalog
 from .parser import LINE_EXACT_MAX, CnesFile, normalize_version
 
-ERROR, WARNING = "error", "warning"
 FINDING_COLUMNS = ("rule", "severity", "cnes", "ine", "cpf", "line", "message")
 
 
 @dataclass(frozen=True)
 class Rule:
     code: str
-    severity: str
+    severity: Severity
     title: str    # pt-BR, short
     remedy: str   # pt-BR, what to do
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
-    Rule("STRUCTURE_INVALID", ERROR, "Estrutura do XML fora do layout (o PEC recusa o arquivo)",
+    Rule("STRUCTURE_INVALID", Severity.ERROR, "Estrutura do XML fora do layout (o PEC recusa o arquivo)",
          "O PEC confere o arquivo inteiro contra o esquema (XSD) do layout antes de importar "
          "e recusa tudo se um elemento estiver fora do lugar: gere o XML novamente no "
          "e-Gestor AB e importe-o sem abrir nem editar em outro programa."),
-    Rule("FILE_EMPTY", ERROR, "Arquivo sem estabelecimentos nem profissionais",
+    Rule("FILE_EMPTY", Severity.ERROR, "Arquivo sem estabelecimentos nem profissionais",
          "Gere o XML novamente no e-Gestor AB (o arquivo veio vazio); confira no SCNES se o "
          "município tem unidades de atenção básica ativas."),
-    Rule("ENCODING_MISMATCH", WARNING, "Texto em UTF-8 num arquivo declarado ISO-8859-1",
+    Rule("ENCODING_MISMATCH", Severity.WARNING, "Texto em UTF-8 num arquivo declarado ISO-8859-1",
          "Gere o XML novamente no e-Gestor AB e importe-o sem abrir nem salvar em outro "
          "programa; um editor que converteu o arquivo para UTF-8 deixou a declaração antiga "
          "e o PEC importaria os nomes com acentos trocados."),
-    Rule("VERSION_UNSUPPORTED", ERROR, "Versão do layout do XML não suportada",
+    Rule("VERSION_UNSUPPORTED", Severity.ERROR, "Versão do layout do XML não suportada",
          "Gere o XML novamente no e-Gestor AB; o PEC aceita os layouts 2.1, 3.0 e 3.1."),
-    Rule("MUNICIPALITY_MISMATCH", ERROR, "XML de outro município",
+    Rule("MUNICIPALITY_MISMATCH", Severity.ERROR, "XML de outro município",
          "Baixe no e-Gestor AB o XML do município da instalação; o PEC recusa arquivo de "
          "outro município."),
-    Rule("IBGE_INVALID", ERROR, "Código IBGE do município inválido",
+    Rule("IBGE_INVALID", Severity.ERROR, "Código IBGE do município inválido",
          "Gere o XML novamente no e-Gestor AB; se persistir, corrija o endereço da unidade "
          "no SCNES."),
-    Rule("UNIT_MUNICIPALITY_MISMATCH", ERROR, "Unidade com endereço em outro município",
+    Rule("UNIT_MUNICIPALITY_MISMATCH", Severity.ERROR, "Unidade com endereço em outro município",
          "Corrija o município do endereço da unidade no SCNES (deve ser o município do "
          "arquivo) e gere o XML novamente; o PEC recusa a unidade."),
-    Rule("CNPJ_INVALID", ERROR, "CNPJ inválido",
+    Rule("CNPJ_INVALID", Severity.ERROR, "CNPJ inválido",
          "Corrija o CNPJ da unidade no SCNES (em geral as unidades públicas usam o CNPJ da "
          "mantenedora, muitas vezes o do Fundo Municipal de Saúde) e gere o XML novamente."),
-    Rule("CNES_FORMAT", ERROR, "CNES fora do formato (7 dígitos)",
+    Rule("CNES_FORMAT", Severity.ERROR, "CNES fora do formato (7 dígitos)",
          "Corrija o código CNES no SCNES e gere o XML novamente."),
-    Rule("CNES_DV", WARNING, "CNES com dígito verificador incomum",
+    Rule("CNES_DV", Severity.WARNING, "CNES com dígito verificador incomum",
          "Confira o CNES no SCNES; o PEC só verifica o tamanho, mas o código pode estar "
          "digitado errado."),
-    Rule("INE_FORMAT", ERROR, "INE fora do formato (10 dígitos)",
+    Rule("INE_FORMAT", Severity.ERROR, "INE fora do formato (10 dígitos)",
          "Corrija o INE da equipe no SCNES e gere o XML novamente."),
-    Rule("INE_DV", WARNING, "INE com dígito verificador incomum",
+    Rule("INE_DV", Severity.WARNING, "INE com dígito verificador incomum",
          "Confira o INE no SCNES; o PEC só verifica o tamanho, mas o código pode estar "
          "digitado errado."),
-    Rule("TEAM_DUPLICATE", ERROR, "Equipe repetida (mesmo CNES e INE)",
+    Rule("TEAM_DUPLICATE", Severity.ERROR, "Equipe repetida (mesmo CNES e INE)",
          "Remova a equipe duplicada no SCNES e gere o XML novamente."),
-    Rule("TEAM_DEACTIVATION_DATE_INVALID", ERROR, "Data de desativação da equipe inválida",
+    Rule("TEAM_DEACTIVATION_DATE_INVALID", Severity.ERROR, "Data de desativação da equipe inválida",
          "Corrija a data de desativação da equipe no SCNES (formato dd/MM/aaaa) e gere o XML "
          "novamente; relatos da comunidade dizem que o PEC recusa o arquivo (não há texto "
          "oficial: docs/dominio.md)."),
-    Rule("TEAM_TYPE_UNKNOWN", WARNING, "Tipo de equipe desconhecido",
+    Rule("TEAM_TYPE_UNKNOWN", Severity.WARNING, "Tipo de equipe desconhecido",
          "Confira o tipo da equipe no SCNES; se o código for novo, inclua-o em "
          "data/team_types.csv."),
-    Rule("CPF_INVALID", ERROR, "CPF inválido",
+    Rule("CPF_INVALID", Severity.ERROR, "CPF inválido",
          "Corrija o CPF do profissional no SCNES; sem CPF válido o PEC não importa o "
          "profissional e ele não consegue entrar."),
-    Rule("CNS_INVALID", ERROR, "CNS inválido",
+    Rule("CNS_INVALID", Severity.ERROR, "CNS inválido",
          "Corrija o CNS do profissional no SCNES (consulte o CADSUS); o PEC exige CNS válido."),
-    Rule("PROFESSIONAL_DUPLICATE_CPF", ERROR, "CPF repetido em mais de um profissional",
+    Rule("PROFESSIONAL_DUPLICATE_CPF", Severity.ERROR, "CPF repetido em mais de um profissional",
          "Unifique o cadastro do profissional no SCNES (uma pessoa, um registro)."),
-    Rule("PROFESSIONAL_DUPLICATE_CNS", ERROR, "CNS repetido em mais de um profissional",
+    Rule("PROFESSIONAL_DUPLICATE_CNS", Severity.ERROR, "CNS repetido em mais de um profissional",
          "Corrija o CNS no SCNES: cada profissional tem o seu; consulte o CADSUS."),
-    Rule("PROFESSIONAL_NO_LOTACAO", ERROR, "Profissional sem lotação",
+    Rule("PROFESSIONAL_NO_LOTACAO", Severity.ERROR, "Profissional sem lotação",
          "Cadastre a lotação (unidade e CBO) do profissional no SCNES; sem lotação ele não "
          "acessa o PEC."),
-    Rule("LOTACAO_UNKNOWN_CNES", ERROR, "Lotação em unidade que não está no arquivo",
+    Rule("LOTACAO_UNKNOWN_CNES", Severity.ERROR, "Lotação em unidade que não está no arquivo",
          "Confira a unidade da lotação no SCNES; o PEC exige que o CNES da lotação esteja "
          "no XML."),
-    Rule("LOTACAO_UNKNOWN_TEAM", ERROR, "Lotação em equipe que não está no arquivo",
+    Rule("LOTACAO_UNKNOWN_TEAM", Severity.ERROR, "Lotação em equipe que não está no arquivo",
          "Confira a equipe (INE) da lotação no SCNES; a equipe deve estar cadastrada na "
          "mesma unidade."),
-    Rule("LOTACAO_INACTIVE_TEAM", WARNING, "Lotação em equipe desativada",
+    Rule("LOTACAO_INACTIVE_TEAM", Severity.WARNING, "Lotação em equipe desativada",
          "Mova o profissional para uma equipe ativa ou encerre a lotação no SCNES."),
-    Rule("CBO_FORMAT", ERROR, "CBO fora do formato (6 caracteres)",
+    Rule("CBO_FORMAT", Severity.ERROR, "CBO fora do formato (6 caracteres)",
          "Corrija a ocupação (CBO) da lotação no SCNES e gere o XML novamente."),
-    Rule("CBO_UNKNOWN", WARNING, "CBO fora do catálogo",
+    Rule("CBO_UNKNOWN", Severity.WARNING, "CBO fora do catálogo",
          "Confira a ocupação no SCNES; se o código existir (na CBO 2002 ou na tabela de CBO "
          "do SUS), inclua-o em data/cbo.csv com a fonte."),
-    Rule("TEAM_COMPOSITION", WARNING, "Equipe abaixo da composição mínima",
+    Rule("TEAM_COMPOSITION", Severity.WARNING, "Equipe abaixo da composição mínima",
          "O PEC importa a equipe assim mesmo; a composição é assunto do CNES e do "
          "financiamento: equipe incompleta pode ter o repasse suspenso. Complete a equipe no "
          "SCNES com os profissionais que faltam (PNAB 2017 / Portaria 2.539/2019)."),
@@ -127,7 +127,7 @@ def _findings(rule: str, n: int | pd.Index, message, *, cnes=None, ine=None, cpf
             return pd.Series([v] * size, dtype=dtype)
         return pd.Series(np.asarray(v), dtype=dtype)
 
-    return pd.DataFrame({"rule": rule, "severity": RULES[rule].severity,
+    return pd.DataFrame({"rule": rule, "severity": RULES[rule].severity.value,
                          "cnes": col(cnes), "ine": col(ine), "cpf": col(cpf),
                          "line": col(line, "Int64"), "message": col(message)})
 
@@ -584,7 +584,7 @@ def run(cf: CnesFile, expected_ibge: str | None = None, *, family: pd.Series | N
         return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line" else "object")
                              for c in FINDING_COLUMNS})
     df = pd.concat(parts, ignore_index=True)
-    df["_sev"] = (df["severity"] != ERROR).astype(int)
+    df["_sev"] = df["severity"].map({s.value: s.rank for s in Severity})
     df["_ord"] = df["rule"].map(_RULE_ORDER)
     df = df.sort_values(["_sev", "_ord", "line"], kind="stable", na_position="first")
     return df.drop(columns=["_sev", "_ord"]).reset_index(drop=True)

@@ -7,7 +7,7 @@ another version, a connection dropped in the middle of a body, a server without 
 support, 403/404/5xx. Every answer says it comes from a simulator (field ``simulador`` in
 ``/api/public/info``, the page title of ``/``).
 
-Standard library only (``http.server``), so it starts fast and runs anywhere::
+Standard library only (``http.server``; of the package, only ``errors``), so it starts fast and runs anywhere::
 
     python -m esus_runbook.demo.pec_simulator --instancia 18080=0.0.1 --instancia 18081=0.0.0
     python -m esus_runbook.demo.pec_simulator --instancia 18090 --servir /pasta/com/instaladores
@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from ..errors import describe_os_error
 
 LABEL = "SIMULADOR do esus-runbook — não é o e-SUS PEC"
 ENDLESS_MAX = 4 * 1024 ** 3  # an "endless" body stops here even if the client never hangs up
@@ -372,7 +374,7 @@ def main(argv: list[str] | None = None, default_instances: list[str] | None = No
             servers.append(SimServer(port, PecConfig(versao=versao),
                                      folder=args.servir.resolve() if args.servir else None))
     except OSError as exc:
-        print(f"simulador: não foi possível abrir a porta ({exc.strerror}); outra cópia já está "
+        print(f"simulador: não foi possível abrir a porta ({describe_os_error(exc)}); outra cópia já está "
               "rodando? — pare-a ou use outra porta", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -1,12 +1,14 @@
-"""Report files the CLI writes (``--json``, ``--html``): checked before the work, written
-atomically.
+"""Output files a command writes (``--json``, ``--html``, ``--saida``, ``--pdf``...): one
+validator, checked before the work, and an atomic writer.
 
 A command that audits a capital's XML for a minute must not fail at the end because its
 ``--json`` names a folder or a missing folder, and a failed write must not leave half a file
-under the final name: :func:`output_problem` is checked when the arguments are read,
-:func:`check_distinct` before the work starts, and :func:`write_report` writes through a
-temporary file renamed into place (:func:`esus_runbook.results.write_text_atomic`); see
-docs/cnes-xml-audit.md.
+under the final name. :func:`check_outputs` is the one rule every command applies to the
+outputs the user names, before any work: each is not a folder nor a special file, its folder
+exists and is writable, it is none of the command's own inputs and no other output; the
+refusal is one pt-BR line naming the option (:class:`~esus_runbook.errors.InputError`,
+exit 2). :func:`write_report` writes through a temporary file renamed into place
+(:func:`esus_runbook.files.atomic.write_text_atomic`); see docs/cnes-xml-audit.md.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..errors import InputError, describe_os_error
 from .atomic import write_text_atomic
 
 
-def output_problem(text: str) -> str | None:
+def _path_problem(text: str) -> str | None:
     """Why ``text`` cannot be an output file (pt-BR, one line), or None when it can: it must
     not be a folder or a special file, and its folder must exist and be writable. The file
     itself is created or replaced."""
@@ -53,21 +55,26 @@ def output_problem(text: str) -> str | None:
     return None
 
 
-def check_distinct(inputs: Iterable[str | os.PathLike],
-                   outputs: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
-    """Refuse an output that is one of the inputs (it would be overwritten by the report) or
-    the same file as another output. ``outputs`` are ``(option, path or None)``."""
+def check_outputs(outputs: Iterable[tuple[str, str | os.PathLike | None]],
+                  inputs: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Refuse, before any work, an output the command could not write or should not: the
+    :func:`_path_problem` rule, one of the command's ``inputs`` (it would be overwritten by
+    the report) or the same file as another output. ``outputs`` are ``(option, path or
+    None)``; None (an option not given) and None inputs are skipped. Raises InputError."""
     seen: list[tuple[str, Path]] = []
-    ins = [Path(i) for i in inputs]
+    ins = [Path(i).expanduser() for i in inputs if i is not None and str(i)]
     for option, path in outputs:
         if path is None:
             continue
+        problem = _path_problem(str(path))
+        if problem:
+            raise InputError(problem, file=option)
         p = Path(path).expanduser()
         for i in ins:
             if _same(p, i):
                 raise InputError("o arquivo de saída é o próprio arquivo de entrada e seria "
-                                 "sobrescrito", file=option, remedy=f"informe em {option} "
-                                 "outro nome, ex.: auditoria.json")
+                                 "sobrescrito", file=option,
+                                 remedy=f"informe em {option} outro nome")
         for other, q in seen:
             if _same(p, q):
                 raise InputError(f"o mesmo arquivo que {other}", file=option,
@@ -93,19 +100,3 @@ def write_report(path: str | os.PathLike, text: str, *, what: str = "",
         raise InputError(f"não foi possível gravar{' ' + what if what else ''} "
                          f"({describe_os_error(exc)})", file=str(path), remedy=remedy) from None
     return Path(path)
-
-
-def check_output_path(path: str | os.PathLike, where: str) -> Path:
-    """An output file a command will write at the end, checked before any work: not a
-    folder, and its folder exists (or can be created) and is writable. Raises InputError."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p} é uma pasta, não um arquivo", file=where,
-                         remedy="informe o caminho de um arquivo (ex.: resultado.json)")
-    folder = p.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"sem permissão para gravar em {folder}", file=where,
-                         remedy="escolha uma pasta onde você pode gravar")
-    return p

@@ -17,7 +17,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from ..errors import HostileFileError, InputError
+from ..errors import HostileFileError, InputError, describe_os_error
 
 # Documented limits (README, "Limites das entradas"; docs/limites-de-entrada.md).
 MAX_SITE_FILE_BYTES = 1024 * 1024
@@ -144,5 +144,5 @@ def _os_error(exc: OSError, p: Path, what: str) -> InputError:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return InputError(f"{what}: sem permissão de leitura", file=str(p),
                           remedy="confira as permissões do arquivo")
-    return InputError(f"{what}: não foi possível ler o arquivo ({exc.strerror or 'erro'})",
+    return InputError(f"{what}: não foi possível ler o arquivo ({describe_os_error(exc)})",
                       file=str(p), remedy="confira o caminho e as permissões")

@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, describe_os_error
 from ..sites.fields import SCHEMA, Field
 from .model import (
     SaveOutcome,
@@ -263,7 +263,7 @@ class SiteForm:
         except OSError as exc:  # disk full, no permission: the old file is untouched
             outcome = SaveOutcome(False, self.doc.path, self.site_id, [Problem(
                 str(self.doc.path or self.doc.base), None,
-                f"não foi possível gravar ({exc.strerror or exc.__class__.__name__})",
+                f"não foi possível gravar ({describe_os_error(exc)})",
                 "confira a permissão e o espaço da pasta; o arquivo anterior continua igual")])
         return self._report(outcome, saving=True)
 

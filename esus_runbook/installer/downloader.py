@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError, describe_os_error
 from ..files.atomic import write_json_atomic
 from ..results import Check, Checks, now_iso
-from ..status import Status
+from ..status import ExitCode, Status
 from .naming import (
     PLATFORM_TAG,
     expected_name,
@@ -106,38 +106,45 @@ class DownloadOutcome:
         }
 
     # -- what the command line prints -----------------------------------------------------
-    def render(self) -> tuple[str, str]:
-        """The pt-BR text of ``esus-runbook baixar``: (standard output, standard error).
-        The checks, then where the verified installer is; notices and the rejection go to
-        the error output."""
+    def text(self) -> str:
+        """The pt-BR text of ``esus-runbook baixar``: the checks, then where the verified
+        installer is."""
         out = [self.checks.text()]
+        v = self.verification
+        if self.ok and v is not None:
+            how = "já estava baixado e foi conferido" if self.reused else "baixado e verificado"
+            out.append(f"Instalador {how}: {self.path}")
+            out.append(f"SHA-256: {v.sha256}  Registro: {v.registry}")
+        return "\n".join(x for x in out if x)
+
+    def notices(self) -> str:
+        """Standard error: a discarded ``.part``, the rejection, or the confirmation a first
+        use waits for (naming :data:`TRUST_FLAG`)."""
         err: list[str] = []
         if self.discarded:
             err.append(f"Aviso: o {self.name}.part encontrado foi descartado ({self.discarded}); "
                        "o download recomeçou do início.")
         v = self.verification
         if self.ok and v is not None:
-            how = "já estava baixado e foi conferido" if self.reused else "baixado e verificado"
-            out.append(f"Instalador {how}: {self.path}")
-            out.append(f"SHA-256: {v.sha256}  Registro: {v.registry}")
-        elif self.quarantined is not None:
+            return "\n".join(err)
+        if self.quarantined is not None:
             err.append(f"Arquivo REJEITADO, movido para a quarentena: {self.quarantined}")
-        elif not self.pending:
+        elif self.pending and v is not None:
+            err.append(f"{TRUST_FLAG}: primeiro uso da versão {v.versao} sem tamanho em nenhum "
+                       f"registro: o SHA-256 {v.sha256} NÃO foi registrado e o arquivo ficou em "
+                       f"{self.kept} — confira o hash com outra equipe e execute de novo com "
+                       f"{TRUST_FLAG} (ou --sha256 {v.sha256})")
+        else:
             err.append("Nada foi gravado com o nome do instalador.")
-        return "\n".join(x for x in out if x), "\n".join(err)
+        return "\n".join(err)
 
-    def exit_code(self) -> int:
-        """0 for a verified installer, 1 for a rejected one; a file whose first use waits for
-        a confirmation raises InputError (exit 2) naming :data:`TRUST_FLAG`."""
-        v = self.verification
-        if self.pending and v is not None:
-            raise InputError(
-                f"primeiro uso da versão {v.versao} sem tamanho em nenhum registro: o SHA-256 "
-                f"{v.sha256} NÃO foi registrado e o arquivo ficou em {self.kept}",
-                file=TRUST_FLAG,
-                remedy=f"confira o hash com outra equipe e execute de novo com {TRUST_FLAG} "
-                       f"(ou --sha256 {v.sha256})")
-        return 0 if self.ok else 1
+    @property
+    def exit_code(self) -> ExitCode:
+        """OK for a verified installer, FINDINGS for a rejected one, UNDECIDED for a file
+        whose first use waits for a confirmation (the hash is evidence nobody vouched for)."""
+        if self.pending and self.verification is not None:
+            return ExitCode.UNDECIDED
+        return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
 
 def quarantine(path: Path, dest: Path, name: str, sha256: str | None,

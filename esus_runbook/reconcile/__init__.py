@@ -4,8 +4,7 @@
 for the schema assumptions, the scope and the difference kinds.
 """
 
-from .compare import KINDS, SEVERITY_LABELS
+from .compare import KINDS
 from .report import DIFFERENCES, OK, PENDING, SCHEMA, ReconcileReport, reconcile
 
-__all__ = ["DIFFERENCES", "KINDS", "OK", "PENDING", "SCHEMA", "SEVERITY_LABELS",
-           "ReconcileReport", "reconcile"]
+__all__ = ["DIFFERENCES", "KINDS", "OK", "PENDING", "SCHEMA", "ReconcileReport", "reconcile"]

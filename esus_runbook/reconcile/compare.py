@@ -30,10 +30,9 @@ import pandas as pd
 from .. import ids
 from ..cnes.diff import _pair
 from ..cnes.parser import CnesFile
+from ..status import Severity
 from .pecdb import PecTables
 
-ERROR, WARNING = "error", "warning"
-SEVERITY_LABELS = {ERROR: "erro", WARNING: "alerta"}
 # below this share of the file's lotações active in PEC, the file was not imported (a
 # runbook choice, not an official figure: docs/reconciliacao.md)
 NOT_IMPORTED_BELOW = 0.10
@@ -42,50 +41,50 @@ NOT_IMPORTED_BELOW = 0.10
 @dataclass(frozen=True)
 class Kind:
     code: str
-    severity: str
+    severity: Severity
     title: str    # pt-BR, short
     action: str   # pt-BR: what the analyst does
 
 
 KINDS: dict[str, Kind] = {k.code: k for k in (
-    Kind("NOT_IMPORTED", ERROR, "XML não importado no PEC",
+    Kind("NOT_IMPORTED", Severity.ERROR, "XML não importado no PEC",
          "Importe o XML no PEC (Administração > Importar CNES) e rode de novo; se já importou, "
          "confira no histórico de importações do PEC se o processo terminou (CONCLUIDO) e se "
          "o banco informado é o desta instalação."),
-    Kind("PROFESSIONAL_MISSING_IN_PEC", ERROR, "Profissional do XML sem cadastro no PEC",
+    Kind("PROFESSIONAL_MISSING_IN_PEC", Severity.ERROR, "Profissional do XML sem cadastro no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro; "
          "o profissional não consegue entrar no PEC até isso."),
-    Kind("PROFESSIONAL_ONLY_IN_PEC", WARNING, "Profissional ativo no PEC fora do XML",
+    Kind("PROFESSIONAL_ONLY_IN_PEC", Severity.WARNING, "Profissional ativo no PEC fora do XML",
          "Confirme que o XML é o mais recente do município (um XML mais novo pode ter sido "
          "importado depois); se for, importe-o de novo: o PEC desativa quem não está nele."),
-    Kind("CNS_MISMATCH", WARNING, "CNS do PEC diferente do XML",
+    Kind("CNS_MISMATCH", Severity.WARNING, "CNS do PEC diferente do XML",
          "Confirme no CADSUS o CNS correto; se o XML estiver certo, importe-o de novo, senão "
          "corrija no SCNES e gere outro XML."),
-    Kind("LOTACAO_MISSING_IN_PEC", ERROR, "Lotação do XML não ativa no PEC",
+    Kind("LOTACAO_MISSING_IN_PEC", Severity.ERROR, "Lotação do XML não ativa no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro; "
          "sem a lotação o profissional não atua naquela unidade/equipe."),
-    Kind("LOTACAO_ONLY_IN_PEC", WARNING, "Lotação ativa no PEC fora do XML",
+    Kind("LOTACAO_ONLY_IN_PEC", Severity.WARNING, "Lotação ativa no PEC fora do XML",
          "Confirme que o XML é o mais recente; se for, importe-o de novo para o PEC desativar "
          "a lotação (ou desative-a no PEC)."),
-    Kind("LOTACAO_MISMATCH", ERROR, "Lotação com CBO, unidade ou equipe diferente",
+    Kind("LOTACAO_MISMATCH", Severity.ERROR, "Lotação com CBO, unidade ou equipe diferente",
          "Importe o XML de novo; se a diferença continuar, confira o histórico de importações "
          "do PEC e se o XML é o mais recente."),
-    Kind("TEAM_MISSING_IN_PEC", ERROR, "Equipe ativa do XML ausente no PEC",
+    Kind("TEAM_MISSING_IN_PEC", Severity.ERROR, "Equipe ativa do XML ausente no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro."),
-    Kind("TEAM_INACTIVE_IN_PEC", ERROR, "Equipe ativa do XML desativada no PEC",
+    Kind("TEAM_INACTIVE_IN_PEC", Severity.ERROR, "Equipe ativa do XML desativada no PEC",
          "Importe o XML de novo (a importação reativa as equipes do arquivo) e confira no "
          "histórico de importações do PEC se houve erro; enquanto a equipe estiver "
          "desativada, as lotações nela não valem."),
-    Kind("TEAM_ONLY_IN_PEC", WARNING, "Equipe com lotações ativas no PEC fora do XML",
+    Kind("TEAM_ONLY_IN_PEC", Severity.WARNING, "Equipe com lotações ativas no PEC fora do XML",
          "Confirme que o XML é o mais recente; se for, importe-o de novo: o PEC desativa a "
          "equipe e as lotações dela."),
-    Kind("UNIT_MISSING_IN_PEC", ERROR, "Unidade do XML ausente no PEC",
+    Kind("UNIT_MISSING_IN_PEC", Severity.ERROR, "Unidade do XML ausente no PEC",
          "Importe o XML de novo e confira no histórico de importações do PEC se houve erro."),
-    Kind("UNIT_INACTIVE_IN_PEC", ERROR, "Unidade do XML desativada no PEC",
+    Kind("UNIT_INACTIVE_IN_PEC", Severity.ERROR, "Unidade do XML desativada no PEC",
          "Importe o XML de novo (a importação reativa as unidades do arquivo) e confira no "
          "histórico de importações do PEC se houve erro; enquanto a unidade estiver "
          "desativada, as lotações nela não valem."),
-    Kind("UNIT_ONLY_IN_PEC", WARNING, "Unidade com lotações ativas no PEC fora do XML",
+    Kind("UNIT_ONLY_IN_PEC", Severity.WARNING, "Unidade com lotações ativas no PEC fora do XML",
          "Confirme que o XML é o mais recente do município; numa instalação que atende mais de "
          "um município a unidade pode ser de outro; senão importe o XML de novo."),
 )}
@@ -110,7 +109,7 @@ def _frame(kind: str, n: int, message, **cols) -> pd.DataFrame:
         return np.where(a == "", None, a)
 
     data = {"kind": np.full(n, kind, dtype=object),
-            "severity": np.full(n, KINDS[kind].severity, dtype=object)}
+            "severity": np.full(n, KINDS[kind].severity.value, dtype=object)}
     data.update({c: col(c) for c in WHERE})
     msg = message.to_numpy(dtype=object) if isinstance(message, pd.Series) else message
     data["message"] = np.full(n, msg, dtype=object) if isinstance(msg, str) else msg
@@ -516,7 +515,7 @@ def ordered(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty()
     df = pd.concat(parts, ignore_index=True)
-    df["_sev"] = df["severity"].map({ERROR: 0, WARNING: 1})
+    df["_sev"] = df["severity"].map({s.value: s.rank for s in Severity})
     df["_kind"] = df["kind"].map(_KIND_ORDER)
     df = df.sort_values(["_sev", "_kind", "cnes", "cnes_pec", "ine", "line"], kind="stable",
                         na_position="first")

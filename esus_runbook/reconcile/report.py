@@ -27,6 +27,7 @@ from ..pec import ReadDeadline, check_db_url, db_target
 from ..render.env import environment
 from ..results import now_iso
 from ..secret_refs import Secret
+from ..status import SEVERITY_LABELS, ExitCode, Severity
 from . import compare as cmp
 from . import pecdb, schema
 
@@ -46,6 +47,7 @@ class ReconcileReport(ReportFiles):
     seconds: dict[str, float] = field(default_factory=dict)
     totals: dict[str, int] | None = None     # every difference per kind (None: the frame's)
     limit: int | None = None                 # rows listed per kind (None: all)
+    shown: int = 10                          # differences listed in the terminal text
 
     # -- figures ------------------------------------------------------------------------
     @property
@@ -67,16 +69,16 @@ class ReconcileReport(ReportFiles):
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def _by_severity(self, severity: str) -> int:
-        return sum(n for code, n in self.counts.items() if cmp.KINDS[code].severity == severity)
+    def _by_severity(self, severity: Severity) -> int:
+        return sum(n for code, n in self.counts.items() if cmp.KINDS[code].severity is severity)
 
     @property
     def errors(self) -> int:
-        return self._by_severity(cmp.ERROR)
+        return self._by_severity(Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return self._by_severity(cmp.WARNING)
+        return self._by_severity(Severity.WARNING)
 
     @property
     def missing(self) -> list[str]:
@@ -87,11 +89,12 @@ class ReconcileReport(ReportFiles):
         return bool(self.counts["NOT_IMPORTED"])
 
     @property
-    def exit_code(self) -> int:
-        """0 PEC agrees with the file; 1 differences; 2 unknown schema (pendente)."""
-        if self.status == PENDING:
-            return 2
-        return 1 if self.total else 0
+    def exit_code(self) -> ExitCode:
+        """OK: PEC agrees with the file; FINDINGS: differences; UNDECIDED: an unknown schema
+        or a file not imported yet (pendente, as in stage 6)."""
+        if self.status == PENDING or self.not_imported:
+            return ExitCode.UNDECIDED
+        return ExitCode.FINDINGS if self.total else ExitCode.OK
 
     def xml_summary(self) -> dict[str, Any]:
         return {**file_info(self.cnes), "counts": file_counts(self.cnes)}
@@ -118,10 +121,13 @@ class ReconcileReport(ReportFiles):
                 "esus-runbook (esus_runbook/data/pec_schema.csv) ou confira se a URL aponta "
                 "para o banco do PEC")
 
-    def render(self, examples: int = 10) -> tuple[str, str]:
+    def notices(self) -> str:
+        """The line for the error stream: the unknown schema ("" otherwise)."""
+        return f"--db-url: {self.pending_text()}" if self.status == PENDING else ""
+
+    def text(self) -> str:
         """What ``esus-runbook xml reconciliar`` prints, in pt-BR: the summary (file, PEC,
-        counts, the first ``examples`` differences, verdict) and the line for the error
-        stream (the pending schema; empty otherwise)."""
+        counts, the first :attr:`shown` differences, verdict)."""
         f, pec = self.xml_summary(), self.pec
         lines = [f"Arquivo: {f['name']} (município {f['ibge'] or '?'}, data {f['date'] or '?'}, "
                  f"{f['counts']['professionals']} profissionais, {f['counts']['lotacoes']} "
@@ -129,7 +135,7 @@ class ReconcileReport(ReportFiles):
                  f"PEC: {pec['alvo']} (versão {pec.get('versao') or '?'}; esquema "
                  f"{(pec.get('schema_fingerprint') or '?')[:23]})"]
         if self.status == PENDING:
-            return "\n".join(lines), f"--db-url: {self.pending_text()}"
+            return "\n".join(lines)
         c = pec["counts"]
         lines.append(f"No PEC, nas unidades do arquivo: {c['professionals']} profissionais "
                      f"ativos em {c['units']} unidades, {c['lotacoes']} lotações ativas "
@@ -137,9 +143,9 @@ class ReconcileReport(ReportFiles):
         counts = self.counts
         for code, kind in cmp.KINDS.items():
             if counts[code]:
-                lines.append(f"  {code:<28} {cmp.SEVERITY_LABELS[kind.severity]:<7} "
+                lines.append(f"  {code:<28} {kind.severity.label:<7} "
                              f"{counts[code]:>7}  {kind.title}")
-        shown = self.differences.head(examples)
+        shown = self.differences.head(self.shown)
         lines += [f"  - {rec['message']}" for rec in self.records(shown).to_python()]
         if self.total > len(shown):
             more = ("lista com --json ou --html" if not self.omitted else
@@ -152,7 +158,7 @@ class ReconcileReport(ReportFiles):
                          "PEC não confere com o arquivo")
         else:
             lines.append("Resultado: o PEC confere com o arquivo")
-        return "\n".join(lines), ""
+        return "\n".join(lines)
 
     # -- outputs ------------------------------------------------------------------------
     def records(self, frame: pd.DataFrame | None = None):
@@ -198,7 +204,7 @@ class ReconcileReport(ReportFiles):
 
 def differences_chart(counts: dict[str, int]) -> str | None:
     """Horizontal bars (SVG): differences per kind, coloured by severity (None when none)."""
-    return kind_bars(counts, cmp.KINDS, cmp.SEVERITY_LABELS,
+    return kind_bars(counts, cmp.KINDS, SEVERITY_LABELS,
                      "Depois da importação: o PEC × o XML", "diferenças")
 
 
@@ -208,7 +214,7 @@ def section_context(compact: dict[str, Any], charts: list[tuple[str, str]] = (),
     (what a stage result keeps) — the CLI's HTML and the xml stage's views share it."""
     counts = compact.get("counts") or {}
     return {"xml": compact["xml"], "pec": compact["pec"], "status": compact["situacao"],
-            "counts": counts, "kinds": cmp.KINDS, "labels": cmp.SEVERITY_LABELS,
+            "counts": counts, "kinds": cmp.KINDS,
             "errors": compact.get("erros", 0), "warnings": compact.get("alertas", 0),
             "missing": compact["pec"].get("faltando") or [], "pending": compact.get("pendencia"),
             "charts": list(charts), "differences": compact.get("exemplos") or [],

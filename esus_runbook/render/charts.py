@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..status import Severity
 from .numbers import number
 
 # Lazy imports: matplotlib.pyplot (0.9 s) only when a chart is drawn: this module is imported
@@ -24,7 +25,7 @@ from .numbers import number
 
 STATUS_COLORS = {"ok": "#2e7d32", "alerta": "#f9a825", "pendente": "#757575",
                  "falha": "#c62828", "erro": "#6a1b9a"}
-SEVERITY_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#1f77b4"}
+SEVERITY_COLORS = {Severity.ERROR: "#c62828", Severity.WARNING: "#f9a825", Severity.INFO: "#1f77b4"}
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
            "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5")
 BAR_COLOR = "#1f77b4"

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..status import LABELS, Status
+from ..status import LABELS, Severity, Status
 from .charts import STATUS_COLORS
 from .dates import day, when, zone_label
 from .numbers import number
@@ -81,6 +81,11 @@ def environment() -> Environment:
     # a compound word in a header (Contra-chave) must not break at its hyphen
     env.filters["whole"] = lambda text: str(text).replace("-", "\u2011")
     env.filters["label"] = lambda s: LABELS[Status(s)]
+    # a finding's severity (``error``/``warning``/``info``, an enum or its JSON value): its
+    # pt-BR word, its CSS class (the status it gives: ``cell-falha``...) and its sort rank
+    env.filters["severity_label"] = lambda s: Severity(s).label
+    env.filters["severity_class"] = lambda s: Severity(s).status.value
+    env.filters["severity_rank"] = lambda s: Severity(s).rank
     env.filters["tojson_compact"] = lambda v: json.dumps(v, ensure_ascii=False)
     env.globals["colors"] = STATUS_COLORS
     env.globals["order"] = [s.value for s in Status]

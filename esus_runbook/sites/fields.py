@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..net import valid_host
 from ..ssh_target import parse_target
-from ..urls import db_url_problem, http_url_problem, is_hostname
+from ..urls import db_url_problem, http_url_problem
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -168,7 +169,7 @@ def cert_domain_problem(v: str) -> str | None:
         return f"{bad}: informe só o nome, sem a porta (a porta vai em instalacao.https_porta)"
     if text.endswith("."):
         return f"{bad}: informe o nome sem o ponto final"
-    if not is_hostname(text) or ":" in text or text.startswith("["):
+    if not valid_host(text) or ":" in text or text.startswith("["):
         return f"{bad} (RFC 1123: letras, números, '-' e '.')"
     if "." not in text:
         return f"{bad}: informe o domínio público completo, ex.: pec.municipio.gov.br"
@@ -177,7 +178,7 @@ def cert_domain_problem(v: str) -> str | None:
 
 def _check_hostname(v: str) -> str | None:
     """A host to connect to: an IPv4 address or an RFC 1123 name, no port, no brackets."""
-    return None if is_hostname(v) and not v.startswith("[") and ":" not in v else \
+    return None if valid_host(v) and not v.startswith("[") and ":" not in v else \
         "endereço inválido (IP ou nome RFC 1123: letras, números, '-' e '.')"
 
 

@@ -28,7 +28,7 @@ from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from ..commands import join as shell_join
 from ..commands import sh
-from ..errors import InputError
+from ..errors import InputError, describe_os_error
 from ..secret_refs import read_secret
 from ..ssh_target import Target
 from . import known_hosts
@@ -181,7 +181,7 @@ def load_identity(path_text: str) -> paramiko.PKey:
         with open(path, "rb") as fh:
             head = fh.read(64).lstrip()
     except OSError as exc:
-        raise SshError(f"não foi possível ler a chave SSH {path} ({exc.strerror})",
+        raise SshError(f"não foi possível ler a chave SSH {path} ({describe_os_error(exc)})",
                        kind="autenticacao", remedy=option) from None
     if head.startswith(_PUBLIC_KEY_STARTS):
         raise SshError(f"{path} é uma chave PÚBLICA; o acesso precisa da chave PRIVADA",
@@ -463,8 +463,12 @@ def connect(target: Target, options: SshOptions | None = None) -> SshSession:
                                             "(porta SSH liberada?)") from None
     except (paramiko.SSHException, OSError, EOFError) as exc:
         client.close()
-        if isinstance(exc, OSError) and exc.strerror:
-            why = exc.strerror
+        if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+            first = next(iter(exc.errors.values()), None)  # one OSError per address tried
+            why = describe_os_error(first) if isinstance(first, OSError) else \
+                "conexão recusada (nada escuta nesta porta)"
+        elif isinstance(exc, OSError):
+            why = describe_os_error(exc)
         elif isinstance(exc, EOFError):
             why = "o servidor encerrou a conexão"
         else:
@@ -482,7 +486,7 @@ def fetch_host_key(target: Target, timeout: float = 10.0) -> paramiko.PKey:
     try:
         sock = socket.create_connection((target.host, target.port), timeout=timeout)
     except OSError as exc:
-        raise SshError(f"{target}: não foi possível conectar ({exc.strerror or exc})",
+        raise SshError(f"{target}: não foi possível conectar ({describe_os_error(exc)})",
                        kind="inacessivel", remedy="confira o endereço e a porta") from None
     transport = paramiko.Transport(sock)
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import paramiko
 
+from ..errors import describe_os_error
 from .errors import SshError
 
 MAX_FILE = 16 * 1024 * 1024  # a corporate known_hosts is kilobytes; this bounds a hostile one
@@ -117,7 +118,7 @@ def parse(data: bytes, path: Path) -> list[Entry]:
 
 
 def _refuse_os(path: Path, exc: OSError, doing: str) -> SshError:
-    why = exc.strerror or exc.__class__.__name__
+    why = describe_os_error(exc)
     return SshError(f"não foi possível {doing} {_where(path)} ({why})", kind="known_hosts",
                     remedy="confira o caminho, as permissões da pasta e se é um arquivo comum "
                            "(--hosts-conhecidos ou servidor.known_hosts)")

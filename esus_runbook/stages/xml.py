@@ -145,7 +145,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
         first = [e for e in examples if e["rule"] == code][:3]
         where = "; ".join(_where(e["where"]) for e in first)
         r.add(f"XML_{code}", rule.title,
-              Status.FALHA if rule.severity == "error" else Status.ALERTA, "0 ocorrências",
+              rule.severity.status, "0 ocorrências",
               f"{c['count']} ocorrência(s)" + (f" — ex.: {where}" if where else ""),
               rule.remedy)
         shown += 1
@@ -228,7 +228,7 @@ def _after_import(site: Site, ctx, r: StageResult, cnes) -> dict[str, Any]:
         first = [e for e in examples if e["kind"] == code][:3]
         where = "; ".join(_where(e["where"]) for e in first)
         r.add(f"XML_PEC_{code}", f"Depois da importação: {kind.title.lower()}",
-              Status.FALHA if kind.severity == "error" else Status.ALERTA, "0 diferenças",
+              kind.severity.status, "0 diferenças",
               f"{n} diferença(s)" + (f" — ex.: {where}" if where else ""), kind.action)
     return out
 

@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from ..errors import describe_os_error
 from ..results import Checks
 from ..status import Status
 
@@ -136,7 +137,9 @@ def _network_problem(exc: BaseException) -> str:
         return "conexão recusada (nada escuta nesta porta)"
     if isinstance(exc, ssl.SSLError):
         return f"o servidor não completou o TLS ({exc.reason or exc.__class__.__name__})"
-    return f"falha de conexão ({getattr(exc, 'strerror', None) or exc.__class__.__name__})"
+    if isinstance(exc, OSError):
+        return f"falha de conexão ({describe_os_error(exc)})"
+    return f"falha de conexão ({exc.__class__.__name__})"
 
 
 def check_certificate(target: TlsTarget, *, cafile: str | None = None,

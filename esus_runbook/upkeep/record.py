@@ -19,7 +19,7 @@ from ..files.reading import read_json_bounded
 from ..results import Checks, now_iso
 from ..schemas import errors as schema_errors
 from ..sites.fields import SLUG
-from ..status import Status
+from ..status import ExitCode, Status
 from ..version import package_version
 
 SCHEMA = "esus-runbook/operacao/1"
@@ -63,11 +63,24 @@ class OpsRecord:
                    path, d.get("nome") if isinstance(d.get("nome"), str) else None)
 
     def text(self) -> str:
-        return "\n".join([self.checks.text(), f"Situação: {self.status.value}"])
+        """What ``certificado``/``backup``/``atualizacao`` print: the checks, the verdict, the
+        evidence file and, for an update, the release notes and the exact command."""
+        lines = [self.checks.text(), f"Situação: {self.status.value}"]
+        if self.path is not None:
+            lines.append(f"Evidência: {self.path}")
+        for key, label in (("notas", "Notas da versão"),
+                           ("comando", "Comando da atualização (no servidor, como root)")):
+            if self.metrics.get(key):
+                lines.append(f"{label}: {self.metrics[key]}")
+        return "\n".join(lines)
+
+    def notices(self) -> str:
+        return ""
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.status in (Status.FALHA, Status.ERRO) else 0
+    def exit_code(self) -> ExitCode:
+        """FINDINGS when a check failed, UNDECIDED when one is pendente, else OK."""
+        return ExitCode.for_status(self.status)
 
 
 def site_folder(executions: str | os.PathLike, site_id: str) -> Path:
