@@ -457,8 +457,9 @@ def test_cli_json_to_stdout_and_unwritable_target(tmp_path):
     assert json.loads(proc.stdout)["schema"] == "esus-runbook/probe/1"
     blocker = tmp_path / "arquivo"
     blocker.write_text("x")
-    proc = run_cli("sondar", "--json", blocker / "sondagem.json")
-    assert proc.returncode == 2 and "não foi possível gravar" in proc.stderr
+    proc = run_cli("sondar", "--json", blocker / "sondagem.json")  # refused before collecting
+    assert proc.returncode == 2 and f"--json: {blocker} não é uma pasta" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
     proc = run_cli("sondar", "--velocidade-disco-mb", "0")
     assert proc.returncode == 2

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..cli import main as cli_main
 from ..installer.releases import COLUMNS
 from ..sites.loading import load_site
+from ..status import ExitCode
 from .pec_simulator import PecConfig, SimServer, installer_bytes
 
 FROM, TO = "0.0.1", "0.0.2"
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         sim.upgrade(TO)  # what the installer does: restart, migrate, answer the new version
         print("== O instalador (fictício) rodou: o simulador reiniciou como " + TO + " ==")
         rc = cli_main(["atualizacao", *common, "--fase", "depois"])
-    return 0 if rc in (0, 1) else rc
+    # a finding (1) or missing evidence (3) is what the demo shows; a refused input is not
+    return 0 if rc in (ExitCode.OK, ExitCode.FINDINGS, ExitCode.UNDECIDED) else rc
 
 
 if __name__ == "__main__":
