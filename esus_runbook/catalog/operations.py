@@ -131,6 +131,18 @@ def _days_since(text: str | None, today: datetime) -> float | None:
     return round((today - t.to_pydatetime()).total_seconds() / 86400, 1)
 
 
+def _days_since_each(texts: dict[str, Any], today: datetime) -> dict[str, float | None]:
+    """:func:`_days_since` of each value, parsed in one pass (one call per site costs
+    seconds for thousands of sites)."""
+    keys = [k for k, v in texts.items() if v]
+    if not keys:
+        return {}
+    times = to_time(pd.Series([texts[k] for k in keys], dtype=object))
+    seconds = (pd.Timestamp(today) - times).dt.total_seconds()
+    return {k: (None if pd.isna(s) else round(float(s) / 86400, 1))
+            for k, s in zip(keys, seconds, strict=True)}
+
+
 def field_overview(conn: sqlite3.Connection, today: datetime | None = None
                    ) -> dict[str, Any]:
     """The painel's tables of the sites in the field."""
@@ -140,16 +152,26 @@ def field_overview(conn: sqlite3.Connection, today: datetime | None = None
     for r in records:
         sites.setdefault(r["site_id"], None)
     latest_registered = (Registry(None).known_versions("linux") or [None])[-1]
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_site.setdefault(r["site_id"], []).append(r)
+    # one query each for every site, not two per site: the version the installation stage
+    # saw last, and the last XML import that was ready
+    installed = dict(conn.execute(
+        "SELECT site_id, value FROM (SELECT s.site_id, e.value, ROW_NUMBER() OVER ("
+        "PARTITION BY s.site_id ORDER BY COALESCE(s.finished_at, s.started_at) DESC) AS n "
+        "FROM evidence e JOIN stage_results s USING (result_pk) "
+        "WHERE e.kind = 'pec' AND e.name = 'versao') WHERE n = 1"))
+    xml_ready = dict(conn.execute(
+        "SELECT site_id, MAX(COALESCE(finished_at, started_at)) FROM stage_results "
+        "WHERE stage = 'xml' AND status IN ('ok', 'alerta') GROUP BY site_id"))
+    xml_days = _days_since_each(xml_ready, today)
     rows, backups, certs, xml = [], [], [], []
     for sid in sorted(sites):
-        mine = [r for r in records if r["site_id"] == sid]
+        mine = by_site.get(sid, [])
         versao, origem = _running_version(mine)
-        if versao is None:
-            row = conn.execute(
-                "SELECT e.value FROM evidence e JOIN stage_results s USING (result_pk) "
-                "WHERE s.site_id = ? AND e.kind = 'pec' AND e.name = 'versao' "
-                "ORDER BY COALESCE(s.finished_at, s.started_at) DESC LIMIT 1", (sid,)).fetchone()
-            versao, origem = (row[0], "etapa instalação") if row else (None, None)
+        if versao is None and sid in installed:
+            versao, origem = installed[sid], "etapa instalação"
         behind = None
         if versao and latest_registered:
             try:
@@ -179,12 +201,10 @@ def field_overview(conn: sqlite3.Connection, today: datetime | None = None
                 certs.append({"site_id": sid, "nome": sites[sid],
                               "dominio": crt["metrics"].get("alvo"), "dias": left,
                               "valido_ate": crt["metrics"].get("valido_ate")})
-        row = conn.execute(
-            "SELECT MAX(COALESCE(finished_at, started_at)) FROM stage_results WHERE site_id = ? "
-            "AND stage = 'xml' AND status IN ('ok', 'alerta')", (sid,)).fetchone()
-        if sid in sites and (sites[sid] is not None or row[0]):
-            xml.append({"site_id": sid, "nome": sites[sid], "ultima": row[0],
-                        "dias": _days_since(row[0], today)})
+        last_xml = xml_ready.get(sid)
+        if sites[sid] is not None or last_xml:
+            xml.append({"site_id": sid, "nome": sites[sid], "ultima": last_xml,
+                        "dias": xml_days.get(sid)})
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["versao"] or "desconhecida"] = counts.get(r["versao"] or "desconhecida", 0) + 1
