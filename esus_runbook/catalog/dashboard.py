@@ -95,7 +95,7 @@ def _open_checks(conn: sqlite3.Connection, statuses: tuple[str, ...]) -> pd.Data
     listed = ", ".join(f"'{s}'" for s in statuses)  # literal: fixed statuses, no input
     return pd.read_sql_query(
         "SELECT c.result_pk, c.seq, c.check_id, c.title, c.status, p.site_id, p.stage "
-        "FROM painel_stages p JOIN checks c ON c.result_pk = p.result_pk "
+        "FROM painel_stages p CROSS JOIN checks c ON c.result_pk = p.result_pk "
         f"WHERE c.status IN ({listed}) ORDER BY c.result_pk, c.rowid", conn)
 
 
