@@ -136,6 +136,9 @@ class Progress:
     last_change: int | None = None   # the latest result that changed its stage's status
     ready_at: int | None = None      # the first moment the overall status was ready
     newest_run_pk: int | None = None  # the run of the latest result (its folder)
+    # the latest end (else start) of a ready XML stage, as SQL's MAX compares the stored
+    # values (dated or not): text, or whatever a hand edit left
+    xml_ready: Any = None
     undated: int = 0                 # results without a date that parses: left out
     undated_runs: int = 0            # dated results whose run's start does not parse
     points: list[tuple[int, int]] = field(default_factory=list)  # changes added by fold()
@@ -144,10 +147,14 @@ class Progress:
 
     def fold(self, rows: Iterable[tuple]) -> None:
         """Apply ``rows`` — ``(when, run_when or None, run_id, stage, status, result_pk,
-        run_pk)`` ordered by ``when``, then run start (unparsed last), then ``run_id`` — all
-        of them after the results already folded."""
+        run_pk, stamp)`` ordered by ``when``, then run start (unparsed last), then
+        ``run_id`` — all of them after the results already folded (``stamp``: the stored
+        end, else start, text)."""
         for at, group in groupby(rows, key=itemgetter(0)):
-            for _, run_when, run_id, stage, status, result_pk, run_pk in group:
+            for _, run_when, run_id, stage, status, result_pk, run_pk, stamp in group:
+                if stage == "xml" and status in READY and isinstance(stamp, str) and (
+                        self.xml_ready is None or stamp > self.xml_ready):
+                    self.xml_ready = stamp
                 previous = self.stages.get(stage)
                 if previous is None or previous[1] != status:
                     self.last_change = at
@@ -177,14 +184,14 @@ class Progress:
         """``rows`` (dated, ordered) can be folded onto this summary: every one after every
         result folded so far, from runs that started later (the usual import: this week's
         run after last week's)."""
-        if self.undated_runs or not rows:
+        if self.undated_runs or not rows or not isinstance(self.xml_ready, (str, type(None))):
             return False
         return all(r[1] is not None and (self.last_when is None or r[0] > self.last_when)
                    and (self.last_run is None or r[1] > self.last_run) for r in rows)
 
 
 _HEAD = ("site_id", "sev", "first_run", "last_run", "last_when", "last_change", "ready_at",
-         "newest_run_pk", "undated", "undated_runs")
+         "newest_run_pk", "xml_ready", "undated", "undated_runs")
 
 
 def _ns(values: pd.Series) -> list[int | None]:
@@ -200,14 +207,19 @@ def fold_rows(df: pd.DataFrame) -> dict[str, list[tuple]]:
     takes them, in its order."""
     df = df[df["when"].notna()].sort_values(["site_id", "when", "run_when", "run_id"],
                                             kind="stable", na_position="last")
+    stamp = [f if f is not None else s for f, s in zip(
+        df["finished_at"].astype(object).where(df["finished_at"].notna(), None).tolist(),
+        df["started_at"].astype(object).where(df["started_at"].notna(), None).tolist(),
+        strict=True)]
     rows = zip(df["site_id"].tolist(), _ns(df["when"]), _ns(df["run_when"]),
                df["run_id"].tolist(), df["stage"].tolist(), df["status"].tolist(),
-               df["result_pk"].tolist(), df["run_pk"].tolist(), strict=True)
+               df["result_pk"].tolist(), df["run_pk"].tolist(), stamp, strict=True)
     return {sid: [r[1:] for r in group] for sid, group in groupby(rows, key=itemgetter(0))}
 
 
 def load_progress(conn: sqlite3.Connection, sites: Iterable[str]) -> dict[str, Progress]:
-    """The stored summaries of ``sites`` that are not dirty."""
+    """The stored summaries of ``sites`` that are not dirty (an empty one for a site the
+    catalog has never seen)."""
     sites = list(sites)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS history_sites (site_id TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM history_sites")
@@ -223,6 +235,12 @@ def load_progress(conn: sqlite3.Connection, sites: Iterable[str]) -> dict[str, P
             "JOIN temp.history_sites h USING (site_id)"):
         if sid in out:
             out[sid].stages[stage] = (pk, status)
+    # a site with results has a summary or is dirty (the triggers): neither is a new site
+    dirty = {r[0] for r in conn.execute("SELECT d.site_id FROM painel_dirty d "
+                                        "JOIN temp.history_sites h USING (site_id)")}
+    for sid in sites:
+        if sid not in out and sid not in dirty:
+            out[sid] = Progress(sid)
     return out
 
 
@@ -250,10 +268,17 @@ def rebuild(conn: sqlite3.Connection, sites: Sequence[str]) -> None:
     df = _read_results(conn, sites=sites)
     undated = df.loc[df["when"].isna(), "site_id"].value_counts().to_dict()
     rows = fold_rows(df)
+    # SQL's MAX over every stored value (dated or not, whatever its type), as the painel
+    # always read it
+    xml_ready = dict(conn.execute(
+        "SELECT site_id, MAX(COALESCE(finished_at, started_at)) FROM stage_results "
+        "WHERE stage = 'xml' AND status IN ('ok', 'alerta') "
+        "AND site_id IN (SELECT site_id FROM temp.history_sites) GROUP BY site_id"))
     summaries = []
     for sid in sites:
         p = Progress(sid, undated=int(undated.get(sid, 0)))
         p.fold(rows.get(sid, ()))
+        p.xml_ready = xml_ready.get(sid)
         summaries.append(p)
     save_progress(conn, summaries, rebuilt=True)
 
@@ -287,8 +312,7 @@ def maintain(conn: sqlite3.Connection, new: pd.DataFrame, before: dict[str, Prog
     for sid in sorted(set(sites) & dirty):
         p = before.get(sid)
         mine = rows.get(sid, [])
-        if p is not None and p.follows(mine):
-            p.undated += int(undated.get(sid, 0))
+        if p is not None and not undated.get(sid) and p.follows(mine):
             p.fold(mine)
             folded.append(p)
         else:

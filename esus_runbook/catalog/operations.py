@@ -20,7 +20,7 @@ from ..installer.releases import Registry, version_tuple
 from ..results import now_iso
 from ..upkeep.certificate import SOON_DAYS
 from ..upkeep.record import FOLDER, OpsRecord, read_folder
-from .history import READY, to_time
+from .history import READY, refresh, to_time
 from .store import catalog_path, connect, transaction
 
 _UPSERT = ("INSERT INTO operations (path, site_id, tipo, status, started_at, finished_at, de, "
@@ -155,16 +155,16 @@ def field_overview(conn: sqlite3.Connection, today: datetime | None = None
     by_site: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_site.setdefault(r["site_id"], []).append(r)
-    # one query each for every site, not two per site: the version the installation stage
-    # saw last, and the last XML import that was ready
+    # one query for every site, not one per site: the version the installation stage saw
+    # last
     installed = dict(conn.execute(
         "SELECT site_id, value FROM (SELECT s.site_id, e.value, ROW_NUMBER() OVER ("
         "PARTITION BY s.site_id ORDER BY COALESCE(s.finished_at, s.started_at) DESC) AS n "
         "FROM evidence e JOIN stage_results s USING (result_pk) "
         "WHERE e.kind = 'pec' AND e.name = 'versao') WHERE n = 1"))
+    refresh(conn)  # the summary kept at import holds each site's last ready XML import
     xml_ready = dict(conn.execute(
-        "SELECT site_id, MAX(COALESCE(finished_at, started_at)) FROM stage_results "
-        "WHERE stage = 'xml' AND status IN ('ok', 'alerta') GROUP BY site_id"))
+        "SELECT site_id, xml_ready FROM painel_sites WHERE xml_ready IS NOT NULL"))
     xml_days = _days_since_each(xml_ready, today)
     rows, backups, certs, xml = [], [], [], []
     for sid in sorted(sites):

@@ -128,6 +128,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_change INTEGER,
         ready_at INTEGER,
         newest_run_pk INTEGER,
+        xml_ready,
         undated INTEGER NOT NULL,
         undated_runs INTEGER NOT NULL
     );
