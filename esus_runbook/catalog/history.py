@@ -303,23 +303,20 @@ def maintain(conn: sqlite3.Connection, new: pd.DataFrame, before: dict[str, Prog
              sites: Iterable[str]) -> None:
     """After a run's rows were written (inside its write transaction): fold the run's
     results ``new`` (:func:`with_times`) onto the summaries ``before`` (read before the
-    write) of its ``sites``; a site whose new results do not all come after what was folded
-    (a run imported out of order, or again) is rebuilt from its whole history."""
+    write) of its ``sites``. A site whose new results do not all come after what was folded
+    (a run imported out of order) stays dirty: :func:`refresh` rebuilds it, once, at the end
+    of the import or when the painel reads."""
     dirty = {r[0] for r in conn.execute("SELECT site_id FROM painel_dirty")}
     rows = fold_rows(new)
-    undated = new.loc[new["when"].isna(), "site_id"].value_counts().to_dict()
-    folded, again = [], []
+    undated = set(new.loc[new["when"].isna(), "site_id"])
+    folded = []
     for sid in sorted(set(sites) & dirty):
         p = before.get(sid)
         mine = rows.get(sid, [])
-        if p is not None and not undated.get(sid) and p.follows(mine):
+        if p is not None and sid not in undated and p.follows(mine):
             p.fold(mine)
             folded.append(p)
-        else:
-            again.append(sid)
     save_progress(conn, folded, rebuilt=False)
-    if again:
-        rebuild(conn, again)
 
 
 def when(value: Any) -> str:

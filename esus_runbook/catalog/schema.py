@@ -117,7 +117,8 @@ MIGRATIONS: tuple[str, ...] = (
     # Progress): the header, the latest result of each stage and the changes of the overall
     # status. Any write to stage_results (or to a run's start or id) marks the site in
     # painel_dirty, so a summary is never read stale: whoever reads it first rebuilds the
-    # dirty sites. Every site of a catalog migrated from version 2 starts dirty.
+    # dirty sites. Every site of a catalog migrated from version 2 starts dirty. (NOT EXISTS,
+    # not OR IGNORE: an upsert's conflict clause overrides the one of a trigger's insert.)
     """
     CREATE TABLE painel_sites (
         site_id TEXT PRIMARY KEY,
@@ -147,18 +148,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE painel_dirty (site_id TEXT PRIMARY KEY);
     CREATE TRIGGER painel_result_added AFTER INSERT ON stage_results BEGIN
-        INSERT OR IGNORE INTO painel_dirty VALUES (NEW.site_id);
+        INSERT INTO painel_dirty SELECT NEW.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = NEW.site_id);
     END;
     CREATE TRIGGER painel_result_removed AFTER DELETE ON stage_results BEGIN
-        INSERT OR IGNORE INTO painel_dirty VALUES (OLD.site_id);
+        INSERT INTO painel_dirty SELECT OLD.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = OLD.site_id);
     END;
     CREATE TRIGGER painel_result_changed AFTER UPDATE ON stage_results BEGIN
-        INSERT OR IGNORE INTO painel_dirty VALUES (OLD.site_id);
-        INSERT OR IGNORE INTO painel_dirty VALUES (NEW.site_id);
+        INSERT INTO painel_dirty SELECT OLD.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = OLD.site_id);
+        INSERT INTO painel_dirty SELECT NEW.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = NEW.site_id);
     END;
     CREATE TRIGGER painel_run_changed AFTER UPDATE OF run_id, started_at ON runs BEGIN
-        INSERT OR IGNORE INTO painel_dirty
-            SELECT DISTINCT site_id FROM stage_results WHERE run_pk = NEW.run_pk;
+        INSERT INTO painel_dirty SELECT DISTINCT site_id FROM stage_results
+            WHERE run_pk = NEW.run_pk
+            AND site_id NOT IN (SELECT site_id FROM painel_dirty);
     END;
     INSERT OR IGNORE INTO painel_dirty SELECT DISTINCT site_id FROM stage_results;
     CREATE INDEX evidence_kind ON evidence(kind, name);

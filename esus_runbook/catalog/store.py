@@ -289,10 +289,10 @@ def _maintain_summaries(conn: sqlite3.Connection, results: list[tuple], rec: Run
                         run_pk: int, before: dict[str, history.Progress],
                         again: object) -> None:
     """Keep the painel's summary of each site of the run (catalog/history.py, migration
-    3): folded onto the stored one, or rebuilt for a run imported again (its former sites
-    too, which the triggers marked)."""
+    3): folded onto the stored one. A run recorded again leaves its sites (and its former
+    ones) dirty, as the triggers marked them: :func:`history.refresh` rebuilds them once
+    (:func:`record_run`, :func:`import_folders`, the painel)."""
     if again:
-        history.rebuild(conn, [r[0] for r in conn.execute("SELECT site_id FROM painel_dirty")])
         return
     new = history.with_times(pd.DataFrame(
         [(pk, run_pk, rec.run_id, rec.meta["started_at"], sid, stage, status, started,
@@ -313,6 +313,7 @@ def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRec
     conn = connect(catalog or catalog_path(run_dir.resolve().parent))
     try:
         write_run(conn, rec)
+        history.refresh(conn)  # a run recorded again (a resumed batch): its sites rebuilt
     finally:
         conn.close()
     return rec
@@ -331,6 +332,8 @@ def import_folders(paths: Iterable[Path], catalog: str | Path) -> list[RunRecord
                 conn = conn or connect(catalog)
                 write_run(conn, rec)
             out.append(rec)
+        if conn is not None:
+            history.refresh(conn)  # sites of runs imported again or out of order, once
     finally:
         if conn is not None:
             conn.close()
