@@ -10,6 +10,7 @@ A check *blocks* a site when it is ``falha`` or ``erro`` in the latest result of
 from __future__ import annotations
 
 import os
+import posixpath
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -313,12 +314,22 @@ def site_rows(d: Dashboard, out_dir: Path, versions: dict[str, str | None]
     rows = []
     dossiers = out_dir / DOSSIERS_DIR
     have = {p.stem for p in dossiers.glob("*.html")} if dossiers.is_dir() else set()
-    for r in d.sites.to_dict("records"):
+    # column lists, not to_dict("records"), and each run folder resolved once, not every
+    # report: 5 000 rows in milliseconds instead of a second
+    columns = list(d.sites.columns)
+    lists = [[None if v is pd.NA else v for v in d.sites[c].tolist()] for c in columns]
+    records = [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
+    here = out_dir.resolve()
+    relative: dict[str, str] = {}  # run folder -> as seen from the painel's folder
+    for r in records:
         report = None
-        if isinstance(r["pasta_execucao"], str) and r["pasta_execucao"]:
-            path = Path(r["pasta_execucao"]) / r["site_id"] / "relatorio.html"
-            if path.is_file():
-                report = Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+        folder = r["pasta_execucao"]
+        if isinstance(folder, str) and folder and \
+                os.path.isfile(os.path.join(folder, r["site_id"], "relatorio.html")):
+            if folder not in relative:
+                relative[folder] = Path(os.path.relpath(Path(folder).resolve(), here)) \
+                    .as_posix()
+            report = posixpath.normpath(f"{relative[folder]}/{r['site_id']}/relatorio.html")
         idle = r["dias_sem_progresso"]
         rows.append({**r, "relatorio": report,
                      "dossie": f"{DOSSIERS_DIR}/{quote(r['site_id'])}.html"
