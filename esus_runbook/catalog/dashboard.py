@@ -33,7 +33,7 @@ from ..stages import title
 from ..status import LABELS, SEVERITY, Status
 from . import DOSSIERS_DIR
 from .history import READY, output_error, refresh
-from .operations import field_overview
+from .operations import Row, field_overview
 
 ORDER = [s.value for s in Status]
 _SEV = {s.value: n for s, n in SEVERITY.items()}
@@ -331,14 +331,14 @@ def site_rows(d: Dashboard, out_dir: Path, versions: dict[str, str | None]
                     .as_posix()
             report = posixpath.normpath(f"{relative[folder]}/{r['site_id']}/relatorio.html")
         idle = r["dias_sem_progresso"]
-        rows.append({**r, "relatorio": report,
-                     "dossie": f"{DOSSIERS_DIR}/{quote(r['site_id'])}.html"
-                     if r["site_id"] in have else None,
-                     "ultima": when(r["ultima_execucao"]),
-                     "ultima_v": "" if pd.isna(r["ultima_execucao"])
-                     else r["ultima_execucao"].isoformat(),
-                     "dias": None if pd.isna(idle) else int(idle),
-                     "versao": versions.get(r["site_id"]) or "—"})
+        rows.append(Row({**r, "relatorio": report,
+                         "dossie": f"{DOSSIERS_DIR}/{quote(r['site_id'])}.html"
+                         if r["site_id"] in have else None,
+                         "ultima": when(r["ultima_execucao"]),
+                         "ultima_v": "" if pd.isna(r["ultima_execucao"])
+                         else r["ultima_execucao"].isoformat(),
+                         "dias": None if pd.isna(idle) else int(idle),
+                         "versao": versions.get(r["site_id"]) or "—"}))
     return rows
 
 

@@ -71,6 +71,19 @@ def record_after_operation(executions: str | Path, rec: OpsRecord,
 
 
 # ------------------------------------------------------------------ reading
+class Row(dict):
+    """A dict whose keys are also attributes: the painel's template reads ``r.site_id`` of
+    thousands of rows, and Jinja tries an attribute before a key (a failed lookup each)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def _records(conn: sqlite3.Connection, site_id: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE site_id = ?", (site_id,)) if site_id else ("", ())
     rows = conn.execute(
@@ -178,33 +191,33 @@ def field_overview(conn: sqlite3.Connection, today: datetime | None = None
                 behind = version_tuple(versao) < version_tuple(latest_registered)
             except ValueError:
                 behind = None
-        rows.append({"site_id": sid, "nome": sites[sid], "versao": versao, "origem": origem,
-                     "atrasado": behind})
+        rows.append(Row({"site_id": sid, "nome": sites[sid], "versao": versao, "origem": origem,
+                         "atrasado": behind}))
         bkp = _latest(mine, "backup")
         if bkp is None:
-            backups.append({"site_id": sid, "nome": sites[sid], "situacao": "pendente",
-                            "motivo": "sem evidência de backup (esus-runbook backup)",
-                            "medido_em": None})
+            backups.append(Row({"site_id": sid, "nome": sites[sid], "situacao": "pendente",
+                                "motivo": "sem evidência de backup (esus-runbook backup)",
+                                "medido_em": None}))
         elif bkp["status"] not in READY:
             bad = [f"{c['id']}: {c['observed']}" for c in bkp["checks"]
                    if c["status"] not in ("ok", "alerta")
                    and c["id"] in ("BKP_PASTA", "BKP_RECENTE", "BKP_LISTA", "BKP_TABELAS",
                                    "BKP_COMPLETO", "BKP_TAMANHO", "BKP_RESTAURACAO")]
-            backups.append({"site_id": sid, "nome": sites[sid], "situacao": bkp["status"],
-                            "motivo": "; ".join(map(str, bad[:3])) or bkp["status"],
-                            "medido_em": bkp["finished_at"]})
+            backups.append(Row({"site_id": sid, "nome": sites[sid], "situacao": bkp["status"],
+                                "motivo": "; ".join(map(str, bad[:3])) or bkp["status"],
+                                "medido_em": bkp["finished_at"]}))
         crt = _latest(mine, "certificado")
         if crt is not None and crt["metrics"].get("dias_restantes") is not None:
             elapsed = _days_since(crt["finished_at"], today) or 0.0
             left = round(float(crt["metrics"]["dias_restantes"]) - elapsed, 1)
             if left <= SOON_DAYS:
-                certs.append({"site_id": sid, "nome": sites[sid],
-                              "dominio": crt["metrics"].get("alvo"), "dias": left,
-                              "valido_ate": crt["metrics"].get("valido_ate")})
+                certs.append(Row({"site_id": sid, "nome": sites[sid],
+                                  "dominio": crt["metrics"].get("alvo"), "dias": left,
+                                  "valido_ate": crt["metrics"].get("valido_ate")}))
         last_xml = xml_ready.get(sid)
         if sites[sid] is not None or last_xml:
-            xml.append({"site_id": sid, "nome": sites[sid], "ultima": last_xml,
-                        "dias": xml_days.get(sid)})
+            xml.append(Row({"site_id": sid, "nome": sites[sid], "ultima": last_xml,
+                            "dias": xml_days.get(sid)}))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["versao"] or "desconhecida"] = counts.get(r["versao"] or "desconhecida", 0) + 1
