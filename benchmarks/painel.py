@@ -18,7 +18,9 @@ Then, in the same run:
   whole history (``catalog.history.refresh``), the first painel after the upgrade
   (``--sem-reconstrucao`` skips it).
 
-Run: ``.venv/bin/python benchmarks/painel.py`` (``--sites N``, ``--runs N``, ``--keep DIR``).
+Run: ``.venv/bin/python benchmarks/painel.py`` (``--sites N``, ``--runs N``, ``--keep DIR``:
+keep the generated folder there; run again with the same ``--keep DIR`` to measure the painel
+and the page on that catalog without generating it again).
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=52)
-    ap.add_argument("--keep", default=None, help="keep the generated folder here")
+    ap.add_argument("--keep", default=None, help="keep the generated folder here (a folder "
+                    "kept before: its catalog is measured again, not generated)")
     ap.add_argument("--sem-reconstrucao", action="store_true",
                     help="skip the rebuild of every summary (a catalog migrated from v2)")
     args = ap.parse_args()
@@ -89,13 +92,16 @@ def main() -> int:
     try:
         conn = connect(catalog_path(base))
         t = time.perf_counter()
-        for rec in records(base, args.sites, args.runs):
-            write_run(conn, rec)
+        reused = args.keep and conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        if not reused:
+            for rec in records(base, args.sites, args.runs):
+                write_run(conn, rec)
         gen_s = time.perf_counter() - t
         rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("runs", "run_sites", "stage_results", "checks")}
-        print(f"catálogo gerado: {args.sites} locais × {args.runs} execuções em {gen_s:.1f} s;"
-              f" linhas: {rows}", flush=True)
+        print(f"catálogo {'reaproveitado de --keep' if reused else 'gerado'}: "
+              f"{args.sites} locais × {args.runs} execuções em {gen_s:.1f} s; linhas: {rows}",
+              flush=True)
         base_s, _ = timed(stage_results, conn)
         dash_s, (_, info) = timed(write_dashboard, conn, base / "painel.html",
                                   source=str(catalog_path(base)))
