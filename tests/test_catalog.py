@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -19,13 +20,23 @@ from pathlib import Path
 
 import lxml.html
 import nbformat
+import pandas as pd
 import pytest
 
-from esus_runbook.catalog import catalog_path, connect, import_folders, record_run, run_folders
+from esus_runbook.catalog import (
+    catalog_path,
+    connect,
+    history,
+    import_folders,
+    record_run,
+    run_folders,
+)
 from esus_runbook.catalog.dashboard import build_dashboard, write_dashboard
 from esus_runbook.catalog.dossier import build_dossier, write_dossier
 from esus_runbook.catalog.schema import VERSION
+from esus_runbook.catalog.store import write_run
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
+from esus_runbook.demo.rollout_state import records
 from esus_runbook.files.csvcells import safe_cell
 from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
@@ -852,3 +863,120 @@ def _print_as_nobody(setpriv: str, folder: Path) -> None:
     text = _pdf_text(folder / "h.pdf")
     assert "TEXTO-NORMAL" in text and "SCRIPT-EXECUTOU" not in text
     assert "root:x:0:0" not in text and "CONTEUDO-LOCAL-SECRETO" not in text
+
+
+# ----------------------------------------------------------------------------- the painel's summary
+def _rollout_catalog(path: Path, order: str, n_sites: int = 40, n_runs: int = 8) -> sqlite3.Connection:
+    """A generated rollout (esus_runbook.demo.rollout_state) recorded run by run through the
+    catalog's writer: in order, shuffled, or in order with two runs recorded again."""
+    conn = connect(path / "catalogo.sqlite")
+    recs = list(records(path, n_sites, n_runs))
+    if order == "shuffled":
+        random.Random(3).shuffle(recs)
+    for rec in recs + (recs[2:4] if order == "again" else []):
+        write_run(conn, rec)
+    return conn
+
+
+def _tables(conn: sqlite3.Connection, today: datetime) -> dict:
+    d = build_dashboard(conn, 14, today)
+    sites = d.sites.assign(pasta_execucao=d.sites["pasta_execucao"].map(lambda p: Path(p).name))
+    return {"weekly": d.weekly, "days": d.days, "blocking": d.blocking, "stalled": d.stalled,
+            "municipalities": d.municipalities, "current": d.current, "sites": sites,
+            "undated": d.undated}
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[key].reset_index(drop=True),
+                                          b[key].reset_index(drop=True), obj=key)
+        else:
+            assert a[key] == b[key], key
+
+
+def test_painel_summary_kept_at_import_is_the_one_rebuilt_from_the_history(tmp_path,
+                                                                          monkeypatch):
+    """The import folds each new run onto the stored summary (no rebuild); a catalog imported
+    out of order, with runs recorded again, or migrated from version 2 (every site rebuilt
+    from its whole history) gives the same painel, and the painel agrees with the replay of
+    every result the dossier uses."""
+    rebuilt = []
+    original = history.rebuild
+    monkeypatch.setattr(history, "rebuild", lambda conn, sites: (rebuilt.append(list(sites)),
+                                                                   original(conn, sites)))
+    (tmp_path / "a").mkdir()
+    conn = _rollout_catalog(tmp_path / "a", "in order")
+    assert rebuilt == []  # every run after the last: folded, nothing replayed
+    assert conn.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] == 0
+    today = datetime.now(timezone.utc) + timedelta(days=3)
+    expected = _tables(conn, today)
+
+    for order in ("shuffled", "again"):
+        (tmp_path / order).mkdir()
+        rebuilt.clear()
+        other = _rollout_catalog(tmp_path / order, order)
+        # a run before one already recorded, or recorded again: its sites left dirty...
+        assert other.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] > 0, order
+        _same(expected, _tables(other, today))
+        assert rebuilt, order  # ...and rebuilt from their history when the painel reads
+        other.close()
+
+    # an old catalog (version 2): the migration marks every site, the painel rebuilds them
+    old = sqlite3.connect(tmp_path / "old.sqlite", isolation_level=None)
+    conn.backup(old)  # a copy of the file would miss what is still in the WAL
+    for name in ("painel_result_added", "painel_result_removed", "painel_result_changed",
+                 "painel_run_changed"):
+        old.execute(f"DROP TRIGGER {name}")
+    for name in ("painel_sites", "painel_stages", "painel_points", "painel_dirty"):
+        old.execute(f"DROP TABLE {name}")
+    old.execute("DROP INDEX evidence_kind")
+    old.execute("DELETE FROM schema_migrations WHERE version = 3")
+    old.execute("PRAGMA user_version = 2")
+    old.close()
+    migrated = connect(tmp_path / "old.sqlite")
+    assert migrated.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] == 40
+    _same(expected, _tables(migrated, today))
+    assert migrated.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] == 0
+
+    # the replay of every result (the dossier's reading) gives each site's situation,
+    # stage reached and last run
+    results = history.stage_results(conn)
+    latest = history.latest(results)
+    sites = expected["sites"].set_index("site_id")
+    for sid, mine in latest.groupby("site_id"):
+        status = dict(zip(mine["stage"], mine["status"], strict=True))
+        worst_now = max((status.get(s, "pendente") for s in STAGES),
+                        key=lambda s: history.SEV[s])
+        assert sites.loc[sid, "situacao"] == worst_now, sid
+        ready = [status.get(s) in history.READY for s in STAGES] + [False]
+        assert sites.loc[sid, "etapas_prontas"] == ready.index(False), sid
+        assert sites.loc[sid, "ultima_execucao"] == \
+            results.loc[results["site_id"] == sid, "run_when"].max(), sid
+    # the last week counts every site by its situation now
+    last_week = expected["weekly"].iloc[-1]
+    for status, n in sites["situacao"].value_counts().items():
+        assert last_week[status] == n
+    assert expected["weekly"].iloc[-1, 1:].sum() == 40
+
+
+def test_a_result_changed_by_hand_is_read_again(tmp_path):
+    """Any write to a site's results marks the site (triggers); the painel rebuilds it
+    instead of showing the summary kept at import."""
+    (tmp_path / "a").mkdir()
+    conn = _rollout_catalog(tmp_path / "a", "in order", n_sites=5, n_runs=3)
+    today = datetime.now(timezone.utc)
+    before = build_dashboard(conn, 14, today).current.set_index("site_id")["situacao"]
+    site = before.index[0]
+    conn.execute("UPDATE stage_results SET status = 'erro' WHERE site_id = ? AND result_pk = "
+                 "(SELECT MAX(result_pk) FROM stage_results WHERE site_id = ?)", (site, site))
+    assert [r[0] for r in conn.execute("SELECT site_id FROM painel_dirty")] == [site]
+    after = build_dashboard(conn, 14, today).current.set_index("site_id")["situacao"]
+    assert after[site] == "erro" and before[site] != "erro"
+    assert (after.drop(site) == before.drop(site)).all()
+    newest = build_dashboard(conn, 14, today).sites["ultima_execucao"].max()
+    conn.execute("DELETE FROM runs WHERE run_pk = (SELECT MAX(run_pk) FROM runs)")
+    assert conn.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] == 5
+    after_all = build_dashboard(conn, 14, today).sites["ultima_execucao"]
+    assert (after_all == newest - timedelta(days=7)).all()

@@ -65,8 +65,12 @@ def test_old_catalog_migrates_and_imports_the_operations(tmp_path, cli_main):
     assert proc.returncode == 0, proc.stderr
     assert "3 evidências depois da implantação" in proc.stdout
     conn = connect(old)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION == 3
     assert conn.execute("SELECT count(*) FROM operations").fetchone()[0] == 3
+    # migration 3: the painel's summary of every site, kept by the import (nothing dirty)
+    assert conn.execute("SELECT count(*) FROM painel_sites").fetchone()[0] == \
+        conn.execute("SELECT count(DISTINCT site_id) FROM stage_results").fetchone()[0] > 0
+    assert conn.execute("SELECT count(*) FROM painel_dirty").fetchone()[0] == 0
     conn.close()
     cli_main("catalogo", "importar", base)  # idempotent: by path
     conn = connect(old)

@@ -20,7 +20,7 @@ from ..installer.releases import Registry, version_tuple
 from ..results import now_iso
 from ..upkeep.certificate import SOON_DAYS
 from ..upkeep.record import FOLDER, OpsRecord, read_folder
-from .history import READY, to_time
+from .history import READY, refresh, to_time
 from .store import catalog_path, connect, transaction
 
 _UPSERT = ("INSERT INTO operations (path, site_id, tipo, status, started_at, finished_at, de, "
@@ -71,6 +71,19 @@ def record_after_operation(executions: str | Path, rec: OpsRecord,
 
 
 # ------------------------------------------------------------------ reading
+class Row(dict):
+    """A dict whose keys are also attributes: the painel's template reads ``r.site_id`` of
+    thousands of rows, and Jinja tries an attribute before a key (a failed lookup each)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def _records(conn: sqlite3.Connection, site_id: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE site_id = ?", (site_id,)) if site_id else ("", ())
     rows = conn.execute(
@@ -131,6 +144,18 @@ def _days_since(text: str | None, today: datetime) -> float | None:
     return round((today - t.to_pydatetime()).total_seconds() / 86400, 1)
 
 
+def _days_since_each(texts: dict[str, Any], today: datetime) -> dict[str, float | None]:
+    """:func:`_days_since` of each value, parsed in one pass (one call per site costs
+    seconds for thousands of sites)."""
+    keys = [k for k, v in texts.items() if v]
+    if not keys:
+        return {}
+    times = to_time(pd.Series([texts[k] for k in keys], dtype=object))
+    seconds = (pd.Timestamp(today) - times).dt.total_seconds()
+    return {k: (None if pd.isna(s) else round(float(s) / 86400, 1))
+            for k, s in zip(keys, seconds, strict=True)}
+
+
 def field_overview(conn: sqlite3.Connection, today: datetime | None = None
                    ) -> dict[str, Any]:
     """The painel's tables of the sites in the field."""
@@ -140,51 +165,59 @@ def field_overview(conn: sqlite3.Connection, today: datetime | None = None
     for r in records:
         sites.setdefault(r["site_id"], None)
     latest_registered = (Registry(None).known_versions("linux") or [None])[-1]
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_site.setdefault(r["site_id"], []).append(r)
+    # one query for every site, not one per site: the version the installation stage saw
+    # last
+    installed = dict(conn.execute(
+        "SELECT site_id, value FROM (SELECT s.site_id, e.value, ROW_NUMBER() OVER ("
+        "PARTITION BY s.site_id ORDER BY COALESCE(s.finished_at, s.started_at) DESC) AS n "
+        "FROM evidence e JOIN stage_results s USING (result_pk) "
+        "WHERE e.kind = 'pec' AND e.name = 'versao') WHERE n = 1"))
+    refresh(conn)  # the summary kept at import holds each site's last ready XML import
+    xml_ready = dict(conn.execute(
+        "SELECT site_id, xml_ready FROM painel_sites WHERE xml_ready IS NOT NULL"))
+    xml_days = _days_since_each(xml_ready, today)
     rows, backups, certs, xml = [], [], [], []
     for sid in sorted(sites):
-        mine = [r for r in records if r["site_id"] == sid]
+        mine = by_site.get(sid, [])
         versao, origem = _running_version(mine)
-        if versao is None:
-            row = conn.execute(
-                "SELECT e.value FROM evidence e JOIN stage_results s USING (result_pk) "
-                "WHERE s.site_id = ? AND e.kind = 'pec' AND e.name = 'versao' "
-                "ORDER BY COALESCE(s.finished_at, s.started_at) DESC LIMIT 1", (sid,)).fetchone()
-            versao, origem = (row[0], "etapa instalação") if row else (None, None)
+        if versao is None and sid in installed:
+            versao, origem = installed[sid], "etapa instalação"
         behind = None
         if versao and latest_registered:
             try:
                 behind = version_tuple(versao) < version_tuple(latest_registered)
             except ValueError:
                 behind = None
-        rows.append({"site_id": sid, "nome": sites[sid], "versao": versao, "origem": origem,
-                     "atrasado": behind})
+        rows.append(Row({"site_id": sid, "nome": sites[sid], "versao": versao, "origem": origem,
+                         "atrasado": behind}))
         bkp = _latest(mine, "backup")
         if bkp is None:
-            backups.append({"site_id": sid, "nome": sites[sid], "situacao": "pendente",
-                            "motivo": "sem evidência de backup (esus-runbook backup)",
-                            "medido_em": None})
+            backups.append(Row({"site_id": sid, "nome": sites[sid], "situacao": "pendente",
+                                "motivo": "sem evidência de backup (esus-runbook backup)",
+                                "medido_em": None}))
         elif bkp["status"] not in READY:
             bad = [f"{c['id']}: {c['observed']}" for c in bkp["checks"]
                    if c["status"] not in ("ok", "alerta")
                    and c["id"] in ("BKP_PASTA", "BKP_RECENTE", "BKP_LISTA", "BKP_TABELAS",
                                    "BKP_COMPLETO", "BKP_TAMANHO", "BKP_RESTAURACAO")]
-            backups.append({"site_id": sid, "nome": sites[sid], "situacao": bkp["status"],
-                            "motivo": "; ".join(map(str, bad[:3])) or bkp["status"],
-                            "medido_em": bkp["finished_at"]})
+            backups.append(Row({"site_id": sid, "nome": sites[sid], "situacao": bkp["status"],
+                                "motivo": "; ".join(map(str, bad[:3])) or bkp["status"],
+                                "medido_em": bkp["finished_at"]}))
         crt = _latest(mine, "certificado")
         if crt is not None and crt["metrics"].get("dias_restantes") is not None:
             elapsed = _days_since(crt["finished_at"], today) or 0.0
             left = round(float(crt["metrics"]["dias_restantes"]) - elapsed, 1)
             if left <= SOON_DAYS:
-                certs.append({"site_id": sid, "nome": sites[sid],
-                              "dominio": crt["metrics"].get("alvo"), "dias": left,
-                              "valido_ate": crt["metrics"].get("valido_ate")})
-        row = conn.execute(
-            "SELECT MAX(COALESCE(finished_at, started_at)) FROM stage_results WHERE site_id = ? "
-            "AND stage = 'xml' AND status IN ('ok', 'alerta')", (sid,)).fetchone()
-        if sid in sites and (sites[sid] is not None or row[0]):
-            xml.append({"site_id": sid, "nome": sites[sid], "ultima": row[0],
-                        "dias": _days_since(row[0], today)})
+                certs.append(Row({"site_id": sid, "nome": sites[sid],
+                                  "dominio": crt["metrics"].get("alvo"), "dias": left,
+                                  "valido_ate": crt["metrics"].get("valido_ate")}))
+        last_xml = xml_ready.get(sid)
+        if sites[sid] is not None or last_xml:
+            xml.append(Row({"site_id": sid, "nome": sites[sid], "ultima": last_xml,
+                            "dias": xml_days.get(sid)}))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["versao"] or "desconhecida"] = counts.get(r["versao"] or "desconhecida", 0) + 1

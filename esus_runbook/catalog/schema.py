@@ -113,6 +113,62 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX operations_site ON operations(site_id, tipo, finished_at);
     """,
+    # 3: the painel's summary of each site's history, kept at import (catalog/history.py
+    # Progress): the header, the latest result of each stage and the changes of the overall
+    # status. Any write to stage_results (or to a run's start or id) marks the site in
+    # painel_dirty, so a summary is never read stale: whoever reads it first rebuilds the
+    # dirty sites. Every site of a catalog migrated from version 2 starts dirty. (NOT EXISTS,
+    # not OR IGNORE: an upsert's conflict clause overrides the one of a trigger's insert.)
+    """
+    CREATE TABLE painel_sites (
+        site_id TEXT PRIMARY KEY,
+        sev INTEGER,
+        first_run INTEGER,
+        last_run INTEGER,
+        last_when INTEGER,
+        last_change INTEGER,
+        ready_at INTEGER,
+        newest_run_pk INTEGER,
+        xml_ready,
+        undated INTEGER NOT NULL,
+        undated_runs INTEGER NOT NULL
+    );
+    CREATE TABLE painel_stages (
+        site_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        result_pk INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (site_id, stage)
+    );
+    CREATE TABLE painel_points (
+        site_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        sev INTEGER NOT NULL,
+        PRIMARY KEY (site_id, at)
+    );
+    CREATE TABLE painel_dirty (site_id TEXT PRIMARY KEY);
+    CREATE TRIGGER painel_result_added AFTER INSERT ON stage_results BEGIN
+        INSERT INTO painel_dirty SELECT NEW.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = NEW.site_id);
+    END;
+    CREATE TRIGGER painel_result_removed AFTER DELETE ON stage_results BEGIN
+        INSERT INTO painel_dirty SELECT OLD.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = OLD.site_id);
+    END;
+    CREATE TRIGGER painel_result_changed AFTER UPDATE ON stage_results BEGIN
+        INSERT INTO painel_dirty SELECT OLD.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = OLD.site_id);
+        INSERT INTO painel_dirty SELECT NEW.site_id
+            WHERE NOT EXISTS (SELECT 1 FROM painel_dirty WHERE site_id = NEW.site_id);
+    END;
+    CREATE TRIGGER painel_run_changed AFTER UPDATE OF run_id, started_at ON runs BEGIN
+        INSERT INTO painel_dirty SELECT DISTINCT site_id FROM stage_results
+            WHERE run_pk = NEW.run_pk
+            AND site_id NOT IN (SELECT site_id FROM painel_dirty);
+    END;
+    INSERT OR IGNORE INTO painel_dirty SELECT DISTINCT site_id FROM stage_results;
+    CREATE INDEX evidence_kind ON evidence(kind, name);
+    """,
 )
 VERSION = len(MIGRATIONS)
 
@@ -143,5 +199,15 @@ def migrate(conn: sqlite3.Connection, source: str) -> int:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction)."""
-    return [s.strip() for s in sql.split(";") if s.strip()]
+    """Split a migration into statements (executescript would commit our transaction); a
+    trigger's body holds semicolons: a piece is a statement once SQLite says it is complete."""
+    out, pending = [], ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip().rstrip(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        raise ValueError(f"migration ends inside a statement: {pending.strip()[:80]}")
+    return out

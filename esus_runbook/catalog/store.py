@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .. import run_folder
 from ..errors import InputError
 from ..results import STAGES, now_iso
 from ..run_folder import RUN_FILE, RUN_SCHEMA, SITE_FILE
 from ..status import RunStatus, Status, worst
-from . import validate
+from . import history, validate
 from .evidence import stage_evidence
 from .schema import migrate
 
@@ -245,7 +247,11 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
               validate.text((meta.get("inventory") or {}).get("path")),
               validate.text((meta.get("versions") or {}).get("esus-runbook")),
               _json(_run_inputs(meta)), now_iso())
+    site_ids = [s["site_id"] for s in rec.sites]
     with transaction(conn):
+        again = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (rec.run_id,)).fetchone()
+        # the painel's summaries before this run (a run imported again: rebuilt instead)
+        before = {} if again else history.load_progress(conn, site_ids)
         run_pk = conn.execute(
             "INSERT INTO runs (run_id, status, interrupted, started_at, finished_at, "
             "duration_s, folder, inventory_path, esus_runbook, inputs, ingested_at) "
@@ -261,8 +267,9 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
         # the write lock is held: no other writer can take these ids meanwhile
         first = conn.execute("SELECT COALESCE(MAX(result_pk), 0) + 1 FROM stage_results") \
             .fetchone()[0]
-        for table, rows in _rows(rec, run_pk, first).items():
-            conn.executemany(_INSERT[table], rows)
+        rows = _rows(rec, run_pk, first)
+        for table, table_rows in rows.items():
+            conn.executemany(_INSERT[table], table_rows)
         started = meta["started_at"]
         conn.executemany(
             "INSERT INTO sites VALUES (?,?,?,?,?) ON CONFLICT(site_id) DO UPDATE SET "
@@ -271,6 +278,24 @@ def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
             "WHERE excluded.last_run_started_at >= COALESCE(sites.last_run_started_at, '')",
             [(s["site_id"], s["nome"], s["municipio_ibge"], s["cnes"], started)
              for s in rec.sites])
+        _maintain_summaries(conn, rows["stage_results"], rec, run_pk, before, again)
+
+
+def _maintain_summaries(conn: sqlite3.Connection, results: list[tuple], rec: RunRecord,
+                        run_pk: int, before: dict[str, history.Progress],
+                        again: object) -> None:
+    """Keep the painel's summary of each site of the run (catalog/history.py, migration
+    3): folded onto the stored one. A run recorded again leaves its sites (and its former
+    ones) dirty, as the triggers marked them: :func:`history.refresh` rebuilds them once
+    (:func:`record_run`, :func:`import_folders`, the painel)."""
+    if again:
+        return
+    new = history.with_times(pd.DataFrame(
+        [(pk, run_pk, rec.run_id, rec.meta["started_at"], sid, stage, status, started,
+          finished) for pk, _, sid, stage, status, started, finished, *_ in results],
+        columns=["result_pk", "run_pk", "run_id", "run_started", "site_id", "stage",
+                 "status", "started_at", "finished_at"]))
+    history.maintain(conn, new, before, [s["site_id"] for s in rec.sites])
 
 
 def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRecord:
@@ -284,6 +309,7 @@ def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRec
     conn = connect(catalog or catalog_path(run_dir.resolve().parent))
     try:
         write_run(conn, rec)
+        history.refresh(conn)  # a run recorded again (a resumed batch): its sites rebuilt
     finally:
         conn.close()
     return rec
@@ -302,6 +328,8 @@ def import_folders(paths: Iterable[Path], catalog: str | Path) -> list[RunRecord
                 conn = conn or connect(catalog)
                 write_run(conn, rec)
             out.append(rec)
+        if conn is not None:
+            history.refresh(conn)  # sites of runs imported again or out of order, once
     finally:
         if conn is not None:
             conn.close()

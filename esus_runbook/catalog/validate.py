@@ -16,10 +16,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 from .. import schemas
 from ..errors import InputError
@@ -118,6 +120,11 @@ def _view(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
+    # lazy: importing jsonschema loads its format checkers (rfc3987_syntax builds a grammar:
+    # 2.7 s measured on the shared machine); only a file that fails fastjsonschema needs it,
+    # and every catalog command (painel, dossie) imports this module
+    import jsonschema
+
     return jsonschema.Draft202012Validator(_view(name))
 
 

@@ -14,8 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from ..errors import InputError
 from ..files.reading import MAX_PATH_CHARS, MAX_SITE_ID_CHARS, MAX_TEXT_CHARS
 from ..sites.fields import (
@@ -47,6 +45,10 @@ def load(name: str) -> dict[str, Any]:
 
 def errors(name: str, data: Any) -> list[str]:
     """Every violation of schema ``name`` in ``data``, as ``caminho: mensagem`` lines."""
+    # lazy: jsonschema loads its format checkers at import (rfc3987_syntax builds a grammar:
+    # 2.7 s measured); the catalog's commands import this package and never call this
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load(name))
     found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(raiz)'}: {e.message}" for e in found]
