@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from esus_runbook.batch.zygote.client import SERVER_MODULE, split_launcher
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
@@ -287,7 +288,7 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
             parent = psutil.Process(pid).parent()
             if fork:  # forked by the pool's zygote, not started by this process
                 assert parent.pid == pool.zygotes.current.proc.pid
-                assert "esus_runbook.batch.zygote" in parent.cmdline()
+                assert SERVER_MODULE in parent.cmdline()
             else:
                 assert parent.pid == psutil.Process().pid
         finally:
@@ -404,8 +405,6 @@ def test_kill_9_of_the_batch_process_ends_the_zygote_and_its_kernels(tmp_path):
 
 
 def test_split_launcher_only_takes_ipykernel_command_lines():
-    from esus_runbook.batch.site_engine import split_launcher
-
     assert split_launcher(["/py", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f",
                            "c.json", "--x=1"]) == (["/py", "-Xfrozen_modules=off"],
                                                    ["-f", "c.json", "--x=1"])
