@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from esus_runbook.batch.site_engine import KernelPool, SiteKernels
 from esus_runbook.batch.zygote.client import SERVER_MODULE, split_launcher
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
@@ -269,8 +270,6 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     parent as JPY_PARENT_PID) and, between notebooks, the same clean namespace."""
     import psutil
 
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     state = _notebook(tmp_path, "estado.ipynb", STATE)
     leaves = _notebook(tmp_path, "deixa.ipynb", "deixado = 1\nimport os\n"
                                                 "os.environ['DEIXADO'] = '1'")
@@ -307,8 +306,6 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
 
 @pytest.mark.notebooks
 def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_path):
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
     state = _notebook(tmp_path, "estado.ipynb", STATE)
     pool = KernelPool("esus-runbook", "timeout", str(tmp_path), spare=0)
@@ -316,7 +313,11 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
     try:
         ex, nb = _run(tmp_path, kernels, hang, timeout=4)
         assert ex.timed_out and "tempo limite de 4 s" in ex.error
-        assert nb is not None  # the executed copy shows where it stopped
+        # the executed copy shows where it stopped: written after papermill closed its
+        # bookkeeping (end time), with the parameters and the cell that hung
+        assert nb is not None and nb.metadata.papermill["end_time"]
+        assert 'site_id = "x"' in nb.cells[1].source and nb.cells[-1].source.endswith(
+            "time.sleep(3600)") and nb.cells[-1].metadata.papermill["start_time"]
         assert _gone(ex.kernel_pid) and kernels.kernel is None
         zygote = pool.zygotes.current
         assert zygote is not None and zygote.alive()  # the zygote outlives its kernels
@@ -338,8 +339,6 @@ def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     import threading
 
     from esus_runbook.batch.kernels import WATCHER
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     inside = tmp_path / "dentro-da-celula"  # marked right before the endless sleep
     hang = _notebook(tmp_path, "trava.ipynb", f"import pathlib, time\n"
                                               f"pathlib.Path({str(inside)!r}).touch()\n"
@@ -417,3 +416,28 @@ def test_the_zygote_chart_warm_up_draws():
     from esus_runbook.batch import warmup
 
     warmup.warm_charts()
+
+
+@pytest.mark.notebooks  # imports papermill and nbclient for their exception types
+def test_error_messages_follow_the_exception_types():
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    from esus_runbook.batch.execution import error_message
+    from esus_runbook.batch.site_engine import NamespaceResetError
+
+    cell = PapermillExecutionError(2, 3, "x = 1/0", "ZeroDivisionError",
+                                   "CPF 123.456.789-09 division by zero", [])
+    assert error_message(cell) == "ZeroDivisionError: CPF ***.456.789-** division by zero"
+    assert error_message(DeadKernelError("Kernel died")) == \
+        "o kernel do notebook morreu durante a execução"
+    assert error_message(RuntimeError("Kernel didn't respond in 60 seconds")) == \
+        "o kernel não iniciou: Kernel didn't respond in 60 seconds"
+    assert error_message(NoSuchKernel("outro")).startswith(
+        "kernel Jupyter não registrado neste computador")
+    # our own RuntimeError naming the kernel is not "did not start"
+    assert error_message(NamespaceResetError("o kernel do site não limpou")) == \
+        "NamespaceResetError: o kernel do site não limpou"
+    assert error_message(CellTimeoutError("Timeout waiting for IOPub output")) == \
+        "CellTimeoutError: Timeout waiting for IOPub output"

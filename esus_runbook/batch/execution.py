@@ -189,6 +189,12 @@ def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any],
                                 request_save_on_cell_execute=False, site=site)
     except Exception as exc:  # papermill, nbclient, jupyter_client: reported, not raised
         failure = exc
+        if site is not None and site.raised and site.manager is not None and \
+                watch.reason != "cancel":
+            try:  # as papermill would have, once its bookkeeping closed
+                write_notebook(site.manager.nb, tmp)
+            except OSError as write_error:
+                failure = write_error
     finally:
         WATCHER.release(watch)
         if kernels is not None and (failure is not None or watch.reason is not None):
@@ -196,9 +202,6 @@ def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any],
                 kernels.discard()  # died or killed: the next notebook gets a fresh kernel
     seconds = time.perf_counter() - t0
     pid = pid or watch.pid
-    if site is not None and site.raised and site.manager is not None and \
-            watch.reason != "cancel":
-        write_notebook(site.manager.nb, tmp)
     if failure is not None and watch.reason == "cancel":
         tmp.unlink(missing_ok=True)
         return Execution(seconds, interrupted=True, kernel_pid=pid)
