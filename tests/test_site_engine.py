@@ -219,7 +219,8 @@ STATE = ("import json, os, signal, sys\n"
          "  'ppid_is_parent': os.getppid() == int(os.environ['JPY_PARENT_PID']),\n"
          "  'sid': os.getsid(0) == os.getpid(), 'stdin': os.readlink('/proc/self/fd/0').split(':')[0],\n"
          "  'user': sorted(k for k in get_ipython().user_ns if not k.startswith('_')),\n"
-         "  'pandas': 'pandas' in sys.modules}))")
+         "  'pandas': 'pandas' in sys.modules,\n"
+         "  'written': os.path.exists('.out-estado.partial.ipynb')}))")
 
 
 def _notebook(folder: Path, name: str, *cells: str) -> Path:
@@ -302,6 +303,8 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     assert "DEIXADO" not in new["env"] and new["stdin"] == "pipe"
     assert new["sigint"] and new["ppid_is_parent"] and new["sid"] and new["pandas"]
     assert new["argv0"] == "ipykernel_launcher.py" and new["argv"] == ["-f"]
+    # papermill writes a site notebook once, at the end: nothing on disk while it runs
+    assert new["written"] is False
 
 
 @pytest.mark.notebooks
