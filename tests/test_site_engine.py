@@ -317,10 +317,11 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
         ex, nb = _run(tmp_path, kernels, hang, timeout=4)
         assert ex.timed_out and "tempo limite de 4 s" in ex.error
         # the executed copy shows where it stopped: written after papermill closed its
-        # bookkeeping (end time), with the parameters and the cell that hung
+        # bookkeeping (end time), with the parameters injected (the hung cell may not have
+        # started yet when the deadline covers a slow kernel start)
         assert nb is not None and nb.metadata.papermill["end_time"]
-        assert 'site_id = "x"' in nb.cells[1].source and nb.cells[-1].source.endswith(
-            "time.sleep(3600)") and nb.cells[-1].metadata.papermill["start_time"]
+        assert 'site_id = "x"' in nb.cells[1].source
+        assert nb.cells[-1].source.endswith("time.sleep(3600)")
         assert _gone(ex.kernel_pid) and kernels.kernel is None
         zygote = pool.zygotes.current
         assert zygote is not None and zygote.alive()  # the zygote outlives its kernels
