@@ -2,7 +2,7 @@
 
 Everything else about the package is declared in ``pyproject.toml``. The notebooks stay at the
 top of the checkout, where analysts open them; an installed (non-editable) package finds its
-copy through ``esus_runbook.batch.options.default_notebooks_dir``.
+copy through ``esus_runbook.resources.notebooks_dir``.
 """
 
 from pathlib import Path

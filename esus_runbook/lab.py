@@ -41,9 +41,8 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from . import stages
+from . import resources, stages
 from .batch import preflight
-from .batch.options import KERNEL_NAME, default_notebooks_dir
 from .data import path as data_path
 from .errors import InputError, RunbookError, describe_os_error
 from .files.atomic import write_text_atomic
@@ -119,7 +118,7 @@ def prepare_workspace(entry: SiteEntry, out: Path, notebooks_dir: Path | None = 
                       run_dir: Path | None = None) -> Path:
     """Create or update ``<out>/<name>/`` with the stage notebooks parameterized for the
     site (results in ``run_dir``, by default ``out``); return the folder."""
-    notebooks_dir = notebooks_dir or default_notebooks_dir()
+    notebooks_dir = notebooks_dir or resources.notebooks_dir()
     folder = out / entry.name
     params = {"site_file": str(entry.site_file), "site_id": entry.site_id,
               "run_dir": str(run_dir or out), "interactive": True}
@@ -151,10 +150,7 @@ def working_folder() -> Path:
     """The current folder, where ``lab`` without an argument works; refused when it is the
     package, its notebooks or inside them (the form and autosave would edit what ships)."""
     root = Path.cwd().resolve()
-    package = Path(__file__).resolve().parent
-    shipped = {package, package / "notebooks", package.parent / "notebooks",
-               default_notebooks_dir().resolve()}
-    for inside in shipped:
+    for inside in resources.shipped_folders():
         if root == inside or inside in root.parents or (root / "notebooks").resolve() == inside:
             raise InputError("esta pasta é do próprio esus-runbook", file=str(root),
                              remedy="crie uma pasta de trabalho (ex.: mkdir ~/implantacao && "
@@ -172,7 +168,7 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def check_kernel(name: str = KERNEL_NAME) -> None:
+def check_kernel(name: str = resources.KERNEL_NAME) -> None:
     try:
         KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
@@ -280,7 +276,7 @@ def start_lab(root: Path, *, port: int | None = None, token: str | None = None,
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
            f"--ServerApp.open_browser={open_browser}",
-           f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
+           f"--MappingKernelManager.default_kernel_name={resources.KERNEL_NAME}",
            f"--LabApp.default_url={default_url}",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",

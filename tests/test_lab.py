@@ -11,7 +11,7 @@ import shutil
 import nbformat
 import pytest
 
-from esus_runbook import lab
+from esus_runbook import lab, resources
 
 from .conftest import EXAMPLES, NOTEBOOKS, ROOT, run_cli
 from .support.lab_server import lab_cli
@@ -94,9 +94,7 @@ def test_lab_without_argument_works_in_the_current_folder(tmp_path):
 
 @pytest.mark.notebooks  # would start a JupyterLab server if it did not refuse
 def test_lab_refuses_the_package_and_its_notebooks_folder():
-    from esus_runbook.batch.options import default_notebooks_dir
-
-    for where in (ROOT / "esus_runbook", default_notebooks_dir(), ROOT):
+    for where in (ROOT / "esus_runbook", resources.notebooks_dir(), ROOT):
         proc = run_cli("lab", "--sem-navegador", cwd=where, timeout=60)
         assert proc.returncode == 2, (where, proc.stderr)
         assert "esta pasta é do próprio esus-runbook" in proc.stderr

@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from esus_runbook.batch.site_engine import KernelPool, SiteKernels
+from esus_runbook.batch.zygote.client import SERVER_MODULE, split_launcher
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
@@ -217,7 +219,8 @@ STATE = ("import json, os, signal, sys\n"
          "  'ppid_is_parent': os.getppid() == int(os.environ['JPY_PARENT_PID']),\n"
          "  'sid': os.getsid(0) == os.getpid(), 'stdin': os.readlink('/proc/self/fd/0').split(':')[0],\n"
          "  'user': sorted(k for k in get_ipython().user_ns if not k.startswith('_')),\n"
-         "  'pandas': 'pandas' in sys.modules}))")
+         "  'pandas': 'pandas' in sys.modules,\n"
+         "  'written': os.path.exists('.out-estado.partial.ipynb')}))")
 
 
 def _notebook(folder: Path, name: str, *cells: str) -> Path:
@@ -268,8 +271,6 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     parent as JPY_PARENT_PID) and, between notebooks, the same clean namespace."""
     import psutil
 
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     state = _notebook(tmp_path, "estado.ipynb", STATE)
     leaves = _notebook(tmp_path, "deixa.ipynb", "deixado = 1\nimport os\n"
                                                 "os.environ['DEIXADO'] = '1'")
@@ -287,7 +288,7 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
             parent = psutil.Process(pid).parent()
             if fork:  # forked by the pool's zygote, not started by this process
                 assert parent.pid == pool.zygotes.current.proc.pid
-                assert "esus_runbook.batch.zygote" in parent.cmdline()
+                assert SERVER_MODULE in parent.cmdline()
             else:
                 assert parent.pid == psutil.Process().pid
         finally:
@@ -302,12 +303,12 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
     assert "DEIXADO" not in new["env"] and new["stdin"] == "pipe"
     assert new["sigint"] and new["ppid_is_parent"] and new["sid"] and new["pandas"]
     assert new["argv0"] == "ipykernel_launcher.py" and new["argv"] == ["-f"]
+    # papermill writes a site notebook once, at the end: nothing on disk while it runs
+    assert new["written"] is False
 
 
 @pytest.mark.notebooks
 def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_path):
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
     state = _notebook(tmp_path, "estado.ipynb", STATE)
     pool = KernelPool("esus-runbook", "timeout", str(tmp_path), spare=0)
@@ -315,7 +316,12 @@ def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_pat
     try:
         ex, nb = _run(tmp_path, kernels, hang, timeout=4)
         assert ex.timed_out and "tempo limite de 4 s" in ex.error
-        assert nb is not None  # the executed copy shows where it stopped
+        # the executed copy shows where it stopped: written after papermill closed its
+        # bookkeeping (end time), with the parameters injected (the hung cell may not have
+        # started yet when the deadline covers a slow kernel start)
+        assert nb is not None and nb.metadata.papermill["end_time"]
+        assert 'site_id = "x"' in nb.cells[1].source
+        assert nb.cells[-1].source.endswith("time.sleep(3600)")
         assert _gone(ex.kernel_pid) and kernels.kernel is None
         zygote = pool.zygotes.current
         assert zygote is not None and zygote.alive()  # the zygote outlives its kernels
@@ -337,8 +343,6 @@ def test_a_cancelled_run_kills_forked_kernels(tmp_path):
     import threading
 
     from esus_runbook.batch.kernels import WATCHER
-    from esus_runbook.batch.site_engine import KernelPool, SiteKernels
-
     inside = tmp_path / "dentro-da-celula"  # marked right before the endless sleep
     hang = _notebook(tmp_path, "trava.ipynb", f"import pathlib, time\n"
                                               f"pathlib.Path({str(inside)!r}).touch()\n"
@@ -404,8 +408,6 @@ def test_kill_9_of_the_batch_process_ends_the_zygote_and_its_kernels(tmp_path):
 
 
 def test_split_launcher_only_takes_ipykernel_command_lines():
-    from esus_runbook.batch.site_engine import split_launcher
-
     assert split_launcher(["/py", "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f",
                            "c.json", "--x=1"]) == (["/py", "-Xfrozen_modules=off"],
                                                    ["-f", "c.json", "--x=1"])
@@ -418,3 +420,28 @@ def test_the_zygote_chart_warm_up_draws():
     from esus_runbook.batch import warmup
 
     warmup.warm_charts()
+
+
+@pytest.mark.notebooks  # imports papermill and nbclient for their exception types
+def test_error_messages_follow_the_exception_types():
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    from esus_runbook.batch.execution import error_message
+    from esus_runbook.batch.site_engine import NamespaceResetError
+
+    cell = PapermillExecutionError(2, 3, "x = 1/0", "ZeroDivisionError",
+                                   "CPF 123.456.789-09 division by zero", [])
+    assert error_message(cell) == "ZeroDivisionError: CPF ***.456.789-** division by zero"
+    assert error_message(DeadKernelError("Kernel died")) == \
+        "o kernel do notebook morreu durante a execução"
+    assert error_message(RuntimeError("Kernel didn't respond in 60 seconds")) == \
+        "o kernel não iniciou: Kernel didn't respond in 60 seconds"
+    assert error_message(NoSuchKernel("outro")).startswith(
+        "kernel Jupyter não registrado neste computador")
+    # our own RuntimeError naming the kernel is not "did not start"
+    assert error_message(NamespaceResetError("o kernel do site não limpou")) == \
+        "NamespaceResetError: o kernel do site não limpou"
+    assert error_message(CellTimeoutError("Timeout waiting for IOPub output")) == \
+        "CellTimeoutError: Timeout waiting for IOPub output"

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.kernelspec import NoSuchKernel
+
 from ..ids import scrub
 from .kernels import WATCHER, kernel_manager_class
-from .site_engine import SiteKernels, fresh_namespace
+from .site_engine import SiteKernel, SiteKernels, fresh_namespace
 
 # Lazy imports: papermill costs 2.8 s to import (measured: `python -c "import time; t =
-# time.perf_counter(); import papermill; print(time.perf_counter() - t)"`); it loads only when a
-# notebook runs.
+# time.perf_counter(); import papermill; print(time.perf_counter() - t)"`), nbclient and
+# nbformat 1.4 s on their own (jsonschema's rfc3987_syntax, see import_papermill); they load
+# only when a notebook runs, papermill first.
 
 SITE_ENGINE = "esus-runbook-site"
 _ENGINE_LOCK = threading.Lock()
@@ -47,70 +50,59 @@ def import_papermill():
     return papermill
 
 
+@dataclass
+class SiteNotebook:
+    """The engine arguments of one notebook run in a site kernel (``site=``), and what the
+    engine leaves for :func:`execute_notebook`: papermill's execution manager, and whether the
+    engine raised (then papermill wrote nothing and the notebook is written here)."""
+
+    kernel: SiteKernel
+    cwd: str
+    manager: Any = None
+    raised: bool = False
+
+
 def register_site_engine() -> str:
     """Register the papermill engine that runs a notebook in a site's kernel (once per
-    process) and return its name."""
+    process) and return its name.
+
+    Only papermill's engine extension point is used: a subclass of its nbclient engine,
+    registered under :data:`SITE_ENGINE`, that overrides ``execute_managed_notebook`` (the
+    method papermill documents for engines) to execute in the site kernel. papermill still
+    parameterizes the notebook, records its metadata and writes the output."""
     import_papermill()
     with _ENGINE_LOCK:
         if _REGISTERED:
             return SITE_ENGINE
         from papermill.clientwrap import PapermillNotebookClient
-        from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+        from papermill.engines import NBClientEngine, papermill_engines
         from papermill.log import logger
-        from papermill.utils import remove_args
-
-        class SiteNotebookManager(NotebookExecutionManager):
-            """papermill's bookkeeping without its intermediate writes: papermill saves
-            the whole notebook (serialised and schema-validated) before and after every
-            cell; here it is written once — by papermill at the end, or, when the
-            notebook did not run to the end (error, timeout, dead kernel), by
-            :meth:`notebook_complete` with the cells that ran."""
-
-            failed = False
-
-            def save(self, **kwargs):
-                if self.failed:
-                    super().save(**kwargs)
 
         class SiteEngine(NBClientEngine):
-            """papermill's nbclient engine, with the kernel given as ``site_kernel``: before
-            the first cell the namespace is reset (``warmup.fresh_start``); after the last,
-            the kernel keeps running for the site's next notebook."""
-
-            @classmethod
-            def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
-                                 log_output=False, autosave_cell_every=30, **kwargs):
-                # Engine.execute_notebook, with the manager above
-                nb_man = SiteNotebookManager(nb, output_path=output_path,
-                                             progress_bar=progress_bar, log_output=log_output,
-                                             autosave_cell_every=autosave_cell_every)
-                nb_man.notebook_start()
-                try:
-                    cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
-                                                 **kwargs)
-                except BaseException:
-                    nb_man.failed = True
-                    raise
-                finally:
-                    nb_man.cleanup_pbar()
-                    nb_man.notebook_complete()
-                return nb_man.nb
+            """papermill's nbclient engine, with the kernel given as ``site``: before the
+            first cell the namespace is reset (``warmup.fresh_start``); after the last, the
+            kernel keeps running for the site's next notebook."""
 
             @classmethod
             def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                          stdout_file=None, stderr_file=None,
                                          start_timeout=60, execution_timeout=None,
-                                         site_kernel=None, site_cwd=None, **kwargs):
-                kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-                client = PapermillNotebookClient(
-                    nb_man, km=site_kernel.km, timeout=execution_timeout,
-                    startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                    **kwargs)
-                client.kc = site_kernel.client(start_timeout)
-                fresh_namespace(client, site_cwd)
-                site_kernel.notebooks += 1
-                return client.execute()  # km given: nbclient neither starts nor stops it
+                                         input_path=None, site: SiteNotebook | None = None,
+                                         **kwargs):
+                site.manager = nb_man
+                try:
+                    client = PapermillNotebookClient(
+                        nb_man, km=site.kernel.km, timeout=execution_timeout,
+                        startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                        log_output=log_output, stdout_file=stdout_file,
+                        stderr_file=stderr_file, **kwargs)
+                    client.kc = site.kernel.client(start_timeout)
+                    fresh_namespace(client, site.cwd)
+                    site.kernel.notebooks += 1
+                    return client.execute()  # km given: nbclient neither starts nor stops it
+                except BaseException:
+                    site.raised = True
+                    raise
 
         papermill_engines.register(SITE_ENGINE, SiteEngine)
         _REGISTERED.append(SITE_ENGINE)
@@ -124,19 +116,31 @@ def partial_path(out_path: Path) -> Path:
 
 def error_message(exc: BaseException) -> str:
     """A one-line pt-BR description of why a notebook did not run to the end."""
-    ename = getattr(exc, "ename", None)
-    name = exc.__class__.__name__
-    if ename:  # PapermillExecutionError: the notebook's own exception
-        text = f"{ename}: {getattr(exc, 'evalue', '')}"
-    elif name == "DeadKernelError":
+    # lazy: papermill and nbclient (2.8 s, see the module note) are loaded by
+    # execute_notebook before any failure reaches here: a lookup
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, (PapermillExecutionError, CellExecutionError)):
+        text = f"{exc.ename}: {exc.evalue}"  # the notebook's own exception
+    elif isinstance(exc, DeadKernelError):
         text = "o kernel do notebook morreu durante a execução"
-    elif name in ("TimeoutError", "RuntimeError") and "kernel" in str(exc).lower():
+    elif type(exc) in (TimeoutError, RuntimeError) and "kernel" in str(exc).lower():
+        # jupyter_client's wait_for_ready: "Kernel didn't respond in N seconds", "Kernel
+        # died before replying to kernel_info" (a subclass, such as our own errors, is not)
         text = f"o kernel não iniciou: {exc}"
-    elif name == "NoSuchKernel":
+    elif isinstance(exc, NoSuchKernel):
         text = f"kernel Jupyter não registrado neste computador: {exc}"
     else:
-        text = f"{name}: {exc}"
+        text = f"{exc.__class__.__name__}: {exc}"
     return scrub(" ".join(text.split()))[:500]
+
+
+def write_notebook(nb, path: Path) -> None:
+    """Write ``nb`` as papermill writes a notebook (``nbformat.writes``, UTF-8)."""
+    import nbformat  # lazy: loaded with papermill (see the module note), a lookup here
+
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
 
 
 def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any], *,
@@ -158,6 +162,7 @@ def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any],
     watch = WATCHER.watch(run_key, timeout, abandoned)
     failure: BaseException | None = None
     pid = None
+    site: SiteNotebook | None = None
     try:
         if watch.reason == "cancel":
             return Execution(0.0, interrupted=True)
@@ -175,10 +180,21 @@ def execute_notebook(notebook: Path, out_path: Path, parameters: dict[str, Any],
             kernel = kernels.current()
             pid = kernel.pid
             WATCHER.attach(watch, pid)
+            site = SiteNotebook(kernel, str(cwd))
+            # papermill writes the notebook once, at the end (with the error marked when a
+            # cell raised), instead of before and after every cell (each write serialises
+            # and validates the whole notebook); when the engine raised (timeout, dead
+            # kernel), it is written below with the cells that ran
             pm.execute_notebook(str(notebook), str(tmp), **options, engine_name=engine,
-                                site_kernel=kernel, site_cwd=str(cwd))
+                                request_save_on_cell_execute=False, site=site)
     except Exception as exc:  # papermill, nbclient, jupyter_client: reported, not raised
         failure = exc
+        if site is not None and site.raised and site.manager is not None and \
+                watch.reason != "cancel":
+            try:  # as papermill would have, once its bookkeeping closed
+                write_notebook(site.manager.nb, tmp)
+            except OSError as write_error:
+                failure = write_error
     finally:
         WATCHER.release(watch)
         if kernels is not None and (failure is not None or watch.reason is not None):

@@ -29,8 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Lazy imports: jupyter_client's manager (0.2 s) and psutil only when a kernel is started or
-# watched.
+import psutil
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 
 IPC = os.name == "posix"
 # Unix socket paths are limited to 107 bytes; the longest socket is "<file>-ipc-<n>".
@@ -162,8 +163,6 @@ def kill_tree(pid: int) -> bool:
                 return True
             except PermissionError:
                 pass
-        import psutil
-
         proc = psutil.Process(pid)
         for child in proc.children(recursive=True):
             child.kill()
@@ -171,8 +170,12 @@ def kill_tree(pid: int) -> bool:
         return True
     except (ProcessLookupError, OSError):
         return False
-    except Exception as exc:  # psutil.NoSuchProcess and friends
-        return exc.__class__.__name__ == "NoSuchProcess"
+    except psutil.ZombieProcess:  # (a NoSuchProcess) exited, not reaped: not killed here
+        return False
+    except psutil.NoSuchProcess:  # gone between the look-up and the kill
+        return True
+    except Exception:  # access denied, …: not killed
+        return False
 
 
 WATCHER = Watcher()
@@ -183,8 +186,6 @@ def use_ipc(km) -> None:
     docstring) when the platform and the runtime folder's path length allow it."""
     if not IPC:
         return
-    from jupyter_core.paths import jupyter_runtime_dir
-
     runtime = jupyter_runtime_dir()
     path = os.path.join(runtime, f"esus-{secrets.token_hex(6)}.json")
     if len(path) + 12 <= _SOCKET_PATH_MAX:
@@ -197,8 +198,6 @@ def use_ipc(km) -> None:
 def kernel_manager_class(w: Watch):
     """An ``AsyncKernelManager`` subclass bound to ``w`` (nbclient instantiates the class it
     is given, so the binding travels in the class)."""
-    from jupyter_client.manager import AsyncKernelManager
-
     class RunbookKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)

@@ -8,27 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import resources
 from ..errors import InputError
 
-KERNEL_NAME = "esus-runbook"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?/?$")
 
-
-_PACKAGE = Path(__file__).resolve().parents[1]
 SERVER_STAGES = frozenset({"ambiente", "download", "instalacao", "contra_chave", "xml"})
 """Stages whose notebook may talk to a server (PEC's HTTP, SSH, the database, downloads)."""
 SERVER_STAGE_TIMEOUT = 3600.0
-
-
-def default_notebooks_dir() -> Path:
-    """Where the stage notebooks are: ``ESUS_RUNBOOK_NOTEBOOKS`` when set; the copy an
-    installed wheel carries (``esus_runbook/notebooks``, mapped from the top-level
-    ``notebooks/`` at build time); else the checkout's ``notebooks/`` (editable install)."""
-    env = os.environ.get("ESUS_RUNBOOK_NOTEBOOKS")
-    if env:
-        return Path(env)
-    packaged = _PACKAGE / "notebooks"
-    return packaged if packaged.is_dir() else _PACKAGE.parent / "notebooks"
 
 
 @dataclass
@@ -54,9 +41,9 @@ class BatchOptions:
     installer fits); it only ends a stage that hung on a server that stopped answering."""
     retries: int = 0
     """How many more times a stage that crashed (``erro``, not a timeout) is executed."""
-    kernel_name: str = KERNEL_NAME
+    kernel_name: str = resources.KERNEL_NAME
     """Jupyter kernel that executes the notebooks (registered by ``make setup``)."""
-    notebooks_dir: Path = field(default_factory=default_notebooks_dir)
+    notebooks_dir: Path = field(default_factory=resources.notebooks_dir)
     """Where the stage notebooks live (copied into ``<run>/_notebooks`` for the workers)."""
     one_site: bool = False
     """``run``: the inventory must hold exactly one site (several go to ``batch``)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import stages
+from .. import resources, stages
 from ..errors import InputError, Problem, describe_os_error
 from ..results import STAGES
 from ..sites.fields import SCHEMA
@@ -62,7 +62,7 @@ def check_local(options: BatchOptions) -> None:
     if missing:
         raise InputError(f"notebooks ausentes: {', '.join(missing)}",
                          file=str(options.notebooks_dir),
-                         remedy="defina ESUS_RUNBOOK_NOTEBOOKS com a pasta notebooks/")
+                         remedy=f"defina {resources.NOTEBOOKS_ENV} com a pasta notebooks/")
 
 
 def input_files(sites: list[Site], inventory_files: list[Path]) -> dict[str, int]:

@@ -2,7 +2,7 @@
 site kernel loads once and how it gives every notebook a clean start.
 
 A site kernel runs the seven notebooks of one site in sequence (see
-:mod:`esus_runbook.batch.site_engine`). The zygote (:mod:`.zygote`) imports this module
+:mod:`esus_runbook.batch.site_engine`). The zygote (:mod:`.zygote.server`) imports this module
 before forking kernels; a kernel started on its own imports it through
 ``--IPKernelApp.exec_lines`` (:func:`remember_start_state`). Either way the modules the
 notebooks import (the package, pandas, the stage modules, the report) are loaded before the
@@ -60,7 +60,7 @@ def warm() -> None:
 def warm_charts() -> None:
     """Load what drawing a stage chart loads (pyplot with the Agg backend, the SVG backend,
     the font list) by drawing one throw-away chart. Done in the zygote only (see
-    :mod:`.zygote`): there it is paid once per run instead of once per site with charts;
+    :mod:`.zygote.server`): there it is paid once per run instead of once per site with charts;
     a kernel started on its own would pay it for sites that draw nothing."""
     charts.warm_up()
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from esus_runbook.batch.zygote.client import SERVER_MODULE
+
 from ..conftest import ROOT, demo_env, require
 
 BIN = Path(sys.executable).parent
@@ -141,7 +143,7 @@ def dask_cluster(folder: Path, **kwargs):
         cluster.stop()
 
 
-ZYGOTE = "esus_runbook.batch.zygote"
+ZYGOTE = SERVER_MODULE  # the zygote runs as python -m SERVER_MODULE
 
 
 def _is_kernel(proc: psutil.Process) -> bool:

@@ -1,21 +1,17 @@
-"""A kernel "zygote": one process that imports what a batch kernel needs ONCE, then forks a
-ready-to-start kernel for every site (``python -m esus_runbook.batch.zygote REPLY_FD READY``,
-started by :class:`esus_runbook.batch.site_engine.Zygote`; not imported by the package).
+"""The kernel process's side of the kernel zygote (see :mod:`esus_runbook.batch.zygote` for
+what the zygote is and the protocol): import what a batch kernel needs ONCE, then fork a
+ready-to-start kernel for every request.
 
-Starting a kernel the ordinary way is a new interpreter importing IPython, ipykernel, pandas,
-lxml, Jinja and the package — about two seconds of CPU on the machines this runs on, paid
-once per site. Forked from this process, a kernel costs ``fork()`` plus ipykernel's own
-initialisation (sockets, the shell): the imported modules are shared copy-on-write.
+Run as ``python -m esus_runbook.batch.zygote.server REPLY_FD READY`` by
+:class:`esus_runbook.batch.zygote.client.Zygote`, with the kernel spec's interpreter and
+environment; never imported by the batch process. The heavy imports (:mod:`..warmup`:
+IPython, ipykernel, pandas, the package and the stage modules, the chart stack) happen in
+:func:`main`, after the environment they depend on is set.
 
-Protocol (one zygote per kernel pool, see :mod:`.site_engine`): the batch process writes one
-JSON line per kernel on the zygote's stdin — ``{"argv": [...], "env": {...}, "cwd": "..."}``
-where ``argv`` is what would follow ``-m ipykernel_launcher`` — and reads the new kernel's
-pid (or ``!`` and a reason) as one line on ``REPLY_FD``, after a first line ``READY`` once
-the imports are done. The child, before running
-ipykernel exactly as ``ipykernel_launcher`` does, becomes a session leader (the watcher kills
-its process group, as for any kernel), takes the requested environment, working folder and
-``sys.argv``, and gets a pipe nobody writes to as stdin; stdout and stderr are the batch
-process's, as for a kernel started by jupyter_client.
+The child, before running ipykernel exactly as ``ipykernel_launcher`` does, becomes a
+session leader (the watcher kills its process group, as for any kernel), takes the requested
+environment, working folder and ``sys.argv``, and gets a pipe nobody writes to as stdin;
+stdout and stderr are the batch process's, as for a kernel started by jupyter_client.
 
 Lifetime: the zygote reaps its children (SIGCHLD), exits when its stdin closes (the batch
 process ended, even by ``kill -9``), and every kernel it forked has it as parent
@@ -92,7 +88,7 @@ def main(argv: list[str]) -> int:
     # Imported here, not at module level: the environment above must be set first, and
     # importing them is the whole point of this process (each one once, for every kernel).
 
-    from . import warmup  # lazy: IPython, pandas, the package, the stage modules
+    from .. import warmup  # lazy: IPython, pandas, the package, the stage modules
 
     try:
         warmup.warm_charts()
