@@ -21,7 +21,7 @@ from esus_runbook import cli, errors
 from esus_runbook.cnes import diff as cnes_diff
 from esus_runbook.cnes import rules as cnes_rules
 from esus_runbook.reconcile import compare as reconcile_compare
-from esus_runbook.sites.fields import SCHEMA
+from esus_runbook.sites.fields import FIELDS
 
 from .conftest import EXAMPLES, ROOT, demo_env, require, require_tool
 from .support.docs_ref import gen_ref
@@ -111,7 +111,7 @@ def test_docs_site_builds_strict_and_the_reference_lists_everything(tmp_path):
             assert row.split()[1] == SEVERITY[rule.severity].split()[0], (code, row)
 
     fields = _text(ref / "arquivo-do-site.html")
-    for section, items in SCHEMA.items():
+    for section, items in FIELDS.items():
         for f in items:
             key = f"{section}.{f.key}" if section else f.key
             assert re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", fields), key

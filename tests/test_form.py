@@ -12,7 +12,7 @@ from esus_runbook import form as form_mod
 from esus_runbook.errors import InputError
 from esus_runbook.form import SiteDocument, SiteForm
 from esus_runbook.sites import loading as sites
-from esus_runbook.sites.fields import SCHEMA, Field
+from esus_runbook.sites.fields import FIELDS, Field
 from esus_runbook.sites.loading import load_site, load_sites
 
 from .conftest import EXAMPLES, run_cli
@@ -39,7 +39,7 @@ def test_every_schema_field_has_a_widget_with_label_help_default():
 
 def test_a_key_added_to_schema_appears_in_the_form(monkeypatch, tmp_path):
     extra = Field("gerador", "bool", "Gerador de energia", "Há gerador no local?")
-    monkeypatch.setitem(SCHEMA, "cenario", SCHEMA["cenario"] + (extra,))
+    monkeypatch.setitem(FIELDS, "cenario", FIELDS["cenario"] + (extra,))
     f = SiteForm(tmp_path / "sites")
     assert "cenario.gerador" in f.fields
     for name, value in {"site_id": "ubs-x", "nome": "UBS X", "municipio_ibge": "2927408",

@@ -31,7 +31,7 @@ from ruamel.yaml.tokens import CommentToken
 from ..errors import InputError, Problem
 from ..files.atomic import write_text_atomic
 from ..sites import loading as sites
-from ..sites.fields import SCHEMA, SECTIONS, Field
+from ..sites.fields import FIELDS, SECTIONS, Field
 from ..sites.folders import inventory_item
 
 ENV_NAME_STRICT = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -44,7 +44,7 @@ def dotted(section: str | None, key: str) -> str:
 
 def fields() -> list[tuple[str | None, Field]]:
     """Every field of the site file, in schema order, with its section (None = top level)."""
-    return [(section, f) for section, group in SCHEMA.items() for f in group]
+    return [(section, f) for section, group in FIELDS.items() for f in group]
 
 
 # --------------------------------------------------------------------------- YAML
@@ -355,8 +355,8 @@ class SiteDocument:
             doc.yaml_set_start_comment(HEADER)
         cm = self._site_map(doc)
         changed = False
-        top_order = [f.key for f in SCHEMA[None]] + list(SECTIONS)
-        for section, group in SCHEMA.items():
+        top_order = [f.key for f in FIELDS[None]] + list(SECTIONS)
+        for section, group in FIELDS.items():
             node = cm
             if section is not None:
                 node = cm.get(section)

@@ -1,6 +1,6 @@
 """Site files and inventories: load, validate strictly, resolve paths.
 
-A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``SCHEMA`` and the
+A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``FIELDS`` and the
 README). An *inventory* is either a YAML with a ``sites:`` list (items are mappings or paths
 to site files, with optional ``padroes:`` merged under every site) or a folder of site files.
 JSON site snapshots (``site.json`` in a run folder) load through the same validation.
@@ -38,8 +38,8 @@ from ..files.reading import (
 from .fields import (
     CONTROL,
     ENV_NAME,
+    FIELDS,
     NUMERIC_TEXT_KEYS,
-    SCHEMA,
     SECTIONS,
     Field,
     check_cnes,
@@ -61,7 +61,7 @@ NOT_A_SITE_REMEDY = "confira o caminho; veja o exemplo em examples/sites/"
 
 @dataclass
 class Site:
-    """A validated site. ``data`` holds every key of ``SCHEMA`` (defaults filled, paths
+    """A validated site. ``data`` holds every key of ``FIELDS`` (defaults filled, paths
     absolute); sections are reachable as attributes: ``site.cenario["usuarios_simultaneos"]``.
     """
 
@@ -386,7 +386,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     # a snapshot written by Site.to_json and not edited since already passed every check
     trusted = isinstance(raw.get("_validated"), str) and \
         raw["_validated"] == _snapshot_digest(raw)
-    top_keys = [f.key for f in SCHEMA[None]] + list(SECTIONS)
+    top_keys = [f.key for f in FIELDS[None]] + list(SECTIONS)
     if raw and not any(k in top_keys for k in raw):
         # another kind of file (a mistyped path, /etc/shadow...): never echo its content
         problems.append(Problem(display, None, NOT_A_SITE, NOT_A_SITE_REMEDY))
@@ -397,7 +397,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
     meant.update(_report_unknown([k for k in raw if k not in ("_source", "_extra", "_validated")
                                   and k not in top_keys], top_keys, display, "", problems))
-    for f in SCHEMA[None]:
+    for f in FIELDS[None]:
         if f.key in meant and raw.get(f.key) is None:
             data[f.key] = None
             continue
@@ -411,7 +411,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
                                     "a seção deve ser um mapeamento 'chave: valor'",
                                     "indente as chaves da seção com dois espaços"))
             sub = {}
-        fields = {f.key: f for f in SCHEMA[section]}
+        fields = {f.key: f for f in FIELDS[section]}
         _report_unknown([k for k in sub if k not in fields], fields, display, f"{section}.",
                         problems)
         data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
