@@ -23,8 +23,8 @@ from esus_runbook.cnes import rules as cnes_rules
 from esus_runbook.reconcile import compare as reconcile_compare
 from esus_runbook.sites.fields import FIELDS
 
-from .conftest import EXAMPLES, ROOT, demo_env, require, require_tool
 from .support.docs_ref import gen_ref
+from .support.project import EXAMPLES, ROOT, demo_env, require, require_tool
 
 README = ROOT / "README.md"
 CHECK_CODE = re.compile(r"(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]*[A-Z0-9]")

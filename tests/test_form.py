@@ -15,7 +15,7 @@ from esus_runbook.sites import loading as sites
 from esus_runbook.sites.fields import FIELDS, Field
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import EXAMPLES, run_cli
+from .support.project import EXAMPLES, run_cli
 from .support.site_texts import COMMENTED, comment_lines, write
 
 

@@ -29,8 +29,8 @@ from esus_runbook import commands, stages
 from esus_runbook.errors import InputError
 from esus_runbook.sites.loading import Site, load_site, validate_site
 
-from .conftest import EXAMPLES, require_tool, run_cli
-from .test_leaks import secret_needles
+from .support.leaks import secret_needles
+from .support.project import EXAMPLES, require_tool, run_cli
 
 SECRET = "Segr3d0-Hostil-7731"
 # site-file rows also run in a separate process: the first (a secret in a URL) and those where

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .conftest import ROOT
+from .support.project import ROOT
 
 PACKAGE = ROOT / "esus_runbook"
 MODULE_NOTE = re.compile(r"^#\s*Lazy imports?:", re.I | re.M)

@@ -9,7 +9,7 @@ from esus_runbook import schemas
 from esus_runbook.sites.fields import FIELDS
 from esus_runbook.sites.loading import load_sites, read_mapping_file
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 
 def test_novo_writes_a_commented_site_file_that_validar_flags(tmp_path: Path, cli_main):

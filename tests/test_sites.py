@@ -5,8 +5,8 @@ import pytest
 from esus_runbook.errors import InputError
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import EXAMPLES
 from .support.docs_ref import reference_pages
+from .support.project import EXAMPLES
 
 GOOD = """
 site_id: ubs-teste

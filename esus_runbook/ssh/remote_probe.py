@@ -222,14 +222,6 @@ def _addr(hex_addr: str) -> str:
     return str(ipaddress.ip_address(words))
 
 
-def listening_addresses(session: SshSession) -> dict[int, list[str]]:
-    """Listening TCP ports of the server -> bound addresses (for stage 04's checks)."""
-    marker = "@@ESUS" + secrets.token_hex(8)
-    script = "\n".join([*prelude(marker), "file /proc/net/tcp", "file /proc/net/tcp6", ""])
-    rc, out, _ = session.run("sh -s", input=script, sudo=False)
-    return listening_ports(parse_output(out, marker)[1])
-
-
 def _meminfo(text: str) -> dict[str, int]:
     out = {}
     for line in text.splitlines():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from ..conftest import ROOT, demo_env, require
+from .project import ROOT, demo_env, require
 
 BIN = Path(sys.executable).parent
 
