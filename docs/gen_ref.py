@@ -77,7 +77,7 @@ def site_fields_page() -> str:
            "Com esta página você confere o nome, o tipo, o padrão e o significado de cada "
            "chave do arquivo YAML de um site. Como escrever o arquivo: "
            "[Arquivo do site](../arquivo-do-site.md).\n",
-           NOTE.format(src="`esus_runbook/site_fields.py`")]
+           NOTE.format(src="`esus_runbook/sites/fields.py`")]
     for section, fields in FIELDS.items():
         out.append(f"## {'Chaves de topo' if section is None else f'`{section}:`'}\n")
         out.append("| chave | tipo | obrigatória | padrão | o que é |\n|---|---|---|---|---|")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from ..catalog.store import RunRecord
 from ..render.places import municipalities
+from ..report.rollup import write_rollup
+from ..report.site import render_site_report
 from ..results import RUN_SCHEMA, STAGES, Check, StageResult
 from ..status import Status, worst
 from .rollout_history import SiteSpec, write_run_folder
@@ -105,9 +107,6 @@ def write_state(base: str | Path, n_sites: int, n_runs: int, seed: int = 25) -> 
     """The rollout as run folders under ``base``, each with its roll-up; the last run also
     with every site's ``relatorio.html`` (the painel links to the latest report); returns
     the run folders."""
-    # lazy: the report layer (Jinja, stages) only when pages are written
-    from ..report import render_site_report, write_rollup
-
     out = []
     for run_id, started, sites in rollout(n_sites, n_runs, seed):
         run_dir = write_run_folder(base, run_id, started, sites, stage_minutes=0.05)

@@ -2,8 +2,8 @@
 
 :class:`SiteDocument` finds where the site lives (a site file, an item of an inventory, a file
 in a folder of sites, or a new file; folders and inventory items by the one rule of
-:mod:`esus_runbook.site_files`), reads the YAML in ruamel's round-trip mode, applies new
-values and saves. Saving validates with :func:`esus_runbook.sites.validate_site` — the
+:mod:`esus_runbook.sites.folders`), reads the YAML in ruamel's round-trip mode, applies new
+values and saves. Saving validates with :func:`esus_runbook.sites.loading.validate_site` — the
 validation the CLI runs — on the exact text that will be written, then writes it atomically.
 Comments, key order, quoting and keys the form does not show survive, because only the keys
 whose value changed are touched and new keys are inserted at their schema position.

@@ -62,7 +62,7 @@ def validate(name: str, data: Any, *, file: str) -> None:
 
 def _field_schema(f: Field) -> dict[str, Any]:
     """One field as JSON Schema: the same forms the loader accepts (``sites._coerce`` after
-    ``site_fields.normalize``); what only code can check (check digits, a URL's parts, an
+    ``sites.fields.normalize``); what only code can check (check digits, a URL's parts, an
     impossible date) stays with ``check``, which is therefore never looser than this."""
     out: dict[str, Any] = {"description": f"{f.label}. {f.help}"}
     limit = MAX_SITE_ID_CHARS if f.key == "site_id" else \

@@ -583,7 +583,7 @@ def raw_site_id(path: Path) -> str | None:
 
 
 def folder_site_ids(folder: str | os.PathLike) -> tuple[dict[str, Path], list[Problem]]:
-    """``site_id`` → file for the site files of a folder (:mod:`esus_runbook.site_files`
+    """``site_id`` → file for the site files of a folder (:mod:`esus_runbook.sites.folders`
     rule; the first file wins a repeated id), and the problems of the files that could not
     be read (FIFO, symlink loop, bad YAML...), worded as ``load_sites`` words them."""
     out: dict[str, Path] = {}

@@ -36,8 +36,11 @@ def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy: validating a site file needs ``parse_target`` only, not paramiko (1.1-1.3 s of
-    import, measured above)."""
+    """Lazy (a measured facade): stages 04 and 05 and ``upkeep.commands`` import this package
+    at load time for :func:`site_db_url`, so a plain ``from .client import ...`` here would
+    put paramiko in every stage kernel (``python -X importtime``: esus_runbook.ssh.client
+    0.19-0.51 s cumulative against 0.06-0.44 s for the whole esus_runbook.stages, Dec 2026 on
+    the shared 2-core machine). The names serve the CLI and the tests."""
     if name in ("Target", "parse_target"):
         from .. import ssh_target
 

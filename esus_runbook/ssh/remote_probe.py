@@ -28,7 +28,8 @@ from typing import Any
 from ..errors import RunbookError
 from ..files.atomic import write_json_atomic
 from ..probe import linux
-from ..probe.facts import PORTS, SCHEMA, _java_bits, _now_iso, _pg_major, _tool, java_properties
+from ..probe.facts import PORTS, SCHEMA, java_bits, java_properties, pg_major, tool_info
+from ..results import now_iso
 from ..ssh_target import parse_target
 from .client import SshSession, connect, options_for, stderr_excerpt
 
@@ -312,10 +313,10 @@ def build_probe(sections: dict[str, tuple[int, str]], files: dict[str, Any], *,
         ports = {str(p): "in_use" if p in listening else "free" for p in PORTS}
     user = (_section(sections, errors, "user", "id") or "").splitlines()
     probe: dict[str, Any] = {
-        "schema": SCHEMA, "collected_at": _now_iso(), "coletada_via": "ssh",
+        "schema": SCHEMA, "collected_at": now_iso(), "coletada_via": "ssh",
         "ssh": {"target": target, "host_key_fingerprint": fingerprint,
                 "host_key_type": host_key_type},
-        "tool": _tool(), "hostname": uname[4] if len(uname) > 4 else None,
+        "tool": tool_info(), "hostname": uname[4] if len(uname) > 4 else None,
         "user": {"name": user[0] if user else None,
                  "is_admin": (user[1] == "0") if len(user) > 1 else None},
         "os": os_, "cpu": cpu, "memory": memory, "disks": disks, "install_path": inst,
@@ -422,7 +423,7 @@ def _java(sections, errors) -> dict[str, Any]:
             errors["java"] = f"java -version falhou no servidor (código {rc})"
         return out
     paths = [ln for ln in text.splitlines() if ln.startswith("/")]
-    out.update(found=True, version=version, bits=bits or _java_bits(None),
+    out.update(found=True, version=version, bits=bits or java_bits(None),
                path=paths[-1] if paths else None,
                source="java -XshowSettings:properties (via SSH)")
     return out
@@ -436,14 +437,14 @@ def _postgres(sections) -> dict[str, Any]:
             if sep and (path, version_text) not in rows:
                 rows.append((path, version_text))
     host = sorted((r for r in rows if not r[0].startswith(linux.PEC_DIR)),
-                  key=lambda r: _pg_major(r[0]), reverse=True)
+                  key=lambda r: pg_major(r[0]), reverse=True)
     bundled = [r for r in rows if r[0].startswith(linux.PEC_DIR)]
     out: dict[str, Any] = {"found": bool(host), "version": None, "path": None,
                            "bundled_pec": {"found": bool(bundled), "version": None}}
     if host:
         out["path"] = host[0][0]
         m = re.search(r"\(PostgreSQL\)\s*(\d+(?:\.\d+)*)", host[0][1])
-        out["version"] = m.group(1) if m else (str(_pg_major(host[0][0])) or None)
+        out["version"] = m.group(1) if m else (str(pg_major(host[0][0])) or None)
     if bundled:
         m = re.search(r"postgresql-(\d+(?:\.\d+)*)", bundled[0][0])
         out["bundled_pec"]["version"] = m.group(1) if m else None
