@@ -280,6 +280,6 @@ def test_folder_chooser_switches_sites(tmp_path):
 
 
 def test_sites_module_untouched_contract():
-    """The form relies on these names of sites.py; fail loudly if they move."""
-    assert callable(sites.validate_site) and callable(sites._yaml)
-    assert callable(sites._deep_merge) and sites.SECRET_LIKE_KEYS
+    """The form relies on these names of sites/loading.py; fail loudly if they move."""
+    assert callable(sites.validate_site) and callable(sites.safe_yaml)
+    assert callable(sites.yaml_problem) and callable(sites.deep_merge) and sites.SECRET_LIKE_KEYS

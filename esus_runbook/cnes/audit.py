@@ -20,6 +20,7 @@ import pandas as pd
 from .. import ids
 from ..errors import InputError
 from ..files.outputs import write_report
+from ..results import now_iso
 from . import catalog, rules, summary
 from .archive import Limits
 from .jsontext import dumps, flat_records, nested_records, to_python
@@ -205,7 +206,6 @@ class AuditReport(ReportFiles):
         # matplotlib more, for the many audits that write only JSON or a stage result
         from ..render.charts import to_svg
         from ..render.env import environment
-        from ..results import now_iso
         from .charts import all_charts
 
         compact = self.compact()

@@ -391,13 +391,13 @@ class SiteDocument:
         t = self.target
         display = str(t.path or self.base)
         try:
-            raw = sites._yaml().load(text)
+            raw = sites.safe_yaml().load(text)
         except YAMLError as exc:  # the form wrote something the CLI cannot read: a bug
-            return [Problem(display, None, f"YAML inválido: {sites._yaml_problem(exc)}",
+            return [Problem(display, None, f"YAML inválido: {sites.yaml_problem(exc)}",
                             "recarregue o arquivo")]
         raw = self._site_map(raw)
         if t.defaults and isinstance(raw, dict):
-            raw = sites._deep_merge(t.defaults, raw)
+            raw = sites.deep_merge(t.defaults, raw)
         problems: list[Problem] = []
         if t.item is not None:
             display = f"{display}:sites[{t.item}]"

@@ -61,7 +61,7 @@ def validate(name: str, data: Any, *, file: str) -> None:
 
 
 def _field_schema(f: Field) -> dict[str, Any]:
-    """One field as JSON Schema: the same forms the loader accepts (``sites._coerce`` after
+    """One field as JSON Schema: the same forms the loader accepts (``sites.loading._coerce`` after
     ``sites.fields.normalize``); what only code can check (check digits, a URL's parts, an
     impossible date) stays with ``check``, which is therefore never looser than this."""
     out: dict[str, Any] = {"description": f"{f.label}. {f.help}"}

@@ -101,7 +101,9 @@ def _snapshot_digest(raw: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- parsing
-def _yaml():
+def safe_yaml():
+    """The YAML reader of site files (ruamel, safe, no duplicate keys, dates kept as text);
+    the form reads what it is about to save with it too."""
     from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
 
     y = YAML(typ="safe", pure=True)
@@ -141,7 +143,8 @@ _YAML_PROBLEMS = (
 )
 
 
-def _yaml_problem(exc: BaseException) -> str:
+def yaml_problem(exc: BaseException) -> str:
+    """ruamel's English problem as a short pt-BR phrase."""
     text = str(exc).lower()
     for fragment, pt in _YAML_PROBLEMS:
         if fragment in text:
@@ -194,7 +197,7 @@ def _load_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        return _yaml().load(text)
+        return safe_yaml().load(text)
     except RecursionError:
         raise _too_deep(path) from None
     except (YAMLError, ValueError, TypeError, AttributeError) as exc:
@@ -204,7 +207,7 @@ def _load_yaml(text: str, path: Path) -> Any:
         line = f" na linha {mark.line + 1}" if mark is not None else ""
         if mark is None and getattr(exc, "position", None) is not None:  # ReaderError
             line = f" na posição {exc.position}"
-        raise InputError(f"YAML inválido{line}: {_yaml_problem(exc)}", file=str(path),
+        raise InputError(f"YAML inválido{line}: {yaml_problem(exc)}", file=str(path),
                          remedy="corrija a sintaxe (indentação com espaços, 'chave: valor')") \
             from None
 
@@ -425,10 +428,11 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     return Site(data=data, source=str(raw.get("_source") or source), extra=dict(extra))
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` merged into a copy of ``base``, mapping by mapping (an inventory's ``padroes``)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
             else v
     return out
 
@@ -544,11 +548,11 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
-                merged = _deep_merge(defaults, sub_raw) if isinstance(sub_raw, dict) else sub_raw
+                merged = deep_merge(defaults, sub_raw) if isinstance(sub_raw, dict) else sub_raw
                 raws.append((str(sub), merged))
                 site = validate_site(merged, source=sub, problems=problems)
             else:
-                merged = _deep_merge(defaults, item) if isinstance(item, dict) else item
+                merged = deep_merge(defaults, item) if isinstance(item, dict) else item
                 raws.append((f"{display}:sites[{i}]", merged))
                 site = validate_site(merged, source=path, display=f"{display}:sites[{i}]",
                                      problems=problems)

@@ -42,8 +42,8 @@ FILES = ["/proc/cpuinfo", "/proc/meminfo", "/proc/self/cgroup", "/etc/os-release
          "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
          "/etc/timezone", "/etc/sysconfig/clock", "/proc/net/tcp", "/proc/net/tcp6",
          *linux.LOCALE_FILES,
-         *(f"/{d}/logind.conf" for d in linux._LOGIND_DIRS)]
-GLOBS = [f"/{d}/logind.conf.d/*.conf" for d in linux._LOGIND_DIRS]
+         *(f"/{d}/logind.conf" for d in linux.LOGIND_DIRS)]
+GLOBS = [f"/{d}/logind.conf.d/*.conf" for d in linux.LOGIND_DIRS]
 EXISTS = ["/etc/localtime", "/etc", "/run/systemd/system", "/lib/systemd/systemd-logind",
           "/usr/lib/systemd/systemd-logind", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu",
           f"{linux.PEC_DIR}/webserver"]
