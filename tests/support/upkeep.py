@@ -71,8 +71,8 @@ def dumps(postgres, tmp_path_factory):
         postgres.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def backup_folder(tmp_path: Path, dumps, newest: str, *, history: int = 3, newest_age_h: float = 1,
-            mode: int = 0o600) -> Path:
+def backup_folder(tmp_path: Path, dumps, newest: str, *, history: int = 3,
+                  newest_age_h: float = 1, mode: int = 0o600) -> Path:
     """A backup folder: ``history`` earlier good dumps a day apart, then ``newest``."""
     folder = tmp_path / "backups"
     folder.mkdir(parents=True)
