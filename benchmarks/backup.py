@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from esus_runbook.upkeep.backup import evidence
     from esus_runbook.upkeep.shell import LocalShell
     from tests.support.servers import _start_postgres, _stop_postgres
-    from tests.test_backup import PEC_DDL
+    from tests.support.upkeep import PEC_DDL
 
     pg = _start_postgres()
     folder = Path(tempfile.mkdtemp(prefix="esus-bench-backup-"))

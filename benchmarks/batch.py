@@ -49,7 +49,7 @@ HEAVY = ("pandas", "numpy", "matplotlib", "lxml", "requests", "psycopg", "jinja2
 
 
 def demo_env() -> dict[str, str]:
-    from esus_runbook.secret_refs import read_env_file
+    from tests.support.project import read_env_file
 
     return read_env_file(ROOT / "examples" / "demo.env")
 

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the plain rules
+
 
 # --------------------------------------------------------------------------- children
 def run_floor(path: str) -> dict:
@@ -66,6 +68,9 @@ def run_naive(path: str) -> dict:
 
     from esus_runbook import ids
 
+    # the plain one-value rules (the package only checks whole columns)
+    from tests.support.identifiers import cnpj_valid, cns_valid, cpf_valid
+
     tree = etree.parse(path, etree.XMLParser(resolve_entities=False, no_network=True))
     root = tree.getroot()
     ests, teams, profs, lots = [], [], [], []
@@ -87,12 +92,12 @@ def run_naive(path: str) -> dict:
                          "cbo": (lot.get("CO_CBO") or "").strip(), "line": lot.sourceline})
     findings = []
     for p in profs:
-        if not ids.cpf_valid(p["cpf"]):
+        if not cpf_valid(p["cpf"]):
             findings.append(("CPF_INVALID", ids.mask_cpf(p["cpf"]), p["line"]))
-        if not ids.cns_valid(p["cns"]):
+        if not cns_valid(p["cns"]):
             findings.append(("CNS_INVALID", ids.mask_cpf(p["cpf"]), p["line"]))
     for e in ests:
-        if not ids.cnpj_valid(e["cnpj"]):
+        if not cnpj_valid(e["cnpj"]):
             findings.append(("CNPJ_INVALID", e["cnes"], e["line"]))
     known_cnes = {e["cnes"] for e in ests}
     known_team = {(t["cnes"], t["ine"]) for t in teams}

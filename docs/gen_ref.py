@@ -2,7 +2,7 @@
 
 Sources, one per page, so the reference cannot drift from what the program does:
 
-- ``referencia/arquivo-do-site.md``: the field table ``esus_runbook.site_fields.SCHEMA``;
+- ``referencia/arquivo-do-site.md``: the field table ``esus_runbook.sites.fields.FIELDS``;
 - ``referencia/comandos.md``: the argparse parser ``esus_runbook.cli.build_parser()``, walked
   (hidden flags and subcommands that share a parser/dest with a visible one are shown only as
   aliases of it);
@@ -42,7 +42,7 @@ from esus_runbook import cli, errors  # noqa: E402
 from esus_runbook.cnes import diff as cnes_diff  # noqa: E402
 from esus_runbook.cnes import rules as cnes_rules  # noqa: E402
 from esus_runbook.reconcile import compare as reconcile_compare  # noqa: E402
-from esus_runbook.sites.fields import SCHEMA  # noqa: E402
+from esus_runbook.sites.fields import FIELDS  # noqa: E402
 from esus_runbook.status import ExitCode  # noqa: E402
 
 CODE = re.compile(r"^(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]+$")
@@ -78,8 +78,8 @@ def site_fields_page() -> str:
            "Com esta página você confere o nome, o tipo, o padrão e o significado de cada "
            "chave do arquivo YAML de um site. Como escrever o arquivo: "
            "[Arquivo do site](../arquivo-do-site.md).\n",
-           NOTE.format(src="`esus_runbook/site_fields.py`")]
-    for section, fields in SCHEMA.items():
+           NOTE.format(src="`esus_runbook/sites/fields.py`")]
+    for section, fields in FIELDS.items():
         out.append(f"## {'Chaves de topo' if section is None else f'`{section}:`'}\n")
         out.append("| chave | tipo | obrigatória | padrão | o que é |\n|---|---|---|---|---|")
         for f in fields:

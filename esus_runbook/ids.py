@@ -1,10 +1,12 @@
 """Brazilian identifiers used by e-SUS: CPF, CNS, CNPJ, IBGE municipality, CNES and INE.
 
-Each rule exists twice: a scalar ``*_valid(value) -> bool`` for one value and a vectorized
-``*_valid_series(series) -> pd.Series[bool]`` that checks a whole column with numpy (the CNES
-XML of a capital holds hundreds of thousands of rows). Both take strings of digits (the CNPJ
+The rules check whole columns with numpy (the CNES XML of a capital holds hundreds of
+thousands of rows): ``*_valid_series(series) -> pd.Series[bool]``, and :func:`check_column` for
+CPF and CNS (validity, blanks and duplicates in one pass); the IBGE code, which a site file
+holds alone, also has the scalar :func:`ibge_valid`. They take strings of digits (the CNPJ
 also its alphanumeric form, IN RFB 2.229/2024); anything else (wrong length, letters, None)
-is invalid. Rules: ``docs/dominio.md``, "Identificadores".
+is invalid. The plain one-value forms the tests compare with are in
+``tests/support/identifiers.py``. Rules: ``docs/dominio.md``, "Identificadores".
 
 Masking: CPF keeps at most its six middle digits (``***.456.789-**``), CNS at most its last
 four (``*** **** **** 1234``). :func:`scrub` masks CPF/CNS-like numbers inside free text.
@@ -42,8 +44,6 @@ _CNS_W = np.arange(15, 0, -1)                       # 15..1
 _IBGE_W = np.array([1, 2, 1, 2, 1, 2])
 _CNES_W = np.arange(7, 1, -1)                       # 7..2 over 6 digits
 _INE_W = np.arange(10, 1, -1)                       # 10..2 over 9 digits
-_CNS_DEFINITIVE = re.compile(r"[12]\d{10}00[01]\d")
-_CNS_PROVISIONAL = re.compile(r"[5789]\d{14}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -112,16 +112,6 @@ def _cpf_rows(m: np.ndarray) -> np.ndarray:
     return (m[:, 9] == dv1) & (m[:, 10] == dv2) & ~_repeated(m)
 
 
-def cpf_valid(value: object) -> bool:
-    d = _scalar_digits(value, 11)
-    return d is not None and bool(_cpf_rows(d[None, :])[0])
-
-
-def cpf_valid_series(values: pd.Series) -> pd.Series:
-    fmt, m = _matrix(values, 11)
-    return _result(values.index, fmt, _cpf_rows(m))
-
-
 # --------------------------------------------------------------------------- CNS
 def _cns_rows(m: np.ndarray) -> np.ndarray:
     first = m[:, 0]
@@ -129,16 +119,6 @@ def _cns_rows(m: np.ndarray) -> np.ndarray:
         & (m[:, 13] <= 1)
     provisional = np.isin(first, (5, 7, 8, 9))
     return (definitive | provisional) & ((m @ _CNS_W) % 11 == 0)
-
-
-def cns_valid(value: object) -> bool:
-    d = _scalar_digits(value, 15)
-    return d is not None and bool(_cns_rows(d[None, :])[0])
-
-
-def cns_valid_series(values: pd.Series) -> pd.Series:
-    fmt, m = _matrix(values, 15)
-    return _result(values.index, fmt, _cns_rows(m))
 
 
 # --------------------------------------------------------------------------- columns
@@ -150,7 +130,7 @@ _KINDS = {"cpf": (11, _cpf_rows), "cns": (15, _cns_rows)}
 class ColumnCheck:
     """A column of CPF or CNS read once (:func:`check_column`); arrays aligned with it."""
 
-    valid: np.ndarray   # bool: a valid identifier (as cpf_valid_series / cns_valid_series)
+    valid: np.ndarray   # bool: a valid identifier
     blank: np.ndarray   # bool: the value is ""
     key: np.ndarray     # int64: equal exactly where the texts are equal (for duplicates)
 
@@ -211,15 +191,6 @@ def _cnpj_rows(m: np.ndarray) -> np.ndarray:
     return (m[:, 12] == dv1) & (m[:, 13] == dv2) & ~_repeated(m)
 
 
-def cnpj_valid(value: object) -> bool:
-    """A valid CNPJ: 14 digits, or (IN RFB 2.229/2024) 12 characters [0-9A-Z] and 2 check
-    digits. Upper case only, no punctuation: strip the mask (``12.ABC.345/01DE-35``) first."""
-    if not isinstance(value, str) or len(value) != 14:
-        return False
-    fmt, m = _cnpj_matrix(pd.Series([value], dtype=object))
-    return bool(fmt[0]) and bool(_cnpj_rows(m)[0])
-
-
 def cnpj_valid_series(values: pd.Series) -> pd.Series:
     fmt, m = _cnpj_matrix(values)
     return _result(values.index, fmt, _cnpj_rows(m))
@@ -265,18 +236,6 @@ def cnes_format(value: object) -> bool:
     return _scalar_digits(value, 7) is not None
 
 
-def cnes_dv_valid(value: object) -> bool:
-    """Undocumented mod-11 digit that fits most real CNES codes [M]: a warning at most."""
-    d = _scalar_digits(value, 7)
-    return d is not None and bool((d[6] == _mod11_zero(d[None, :], _CNES_W))[0])
-
-
-def ine_dv_valid(value: object) -> bool:
-    """Undocumented mod-11 digit that fits most real INE codes [M]: a warning at most."""
-    d = _scalar_digits(value, 10)
-    return d is not None and bool((d[9] == _mod11_zero(d[None, :], _INE_W))[0])
-
-
 def cnes_dv_valid_series(values: pd.Series) -> pd.Series:
     fmt, m = _matrix(values, 7)
     return _result(values.index, fmt, m[:, 6] == _mod11_zero(m, _CNES_W))
@@ -316,22 +275,6 @@ def with_dv(base: str, kind: str) -> str:
     if kind == "ine":
         return base + str(int(_mod11_zero(d, _INE_W)[0]))
     raise ValueError(f"unknown identifier kind {kind!r}")
-
-
-def cns_from_pis(pis: str) -> str:
-    """The definitive CNS derived from an 11-digit base starting with 1 or 2 (the DATASUS
-    algorithm): ``pis + 000 + dv``, or ``pis + 001 + dv`` when the first digit would be 10."""
-    d = _scalar_digits(pis, 11)
-    if d is None or d[0] not in (1, 2):
-        raise ValueError("CNS base must be 11 ASCII digits starting with 1 or 2")
-    total = int(d @ _CNS_W[:11])
-    dv = 11 - total % 11
-    if dv == 11:
-        dv = 0
-    if dv == 10:
-        dv = 11 - (total + 2) % 11
-        return f"{pis}001{dv}"
-    return f"{pis}000{dv}"
 
 
 # --------------------------------------------------------------------------- masking

@@ -1,7 +1,7 @@
 """``esus-runbook novo`` and ``esus-runbook esquema``: start a real site from the field table.
 
 ``novo SITE_ID`` writes ``<pasta>/<site_id>.yaml``: every section and key of
-:data:`site_fields.SCHEMA` with its pt-BR label and help as comments; the required keys the
+:data:`sites.fields.FIELDS` with its pt-BR label and help as comments; the required keys the
 analyst must fill are left empty (``validar`` then names each one: "campo obrigatório
 ausente — preencha ..."), the optional ones are commented out with their default. Its first
 line points the editor to the JSON Schema written next to it (``site.schema.json``, a stable
@@ -23,7 +23,7 @@ from ruamel.yaml.error import YAMLError
 from .errors import InputError
 from .files.atomic import write_text_atomic
 from .schemas import render_site_schema
-from .sites.fields import SCHEMA, SLUG, Field
+from .sites.fields import FIELDS, SLUG, Field
 from .sites.loading import read_mapping_file
 
 SCHEMA_FILE = "site.schema.json"
@@ -61,7 +61,7 @@ def site_text(site_id: str, schema_ref: str = SCHEMA_FILE) -> str:
     out = [f"# yaml-language-server: $schema={schema_ref}",
            f"# Site {site_id}: preencha os campos marcados PREENCHA e descomente (tire o '#')",
            "# os opcionais que souber. Confira com: esus-runbook validar ESTE_ARQUIVO", ""]
-    for section, fields in SCHEMA.items():
+    for section, fields in FIELDS.items():
         indent = "" if section is None else "  "
         if section is not None:
             out += ["", f"{section}:"]

@@ -89,22 +89,6 @@ def read_secret(env_name: str | None = None, file_path: str | os.PathLike | None
     return None
 
 
-def read_env_file(path: str | os.PathLike) -> dict[str, str]:
-    """``NAME=value`` lines of a shell-style env file (``#`` comments and blank lines
-    skipped), e.g. the demo's ``examples/demo.env``; {} when the file does not exist."""
-    env: dict[str, str] = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return env
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            k, v = line.split("=", 1)
-            env[k.strip()] = v.strip()
-    return env
-
-
 def mask(value: str | Secret | None) -> str:
     """A display form that shows at most the last two characters of a long secret."""
     if value is None:

@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from esus_runbook.results import StageResult
-from esus_runbook.sites.loading import load_site, validate_site
+from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import StageContext, ambiente, evaluate
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES
+from .support.ambiente_site import PROBES, make_site
+from .support.project import EXAMPLES
 
-PROBES = Path(__file__).parent / "data" / "probes"
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
 GIB = 1024 ** 3
-
-
-def make_site(tmp_path: Path, probe: str | Path | dict | None = "linux-ok", *, users=30,
-              passmark=6500, ibge="2927408", instalador=None, instalacao=None, tipo=None,
-              this_machine=None):
-    if isinstance(probe, dict):
-        path = tmp_path / "sondagem.json"
-        path.write_text(json.dumps(probe))
-        probe = path
-    elif isinstance(probe, str):
-        probe = PROBES / f"{probe}.json"
-    raw = {"site_id": "s", "nome": "S", "municipio_ibge": ibge,
-           "cenario": {"usuarios_simultaneos": users,
-                       **({"tipo_instalacao": tipo} if tipo else {})},
-           "ambiente": {"probe": str(probe) if probe else None, "passmark": passmark,
-                        "sondar_esta_maquina": this_machine},
-           "instalador": instalador or {}, "instalacao": instalacao or {}}
-    return validate_site(raw, source=tmp_path / "s.yaml")
 
 
 def run(site, **ctx) -> StageResult:

@@ -5,17 +5,13 @@ end to end with its records."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from esus_runbook import schemas
-from esus_runbook.demo.pec_simulator import PecConfig, installer_bytes
-from esus_runbook.installer.releases import COLUMNS, Registry
+from esus_runbook.demo.pec_simulator import PecConfig
+from esus_runbook.installer.releases import Registry
 from esus_runbook.results import Checks
 from esus_runbook.secret_refs import Secret
 from esus_runbook.ssh.client import SshOptions, connect
@@ -25,66 +21,7 @@ from esus_runbook.upkeep.record import OpsRecord
 from esus_runbook.upkeep.shell import LocalShell, RemoteShell
 from esus_runbook.upkeep.update import _services, after, before, read_server
 
-from . import test_backup
-from .test_backup import _folder
-
-dumps = test_backup.dumps  # the PEC dumps made by pg_dump (a module-scoped fixture)
-
-TARGET = "5.5.30"  # a version only the test's team registry knows
-
-# Liquibase's lock table (Liquibase documentation, "DATABASECHANGELOGLOCK table"): ID,
-# LOCKED, LOCKGRANTED, LOCKEDBY; PostgreSQL folds the names to lower case.
-LOCK_DDL = ("CREATE TABLE databasechangeloglock (id integer PRIMARY KEY, locked boolean NOT "
-            "NULL, lockgranted timestamp, lockedby varchar(255))")
-
-
-@pytest.fixture
-def pec(pec_db, postgres):
-    """A PEC-like database with a free Liquibase lock; returns (db_url, connect)."""
-    name = pec_db(LINKINSTALACAO=("https://pec.municipio.ba.gov.br", None))
-
-    def conn():
-        return postgres.connect(name, user="esus", password=postgres.esus_password)
-
-    with conn() as c:
-        c.execute(LOCK_DDL)
-        c.execute("INSERT INTO databasechangeloglock VALUES (1, false, NULL, NULL)")
-    return postgres.url(db=name), conn
-
-
-@pytest.fixture
-def installer(tmp_path):
-    data = installer_bytes(8192)
-    path = tmp_path / "inst" / f"eSUS-AB-PEC-{TARGET}-Linux64.jar"
-    path.parent.mkdir()
-    path.write_bytes(data)
-    team = tmp_path / "inst" / "registro-instaladores.csv"
-    with team.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerow({"versao": TARGET, "plataforma": "linux", "arquivo": path.name,
-                    "tamanho_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                    "origem": "teste"})
-    return path, Registry(team)
-
-
-def _site(tmp_path, postgres, db_url, pec_url, *, removeipc="no", backup=True) -> dict:
-    server = tmp_path / "srv"
-    (server / "logind.conf.d").mkdir(parents=True, exist_ok=True)
-    if removeipc:
-        (server / "logind.conf").write_text(f"[Login]\nRemoveIPC={removeipc}\n")
-    ssl = server / "ssl.properties"
-    if not ssl.exists():
-        ssl.write_text("server.ssl.key-store-password=segredo-do-keystore\n")
-    return {"instalacao": {"pec_url": pec_url, "db_url": db_url},
-            "instalador": {"plataforma": "linux"},
-            "cenario": {"backup_automatizado": True},
-            "backup": ({"pasta": str(tmp_path / "backups"), "padrao": "esus-*.backup",
-                        "janela_horas": 26, "copia_externa": True,
-                        "pg_restore": str(postgres.bin / "pg_restore")} if backup else {}),
-            "atualizacao": {"pasta_pec": str(tmp_path), "ssl_properties": str(ssl),
-                            "logind": str(server), "log_pec": str(server / "pec.log"),
-                            "backup_instalador": True}}
+from .support.upkeep import TARGET, backup_folder, update_site
 
 
 def _before(site, installer, postgres):
@@ -97,9 +34,9 @@ def _before(site, installer, postgres):
 
 def test_before_half_with_everything_in_place(tmp_path, postgres, pec, installer, dumps,
                                               http_server):
-    _folder(tmp_path, dumps, "good")
+    backup_folder(tmp_path, dumps, "good")
     sim = http_server(PecConfig(versao="5.5.24"))
-    checks, metrics = _before(_site(tmp_path, postgres, pec[0], sim.url), installer, postgres)
+    checks, metrics = _before(update_site(tmp_path, postgres, pec[0], sim.url), installer, postgres)
     not_ok = {k: (c.status, c.observed) for k, c in checks.items() if c.status is not Status.OK}
     assert set(not_ok) <= {"ATU_SERVICOS"}, not_ok  # no systemd on the test machine
     assert checks["ATU_SERVICOS"].status is Status.PENDENTE
@@ -119,7 +56,7 @@ def test_before_half_refuses_lock_removeipc_and_missing_backup(tmp_path, postgre
         c.execute("UPDATE databasechangeloglock SET locked = true, lockgranted = now(), "
                   "lockedby = 'pec-servidor (10.0.0.5)'")
     sim = http_server(PecConfig(versao="5.5.24"))
-    site = _site(tmp_path, postgres, pec[0], sim.url, removeipc=None, backup=False)
+    site = update_site(tmp_path, postgres, pec[0], sim.url, removeipc=None, backup=False)
     checks, _ = _before(site, installer, postgres)
     assert checks["ATU_LIQUIBASE"].status is Status.FALHA
     assert "pec-servidor" in checks["ATU_LIQUIBASE"].observed
@@ -130,7 +67,7 @@ def test_before_half_refuses_lock_removeipc_and_missing_backup(tmp_path, postgre
 def test_before_half_refuses_a_downgrade_and_an_unknown_installer(tmp_path, postgres, pec,
                                                                   installer, http_server):
     sim = http_server(PecConfig(versao="5.6.0"))
-    site = _site(tmp_path, postgres, pec[0], sim.url)
+    site = update_site(tmp_path, postgres, pec[0], sim.url)
     checks = Checks()
     before(site, TARGET, shell=LocalShell(), registry=Registry(None), installer=None,
            db_password=Secret(postgres.esus_password, "teste"), checks=checks)
@@ -152,9 +89,9 @@ def _after(site, postgres, before_rec):
 
 
 def test_after_half_good_and_bad(tmp_path, postgres, pec, installer, dumps, http_server):
-    _folder(tmp_path, dumps, "good")
+    backup_folder(tmp_path, dumps, "good")
     old = http_server(PecConfig(versao="5.5.24"))
-    site = _site(tmp_path, postgres, pec[0], old.url)
+    site = update_site(tmp_path, postgres, pec[0], old.url)
     _, metrics = _before(site, installer, postgres)
     done = datetime.now().astimezone()
     assert metrics["hora_servidor"]  # the server's clock, read by the before half
@@ -195,9 +132,9 @@ def test_after_half_good_and_bad(tmp_path, postgres, pec, installer, dumps, http
 
 def test_atualizacao_command_records_both_halves(tmp_path, postgres, pec, installer, dumps,
                                                  http_server, cli_main):
-    _folder(tmp_path, dumps, "good")
+    backup_folder(tmp_path, dumps, "good")
     sim = http_server(PecConfig(versao="5.5.24"))
-    data = _site(tmp_path, postgres, pec[0], sim.url)
+    data = update_site(tmp_path, postgres, pec[0], sim.url)
     site = tmp_path / "site.yaml"
     at = data["atualizacao"]
     site.write_text(f"""site_id: ubs-atu

@@ -9,11 +9,7 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
-
-import pytest
 
 from esus_runbook import schemas
 from esus_runbook.results import Checks
@@ -21,86 +17,7 @@ from esus_runbook.status import Status
 from esus_runbook.upkeep.backup import SCRATCH_PREFIX, evidence
 from esus_runbook.upkeep.shell import LocalShell
 
-# The PEC tables a dump must hold, with the columns docs/dominio.md ("Instalação e banco do
-# PEC") sources: tb_config_sistema [H]; tb_prof, tb_unidade_saude, tb_equipe, tb_ator_papel,
-# tb_lotacao [M: public dumps of real PEC databases, see docs/dominio.md].
-PEC_DDL = """
-CREATE TABLE tb_config_sistema (co_config_sistema varchar(60) PRIMARY KEY,
-  ds_config_sistema varchar(255), ds_texto text, ds_inteiro bigint);
-CREATE TABLE tb_prof (co_seq_prof bigint PRIMARY KEY, nu_cpf varchar(11), nu_cns varchar(15),
-  no_profissional varchar(255));
-CREATE TABLE tb_unidade_saude (co_seq_unidade_saude bigint PRIMARY KEY, nu_cnes varchar(7),
-  no_unidade_saude varchar(255), st_ativo integer);
-CREATE TABLE tb_equipe (co_seq_equipe bigint PRIMARY KEY, nu_ine varchar(10),
-  no_equipe varchar(255), co_unidade_saude bigint, tp_equipe integer, st_ativo integer);
-CREATE TABLE tb_ator_papel (co_seq_ator_papel bigint PRIMARY KEY, co_prof bigint,
-  no_tipo_ator_papel varchar(60), st_ativo integer);
-CREATE TABLE tb_lotacao (co_ator_papel bigint PRIMARY KEY, co_prof bigint,
-  co_unidade_saude bigint, co_cbo bigint, co_equipe bigint, dt_desativacao_lotacao date,
-  st_importada integer);
-INSERT INTO tb_config_sistema VALUES ('VERSAOBANCODADOS', 'Versão do banco de dados',
-  '5.5.24', NULL);
-INSERT INTO tb_prof SELECT g, lpad(g::text, 11, '0'), NULL, 'Profissional ' || g
-  FROM generate_series(1, 20000) g;
-INSERT INTO tb_prof VALUES (999999, '52998224725', '898001160651806', '{CONTENT_MARKER}');
-""".replace("{CONTENT_MARKER}", "MARCADOR-CONTEUDO-DO-BACKUP-7f3a")
-CONTENT_MARKER = "MARCADOR-CONTEUDO-DO-BACKUP-7f3a"  # a row the outputs must never show
-
-
-def _dump(pg, db: str, path: Path) -> Path:
-    env = {**os.environ, "PGPASSWORD": pg.superuser_password}
-    subprocess.run([str(pg.bin / "pg_dump"), "-Fc", "-h", pg.host, "-p", str(pg.port), "-U",
-                    "postgres", "-f", str(path), db], env=env, check=True, timeout=120)
-    os.chmod(path, 0o600)
-    return path
-
-
-@pytest.fixture(scope="module")
-def dumps(postgres, tmp_path_factory):
-    """A good PEC dump and a dump of another database, made by pg_dump."""
-    folder = tmp_path_factory.mktemp("dumps")
-    postgres.execute('CREATE DATABASE "pec_bkp" OWNER esus')
-    postgres.execute('CREATE DATABASE "outro_bkp" OWNER esus')
-    with postgres.connect("pec_bkp") as conn:
-        for statement in PEC_DDL.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    with postgres.connect("outro_bkp") as conn:
-        conn.execute("CREATE TABLE clientes (id int, nome text)")
-        conn.execute("INSERT INTO clientes SELECT g, 'x' || g FROM generate_series(1, 5000) g")
-    out = {"good": _dump(postgres, "pec_bkp", folder / "good.dump"),
-           "other": _dump(postgres, "outro_bkp", folder / "other.dump")}
-    yield out
-    for db in ("pec_bkp", "outro_bkp"):
-        postgres.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def _folder(tmp_path: Path, dumps, newest: str, *, history: int = 3, newest_age_h: float = 1,
-            mode: int = 0o600) -> Path:
-    """A backup folder: ``history`` earlier good dumps a day apart, then ``newest``."""
-    folder = tmp_path / "backups"
-    folder.mkdir(parents=True)
-    now = time.time()
-    for i in range(history):
-        p = folder / f"esus-2026-01-0{i + 1}.backup"
-        shutil.copy(dumps["good"], p)
-        os.chmod(p, 0o600)
-        t = now - newest_age_h * 3600 - (history - i) * 86400
-        os.utime(p, (t, t))
-    p = folder / "esus-2026-01-09.backup"
-    if newest == "good":
-        shutil.copy(dumps["good"], p)
-    elif newest == "truncated":  # cut inside the last data block: same size trend
-        data = dumps["good"].read_bytes()
-        p.write_bytes(data[:len(data) - 2000])
-    elif newest == "empty":
-        p.write_bytes(b"")
-    elif newest == "other":
-        shutil.copy(dumps["other"], p)
-    os.chmod(p, mode)
-    t = now - newest_age_h * 3600
-    os.utime(p, (t, t))
-    return folder
+from .support.upkeep import backup_folder
 
 
 def _site(folder: Path, pg, **extra) -> dict:
@@ -117,7 +34,7 @@ def _checks(site: dict, **kw) -> tuple[dict, dict]:
 
 
 def test_good_dump_is_evidence(tmp_path, dumps, postgres):
-    checks, metrics = _checks(_site(_folder(tmp_path, dumps, "good"), postgres))
+    checks, metrics = _checks(_site(backup_folder(tmp_path, dumps, "good"), postgres))
     assert {k: c.status for k, c in checks.items() if c.status is not Status.OK} == {}
     assert metrics["sha256"] == hashlib.sha256(dumps["good"].read_bytes()).hexdigest()
     assert metrics["arquivo"] == "esus-2026-01-09.backup" and metrics["dumps"] == 4
@@ -126,7 +43,7 @@ def test_good_dump_is_evidence(tmp_path, dumps, postgres):
 
 
 def test_truncated_dump_passes_the_listing_but_not_the_last_block(tmp_path, dumps, postgres):
-    checks, _ = _checks(_site(_folder(tmp_path, dumps, "truncated"), postgres))
+    checks, _ = _checks(_site(backup_folder(tmp_path, dumps, "truncated"), postgres))
     assert checks["BKP_LISTA"].status is Status.OK  # the table of contents is at the head
     assert checks["BKP_COMPLETO"].status is Status.FALHA
     assert "tb_prof" in checks["BKP_COMPLETO"].observed or \
@@ -135,14 +52,14 @@ def test_truncated_dump_passes_the_listing_but_not_the_last_block(tmp_path, dump
 
 
 def test_empty_file_fails_size_and_listing(tmp_path, dumps, postgres):
-    checks, _ = _checks(_site(_folder(tmp_path, dumps, "empty"), postgres))
+    checks, _ = _checks(_site(backup_folder(tmp_path, dumps, "empty"), postgres))
     assert checks["BKP_TAMANHO"].status is Status.FALHA
     assert checks["BKP_LISTA"].status is Status.FALHA
     assert "BKP_TABELAS" not in checks
 
 
 def test_dump_of_another_database_lacks_the_pec_tables(tmp_path, dumps, postgres):
-    checks, metrics = _checks(_site(_folder(tmp_path, dumps, "other"), postgres))
+    checks, metrics = _checks(_site(backup_folder(tmp_path, dumps, "other"), postgres))
     assert checks["BKP_LISTA"].status is Status.OK
     assert checks["BKP_TABELAS"].status is Status.FALHA
     assert "tb_config_sistema" in checks["BKP_TABELAS"].observed
@@ -150,7 +67,7 @@ def test_dump_of_another_database_lacks_the_pec_tables(tmp_path, dumps, postgres
 
 
 def test_sudden_drop_old_and_world_readable(tmp_path, dumps, postgres):
-    folder = _folder(tmp_path, dumps, "other", newest_age_h=50, mode=0o644)
+    folder = backup_folder(tmp_path, dumps, "other", newest_age_h=50, mode=0o644)
     checks, _ = _checks(_site(folder, postgres))
     assert checks["BKP_TAMANHO"].status is Status.FALHA  # much smaller than the good ones
     assert checks["BKP_RECENTE"].status is Status.FALHA
@@ -173,13 +90,13 @@ def _scratch_databases(pg) -> list[str]:
 
 def test_restore_test_reads_the_version_back_and_drops_the_scratch(tmp_path, dumps, postgres):
     url = f"postgresql://postgres@{postgres.host}:{postgres.port}/postgres"
-    site = _site(_folder(tmp_path, dumps, "good"), postgres, restaurar_em=url,
+    site = _site(backup_folder(tmp_path, dumps, "good"), postgres, restaurar_em=url,
                  restaurar_senha_env="PG_TESTE")
     checks, metrics = _checks(site, restore=True, env={"PG_TESTE": postgres.superuser_password})
     assert checks["BKP_RESTAURACAO"].status is Status.OK, checks["BKP_RESTAURACAO"]
     assert metrics["versao_restaurada"] == "5.5.24"
     assert _scratch_databases(postgres) == []
-    site = _site(_folder(tmp_path / "t", dumps, "truncated"), postgres, restaurar_em=url,
+    site = _site(backup_folder(tmp_path / "t", dumps, "truncated"), postgres, restaurar_em=url,
                  restaurar_senha_env="PG_TESTE")
     checks, _ = _checks(site, restore=True, env={"PG_TESTE": postgres.superuser_password})
     assert checks["BKP_RESTAURACAO"].status is Status.FALHA
@@ -188,7 +105,7 @@ def test_restore_test_reads_the_version_back_and_drops_the_scratch(tmp_path, dum
 
 
 def test_backup_command_over_ssh(tmp_path, dumps, postgres, sshd, cli):
-    folder = _folder(tmp_path, dumps, "good")
+    folder = backup_folder(tmp_path, dumps, "good")
     site = tmp_path / "site.yaml"
     site.write_text(f"""site_id: ubs-bkp
 nome: UBS Backup
@@ -272,7 +189,7 @@ def test_the_hash_falls_back_to_sha256sum_without_openssl(tmp_path, dumps, postg
     """OpenSSL's SHA-256 is the fast one; a server without openssl still gets the hash, from
     coreutils, and the check says which tool computed it."""
     tools = ("sh", "find", "sort", "tail", "cut", "date", "grep", "awk", "head", "sha256sum")
-    site = _site(_folder(tmp_path, dumps, "good"), postgres)
+    site = _site(backup_folder(tmp_path, dumps, "good"), postgres)
     expected = hashlib.sha256(dumps["good"].read_bytes()).hexdigest()
     for shell, tool in ((LocalShell(), "openssl"),
                         (_ShellWithout(tmp_path / "bin", tools), "sha256sum")):

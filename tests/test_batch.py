@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -14,8 +13,9 @@ import pytest
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .conftest import EXAMPLES, ROOT, run_folders
-from .conftest import NOTEBOOKS as NB_DIR
+from .support.batch_inputs import notebooks_with, one_site
+from .support.project import NOTEBOOKS as NB_DIR
+from .support.project import ROOT, run_folders
 
 FIXTURES = Path(__file__).parent / "notebooks"
 
@@ -65,24 +65,9 @@ def test_demo_outcomes_differ(demo_run: Path):
     assert len(set(status.values())) >= 2, status
 
 
-def _notebooks_with(tmp_path: Path, replace: dict[str, str]) -> Path:
-    nbdir = tmp_path / "notebooks"
-    shutil.copytree(NB_DIR, nbdir)
-    for target, fixture in replace.items():
-        shutil.copy(FIXTURES / f"{fixture}.ipynb", nbdir / target)
-    return nbdir
-
-
-def one_site(tmp_path: Path) -> Path:
-    text = (EXAMPLES / "sites" / "sms-centralizado.yaml").read_text()
-    site = tmp_path / "site.yaml"
-    site.write_text(text)
-    return site
-
-
 @pytest.mark.notebooks
 def test_broken_notebook_marks_stage_erro_and_goes_on(tmp_path, cli):
-    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
+    nbdir = notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
                                        NOTEBOOKS["contra_chave"]: "forgets_result"})
     out = tmp_path / "out"
     proc = cli("executar", one_site(tmp_path), "--execucoes", out, "--sem-progresso",

@@ -42,7 +42,7 @@ from esus_runbook.report.rollup import write_rollup
 from esus_runbook.results import STAGES
 from esus_runbook.stages import title
 
-from .conftest import ROOT, require, require_tool
+from .support.project import ROOT, require, require_tool
 
 BRT = timezone(timedelta(hours=-3))
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=BRT)  # a Monday
@@ -459,7 +459,7 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
     vila-nova chave copied in full (a failing check fixed), then the centro XML swapped for
     one with problems (a new failure), then swapped back. The dossier's timeline and the
     dashboard's ranking follow, with the dates the runs really finished."""
-    from .conftest import EXAMPLES, demo_env
+    from .support.project import EXAMPLES, demo_env
 
     examples = tmp_path / "examples"
     shutil.copytree(EXAMPLES, examples)

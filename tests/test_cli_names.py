@@ -10,7 +10,7 @@ import pytest
 
 from esus_runbook import cli
 
-from .conftest import EXAMPLES
+from .support.project import EXAMPLES
 
 PARSERS = [(path, sp) for path, sp in cli.subcommand_parsers(cli.build_parser())]
 OLD_COMMANDS = [((*level, old), (*level, new)) for level, names in cli.COMMAND_ALIASES.items()

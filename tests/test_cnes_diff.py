@@ -28,7 +28,7 @@ from esus_runbook.demo.cnes_model import Changes
 from esus_runbook.sites.loading import load_site
 from esus_runbook.status import ExitCode, HtmlReport, Status
 
-from .conftest import EXAMPLES, run_cli
+from .support.project import EXAMPLES, run_cli
 
 BASE = synth.Spec(professionals=300, seed=5, cnes=("2386224",), inactive_teams=2)
 CPF_MASK = re.compile(r"\*\*\*\.\d{3}\.\d{3}-\*\*")

@@ -16,7 +16,7 @@ from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import HostileFileError, InputError
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 HEADER = ('<?xml version="1.0" encoding="{enc}"?>\n<ImportarXMLCNES>\n'
           '<IDENTIFICACAO DATA="2026-11-20" ORIGEM="PORTAL" DESTINO="ESUS_AB" '

@@ -17,6 +17,8 @@ from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.schemas import load as load_schema
 from esus_runbook.status import ExitCode, HtmlReport, Severity, Status
 
+from .support.identifiers import cns_from_pis
+
 CLEAN = synth.Spec(professionals=80, seed=7, cnes=("2386224",))
 
 
@@ -254,7 +256,7 @@ def test_real_shaped_31_export_has_no_unknown_cbo_nor_team_type(tmp_path):
     text = text[:at] + "\n" + teams + text[at:]
     lots = "".join(f'<DADOS_LOTACOES CNES="2386224" CO_INE="{ines[0] if i < 2 else ""}" '
                    f'CO_CBO="{cbo}" MICROAREA=" "/>\n' for i, cbo in enumerate(REAL_CBOS))
-    prof = (f'<DADOS_PROFISSIONAIS CO_CNS="{ids.cns_from_pis("19876543210")}" NM_PROF="X" '
+    prof = (f'<DADOS_PROFISSIONAIS CO_CNS="{cns_from_pis("19876543210")}" NM_PROF="X" '
             f'CPF_PROF="{ids.with_dv("987650432", "cpf")}" CONSELHO_ID="" SG_UF_EMIS="" '
             'NU_REGISTRO="" DT_NASC="01/01/1900" SEXO="N" E_MAIL="" TELEFONE="">\n'
             f'<ENDERECO>\n<DADOS_ENDERECO CO_CEP="" SG_UF="BA" CO_IBGE_MUN="2927408"/>\n'

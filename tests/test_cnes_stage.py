@@ -15,7 +15,7 @@ from esus_runbook.results import StageResult
 from esus_runbook.sites.loading import load_site
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, run_cli, run_folders
+from .support.project import EXAMPLES, run_cli, run_folders
 
 XML_DIR = EXAMPLES / "xml"
 

@@ -15,7 +15,7 @@ import pytest
 from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_inputs import notebooks_with
 from .support.batch_procs import (
     dask_cluster,
     hanging_sites,
@@ -24,8 +24,8 @@ from .support.batch_procs import (
     rollup_triples,
     start_batch,
 )
+from .support.project import EXAMPLES, demo_env, run_cli
 from .support.waiting import wait_until
-from .test_batch import _notebooks_with
 
 pytestmark = pytest.mark.notebooks
 
@@ -145,7 +145,7 @@ def test_interrupted_dask_run_stops_worker_kernels_and_resumes(cluster, demo_run
     """The download notebook hangs on the workers. Killing the client (kill -9) releases its
     tasks and the workers kill their kernels; Ctrl-C kills them through the client. Then
     `--retomar` on the cluster finishes the run to the local pool's roll-up."""
-    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
+    nbdir = notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
     out = tmp_path / "out"
     proc = start_batch("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--agendador",
                        cluster.address, "--sem-progresso",

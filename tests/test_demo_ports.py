@@ -13,7 +13,7 @@ from esus_runbook.demo.demo_inputs import main as prepare_inputs
 from esus_runbook.demo.demo_inputs import ready_ports
 from esus_runbook.sites.loading import load_sites
 
-from .conftest import EXAMPLES, ROOT, run_cli
+from .support.project import EXAMPLES, ROOT, run_cli
 
 
 def _start_simulator(ready: Path, centro: str = "0", vila: str = "0") -> subprocess.Popen:

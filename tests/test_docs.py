@@ -21,10 +21,10 @@ from esus_runbook import cli, errors
 from esus_runbook.cnes import diff as cnes_diff
 from esus_runbook.cnes import rules as cnes_rules
 from esus_runbook.reconcile import compare as reconcile_compare
-from esus_runbook.sites.fields import SCHEMA
+from esus_runbook.sites.fields import FIELDS
 
-from .conftest import EXAMPLES, ROOT, demo_env, require, require_tool
 from .support.docs_ref import gen_ref
+from .support.project import EXAMPLES, ROOT, demo_env, require, require_tool
 
 README = ROOT / "README.md"
 CHECK_CODE = re.compile(r"(CEN|AMB|DL|INST|PEC|DB|SRV|CC|XML)_[A-Z0-9_]*[A-Z0-9]")
@@ -111,7 +111,7 @@ def test_docs_site_builds_strict_and_the_reference_lists_everything(tmp_path):
             assert row.split()[1] == SEVERITY[rule.severity].split()[0], (code, row)
 
     fields = _text(ref / "arquivo-do-site.html")
-    for section, items in SCHEMA.items():
+    for section, items in FIELDS.items():
         for f in items:
             key = f"{section}.{f.key}" if section else f.key
             assert re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", fields), key
@@ -252,3 +252,45 @@ def test_generated_commands_list_hidden_aliases_only_as_aliases():
     assert not any(r.startswith("| `--out`") for r in page.splitlines())
     assert any(r.startswith("| `--segredo`") and "(oculta)" in r for r in page.splitlines())
     assert "(comando oculto)" in page.split("## `esus-runbook interno`")[1]
+
+
+def _layer_rows() -> list[str]:
+    """The rows of the layer table of docs/arquitetura.md ("## Camadas")."""
+    text = (ROOT / "docs" / "arquitetura.md").read_text(encoding="utf-8")
+    section = text.split("## Camadas", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ")
+            and not line.startswith("| camada")]
+
+
+def test_the_layer_table_names_every_module():
+    """Every module of the package is in the architecture's layer table: a top-level module
+    as `name`, a subpackage as `name/`, and each module of a subpackage as `module` in the
+    row of its package."""
+    rows = _layer_rows()
+    missing = []
+    package = ROOT / "esus_runbook"
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if "__pycache__" in rel.parts or rel.name == "__init__.py" and len(rel.parts) == 1:
+            continue
+        if len(rel.parts) == 1:
+            if not any(f"`{path.stem}`" in row for row in rows):
+                missing.append(str(rel))
+            continue
+        top = f"`{rel.parts[0]}/`"
+        own = [row for row in rows if top in row]
+        if not own or (rel.name != "__init__.py"
+                       and not any(f"`{'/'.join(rel.parts[1:])[:-3]}`" in row for row in own)):
+            missing.append(str(rel))
+    assert not missing, f"modules missing from docs/arquitetura.md's layer table: {missing}"
+    assert len(rows) >= 10
+
+
+def test_the_glossary_gives_one_code_name_per_domain_word():
+    text = (ROOT / "docs" / "arquitetura.md").read_text(encoding="utf-8")
+    glossary = text.split("## Língua e glossário", 1)[1].split("\n## ", 1)[0]
+    for word, name in (("painel", "dashboard"), ("dossiê", "dossier"), ("relatório", "report"),
+                       ("lote", "batch"), ("execução", "run"), ("etapa", "stage"),
+                       ("verificação", "check"), ("consolidado", "rollup")):
+        assert re.search(rf"^\| {word}\b[^|]*\| `{name}`", glossary, re.M), word
+    assert "Uma palavra\npor conceito" in glossary or "Uma palavra por conceito" in glossary

@@ -27,11 +27,11 @@ from esus_runbook.sites.loading import load_site, validate_site
 from esus_runbook.stages import StageContext, evaluate, instalacao
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, NOTEBOOKS, ROOT
+from .support.ambiente_site import make_site
 from .support.browser import expect
 from .support.docs_ref import reference_pages, user_docs
 from .support.lab_server import lab_cli
-from .test_ambiente import make_site
+from .support.project import EXAMPLES, NOTEBOOKS, ROOT
 
 OK, ALERTA, PENDENTE, FALHA = Status.OK, Status.ALERTA, Status.PENDENTE, Status.FALHA
 ANSWERS = {"usuarios_simultaneos": 30, "infraestrutura_adequada": True,

@@ -18,7 +18,7 @@ from esus_runbook.sites.loading import load_sites
 from esus_runbook.stages import StageContext
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, run_cli
+from .support.project import EXAMPLES, run_cli
 
 NAME = "eSUS-AB-PEC-0.0.9-Linux64.jar"
 DEMO_SHA = "0a655c84c611fb7c1ae6d07e2fa834f814ee99724f5e499f916a6e28d3a8d482"

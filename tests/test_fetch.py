@@ -23,7 +23,8 @@ from esus_runbook.installer.verify import verify_file
 from esus_runbook.integrity import check_pe, check_zip, describe_zip_error
 from esus_runbook.status import Status
 
-from .conftest import ROOT, require_tool, run_cli
+from .support.installers import EXE_DATA
+from .support.project import ROOT, require_tool, run_cli
 
 NAME = "eSUS-AB-PEC-0.0.7-Linux64.jar"
 PATH = f"/PEC/a1b2c3/0.0.7/{NAME}"
@@ -459,7 +460,6 @@ def test_zip_check_refuses_a_bomb_before_inflating_it(tmp_path, monkeypatch):
 
 
 def test_pe_check(tmp_path):
-    from .test_hostile_download import EXE_DATA
 
     exe = tmp_path / "a.exe"
     exe.write_bytes(EXE_DATA)

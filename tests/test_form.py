@@ -12,10 +12,10 @@ from esus_runbook import form as form_mod
 from esus_runbook.errors import InputError
 from esus_runbook.form import SiteDocument, SiteForm
 from esus_runbook.sites import loading as sites
-from esus_runbook.sites.fields import SCHEMA, Field
+from esus_runbook.sites.fields import FIELDS, Field
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import EXAMPLES, run_cli
+from .support.project import EXAMPLES, run_cli
 from .support.site_texts import COMMENTED, comment_lines, write
 
 
@@ -39,7 +39,7 @@ def test_every_schema_field_has_a_widget_with_label_help_default():
 
 def test_a_key_added_to_schema_appears_in_the_form(monkeypatch, tmp_path):
     extra = Field("gerador", "bool", "Gerador de energia", "Há gerador no local?")
-    monkeypatch.setitem(SCHEMA, "cenario", SCHEMA["cenario"] + (extra,))
+    monkeypatch.setitem(FIELDS, "cenario", FIELDS["cenario"] + (extra,))
     f = SiteForm(tmp_path / "sites")
     assert "cenario.gerador" in f.fields
     for name, value in {"site_id": "ubs-x", "nome": "UBS X", "municipio_ibge": "2927408",
@@ -280,6 +280,6 @@ def test_folder_chooser_switches_sites(tmp_path):
 
 
 def test_sites_module_untouched_contract():
-    """The form relies on these names of sites.py; fail loudly if they move."""
-    assert callable(sites.validate_site) and callable(sites._yaml)
-    assert callable(sites._deep_merge) and sites.SECRET_LIKE_KEYS
+    """The form relies on these names of sites/loading.py; fail loudly if they move."""
+    assert callable(sites.validate_site) and callable(sites.safe_yaml)
+    assert callable(sites.yaml_problem) and callable(sites.deep_merge) and sites.SECRET_LIKE_KEYS

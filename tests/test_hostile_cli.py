@@ -20,7 +20,7 @@ from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
 from esus_runbook.files.outputs import write_report
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 # words that only English messages hold (argparse, libxml2, zipfile, strerror)
 ENGLISH = ("invalid", "usage:", "error:", "argument ", "expected", "choose from", "required",

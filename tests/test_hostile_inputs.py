@@ -32,8 +32,8 @@ from esus_runbook.sites.loading import Site, load_site, validate_site
 from esus_runbook.ssh_target import parse_target
 from esus_runbook.urls import db_url_problem, http_url_problem
 
-from .conftest import EXAMPLES, require_tool, run_cli
-from .test_leaks import secret_needles
+from .support.leaks import secret_needles
+from .support.project import EXAMPLES, require_tool, run_cli
 
 SECRET = "Segr3d0-Hostil-7731"
 # site-file rows also run in a separate process: the first (a secret in a URL) and those where

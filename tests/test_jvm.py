@@ -14,7 +14,7 @@ import pytest
 from esus_runbook import jvm
 from esus_runbook.stages.cenario import profiles
 
-from .conftest import require_tool
+from .support.project import require_tool
 
 HEAP = re.compile(r"^-X(ms|mx)\d+[MG]$")
 XX = re.compile(r"^-XX:\w+=\d+[MG]$")

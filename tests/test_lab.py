@@ -13,8 +13,8 @@ import pytest
 
 from esus_runbook import lab, resources
 
-from .conftest import EXAMPLES, NOTEBOOKS, ROOT, run_cli
 from .support.lab_server import lab_cli
+from .support.project import EXAMPLES, NOTEBOOKS, ROOT, run_cli
 
 
 def test_lab_prepares_one_workspace_per_site_and_keeps_outputs(tmp_path):

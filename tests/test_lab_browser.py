@@ -15,9 +15,9 @@ import pytest
 from esus_runbook.results import StageResult
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import NOTEBOOKS, ROOT
 from .support.browser import expect
 from .support.lab_server import lab_cli
+from .support.project import NOTEBOOKS, ROOT
 from .support.site_texts import COMMENTED, comment_lines
 from .support.waiting import wait_equal, wait_until
 

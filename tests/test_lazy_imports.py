@@ -6,9 +6,12 @@ only where loading it lazily was measured to matter, and then says so: a comment
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
+import sys
 
-from .conftest import ROOT
+from .support.project import ROOT
 
 PACKAGE = ROOT / "esus_runbook"
 MODULE_NOTE = re.compile(r"^#\s*Lazy imports?:", re.I | re.M)
@@ -49,3 +52,14 @@ def test_the_check_sees_an_unexplained_import(tmp_path):
     assert unexplained_imports(mod) == [2]
     mod.write_text("# Lazy imports: pandas 0.7 s\n" + mod.read_text(), encoding="utf-8")
     assert unexplained_imports(mod) == []
+
+
+def test_the_package_root_gives_its_api_without_loading_the_stages():
+    """``import esus_runbook`` (every CLI command does it first) resolves every name of its
+    ``__all__`` and loads neither the stage registry nor pandas or papermill."""
+    code = ("import sys, json, esus_runbook as e; [getattr(e, n) for n in e.__all__]; "
+            "print(json.dumps(sorted(m for m in ('esus_runbook.stages', 'pandas', 'papermill')"
+            " if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert json.loads(out.stdout) == []

@@ -18,7 +18,8 @@ import pytest
 from esus_runbook.secret_refs import SITE_SECRET_REFS, site_secret_values
 from esus_runbook.sites.loading import load_sites
 
-from .conftest import EXAMPLES, demo_env
+from .support.leaks import variants
+from .support.project import EXAMPLES, demo_env
 
 pytestmark = pytest.mark.notebooks
 _ATTR = re.compile(rb'\b(CPF_PROF|CO_CNS)\s*=\s*"\s*(\d{11}|\d{15})\s*"')
@@ -36,26 +37,6 @@ def personal_ids(paths: list[Path]) -> set[bytes]:
     for p in paths:
         found.update(m.group(2) for m in _ATTR.finditer(xml_bytes(p)))
     return found
-
-
-def variants(value: bytes) -> set[bytes]:
-    """The plain value and how it is usually formatted."""
-    v = value.decode()
-    out = {v}
-    if len(v) == 11:
-        out.add(f"{v[:3]}.{v[3:6]}.{v[6:9]}-{v[9:]}")
-    if len(v) == 15:
-        out.add(f"{v[:3]} {v[3:7]} {v[7:11]} {v[11:]}")
-    return {x.encode() for x in out}
-
-
-def secret_needles(secret: str | bytes) -> set[bytes]:
-    """What must never appear in an output for a secret: the value, its plain sha256 (hex)
-    and every 8-character piece of it."""
-    raw = secret.encode() if isinstance(secret, str) else secret
-    needles = {raw, hashlib.sha256(raw).hexdigest().encode()}
-    needles.update(raw[i:i + 8] for i in range(max(0, len(raw) - 7)))
-    return needles
 
 
 def test_no_secret_or_personal_id_in_run_folder(demo_run: Path):

@@ -2,7 +2,7 @@
 only that, as far as it can be read from the source without running anything.
 
 Markers come from three places: ``pytestmark`` of the module, the test's decorators, and
-conftest.py's ``MARKER_OF_FIXTURE`` for every fixture the test uses, directly or through
+tests/support/tiers.py's ``MARKER_OF_FIXTURE`` for every fixture the test uses, directly or through
 other fixtures. What a test does in its body (and in the helpers of tests/ it calls) is read
 from the syntax tree: running notebooks or JupyterLab needs ``notebooks``, ``psycopg`` needs
 ``postgres``, Playwright needs ``browser``; and a test marked ``notebooks``, ``postgres`` or
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import MARKER_OF_FIXTURE, ROOT
+from .support.project import ROOT
+from .support.tiers import MARKER_OF_FIXTURE
 
 TESTS = ROOT / "tests"
 TIERS = ("notebooks", "postgres", "browser")
@@ -127,7 +128,7 @@ def _words(node: ast.AST) -> tuple[set[str], set[str], set[str]]:
 
 
 # fixtures of the plugins conftest.py loads, visible to every test module
-PLUGINS = ("conftest", "servers", "browser", "sshd")
+PLUGINS = ("conftest", "servers", "browser", "sshd", "upkeep")
 
 
 def _fixture(modules: dict[str, Module], mod: Module, name: str):

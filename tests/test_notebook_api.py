@@ -7,7 +7,7 @@ from esus_runbook import guide, notebook
 from esus_runbook.form import SiteForm
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, ROOT
+from .support.project import EXAMPLES, ROOT
 from .support.site_texts import COMMENTED, write
 
 

@@ -12,7 +12,7 @@ import sys
 
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import EXAMPLES
+from .support.project import EXAMPLES
 
 HEAVY = ("pandas", "numpy", "ruamel", "lxml", "requests", "psycopg")
 CODE = """

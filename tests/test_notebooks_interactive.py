@@ -13,7 +13,7 @@ import pytest
 from esus_runbook.results import StageResult
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, NOTEBOOKS
+from .support.project import EXAMPLES, NOTEBOOKS
 from .support.site_texts import COMMENTED, write
 
 pytestmark = pytest.mark.notebooks

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from esus_runbook import schemas
-from esus_runbook.sites.fields import SCHEMA
+from esus_runbook.sites.fields import FIELDS
 from esus_runbook.sites.loading import load_sites, read_mapping_file
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 
 def test_novo_writes_a_commented_site_file_that_validar_flags(tmp_path: Path, cli_main):
@@ -20,7 +20,7 @@ def test_novo_writes_a_commented_site_file_that_validar_flags(tmp_path: Path, cl
     assert text.splitlines()[0] == "# yaml-language-server: $schema=site.schema.json"
     assert json.loads((tmp_path / "sites" / "site.schema.json").read_text()) == \
         schemas.site_schema()
-    for section, fields in SCHEMA.items():  # every section and key, with its pt-BR help
+    for section, fields in FIELDS.items():  # every section and key, with its pt-BR help
         if section:
             assert f"\n{section}:\n" in text
         for f in fields:

@@ -11,23 +11,17 @@ from pathlib import Path
 from esus_runbook.demo.rollout_history import SiteSpec, write_run_folder
 from esus_runbook.results import STAGES
 
-from . import test_atualizacao, test_backup
-from .test_atualizacao import TARGET, _site
-from .test_backup import CONTENT_MARKER, _folder
-from .test_leaks import secret_needles, variants
-
-dumps = test_backup.dumps
-pec = test_atualizacao.pec
-installer = test_atualizacao.installer
+from .support.leaks import secret_needles, variants
+from .support.upkeep import CONTENT_MARKER, TARGET, backup_folder, update_site
 
 
 def test_ops_outputs_never_show_secrets_or_backup_contents(tmp_path, postgres, pec, installer,
                                                           dumps, http_server, cli_main):
     from esus_runbook.demo.pec_simulator import PecConfig
 
-    _folder(tmp_path, dumps, "good")
+    backup_folder(tmp_path, dumps, "good")
     sim = http_server(PecConfig(versao="5.5.24"))
-    data = _site(tmp_path, postgres, pec[0], sim.url)
+    data = update_site(tmp_path, postgres, pec[0], sim.url)
     keystore = "Keystore-Senha-9d1e55"
     Path(data["atualizacao"]["ssl_properties"]).write_text(
         f"server.ssl.key-store-password={keystore}\n")

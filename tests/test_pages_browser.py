@@ -17,7 +17,7 @@ import pytest
 from esus_runbook.catalog.commands import all_dossiers, dashboard, import_runs
 from esus_runbook.demo.rollout_state import write_state
 
-from .conftest import EXAMPLES, run_cli
+from .support.project import EXAMPLES, run_cli
 
 pytestmark = [pytest.mark.browser]
 
@@ -210,7 +210,7 @@ def test_the_dossier_pdf_keeps_the_signatures_with_what_they_sign(page, state200
     page with the declaration of what is signed, and every internal link has a target."""
     from esus_runbook.catalog.pdf import html_to_pdf
 
-    from .conftest import require_tool
+    from .support.project import require_tool
 
     pdftotext = require_tool("pdftotext")
     html = state200 / "dossies" / "local-00007.html"

@@ -13,7 +13,7 @@ from esus_runbook.pec import VerifyReport, server_version_check, verify_install
 from esus_runbook.secret_refs import Secret
 from esus_runbook.status import ExitCode, JsonReport, Status
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 
 def by_id(report) -> dict[str, object]:

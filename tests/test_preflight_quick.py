@@ -12,7 +12,7 @@ import pytest
 from esus_runbook.batch.preflight import quick_checks, quick_report
 from esus_runbook.sites.loading import load_sites
 
-from .conftest import run_cli
+from .support.project import run_cli
 from .support.site_texts import write
 
 SECRET = "valor-secreto-da-contra-chave"

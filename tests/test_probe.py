@@ -21,8 +21,8 @@ from esus_runbook.probe import diskspeed, linux, windows
 from esus_runbook.probe import facts as facts_mod
 from esus_runbook.probe.summary import lines as summary_lines
 
-from .conftest import ROOT, require, run_cli
 from .support.batch_procs import terminal_signals
+from .support.project import ROOT, require, run_cli
 from .support.waiting import wait_until
 
 PROBES = Path(__file__).parent / "data" / "probes"

@@ -37,8 +37,8 @@ from esus_runbook.secret_refs import Secret
 from esus_runbook.sites.loading import load_site
 from esus_runbook.status import ExitCode, Status
 
-from .conftest import ROOT, run_cli
 from .support.pec_import import add_lotacao, create_schema, deactivate_lotacao, import_xml
+from .support.project import ROOT, run_cli
 
 # `postgres` comes from the fixtures (conftest.py): the tests without a database (input
 # refusals, a refused connection, the stage without db_url) are in the fast tier.
@@ -784,7 +784,7 @@ def test_notebook_06_shows_after_import(make_pec, cf, xml_file, tmp_path, monkey
     stage result; the password reaches the kernel only through its environment."""
     import papermill as pm
 
-    from .conftest import NOTEBOOKS
+    from .support.project import NOTEBOOKS
 
     pec = make_pec(cf)
     edit_cns(pec, cf)

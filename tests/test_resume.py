@@ -20,7 +20,7 @@ from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 from esus_runbook.status import Status
 
-from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_inputs import notebooks_with
 from .support.batch_procs import (
     KernelSampler,
     hanging_sites,
@@ -29,8 +29,8 @@ from .support.batch_procs import (
     rollup_triples,
     start_batch,
 )
+from .support.project import EXAMPLES, demo_env, run_cli
 from .support.waiting import wait_until
-from .test_batch import _notebooks_with
 
 # `notebooks` from the demo_run fixture or marked below; the fingerprint tests run no kernel.
 
@@ -104,7 +104,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_rollup(tmp_path, demo_run):
 def test_interrupt_stops_cleanly_and_resume_finishes(tmp_path, demo_run, signum):
     """A stage hangs; the signal reaches the batch's process group (Ctrl-C in a terminal)
     or the batch alone (SIGTERM from a service manager)."""
-    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
+    nbdir = notebooks_with(tmp_path, {NOTEBOOKS["download"]: "hangs"})
     out = tmp_path / "out"
     proc = start_batch("lote", EXAMPLES / "inventario.yaml", "--execucoes", out, "--paralelos", "2",
                        "--sem-progresso", env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from esus_runbook import schemas
 from esus_runbook.results import STAGES
 
-from .conftest import EXAMPLES, ROOT, run_cli
+from .support.project import EXAMPLES, ROOT, run_cli
 
 PROBES = sorted(p for p in [*EXAMPLES.glob("probes/*.json"),
                              *(ROOT / "tests/data/probes").glob("*.json")]

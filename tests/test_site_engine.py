@@ -16,10 +16,10 @@ from esus_runbook.batch.zygote.client import SERVER_MODULE, split_launcher
 from esus_runbook.results import STAGES
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
-from .conftest import EXAMPLES, demo_env, run_cli
+from .support.batch_inputs import notebooks_with, one_site
 from .support.batch_procs import KernelSampler, only_run, rollup_triples, start_batch
+from .support.project import EXAMPLES, demo_env, run_cli
 from .support.waiting import wait_until
-from .test_batch import _notebooks_with, one_site
 
 SITE = "sms-centralizado"  # the site one_site() copies
 
@@ -86,7 +86,7 @@ def test_both_engines_give_the_same_demo_results(tmp_path, demo_run):
 
 @pytest.mark.notebooks
 def test_both_engines_give_the_same_failing_results(tmp_path, demo_simulator):
-    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
+    nbdir = notebooks_with(tmp_path, {NOTEBOOKS["download"]: "broken",
                                        NOTEBOOKS["contra_chave"]: "forgets_result"})
     new = _batch(tmp_path / "new", nbdir=nbdir)
     old = _batch(tmp_path / "old", "--kernel-por-notebook", nbdir=nbdir)
@@ -109,7 +109,7 @@ def crashing_site(tmp_path_factory) -> Path:
     """One site: 02 leaves state behind, 03 checks that it sees none, 04 kills its own
     kernel."""
     tmp = tmp_path_factory.mktemp("crash")
-    nbdir = _notebooks_with(tmp, {NOTEBOOKS["ambiente"]: "leaves_state",
+    nbdir = notebooks_with(tmp, {NOTEBOOKS["ambiente"]: "leaves_state",
                                   NOTEBOOKS["download"]: "checks_clean_start",
                                   NOTEBOOKS["instalacao"]: "kills_kernel"})
     out = tmp / "out"
@@ -159,7 +159,7 @@ def test_kernel_death_marks_the_stage_erro_and_the_next_stages_run(crashing_site
 
 @pytest.mark.notebooks
 def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
-    nbdir = _notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
+    nbdir = notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
     site_file = one_site(tmp_path)
     out = tmp_path / "out"
     proc = start_batch("executar", site_file, "--execucoes", out, "--sem-progresso", "--prazo", "8",

@@ -1,4 +1,4 @@
-"""The one rule for where site files are (site_files.py), table-driven, and that every face
+"""The one rule for where site files are (sites/folders.py), table-driven, and that every face
 that walks a folder or an inventory follows it: ``esus-runbook validar`` (the loading ``run``
 and ``batch`` do), the form's folder chooser and ``lab``."""
 

@@ -5,8 +5,8 @@ import pytest
 from esus_runbook.errors import InputError
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .conftest import EXAMPLES
 from .support.docs_ref import reference_pages
+from .support.project import EXAMPLES
 
 GOOD = """
 site_id: ubs-teste
@@ -134,10 +134,10 @@ def test_cli_rejects_bad_inventory(tmp_path, cli):
 
 
 def test_docs_reference_documents_every_site_key():
-    from esus_runbook.sites.loading import SCHEMA
+    from esus_runbook.sites.loading import FIELDS
 
     reference = reference_pages()["referencia/arquivo-do-site.md"]
-    for section, fields in SCHEMA.items():
+    for section, fields in FIELDS.items():
         for f in fields:
             key = f"{section}.{f.key}" if section else f.key
             assert f"`{key}`" in reference, key

@@ -70,7 +70,7 @@ def test_mask_line():
 @pytest.mark.parametrize("pec_sshd", ["quebrada"], indirect=True)
 def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
     """A non-root user reads the root-only installer log only with servidor.sudo (sudo -n)."""
-    from tests.conftest import require_tool
+    from tests.support.project import require_tool
     from tests.support.sshd import PASSWORD, PASSWORD_USER
 
     require_tool("sudo")
@@ -97,7 +97,7 @@ def test_root_only_reads_with_sudo(pec_sshd, monkeypatch):
 
 def test_sudo_refused_is_a_clear_falha(sshd, monkeypatch):
     """On the plain test server the password user has no sudo rule: sudo -n refuses."""
-    from tests.conftest import require_tool
+    from tests.support.project import require_tool
     from tests.support.sshd import PASSWORD, PASSWORD_USER
 
     require_tool("sudo")

@@ -15,7 +15,7 @@ import pytest
 from esus_runbook.sites.loading import validate_site
 from esus_runbook.ssh import SshError, SshOptions, connect, parse_target
 from esus_runbook.stages import StageContext, evaluate
-from tests.conftest import ROOT
+from tests.support.project import ROOT
 from tests.support.sshd import PASSWORD, PASSWORD_USER
 
 WRONG = "Senha-Errada-Vaz4mento-31"

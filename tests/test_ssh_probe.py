@@ -4,13 +4,20 @@ probe of the same machine."""
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
 from esus_runbook.errors import RunbookError
 from esus_runbook.probe import collect, normalize
 from esus_runbook.ssh import SshOptions, connect, parse_target
-from esus_runbook.ssh.remote_probe import build_probe, collect_ssh, parse_output
+from esus_runbook.ssh.remote_probe import (
+    build_probe,
+    collect_ssh,
+    listening_ports,
+    parse_output,
+    prelude,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +56,12 @@ def test_ssh_probe_equals_local_probe(both, sshd):
 
 def test_ssh_probe_sees_a_listening_port(sshd):
     """The ports table is the server's: the test sshd's own port is listening there."""
-    from esus_runbook.ssh.remote_probe import listening_addresses
-
+    marker = "@@ESUS" + secrets.token_hex(8)
+    script = "\n".join([*prelude(marker), "file /proc/net/tcp", "file /proc/net/tcp6", ""])
     opts = SshOptions(identity=str(sshd.client_key), known_hosts=str(sshd.known_hosts()))
     with connect(parse_target(sshd.target()), opts) as s:
-        assert "127.0.0.1" in listening_addresses(s)[sshd.port]
+        _, out, _ = s.run("sh -s", input=script, sudo=False)
+    assert "127.0.0.1" in listening_ports(parse_output(out, marker)[1])[sshd.port]
 
 
 def test_missing_command_is_null_with_reason():

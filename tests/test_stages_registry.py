@@ -11,7 +11,7 @@ from esus_runbook.results import STAGES, StageResult
 from esus_runbook.sites.loading import validate_site
 from esus_runbook.status import Status
 
-from .conftest import NOTEBOOKS
+from .support.project import NOTEBOOKS
 
 
 def test_one_declaration_per_stage_in_the_order_of_the_results():

@@ -9,12 +9,12 @@ import pytest
 
 from esus_runbook.stages import NOTEBOOK_FILES as NOTEBOOKS
 
+from .support.batch_inputs import notebooks_with, one_site
 from .support.batch_procs import KernelSampler, only_run, start_batch
-from .test_batch import _notebooks_with, one_site
 
 
 def _run(tmp_path, replace: dict[str, str], *options: str, timeout: float = 600):
-    nbdir = _notebooks_with(tmp_path, replace)
+    nbdir = notebooks_with(tmp_path, replace)
     out = tmp_path / "out"
     proc = start_batch("executar", one_site(tmp_path), "--execucoes", out, "--sem-progresso",
                        *options,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLES, ROOT, demo_env, require
+from .support.project import EXAMPLES, ROOT, demo_env, require
 
 pytestmark = pytest.mark.notebooks
 

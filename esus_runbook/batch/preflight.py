@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from .. import resources, stages
 from ..errors import InputError, Problem, describe_os_error
 from ..results import STAGES
-from ..sites.fields import SCHEMA
+from ..sites.fields import FIELDS
 from ..sites.loading import Site
 from ..ssh_target import parse_target
 from ..version import package_version
@@ -245,7 +245,7 @@ class Finding:
 
 def _env_findings(site: Site, env: Mapping[str, str]) -> list[Finding]:
     out = []
-    for section, fields in SCHEMA.items():
+    for section, fields in FIELDS.items():
         values = site.data if section is None else site.data.get(section) or {}
         for f in fields:
             name = values.get(f.key)

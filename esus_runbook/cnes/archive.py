@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import HostileFileError, InputError, describe_os_error
+from ..files.reading import file_sha256
 from ..integrity import describe_zip_error
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -197,14 +198,6 @@ def _zip_member(zf: zipfile.ZipFile, source: str, limits: Limits) -> zipfile.Zip
     return info
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @contextmanager
 def open_cnes(path: str | os.PathLike, limits: Limits | None = None
               ) -> Iterator[tuple[CountingReader, SourceInfo]]:
@@ -235,7 +228,7 @@ def open_cnes(path: str | os.PathLike, limits: Limits | None = None
         magic = fh.read(4)
         fh.seek(0)
         if magic in ZIP_MAGIC:
-            info = SourceInfo(p.name, st.st_size, "zip", sha256=_sha256(p))
+            info = SourceInfo(p.name, st.st_size, "zip", sha256=file_sha256(p))
             try:
                 zf = zipfile.ZipFile(fh)
             except (zipfile.BadZipFile, OSError, ValueError) as exc:

@@ -20,6 +20,7 @@ import pandas as pd
 from .. import ids
 from ..errors import InputError
 from ..files.outputs import write_report
+from ..results import now_iso
 from ..status import ExitCode, Severity
 from . import catalog, rules, summary
 from .archive import Limits
@@ -212,7 +213,6 @@ class AuditReport(ReportFiles):
         # HTML only (lazy, measured): jinja2 and the template environment ≈ 0.18 s of import,
         # for the many audits that write only JSON or a stage result
         from ..render.env import environment
-        from ..results import now_iso
 
         compact = self.compact()
         charts = all_charts(compact)

@@ -169,9 +169,10 @@ def _composite(olds: list[pd.Series], news: list[pd.Series]) -> tuple[np.ndarray
     return ko, kn
 
 
-def _pair(removed: pd.DataFrame, added: pd.DataFrame, keys: list[str]
-          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Pair removed and added lotações that agree on ``keys`` (1:1 in file order)."""
+def pair_rows(removed: pd.DataFrame, added: pd.DataFrame, keys: list[str]
+              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Pair removed and added lotações that agree on ``keys`` (1:1 in file order); also
+    pairs the XML's and the database's lotações in :mod:`esus_runbook.reconcile.compare`."""
     if removed.empty or added.empty:
         return removed.iloc[0:0], removed, added
     r = removed.assign(_n=removed.groupby(keys, sort=False).cumcount())
@@ -430,9 +431,9 @@ def lotacao_changes(old: CnesFile, new: CnesFile, people: _People) -> list[pd.Da
     removed = removed.reset_index(drop=True)
     added = added.reset_index(drop=True)
     out = []
-    team, removed, added = _pair(removed, added, ["cpf", "cnes", "cbo"])
-    cbo, removed, added = _pair(removed, added, ["cpf", "cnes", "ine"])
-    unit, removed, added = _pair(removed, added, ["cpf", "cbo"])
+    team, removed, added = pair_rows(removed, added, ["cpf", "cnes", "cbo"])
+    cbo, removed, added = pair_rows(removed, added, ["cpf", "cnes", "ine"])
+    unit, removed, added = pair_rows(removed, added, ["cpf", "cbo"])
     changed = []
     if len(team):
         changed.append(pd.DataFrame({

@@ -15,6 +15,8 @@ from pathlib import Path
 from .. import run_folder
 from ..catalog.store import RunRecord
 from ..render.places import municipalities
+from ..report.rollup import write_rollup
+from ..report.site import render_site_report
 from ..results import STAGES, Check, StageResult
 from ..run_folder import RUN_SCHEMA
 from ..status import RunStatus, Status, worst
@@ -107,9 +109,6 @@ def write_state(base: str | Path, n_sites: int, n_runs: int, seed: int = 25) -> 
     """The rollout as run folders under ``base``, each with its roll-up; the last run also
     with every site's report (the painel links to the latest report); returns
     the run folders."""
-    # lazy: the report layer (Jinja, stages) only when pages are written
-    from ..report import render_site_report, write_rollup
-
     out = []
     for run_id, started, sites in rollout(n_sites, n_runs, seed):
         run_dir = write_run_folder(base, run_id, started, sites, stage_minutes=0.05)

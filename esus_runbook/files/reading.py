@@ -9,6 +9,7 @@ parsing, with one pt-BR line naming the file (limits: ``docs/limites-de-entrada.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -32,6 +33,15 @@ MAX_NESTING = 32
 """Nesting depth of a site file or inventory (a site file needs 4)."""
 
 _MIB = 1024 * 1024
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file (hex), read in 1 MiB blocks; an OSError propagates."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _size_text(n: int) -> str:

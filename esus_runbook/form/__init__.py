@@ -4,16 +4,13 @@
   and the atomic save; no widget library.
 * :mod:`.widgets` — the ipywidgets UI (:class:`SiteForm`) over that model.
 
-``from esus_runbook import form`` gives both. The widget names are loaded on first use:
-importing ipywidgets takes 0.6-0.9 s (measured with ``python -c "import time, ruamel.yaml;
-t=time.perf_counter(); import ipywidgets; print(time.perf_counter()-t)"``), which the model's
-users (``lab``, scripts, tests of the document) do not need to pay.
+``from esus_runbook import form`` gives both. Importing the package imports ipywidgets
+(0.06-0.36 s, ``python -X importtime -c "import esus_runbook.form.widgets"``): only the site
+form's callers import it (``notebook.site_form``, the tests); nothing else in the package
+imports ``esus_runbook.form``.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from .model import (
     ENV_NAME_STRICT,
@@ -28,14 +25,8 @@ from .model import (
     locate,
     to_text,
 )
+from .widgets import NEW_SITE, SECTION_TITLES, FieldWidget, SiteForm
 
-_WIDGET_NAMES = ("SiteForm", "FieldWidget", "SECTION_TITLES", "NEW_SITE")
-
-__all__ = ["ENV_NAME_STRICT", "HEADER", "SaveOutcome", "SiteDocument", "Target", "dotted",
-           "fields", "folder_sites", "from_text", "locate", "to_text", *_WIDGET_NAMES]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WIDGET_NAMES:
-        return getattr(importlib.import_module(".widgets", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["ENV_NAME_STRICT", "HEADER", "NEW_SITE", "SECTION_TITLES", "FieldWidget",
+           "SaveOutcome", "SiteDocument", "SiteForm", "Target", "dotted", "fields",
+           "folder_sites", "from_text", "locate", "to_text"]

@@ -2,8 +2,8 @@
 
 :class:`SiteDocument` finds where the site lives (a site file, an item of an inventory, a file
 in a folder of sites, or a new file; folders and inventory items by the one rule of
-:mod:`esus_runbook.site_files`), reads the YAML in ruamel's round-trip mode, applies new
-values and saves. Saving validates with :func:`esus_runbook.sites.validate_site` — the
+:mod:`esus_runbook.sites.folders`), reads the YAML in ruamel's round-trip mode, applies new
+values and saves. Saving validates with :func:`esus_runbook.sites.loading.validate_site` — the
 validation the CLI runs — on the exact text that will be written, then writes it atomically.
 Comments, key order, quoting and keys the form does not show survive, because only the keys
 whose value changed are touched and new keys are inserted at their schema position.
@@ -32,7 +32,7 @@ from ..errors import InputError, Problem
 from ..files.atomic import write_text_atomic
 from ..run_folder import SITE_FILE
 from ..sites import loading as sites
-from ..sites.fields import SCHEMA, SECTIONS, Field
+from ..sites.fields import FIELDS, SECTIONS, Field
 from ..sites.folders import inventory_item
 
 ENV_NAME_STRICT = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -45,7 +45,7 @@ def dotted(section: str | None, key: str) -> str:
 
 def fields() -> list[tuple[str | None, Field]]:
     """Every field of the site file, in schema order, with its section (None = top level)."""
-    return [(section, f) for section, group in SCHEMA.items() for f in group]
+    return [(section, f) for section, group in FIELDS.items() for f in group]
 
 
 # --------------------------------------------------------------------------- YAML
@@ -356,8 +356,8 @@ class SiteDocument:
             doc.yaml_set_start_comment(HEADER)
         cm = self._site_map(doc)
         changed = False
-        top_order = [f.key for f in SCHEMA[None]] + list(SECTIONS)
-        for section, group in SCHEMA.items():
+        top_order = [f.key for f in FIELDS[None]] + list(SECTIONS)
+        for section, group in FIELDS.items():
             node = cm
             if section is not None:
                 node = cm.get(section)
@@ -392,13 +392,13 @@ class SiteDocument:
         t = self.target
         display = str(t.path or self.base)
         try:
-            raw = sites._yaml().load(text)
+            raw = sites.safe_yaml().load(text)
         except YAMLError as exc:  # the form wrote something the CLI cannot read: a bug
-            return [Problem(display, None, f"YAML inválido: {sites._yaml_problem(exc)}",
+            return [Problem(display, None, f"YAML inválido: {sites.yaml_problem(exc)}",
                             "recarregue o arquivo")]
         raw = self._site_map(raw)
         if t.defaults and isinstance(raw, dict):
-            raw = sites._deep_merge(t.defaults, raw)
+            raw = sites.deep_merge(t.defaults, raw)
         problems: list[Problem] = []
         if t.item is not None:
             display = f"{display}:sites[{t.item}]"

@@ -1,8 +1,8 @@
-"""The site form's ipywidgets UI: one widget per :data:`esus_runbook.site_fields.SCHEMA` field.
+"""The site form's ipywidgets UI: one widget per :data:`esus_runbook.sites.fields.FIELDS` field.
 
 :class:`SiteForm` shows each field with its pt-BR label, help and default, shows each problem
 next to its field and calls back after a save; the document (reading, validation, atomic
-save) is :class:`esus_runbook.form.model.SiteDocument`. A key added to ``SCHEMA`` appears in
+save) is :class:`esus_runbook.form.model.SiteDocument`. A key added to ``FIELDS`` appears in
 the form without touching this module.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InputError, Problem, describe_os_error
-from ..sites.fields import SCHEMA, Field
+from ..sites.fields import FIELDS, Field
 from .model import (
     SaveOutcome,
     SiteDocument,
@@ -154,7 +154,7 @@ class SiteForm:
         self.on_save = on_save
         self.fields: dict[str, FieldWidget] = {}
         sections = []
-        for section, group in SCHEMA.items():
+        for section, group in FIELDS.items():
             rows = []
             for f in group:
                 fw = FieldWidget(section, f)

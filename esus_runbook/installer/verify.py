@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..files.reading import file_sha256
 from ..integrity import Integrity, check_pe, check_zip
 from ..render.numbers import size_bytes
 from ..results import Checks
@@ -117,7 +118,7 @@ def verify_file(path: str | os.PathLike, versao: str, plataforma: str | None = N
     name = name or path.name
     size = path.stat().st_size
     if sha256 is None:
-        sha256 = hash_file(path).hexdigest()
+        sha256 = file_sha256(path)
     parsed = parse_installer_name(name)
     effective = plataforma or (parsed.plataforma if parsed else None)
     v = Verification(path, name, versao, effective, size, sha256,

@@ -19,12 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from ..results import now_iso
 from ..version import package_version
 from . import diskspeed, linux, windows
 from ._parts import guarded, run_command, run_parallel
@@ -34,11 +34,8 @@ PORTS = (80, 443, 5433, 8080)
 DEADLINE_S = 2.5
 
 
-def _now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _tool() -> dict[str, Any]:
+def tool_info() -> dict[str, Any]:
+    """The tool that collected a probe (its ``tool`` key): name, version, Python."""
     return {"name": "esus-runbook", "version": package_version(),
             "python": platform.python_version()}
 
@@ -167,7 +164,7 @@ _JAVA_PROPS = re.compile(r"^\s*(java\.version|sun\.arch\.data\.model|os\.arch)\s
                          re.M)
 
 
-def _java_bits(arch: str | None) -> int | None:
+def java_bits(arch: str | None) -> int | None:
     a = (arch or "").lower()
     return 64 if a in ("x86_64", "amd64", "aarch64", "arm64", "ppc64le", "s390x") else \
         32 if a in ("i386", "i586", "i686", "x86", "arm") else None
@@ -177,7 +174,7 @@ def java_properties(text: str) -> tuple[str | None, int | None]:
     """(version, bits) from ``java -XshowSettings:properties -version`` output."""
     props = dict(_JAVA_PROPS.findall(text))
     model = props.get("sun.arch.data.model")
-    bits = int(model) if model in ("32", "64") else _java_bits(props.get("os.arch"))
+    bits = int(model) if model in ("32", "64") else java_bits(props.get("os.arch"))
     return props.get("java.version"), bits
 
 
@@ -194,7 +191,7 @@ def _java(candidates: list[str]) -> dict[str, Any]:
             text = ""
         fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?', text, re.M))
         if fields.get("JAVA_VERSION"):
-            out.update(version=fields["JAVA_VERSION"], bits=_java_bits(fields.get("OS_ARCH")),
+            out.update(version=fields["JAVA_VERSION"], bits=java_bits(fields.get("OS_ARCH")),
                        source=str(release))
         if out["version"] is None or out["bits"] is None:
             version, bits = java_properties(
@@ -206,14 +203,14 @@ def _java(candidates: list[str]) -> dict[str, Any]:
     return {"found": False, "version": None, "bits": None, "path": None, "source": None}
 
 
-def _pg_major(path: str) -> float:
+def pg_major(path: str) -> float:
     m = re.search(r"(?:postgresql|pgsql|PostgreSQL)[/\\-](\d+(?:\.\d+)?)", path)
     return float(m.group(1)) if m else 0.0
 
 
 def _postgres(candidates: list[tuple[str, bool]]) -> dict[str, Any]:
     host = sorted((p for p, bundled in candidates if not bundled and os.path.isfile(p)),
-                  key=_pg_major, reverse=True)
+                  key=pg_major, reverse=True)
     bundled = [p for p, b in candidates if b and os.path.isfile(p)]
     out: dict[str, Any] = {"found": bool(host), "version": None, "path": None,
                            "bundled_pec": {"found": bool(bundled), "version": None}}
@@ -222,7 +219,7 @@ def _postgres(candidates: list[tuple[str, bool]]) -> dict[str, Any]:
         text = run_command([host[0], "--version"])
         m = re.search(r"\(PostgreSQL\)\s*(\d+(?:\.\d+)*)", text) or \
             re.search(r"(\d+\.\d+(?:\.\d+)?)", text)
-        out["version"] = m.group(1) if m else (str(_pg_major(host[0])) or None)
+        out["version"] = m.group(1) if m else (str(pg_major(host[0])) or None)
     if bundled:
         m = re.search(r"postgresql-(\d+(?:\.\d+)*)", bundled[0])
         out["bundled_pec"]["version"] = m.group(1) if m else None
@@ -275,8 +272,8 @@ def collect(install_path: str | None = None, disk_speed: bool = False,
     ports = got.get("ports") or {}
     probe: dict[str, Any] = {
         "schema": SCHEMA,
-        "collected_at": _now_iso(),
-        "tool": guarded(_tool, errors, "tool"),
+        "collected_at": now_iso(),
+        "tool": guarded(tool_info, errors, "tool"),
         "hostname": guarded(socket.gethostname, errors, "hostname"),
         "user": got.get("user"),
         "os": got.get("os") or {"system": system},

@@ -293,7 +293,7 @@ def timezone_info(root: str = "/") -> dict[str, Any]:
 # --------------------------------------------------------------------------- RemoveIPC
 _TRUE = {"1", "yes", "y", "true", "t", "on"}
 _FALSE = {"0", "no", "n", "false", "f", "off"}
-_LOGIND_DIRS = ("etc/systemd", "run/systemd", "usr/local/lib/systemd", "usr/lib/systemd")
+LOGIND_DIRS = ("etc/systemd", "run/systemd", "usr/local/lib/systemd", "usr/lib/systemd")
 
 
 def _logind_files(base: Path) -> list[Path]:
@@ -301,12 +301,12 @@ def _logind_files(base: Path) -> list[Path]:
     first found in /etc, /run, /usr/local/lib, /usr/lib), then every ``logind.conf.d/*.conf``
     sorted by file name, a name in /etc hiding the same name in the later folders."""
     files: list[Path] = []
-    main = next((base / d / "logind.conf" for d in _LOGIND_DIRS
+    main = next((base / d / "logind.conf" for d in LOGIND_DIRS
                  if (base / d / "logind.conf").is_file()), None)
     if main is not None:
         files.append(main)
     dropins: dict[str, Path] = {}
-    for d in _LOGIND_DIRS:
+    for d in LOGIND_DIRS:
         folder = base / d / "logind.conf.d"
         if folder.is_dir():
             for f in folder.glob("*.conf"):

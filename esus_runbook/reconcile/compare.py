@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ids
-from ..cnes.diff import _pair
+from ..cnes.diff import pair_rows
 from ..cnes.parser import CnesFile
 from ..status import Severity
 from .pecdb import PecTables
@@ -445,9 +445,9 @@ def lotacao_differences(s: Sides) -> list[pd.DataFrame]:
         .rename(columns={"id": "lid_new"}).astype({c: object for c in keys}) \
         .reset_index(drop=True)
     out = []
-    team, missing, extra = _pair(missing, extra, ["cpf", "cnes", "cbo"])
-    cbo, missing, extra = _pair(missing, extra, ["cpf", "cnes", "ine"])
-    unit, missing, extra = _pair(missing, extra, ["cpf", "cbo"])
+    team, missing, extra = pair_rows(missing, extra, ["cpf", "cnes", "cbo"])
+    cbo, missing, extra = pair_rows(missing, extra, ["cpf", "cnes", "ine"])
+    unit, missing, extra = pair_rows(missing, extra, ["cpf", "cbo"])
     changed = []
     if len(team):
         changed.append(pd.DataFrame({

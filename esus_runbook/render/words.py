@@ -8,9 +8,6 @@ from __future__ import annotations
 from .numbers import number
 
 SITE = "local de implantação"
-SITES = "locais de implantação"
-SITE_SHORT = "local"
-SITES_SHORT = "locais"
 
 _IRREGULAR = {"local": "locais", "profissional": "profissionais", "alteração": "alterações",
               "diferença": "diferenças", "lotação": "lotações", "verificação": "verificações",

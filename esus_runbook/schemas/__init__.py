@@ -1,6 +1,6 @@
 """JSON Schemas of every file esus-runbook reads or writes, shipped with the package.
 
-``site.schema.json`` is generated from the site file's field table (:data:`site_fields.SCHEMA`) by
+``site.schema.json`` is generated from the site file's field table (:data:`sites.fields.FIELDS`) by
 :func:`site_schema` and kept in sync by a test; the others are written by hand next to the
 code that produces the file. Editors use them for completion and validation of site files
 (``# yaml-language-server: $schema=...``); the tests validate the demo's outputs with them.
@@ -20,8 +20,8 @@ from ..sites.fields import (
     BOOL_WORDS,
     CONTROL,
     ENV_NAME,
+    FIELDS,
     NUMERIC_TEXT_KEYS,
-    SCHEMA,
     Field,
     words_pattern,
 )
@@ -63,8 +63,8 @@ def validate(name: str, data: Any, *, file: str) -> None:
 
 
 def _field_schema(f: Field) -> dict[str, Any]:
-    """One field as JSON Schema: the same forms the loader accepts (``sites._coerce`` after
-    ``site_fields.normalize``); what only code can check (check digits, a URL's parts, an
+    """One field as JSON Schema: the same forms the loader accepts (``sites.loading._coerce`` after
+    ``sites.fields.normalize``); what only code can check (check digits, a URL's parts, an
     impossible date) stays with ``check``, which is therefore never looser than this."""
     out: dict[str, Any] = {"description": f"{f.label}. {f.help}"}
     limit = MAX_SITE_ID_CHARS if f.key == "site_id" else \
@@ -116,7 +116,7 @@ def site_schema() -> dict[str, Any]:
     """The JSON Schema of a site file, derived from the validator's own field table."""
     props: dict[str, Any] = {}
     required: list[str] = []
-    for section, fields in SCHEMA.items():
+    for section, fields in FIELDS.items():
         if section is None:
             for f in fields:
                 props[f.key] = _field_schema(f)

@@ -1,6 +1,6 @@
 """The site file's fields: one declaration per key (type, pt-BR label and help, bounds,
 the validator of its text), read by the loader, the form, the guide and the published JSON
-Schema (``schemas/site.schema.json`` is generated from :data:`SCHEMA`)."""
+Schema (``schemas/site.schema.json`` is generated from :data:`FIELDS`)."""
 
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ def _check_key_path(v: str) -> str | None:
     return None
 
 
-SCHEMA: dict[str | None, tuple[Field, ...]] = {
+FIELDS: dict[str | None, tuple[Field, ...]] = {
     None: (
         Field("site_id", "str", "Identificador do site",
               "Letras minúsculas, números e hífens; único no inventário (ex.: ubs-centro).",
@@ -344,7 +344,7 @@ SCHEMA: dict[str | None, tuple[Field, ...]] = {
               "true: leituras só de root (log do instalador) com sudo -n.", default=False),
     ),
 }
-SCHEMA.update({
+FIELDS.update({
     "backup": (
         Field("pasta", "str", "Pasta dos backups no servidor",
               "Pasta onde a rotina diária grava os dumps do banco (pg_dump -Fc), ex.: "
@@ -400,4 +400,4 @@ SCHEMA.update({
               remedy="informe o caminho absoluto do ssl.properties"),
     ),
 })
-SECTIONS = tuple(k for k in SCHEMA if k is not None)
+SECTIONS = tuple(k for k in FIELDS if k is not None)

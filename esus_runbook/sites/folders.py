@@ -10,10 +10,10 @@ The rule (tested once, table-driven, in ``tests/test_site_files.py``):
   is ignored;
 * an entry that passes the name rule but cannot be read as a regular file (a FIFO, a symlink
   loop or a dangling symlink, a folder named ``x.yaml``) is *listed*, so that reading it says
-  what is wrong in pt-BR (:func:`esus_runbook.inputfiles.read_bounded`) instead of the site
+  what is wrong in pt-BR (:func:`esus_runbook.files.reading.read_bounded`) instead of the site
   silently disappearing;
 * a string item of an inventory's ``sites:`` list is a path relative to the inventory's
-  folder, resolved without raising on a symlink loop (:func:`inputfiles.resolved`).
+  folder, resolved without raising on a symlink loop (:func:`files.reading.resolved`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Site files and inventories: load, validate strictly, resolve paths.
 
-A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``SCHEMA`` and the
+A *site file* is a YAML mapping describing one site (keys in pt-BR, see ``FIELDS`` and the
 README). An *inventory* is either a YAML with a ``sites:`` list (items are mappings or paths
 to site files, with optional ``padroes:`` merged under every site) or a folder of site files.
 JSON site snapshots (the copy in each site folder of a run) load through the same validation.
@@ -38,8 +38,8 @@ from ..files.reading import (
 from .fields import (
     CONTROL,
     ENV_NAME,
+    FIELDS,
     NUMERIC_TEXT_KEYS,
-    SCHEMA,
     SECTIONS,
     Field,
     check_cnes,
@@ -61,7 +61,7 @@ NOT_A_SITE_REMEDY = "confira o caminho; veja o exemplo em examples/sites/"
 
 @dataclass
 class Site:
-    """A validated site. ``data`` holds every key of ``SCHEMA`` (defaults filled, paths
+    """A validated site. ``data`` holds every key of ``FIELDS`` (defaults filled, paths
     absolute); sections are reachable as attributes: ``site.cenario["usuarios_simultaneos"]``.
     """
 
@@ -101,8 +101,10 @@ def _snapshot_digest(raw: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- parsing
-def _yaml():
-    from ruamel.yaml import YAML  # imported here: a kernel reading a snapshot never needs it
+def safe_yaml():
+    """The YAML reader of site files (ruamel, safe, no duplicate keys, dates kept as text);
+    the form reads what it is about to save with it too."""
+    from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
 
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False
@@ -141,7 +143,8 @@ _YAML_PROBLEMS = (
 )
 
 
-def _yaml_problem(exc: BaseException) -> str:
+def yaml_problem(exc: BaseException) -> str:
+    """ruamel's English problem as a short pt-BR phrase."""
     text = str(exc).lower()
     for fragment, pt in _YAML_PROBLEMS:
         if fragment in text:
@@ -194,7 +197,7 @@ def _load_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        return _yaml().load(text)
+        return safe_yaml().load(text)
     except RecursionError:
         raise _too_deep(path) from None
     except (YAMLError, ValueError, TypeError, AttributeError) as exc:
@@ -204,7 +207,7 @@ def _load_yaml(text: str, path: Path) -> Any:
         line = f" na linha {mark.line + 1}" if mark is not None else ""
         if mark is None and getattr(exc, "position", None) is not None:  # ReaderError
             line = f" na posição {exc.position}"
-        raise InputError(f"YAML inválido{line}: {_yaml_problem(exc)}", file=str(path),
+        raise InputError(f"YAML inválido{line}: {yaml_problem(exc)}", file=str(path),
                          remedy="corrija a sintaxe (indentação com espaços, 'chave: valor')") \
             from None
 
@@ -386,7 +389,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     # a snapshot written by Site.to_json and not edited since already passed every check
     trusted = isinstance(raw.get("_validated"), str) and \
         raw["_validated"] == _snapshot_digest(raw)
-    top_keys = [f.key for f in SCHEMA[None]] + list(SECTIONS)
+    top_keys = [f.key for f in FIELDS[None]] + list(SECTIONS)
     if raw and not any(k in top_keys for k in raw):
         # another kind of file (a mistyped path, /etc/shadow...): never echo its content
         problems.append(Problem(display, None, NOT_A_SITE, NOT_A_SITE_REMEDY))
@@ -397,7 +400,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     meant: set[str] = set()  # keys a typo was probably meant to be: not also "missing"
     meant.update(_report_unknown([k for k in raw if k not in ("_source", "_extra", "_validated")
                                   and k not in top_keys], top_keys, display, "", problems))
-    for f in SCHEMA[None]:
+    for f in FIELDS[None]:
         if f.key in meant and raw.get(f.key) is None:
             data[f.key] = None
             continue
@@ -411,7 +414,7 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
                                     "a seção deve ser um mapeamento 'chave: valor'",
                                     "indente as chaves da seção com dois espaços"))
             sub = {}
-        fields = {f.key: f for f in SCHEMA[section]}
+        fields = {f.key: f for f in FIELDS[section]}
         _report_unknown([k for k in sub if k not in fields], fields, display, f"{section}.",
                         problems)
         data[section] = {k: _coerce(f, sub.get(k), f"{section}.{k}", base, problems,
@@ -425,10 +428,11 @@ def validate_site(raw: Any, *, source: Path, display: str | None = None,
     return Site(data=data, source=str(raw.get("_source") or source), extra=dict(extra))
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` merged into a copy of ``base``, mapping by mapping (an inventory's ``padroes``)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
             else v
     return out
 
@@ -544,11 +548,11 @@ def _load_into(path: Path, raw: Any, sites: list[Site], problems: list[Problem],
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
-                merged = _deep_merge(defaults, sub_raw) if isinstance(sub_raw, dict) else sub_raw
+                merged = deep_merge(defaults, sub_raw) if isinstance(sub_raw, dict) else sub_raw
                 raws.append((str(sub), merged))
                 site = validate_site(merged, source=sub, problems=problems)
             else:
-                merged = _deep_merge(defaults, item) if isinstance(item, dict) else item
+                merged = deep_merge(defaults, item) if isinstance(item, dict) else item
                 raws.append((f"{display}:sites[{i}]", merged))
                 site = validate_site(merged, source=path, display=f"{display}:sites[{i}]",
                                      problems=problems)
@@ -583,7 +587,7 @@ def raw_site_id(path: Path) -> str | None:
 
 
 def folder_site_ids(folder: str | os.PathLike) -> tuple[dict[str, Path], list[Problem]]:
-    """``site_id`` → file for the site files of a folder (:mod:`esus_runbook.site_files`
+    """``site_id`` → file for the site files of a folder (:mod:`esus_runbook.sites.folders`
     rule; the first file wins a repeated id), and the problems of the files that could not
     be read (FIFO, symlink loop, bad YAML...), worded as ``load_sites`` words them."""
     out: dict[str, Path] = {}

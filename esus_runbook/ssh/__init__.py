@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from ..ssh_target import Target, parse_target
+from .errors import SshError
+
 __all__ = ["SshError", "SshOptions", "SshSession", "Target", "accept_host_key", "accept_text",
            "connect",
            "fingerprint", "parse_target", "options_for", "site_db_url"]
@@ -27,7 +30,6 @@ def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
     # Lazy on purpose: stages 04 and 05 import this module at load time, and paramiko costs
     # more than those stages' whole import (python -X importtime: esus_runbook.ssh.client
     # 1.1-1.3 s cumulative, esus_runbook.stages.instalacao 0.16-0.47 s without it).
-    from ..ssh_target import parse_target
     from .client import options_for
     from .tunnel import db_url_via
 
@@ -36,16 +38,11 @@ def site_db_url(servidor: Mapping[str, Any] | None, db_url: str | None,
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy: validating a site file needs ``parse_target`` only, not paramiko (1.1-1.3 s of
-    import, measured above)."""
-    if name in ("Target", "parse_target"):
-        from .. import ssh_target
-
-        return getattr(ssh_target, name)
-    if name == "SshError":
-        from .errors import SshError
-
-        return SshError
+    """Lazy (a measured facade): stages 04 and 05 and ``upkeep.commands`` import this package
+    at load time for :func:`site_db_url`, so a plain ``from .client import ...`` here would
+    put paramiko in every stage kernel (``python -X importtime``: esus_runbook.ssh.client
+    0.19-0.51 s cumulative against 0.06-0.44 s for the whole esus_runbook.stages, Dec 2026 on
+    the shared 2-core machine). The names serve the CLI and the tests."""
     if name in __all__:
         from . import client
 

@@ -28,7 +28,8 @@ from typing import Any
 from ..errors import RunbookError
 from ..files.atomic import write_json_atomic
 from ..probe import linux
-from ..probe.facts import PORTS, SCHEMA, _java_bits, _now_iso, _pg_major, _tool, java_properties
+from ..probe.facts import PORTS, SCHEMA, java_bits, java_properties, pg_major, tool_info
+from ..results import now_iso
 from ..ssh_target import parse_target
 from .client import SshSession, connect, options_for, stderr_excerpt
 
@@ -41,8 +42,8 @@ FILES = ["/proc/cpuinfo", "/proc/meminfo", "/proc/self/cgroup", "/etc/os-release
          "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
          "/etc/timezone", "/etc/sysconfig/clock", "/proc/net/tcp", "/proc/net/tcp6",
          *linux.LOCALE_FILES,
-         *(f"/{d}/logind.conf" for d in linux._LOGIND_DIRS)]
-GLOBS = [f"/{d}/logind.conf.d/*.conf" for d in linux._LOGIND_DIRS]
+         *(f"/{d}/logind.conf" for d in linux.LOGIND_DIRS)]
+GLOBS = [f"/{d}/logind.conf.d/*.conf" for d in linux.LOGIND_DIRS]
 EXISTS = ["/etc/localtime", "/etc", "/run/systemd/system", "/lib/systemd/systemd-logind",
           "/usr/lib/systemd/systemd-logind", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu",
           f"{linux.PEC_DIR}/webserver"]
@@ -222,14 +223,6 @@ def _addr(hex_addr: str) -> str:
     return str(ipaddress.ip_address(words))
 
 
-def listening_addresses(session: SshSession) -> dict[int, list[str]]:
-    """Listening TCP ports of the server -> bound addresses (for stage 04's checks)."""
-    marker = "@@ESUS" + secrets.token_hex(8)
-    script = "\n".join([*prelude(marker), "file /proc/net/tcp", "file /proc/net/tcp6", ""])
-    rc, out, _ = session.run("sh -s", input=script, sudo=False)
-    return listening_ports(parse_output(out, marker)[1])
-
-
 def _meminfo(text: str) -> dict[str, int]:
     out = {}
     for line in text.splitlines():
@@ -320,10 +313,10 @@ def build_probe(sections: dict[str, tuple[int, str]], files: dict[str, Any], *,
         ports = {str(p): "in_use" if p in listening else "free" for p in PORTS}
     user = (_section(sections, errors, "user", "id") or "").splitlines()
     probe: dict[str, Any] = {
-        "schema": SCHEMA, "collected_at": _now_iso(), "coletada_via": "ssh",
+        "schema": SCHEMA, "collected_at": now_iso(), "coletada_via": "ssh",
         "ssh": {"target": target, "host_key_fingerprint": fingerprint,
                 "host_key_type": host_key_type},
-        "tool": _tool(), "hostname": uname[4] if len(uname) > 4 else None,
+        "tool": tool_info(), "hostname": uname[4] if len(uname) > 4 else None,
         "user": {"name": user[0] if user else None,
                  "is_admin": (user[1] == "0") if len(user) > 1 else None},
         "os": os_, "cpu": cpu, "memory": memory, "disks": disks, "install_path": inst,
@@ -430,7 +423,7 @@ def _java(sections, errors) -> dict[str, Any]:
             errors["java"] = f"java -version falhou no servidor (código {rc})"
         return out
     paths = [ln for ln in text.splitlines() if ln.startswith("/")]
-    out.update(found=True, version=version, bits=bits or _java_bits(None),
+    out.update(found=True, version=version, bits=bits or java_bits(None),
                path=paths[-1] if paths else None,
                source="java -XshowSettings:properties (via SSH)")
     return out
@@ -444,14 +437,14 @@ def _postgres(sections) -> dict[str, Any]:
             if sep and (path, version_text) not in rows:
                 rows.append((path, version_text))
     host = sorted((r for r in rows if not r[0].startswith(linux.PEC_DIR)),
-                  key=lambda r: _pg_major(r[0]), reverse=True)
+                  key=lambda r: pg_major(r[0]), reverse=True)
     bundled = [r for r in rows if r[0].startswith(linux.PEC_DIR)]
     out: dict[str, Any] = {"found": bool(host), "version": None, "path": None,
                            "bundled_pec": {"found": bool(bundled), "version": None}}
     if host:
         out["path"] = host[0][0]
         m = re.search(r"\(PostgreSQL\)\s*(\d+(?:\.\d+)*)", host[0][1])
-        out["version"] = m.group(1) if m else (str(_pg_major(host[0][0])) or None)
+        out["version"] = m.group(1) if m else (str(pg_major(host[0][0])) or None)
     if bundled:
         m = re.search(r"postgresql-(\d+(?:\.\d+)*)", bundled[0][0])
         out["bundled_pec"]["version"] = m.group(1) if m else None

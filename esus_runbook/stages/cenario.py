@@ -22,7 +22,7 @@ from typing import Any
 
 from ..data import read_csv
 from ..results import StageResult
-from ..sites.fields import SCHEMA
+from ..sites.fields import FIELDS
 from ..sites.loading import Site
 from ..status import Status
 from .steps import Step
@@ -201,7 +201,7 @@ def evaluate(site: Site, ctx=None) -> StageResult:
 
 def next_steps(site: Site, env: Mapping[str, str] | None = None) -> list[Step]:
     c = site.cenario
-    unanswered = [f.label for f in SCHEMA["cenario"]
+    unanswered = [f.label for f in FIELDS["cenario"]
                   if f.kind == "bool" and c.get(f.key) is None]
     steps = []
     if c["usuarios_simultaneos"] is None or unanswered:

@@ -44,7 +44,6 @@ TREND_SIZES = 7    # earlier dumps the trend compares with
 SCRIPT_TIMEOUT_S = 3600.0  # hashing a 40 GB dump takes minutes
 SCRATCH_PREFIX = "esus_runbook_restauro_"
 _TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (\S+) ")
-_TOC_DATA = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
 _TOC_DBNAME = re.compile(r"^;\s+dbname:\s*(.*)$", re.IGNORECASE)
 
 

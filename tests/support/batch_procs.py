@@ -21,7 +21,7 @@ import psutil
 
 from esus_runbook.batch.zygote.client import SERVER_MODULE
 
-from ..conftest import ROOT, demo_env, require
+from .project import ROOT, demo_env, require
 
 BIN = Path(sys.executable).parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import require, require_tool
+from .project import require, require_tool
 
 try:
     from playwright.sync_api import expect

@@ -6,7 +6,7 @@ import importlib.util
 from functools import cache
 from types import ModuleType
 
-from ..conftest import ROOT
+from .project import ROOT
 
 DOCS = ROOT / "docs"
 

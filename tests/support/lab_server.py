@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..conftest import ROOT
+from .project import ROOT
 
 URL_LINE = re.compile(r"Abra no navegador: (http://127\.0\.0\.1:(\d+)\S*)")
 

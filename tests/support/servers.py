@@ -32,7 +32,7 @@ import pytest
 from esus_runbook.demo.pec_simulator import PecConfig, SimServer
 from esus_runbook.net import free_port
 
-from ..conftest import require
+from .project import require
 
 DEMO_PORTS = {18080: "0.0.1", 18081: "0.0.0"}
 

@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 
 from esus_runbook.net import free_port
-from tests.conftest import require
 from tests.support.pec_server_fixture import build_installation
+
+from .project import require
 
 SSHD = "/usr/sbin/sshd"
 PASSWORD_USER = "esusteste"
