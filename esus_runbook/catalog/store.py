@@ -15,16 +15,17 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .. import run_folder
 from ..errors import InputError
 from ..results import STAGES, now_iso
 from ..run_folder import RUN_FILE, RUN_SCHEMA, SITE_FILE
 from ..status import RunStatus, Status, worst
-from . import history, validate
+from . import validate
+
+if TYPE_CHECKING:
+    from . import history
 from .evidence import stage_evidence
 from .schema import migrate
 
@@ -236,6 +237,10 @@ def _run_inputs(meta: dict[str, Any]) -> dict[str, Any]:
 def write_run(conn: sqlite3.Connection, rec: RunRecord) -> None:
     """Upsert one run (its previous rows, if any, are replaced) in one transaction. ``rec``
     comes from :func:`read_run` (validated)."""
+    # lazy: history imports pandas (0.5 s); a notebook imports the catalog (links, the
+    # interactive run's record) without recording anything
+    from . import history
+
     if rec.refused:
         raise InputError(rec.refused, file=str(run_folder.run_file(rec.folder)),
                          remedy="refaça a execução ou restaure o arquivo original")
@@ -290,6 +295,10 @@ def _maintain_summaries(conn: sqlite3.Connection, results: list[tuple], rec: Run
     (:func:`record_run`, :func:`import_folders`, the painel)."""
     if again:
         return
+    import pandas as pd  # lazy: see write_run
+
+    from . import history  # lazy: see write_run
+
     new = history.with_times(pd.DataFrame(
         [(pk, run_pk, rec.run_id, rec.meta["started_at"], sid, stage, status, started,
           finished) for pk, _, sid, stage, status, started, finished, *_ in results],
@@ -306,6 +315,8 @@ def record_run(run_dir: str | Path, catalog: str | Path | None = None) -> RunRec
     if rec.refused:  # before the catalog is opened (or created)
         raise InputError(rec.refused, file=rec.skipped[0][0],
                          remedy="refaça a execução ou restaure o arquivo original")
+    from . import history  # lazy: see write_run
+
     conn = connect(catalog or catalog_path(run_dir.resolve().parent))
     try:
         write_run(conn, rec)
@@ -319,6 +330,8 @@ def import_folders(paths: Iterable[Path], catalog: str | Path) -> list[RunRecord
     """Record every run folder of ``paths`` into ``catalog`` (idempotent); a refused run
     (``rec.refused``) is returned, not recorded, and the others go on. No run to record, no
     catalog created."""
+    from . import history  # lazy: see write_run
+
     conn = None  # opened (or created) at the first run to record
     out = []
     try:

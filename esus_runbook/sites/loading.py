@@ -104,7 +104,7 @@ def _snapshot_digest(raw: dict[str, Any]) -> str:
 def safe_yaml():
     """The YAML reader of site files (ruamel, safe, no duplicate keys, dates kept as text);
     the form reads what it is about to save with it too."""
-    from ruamel.yaml import YAML  # imported here: a kernel reading site.json never needs it
+    from ruamel.yaml import YAML  # imported here: a kernel reading a run snapshot never needs it
 
     y = YAML(typ="safe", pure=True)
     y.allow_duplicate_keys = False
