@@ -94,6 +94,8 @@ RUN_STATE = """() => {
                  display: ctx.kernelDisplayStatus} : null,
     cells,
     dialogs: [...document.querySelectorAll('.jp-Dialog')].map((d) => d.innerText.trim()),
+    // progress of a long run: widget views on the page so far (the form has ~1,000 models)
+    widget_views: w ? w.node.querySelectorAll('.jupyter-widgets').length : 0,
     promise: window.__esusRunAll,
     finished: cells.length > 0
       && cells.every((c) => c.count !== null && c.state !== 'running'),
@@ -127,8 +129,8 @@ def run_all(page, lab, panel, wait_for: str):
                           {"estado.json": state, "lab.log": lab.log_tail()})
         raise AssertionError(f"{problem} ({state['path']}): kernel {state['kernel']}, "
                              f"cells {state['cells']}, dialogs {state['dialogs']}, "
-                             f"command promise {state['promise']}; page, state and server "
-                             f"log in {where}")
+                             f"{state['widget_views']} widget views, command promise "
+                             f"{state['promise']}; page, state and server log in {where}")
     page.wait_for_function(IDLE, timeout=LONG)
     expect(panel.locator(wait_for).first).to_be_visible(timeout=LONG)
 
