@@ -21,7 +21,7 @@ from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.demo.pec_simulator import FileConfig, PecConfig, installer_bytes
 from esus_runbook.status import ExitCode
 
-from .conftest import run_cli
+from .support.project import run_cli
 
 OK, FINDINGS, REFUSED, UNDECIDED = (ExitCode.OK, ExitCode.FINDINGS, ExitCode.REFUSED,
                                     ExitCode.UNDECIDED)

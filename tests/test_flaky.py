@@ -62,3 +62,10 @@ def test_wait_until_returns_the_value_or_says_what_it_waited_for():
         wait_until(lambda: False, 0.05, "the site file", interval=0.01)
     with pytest.raises(AssertionError, match="last seen: 1\n  expected:  2"):
         wait_equal(lambda: 1, 2, 0.05, "two", interval=0.01)
+
+
+def test_the_finder_runs_pytest_from_the_checkout():
+    """Its reports go to <checkout>/test-artifacts/flaky/ and pytest runs from the checkout
+    (after the move to tests/support/ the finder had pointed at tests/)."""
+    assert (flaky.ROOT / "pyproject.toml").is_file() and (flaky.ROOT / "tests" / "support"
+                                                           / "flaky.py").is_file()

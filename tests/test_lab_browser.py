@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from esus_runbook.results import StageResult
+from esus_runbook.results import STAGES, StageResult
 from esus_runbook.sites.loading import load_site, load_sites
 
-from .support.browser import expect
+from .support.browser import ARTIFACTS, PlaywrightTimeoutError, dump_page, expect
 from .support.lab_server import lab_cli
 from .support.project import NOTEBOOKS, ROOT
 from .support.site_texts import COMMENTED, comment_lines
 from .support.waiting import wait_equal, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
-ARTIFACTS = ROOT / "test-artifacts"
 LONG = 240_000  # ms: kernels start slowly on a busy 2-core machine
 
 # the notebook in front, with its kernel connected and idle
@@ -66,30 +65,72 @@ def open_notebook(page, lab, path: str, first: bool = False):
     return current(page)
 
 
-# Run All, remembering when its promise settles: NotebookActions.runAll resolves once every
-# cell has run (each cell's reply and outputs are in) or a cell failed, so the test waits for
-# the run itself, not for the first output or a momentarily idle kernel between two cells.
+# Run All. The command's promise (NotebookActions.runAll) is kept only to report how it
+# ended; the test waits for the final state of the notebook itself (RUN_STATE): every code
+# cell has its execution count and is idle, i.e. the kernel replied to it and its outputs are
+# in. A run that cannot finish is reported at once: a dialog on screen (select kernel,
+# kernel restarting...), the promise rejected or resolved false, an error output.
 RUN_ALL = """() => {
   window.__esusRunAll = null;
   window.jupyterapp.commands.execute('notebook:run-all-cells').then(
     (ok) => { window.__esusRunAll = {ok: ok === true}; },
     (err) => { window.__esusRunAll = {ok: false, error: String(err)}; });
 }"""
-# error outputs in the notebook model of the panel in front
-MODEL_ERRORS = """() => window.jupyterapp.shell.currentWidget.content.widgets
-  .filter((c) => c.model.type === 'code')
-  .flatMap((c) => c.model.outputs.toJSON())
-  .filter((o) => o.output_type === 'error')
-  .map((o) => o.ename + ': ' + o.evalue)"""
+# the run's state in the panel in front, read in one step
+RUN_STATE = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const ctx = w && w.sessionContext;
+  const k = ctx && ctx.session && ctx.session.kernel;
+  const code = w && w.content && w.content.widgets
+    ? w.content.widgets.filter((c) => c.model.type === 'code') : [];
+  const cells = code.map((c) => ({
+    count: c.model.executionCount, state: c.model.executionState,
+    outputs: c.model.outputs.length,
+    errors: c.model.outputs.toJSON().filter((o) => o.output_type === 'error')
+      .map((o) => o.ename + ': ' + o.evalue)}));
+  return {
+    path: w && w.context ? w.context.path : null,
+    kernel: k ? {status: k.status, connection: k.connectionStatus,
+                 display: ctx.kernelDisplayStatus} : null,
+    cells,
+    dialogs: [...document.querySelectorAll('.jp-Dialog')].map((d) => d.innerText.trim()),
+    // progress of a long run: widget views on the page so far (the form has ~1,000 models)
+    widget_views: w ? w.node.querySelectorAll('.jupyter-widgets').length : 0,
+    promise: window.__esusRunAll,
+    finished: cells.length > 0
+      && cells.every((c) => c.count !== null && c.state !== 'running'),
+  };
+}"""
+# wait_for_function's condition: the state once the run finished or cannot finish, else null
+RUN_SETTLED = "() => { const s = (" + RUN_STATE + """)();
+  const failed = s.promise && !s.promise.ok;
+  const errors = s.cells.some((c) => c.errors.length > 0);
+  return (s.finished || failed || errors || s.dialogs.length > 0) ? s : null; }"""
 
 
-def run_all(page, panel, wait_for: str):
-    """Run every cell, wait for the run to finish without errors and ``wait_for`` to show."""
+def run_all(page, lab, panel, wait_for: str):
+    """Run every cell, wait until each code cell ran without error, then for ``wait_for``.
+
+    On a dialog, an error or the deadline, the page (screenshot, text), the notebook's state
+    and the server's log go to a folder of test-artifacts/ named in the failure."""
+    before = page.evaluate(RUN_STATE)
+    # the notebooks are saved without execution counts: a count means this run executed it
+    assert before["cells"] and all(c["count"] is None for c in before["cells"]), before
     page.evaluate(RUN_ALL)
-    page.wait_for_function("() => window.__esusRunAll", timeout=LONG)
-    ran = page.evaluate("() => window.__esusRunAll")
-    assert ran["ok"], (ran, page.evaluate(MODEL_ERRORS))
-    assert page.evaluate(MODEL_ERRORS) == []
+    try:
+        state = page.wait_for_function(RUN_SETTLED, timeout=LONG, polling=250).json_value()
+        problem = None if state["finished"] and not state["dialogs"] and not any(
+            c["errors"] for c in state["cells"]) else "the run cannot finish"
+    except PlaywrightTimeoutError:
+        state = page.evaluate(RUN_STATE)
+        problem = f"Run All did not finish in {LONG / 1000:g}s"
+    if problem is not None:
+        where = dump_page(page, f"run-all-{state['path']}",
+                          {"estado.json": state, "lab.log": lab.log_tail()})
+        raise AssertionError(f"{problem} ({state['path']}): kernel {state['kernel']}, "
+                             f"cells {state['cells']}, dialogs {state['dialogs']}, "
+                             f"{state['widget_views']} widget views, command promise "
+                             f"{state['promise']}; page, state and server log in {where}")
     page.wait_for_function(IDLE, timeout=LONG)
     expect(panel.locator(wait_for).first).to_be_visible(timeout=LONG)
 
@@ -139,8 +180,6 @@ def mtime(path: Path) -> int | None:
 
 
 def on_disk(run_site: Path) -> dict[str, str]:
-    from esus_runbook.results import STAGES
-
     return {s: (StageResult.load(run_site / f"{s}.json").status.value
                 if (run_site / f"{s}.json").exists() else "nao-executada") for s in STAGES}
 
@@ -155,7 +194,7 @@ def test_new_site_from_the_form_with_default_parameters(page, tmp_path):
     env = {"ESUS_RUNBOOK_NOTEBOOKS": str(tmp_path / "pacote" / "notebooks")}
     with lab_cli(tmp=tmp_path, env=env, cwd=project) as lab:
         panel = open_notebook(page, lab, "notebooks/01_cenario.ipynb", first=True)
-        run_all(page, panel, ".esus-form")
+        run_all(page, lab, panel, ".esus-form")
         expect(panel.locator(".esus-form-arquivo")).to_contain_text("novo site")
         expect(panel.locator(".esus-campo").nth(29)).to_be_attached()  # at least 30 fields
         field(panel, "site_id").fill("ubs-nova-esperanca")
@@ -212,7 +251,7 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
     with lab_cli(str(site_file), "--out", str(ws), tmp=tmp_path) as lab:
         assert "/lab/tree/ubs-comentada/01_cenario.ipynb" in lab.url
         panel = open_notebook(page, lab, "ubs-comentada/01_cenario.ipynb", first=True)
-        run_all(page, panel, ".esus-form")
+        run_all(page, lab, panel, ".esus-form")
         expect(field(panel, "site_id")).to_have_value("ubs-comentada")
         expect(field(panel, "cenario.usuarios_simultaneos")).to_have_value("30")
         # opening an existing valid site evaluates it right away
@@ -238,7 +277,7 @@ def test_existing_site_keeps_comments_and_status_follows_the_stages(page, tmp_pa
             "nao-executada"
 
         panel2 = open_notebook(page, lab, "ubs-comentada/02_ambiente.ipynb")
-        run_all(page, panel2, ".esus-status")
+        run_all(page, lab, panel2, ".esus-status")
         disk = wait_for_strip(panel2, "", run_site)  # cenário from the form, ambiente now
         assert disk["ambiente"] != "nao-executada"
         expect(panel2.locator(".esus-guia")).to_contain_text(

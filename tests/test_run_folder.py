@@ -20,7 +20,7 @@ from esus_runbook.report.rollup import build_rollup, site_statuses, write_rollup
 from esus_runbook.results import StageResult
 from esus_runbook.status import RunStatus
 
-from .conftest import ROOT
+from .support.project import ROOT
 from .support.site_texts import COMMENTED, write
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=timezone(timedelta(hours=-3)))

@@ -157,20 +157,29 @@ def test_kernel_death_marks_the_stage_erro_and_the_next_stages_run(crashing_site
     assert "morreu" in (crashing_site / "run.log").read_text()
 
 
+HANG_DEADLINE = 30  # s, --prazo of the run whose 04_instalacao hangs
+
+
 @pytest.mark.notebooks
 def test_timeout_then_resume_in_the_site_engine(tmp_path, demo_run):
     nbdir = notebooks_with(tmp_path, {NOTEBOOKS["instalacao"]: "hangs"})
     site_file = one_site(tmp_path)
     out = tmp_path / "out"
-    proc = start_batch("executar", site_file, "--execucoes", out, "--sem-progresso", "--prazo", "8",
-                       env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
+    # The deadline is per notebook and also holds for the first one, which starts the kernel
+    # and imports the package: 2.5-4 s on a quiet machine, up to 10.5 s seen with two suites
+    # running beside (make flaky, issue 28), where 8 s timed out 01_cenario as well.
+    proc = start_batch("executar", site_file, "--execucoes", out, "--sem-progresso",
+                       "--prazo", str(HANG_DEADLINE), env={"ESUS_RUNBOOK_NOTEBOOKS": str(nbdir)})
     with KernelSampler(proc.pid) as sampler:
         _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1, stderr
     assert sampler.alive() == []  # the hung kernel was killed, the others shut down
     run = only_run(out)
+    failed = [s for s in STAGES
+              if json.loads((run / SITE / f"{s}.json").read_text())["status"] == "erro"]
+    assert failed == ["instalacao"], (run / "run.log").read_text(encoding="utf-8")[-3000:]
     inst = json.loads((run / SITE / "instalacao.json").read_text())
-    assert inst["status"] == "erro" and "tempo limite de 8 s excedido" in inst["error"]
+    assert f"tempo limite de {HANG_DEADLINE} s excedido" in inst["error"]
     t = _timings(run)
     assert t[(SITE, "instalacao")]["attempts"] == 1
     assert t[(SITE, "instalacao")]["kernel_pid"] == t[(SITE, "download")]["kernel_pid"]

@@ -14,7 +14,7 @@ from esus_runbook.results import StageResult
 from esus_runbook.sites.loading import load_site
 from esus_runbook.stages import xml_view
 
-from .conftest import EXAMPLES
+from .support.project import EXAMPLES
 
 RAW_CPF = re.compile(r"(?<![\d*.])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?!\d)")
 

@@ -38,7 +38,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is tests/support/flaky.py)
 SLOW = "notebooks or browser or postgres"
 FAST = "not notebooks and not browser and not postgres"
 # worst first: a test reported twice (e.g. failed, then an error in teardown) keeps the worst

@@ -22,6 +22,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from .project import ROOT
 
 URL_LINE = re.compile(r"Abra no navegador: (http://127\.0\.0\.1:(\d+)\S*)")
@@ -34,6 +36,13 @@ class RunningLab:
     port: int
     token: str
     stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)  # the server's log, for diagnostics
+
+    def log_tail(self, lines: int = 200) -> str:
+        """The last lines of the server's log (Jupyter logs to stderr) and its state."""
+        state = ("em execução" if self.proc.poll() is None
+                 else f"terminou com código {self.proc.returncode}")
+        return f"[lab {state}]\n" + "".join(self.stderr[-lines:])
 
     def api(self, path: str, method: str = "GET", body: dict | None = None,
             token: bool = True) -> tuple[int, bytes]:
@@ -70,8 +79,6 @@ def jupyter_env(tmp: Path) -> dict[str, str]:
 
 
 def _descendants(pid: int) -> list:
-    import psutil
-
     try:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -82,8 +89,6 @@ def _descendants(pid: int) -> list:
 def lab_cli(*args: str, tmp: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 240):
     """Run ``esus-runbook lab ARGS --sem-navegador`` and yield a :class:`RunningLab`."""
-    import psutil
-
     full_env = {**os.environ, **jupyter_env(tmp), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "esus_runbook", "lab", *args, "--sem-navegador"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -115,7 +120,7 @@ def lab_cli(*args: str, tmp: Path, env: dict[str, str] | None = None, cwd: Path 
                 continue
         url = match.group(1)
         token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
-        lab = RunningLab(proc, url, int(match.group(2)), token, out)
+        lab = RunningLab(proc, url, int(match.group(2)), token, out, err)
         yield lab
         started = _descendants(proc.pid)
     finally:
