@@ -470,7 +470,7 @@ def test_three_real_batches_tell_the_story_of_each_site(tmp_path, cli, demo_simu
         before = set(run_folders(base)) if base.exists() else set()
         proc = cli("lote", examples / "inventario.yaml", "--execucoes", base, "--paralelos", "2",
                    "--sem-progresso", env=demo_env())
-        assert proc.returncode in (0, 1), proc.stderr
+        assert proc.returncode in (0, 1, 3), proc.stderr
         (new,) = set(run_folders(base)) - before
         return new
 
