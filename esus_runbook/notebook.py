@@ -149,8 +149,9 @@ def site_form(site_file: str | Path, site_id: str | None = None,
               run_dir: str | Path | None = None):
     """Display the site form (notebook 01, interactive only). Each save validates, writes
     the site file and evaluates the cenário stage again below the form."""
-    from IPython.display import display
+    from IPython.display import HTML, display
 
+    from . import guide
     from .form import SiteForm
 
     _install_error_display()
@@ -158,9 +159,14 @@ def site_form(site_file: str | Path, site_id: str | None = None,
 
     def evaluate(outcome) -> None:
         source = form.doc.target.inventory or outcome.path
-        with form.output:
-            form.output.clear_output(wait=True)
-            show(run_stage("cenario", source, outcome.site_id, run_dir, interactive=True))
+
+        def draw() -> None:
+            try:
+                show(run_stage("cenario", source, outcome.site_id, run_dir, interactive=True))
+            except RunbookError as exc:  # its pt-BR problems, as the cell's handler shows
+                display(HTML(_wrap(guide.error_html(exc))))
+
+        form.show_below(draw)
 
     form.on_save = evaluate
     display(form.widget)

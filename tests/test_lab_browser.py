@@ -41,6 +41,9 @@ IDLE = """() => {
 def page(browser):
     p = browser.new_page(viewport={"width": 1300, "height": 1300})
     p.set_default_timeout(60_000)
+    console: list[str] = []  # the browser's console, for a failure's diagnostics
+    p.on("console", lambda m: console.append(f"{m.type}: {m.text}"[:2000]))
+    p.esus_console = console
     yield p
     p.close()
 
@@ -125,14 +128,32 @@ def run_all(page, lab, panel, wait_for: str):
         state = page.evaluate(RUN_STATE)
         problem = f"Run All did not finish in {LONG / 1000:g}s"
     if problem is not None:
-        where = dump_page(page, f"run-all-{state['path']}",
-                          {"estado.json": state, "lab.log": lab.log_tail()})
+        where = dump_page(page, f"run-all-{state['path']}", diagnostics(page, lab, state))
         raise AssertionError(f"{problem} ({state['path']}): kernel {state['kernel']}, "
                              f"cells {state['cells']}, dialogs {state['dialogs']}, "
                              f"{state['widget_views']} widget views, command promise "
                              f"{state['promise']}; page, state and server log in {where}")
     page.wait_for_function(IDLE, timeout=LONG)
-    expect(panel.locator(wait_for).first).to_be_visible(timeout=LONG)
+    try:
+        expect(panel.locator(wait_for).first).to_be_visible(timeout=LONG)
+    except AssertionError as exc:
+        state = page.evaluate(RUN_STATE)
+        where = dump_page(page, f"run-all-{state['path']}", diagnostics(page, lab, state))
+        raise AssertionError(f"{wait_for} not shown after the run ({state['path']}): outputs "
+                             f"per cell {[c['outputs'] for c in state['cells']]}, "
+                             f"{state['widget_views']} widget views; page, state, browser "
+                             f"console and server log in {where}") from exc
+
+
+def diagnostics(page, lab, state: dict) -> dict[str, object]:
+    """What a failed run leaves for the reader: the notebook's state (with each code cell's
+    outputs), the browser's console and the server's log."""
+    outputs = page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
+      return w && w.content ? w.content.widgets.filter((c) => c.model.type === 'code')
+        .map((c) => c.model.outputs.toJSON()) : []; }""")
+    return {"estado.json": {**state, "outputs": outputs},
+            "console.txt": "\n".join(getattr(page, "esus_console", [])),
+            "lab.log": lab.log_tail()}
 
 
 def field(panel, name: str, tag: str = "input"):

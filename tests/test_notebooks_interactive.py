@@ -89,6 +89,49 @@ def test_01_fresh_with_default_parameters_shows_a_new_site_form(tmp_path):
     assert not (tmp_path / "sites").exists()  # nothing written before "Salvar"
 
 
+def test_01_existing_site_form_cell_sends_only_the_form(tmp_path):
+    """The form cell for an existing site sends one display (the form) and nothing else on
+    the cell, in one bounded burst of widget messages: the cenário evaluation below the form
+    is the Output widget's state. Output
+    routed by the browser (``with output:``) raced with the widget's model in JupyterLab
+    under load: the evaluation landed in the cell and its clear_output wiped the form (issue
+    28). Checked on the kernel's own messages, so no browser timing is involved."""
+    from jupyter_client.manager import start_new_kernel
+
+    site = write(tmp_path / "sites" / "ubs-comentada.yaml", COMMENTED)
+    km, kc = start_new_kernel(kernel_name="esus-runbook", cwd=str(NOTEBOOKS))
+    try:
+        msg_id = kc.execute(
+            "from esus_runbook import notebook\n"
+            f"form = notebook.site_form({str(site)!r}, None, {str(tmp_path / 'run')!r})")
+        cell: list[dict] = []
+        states: list[dict] = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=CELL_DEADLINE)
+            kind = msg["header"]["msg_type"]
+            if kind in ("comm_open", "comm_msg"):
+                states.append(msg["content"]["data"].get("state", {}))
+            elif msg["parent_header"].get("msg_id") == msg_id and kind not in (
+                    "status", "execute_input"):
+                cell.append(msg)
+            if (kind == "status" and msg["parent_header"].get("msg_id") == msg_id
+                    and msg["content"]["execution_state"] == "idle"):
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert [m["header"]["msg_type"] for m in cell] == ["display_data"], cell
+    # one burst: shared layouts and styles, CSS classes given at creation (form.widgets.Looks)
+    # keep it near 450 messages; the ~1,300 of before were lost in part on a busy machine
+    assert len(states) < 600, f"{len(states)} widget messages for the form"
+    assert WIDGET in cell[0]["content"]["data"]
+    below = [st["outputs"] for st in states if st.get("outputs")]
+    assert below, "the evaluation never reached the Output widget below the form"
+    text = json.dumps(below[-1], ensure_ascii=False)
+    assert "O que fazer agora" in text  # the guidance, then the status widget
+    assert any(WIDGET in o.get("data", {}) for o in below[-1])
+
+
 def test_01_under_papermill_builds_no_widget(tmp_path):
     out = tmp_path / "01.ipynb"
     nb = execute(NOTEBOOKS / "01_cenario.ipynb", out, NOTEBOOKS,

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets.widget_description import DescriptionStyle  # not re-exported
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from ..errors import InputError, Problem, describe_os_error
 from ..sites.fields import FIELDS, Field
@@ -55,32 +58,52 @@ def _css_class(name: str) -> str:
     return "esus-f-" + name.replace(".", "-").replace("_", "-")
 
 
+class Looks:
+    """Layouts and styles shared by every widget of one form.
+
+    Each ipywidgets control otherwise gets a Layout and a Style model of its own, and each
+    ``add_class`` after creation is one more message: the form was ~1,300 messages sent at
+    once (1,028 models), more than half of them layouts, styles and class updates. Sharing
+    them and giving the CSS classes at creation leaves ~400 models and no update messages:
+    a busy browser or kernel connection has a third of the burst to carry (issue 28)."""
+
+    def __init__(self) -> None:
+        self.label = w.Layout(width=_LABEL_WIDTH)
+        self.input = w.Layout(width=_INPUT_WIDTH)  # also the help line under the input
+        self.error = w.Layout(width="auto")
+        self.row = w.Layout(align_items="flex-start", margin="2px 0")
+        self.plain = w.Layout()
+        self.section = w.Layout(border="1px solid #d9e2ec", padding="4px 10px", margin="6px 0")
+        self.html = HTMLStyle()
+        self.text = TextStyle()
+        self.choice = DescriptionStyle()
+
+
 class FieldWidget:
     """One field: label, input, help line and the problem shown next to it."""
 
-    def __init__(self, section: str | None, f: Field):
+    def __init__(self, section: str | None, f: Field, looks: Looks):
         self.section, self.field, self.name = section, f, dotted(section, f.key)
-        layout = w.Layout(width=_INPUT_WIDTH)
+        classes = (_css_class(self.name),)
         if f.kind == "bool":
-            self.input = w.Dropdown(options=self._bool_options(None), layout=layout)
+            self.input = w.Dropdown(options=self._bool_options(None), layout=looks.input,
+                                    style=looks.choice, _dom_classes=classes)
         elif f.kind == "enum":
-            self.input = w.Dropdown(options=self._enum_options(None), layout=layout)
+            self.input = w.Dropdown(options=self._enum_options(None), layout=looks.input,
+                                    style=looks.choice, _dom_classes=classes)
         else:
-            self.input = w.Text(layout=layout, placeholder=self._placeholder())
-        self.input.add_class(_css_class(self.name))
+            self.input = w.Text(layout=looks.input, style=looks.text,
+                                placeholder=self._placeholder(), _dom_classes=classes)
         required = " *" if f.required else ""
         self.label = w.HTML(f"<div style='line-height:1.35'><b>{_esc(f.label)}{required}</b>"
                             f"<br><code style='font-size:11px'>{_esc(self.name)}</code></div>",
-                            layout=w.Layout(width=_LABEL_WIDTH))
+                            layout=looks.label, style=looks.html)
         self.help = w.HTML(f"<div style='color:#52606d;font-size:12px;line-height:1.35'>"
-                           f"{_esc(f.help)}</div>",
-                           layout=w.Layout(width=_INPUT_WIDTH))
-        self.error = w.HTML("", layout=w.Layout(width="auto"))
-        self.error.add_class("esus-erro")
-        self.error.add_class(_css_class(self.name) + "-erro")
-        self.box = w.HBox([self.label, w.VBox([self.input, self.help]), self.error],
-                          layout=w.Layout(align_items="flex-start", margin="2px 0"))
-        self.box.add_class("esus-campo")
+                           f"{_esc(f.help)}</div>", layout=looks.input, style=looks.html)
+        self.error = w.HTML("", layout=looks.error, style=looks.html,
+                            _dom_classes=("esus-erro", _css_class(self.name) + "-erro"))
+        self.box = w.HBox([self.label, w.VBox([self.input, self.help], layout=looks.plain),
+                           self.error], layout=looks.row, _dom_classes=("esus-campo",))
 
     def _placeholder(self) -> str:
         f = self.field
@@ -145,7 +168,8 @@ def _esc(text: Any) -> str:
 
 class SiteForm:
     """The ipywidgets form. ``form.widget`` is what the notebook displays; ``form.output``
-    receives what ``on_save`` displays (the cenário result, guidance, status)."""
+    holds what ``on_save`` shows below the form through :meth:`show_below` (the cenário
+    result, guidance, status)."""
 
     def __init__(self, site_file: str | Path, site_id: str | None = None,
                  on_save: Callable[[SaveOutcome], None] | None = None):
@@ -153,51 +177,81 @@ class SiteForm:
         self.doc = SiteDocument(site_file, site_id)
         self.on_save = on_save
         self.fields: dict[str, FieldWidget] = {}
+        looks = Looks()
         sections = []
         for section, group in FIELDS.items():
             rows = []
             for f in group:
-                fw = FieldWidget(section, f)
+                fw = FieldWidget(section, f, looks)
                 self.fields[fw.name] = fw
                 rows.append(fw.box)
             title = w.HTML(f"<h4 style='margin:10px 0 4px'>"
-                           f"{_esc(SECTION_TITLES.get(section, section))}</h4>")
-            box = w.VBox([title, *rows], layout=w.Layout(
-                border="1px solid #d9e2ec", padding="4px 10px", margin="6px 0"))
-            box.add_class(f"esus-secao-{section or 'site'}")
-            sections.append(box)
+                           f"{_esc(SECTION_TITLES.get(section, section))}</h4>",
+                           layout=looks.plain, style=looks.html)
+            sections.append(w.VBox([title, *rows], layout=looks.section,
+                                   _dom_classes=(f"esus-secao-{section or 'site'}",)))
         # created with its text: its first state (comm open) already names the form, with
         # no later update message for a saved notebook's widget state to miss
         self.header = w.HTML(self._header_html())
         self.chooser = None
         if self.doc.target.folder is not None:
-            self.chooser = w.Dropdown(description="Site:", layout=w.Layout(width="420px"))
-            self.chooser.add_class("esus-escolher-site")
+            self.chooser = w.Dropdown(description="Site:", layout=w.Layout(width="420px"),
+                                      _dom_classes=("esus-escolher-site",))
             self._fill_chooser(site_id)
             self.chooser.observe(self._chosen, names="value")
         self.save_button = w.Button(description="Salvar", button_style="primary",
-                                    icon="save", tooltip="Validar e gravar o arquivo do site")
-        self.save_button.add_class("esus-salvar")
+                                    icon="save", tooltip="Validar e gravar o arquivo do site",
+                                    _dom_classes=("esus-salvar",))
         self.save_button.on_click(self.save)
-        self.reload_button = w.Button(description="Recarregar do arquivo", icon="refresh")
-        self.reload_button.add_class("esus-recarregar")
+        self.reload_button = w.Button(description="Recarregar do arquivo", icon="refresh",
+                                      _dom_classes=("esus-recarregar",))
         self.reload_button.on_click(lambda _: self.reload())
-        self.message = w.HTML()
-        self.message.add_class("esus-form-msg")
-        self.output = w.Output()
-        self.output.add_class("esus-form-saida")
+        self.message = w.HTML(layout=looks.plain, style=looks.html,
+                              _dom_classes=("esus-form-msg",))
+        self.output = w.Output(_dom_classes=("esus-form-saida",))
         note = w.HTML(
             "<div style='background:#fff8e1;border-left:4px solid #f0b429;padding:6px 10px;"
             "font-size:12px'>Campos com * são obrigatórios. <b>Nunca digite senhas nem a "
             "contra-chave</b>: nos campos de variável informe só o NOME da variável de "
             "ambiente (ex.: PEC_CONTRA_CHAVE) e nos de arquivo o caminho de um arquivo "
-            "protegido. Caminhos relativos valem a partir da pasta do arquivo do site.</div>")
+            "protegido. Caminhos relativos valem a partir da pasta do arquivo do site.</div>",
+            layout=looks.plain, style=looks.html)
         top = [self.header] + ([self.chooser] if self.chooser else []) + [note]
         self.widget = w.VBox([*top, *sections,
                               w.HBox([self.save_button, self.reload_button]),
-                              self.message, self.output])
-        self.widget.add_class("esus-form")
+                              self.message, self.output], _dom_classes=("esus-form",))
         self._fill()
+
+    def show_below(self, draw: Callable[[], None]) -> None:
+        """Replace what is shown below the form with what ``draw()`` displays and prints.
+
+        The displays are captured in the kernel and set as the Output widget's ``outputs``
+        state, never routed by ``with self.output:``: that routing is done by the browser,
+        which learns the Output widget's capture id only once its model is built. When the
+        form and the evaluation come from the same cell (an existing site, Run All), a busy
+        browser could build the model after the evaluation's messages and its clear_output
+        arrived, so the evaluation landed in the cell and the clear wiped the form itself
+        (issue 28). State has no such race: the view shows it whenever it renders.
+
+        An exception ends the drawing and is shown below the form, like a failed cell (a
+        callback's exception would otherwise only reach the kernel's log).
+        """
+        from IPython.utils.capture import capture_output
+
+        failure: list[dict] = []
+        with capture_output() as captured:
+            try:
+                draw()
+            except Exception as exc:  # noqa: BLE001 - shown to the analyst, not swallowed
+                failure.append({"output_type": "error", "ename": type(exc).__name__,
+                                "evalue": str(exc),
+                                "traceback": traceback.format_exception(exc)})
+        outputs = [{"output_type": "display_data", "data": o.data, "metadata": o.metadata or {}}
+                   for o in captured.outputs]
+        outputs += [{"output_type": "stream", "name": name, "text": text}
+                    for name, text in (("stdout", captured.stdout),
+                                       ("stderr", captured.stderr)) if text]
+        self.output.outputs = tuple(outputs + failure)
 
     # -- state ----------------------------------------------------------------------------
     @property
