@@ -14,6 +14,7 @@ import nbformat
 import papermill as pm
 import pytest
 
+from esus_runbook.batch.execution import IOPUB_DEADLINE
 from esus_runbook.results import StageResult
 from esus_runbook.status import Status
 
@@ -35,7 +36,10 @@ def execute(nb_path: Path, out: Path, cwd: Path, **params):
     try:
         return pm.execute_notebook(str(nb_path), str(out), parameters=params,
                                    kernel_name="esus-runbook", cwd=str(cwd), progress_bar=False,
-                                   execution_timeout=CELL_DEADLINE)
+                                   execution_timeout=CELL_DEADLINE,
+                                   # the form's widget messages are read to the last, never
+                                   # dropped 4 s after the reply (batch.execution)
+                                   iopub_timeout=IOPUB_DEADLINE, raise_on_iopub_timeout=True)
     except TimeoutError as exc:  # nbclient's CellTimeoutError
         ARTIFACTS.mkdir(exist_ok=True)
         kept = ARTIFACTS / f"{out.stem}-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.ipynb"

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from esus_runbook import stages
+from esus_runbook.batch.execution import IOPUB_DEADLINE
 from esus_runbook.cnes.parser import parse
 from esus_runbook.demo import cnes_xml as synth
 from esus_runbook.errors import InputError
@@ -796,7 +797,10 @@ def test_notebook_06_shows_after_import(make_pec, cf, xml_file, tmp_path, monkey
                              parameters={"site_file": str(site_file), "run_dir": str(run_dir),
                                          "interactive": False},
                              cwd=str(NOTEBOOKS), progress_bar=False,
-                             execution_timeout=300)  # a lost reply fails, never hangs the tier
+                             # a lost reply fails, never hangs the tier; late outputs are
+                             # waited for, never dropped (batch.execution.IOPUB_DEADLINE)
+                             execution_timeout=300, iopub_timeout=IOPUB_DEADLINE,
+                             raise_on_iopub_timeout=True)
     text = out.read_text(encoding="utf-8")
     assert "Depois da importação: o banco do PEC × o XML" in text and "CNS_MISMATCH" in text
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])

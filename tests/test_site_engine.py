@@ -317,6 +317,42 @@ def test_a_forked_kernel_starts_like_a_new_one(tmp_path):
 
 
 @pytest.mark.notebooks
+@pytest.mark.parametrize("engine", ["kernel-por-notebook", "kernel-do-site"])
+def test_outputs_read_after_the_cell_replied_are_kept(tmp_path, monkeypatch, engine):
+    """Outputs still being read when the cell has replied are kept, not dropped: a busy
+    machine reads them late. Here each output is read 10 ms late, so 1,000 outputs end at
+    least 10 s after the reply; with nbclient's default wait (4 s) the rest was dropped and
+    the run reported success (20,000 displays kept 17,802 unloaded on this machine). The
+    deadline is batch.execution.IOPUB_DEADLINE; past it the notebook fails."""
+    import time
+
+    from nbclient.client import NotebookClient
+
+    read = NotebookClient.process_message
+
+    def read_late(self, *args, **kwargs):
+        time.sleep(0.01)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(NotebookClient, "process_message", read_late)
+    burst = _notebook(tmp_path, "rajada.ipynb", "from IPython.display import display\n"
+                                               "for i in range(1000):\n    display(i)")
+    pool = kernels = None
+    if engine == "kernel-do-site":
+        pool = KernelPool("esus-runbook", "rajada", str(tmp_path), spare=0)
+        kernels = SiteKernels(pool)
+    try:
+        ex, nb = _run(tmp_path, kernels, burst, timeout=None)
+        assert ex.error is None, ex.error
+        shown = [o["data"]["text/plain"] for o in nb.cells[-1].outputs]
+        assert shown == [str(i) for i in range(1000)]
+    finally:
+        if kernels is not None:
+            kernels.close()
+            pool.close()
+
+
+@pytest.mark.notebooks
 def test_a_forked_kernel_is_killed_at_its_timeout_and_the_next_one_forks(tmp_path):
     hang = _notebook(tmp_path, "trava.ipynb", "import time\ntime.sleep(3600)")
     state = _notebook(tmp_path, "estado.ipynb", STATE)
