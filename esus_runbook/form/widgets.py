@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+from IPython.utils.capture import capture_output
 from ipywidgets.widgets.widget_description import DescriptionStyle  # not re-exported
 from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
@@ -236,8 +237,6 @@ class SiteForm:
         An exception ends the drawing and is shown below the form, like a failed cell (a
         callback's exception would otherwise only reach the kernel's log).
         """
-        from IPython.utils.capture import capture_output
-
         failure: list[dict] = []
         with capture_output() as captured:
             try:
