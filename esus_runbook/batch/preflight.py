@@ -175,8 +175,6 @@ def _check_kernel(kernel_name: str, version: str | None, me: str,
 
 def wait_done(futures: list, timeout: float) -> list:
     """Wait until every Dask future is done or ``timeout`` passed; the ones not done."""
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(f.done() for f in futures):
         time.sleep(0.1)

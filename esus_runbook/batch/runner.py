@@ -35,6 +35,7 @@ from .. import run_folder
 from ..commands import sh
 from ..errors import InputError
 from ..files.atomic import write_bytes_atomic
+from ..files.reading import file_sha256
 from ..ids import scrub
 from ..report.site import terminal_lines
 from ..results import now_iso
@@ -140,8 +141,9 @@ def _versions(kernel_name: str) -> dict[str, Any]:
 
 
 def _sha256(path: Path) -> str | None:
+    """``sha256:<hex>`` of an inventory file for run.json, None if it cannot be read."""
     try:
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        return "sha256:" + file_sha256(path)
     except OSError:
         return None
 

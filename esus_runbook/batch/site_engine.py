@@ -285,12 +285,11 @@ class SiteKernels:
             self.taken += 1
         return self.kernel
 
-    def draw_charts(self, result_path) -> bool:
-        """Draw the stage's charts in the site kernel (False: not done, the caller draws)."""
-        if self.kernel is None:
-            return False
-        return self.kernel.run_silently(DRAW_CHARTS.format(path=str(result_path)),
-                                        CHARTS_TIMEOUT)
+    def draw_charts(self, result_path) -> None:
+        """Draw the stage's charts in the site kernel, if it is still there; what it could
+        not draw (it died, it ran out of time) the site report draws."""
+        if self.kernel is not None:
+            self.kernel.run_silently(DRAW_CHARTS.format(path=str(result_path)), CHARTS_TIMEOUT)
 
     def discard(self) -> None:
         if self.kernel is not None:
