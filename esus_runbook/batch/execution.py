@@ -29,8 +29,8 @@ IOPUB_DEADLINE = 120  # s
 ``iopub_timeout``). nbclient's default of 4 s, passed silently, dropped the rest of a cell's
 outputs when they were many or the machine busy: 20,000 displays kept 17,802 (measured on
 this project's 2-core machine, unloaded; loaded, reading them took over 120 s). Past this
-deadline the notebook fails (``raise_on_iopub_
-timeout``): a report never shows a notebook with outputs missing as if it were whole."""
+deadline the notebook fails (``raise_on_iopub_timeout``): a report never shows a notebook
+with outputs missing as if it were whole."""
 _ENGINE_LOCK = threading.Lock()
 _REGISTERED: list[str] = []
 
