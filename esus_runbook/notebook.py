@@ -122,6 +122,15 @@ def show_guidance(result: StageResult, site: Site, run_dir: str | Path | None) -
     display(guide.StatusWidget(run_dir, site.site_id))
 
 
+def _show_error(exc: RunbookError) -> None:
+    """Display a runbook error as its pt-BR problems and what to do (no traceback)."""
+    from IPython.display import HTML, display
+
+    from . import guide
+
+    display(HTML(_wrap(guide.error_html(exc))))
+
+
 def _install_error_display() -> None:
     """In JupyterLab, show an input error as its pt-BR problems and what to do instead of
     a traceback (the cell still stops, so "Run All" stops there)."""
@@ -132,11 +141,7 @@ def _install_error_display() -> None:
         return
 
     def handler(self, etype, value, tb, tb_offset=None):
-        from IPython.display import HTML, display
-
-        from . import guide
-
-        display(HTML(_wrap(guide.error_html(value))))
+        _show_error(value)
         # IPython sends nothing else for a custom exception: the cell ends as failed
         # (Run All stops here) showing only the panel above
         return [f"{etype.__name__}: {value}"]
@@ -149,9 +154,8 @@ def site_form(site_file: str | Path, site_id: str | None = None,
               run_dir: str | Path | None = None):
     """Display the site form (notebook 01, interactive only). Each save validates, writes
     the site file and evaluates the cenário stage again below the form."""
-    from IPython.display import HTML, display
+    from IPython.display import display
 
-    from . import guide
     from .form import SiteForm
 
     _install_error_display()
@@ -163,8 +167,8 @@ def site_form(site_file: str | Path, site_id: str | None = None,
         def draw() -> None:
             try:
                 show(run_stage("cenario", source, outcome.site_id, run_dir, interactive=True))
-            except RunbookError as exc:  # its pt-BR problems, as the cell's handler shows
-                display(HTML(_wrap(guide.error_html(exc))))
+            except RunbookError as exc:  # as a cell shows it (_install_error_display)
+                _show_error(exc)
 
         form.show_below(draw)
 

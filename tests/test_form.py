@@ -283,3 +283,25 @@ def test_sites_module_untouched_contract():
     """The form relies on these names of sites/loading.py; fail loudly if they move."""
     assert callable(sites.validate_site) and callable(sites.safe_yaml)
     assert callable(sites.yaml_problem) and callable(sites.deep_merge) and sites.SECRET_LIKE_KEYS
+
+
+def test_below_the_form_replaces_what_was_there_and_shows_a_failure(tmp_path):
+    """show_below sets the Output widget's state (no browser routing): each call replaces
+    the previous content; what the drawing printed is kept, and an exception ends it as an
+    error output below the form instead of escaping a button's callback."""
+    f = SiteForm(write(tmp_path / "sites" / "ubs-comentada.yaml", COMMENTED))
+    f.show_below(lambda: print("primeira"))
+    f.show_below(lambda: print("segunda"))
+    assert [(o["output_type"], o.get("text")) for o in f.output.outputs] == \
+        [("stream", "segunda\n")]
+
+    def fails() -> None:
+        print("antes")
+        raise ValueError("quebrou")
+
+    f.show_below(fails)
+    kinds = [o["output_type"] for o in f.output.outputs]
+    assert kinds == ["stream", "error"]
+    error = f.output.outputs[1]
+    assert (error["ename"], error["evalue"]) == ("ValueError", "quebrou")
+    assert any("fails" in line for line in error["traceback"])
